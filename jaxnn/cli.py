@@ -1,0 +1,79 @@
+"""Shared command-line plumbing for the ``experiments/`` scripts.
+
+Every experiment has the same shape::
+
+    python experiments/<name>.py [--quick] [--full] [--seed N] [--out DIR] [--no-plot] [--quiet]
+
+Bad input exits with status 2 and a one-line message naming the argument,
+before any compute starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import NoReturn
+
+
+class UsageError(Exception):
+    """A bad command-line value; the entry point turns it into exit status 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An ``argparse`` parser whose errors are one line and exit with status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def make_parser(description: str, *, default_out: str = "figures") -> ArgumentParser:
+    """The flags every experiment shares."""
+    parser = ArgumentParser(description=description)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smoke run, well under a minute")
+    size.add_argument("--full", action="store_true", help="accelerator-sized run")
+    parser.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    parser.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
+    parser.add_argument("--no-plot", action="store_true", help="write numbers only, no PNGs")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def parse(parser: ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    return parser.parse_args(argv)
+
+
+def exit_usage(parser: ArgumentParser, message: str) -> NoReturn:
+    """Exits with status 2 and one line, as ``argparse`` does for its own errors."""
+    parser.error(message)
+
+
+def run_main(main, argv: list[str] | None = None) -> None:
+    """Calls ``main(argv)``, turning ``ValueError``/``UsageError`` into exit status 2.
+
+    Experiments validate their configs in ``__post_init__`` before computing, so
+    a ``ValueError`` here is bad input, reported on one line.
+    """
+    try:
+        main(sys.argv[1:] if argv is None else argv)
+    except (ValueError, UsageError) as error:
+        prog = os.path.basename(sys.argv[0])
+        print(f"{prog}: error: {str(error).splitlines()[0]}", file=sys.stderr)
+        sys.exit(2)
+
+
+def use_all_host_cores() -> None:
+    """Exposes one XLA CPU device per core, so a sharded sweep runs one program per core.
+
+    XLA:CPU runs a batched (vmapped) matmul on one thread, so a sweep sharded
+    over host devices is what uses every core. Must run before JAX starts its
+    backend, hence it lives in entry points, never in the library. Accelerator
+    backends ignore it.
+    """
+    if "--xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        return
+    import jax
+
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    jax.config.update("jax_num_cpu_devices", max(1, int(count or 1)))

@@ -1,0 +1,147 @@
+"""Result I/O: the one library module that touches files.
+
+Every write is atomic (write to a temporary file in the same folder, then
+``os.replace``), so an interrupted run never leaves a half-written JSON or
+``.npz`` behind, and a resumed run can trust every file it finds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "matplotlib")
+
+
+def ensure_writable_dir(path: str | os.PathLike, *, name: str = "out") -> Path:
+    """Creates ``path`` if needed and checks that files can be written there.
+
+    Raises:
+        ValueError: naming ``name`` when the folder cannot be created or written.
+    """
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"{name}: cannot write to {str(folder)!r} ({error.strerror})") from None
+    return folder
+
+
+def to_jsonable(value: Any) -> Any:
+    """Converts dataclasses, numpy/JAX arrays and scalars to plain JSON values.
+
+    Non-finite floats become ``None`` so that the files are strict JSON.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "__array__") and not isinstance(value, (str, bytes)):
+        array = np.asarray(value)
+        return to_jsonable(array.item() if array.ndim == 0 else array.tolist())
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value
+
+
+def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(payload)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Atomically writes ``obj`` as indented, strict JSON."""
+    path = Path(path)
+    text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n"
+    _atomic_write_bytes(path, text.encode())
+    return path
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path) as file:
+        return json.load(file)
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Atomically writes a text file (Markdown tables, reports)."""
+    path = Path(path)
+    _atomic_write_bytes(path, text.encode())
+    return path
+
+
+def save_arrays(path: str | os.PathLike, **arrays: Any) -> Path:
+    """Atomically writes named arrays to an ``.npz`` file."""
+    path = Path(path)
+    import io as _io
+
+    buffer = _io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    _atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def device_info() -> dict[str, Any]:
+    """Platform, device kind and count of the JAX backend in use."""
+    import jax
+
+    devices = jax.devices()
+    return {
+        "platform": devices[0].platform,
+        "device_kind": devices[0].device_kind,
+        "device_count": len(devices),
+        "process_count": jax.process_count(),
+        "host": platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def run_record(config: Any, *, seed: int | None = None, argv: list[str] | None = None) -> dict:
+    """What makes a run reproducible: its config, seed, command, package versions and device."""
+    return {
+        "config": to_jsonable(config),
+        "seed": seed,
+        "command": " ".join(["python", *([sys.argv[0]] if argv is None else [sys.argv[0], *argv])]),
+        "versions": package_versions(),
+        "device": device_info(),
+    }
