@@ -1,0 +1,55 @@
+"""Plotting: reads results, knows nothing about training.
+
+One module per study (``jaxnn.plotting.<study>``); this file holds what they
+share. Figures are written atomically, like every other result file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: experiments write PNGs, never open windows
+import matplotlib.pyplot as plt  # noqa: E402
+
+STYLE = {
+    "figure.dpi": 110,
+    "savefig.dpi": 130,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "font.size": 10,
+}
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, *, size=(6.0, 4.0), **kwargs):
+    """A figure with the project's style and ``nrows × ncols`` axes of ``size`` each."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False, **kwargs
+        )
+    for ax in axes.flat:
+        ax.grid(True, alpha=0.3)
+        ax.spines["top"].set_visible(False)
+        ax.spines["right"].set_visible(False)
+    return fig, axes
+
+
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Writes ``fig`` as PNG atomically and closes it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(handle)
+    try:
+        fig.savefig(temporary, bbox_inches="tight")
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+        plt.close(fig)
+    return path
