@@ -1,0 +1,159 @@
+"""The computational graph of a traced expression, drawn with matplotlib only.
+
+One rounded box per node (its label, definition, forward value and adjoint),
+one arrow per input, labelled with the local partial derivative (formula and
+value). Nodes sit in columns by their depth (longest path from an input), and
+within a column by the mean height of their inputs, which keeps arrows short
+and uncrossed for small graphs like the one of exercise 1. No graphviz needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jaxnn.autodiff import TracedNode, latex_name
+from jaxnn.plotting import new_figure
+
+_NODE_STYLE = {"boxstyle": "round,pad=0.5", "facecolor": "#eef3fb", "edgecolor": "#3b6aa0"}
+_INPUT_STYLE = {"boxstyle": "round,pad=0.5", "facecolor": "#fdf1dc", "edgecolor": "#b07b1f"}
+_LABEL_STYLE = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"}
+
+
+def _bar(label: str) -> str:
+    name = latex_name(label)
+    head, _, subscript = name.partition("_")
+    return rf"\bar{{{head}}}" + (f"_{subscript}" if subscript else "")
+
+
+def layered_layout(
+    nodes: Sequence[TracedNode], *, min_gap: float = 1.0
+) -> dict[str, tuple[float, float]]:
+    """Positions ``name -> (column, height)`` for nodes given in a topological order.
+
+    The column is the longest path from an input. Within a column, nodes are
+    placed at the mean height of their inputs (inputs top to bottom), then
+    pushed down to keep ``min_gap``; on a tie, the node whose outgoing edges
+    span more columns goes lower, so long edges run below the short ones
+    instead of through their boxes.
+    """
+    column: dict[str, int] = {}
+    for node in nodes:
+        column[node.name] = 1 + max((column[i] for i in node.inputs), default=-1)
+    span = {node.name: 0 for node in nodes}
+    for node in nodes:
+        for source in node.inputs:
+            span[source] = max(span[source], column[node.name] - column[source])
+    height: dict[str, float] = {}
+    for depth in range(max(column.values()) + 1):
+        members = [n for n in nodes if column[n.name] == depth]
+        targets = {
+            n.name: sum(height[i] for i in n.inputs) / len(n.inputs) if n.inputs else -float(k)
+            for k, n in enumerate(members)
+        }
+        previous = None
+        for name in sorted(targets, key=lambda name: (-targets[name], span[name])):
+            place = targets[name] if previous is None else min(targets[name], previous - min_gap)
+            height[name] = place
+            previous = place
+    return {name: (float(column[name]), height[name]) for name in column}
+
+
+def _box_text(node: TracedNode, value_format: str) -> str:
+    # Numbers stay outside mathtext, which would typeset 1e-06 as a subtraction.
+    label = latex_name(node.name)
+    head = f"${label} = {node.definition}$" if node.definition else f"${label}$ (input)"
+    return (
+        f"{head}\nvalue {node.value:{value_format}}\n"
+        f"${_bar(node.name)}$ = {node.adjoint:{value_format}}"
+    )
+
+
+def _edge_text(consumer: TracedNode, slot: int, value_format: str) -> str:
+    partial = consumer.local_partials[slot]
+    symbol = rf"\partial {latex_name(consumer.name)} / \partial {latex_name(partial.wrt)}"
+    if partial.formula == f"{partial.value:g}":
+        return f"${symbol} = {partial.formula}$"
+    return f"${symbol} = {partial.formula}$\n= {partial.value:{value_format}}"
+
+
+def _data_box(text, ax) -> tuple[float, float, float, float]:
+    """``(x0, y0, x1, y1)`` of a drawn text's box, in data coordinates."""
+    extent = text.get_bbox_patch().get_window_extent()
+    corners = [[extent.x0, extent.y0], [extent.x1, extent.y1]]
+    (x0, y0), (x1, y1) = ax.transData.inverted().transform(corners)
+    return x0, y0, x1, y1
+
+
+def _exit_point(center, toward, box) -> tuple[float, float]:
+    """Where the segment from ``center`` (inside ``box``) to ``toward`` leaves the box."""
+    (cx, cy), (tx, ty) = center, toward
+    dx, dy = tx - cx, ty - cy
+    x0, y0, x1, y1 = box
+    limits = []
+    if dx:
+        limits.append(((x1 if dx > 0 else x0) - cx) / dx)
+    if dy:
+        limits.append(((y1 if dy > 0 else y0) - cy) / dy)
+    t = min(limits)
+    return cx + t * dx, cy + t * dy
+
+
+def plot_graph(
+    nodes: Sequence[TracedNode],
+    *,
+    title: str,
+    value_format: str = ".6g",
+    column_width: float = 4.4,
+    row_height: float = 1.7,
+):
+    """Draws the traced graph; returns the figure (save it with ``save_figure``).
+
+    Args:
+        nodes: the traced graph in a topological order, e.g. ``trace_z(2.0, 3.0)``.
+        title: figure title.
+        value_format: format spec for values, adjoints and partials.
+        column_width: inches per column of the layout.
+        row_height: inches per unit of height of the layout.
+    """
+    positions = layered_layout(nodes)
+    columns = max(x for x, _ in positions.values()) + 1
+    heights = [y for _, y in positions.values()]
+    rows = max(heights) - min(heights) + 1
+    fig, axes = new_figure(size=(column_width * columns, row_height * rows))
+    ax = axes[0, 0]
+    ax.axis("off")
+    ax.set_xlim(-0.5, columns - 0.5)
+    ax.set_ylim(min(heights) - 0.5, max(heights) + 0.5)
+
+    boxes = {}
+    for node in nodes:
+        style = _INPUT_STYLE if node.op == "input" else _NODE_STYLE
+        boxes[node.name] = ax.text(
+            *positions[node.name], _box_text(node, value_format), ha="center", va="center",
+            fontsize=10, linespacing=1.5, bbox=style, zorder=3,
+        )
+    fig.canvas.draw()  # sizes the boxes, so arrows can start and stop at their edges
+    extents = {name: _data_box(text, ax) for name, text in boxes.items()}
+
+    for consumer in nodes:
+        for slot, source in enumerate(consumer.inputs):
+            start = _exit_point(positions[source], positions[consumer.name], extents[source])
+            end = _exit_point(positions[consumer.name], positions[source], extents[consumer.name])
+            ax.annotate(
+                "", xy=end, xytext=start, zorder=1,
+                arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 1.2,
+                            "shrinkA": 0, "shrinkB": 1, "mutation_scale": 14},
+            )
+            middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+            ax.text(
+                *middle, _edge_text(consumer, slot, value_format), ha="center", va="center",
+                fontsize=9, color="#333333", bbox=_LABEL_STYLE, zorder=2,
+            )
+    ax.set_title(title, fontsize=12)
+    ax.text(
+        0.0, 0.0,
+        "boxes: definition, forward value, and adjoint "
+        "$\\bar v = \\partial z/\\partial v$ (backward pass); arrows: local partial derivatives",
+        transform=ax.transAxes, fontsize=9, color="#444444", va="top",
+    )
+    return fig
