@@ -76,4 +76,55 @@ def use_all_host_cores() -> None:
     import jax
 
     count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    jax.config.update("jax_num_cpu_devices", max(1, int(count or 1)))
+    try:
+        jax.config.update("jax_num_cpu_devices", max(1, int(count or 1)))
+    except RuntimeError:
+        pass  # the backend already started (e.g. main() called from a test): keep its devices
+
+
+def parse_int_spec(text: str, *, name: str) -> tuple[int, ...]:
+    """Parses ``"2:40:2,50,100"`` (ranges inclusive of their end) into sorted unique ints.
+
+    Raises:
+        UsageError: naming ``name`` on malformed or non-positive entries.
+    """
+    values: set[int] = set()
+    try:
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            if ":" in item:
+                start, stop, *step = (int(v) for v in item.split(":"))
+                if len(step) > 1 or (step and step[0] < 1):
+                    raise ValueError
+                values.update(range(start, stop + 1, step[0] if step else 1))
+            else:
+                values.add(int(item))
+    except ValueError:
+        raise UsageError(f"{name}: cannot parse {text!r}; use e.g. '2:40:2,50,100'") from None
+    if not values:
+        raise UsageError(f"{name}: no values in {text!r}")
+    if min(values) < 1:
+        raise UsageError(f"{name}: every value must be >= 1, got {min(values)}")
+    return tuple(sorted(values))
+
+
+def parse_float_list(text: str, *, name: str) -> tuple[float, ...]:
+    """Parses ``"0.02,0.04"`` into floats, raising ``UsageError`` naming ``name``."""
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"{name}: cannot parse {text!r}; use e.g. '0.02,0.04'") from None
+    if not values:
+        raise UsageError(f"{name}: no values in {text!r}")
+    return values
+
+
+def progress_bar(total: int, *, description: str, quiet: bool = False):
+    """A tqdm bar over ``total`` units with an ETA; silent off a terminal or when ``quiet``.
+
+    Returns ``(update_fn, close_fn)``; ``update_fn(n)`` advances the bar by ``n``.
+    """
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=description, unit="epoch", unit_scale=True,
+               disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True)
+    return bar.update, bar.close

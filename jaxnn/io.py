@@ -145,3 +145,50 @@ def run_record(config: Any, *, seed: int | None = None, argv: list[str] | None =
         "versions": package_versions(),
         "device": device_info(),
     }
+
+
+def config_hash(config: Any) -> str:
+    """A short stable hash of a config, naming its run directory."""
+    import hashlib
+
+    text = json.dumps(to_jsonable(config), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+class RunDirectory:
+    """One run's folder: ``config.json``, ``status.json`` and one ``.npz`` per finished part.
+
+    The folder is ``root/<experiment>/<config hash>``, so a resumed run finds
+    the parts of an interrupted run with the same config, and only those.
+
+    Args:
+        root: the runs folder (e.g. ``runs``).
+        experiment: the study's name.
+        record: the run record (``run_record``), written as ``config.json``.
+        resume: reuse finished parts found in the folder; otherwise start afresh.
+    """
+
+    def __init__(self, root, experiment: str, record: dict, *, resume: bool):
+        root = ensure_writable_dir(root, name="runs")
+        self.path = root / experiment / config_hash(record["config"])
+        if not resume and self.path.exists():
+            for old in self.path.glob("part-*.npz"):
+                old.unlink()
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.resume = resume
+        write_json(self.path / "config.json", record)
+        self.set_status("running")
+
+    def set_status(self, status: str, **details: Any) -> None:
+        write_json(self.path / "status.json", {"status": status, **details})
+
+    def _part(self, name: str) -> Path:
+        return self.path / f"part-{name}.npz"
+
+    def load_part(self, name: str) -> dict[str, np.ndarray] | None:
+        """A finished part's arrays, or ``None`` if it must be (re)computed."""
+        part = self._part(name)
+        return load_arrays(part) if self.resume and part.exists() else None
+
+    def save_part(self, name: str, arrays: dict[str, Any]) -> None:
+        save_arrays(self._part(name), **arrays)

@@ -53,3 +53,18 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
         Path(temporary).unlink(missing_ok=True)
         plt.close(fig)
     return path
+
+
+def log_axis_with_plain_ticks(ax, values, axis: str = "x") -> None:
+    """A log axis labelled with plain numbers (2, 5, 10, 20, ...) within the range of ``values``."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
+
+    low, high = min(values), max(values)
+    ticks = [t for decade in (1, 10, 100, 1000, 10000) for t in (decade, 2 * decade, 5 * decade)
+             if low <= t <= high]
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    target.set_major_locator(FixedLocator(ticks))
+    target.set_major_formatter(ScalarFormatter())
+    target.set_minor_locator(NullLocator())
+    target.set_minor_formatter(NullFormatter())

@@ -1,0 +1,140 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxnn import models, train
+
+N, D, O = 20, 3, 2
+
+
+def _members(keys, learning_rates, widths=(4,), weight_decays=None, scheme="lecun_normal"):
+    """Members with their own data and init; unpadded (all the same width)."""
+    count = len(learning_rates)
+    sizes = (D, *widths, O)
+    params = jax.vmap(lambda k: models.init(jax.random.fold_in(k, 0), sizes, init_scheme=scheme))(keys)
+    x = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 1), (N, D)))(keys)
+    y = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 2), (N, O)))(keys)
+    return train.Members(
+        params=params,
+        learning_rate=jnp.asarray(learning_rates),
+        weight_decay=jnp.zeros(count) if weight_decays is None else jnp.asarray(weight_decays),
+        x_train=x,
+        y_train=y,
+        shuffle_key=jax.vmap(lambda k: jax.random.fold_in(k, 3))(keys),
+    )
+
+
+def _one(members, index):
+    return jax.tree.map(lambda a: a[index : index + 1], members)
+
+
+X_TEST = jax.random.normal(jax.random.key(99), (50, D))
+Y_TEST = jax.random.normal(jax.random.key(98), (50, O))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        train.TrainConfig(optimizer="adam", epochs=30, chunk_epochs=8, activation="tanh"),
+        train.TrainConfig(optimizer="sgd", epochs=12, batch_size=5, chunk_epochs=5),
+    ],
+    ids=["adam-full-batch", "sgd-minibatch"],
+)
+def test_vmapped_sweep_equals_members_trained_one_by_one(config):
+    keys = jax.random.split(jax.random.key(0), 3)
+    members = _members(keys, [0.01, 0.03, 0.05], weight_decays=[0.0, 1e-2, 1e-1])
+    together = train.train(config, members, X_TEST, Y_TEST)
+    for index in range(3):
+        alone = train.train(config, _one(members, index), X_TEST, Y_TEST)
+        np.testing.assert_allclose(together.train_loss[index], alone.train_loss[0], rtol=2e-5)
+        np.testing.assert_allclose(together.test_loss[index], alone.test_loss[0], rtol=2e-5)
+
+
+def test_minibatch_epoch_equals_manual_sgd_over_the_shuffled_batches(x64):
+    """One epoch of the loop = a hand-written SGD pass over the documented permutation."""
+    keys = jax.random.split(jax.random.key(1), 1)
+    members = _members(keys, [0.1])
+    members = members._replace(params=jax.tree.map(lambda a: a.astype(jnp.float64), members.params),
+                               x_train=members.x_train.astype(jnp.float64),
+                               y_train=members.y_train.astype(jnp.float64))
+    config = train.TrainConfig(optimizer="sgd", epochs=2, batch_size=4, chunk_epochs=2,
+                               activation="tanh")
+    result = train.train(config, members, X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
+
+    params = jax.tree.map(lambda a: a[0], members.params)
+    x, y = members.x_train[0], members.y_train[0]
+    loss_fn = train.make_loss_fn("tanh")
+    for epoch in range(2):
+        order = np.asarray(jax.random.permutation(jax.random.fold_in(members.shuffle_key[0], epoch), N))
+        for start in range(0, N, 4):
+            batch = order[start : start + 4]
+            grads = jax.grad(loss_fn)(params, x[batch], y[batch])
+            params = jax.tree.map(lambda p, g: p - 0.1 * g, params, grads)
+    for got, expected in zip(jax.tree.leaves(result.params), jax.tree.leaves(params)):
+        np.testing.assert_allclose(got[0], expected, rtol=1e-10)
+    np.testing.assert_allclose(result.train_loss[0, -1], loss_fn(params, x, y), rtol=1e-10)
+
+
+def test_padded_training_trajectory_equals_narrow(x64):
+    width, padded = 3, 8
+    key = jax.random.key(2)
+    narrow = jax.tree.map(lambda a: a.astype(jnp.float64), models.init(key, (D, width, width, O)))
+    wide = models.pad_params(narrow, (D, padded, padded, O))
+    x = jax.random.normal(jax.random.key(3), (1, N, D), jnp.float64)
+    y = jax.random.normal(jax.random.key(4), (1, N, O), jnp.float64)
+    common = dict(learning_rate=jnp.array([1e-2]), weight_decay=jnp.array([1e-3]), x_train=x,
+                  y_train=y, shuffle_key=jax.random.split(key, 1))
+    config = train.TrainConfig(optimizer="adam", epochs=40, chunk_epochs=40)
+    expand = lambda tree: jax.tree.map(lambda a: a[None], tree)  # noqa: E731
+    masks = [m[None] for m in models.hidden_masks_for(jnp.array([width, width]), (padded, padded))]
+    narrow_run = train.train(config, train.Members(params=expand(narrow), **common),
+                             X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
+    wide_run = train.train(config, train.Members(params=expand(wide), hidden_masks=masks, **common),
+                           X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
+    np.testing.assert_allclose(wide_run.train_loss, narrow_run.train_loss, rtol=1e-10)
+    np.testing.assert_allclose(wide_run.test_loss, narrow_run.test_loss, rtol=1e-10)
+
+
+def test_same_seed_identical_different_seed_differs():
+    config = train.TrainConfig(optimizer="sgd", epochs=5, batch_size=10, chunk_epochs=5)
+    run = lambda seed: train.train(  # noqa: E731
+        config, _members(jax.random.split(jax.random.key(seed), 2), [0.05, 0.05]), X_TEST, Y_TEST
+    )
+    first, again, other = run(7), run(7), run(8)
+    np.testing.assert_array_equal(first.train_loss, again.train_loss)
+    assert not np.allclose(first.train_loss, other.train_loss)
+
+
+def test_divergence_and_threshold_crossings_are_recorded():
+    keys = jax.random.split(jax.random.key(4), 2)
+    members = _members(keys, [0.05, 50.0], widths=(16,), scheme="he_normal")
+    config = train.TrainConfig(optimizer="sgd", epochs=200, chunk_epochs=50,
+                               loss_thresholds=(0.5, 1e-30))
+    result = train.train(config, members, X_TEST, Y_TEST)
+    assert result.diverged.tolist() == [False, True]
+    assert np.isnan(result.final_train_loss[1]) and np.isfinite(result.final_train_loss[0])
+    # The loop's record equals the first epoch below 0.5 found in the stored curve.
+    curve = result.train_loss[0]
+    expected = np.flatnonzero(curve < 0.5)
+    assert result.first_epoch_below[0, 0] == (expected[0] if expected.size else -1)
+    assert result.first_epoch_below[0, 1] == -1
+    assert result.train_loss.shape == (2, 201)
+    assert list(result.test_epochs) == [0, 50, 100, 150, 200]
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [({"epochs": 0}, "epochs"), ({"optimizer": "rmsprop"}, "optimizer"),
+     ({"batch_size": 0}, "batch_size"), ({"activation": "elu"}, "activation"),
+     ({"chunk_epochs": 0}, "chunk_epochs")],
+)
+def test_bad_config_raises(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        train.TrainConfig(**kwargs)
+
+
+def test_batch_size_must_divide_the_training_set():
+    members = _members(jax.random.split(jax.random.key(0), 1), [0.1])
+    with pytest.raises(ValueError, match="batch_size"):
+        train.train(train.TrainConfig(batch_size=7, epochs=1), members, X_TEST, Y_TEST)
