@@ -59,6 +59,9 @@ class TrainConfig:
         final_window: the reported final training loss is the median over the
             last ``final_window`` epochs (Adam in float32 bounces by orders of
             magnitude near zero loss; a median is what the run converged to).
+        snapshot_below: if set, keep a copy of the parameters at the first epoch
+            the training loss is below this level (``TrainResult.snapshot_params``),
+            to compare runs at a matched training loss.
     """
 
     optimizer: str = "adam"
@@ -69,6 +72,7 @@ class TrainConfig:
     loss_thresholds: tuple[float, ...] = (1e-3, 1e-5)
     explode_factor: float = 1e4
     final_window: int = 100
+    snapshot_below: float | None = None
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -81,6 +85,8 @@ class TrainConfig:
             raise ValueError(f"batch_size: must be >= 1, got {self.batch_size}")
         if not self.explode_factor > 1:
             raise ValueError(f"explode_factor: must be > 1, got {self.explode_factor}")
+        if self.snapshot_below is not None and not self.snapshot_below > 0:
+            raise ValueError(f"snapshot_below: must be > 0, got {self.snapshot_below}")
 
     def check_data(self, n_train: int) -> None:
         """Raises if the batch size does not divide the training-set size."""
@@ -118,6 +124,8 @@ class TrainState(NamedTuple):
     initial_loss: jax.Array
     diverged: jax.Array
     first_epoch_below: jax.Array
+    snapshot_params: Any  # params at the first epoch below ``snapshot_below`` (None: off)
+    snapshot_epoch: jax.Array  # -1 until taken
 
 
 class TrainResult(NamedTuple):
@@ -131,6 +139,9 @@ class TrainResult(NamedTuple):
         first_epoch_below: ``[member, threshold]``, -1 where never.
         diverged: ``[member]``.
         final_train_loss: ``[member]`` median over the last ``final_window`` epochs.
+        snapshot_params: ``[member, ...]`` parameters when the training loss first
+            went below ``config.snapshot_below`` (``None`` if not configured).
+        snapshot_epoch: ``[member]`` that epoch, -1 where never (``None`` if not configured).
     """
 
     params: Any
@@ -140,6 +151,8 @@ class TrainResult(NamedTuple):
     first_epoch_below: np.ndarray
     diverged: np.ndarray
     final_train_loss: np.ndarray
+    snapshot_params: Any = None
+    snapshot_epoch: np.ndarray | None = None
 
 
 def mse(prediction: jax.Array, target: jax.Array) -> jax.Array:
@@ -189,6 +202,8 @@ def init_state(config: TrainConfig, member: Members) -> TrainState:
         initial_loss=loss_fn(member.params, member.x_train, member.y_train),
         diverged=jnp.array(False),
         first_epoch_below=jnp.full((len(config.loss_thresholds),), -1, jnp.int32),
+        snapshot_params=None if config.snapshot_below is None else member.params,
+        snapshot_epoch=jnp.array(-1, jnp.int32),
     )
 
 
@@ -244,12 +259,20 @@ def train_chunk(config: TrainConfig, state: TrainState, member: Members, first_e
         crossed = counting & ~exploded & (state.first_epoch_below < 0) & (loss < thresholds)
         diverged = state.diverged | (active & exploded)
         keep = ~active | diverged
+        snapshot_params, snapshot_epoch = state.snapshot_params, state.snapshot_epoch
+        if config.snapshot_below is not None:
+            # ``loss`` is the loss of ``state.params``, the parameters before this epoch.
+            take = counting & ~exploded & (snapshot_epoch < 0) & (loss < config.snapshot_below)
+            snapshot_params = _where_tree(take, state.params, snapshot_params)
+            snapshot_epoch = jnp.where(take, epoch.astype(jnp.int32), snapshot_epoch)
         new_state = TrainState(
             params=_where_tree(keep, state.params, params),
             opt_state=_where_tree(keep, state.opt_state, opt_state),
             initial_loss=state.initial_loss,
             diverged=diverged,
             first_epoch_below=jnp.where(crossed, epoch.astype(jnp.int32), state.first_epoch_below),
+            snapshot_params=snapshot_params,
+            snapshot_epoch=snapshot_epoch,
         )
         return new_state, jnp.where(active, loss, jnp.nan)
 
@@ -373,4 +396,8 @@ def train(
         first_epoch_below=np.asarray(state.first_epoch_below)[:count],
         diverged=diverged[:count],
         final_train_loss=final[:count],
+        snapshot_params=(None if config.snapshot_below is None
+                         else jax.tree.map(lambda a: a[:count], state.snapshot_params)),
+        snapshot_epoch=(None if config.snapshot_below is None
+                        else np.asarray(state.snapshot_epoch)[:count]),
     )

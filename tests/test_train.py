@@ -138,3 +138,21 @@ def test_batch_size_must_divide_the_training_set():
     members = _members(jax.random.split(jax.random.key(0), 1), [0.1])
     with pytest.raises(ValueError, match="batch_size"):
         train.train(train.TrainConfig(batch_size=7, epochs=1), members, X_TEST, Y_TEST)
+
+
+def test_snapshot_holds_the_parameters_at_the_first_epoch_below_the_level():
+    keys = jax.random.split(jax.random.key(6), 2)
+    members = _members(keys, [0.05, 0.1], widths=(16,))
+    level = 0.9
+    config = train.TrainConfig(optimizer="sgd", epochs=60, chunk_epochs=20, snapshot_below=level)
+    result = train.train(config, members, X_TEST, Y_TEST)
+    for index in range(2):
+        curve = result.train_loss[index]
+        below = np.flatnonzero(curve < level)
+        assert below.size, "the run must reach the level for this test to mean anything"
+        assert result.snapshot_epoch[index] == below[0]
+        # Re-train for exactly that many epochs: the parameters must be the snapshot.
+        short = train.TrainConfig(optimizer="sgd", epochs=int(below[0]), chunk_epochs=20)
+        replay = train.train(short, _one(members, index), X_TEST, Y_TEST)
+        for got, expected in zip(jax.tree.leaves(result.snapshot_params), jax.tree.leaves(replay.params)):
+            np.testing.assert_allclose(got[index], expected[0], rtol=1e-5, atol=1e-7)
