@@ -1,0 +1,583 @@
+r"""Hand-derived forward and backward pass of a K-hidden-layer MLP, and its operation counts.
+
+The network maps I inputs to O outputs through K hidden layers of L units with activation
+ψ, a linear output layer and the mean squared error. Examples are the columns of
+:math:`H_0 = X^\top \in \mathbb{R}^{I \times N}` (a single example is N = 1), so every
+equation below is the single-example equation with vectors widened to N columns.
+
+Forward pass (sizes on the right)::
+
+    h_0 = x                                   I × N
+    a_k = W_k h_{k-1} + b_k 1^T,  k = 1..K    L × N   (W_1: L × I, W_k: L × L for k ≥ 2, b_k: L)
+    h_k = ψ(a_k)                              L × N
+    ŷ   = W_{K+1} h_K + b_{K+1} 1^T           O × N   (W_{K+1}: O × L, b_{K+1}: O)
+    e   = ŷ − y                               O × N
+    J   = (1 / (N O)) Σ_{o,n} e_{on}^2        scalar
+
+Backward pass, after Goodfellow, Bengio & Courville, *Deep Learning* (MIT Press, 2016),
+§6.5.4, Algorithm 6.4, with g written δ_k = ∂J/∂a_k and a_{K+1} = ŷ::
+
+    δ_{K+1}      = (2 / (N O)) e                   O × N
+    ∇_{W_{K+1}} J = δ_{K+1} h_K^T                   O × L
+    ∇_{b_{K+1}} J = δ_{K+1} 1                       O
+    for k = K..1:
+      δ_k        = (W_{k+1}^T δ_{k+1}) ⊙ ψ'(a_k)    L × N
+      ∇_{W_k} J  = δ_k h_{k-1}^T                    L × I (k = 1) or L × L
+      ∇_{b_k} J  = δ_k 1                            L
+
+No ``jax.grad`` is used here: the equations above are the whole of the backward pass,
+and ``tests/test_backprop.py`` compares them with ``jax.grad`` of a plain forward.
+
+Operation counts use the naive cost O(ijk) of an (i × j)(j × k) product, counted in
+multiply–adds, and one scalar operation per element for everything elementwise::
+
+    forward multiply–adds  = N (L I + (K − 1) L² + O L)
+    backward multiply–adds = N (L I + 2 (K − 1) L² + 2 O L)
+
+The backward pass does the weight-gradient products (same sizes as the forward ones) and
+the propagation W_{k+1}^T δ_{k+1} for k = K..1; it never forms ∂J/∂x, which no parameter
+needs. For K ≥ 2 the ratio backward / forward tends to 2 as L grows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.extend import core as jax_core
+
+Array = jax.Array
+ActivationFn = Callable[[Array], Array]
+Params = Sequence[tuple[Array, Array]]
+
+
+# --- activations: each ψ beside its derivative ψ' -------------------------------------------
+
+
+def _relu(a: Array) -> Array:
+    return jnp.maximum(a, 0.0)
+
+
+def _relu_prime(a: Array) -> Array:
+    # ψ'(0) := 0, the value jax.nn.relu's custom JVP also uses.
+    return (a > 0).astype(a.dtype)
+
+
+def _tanh_prime(a: Array) -> Array:
+    return 1.0 - jnp.tanh(a) ** 2
+
+
+def _sigmoid_prime(a: Array) -> Array:
+    s = jax.nn.sigmoid(a)
+    return s * (1.0 - s)
+
+
+ACTIVATIONS: dict[str, tuple[ActivationFn, ActivationFn]] = {
+    "relu": (_relu, _relu_prime),
+    "tanh": (jnp.tanh, _tanh_prime),
+    "sigmoid": (jax.nn.sigmoid, _sigmoid_prime),
+    # softplus(a) = log(1 + e^a), whose derivative is the logistic sigmoid.
+    "softplus": (jax.nn.softplus, jax.nn.sigmoid),
+}
+
+
+def resolve_activation(activation: str | tuple[ActivationFn, ActivationFn]):
+    """Returns the pair (ψ, ψ') for a name in :data:`ACTIVATIONS` or a supplied pair.
+
+    Raises:
+        ValueError: naming ``activation`` for an unknown name or a malformed pair.
+    """
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation: unknown name {activation!r}; expected one of "
+                f"{sorted(ACTIVATIONS)} or a pair (psi, psi_prime)"
+            )
+        return ACTIVATIONS[activation]
+    if (
+        isinstance(activation, tuple | list)
+        and len(activation) == 2
+        and all(callable(fn) for fn in activation)
+    ):
+        return tuple(activation)
+    raise ValueError(
+        f"activation: expected a name in {sorted(ACTIVATIONS)} or a pair of callables "
+        f"(psi, psi_prime), got {activation!r}"
+    )
+
+
+# --- input checks ----------------------------------------------------------------------------
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return tuple(getattr(value, "shape", jnp.shape(value)))
+
+
+def check_params(params: Params) -> tuple[int, ...]:
+    """Checks that ``params`` chains and returns the layer sizes (I, L_1, ..., L_K, O).
+
+    Raises:
+        ValueError: naming ``params`` or ``params[k]`` at the first mismatch.
+    """
+    if not isinstance(params, Sequence) or len(params) == 0:
+        raise ValueError("params: expected a non-empty list of (W, b) pairs")
+    sizes: list[int] = []
+    for index, layer in enumerate(params):
+        if not isinstance(layer, Sequence) or len(layer) != 2:
+            raise ValueError(f"params[{index}]: expected a pair (W, b), got {type(layer).__name__}")
+        weight_shape, bias_shape = _shape(layer[0]), _shape(layer[1])
+        if len(weight_shape) != 2:
+            raise ValueError(
+                f"params[{index}]: W must be 2-D (fan_out, fan_in), got shape {weight_shape}"
+            )
+        fan_out, fan_in = weight_shape
+        if bias_shape != (fan_out,):
+            raise ValueError(
+                f"params[{index}]: b must have shape ({fan_out},) to match W {weight_shape}, "
+                f"got {bias_shape}"
+            )
+        if sizes and fan_in != sizes[-1]:
+            raise ValueError(
+                f"params[{index}]: W has fan_in {fan_in} but the previous layer has "
+                f"{sizes[-1]} outputs"
+            )
+        if not sizes:
+            sizes.append(fan_in)
+        sizes.append(fan_out)
+    return tuple(sizes)
+
+
+def _as_columns(x: Array, y: Array, input_size: int, output_size: int):
+    """Checks x and y and returns them as columns (h_0: I × N, y: O × N)."""
+    x_shape, y_shape = _shape(x), _shape(y)
+    if len(x_shape) not in (1, 2) or x_shape[-1] != input_size:
+        raise ValueError(
+            f"x: expected shape (N, {input_size}) or ({input_size},) to match W_1, got {x_shape}"
+        )
+    expected_y = (output_size,) if len(x_shape) == 1 else (x_shape[0], output_size)
+    if y_shape != expected_y:
+        raise ValueError(f"y: expected shape {expected_y} to match x and W_(K+1), got {y_shape}")
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    if len(x_shape) == 1:
+        return x[:, None], y[:, None]
+    return x.T, y.T
+
+
+# --- forward and backward --------------------------------------------------------------------
+
+
+class ForwardPass(NamedTuple):
+    """The intermediates the backward pass reads, in column layout.
+
+    Attributes:
+        hidden: (h_0, ..., h_K); h_0 = x is I × N, h_k is L × N.
+        pre_activations: (a_1, ..., a_K), each L × N.
+        output: ŷ, O × N.
+        error: e = ŷ − y, O × N.
+        loss: J, the mean of e² over its N·O elements.
+    """
+
+    hidden: tuple[Array, ...]
+    pre_activations: tuple[Array, ...]
+    output: Array
+    error: Array
+    loss: Array
+
+
+def _forward_columns(params: Params, inputs: Array, targets: Array, psi: ActivationFn):
+    """The forward pass on columns: ``inputs`` is h_0 (I × N), ``targets`` is y (O × N)."""
+    *hidden_layers, (output_weight, output_bias) = params
+    h = inputs
+    hidden, pre_activations = [h], []
+    for weight, bias in hidden_layers:
+        a = weight @ h + bias[:, None]  # a_k = W_k h_{k-1} + b_k 1^T
+        h = psi(a)  # h_k = ψ(a_k)
+        pre_activations.append(a)
+        hidden.append(h)
+    y_hat = output_weight @ h + output_bias[:, None]
+    e = y_hat - targets
+    loss = jnp.mean(e**2)
+    return ForwardPass(tuple(hidden), tuple(pre_activations), y_hat, e, loss)
+
+
+def _backward_columns(params: Params, cache: ForwardPass, psi_prime: ActivationFn):
+    """The backward pass (Goodfellow et al. 2016, Algorithm 6.4) on columns."""
+    num_outputs, num_examples = cache.error.shape
+    delta = (2.0 / (num_outputs * num_examples)) * cache.error  # δ_{K+1} = ∂J/∂ŷ
+    grads = []
+    for k in range(len(params) - 1, -1, -1):  # layer k + 1 in the 1-based notation above
+        h_previous = cache.hidden[k]
+        grads.append((delta @ h_previous.T, jnp.sum(delta, axis=1)))
+        if k == 0:
+            break  # ∂J/∂x is not a parameter gradient: skip W_1^T δ_1
+        weight = params[k][0]
+        delta = (weight.T @ delta) * psi_prime(cache.pre_activations[k - 1])
+    return grads[::-1]
+
+
+def mlp_forward(
+    params: Params,
+    x: Array,
+    y: Array,
+    activation: str | tuple[ActivationFn, ActivationFn] = "relu",
+) -> ForwardPass:
+    """The forward pass, keeping every intermediate the backward pass needs.
+
+    Args and raises as :func:`mlp_value_and_grad`. The intermediates are columns
+    (h_k is L × N), one column even for a single example.
+    """
+    psi, _ = resolve_activation(activation)
+    sizes = check_params(params)
+    inputs, targets = _as_columns(x, y, sizes[0], sizes[-1])
+    return _forward_columns(params, inputs, targets, psi)
+
+
+def mlp_backward(
+    params: Params,
+    cache: ForwardPass,
+    activation: str | tuple[ActivationFn, ActivationFn] = "relu",
+) -> list[tuple[Array, Array]]:
+    """The backward pass from the intermediates of :func:`mlp_forward`.
+
+    Returns:
+        ``[(∇_{W_k} J, ∇_{b_k} J) for k = 1..K+1]``, shaped like ``params``.
+    """
+    _, psi_prime = resolve_activation(activation)
+    check_params(params)
+    return _backward_columns(params, cache, psi_prime)
+
+
+def mlp_value_and_grad(
+    params: Params,
+    x: Array,
+    y: Array,
+    activation: str | tuple[ActivationFn, ActivationFn] = "relu",
+) -> tuple[Array, list[tuple[Array, Array]]]:
+    """The MSE loss of an MLP and its gradient, by the hand-derived backward pass.
+
+    Args:
+        params: ``[(W_1, b_1), ..., (W_{K+1}, b_{K+1})]`` with W_k of shape (fan_out, fan_in)
+            and b_k of shape (fan_out,), as in the math.
+        x: inputs, (N, I), or one example of shape (I,).
+        y: targets, (N, O), or (O,) for one example.
+        activation: ψ for every hidden layer, a name in ``relu``, ``tanh``, ``sigmoid``,
+            ``softplus``, or a pair ``(psi, psi_prime)`` of elementwise functions.
+
+    Returns:
+        ``(loss, grads)``: loss is the mean of (ŷ − y)² over the N·O elements; grads has
+        the structure of ``params``.
+
+    Raises:
+        ValueError: naming ``params``, ``x``, ``y`` or ``activation`` when it is malformed.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> params = [(jnp.ones((3, 2)), jnp.zeros(3)), (jnp.ones((1, 3)), jnp.zeros(1))]
+        >>> loss, grads = mlp_value_and_grad(params, jnp.ones((4, 2)), jnp.zeros((4, 1)), "relu")
+        >>> float(loss)
+        36.0
+    """
+    psi, psi_prime = resolve_activation(activation)
+    sizes = check_params(params)
+    inputs, targets = _as_columns(x, y, sizes[0], sizes[-1])
+    cache = _forward_columns(params, inputs, targets, psi)
+    return cache.loss, _backward_columns(params, cache, psi_prime)
+
+
+def mlp_loss(
+    params: Params,
+    x: Array,
+    y: Array,
+    activation: str | tuple[ActivationFn, ActivationFn] = "relu",
+) -> Array:
+    """The same loss as :func:`mlp_value_and_grad`, as a plain forward for ``jax.grad``.
+
+    Rows are examples here (``h @ W.T``), as most JAX code writes it, so that
+    ``jax.value_and_grad(mlp_loss)`` is a reference that shares no code with the
+    hand-derived pass beyond ψ.
+    """
+    psi, _ = resolve_activation(activation)
+    check_params(params)
+    h = x
+    for weight, bias in params[:-1]:
+        h = psi(h @ weight.T + bias)
+    output_weight, output_bias = params[-1]
+    return jnp.mean((h @ output_weight.T + output_bias - y) ** 2)
+
+
+def sample_params(key: Array, layer_sizes: Sequence[int], dtype=jnp.float32) -> list:
+    """Random ``[(W_k, b_k)]`` for layer sizes (I, L_1, ..., L_K, O).
+
+    W_k ~ N(0, 1 / fan_in) keeps the pre-activations of order one at any width, and the
+    biases are drawn too, so that no gradient term is trivially zero in the tests.
+    """
+    params = []
+    for index, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+        key_weight, key_bias = jax.random.split(jax.random.fold_in(key, index))
+        weight_std = 1.0 / math.sqrt(fan_in)
+        weight = weight_std * jax.random.normal(key_weight, (fan_out, fan_in), dtype)
+        bias = 0.1 * jax.random.normal(key_bias, (fan_out,), dtype)
+        params.append((weight, bias))
+    return params
+
+
+def layer_sizes(input_size: int, output_size: int, num_hidden: int, width: int) -> tuple:
+    """(I, L, ..., L, O) with K copies of L."""
+    return (input_size, *([width] * num_hidden), output_size)
+
+
+# --- operation counts ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Operation:
+    """One kind of operation in one pass, carried out ``a K + b`` times.
+
+    Attributes:
+        stage: ``"forward"`` or ``"backward"``.
+        equation: what is computed, e.g. ``"a_k = W_k h_{k-1}"``.
+        kind: ``"matrix product"`` (cost in multiply–adds) or an elementwise kind
+            (``"ψ"``, ``"ψ'"``, ``"addition"``, ``"Hadamard product"``, ...; cost in scalar ops).
+        operands: the operand sizes, e.g. ``"(L×I)(I×N)"``.
+        times_per_layer: a in ``times = a K + b``.
+        times_constant: b in ``times = a K + b``.
+        size: the dimension names whose product is the naive cost of one, e.g. ``("L", "I", "N")``.
+    """
+
+    stage: str
+    equation: str
+    kind: str
+    operands: str
+    times_per_layer: int
+    times_constant: int
+    size: tuple[str, ...]
+
+    def times(self, num_hidden: int) -> int:
+        return self.times_per_layer * num_hidden + self.times_constant
+
+    def cost(self, dims: dict[str, int]) -> int:
+        """The naive cost of one, with dims mapping ``I, O, L, N`` to sizes."""
+        return math.prod(dims[name] for name in self.size)
+
+
+MATRIX_PRODUCT = "matrix product"
+
+# Sizes are written in the order I, O, L, N so that O(L·N·L) and O(L·L·N) group together.
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("forward", "W_1 h_0", MATRIX_PRODUCT, "(L×I)(I×N)", 0, 1, ("I", "L", "N")),
+    Operation("forward", "W_k h_{k-1}, k=2..K", MATRIX_PRODUCT, "(L×L)(L×N)", 1, -1,
+              ("L", "L", "N")),
+    Operation("forward", "W_{K+1} h_K", MATRIX_PRODUCT, "(O×L)(L×N)", 0, 1, ("O", "L", "N")),
+    Operation("forward", "a_k = … + b_k 1^T", "addition", "L×N", 1, 0, ("L", "N")),
+    Operation("forward", "h_k = ψ(a_k)", "ψ", "L×N", 1, 0, ("L", "N")),
+    Operation("forward", "ŷ = … + b_{K+1} 1^T", "addition", "O×N", 0, 1, ("O", "N")),
+    Operation("forward", "e = ŷ − y", "addition", "O×N", 0, 1, ("O", "N")),
+    Operation("forward", "e ⊙ e", "Hadamard product", "O×N", 0, 1, ("O", "N")),
+    Operation("forward", "J = Σ e²/(NO)", "addition", "O×N", 0, 1, ("O", "N")),
+    Operation("backward", "δ_{K+1} = 2e/(NO)", "scaling", "O×N", 0, 1, ("O", "N")),
+    Operation("backward", "∇W_{K+1} = δ_{K+1} h_K^T", MATRIX_PRODUCT, "(O×N)(N×L)", 0, 1,
+              ("O", "L", "N")),
+    Operation("backward", "∇W_k = δ_k h_{k-1}^T, k=2..K", MATRIX_PRODUCT, "(L×N)(N×L)", 1, -1,
+              ("L", "L", "N")),
+    Operation("backward", "∇W_1 = δ_1 h_0^T", MATRIX_PRODUCT, "(L×N)(N×I)", 0, 1,
+              ("I", "L", "N")),
+    Operation("backward", "W_{K+1}^T δ_{K+1}", MATRIX_PRODUCT, "(L×O)(O×N)", 0, 1,
+              ("O", "L", "N")),
+    Operation("backward", "W_{k+1}^T δ_{k+1}, k=1..K−1", MATRIX_PRODUCT, "(L×L)(L×N)", 1, -1,
+              ("L", "L", "N")),
+    Operation("backward", "ψ'(a_k)", "ψ'", "L×N", 1, 0, ("L", "N")),
+    Operation("backward", "δ_k = (…) ⊙ ψ'(a_k)", "Hadamard product", "L×N", 1, 0, ("L", "N")),
+    Operation("backward", "∇b_k = δ_k 1", "addition", "L×N", 1, 0, ("L", "N")),
+    Operation("backward", "∇b_{K+1} = δ_{K+1} 1", "addition", "O×N", 0, 1, ("O", "N")),
+)
+
+
+def _dims(input_size: int, output_size: int, width: int, batch_size: int) -> dict[str, int]:
+    return {"I": input_size, "O": output_size, "L": width, "N": batch_size}
+
+
+def format_times(per_layer: int, constant: int, num_hidden: int | None = None) -> str:
+    """``a K + b`` as a count: a number given K, else ``"K"``, ``"2(K−1)"``, ``"(K+1)"``."""
+    if num_hidden is not None:
+        return str(per_layer * num_hidden + constant)
+    if per_layer == 0:
+        return str(constant)
+    if constant == 0:
+        return "K" if per_layer == 1 else f"{per_layer}K"
+    sign = "+" if constant > 0 else "−"
+    if per_layer > 1 and constant % per_layer == 0:  # 2(K−1) reads better than (2K−2)
+        return f"{per_layer}(K{sign}{abs(constant) // per_layer})"
+    k_term = "K" if per_layer == 1 else f"{per_layer}K"
+    return f"({k_term}{sign}{abs(constant)})"
+
+
+def operation_summary(stage: str, num_hidden: int | None = None) -> list[str]:
+    """Each kind of operation of one pass in the assignment's style, e.g. ``"2·O(L·L·N)"``.
+
+    Operations of the same kind and size are added up. With ``num_hidden`` (K) the counts
+    are numbers; without, they are written in K (``"(2K−2)·O(L·L·N)"``). Kinds carried out
+    zero times (the L × L products when K = 1) are left out.
+
+    Args:
+        stage: ``"forward"`` or ``"backward"``.
+        num_hidden: K, or None for the symbolic form.
+
+    Returns:
+        Lines ``"<times>·O(<size>) <kind>"`` in the order the kinds first appear.
+    """
+    if stage not in ("forward", "backward"):
+        raise ValueError(f"stage: expected 'forward' or 'backward', got {stage!r}")
+    totals: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for op in OPERATIONS:
+        if op.stage == stage:
+            entry = totals.setdefault((op.kind, op.size), [0, 0])
+            entry[0] += op.times_per_layer
+            entry[1] += op.times_constant
+    lines = []
+    for (kind, size), (per_layer, constant) in totals.items():
+        if num_hidden is not None and per_layer * num_hidden + constant == 0:
+            continue
+        times = format_times(per_layer, constant, num_hidden)
+        lines.append(f"{times}·O({'·'.join(size)}) {kind}")
+    return lines
+
+
+def count_operations(
+    input_size: int, output_size: int, num_hidden: int, width: int, batch_size: int = 1
+) -> dict[str, dict[str, int]]:
+    """How many scalar operations of each kind each pass carries out, from :data:`OPERATIONS`.
+
+    Matrix products are counted in multiply–adds, elementwise kinds in scalar operations.
+
+    Returns:
+        ``{"forward": {kind: count}, "backward": {kind: count}}``.
+    """
+    _check_sizes(input_size, output_size, num_hidden, width, batch_size)
+    dims = _dims(input_size, output_size, width, batch_size)
+    counts: dict[str, dict[str, int]] = {"forward": {}, "backward": {}}
+    for op in OPERATIONS:
+        stage = counts[op.stage]
+        stage[op.kind] = stage.get(op.kind, 0) + op.times(num_hidden) * op.cost(dims)
+    return counts
+
+
+def _check_sizes(input_size, output_size, num_hidden, width, batch_size) -> None:
+    for name, value, minimum in (
+        ("input_size", input_size, 1),
+        ("output_size", output_size, 1),
+        ("num_hidden", num_hidden, 1),
+        ("width", width, 1),
+        ("batch_size", batch_size, 1),
+    ):
+        if not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
+
+
+def forward_multiply_adds(
+    input_size: int, output_size: int, num_hidden: int, width: int, batch_size: int = 1
+) -> int:
+    """Multiply–adds of the forward pass: N (L I + (K − 1) L² + O L).
+
+    Example:
+        >>> forward_multiply_adds(8, 8, 2, 50, batch_size=100)
+        330000
+    """
+    _check_sizes(input_size, output_size, num_hidden, width, batch_size)
+    return batch_size * (
+        width * input_size + (num_hidden - 1) * width**2 + output_size * width
+    )
+
+
+def backward_multiply_adds(
+    input_size: int, output_size: int, num_hidden: int, width: int, batch_size: int = 1
+) -> int:
+    """Multiply–adds of the backward pass: N (L I + 2 (K − 1) L² + 2 O L).
+
+    The weight gradients cost what the forward products cost; propagating δ back through
+    W_{K+1}, ..., W_2 adds (K − 1) L² + O L per example. Nothing is propagated into x.
+
+    Example:
+        >>> backward_multiply_adds(8, 8, 2, 50, batch_size=100)
+        620000
+    """
+    _check_sizes(input_size, output_size, num_hidden, width, batch_size)
+    return batch_size * (
+        width * input_size + 2 * (num_hidden - 1) * width**2 + 2 * output_size * width
+    )
+
+
+# --- counting from the program itself ---------------------------------------------------------
+
+
+def _dot_general_multiply_adds(eqn) -> int:
+    """Multiply–adds of one dot_general: output elements × contracted length."""
+    (lhs_contract, _), _ = eqn.params["dimension_numbers"]
+    lhs_shape = eqn.invars[0].aval.shape
+    output_shape = eqn.outvars[0].aval.shape
+    return math.prod(output_shape) * math.prod(lhs_shape[d] for d in lhs_contract)
+
+
+def _sub_jaxprs(value: Any):
+    """The jaxprs inside one equation parameter (pjit, custom_jvp, cond branches, ...)."""
+    if isinstance(value, jax_core.ClosedJaxpr):
+        yield value.jaxpr
+    elif isinstance(value, jax_core.Jaxpr):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _sub_jaxprs(item)
+
+
+def jaxpr_multiply_adds(jaxpr) -> int:
+    """Multiply–adds of every ``dot_general`` in a jaxpr, nested jaxprs included.
+
+    A ``scan`` body counts ``length`` times; any other nested jaxpr (pjit, custom_jvp and
+    custom_vjp calls, remat, each branch of a cond, a while body) counts once, since a
+    cond runs one branch and a while loop's trip count is not known from the program.
+    """
+    if isinstance(jaxpr, jax_core.ClosedJaxpr):
+        jaxpr = jaxpr.jaxpr
+    total = 0
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general":
+            total += _dot_general_multiply_adds(eqn)
+        repeats = eqn.params.get("length", 1) if eqn.primitive.name == "scan" else 1
+        for value in eqn.params.values():
+            for sub in _sub_jaxprs(value):
+                total += repeats * jaxpr_multiply_adds(sub)
+    return total
+
+
+def count_multiply_adds(fn: Callable, *args, **kwargs) -> int:
+    """Multiply–adds of every ``dot_general`` that ``fn(*args, **kwargs)`` traces to.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> count_multiply_adds(jnp.matmul, jnp.ones((3, 4)), jnp.ones((4, 5)))
+        60
+    """
+    return jaxpr_multiply_adds(jax.make_jaxpr(fn)(*args, **kwargs))
+
+
+def xla_cost(fn: Callable, *args) -> dict[str, float]:
+    """XLA's own cost estimate of the compiled ``jax.jit(fn)(*args)``.
+
+    XLA counts a multiply–add as 2 flops and adds one flop per elementwise arithmetic
+    operation (additions, comparisons, selects); exp, log and tanh go to
+    ``transcendentals`` instead.
+
+    Returns:
+        ``{"flops": ..., "transcendentals": ...}`` (0 where the backend reports nothing).
+    """
+    analysis = jax.jit(fn).lower(*args).compile().cost_analysis()
+    if isinstance(analysis, list | tuple):  # older jax returned one dict per device
+        analysis = analysis[0] if analysis else {}
+    analysis = analysis or {}
+    return {
+        "flops": float(analysis.get("flops", 0.0)),
+        "transcendentals": float(analysis.get("transcendentals", 0.0)),
+    }
