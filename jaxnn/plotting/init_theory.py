@@ -1,0 +1,162 @@
+"""Figures of the initialization study (exercise 3): depth propagation and initial smoothness.
+
+Both functions read the result dictionaries that ``experiments/initialization.py`` writes to
+``init_moments.json`` (plus, for the example curves, arrays that are cheap to redraw from the
+seed), and know nothing about how they were computed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from jaxnn.plotting import new_figure, save_figure
+
+# one colour per gain / per series, the same in every panel
+_GAIN_COLORS = {0.5: "tab:blue", 1.0: "tab:green", 2.0: "tab:red"}
+_SERIES_COLORS = {"tanh": "tab:purple", "relu": "tab:orange", "relu_fixed_bias": "tab:brown"}
+
+
+def plot_depth(depth: dict, path: str | os.PathLike) -> Path:
+    """Log second moment against layer: theory lines, Monte Carlo points with ±2 s.e. bars.
+
+    Args:
+        depth: the ``"depth"`` entry of the results, with ``width``, ``num_draws`` and
+            ``curves``, each curve holding ``gain``, ``layer[k]``, ``theory_second_moment[k]``,
+            ``second_moment[k]`` and ``standard_error[k]``.
+        path: where to write the PNG.
+    """
+    fig, axes = new_figure(2, 1, size=(5.6, 4.2))
+    moment_ax, ratio_ax = axes[0]
+    for index, curve in enumerate(depth["curves"]):
+        gain = float(curve["gain"])
+        color = _GAIN_COLORS.get(gain, f"C{index}")
+        layer = np.asarray(curve["layer"])
+        theory = np.asarray(curve["theory_second_moment"], dtype=float)
+        measured = np.asarray(curve["second_moment"], dtype=float)
+        standard_error = np.asarray(curve["standard_error"], dtype=float)
+        label = rf"$\sigma^2 = {gain:g}\cdot 2/M$ ($c = {gain:g}$)"
+        moment_ax.plot(layer, theory, color=color, lw=1.5, label=f"theory $c^k$, {label}")
+        # log axis: draw ±2 s.e. as an asymmetric bar clipped above zero
+        lower = np.minimum(2 * standard_error, 0.95 * measured)
+        moment_ax.errorbar(
+            layer, measured, yerr=[lower, 2 * standard_error], fmt="o", ms=3.5, color=color,
+            elinewidth=0.8, capsize=0, label=f"Monte Carlo, {label}",
+        )
+        ratio_ax.errorbar(
+            layer + 0.15 * (index - 1), measured / theory, yerr=2 * standard_error / theory,
+            fmt="o", ms=3.5, color=color, elinewidth=0.8, capsize=0, label=f"$c = {gain:g}$",
+        )
+    moment_ax.set_yscale("log")
+    moment_ax.set_xlabel("layer $k$")
+    moment_ax.set_ylabel(r"second moment $\mathbb{E}[h_k^2]$ (log scale)")
+    moment_ax.set_title(
+        f"Deep ReLU stack, width M = {depth['width']}: "
+        f"$\\mathbb{{E}}[h_k^2] = c^k$, $c = \\sigma^2 M/2$"
+    )
+    moment_ax.legend(fontsize=7.5, loc="upper left")
+    ratio_ax.axhline(1.0, color="black", lw=1)
+    ratio_ax.set_xlabel("layer $k$")
+    ratio_ax.set_ylabel("Monte Carlo / theory")
+    ratio_ax.set_title(f"Ratio with ±2 standard errors ({depth['num_draws']} networks per $c$)")
+    ratio_ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def _plot_roughness(ax, smoothness: dict) -> None:
+    weight_vars = np.asarray(smoothness["weight_vars"], dtype=float)
+    series = [
+        ("tanh", "tanh_roughness", r"tanh, $\beta^2 = \sigma^2$"),
+        ("relu", "relu_roughness", r"ReLU, $\beta^2 = \sigma^2$"),
+        (
+            "relu_fixed_bias",
+            "relu_fixed_bias_roughness",
+            rf"ReLU, $\beta^2 = {smoothness['relu_bias_var']:g}$ fixed",
+        ),
+    ]
+    for name, key, label in series:
+        values = np.asarray(smoothness[key], dtype=float)
+        standard_error = np.asarray(smoothness[f"{key}_se"], dtype=float)
+        ax.errorbar(
+            weight_vars, values, yerr=2 * standard_error, fmt="o-", ms=4, lw=1.2,
+            color=_SERIES_COLORS[name], capsize=0, label=label,
+        )
+    theory = np.asarray(smoothness["tanh_roughness_small_var_theory"], dtype=float)
+    ax.plot(
+        weight_vars, theory, "--", color=_SERIES_COLORS["tanh"], lw=1,
+        label=r"tanh small-$\sigma$ theory $96\sigma^4$",
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    # keep the small-sigma theory line from stretching the axis far above the data
+    measured = np.concatenate(
+        [np.asarray(smoothness[key], dtype=float) for _, key, _ in series]
+    )
+    ax.set_ylim(0.3 * measured.min(), 5 * measured.max())
+    ax.set_xlabel(r"weight variance $\sigma^2$")
+    ax.set_ylabel(r"roughness $\overline{f''^2}\,/\,\mathrm{Var}_x f$")
+    ax.set_title("Roughness (pooled over nets, ±2 s.e.)")
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def _plot_taylor_ratio(ax, smoothness: dict) -> None:
+    weight_vars = np.asarray(smoothness["weight_vars"], dtype=float)
+    ratio = np.asarray(smoothness["tanh_taylor_ratio"], dtype=float)
+    standard_error = np.asarray(smoothness["tanh_taylor_ratio_se"], dtype=float)
+    ax.errorbar(
+        weight_vars, ratio, yerr=2 * standard_error, fmt="o-", ms=4, lw=1.2,
+        color=_SERIES_COLORS["tanh"], capsize=0, label="tanh, Monte Carlo",
+    )
+    ax.plot(
+        weight_vars, np.asarray(smoothness["tanh_taylor_ratio_small_var_theory"], dtype=float),
+        "--", color=_SERIES_COLORS["tanh"], lw=1,
+        label=r"small-$\sigma$ theory $\sqrt{5/3}\,\sigma^2$",
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(0.3 * ratio.min(), 5 * ratio.max())
+    ax.set_xlabel(r"weight variance $\sigma^2$")
+    ax.set_ylabel(r"$\sqrt{\mathbb{E}[a_3^2] / \mathbb{E}[a_1^2]}$")
+    ax.set_title("Cubic vs linear Taylor coefficient at $x = 0$")
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def plot_smoothness(smoothness: dict, examples: dict, path: str | os.PathLike) -> Path:
+    """Sampled initial functions (tanh and ReLU, small/medium/large σ²) and roughness vs σ².
+
+    Args:
+        smoothness: the ``"smoothness"`` entry of the results (``weight_vars[i]`` and, per
+            series, the roughness, its standard error, the tanh Taylor ratio and the theory).
+        examples: ``inputs[point]``, ``weight_vars[j]``, and ``tanh`` / ``relu`` arrays
+            ``f[j, function, point]`` drawn with one key, so that columns show the same
+            standard normals rescaled.
+        path: where to write the PNG.
+    """
+    example_vars = list(examples["weight_vars"])
+    ncols = len(example_vars) + 1
+    fig, axes = new_figure(ncols, 2, size=(3.5, 3.0))
+    inputs = np.asarray(examples["inputs"], dtype=float)
+    for row, (name, title) in enumerate([("tanh", "tanh"), ("relu", "ReLU")]):
+        curves = np.asarray(examples[name], dtype=float)
+        for column, weight_var in enumerate(example_vars):
+            ax = axes[row, column]
+            for function in curves[column]:
+                ax.plot(inputs, function, lw=1)
+            ax.set_title(rf"{title}, $\sigma^2 = {weight_var:g}$", fontsize=10)
+            ax.set_xlabel("$x$")
+            if column == 0:
+                ax.set_ylabel("$f(x)$ at initialization")
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
+    _plot_roughness(axes[0, -1], smoothness)
+    _plot_taylor_ratio(axes[1, -1], smoothness)
+    fig.suptitle(
+        rf"Initial functions of a one-hidden-layer net, M = {smoothness['width']} units, "
+        r"$w, b, v \sim \mathcal{N}(0, \sigma^2)$; each row reuses one set of standard "
+        "normals, rescaled",
+        fontsize=11,
+    )
+    fig.tight_layout()
+    return save_figure(fig, path)
