@@ -89,43 +89,14 @@ def parameter_count(layer_sizes: Sequence[int]) -> int:
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
 
 
-def _kernel_initializer(init_scheme: str, fan_in: int):
-    bound = 1.0 / math.sqrt(fan_in)
-    std = {"lecun_normal": 1.0, "he_normal": math.sqrt(2.0)}.get(init_scheme, 1.0) * bound
-
-    def kernel_init(key, shape, dtype=jnp.float32):
-        if init_scheme == "torch_uniform":
-            return jax.random.uniform(key, shape, dtype, -bound, bound)
-        return std * jax.random.normal(key, shape, dtype)
-
-    return kernel_init
-
-
-def _bias_initializer(init_scheme: str, fan_in: int):
-    bound = 1.0 / math.sqrt(fan_in)
-
-    def bias_init(key, shape, dtype=jnp.float32):
-        if init_scheme == "torch_uniform":
-            return jax.random.uniform(key, shape, dtype, -bound, bound)
-        return jnp.zeros(shape, dtype)
-
-    return bias_init
-
-
 class MLP(nnx.Module):
     """Dense layers with a hidden activation and a linear output layer."""
 
-    def __init__(self, layer_sizes, *, activation: str, init_scheme: str, rngs: nnx.Rngs):
+    def __init__(self, layer_sizes, *, activation: str, rngs: nnx.Rngs):
         self.activation = activation
         self.layers = nnx.List(
             [
-                nnx.Linear(
-                    fan_in,
-                    fan_out,
-                    kernel_init=_kernel_initializer(init_scheme, fan_in),
-                    bias_init=_bias_initializer(init_scheme, fan_in),
-                    rngs=rngs,
-                )
+                nnx.Linear(fan_in, fan_out, rngs=rngs)
                 for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:])
             ]
         )
@@ -164,12 +135,7 @@ def init(
         (5, 8)
     """
     sizes = check_layer_sizes(layer_sizes)
-    check_init_scheme(init_scheme)
-    model = MLP(sizes, activation="identity", init_scheme=init_scheme, rngs=nnx.Rngs(params=key))
-    params = nnx.to_pure_dict(nnx.state(model, nnx.Param))
-    if dtype is not None:
-        params = jax.tree.map(lambda a: a.astype(dtype), params)
-    return params
+    return init_padded(key, jnp.asarray(sizes[1:-1]), sizes, init_scheme=init_scheme, dtype=dtype)
 
 
 def layer_sizes_of(params: Params) -> tuple[int, ...]:
@@ -191,9 +157,7 @@ def apply(params: Params, x: jax.Array, *, activation: str = "relu", hidden_mask
     check_activation(activation)
     sizes = layer_sizes_of(params)
     # A fresh abstract model per trace: nothing is cached that could hold tracers.
-    abstract = nnx.eval_shape(
-        lambda: MLP(sizes, activation=activation, init_scheme="lecun_normal", rngs=nnx.Rngs(0))
-    )
+    abstract = nnx.eval_shape(lambda: MLP(sizes, activation=activation, rngs=nnx.Rngs(0)))
     graphdef, state = nnx.split(abstract, nnx.Param)
     nnx.replace_by_pure_dict(state, params)
     return nnx.merge(graphdef, state)(x, hidden_masks)
@@ -217,28 +181,43 @@ def init_padded(
     padded_layer_sizes: Sequence[int],
     *,
     init_scheme: str = "torch_uniform",
+    dtype=None,
 ) -> Params:
     """Parameters of a narrow MLP embedded in a padded one, zero outside it.
 
-    The padded draw is rescaled by ``sqrt(padded_fan_in / true_fan_in)``: every
-    scheme here scales as ``fan_in ** -1/2``, so the active block has exactly
-    the narrow model's distribution. ``hidden_widths`` may be traced.
+    One flat draw of unit-scale noise (uniform on [-1, 1] or standard normal)
+    covers every parameter; each layer is then scaled by its *true* fan-in
+    (``hidden_widths`` may be traced) and masked. One random call per model
+    keeps the compile of a vmapped draw short (XLA:CPU compiles every
+    threefry call site separately), and ``init`` is this function with no
+    padding, so narrow and padded models share one initializer.
     """
     sizes = check_layer_sizes(padded_layer_sizes)
-    params = init(key, sizes, init_scheme=init_scheme)
+    check_init_scheme(init_scheme)
+    dtype = dtype or jnp.zeros(()).dtype
     hidden_widths = jnp.asarray(hidden_widths)
+    if hidden_widths.shape != (len(sizes) - 2,):
+        raise ValueError(f"hidden_widths: need {len(sizes) - 2} widths, got shape {hidden_widths.shape}")
+    total = parameter_count(sizes)
+    if init_scheme == "torch_uniform":
+        noise = jax.random.uniform(key, (total,), dtype, -1.0, 1.0)
+    else:
+        noise = jax.random.normal(key, (total,), dtype)
+    gain = {"torch_uniform": 1.0, "lecun_normal": 1.0, "he_normal": math.sqrt(2.0)}[init_scheme]
     true_in = [jnp.asarray(sizes[0])] + [hidden_widths[k] for k in range(len(sizes) - 2)]
-    masks = [jnp.ones(sizes[0])] + hidden_masks_for(hidden_widths, sizes[1:-1]) + [
-        jnp.ones(sizes[-1])
-    ]
-    layers = {}
-    for k in sorted(params["layers"]):
-        layer = params["layers"][k]
-        scale = jnp.sqrt(sizes[k] / true_in[k].astype(jnp.float32)).astype(layer["kernel"].dtype)
-        in_mask, out_mask = masks[k], masks[k + 1]
+    masks = [jnp.ones(sizes[0], dtype)] + [
+        m.astype(dtype) for m in hidden_masks_for(hidden_widths, sizes[1:-1])
+    ] + [jnp.ones(sizes[-1], dtype)]
+    layers, offset = {}, 0
+    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        kernel = noise[offset : offset + fan_in * fan_out].reshape(fan_in, fan_out)
+        bias = noise[offset + fan_in * fan_out : offset + (fan_in + 1) * fan_out]
+        offset += (fan_in + 1) * fan_out
+        scale = (gain / jnp.sqrt(true_in[k].astype(dtype))).astype(dtype)
+        bias_scale = scale if init_scheme == "torch_uniform" else jnp.zeros((), dtype)
         layers[k] = {
-            "kernel": layer["kernel"] * scale * in_mask[:, None] * out_mask[None, :],
-            "bias": layer["bias"] * scale * out_mask,
+            "kernel": kernel * scale * masks[k][:, None] * masks[k + 1][None, :],
+            "bias": bias * bias_scale * masks[k + 1],
         }
     return {"layers": layers}
 

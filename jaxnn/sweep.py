@@ -115,19 +115,20 @@ def width_group_members(
     padded_sizes = (input_dim, *[group.padded_width] * depth, output_dim)
     hidden = jnp.repeat(widths[:, None], depth, axis=1)
 
+    # Keys on the host, one scalar fold_in at a time: a vmapped fold_in inside the
+    # jitted draw would add threefry call sites, each compiled anew for every group.
+    init_keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, w), s) for w, s in pairs])
+    shuffle_keys = jnp.stack([jax.random.fold_in(k, 1) for k in init_keys])
+
     @jax.jit
-    def draw(widths, seeds, hidden):
-        init_keys = jax.vmap(lambda w, s: jax.random.fold_in(jax.random.fold_in(key, w), s))(
-            widths, seeds
-        )
+    def draw(init_keys, hidden):
         params = jax.vmap(
             lambda k, h: models.init_padded(k, h, padded_sizes, init_scheme=init_scheme)
         )(init_keys, hidden)
         masks = jax.vmap(lambda h: models.hidden_masks_for(h, padded_sizes[1:-1]))(hidden)
-        shuffle = jax.vmap(lambda k: jax.random.fold_in(k, 1))(init_keys)
-        return params, masks, shuffle
+        return params, masks
 
-    params, masks, shuffle_keys = draw(widths, seeds, hidden)
+    params, masks = draw(init_keys, hidden)
     count = len(pairs)
     members = train.Members(
         params=params,

@@ -320,22 +320,29 @@ def replicate(x, mesh: jax.sharding.Mesh | None):
 
 
 @functools.lru_cache(maxsize=16)
-def compiled_functions(config: TrainConfig):
-    """The jitted, vmapped pieces of ``train`` for one config, built once.
+def compiled_functions(config: TrainConfig, mesh: jax.sharding.Mesh | None = None):
+    """The jitted, vmapped pieces of ``train`` for one config (and mesh), built once.
 
     Cached on the (hashable, frozen) config so that repeated runs of the same
-    structure, e.g. the groups of a sweep with equal shapes, reuse compilations.
+    structure, e.g. groups of a sweep with equal shapes, reuse compilations.
+    With a mesh, every output keeps the member axis split over it: otherwise
+    the state that comes out of one chunk could be laid out differently from
+    the one that went in, and the next call would compile again.
     """
     member_loss = lambda p, m, x, y: evaluate(config, p, m, x, y)  # noqa: E731
+    split = {}
+    if mesh is not None and mesh.size > 1:
+        split = {"out_shardings": jax.sharding.NamedSharding(
+            mesh, jax.sharding.PartitionSpec("sweep"))}
     return (
-        jax.jit(jax.vmap(lambda m: init_state(config, m))),
+        jax.jit(jax.vmap(lambda m: init_state(config, m)), **split),
         jax.jit(
             jax.vmap(lambda s, m, e0, t: train_chunk(config, s, m, e0, t),
                      in_axes=(0, 0, None, None)),
-            donate_argnums=0,
+            donate_argnums=0, **split,
         ),
-        jax.jit(jax.vmap(member_loss, in_axes=(0, 0, None, None))),  # shared test set
-        jax.jit(jax.vmap(member_loss)),  # each member's own training set
+        jax.jit(jax.vmap(member_loss, in_axes=(0, 0, None, None)), **split),  # shared test set
+        jax.jit(jax.vmap(member_loss), **split),  # each member's own training set
     )
 
 
@@ -366,7 +373,7 @@ def train(
     members, count = shard_members(members, mesh)
     x_test, y_test = replicate(x_test, mesh), replicate(y_test, mesh)
 
-    init_fn, chunk_fn, eval_fn, eval_own_fn = compiled_functions(config)
+    init_fn, chunk_fn, eval_fn, eval_own_fn = compiled_functions(config, mesh)
     state = init_fn(members)
 
     total = config.epochs

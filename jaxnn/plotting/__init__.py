@@ -48,6 +48,7 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     os.close(handle)
     try:
         fig.savefig(temporary, bbox_inches="tight")
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
