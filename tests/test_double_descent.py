@@ -1,0 +1,86 @@
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxnn import double_descent as dd
+from jaxnn import models
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("width", [2, 20, 31, 200])
+def test_width_at_parameter_count_inverts_the_count(width):
+    count = models.parameter_count((8, width, width, 8))
+    assert math.isclose(dd.width_at_parameter_count(count), width, rel_tol=1e-9)
+
+
+def test_log_spaced_epochs_cover_both_ends():
+    epochs = dd.log_spaced_epochs(50_000, 200)
+    assert epochs[0] == 0 and epochs[-1] == 50_000 and np.all(np.diff(epochs) > 0)
+
+
+def test_threshold_label():
+    assert dd.threshold_label(1e-3) == "1e-3" and dd.threshold_label(1e-5) == "1e-5"
+
+
+def _rows(train_medians, test_means):
+    return [{"n_train": 100, "width": w, "n_params": models.parameter_count((8, w, w, 8)),
+             "train_loss_median": tr, "test_loss": te}
+            for w, tr, te in zip((4, 8, 16, 32), train_medians, test_means)]
+
+
+def test_interpolation_threshold_is_the_smallest_interpolating_width():
+    rows = _rows([0.5, 2e-3, 5e-4, 1e-6], [2.0, 5.0, 4.0, 3.0])
+    assert dd.interpolation_threshold(rows, 1e-3)["width"] == 16
+    assert dd.interpolation_threshold(rows, 1e-9) is None
+    assert dd.test_loss_peak(rows)["width"] == 8
+
+
+def test_harmful_data_widths_compare_means_width_by_width():
+    small = [{"width": 4, "test_loss": 2.0}, {"width": 8, "test_loss": 5.0}]
+    large = [{"width": 4, "test_loss": 1.5}, {"width": 8, "test_loss": 6.0}]
+    assert dd.harmful_data_widths({100: small, 200: large}, 100, 200) == [8]
+
+
+def test_quick_run_end_to_end_and_resume(tmp_path):
+    import double_descent
+
+    argv = ["--quick", "--quiet", "--out", str(tmp_path / "fig"), "--runs", str(tmp_path / "runs")]
+    results = double_descent.main(argv)
+    written = json.loads((tmp_path / "fig" / "double_descent.json").read_text())
+    for key in ("bayes_risk", "training_curves", "sweep", "interpolation_threshold", "more_data",
+                "config", "wall_seconds", "versions", "device", "seed"):
+        assert key in written, key
+    for curve in written["training_curves"]:
+        assert {"width", "epochs", "train_loss", "first_epoch_below_1e-3"} <= set(curve)
+        assert all(math.isfinite(v) for v in curve["train_loss"])
+    for row in written["sweep"]:
+        for key in ("n_train", "width", "n_params", "train_loss", "test_loss", "train_loss_std",
+                    "test_loss_std", "n_seeds"):
+            assert row[key] is not None and math.isfinite(row[key]), (key, row)
+    assert {r["n_train"] for r in written["sweep"]} == {100, 200}
+    assert written["bayes_risk"] == 1.0 and written["bayes_check"]["passed"]
+    for name in ("curves", "sweep", "more_data"):
+        assert (tmp_path / "fig" / f"double_descent_{name}.png").stat().st_size > 10_000
+    # A resumed run reuses every finished part and reproduces the numbers exactly.
+    resumed = double_descent.main([*argv, "--resume"])
+    assert resumed["sweep"] == results["sweep"]
+    assert resumed["wall_seconds"] < results["wall_seconds"]
+
+
+@pytest.mark.parametrize(
+    "args, name",
+    [(["--widths", "0,4"], "--widths"), (["--seeds", "0"], "seeds"), (["--epochs", "-5"], "epochs"),
+     (["--widths", "a:b"], "--widths"), (["--out", "/proc/forbidden"], "--out")],
+)
+def test_cli_bad_input_exits_2_with_one_line(args, name):
+    result = subprocess.run([sys.executable, str(ROOT / "experiments" / "double_descent.py"), *args],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0], result.stderr
