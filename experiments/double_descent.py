@@ -114,8 +114,8 @@ def parse_config(argv: list[str] | None):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    cli.use_all_host_cores()
     config, args = parse_config(argv)
+    cli.setup_devices(args)
     out = io.ensure_writable_dir(args.out, name="--out")
     record = io.run_record(config, seed=config.seed, argv=argv)
     run = io.RunDirectory(args.runs, "double_descent", record, resume=args.resume)

@@ -37,6 +37,9 @@ def make_parser(description: str, *, default_out: str = "figures") -> ArgumentPa
     parser.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
     parser.add_argument("--no-plot", action="store_true", help="write numbers only, no PNGs")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--distributed", action="store_true",
+                        help="multi-host run: call jax.distributed.initialize() (one process per "
+                             "host, launched by the cluster); only process 0 writes files")
     return parser
 
 
@@ -61,6 +64,19 @@ def run_main(main, argv: list[str] | None = None) -> None:
         prog = os.path.basename(sys.argv[0])
         print(f"{prog}: error: {str(error).splitlines()[0]}", file=sys.stderr)
         sys.exit(2)
+
+
+def setup_devices(args) -> None:
+    """Starts multi-host JAX if asked, else exposes one CPU device per core.
+
+    Call first in ``main``, before anything touches a JAX device.
+    """
+    if getattr(args, "distributed", False):
+        import jax
+
+        jax.distributed.initialize()
+    else:
+        use_all_host_cores()
 
 
 def use_all_host_cores() -> None:

@@ -63,7 +63,16 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def is_writer() -> bool:
+    """Only process 0 of a multi-host run writes files (every process holds the same results)."""
+    import jax
+
+    return jax.process_index() == 0
+
+
 def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+    if not is_writer():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

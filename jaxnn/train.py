@@ -346,6 +346,15 @@ def compiled_functions(config: TrainConfig, mesh: jax.sharding.Mesh | None = Non
     )
 
 
+def to_host(x) -> np.ndarray:
+    """A (possibly sharded) array as numpy; gathers across processes on multi-host runs."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return np.asarray(x)
+
+
 def train(
     config: TrainConfig,
     members: Members,
@@ -378,33 +387,34 @@ def train(
 
     total = config.epochs
     n_chunks = math.ceil(total / config.chunk_epochs)
-    losses, test_epochs, test_losses = [], [0], [np.asarray(eval_fn(state.params, members,
+    losses, test_epochs, test_losses = [], [0], [to_host(eval_fn(state.params, members,
                                                                      x_test, y_test))]
     for chunk in range(n_chunks):
         first = chunk * config.chunk_epochs
         state, chunk_losses = chunk_fn(state, members, jnp.int32(first), jnp.int32(total))
-        losses.append(np.asarray(chunk_losses))  # [member, epoch]; one host sync per chunk
+        losses.append(to_host(chunk_losses))  # [member, epoch]; one host sync per chunk
         done = min(first + config.chunk_epochs, total)
         test_epochs.append(done)
-        test_losses.append(np.asarray(eval_fn(state.params, members, x_test, y_test)))
+        test_losses.append(to_host(eval_fn(state.params, members, x_test, y_test)))
         if progress is not None:
             progress(done - first)
 
-    final_train = np.asarray(eval_own_fn(state.params, members, members.x_train, members.y_train))
+    final_train = to_host(eval_own_fn(state.params, members, members.x_train, members.y_train))
     train_loss = np.concatenate([np.concatenate(losses, axis=1)[:, :total], final_train[:, None]], 1)
-    diverged = np.asarray(state.diverged)
+    diverged = to_host(state.diverged)
     window = train_loss[:, max(0, total + 1 - config.final_window):]
     final = np.where(diverged, np.nan, np.median(window, axis=1))
+    unpad = (lambda tree: tree) if count == diverged.shape[0] else (
+        lambda tree: jax.tree.map(lambda a: a[:count], tree))
     return TrainResult(
-        params=jax.tree.map(lambda a: a[:count], state.params),
+        params=unpad(state.params),
         train_loss=train_loss[:count],
         test_epochs=np.asarray(test_epochs),
         test_loss=np.stack(test_losses, axis=1)[:count],
-        first_epoch_below=np.asarray(state.first_epoch_below)[:count],
+        first_epoch_below=to_host(state.first_epoch_below)[:count],
         diverged=diverged[:count],
         final_train_loss=final[:count],
-        snapshot_params=(None if config.snapshot_below is None
-                         else jax.tree.map(lambda a: a[:count], state.snapshot_params)),
+        snapshot_params=None if config.snapshot_below is None else unpad(state.snapshot_params),
         snapshot_epoch=(None if config.snapshot_below is None
-                        else np.asarray(state.snapshot_epoch)[:count]),
+                        else to_host(state.snapshot_epoch)[:count]),
     )

@@ -43,6 +43,11 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, size=(6.0, 4.0), **kwargs):
 def save_figure(fig, path: str | os.PathLike) -> Path:
     """Writes ``fig`` as PNG atomically and closes it."""
     path = Path(path)
+    import jax
+
+    if jax.process_index() != 0:  # multi-host: process 0 writes
+        plt.close(fig)
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
     os.close(handle)

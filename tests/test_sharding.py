@@ -1,0 +1,61 @@
+"""The sweep axis sharded over 4 simulated CPU devices gives the unsharded results.
+
+Runs in its own process: the device count must be set before JAX starts.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import jax, jax.numpy as jnp, numpy as np
+    from jaxnn import models, train
+
+    assert len(jax.devices()) == 4, jax.devices()
+    mesh = train.sweep_mesh()
+    report = {}
+    for count in (4, 5):  # divides the device count, and does not
+        keys = jax.random.split(jax.random.key(count), count)
+        params = jax.vmap(lambda k: models.init(k, (3, 6, 2), init_scheme="lecun_normal"))(keys)
+        members = train.Members(
+            params=params,
+            learning_rate=jnp.linspace(0.01, 0.1, count),
+            weight_decay=jnp.linspace(0.0, 1e-2, count),
+            x_train=jax.vmap(lambda k: jax.random.normal(k, (10, 3)))(keys),
+            y_train=jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 1), (10, 2)))(keys),
+            shuffle_key=keys,
+        )
+        x_test = jax.random.normal(jax.random.key(0), (30, 3))
+        y_test = jax.random.normal(jax.random.key(1), (30, 2))
+        config = train.TrainConfig(optimizer="sgd", epochs=8, batch_size=5, chunk_epochs=4)
+        plain = train.train(config, members, x_test, y_test)
+        sharded = train.train(config, members, x_test, y_test, mesh=mesh)
+        leaf = jax.tree.leaves(sharded.params)[0]
+        report[count] = {
+            "train_close": bool(np.allclose(plain.train_loss, sharded.train_loss, rtol=1e-6)),
+            "test_close": bool(np.allclose(plain.test_loss, sharded.test_loss, rtol=1e-6)),
+            "shape": list(sharded.train_loss.shape),
+            "spec": str(getattr(leaf.sharding, "spec", None)),
+            "n_shards": len(leaf.sharding.device_set),
+        }
+    print(json.dumps(report))
+    """
+)
+
+
+def test_sharded_sweep_equals_unsharded_on_four_devices():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
+               JAX_PLATFORMS="cpu")
+    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    for count, entry in report.items():
+        assert entry["train_close"] and entry["test_close"], (count, entry)
+        assert entry["shape"] == [int(count), 9]
+    # Four members on four devices: the parameters stay split along the sweep axis.
+    assert report["4"]["n_shards"] == 4 and "sweep" in report["4"]["spec"]
