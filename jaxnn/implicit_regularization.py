@@ -1,0 +1,569 @@
+r"""Implicit regularization of SGD: sweep members, run summaries, theory table and conclusions.
+
+The study (computer assignment 2) trains one deep ReLU network with plain,
+constant-rate SGD at several learning rates :math:`\varepsilon` (``μ`` in the
+assignment), over seeds that redraw both the training set and the
+initialization, and measures the gradient statistics of ``jaxnn.gradstats``.
+
+Theory compared with (Smith et al. 2021; Barrett & Dherin 2021): with
+:math:`m = N/B` mini-batches per epoch, SGD with a small rate follows gradient
+flow on
+
+.. math::
+    \tilde C = C + \underbrace{\frac{\varepsilon}{4}\|\nabla C\|^2}_{\text{Barrett \& Dherin}}
+      + \underbrace{\frac{\varepsilon}{4m}\sum_{k=1}^m\|\nabla C_k - \nabla C\|^2}_
+                   {=\ (\varepsilon/4)\,V},
+
+so a larger rate should find regions where, *at the same training loss*,
+both :math:`\|\nabla C\|^2` (``grad_norm_sq``) and :math:`V`
+(``batch_grad_variance``) are smaller, and that this flatness goes with lower
+test error. Both penalties carry the coefficient :math:`\varepsilon/4`
+(``implicit_penalty_table``).
+
+Why a matched training loss: after convergence the loss reaches the float32
+floor (about 1e-13) where every gradient is rounding noise, and a faster rate
+simply sits longer at that floor. The training loop snapshots the parameters at
+the first epoch with loss below ``matched_loss`` (``TrainConfig.snapshot_below``);
+statistics there compare the rates at equal :math:`C`. We report both.
+
+Divergence: a run is *diverged* if the training loop flagged it (non-finite
+or exploding loss) or if its network collapsed to a constant output (the mean
+over outputs of the standard deviation of its predictions over the training
+inputs is below ``collapse_tol`` times that of the targets): with LeCun init a
+too-large rate kills every ReLU and leaves the loss at Var(y), no NaN.
+
+Everything here is pure: arrays in, plain dicts and strings out; the
+experiment script writes them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnn import gradstats, models, train
+from jaxnn.double_descent import log_spaced_epochs, seed_summary
+
+STAT_NAMES = ("grad_norm_sq", "batch_grad_variance", "noise_scale")
+COLLAPSED = "collapsed to a constant output"
+
+
+class Grid(NamedTuple):
+    """The settings of every member of one vmapped sweep, ``[member]`` each.
+
+    Members are ordered weight decay (outer), learning rate, seed (inner).
+    """
+
+    learning_rate: np.ndarray
+    weight_decay: np.ndarray
+    seed: np.ndarray
+
+
+def make_grid(learning_rates: Sequence[float], seeds: int,
+              weight_decays: Sequence[float] = (0.0,)) -> Grid:
+    """Every (weight decay, learning rate, seed) combination as flat ``[member]`` arrays."""
+    decay, rate, seed = np.meshgrid(np.asarray(weight_decays, np.float64),
+                                    np.asarray(learning_rates, np.float64),
+                                    np.arange(seeds), indexing="ij")
+    return Grid(rate.ravel(), decay.ravel(), seed.ravel())
+
+
+def layer_sizes(width: int, depth: int, input_dim: int = 8, output_dim: int = 8) -> tuple:
+    """``(input_dim, width × depth, output_dim)``."""
+    return models.mlp_layer_sizes(input_dim, [width] * depth, output_dim)
+
+
+def build_members(key: jax.Array, grid: Grid, x_train: jax.Array, y_train: jax.Array,
+                  sizes: Sequence[int], init_scheme: str) -> train.Members:
+    """The ``train.Members`` of a sweep: seed ``s`` uses training set ``s`` and its own init.
+
+    Members that share a seed share the training set, the initial parameters
+    and the mini-batch order, so rates and decays are compared on paired runs.
+
+    Args:
+        key: the init/shuffle key; seed ``s`` draws from ``fold_in(key, s)``.
+        grid: the member settings (``make_grid``).
+        x_train, y_train: ``[seed, N, ...]`` training sets.
+        sizes: layer sizes of the network.
+        init_scheme: see ``jaxnn.models``.
+    """
+    seed = jnp.asarray(grid.seed)
+    seed_keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(seed)
+    key_init = jax.vmap(lambda k: jax.random.fold_in(k, 0))(seed_keys)
+    key_shuffle = jax.vmap(lambda k: jax.random.fold_in(k, 1))(seed_keys)
+    params = jax.vmap(lambda k: models.init(k, sizes, init_scheme=init_scheme))(key_init)
+    return train.Members(
+        params=params,
+        learning_rate=jnp.asarray(grid.learning_rate),
+        weight_decay=jnp.asarray(grid.weight_decay),
+        x_train=x_train[seed],
+        y_train=y_train[seed],
+        shuffle_key=key_shuffle,
+    )
+
+
+def member_gradient_stats(params, x_train, y_train, *, activation: str,
+                          batch_size: int) -> dict[str, np.ndarray]:
+    """``gradient_stats`` of every member (leading axis of everything), one compiled call."""
+    loss_fn = train.make_loss_fn(activation)
+    stats = jax.jit(jax.vmap(
+        lambda p, x, y: gradstats.gradient_stats(loss_fn, p, x, y, batch_size)
+    ))(params, x_train, y_train)
+    return {name: np.asarray(value) for name, value in stats.items()}
+
+
+def output_spread(params, x, *, activation: str) -> np.ndarray:
+    """``[member]``: mean over outputs of the std over inputs of each member's predictions."""
+    spread = jax.jit(jax.vmap(
+        lambda p, x: jnp.mean(jnp.std(models.apply(p, x, activation=activation), axis=0))
+    ))(params, x)
+    return np.asarray(spread)
+
+
+def target_spread(y) -> np.ndarray:
+    """``[member]``: mean over outputs of the std over samples of the targets."""
+    return np.asarray(jnp.mean(jnp.std(y, axis=-2), axis=-1))
+
+
+def matched_train_loss(train_loss: np.ndarray, snapshot_epoch: np.ndarray) -> np.ndarray:
+    """``[member]``: the training loss at the snapshot epoch (NaN where none was taken)."""
+    index = np.clip(snapshot_epoch, 0, train_loss.shape[1] - 1)
+    loss = train_loss[np.arange(train_loss.shape[0]), index]
+    return np.where(snapshot_epoch >= 0, loss, np.nan)
+
+
+def _finite_or_none(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def run_rows(grid: Grid, arrays: dict[str, np.ndarray], *, convergence_level: float,
+             collapse_tol: float) -> list[dict]:
+    """One ``runs`` row per member, from the arrays a sweep produced.
+
+    Args:
+        grid: the member settings.
+        arrays: ``[member]`` arrays ``final_train_loss``, ``test_loss`` (final),
+            ``diverged`` (loop flag), ``output_spread``, ``target_spread``,
+            ``snapshot_epoch``, ``matched_train_loss``, ``first_epoch_below_convergence``,
+            and ``final_<stat>``, ``matched_<stat>`` for each of ``STAT_NAMES``.
+        convergence_level: converged means final training MSE below this.
+        collapse_tol: collapse means output spread below this times the target spread.
+
+    Returns:
+        Rows with the keys of the issue (``learning_rate, seed, weight_decay,
+        final_train_loss, test_loss, grad_norm_sq, batch_grad_variance,
+        matched_loss_grad_norm_sq, matched_loss_batch_grad_variance, converged,
+        diverged``) plus the noise scales, the matched loss and epochs and the
+        reason of a divergence. Numbers of runs with a non-finite or exploding loss
+        are ``None``; a collapsed run keeps its (finite) numbers but is diverged.
+    """
+    rows = []
+    for m in range(len(grid.learning_rate)):
+        flagged = bool(arrays["diverged"][m]) or not np.isfinite(arrays["final_train_loss"][m])
+        collapsed = bool(arrays["output_spread"][m] < collapse_tol * arrays["target_spread"][m])
+        diverged = flagged or collapsed
+        # A collapsed network's numbers are real (those of a constant predictor): keep them.
+        value = (lambda name: None if flagged else _finite_or_none(arrays[name][m]))  # noqa: E731
+        has_snapshot = arrays["snapshot_epoch"][m] >= 0 and not flagged
+        matched = (lambda name: value(name) if has_snapshot else None)  # noqa: E731
+        first = int(arrays["first_epoch_below_convergence"][m])
+        row = {
+            "learning_rate": float(grid.learning_rate[m]),
+            "seed": int(grid.seed[m]),
+            "weight_decay": float(grid.weight_decay[m]),
+            "final_train_loss": value("final_train_loss"),
+            "test_loss": value("test_loss"),
+            "converged": (not diverged) and bool(arrays["final_train_loss"][m] < convergence_level),
+            "diverged": diverged,
+            "divergence": ("non-finite or exploding loss" if flagged
+                           else COLLAPSED if collapsed else None),
+            "first_epoch_below_convergence_level": first if first >= 0 and not diverged else None,
+            "matched_loss_epoch": int(arrays["snapshot_epoch"][m]) if has_snapshot else None,
+            "matched_loss_train_loss": matched("matched_train_loss"),
+        }
+        for stat in STAT_NAMES:
+            row[stat] = value(f"final_{stat}")
+            row[f"matched_loss_{stat}"] = matched(f"matched_{stat}")
+        rows.append(row)
+    return rows
+
+
+def _values(rows: Sequence[dict], key: str) -> np.ndarray:
+    return np.array([np.nan if r[key] is None else r[key] for r in rows], dtype=float)
+
+
+RATE_METRICS = ("final_train_loss", "test_loss", *STAT_NAMES,
+                *(f"matched_loss_{s}" for s in STAT_NAMES), "matched_loss_train_loss",
+                "first_epoch_below_convergence_level")
+
+
+def rate_summary(rows: Sequence[dict]) -> list[dict]:
+    """Per learning rate (implicit-only runs, weight decay 0): seed statistics of converged runs.
+
+    Each metric gets ``<metric>`` (mean), ``_std``, ``_min``, ``_max`` over the
+    converged seeds; ``n_seeds``, ``n_converged``, ``n_diverged`` count runs.
+    The matched-loss ratios ``matched_loss_grad_norm_sq_per_loss`` and
+    ``matched_loss_batch_grad_variance_per_loss`` divide by each run's own
+    training loss at the snapshot, removing the small spread of that loss.
+    """
+    implicit = [r for r in rows if r["weight_decay"] == 0]
+    table = []
+    for rate in sorted({r["learning_rate"] for r in implicit}):
+        runs = [r for r in implicit if r["learning_rate"] == rate]
+        converged = [r for r in runs if r["converged"]]
+        entry = {"learning_rate": rate, "n_seeds": len(runs),
+                 "n_converged": len(converged), "n_diverged": sum(r["diverged"] for r in runs)}
+        per_loss = {}
+        if converged:
+            loss = _values(converged, "matched_loss_train_loss")
+            for stat in ("grad_norm_sq", "batch_grad_variance"):
+                per_loss[f"matched_loss_{stat}_per_loss"] = (
+                    _values(converged, f"matched_loss_{stat}") / loss)
+        for metric in RATE_METRICS:
+            values = _values(converged, metric) if converged else np.array([])
+            entry.update(_summary_fields(metric, values))
+        for metric, values in per_loss.items():
+            entry.update(_summary_fields(metric, values))
+        table.append(entry)
+    return table
+
+
+def _summary_fields(metric: str, values: np.ndarray) -> dict:
+    stats = seed_summary(values) if values.size else {k: float("nan") for k in
+                                                      ("mean", "std", "min", "max")}
+    return {metric: stats["mean"], f"{metric}_std": stats["std"],
+            f"{metric}_min": stats["min"], f"{metric}_max": stats["max"]}
+
+
+def decay_summary(rows: Sequence[dict]) -> list[dict]:
+    """Per (learning rate, weight decay), including decay 0: seed means of train and test MSE.
+
+    Diverged runs are excluded from the means and counted in ``n_diverged``
+    (``n_collapsed`` of them collapsed to a constant output).
+    """
+    table = []
+    for decay, rate in sorted({(r["weight_decay"], r["learning_rate"]) for r in rows}):
+        runs = [r for r in rows if r["weight_decay"] == decay and r["learning_rate"] == rate]
+        alive = [r for r in runs if not r["diverged"]]
+        entry = {"learning_rate": rate, "weight_decay": decay, "n_seeds": len(runs),
+                 "n_diverged": len(runs) - len(alive),
+                 "n_collapsed": sum(r["divergence"] == COLLAPSED for r in runs)}
+        for metric in ("final_train_loss", "test_loss"):
+            entry.update(_summary_fields(metric, _values(alive, metric)))
+        table.append(entry)
+    return table
+
+
+def best_settings(decay_rows: Sequence[dict]) -> dict:
+    """The lowest seed-mean test loss without weight decay (implicit) and with it (explicit).
+
+    A setting counts only if none of its seeds diverged. Adds the difference
+    ``explicit - implicit`` and its standard error from the two seed spreads.
+    """
+    eligible = [r for r in decay_rows if r["n_diverged"] == 0 and np.isfinite(r["test_loss"])]
+    implicit = [r for r in eligible if r["weight_decay"] == 0]
+    explicit = [r for r in eligible if r["weight_decay"] > 0]
+    best = lambda rs: min(rs, key=lambda r: r["test_loss"]) if rs else None  # noqa: E731
+    result = {"implicit": best(implicit), "explicit": best(explicit)}
+    if result["implicit"] and result["explicit"]:
+        a, b = result["implicit"], result["explicit"]
+        result["difference"] = b["test_loss"] - a["test_loss"]
+        result["difference_standard_error"] = math.sqrt(
+            a["test_loss_std"] ** 2 / a["n_seeds"] + b["test_loss_std"] ** 2 / b["n_seeds"])
+    return result
+
+
+def implicit_penalty_table(rate_rows: Sequence[dict], n_batches: int) -> list[dict]:
+    r"""Smith et al. 2021 coefficients per rate and the penalties they give at the matched loss.
+
+    ``coefficient`` is :math:`\varepsilon/4`, which multiplies both
+    :math:`\|\nabla C\|^2` and :math:`V = \frac1m\sum_k\|\nabla C_k-\nabla C\|^2`
+    (the per-batch coefficient is :math:`\varepsilon/(4m)`). The penalties use
+    the seed means of the matched-loss statistics; ``penalty_per_loss`` is their
+    sum divided by the mean matched training loss.
+    """
+    table = []
+    for row in rate_rows:
+        rate = row["learning_rate"]
+        coefficient = rate / 4
+        norm_penalty = coefficient * row["matched_loss_grad_norm_sq"]
+        variance_penalty = coefficient * row["matched_loss_batch_grad_variance"]
+        table.append({
+            "learning_rate": rate,
+            "coefficient": coefficient,
+            "per_batch_coefficient": rate / (4 * n_batches),
+            "grad_norm_penalty": norm_penalty,
+            "variance_penalty": variance_penalty,
+            "penalty_per_loss": (norm_penalty + variance_penalty) / row["matched_loss_train_loss"],
+        })
+    return table
+
+
+def log_log_slope(x: Sequence[float], y: Sequence[float]) -> float:
+    """Least-squares slope of log y against log x over the finite positive pairs (NaN if < 2)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if keep.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)[0])
+
+
+def pearson(x: Sequence[float], y: Sequence[float]) -> float:
+    """Correlation of the finite pairs (NaN if fewer than 3 or no spread)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 3 or np.std(x[keep]) == 0 or np.std(y[keep]) == 0:
+        return float("nan")
+    return float(np.corrcoef(x[keep], y[keep])[0, 1])
+
+
+def trend_word(slope: float, tolerance: float = 0.1) -> str:
+    """``"falls"``, ``"rises"`` or ``"stays flat"`` for a log-log slope (|slope| < tol: flat)."""
+    if not math.isfinite(slope):
+        return "cannot be measured"
+    return "falls" if slope < -tolerance else "rises" if slope > tolerance else "stays flat"
+
+
+def statistic_trends(rate_rows: Sequence[dict]) -> dict:
+    """Log-log slopes against the learning rate of the seed means of each statistic."""
+    rates = [r["learning_rate"] for r in rate_rows]
+    names = ("test_loss", *STAT_NAMES, *(f"matched_loss_{s}" for s in STAT_NAMES),
+             "matched_loss_grad_norm_sq_per_loss", "matched_loss_batch_grad_variance_per_loss")
+    return {name: log_log_slope(rates, [r.get(name, np.nan) for r in rate_rows])
+            for name in names}
+
+
+def test_loss_correlations(rows: Sequence[dict]) -> dict:
+    """Pearson r between test loss and log statistic over converged implicit-only runs."""
+    runs = [r for r in rows if r["weight_decay"] == 0 and r["converged"]]
+    test = _values(runs, "test_loss")
+    result = {}
+    for stat in ("grad_norm_sq", "batch_grad_variance"):
+        for key in (stat, f"matched_loss_{stat}"):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                result[key] = pearson(np.log(_values(runs, key)), test)
+    return result
+
+
+def training_curves(grid: Grid, train_loss: np.ndarray, first_epoch_below: np.ndarray,
+                    points: int = 150) -> list[dict]:
+    """Per learning rate of the implicit-only members: log-spaced train-loss curves per seed.
+
+    ``first_epoch_below[member]`` is the first epoch below the convergence level
+    (-1: never); the median is reported only when every seed got there.
+    """
+    epochs = log_spaced_epochs(train_loss.shape[1] - 1, points)
+    curves = []
+    for rate in np.unique(grid.learning_rate[grid.weight_decay == 0]):
+        members = np.flatnonzero((grid.learning_rate == rate) & (grid.weight_decay == 0))
+        first = first_epoch_below[members]
+        curves.append({
+            "learning_rate": float(rate),
+            "epochs": epochs.tolist(),
+            "train_loss": np.median(train_loss[members][:, epochs], axis=0).tolist(),
+            "train_loss_per_seed": train_loss[members][:, epochs].tolist(),
+            "first_epoch_below_convergence_level": (float(np.median(first))
+                                                    if (first >= 0).all() else None),
+        })
+    return curves
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}g}"
+
+
+def conclusions(rows: Sequence[dict], rate_rows: Sequence[dict], best: dict, *,
+                convergence_level: float, matched_loss: float,
+                float_floor: float = 1e-10) -> list[str]:
+    """Sentences chosen from the measured numbers: convergence, trends, theory, weight decay."""
+    sentences = []
+    implicit = [r for r in rows if r["weight_decay"] == 0]
+    failed = [r for r in implicit if not r["converged"]]
+    if not failed:
+        sentences.append(f"Every implicit-only run ({len(implicit)}) reached training MSE "
+                         f"< {convergence_level:g}.")
+    else:
+        listed = ", ".join(f"μ = {r['learning_rate']:g} seed {r['seed']} "
+                           f"({r['divergence'] or 'final MSE ' + _fmt(r['final_train_loss'])})"
+                           for r in failed)
+        sentences.append(f"{len(failed)} of {len(implicit)} implicit-only runs did not reach "
+                         f"training MSE < {convergence_level:g}: {listed}.")
+    usable = [r for r in rate_rows if r["n_converged"] > 0]
+    if len(usable) < 2:
+        sentences.append("Fewer than two learning rates converged: no trend can be measured.")
+        return sentences
+    slopes = statistic_trends(usable)
+    low, high = usable[0], usable[-1]
+    span = f"μ = {low['learning_rate']:g} → {high['learning_rate']:g}"
+    for stat, symbol, term in (("grad_norm_sq", "‖∇J‖²", "(ε/4)‖∇C‖² (Barrett & Dherin)"),
+                               ("batch_grad_variance", "V", "(ε/4m)Σ‖∇C_k − ∇C‖² (Smith et al.)")):
+        slope = slopes[f"matched_loss_{stat}_per_loss"]
+        word = trend_word(slope)
+        agree = "agrees with" if word == "falls" else "disagrees with"
+        means = [r[f"matched_loss_{stat}_per_loss"] for r in usable]
+        rises = [(a["learning_rate"], b["learning_rate"]) for a, b, x, y
+                 in zip(usable, usable[1:], means, means[1:]) if y > x]
+        if word == "falls" and rises:
+            agree = ("agrees, though not monotonically (it rises between "
+                     + ", ".join(f"μ = {a:g} and {b:g}" for a, b in rises) + "), with")
+        sentences.append(
+            f"At matched training loss (first epoch below {matched_loss:g}), {symbol}/J {word} "
+            f"with the learning rate ({_fmt(low[f'matched_loss_{stat}_per_loss'])} → "
+            f"{_fmt(high[f'matched_loss_{stat}_per_loss'])} for {span}, log-log slope "
+            f"{slope:+.2f}): this {agree} the implicit penalty {term}, whose coefficient grows "
+            f"as ε.")
+    final_words = {stat: trend_word(slopes[stat])
+                   for stat in ("grad_norm_sq", "batch_grad_variance")}
+    floor_rates = [r["learning_rate"] for r in usable if r["final_train_loss"] < float_floor]
+    above = [r for r in usable if r["final_train_loss"] >= float_floor]
+    rates_text = lambda rates: ", ".join(f"{rate:g}" for rate in rates)  # noqa: E731
+    if not above:
+        floor_note = (f"every rate ends below training MSE {float_floor:g}, at the float32 floor, "
+                      "so these values measure rounding noise where each run stopped, not the "
+                      "flatness of the solution")
+    elif floor_rates:
+        floor_note = (f"μ = {rates_text(floor_rates)} end below training MSE {float_floor:g} (the "
+                      "float32 floor, where the statistics are rounding noise) while μ = "
+                      f"{rates_text(r['learning_rate'] for r in above)} stop at "
+                      f"{', '.join(_fmt(r['final_train_loss'], 2) for r in above)}, so the final "
+                      "values measure how far each run got, not flatness")
+    else:
+        floor_note = ("no rate reaches the float32 floor, so the final values mix flatness with "
+                      "how far each run got")
+    sentences.append(
+        f"At the final parameters ‖∇J‖² {final_words['grad_norm_sq']} (slope "
+        f"{slopes['grad_norm_sq']:+.2f}) and V {final_words['batch_grad_variance']} (slope "
+        f"{slopes['batch_grad_variance']:+.2f}) with μ; {floor_note}.")
+    test_word = trend_word(slopes["test_loss"], tolerance=0.01)
+    better = {"falls": "larger rates generalize better, as a stronger implicit penalty predicts",
+              "rises": "larger rates generalize worse, against the prediction",
+              "stays flat": "the rate barely changes generalization"}.get(test_word, "")
+    sentences.append(
+        f"Test MSE {test_word} with μ ({_fmt(low['test_loss'])} ± {_fmt(low['test_loss_std'], 2)} "
+        f"→ {_fmt(high['test_loss'])} ± {_fmt(high['test_loss_std'], 2)} for {span}): {better}.")
+    correlations = test_loss_correlations(rows)
+    r_norm = correlations["matched_loss_grad_norm_sq"]
+    r_var = correlations["matched_loss_batch_grad_variance"]
+    if math.isfinite(r_norm) and math.isfinite(r_var):
+        relation = ("runs with smaller gradient norm and variance at matched loss have lower test "
+                    "error" if min(r_norm, r_var) > 0.3 else
+                    "larger gradient statistics at matched loss do not consistently mean higher "
+                    "test error")
+        sentences.append(f"Across converged runs the test MSE correlates with log ‖∇J‖² at "
+                         f"r = {r_norm:+.2f} and with log V at r = {r_var:+.2f}: {relation}.")
+    penalties = implicit_penalty_table(usable, n_batches=1)  # ε/4 terms only: m cancels
+    ratios = [p["penalty_per_loss"] for p in penalties if math.isfinite(p["penalty_per_loss"])]
+    if ratios:
+        regime = ("small against the loss, the regime where the first-order modified loss "
+                  "is meant to hold" if max(ratios) < 0.2 else
+                  "not small against the loss, so the first-order modified loss is only a "
+                  "qualitative guide at the largest rates")
+        sentences.append(
+            f"The implicit penalty (ε/4)(‖∇J‖² + V) at the matched level is "
+            f"{_fmt(min(ratios), 2)}–{_fmt(max(ratios), 2)} times the training loss there: "
+            f"{regime}.")
+    if best.get("implicit") and best.get("explicit"):
+        a, b = best["implicit"], best["explicit"]
+        difference, error = best["difference"], best["difference_standard_error"]
+        significant = abs(difference) > 2 * error
+        if difference < 0 and significant:
+            verdict = ("weight decay improves on the best implicit-only run beyond seed noise, "
+                       "so implicit regularization alone is not sufficient here")
+        elif difference < 0:
+            verdict = ("weight decay is lower but within two standard errors of the best "
+                       "implicit-only run, so the evidence that it helps is weak")
+        else:
+            verdict = ("weight decay does not beat the best implicit-only run, so implicit "
+                       "regularization is sufficient for this grid")
+        sentences.append(
+            f"Best implicit-only run: μ = {a['learning_rate']:g}, test MSE {_fmt(a['test_loss'])}; "
+            f"best with weight decay: μ = {b['learning_rate']:g}, λ = {b['weight_decay']:g}, test "
+            f"MSE {_fmt(b['test_loss'])} (train MSE {_fmt(b['final_train_loss'])}); difference "
+            f"{difference:+.3f} ± {error:.3f} (s.e.): {verdict}.")
+        decays = sorted({r["weight_decay"] for r in rows if r["weight_decay"] > 0})
+        if b["weight_decay"] == decays[-1]:
+            sentences.append(f"The best λ = {b['weight_decay']:g} is the largest in the grid: "
+                             "a larger decay might do better still.")
+        elif b["weight_decay"] == decays[0]:
+            sentences.append(f"The best λ = {b['weight_decay']:g} is the smallest in the grid: "
+                             "a smaller decay might do better still.")
+    return sentences
+
+
+def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(line) + " |" for line in lines]
+    return "\n".join(out)
+
+
+def _pm(row: dict, key: str) -> str:
+    return f"{_fmt(row[key])} ± {_fmt(row[f'{key}_std'], 2)}"
+
+
+def _diverged_cell(row: dict) -> str:
+    cell = f"{row['n_diverged']}/{row['n_seeds']}"
+    if row["n_collapsed"]:
+        cell += f" ({row['n_collapsed']} collapsed to a constant output)"
+    return cell
+
+
+def markdown_report(results: dict) -> str:
+    """The tables and conclusions of ``results`` (the experiment's JSON) as Markdown."""
+    config = results["config"]
+    rates = results["rate_summary"]
+    parts = [
+        "# Implicit regularization of SGD",
+        "",
+        f"Network 8 → {config['width']} × {config['depth']} → 8 ReLU ({results['n_params']} "
+        f"parameters, {config['init_scheme']} init), plain SGD with constant rate μ, B = "
+        f"{config['batch_size']}, N = {config['n_train']}, {config['epochs']} epochs, "
+        f"{config['seeds']} seeds (each redraws training set and init), label noise s = "
+        f"{config['data']['noise_std']:g} (R_t = {results['bayes_risk']:g}). Matched level: "
+        f"first epoch with training MSE < {config['matched_loss']:g}. Mean ± std over converged "
+        "seeds.",
+        "",
+        "## Convergence and gradient statistics",
+        "",
+        _table(["μ", "converged", "epoch < " + f"{config['convergence_level']:g}",
+                "final train MSE", "test MSE", "final ‖∇J‖²", "final V",
+                "matched J", "matched ‖∇J‖²", "matched V", "matched ‖∇J‖²/J", "matched V/J",
+                "matched B_simple"],
+               [[f"{r['learning_rate']:g}", f"{r['n_converged']}/{r['n_seeds']}",
+                 _fmt(r["first_epoch_below_convergence_level"], 4), _fmt(r["final_train_loss"]),
+                 _pm(r, "test_loss"), _pm(r, "grad_norm_sq"), _pm(r, "batch_grad_variance"),
+                 _fmt(r["matched_loss_train_loss"]), _pm(r, "matched_loss_grad_norm_sq"),
+                 _pm(r, "matched_loss_batch_grad_variance"),
+                 _pm(r, "matched_loss_grad_norm_sq_per_loss") if r["n_converged"] else "n/a",
+                 _pm(r, "matched_loss_batch_grad_variance_per_loss") if r["n_converged"] else "n/a",
+                 _pm(r, "matched_loss_noise_scale")] for r in rates]),
+        "",
+        "## Implicit penalty of Smith et al. 2021 at the matched loss",
+        "",
+        f"C̃ = C + (ε/4)‖∇C‖² + (ε/4m)Σ_k‖∇C_k − ∇C‖², m = N/B = {results['n_batches']}; "
+        "the last term is (ε/4)·V.",
+        "",
+        _table(["μ", "ε/4", "ε/(4m)", "(ε/4)‖∇J‖²", "(ε/4)V", "penalty / J"],
+               [[f"{r['learning_rate']:g}", _fmt(r["coefficient"]),
+                 _fmt(r["per_batch_coefficient"]),
+                 _fmt(r["grad_norm_penalty"]), _fmt(r["variance_penalty"]),
+                 _fmt(r["penalty_per_loss"])] for r in results["implicit_penalty"]]),
+        "",
+        "## Weight decay (L2 on kernels, not biases)",
+        "",
+        _table(["μ", "B", "λ", "train MSE", "test MSE", "diverged"],
+               [[f"{r['learning_rate']:g}", str(config["batch_size"]), f"{r['weight_decay']:g}",
+                 _pm(r, "final_train_loss"), _pm(r, "test_loss"),
+                 _diverged_cell(r)] for r in results["decay_summary"]]),
+        "",
+        "## Conclusions (chosen by code from the numbers above)",
+        "",
+        *[f"- {sentence}" for sentence in results["conclusions"]],
+        "",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,94 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxnn import gradstats, models, train
+
+N, D, O = 24, 3, 2
+SIZES = (D, 5, 4, O)
+LOSS_FN = train.make_loss_fn("tanh")
+
+
+def _problem(seed: int = 0, dtype=jnp.float64):
+    key_params, key_x, key_y = jax.random.split(jax.random.key(seed), 3)
+    params = models.init(key_params, SIZES, init_scheme="torch_uniform", dtype=dtype)
+    x = jax.random.normal(key_x, (N, D), dtype)
+    y = jax.random.normal(key_y, (N, O), dtype)
+    return params, x, y
+
+
+def _flat(tree) -> np.ndarray:
+    return np.concatenate([np.ravel(leaf) for leaf in jax.tree.leaves(tree)])
+
+
+def _loop_stats(params, x, y, batch_size):
+    """The definitions written out with a Python loop, a separate full-data grad and numpy sums."""
+    full = _flat(jax.grad(LOSS_FN)(params, x, y))
+    batch_grads = [_flat(jax.grad(LOSS_FN)(params, x[i:i + batch_size], y[i:i + batch_size]))
+                   for i in range(0, x.shape[0], batch_size)]
+    variance = np.mean([np.sum((g - full) ** 2) for g in batch_grads])
+    return {"grad_norm_sq": np.sum(full**2), "batch_grad_variance": variance,
+            "noise_scale": batch_size * variance / np.sum(full**2),
+            "mean_batch_norm_sq": np.mean([np.sum(g**2) for g in batch_grads]),
+            "mean_batch_grad": np.mean(batch_grads, axis=0), "full_grad": full}
+
+
+@pytest.mark.parametrize("batch_size", [4, 6, 12])
+def test_mean_of_batch_grads_is_the_full_grad_and_norms_decompose(x64, batch_size):
+    params, x, y = _problem()
+    reference = _loop_stats(params, x, y, batch_size)
+    np.testing.assert_allclose(reference["mean_batch_grad"], reference["full_grad"],
+                               rtol=1e-10, atol=1e-14)
+    stats = gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size)
+    np.testing.assert_allclose(reference["mean_batch_norm_sq"],
+                               stats["grad_norm_sq"] + stats["batch_grad_variance"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 8])
+def test_equals_a_python_loop_over_batches(x64, batch_size):
+    params, x, y = _problem(seed=1)
+    stats = gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size)
+    reference = _loop_stats(params, x, y, batch_size)
+    for name in ("grad_norm_sq", "batch_grad_variance", "noise_scale"):
+        np.testing.assert_allclose(stats[name], reference[name], rtol=1e-10, err_msg=name)
+    assert stats["batch_grad_variance"] > 0
+
+
+def test_variance_is_zero_for_one_full_batch(x64):
+    params, x, y = _problem(seed=2)
+    stats = gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size=N)
+    assert float(stats["batch_grad_variance"]) == 0.0
+    np.testing.assert_allclose(stats["grad_norm_sq"], np.sum(_flat(jax.grad(LOSS_FN)(params, x, y))
+                                                             ** 2), rtol=1e-12)
+
+
+def test_batches_are_consecutive_slices_in_the_given_order(x64):
+    """Reordering the data changes the batches, hence the variance, but not the full gradient."""
+    params, x, y = _problem(seed=3)
+    order = jax.random.permutation(jax.random.key(0), N)
+    plain = gradstats.gradient_stats(LOSS_FN, params, x, y, 6)
+    shuffled = gradstats.gradient_stats(LOSS_FN, params, x[order], y[order], 6)
+    np.testing.assert_allclose(plain["grad_norm_sq"], shuffled["grad_norm_sq"], rtol=1e-10)
+    assert not np.isclose(plain["batch_grad_variance"], shuffled["batch_grad_variance"], rtol=1e-6)
+    np.testing.assert_allclose(shuffled["batch_grad_variance"],
+                               _loop_stats(params, x[order], y[order], 6)["batch_grad_variance"],
+                               rtol=1e-10)
+
+
+def test_works_under_vmap_over_params(x64):
+    problems = [_problem(seed=s) for s in range(3)]
+    params = jax.tree.map(lambda *a: jnp.stack(a), *[p for p, _, _ in problems])
+    x, y = jnp.stack([p[1] for p in problems]), jnp.stack([p[2] for p in problems])
+    stats = jax.vmap(lambda p, x, y: gradstats.gradient_stats(LOSS_FN, p, x, y, 4))(params, x, y)
+    for index, (p, xi, yi) in enumerate(problems):
+        reference = _loop_stats(p, xi, yi, 4)
+        for name in ("grad_norm_sq", "batch_grad_variance"):
+            np.testing.assert_allclose(stats[name][index], reference[name], rtol=1e-10)
+
+
+@pytest.mark.parametrize("batch_size", [5, 0, 25])
+def test_batch_size_that_does_not_divide_n_raises(batch_size):
+    params, x, y = _problem(dtype=jnp.float32)
+    with pytest.raises(ValueError, match="batch_size"):
+        gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size)
