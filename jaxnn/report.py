@@ -235,11 +235,17 @@ def widths_both(results: dict, n_small: int, n_large: int) -> list[int]:
 
 
 def included_section(markdown: str | None, images: list[str], figures: str) -> str:
-    """A section that the experiment wrote as Markdown, with its figures shown first."""
-    parts = [image(f"{figures}/{name}", name.removesuffix(".png").replace("_", " ")) for name in images]
-    if markdown:
-        parts.append(nest_markdown(markdown))
-    return "\n\n".join(parts)
+    """A section that the experiment wrote as Markdown beside its figures.
+
+    Image links in that Markdown are relative to the figures folder and are
+    rewritten relative to the report; figures it does not show come first.
+    """
+    markdown = nest_markdown(markdown) if markdown else ""
+    markdown = re.sub(r"(!\[[^\]]*\]\()([^)/:]+\.png)\)", rf"\g<1>{figures}/\g<2>)", markdown)
+    shown = set(re.findall(r"!\[[^\]]*\]\([^)]*?([^/)]+\.png)\)", markdown))
+    parts = [image(f"{figures}/{name}", name.removesuffix(".png").replace("_", " "))
+             for name in images if name not in shown]
+    return "\n\n".join([*parts, markdown] if markdown else parts)
 
 
 def build_report(figures_dir: str | Path, *, link_prefix: str = "figures") -> str:
@@ -285,5 +291,9 @@ PLACEHOLDERS = re.compile(r"\b(nan|NaN|None|null|inf)\b|\{\}|TODO")
 
 
 def find_placeholders(report: str) -> list[str]:
-    """Lines of the report that show a missing number (NaN, None, empty)."""
-    return [line for line in report.splitlines() if PLACEHOLDERS.search(line)]
+    """Lines of the report that show a missing number (NaN, None, empty).
+
+    Code spans (`` `nan` ``) are words about numbers, not numbers, and are skipped.
+    """
+    return [line for line in report.splitlines()
+            if PLACEHOLDERS.search(re.sub(r"`[^`]*`", "", line))]

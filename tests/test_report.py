@@ -1,0 +1,63 @@
+import json
+import re
+
+import pytest
+
+from jaxnn import report
+
+EXPERIMENTS = ("autodiff_z", "mlp_backprop", "initialization", "double_descent",
+               "implicit_regularization")
+
+
+@pytest.fixture(scope="module")
+def quick_figures(tmp_path_factory):
+    """Every experiment's --quick outputs in one folder, as the report reads them."""
+    import importlib
+
+    folder = tmp_path_factory.mktemp("figures")
+    runs = tmp_path_factory.mktemp("runs")
+    for name in EXPERIMENTS:
+        module = importlib.import_module(name)
+        argv = ["--quick", "--out", str(folder)]
+        if name in ("double_descent", "implicit_regularization"):
+            argv += ["--quiet", "--runs", str(runs)]
+        module.main(argv)
+    return folder
+
+
+def test_report_from_quick_outputs_has_every_section_and_figure(quick_figures, tmp_path):
+    import report as report_script
+
+    output = tmp_path / "REPORT.md"
+    text = report_script.main(["--figures", str(quick_figures), "--output", str(output)])
+    assert output.read_text() == text
+    for _, title, _, _ in report.SECTIONS:
+        assert f"## {title}" in text
+    assert "Not run yet" not in text
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    pngs = {p.name for p in quick_figures.glob("*.png")}
+    assert {link.rsplit("/", 1)[-1] for link in links} == pngs
+    for link in links:
+        assert (output.parent / link).exists(), link
+    assert report.find_placeholders(text) == []
+    # Section 4's numbers come from the JSON: the threshold row is the measured one.
+    results = json.loads((quick_figures / "double_descent.json").read_text())
+    assert f"R_t$ minus three standard errors" in text and str(results["bayes_risk"]) in text
+
+
+def test_find_placeholders_flags_missing_numbers():
+    assert report.find_placeholders("| 3 | nan |\nfine 1.0\nvalue None") == ["| 3 | nan |",
+                                                                          "value None"]
+
+
+def test_nest_markdown_shifts_headings_below_the_section():
+    text = "# Title\nintro\n## A\n### B\n"
+    assert report.nest_markdown(text) == "intro\n### A\n#### B"
+
+
+def test_report_cli_rejects_a_missing_folder(tmp_path):
+    import report as report_script
+    from jaxnn.cli import UsageError
+
+    with pytest.raises(UsageError, match="--figures"):
+        report_script.main(["--figures", str(tmp_path / "absent")])
