@@ -86,31 +86,22 @@ FULL = Config(widths=tuple(range(2, 201)), seeds=8, epochs=40_000, curve_epochs=
 
 
 def parse_config(argv: list[str] | None):
-    parser = cli.make_parser(__doc__.splitlines()[0])
+    parser = cli.make_parser(__doc__.splitlines()[0], resumable=True)
     parser.add_argument("--seeds", type=int, help="repetitions per width")
     parser.add_argument("--widths", help="e.g. '2:40:2,50,100' (ranges include the end)")
     parser.add_argument("--epochs", "--steps", type=int, dest="epochs", help="steps per model")
     parser.add_argument("--curve-epochs", type=int, help="steps for the training curves")
     parser.add_argument("--n-train", type=int, nargs="+", help="training-set sizes")
     parser.add_argument("--noise-std", type=float, help="label noise s")
-    parser.add_argument("--runs", default="runs", help="raw results folder (default runs)")
-    parser.add_argument("--resume", action="store_true", help="reuse finished groups")
     args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL if args.full else Config()
-    overrides = {"seed": args.seed}
-    if args.seeds is not None:
-        overrides["seeds"] = args.seeds
-    if args.widths is not None:
-        overrides["widths"] = cli.parse_int_spec(args.widths, name="--widths")
-    if args.epochs is not None:
-        overrides["epochs"] = args.epochs
-    if args.curve_epochs is not None:
-        overrides["curve_epochs"] = args.curve_epochs
-    if args.n_train is not None:
-        overrides["n_train"] = tuple(args.n_train)
-    if args.noise_std is not None:
-        overrides["data"] = dataclasses.replace(config.data, noise_std=args.noise_std)
-    return dataclasses.replace(config, **overrides), args
+    config = cli.preset(args, default=Config(), quick=QUICK, full=FULL)
+    data_config = cli.override(config.data, noise_std=args.noise_std)
+    config = cli.override(
+        config, seed=args.seed, seeds=args.seeds, epochs=args.epochs, data=data_config,
+        curve_epochs=args.curve_epochs, n_train=None if args.n_train is None else tuple(args.n_train),
+        widths=None if args.widths is None else cli.parse_int_spec(args.widths, name="--widths"),
+    )
+    return config, args
 
 
 def main(argv: list[str] | None = None) -> dict:

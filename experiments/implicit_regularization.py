@@ -98,30 +98,22 @@ FULL = Config(learning_rates=(0.01, 0.02, 0.04, 0.08, 0.16, 0.32),
 
 
 def parse_config(argv: list[str] | None):
-    parser = cli.make_parser(__doc__.splitlines()[0])
+    parser = cli.make_parser(__doc__.splitlines()[0], resumable=True)
     parser.add_argument("--seeds", type=int, help="repetitions (new training set and init each)")
     parser.add_argument("--learning-rates", help="comma-separated SGD rates, e.g. '0.02,0.04'")
     parser.add_argument("--weight-decays", help="comma-separated decay rates > 0, e.g. '1e-3,1e-2'")
     parser.add_argument("--epochs", type=int, help="epochs for every run")
     parser.add_argument("--depth", type=int, help="number of hidden layers")
-    parser.add_argument("--runs", default="runs", help="raw results folder (default runs)")
-    parser.add_argument("--resume", action="store_true", help="reuse finished sweeps")
     args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL if args.full else Config()
-    overrides = {"seed": args.seed}
-    if args.seeds is not None:
-        overrides["seeds"] = args.seeds
-    if args.learning_rates is not None:
-        overrides["learning_rates"] = cli.parse_float_list(args.learning_rates,
-                                                           name="--learning-rates")
-    if args.weight_decays is not None:
-        overrides["weight_decays"] = cli.parse_float_list(args.weight_decays,
-                                                          name="--weight-decays")
-    if args.epochs is not None:
-        overrides["epochs"] = args.epochs
-    if args.depth is not None:
-        overrides["depth"] = args.depth
-    return dataclasses.replace(config, **overrides), args
+    config = cli.override(
+        cli.preset(args, default=Config(), quick=QUICK, full=FULL),
+        seed=args.seed, seeds=args.seeds, epochs=args.epochs, depth=args.depth,
+        learning_rates=None if args.learning_rates is None
+        else cli.parse_float_list(args.learning_rates, name="--learning-rates"),
+        weight_decays=None if args.weight_decays is None
+        else cli.parse_float_list(args.weight_decays, name="--weight-decays"),
+    )
+    return config, args
 
 
 def run_sweep(config: Config, grid: ir_lib.Grid, dataset, key, *, mesh, progress) -> dict:
@@ -153,8 +145,8 @@ def run_sweep(config: Config, grid: ir_lib.Grid, dataset, key, *, mesh, progress
 
 
 def main(argv: list[str] | None = None) -> dict:
-    cli.use_all_host_cores()
     config, args = parse_config(argv)
+    cli.setup_devices(args)
     out = io.ensure_writable_dir(args.out, name="--out")
     record = io.run_record(config, seed=config.seed, argv=argv)
     run = io.RunDirectory(args.runs, "implicit_regularization", record, resume=args.resume)

@@ -27,8 +27,10 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def make_parser(description: str, *, default_out: str = "figures") -> ArgumentParser:
-    """The flags every experiment shares."""
+def make_parser(
+    description: str, *, default_out: str = "figures", resumable: bool = False
+) -> ArgumentParser:
+    """The flags every experiment shares (plus ``--runs``/``--resume`` for long sweeps)."""
     parser = ArgumentParser(description=description)
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smoke run, well under a minute")
@@ -40,7 +42,23 @@ def make_parser(description: str, *, default_out: str = "figures") -> ArgumentPa
     parser.add_argument("--distributed", action="store_true",
                         help="multi-host run: call jax.distributed.initialize() (one process per "
                              "host, launched by the cluster); only process 0 writes files")
+    if resumable:
+        parser.add_argument("--runs", default="runs", help="raw results folder (default runs)")
+        parser.add_argument("--resume", action="store_true",
+                            help="reuse the finished parts of an interrupted run with this config")
     return parser
+
+
+def preset(args, *, default, quick, full):
+    """The config preset that ``--quick``/``--full`` select."""
+    return quick if args.quick else full if args.full else default
+
+
+def override(config, **values):
+    """``config`` with the fields whose given value is not ``None`` replaced (CLI overrides)."""
+    import dataclasses
+
+    return dataclasses.replace(config, **{k: v for k, v in values.items() if v is not None})
 
 
 def parse(parser: ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
