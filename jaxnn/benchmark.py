@@ -75,15 +75,18 @@ def time_one_at_a_time(
 
 def time_grouped_sweep(
     widths: Sequence[int], dataset: data.Dataset, steps: int, *, chunk_epochs: int,
-    mesh=None, learning_rate: float = 1e-3,
+    plan_epochs: int, mesh=None, learning_rate: float = 1e-3,
 ) -> dict:
     """The grouped, padded, vmapped sweep (one member per width).
 
-    Chunk boundaries are timed through the progress callback: the first chunk
-    of a group carries its compilation, the others are steady state.
+    Groups are planned for a run of ``plan_epochs`` (the study's length: a
+    short benchmark would otherwise merge groups to save compiles and pad
+    more), then trained for ``steps``. Chunk boundaries are timed through the
+    progress callback: the first chunk of a group carries its compilation,
+    the others are steady state.
     """
     n_devices = 1 if mesh is None else mesh.size
-    groups = sweep.plan_groups(widths, n_train=dataset.x_train.shape[1], epochs=steps,
+    groups = sweep.plan_groups(widths, n_train=dataset.x_train.shape[1], epochs=plan_epochs,
                                n_devices=n_devices)
     config = train.TrainConfig(optimizer="adam", epochs=steps, chunk_epochs=chunk_epochs)
     stamps: list[float] = []
