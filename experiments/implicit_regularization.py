@@ -119,7 +119,7 @@ def parse_config(argv: list[str] | None):
 def run_sweep(config: Config, grid: ir_lib.Grid, dataset, key, *, mesh, progress) -> dict:
     """Trains one grid in one vmapped call and measures everything the rows need."""
     start = time.perf_counter()
-    sizes = ir_lib.layer_sizes(config.width, config.depth)
+    sizes = models.stacked_layer_sizes(config.width, config.depth)
     members = ir_lib.build_members(key, grid, dataset.x_train, dataset.y_train, sizes,
                                    config.init_scheme)
     result = train.train(config.train_config(), members, dataset.x_test, dataset.y_test,
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
     n_batches = config.n_train // config.batch_size
     implicit = grids["implicit"]
     results = {
-        "n_params": models.parameter_count(ir_lib.layer_sizes(config.width, config.depth)),
+        "n_params": models.parameter_count(models.stacked_layer_sizes(config.width, config.depth)),
         "n_batches": n_batches,
         "bayes_risk": data.bayes_risk(config.data),
         "runs": runs,

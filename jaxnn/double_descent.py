@@ -26,10 +26,6 @@ import numpy as np
 from jaxnn import models
 
 
-def mlp_sizes(width: int, depth: int = 2, input_dim: int = 8, output_dim: int = 8) -> tuple:
-    return models.mlp_layer_sizes(input_dim, [width] * depth, output_dim)
-
-
 def width_at_parameter_count(
     n_params: float, depth: int = 2, input_dim: int = 8, output_dim: int = 8
 ) -> float:
@@ -74,7 +70,7 @@ def sweep_rows(results: dict[int, dict], n_train: int, depth: int = 2) -> list[d
             {
                 "n_train": n_train,
                 "width": width,
-                "n_params": models.parameter_count(mlp_sizes(width, depth)),
+                "n_params": models.parameter_count(models.stacked_layer_sizes(width, depth)),
                 "train_loss": train["mean"],
                 "train_loss_std": train["std"],
                 "train_loss_median": train["median"],
@@ -123,7 +119,7 @@ def training_curve(result: dict, width: int, thresholds: Sequence[float], points
     epochs = log_spaced_epochs(losses.shape[1] - 1, points)
     curve = {
         "width": width,
-        "n_params": models.parameter_count(mlp_sizes(width)),
+        "n_params": models.parameter_count(models.stacked_layer_sizes(width, 2)),
         "epochs": epochs.tolist(),
         "train_loss": np.median(losses[:, epochs], axis=0).tolist(),
         "train_loss_per_seed": losses[:, epochs].tolist(),

@@ -73,11 +73,6 @@ def make_grid(learning_rates: Sequence[float], seeds: int,
     return Grid(rate.ravel(), decay.ravel(), seed.ravel())
 
 
-def layer_sizes(width: int, depth: int, input_dim: int = 8, output_dim: int = 8) -> tuple:
-    """``(input_dim, width × depth, output_dim)``."""
-    return models.mlp_layer_sizes(input_dim, [width] * depth, output_dim)
-
-
 def build_members(key: jax.Array, grid: Grid, x_train: jax.Array, y_train: jax.Array,
                   sizes: Sequence[int], init_scheme: str) -> train.Members:
     """The ``train.Members`` of a sweep: seed ``s`` uses training set ``s`` and its own init.
@@ -375,7 +370,7 @@ def training_curves(grid: Grid, train_loss: np.ndarray, first_epoch_below: np.nd
 
 
 def _fmt(value: float, digits: int = 3) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}g}"
+    return "—" if value is None or not math.isfinite(value) else f"{value:.{digits}g}"
 
 
 def conclusions(rows: Sequence[dict], rate_rows: Sequence[dict], best: dict, *,

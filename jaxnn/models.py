@@ -80,6 +80,11 @@ def mlp_layer_sizes(input_dim: int, hidden_widths: Sequence[int], output_dim: in
     return check_layer_sizes((input_dim, *hidden_widths, output_dim), name="hidden_widths")
 
 
+def stacked_layer_sizes(width: int, depth: int, input_dim: int = 8, output_dim: int = 8) -> tuple:
+    """``(input_dim, width, ..., width, output_dim)`` with ``depth`` hidden layers (8 -> M^K -> 8)."""
+    return mlp_layer_sizes(input_dim, [width] * depth, output_dim)
+
+
 def parameter_count(layer_sizes: Sequence[int]) -> int:
     """Weights plus biases: :math:`\\sum_k (d_{k-1} + 1) d_k`.
 
