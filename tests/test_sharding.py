@@ -17,8 +17,9 @@ SCRIPT = textwrap.dedent(
 
     assert len(jax.devices()) == 4, jax.devices()
     mesh = train.sweep_mesh()
-    report = {}
-    for count in (4, 5):  # divides the device count, and does not
+
+
+    def compare(count):
         keys = jax.random.split(jax.random.key(count), count)
         params = jax.vmap(lambda k: models.init(k, (3, 6, 2), init_scheme="lecun_normal"))(keys)
         members = train.Members(
@@ -35,13 +36,21 @@ SCRIPT = textwrap.dedent(
         plain = train.train(config, members, x_test, y_test)
         sharded = train.train(config, members, x_test, y_test, mesh=mesh)
         leaf = jax.tree.leaves(sharded.params)[0]
-        report[count] = {
-            "train_close": bool(np.allclose(plain.train_loss, sharded.train_loss, rtol=1e-6)),
-            "test_close": bool(np.allclose(plain.test_loss, sharded.test_loss, rtol=1e-6)),
+        # Each member runs whole on one device: float32 to rtol 1e-6, float64 to 1e-12.
+        rtol = 1e-12 if sharded.train_loss.dtype == np.float64 else 1e-6
+        return {
+            "dtype": str(sharded.train_loss.dtype),
+            "train_close": bool(np.allclose(plain.train_loss, sharded.train_loss, rtol=rtol)),
+            "test_close": bool(np.allclose(plain.test_loss, sharded.test_loss, rtol=rtol)),
             "shape": list(sharded.train_loss.shape),
             "spec": str(getattr(leaf.sharding, "spec", None)),
             "n_shards": len(leaf.sharding.device_set),
         }
+
+
+    report = {"4": compare(4), "5": compare(5)}  # divides the device count, and does not
+    with jax.enable_x64(True):
+        report["5-x64"] = compare(5)
     print(json.dumps(report))
     """
 )
@@ -54,8 +63,9 @@ def test_sharded_sweep_equals_unsharded_on_four_devices():
                             env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    for count, entry in report.items():
-        assert entry["train_close"] and entry["test_close"], (count, entry)
-        assert entry["shape"] == [int(count), 9]
+    assert set(report) == {"4", "5", "5-x64"} and report["5-x64"]["dtype"] == "float64"
+    for name, entry in report.items():
+        assert entry["train_close"] and entry["test_close"], (name, entry)
+        assert entry["shape"] == [int(name[0]), 9]
     # Four members on four devices: the parameters stay split along the sweep axis.
     assert report["4"]["n_shards"] == 4 and "sweep" in report["4"]["spec"]
