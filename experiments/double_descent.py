@@ -106,11 +106,7 @@ def parse_config(argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> dict:
     config, args = parse_config(argv)
-    cli.setup_devices(args)
-    out = io.ensure_writable_dir(args.out, name="--out")
-    record = io.run_record(config, seed=config.seed, argv=argv)
-    run = io.RunDirectory(args.runs, "double_descent", record, resume=args.resume)
-    mesh = train.sweep_mesh() if len(jax.devices()) > 1 else None
+    out, record, run, mesh = cli.start_sweep_run(args, config, "double_descent", argv)
     start = time.perf_counter()
 
     key_data, key_init = jax.random.split(jax.random.key(config.seed))

@@ -146,11 +146,7 @@ def run_sweep(config: Config, grid: ir_lib.Grid, dataset, key, *, mesh, progress
 
 def main(argv: list[str] | None = None) -> dict:
     config, args = parse_config(argv)
-    cli.setup_devices(args)
-    out = io.ensure_writable_dir(args.out, name="--out")
-    record = io.run_record(config, seed=config.seed, argv=argv)
-    run = io.RunDirectory(args.runs, "implicit_regularization", record, resume=args.resume)
-    mesh = train.sweep_mesh() if len(jax.devices()) > 1 else None
+    out, record, run, mesh = cli.start_sweep_run(args, config, "implicit_regularization", argv)
     start = time.perf_counter()
 
     key_data, key_init = jax.random.split(jax.random.key(config.seed))

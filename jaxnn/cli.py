@@ -162,3 +162,25 @@ def progress_bar(total: int, *, description: str, quiet: bool = False):
     bar = tqdm(total=total, desc=description, unit="epoch", unit_scale=True,
                disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True)
     return bar.update, bar.close
+
+
+def start_sweep_run(args, config, experiment: str, argv: list[str] | None):
+    """What every sweep experiment sets up before computing, in this order.
+
+    Devices first (nothing may touch JAX before), then the output folder (an
+    unwritable ``--out`` fails before any compute), the run record and run
+    directory, and the mesh the sweep axis is sharded over (``None`` with one device).
+
+    Returns:
+        ``(out, record, run, mesh)``.
+    """
+    import jax
+
+    from jaxnn import io, train
+
+    setup_devices(args)
+    out = io.ensure_writable_dir(args.out, name="--out")
+    record = io.run_record(config, seed=config.seed, argv=argv)
+    run = io.RunDirectory(args.runs, experiment, record, resume=args.resume)
+    mesh = train.sweep_mesh() if len(jax.devices()) > 1 else None
+    return out, record, run, mesh

@@ -32,7 +32,6 @@ import math
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 
 from jaxnn import models
 

@@ -42,7 +42,7 @@ def test_report_from_quick_outputs_has_every_section_and_figure(quick_figures, t
     assert report.find_placeholders(text) == []
     # Section 4's numbers come from the JSON: the threshold row is the measured one.
     results = json.loads((quick_figures / "double_descent.json").read_text())
-    assert f"R_t$ minus three standard errors" in text and str(results["bayes_risk"]) in text
+    assert "R_t$ minus three standard errors" in text and str(results["bayes_risk"]) in text
 
 
 def test_find_placeholders_flags_missing_numbers():
