@@ -122,27 +122,23 @@ def main(argv: list[str] | None = None) -> dict:
     curve_group = sweep.WidthGroup(sweep.round_up(max(config.curve_widths), 8),
                                    tuple(sorted(config.curve_widths)))
     total = config.curve_epochs + config.epochs * sum(len(p) for p in plans.values())
-    update, close = cli.progress_bar(total, description="double descent", quiet=args.quiet)
 
-    def run_groups(groups, n, epochs, prefix):
+    def run_groups(groups, n, epochs, prefix, progress):
         dataset = datasets[n]
         return sweep.run_width_sweep(
             key_init, groups, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test,
             config.train_config(epochs), learning_rate=config.learning_rate,
-            init_scheme=config.init_scheme, mesh=mesh, progress=update,
+            init_scheme=config.init_scheme, mesh=mesh, progress=progress,
             load_group=lambda g: run.load_part(f"{prefix}_n{n}_{g.name}"),
             save_group=lambda g, r: run.save_part(f"{prefix}_n{n}_{g.name}", r),
         )
 
     n_first = config.n_train[0]
-    try:
-        curves = run_groups([curve_group], n_first, config.curve_epochs, "curves")
-        sweeps = {n: run_groups(plans[n], n, config.epochs, "sweep") for n in config.n_train}
-    except BaseException:
-        run.set_status("interrupted")
-        raise
-    finally:
-        close()
+    with run.marking_interruptions(), cli.progress_bar(
+            total, description="double descent", quiet=args.quiet) as progress:
+        curves = run_groups([curve_group], n_first, config.curve_epochs, "curves", progress)
+        sweeps = {n: run_groups(plans[n], n, config.epochs, "sweep", progress)
+                  for n in config.n_train}
     wall_seconds = time.perf_counter() - start
 
     rows = {n: dd.sweep_rows(sweeps[n], n) for n in config.n_train}

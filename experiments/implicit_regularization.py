@@ -155,10 +155,9 @@ def main(argv: list[str] | None = None) -> dict:
         "implicit": ir_lib.make_grid(config.learning_rates, config.seeds),
         "weight_decay": ir_lib.make_grid(config.learning_rates, config.seeds, config.weight_decays),
     }
-    update, close = cli.progress_bar(config.epochs * len(grids), description="implicit reg.",
-                                     quiet=args.quiet)
     arrays = {}
-    try:
+    with run.marking_interruptions(), cli.progress_bar(
+            config.epochs * len(grids), description="implicit reg.", quiet=args.quiet) as update:
         for name, grid in grids.items():
             arrays[name] = run.load_part(name)
             if arrays[name] is None:
@@ -167,11 +166,6 @@ def main(argv: list[str] | None = None) -> dict:
                 run.save_part(name, arrays[name])
             else:
                 update(config.epochs)
-    except BaseException:
-        run.set_status("interrupted")
-        raise
-    finally:
-        close()
     wall_seconds = time.perf_counter() - start
 
     row_options = {"convergence_level": config.convergence_level,

@@ -11,6 +11,7 @@ before any compute starts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from typing import NoReturn
@@ -152,16 +153,17 @@ def parse_float_list(text: str, *, name: str) -> tuple[float, ...]:
     return values
 
 
+@contextlib.contextmanager
 def progress_bar(total: int, *, description: str, quiet: bool = False):
     """A tqdm bar over ``total`` units with an ETA; silent off a terminal or when ``quiet``.
 
-    Returns ``(update_fn, close_fn)``; ``update_fn(n)`` advances the bar by ``n``.
+    A context manager yielding ``update_fn``; ``update_fn(n)`` advances the bar by ``n``.
     """
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, desc=description, unit="epoch", unit_scale=True,
-               disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True)
-    return bar.update, bar.close
+    with tqdm(total=total, desc=description, unit="epoch", unit_scale=True,
+              disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True) as bar:
+        yield bar.update
 
 
 def start_sweep_run(args, config, experiment: str, argv: list[str] | None):

@@ -7,6 +7,7 @@ Every write is atomic (write to a temporary file in the same folder, then
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -191,6 +192,15 @@ class RunDirectory:
 
     def set_status(self, status: str, **details: Any) -> None:
         write_json(self.path / "status.json", {"status": status, **details})
+
+    @contextlib.contextmanager
+    def marking_interruptions(self):
+        """Marks the run ``interrupted`` if the block raises (Ctrl-C included), then re-raises."""
+        try:
+            yield
+        except BaseException:
+            self.set_status("interrupted")
+            raise
 
     def _part(self, name: str) -> Path:
         return self.path / f"part-{name}.npz"
