@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.devices:
         forwarded = ["--quick"] if args.quick else []
-        forwarded += ["--widths", args.widths] if args.widths else []
-        forwarded += ["--steps", str(args.steps)] if args.steps else []
+        forwarded += ["--widths", args.widths] if args.widths is not None else []
+        forwarded += ["--steps", str(args.steps)] if args.steps is not None else []
         results = scaling_over_devices(forwarded)
         out = io.ensure_writable_dir(args.out, name="--out")
         io.write_json(out / "bench_sweep_devices.json", {**results, **io.run_record(args.__dict__)})
@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> dict:
         cli.setup_devices(args)
     config = QUICK if args.quick else Config()
     overrides = {"seed": args.seed}
-    if args.widths:
+    if args.widths is not None:
         overrides["widths"] = cli.parse_int_spec(args.widths, name="--widths")
-    if args.steps:
+    if args.steps is not None:
         overrides["steps"] = args.steps
     config = dataclasses.replace(config, **overrides)
     out = io.ensure_writable_dir(args.out, name="--out")
@@ -111,27 +111,33 @@ def main(argv: list[str] | None = None) -> dict:
                                                plan_epochs=config.plan_epochs, mesh=mesh)
         print(json.dumps(io.to_jsonable(grouped)))
         return grouped
+    timed = dict(chunk_epochs=config.chunk_epochs, plan_epochs=config.plan_epochs, mesh=mesh)
     matmul_before = benchmark.matmul_flops_per_second()
-    grouped = benchmark.time_grouped_sweep(config.widths, dataset, config.steps,
-                                           chunk_epochs=config.chunk_epochs,
-                                               plan_epochs=config.plan_epochs, mesh=mesh)
+    grouped = benchmark.time_grouped_sweep(config.widths, dataset, config.steps, **timed)
     single = benchmark.time_one_at_a_time(config.widths, dataset, config.steps)
+    per_leaf = benchmark.time_grouped_sweep(config.widths, dataset, config.steps, flat_adam=False,
+                                            **timed)
     matmul_after = benchmark.matmul_flops_per_second()
     matmul = (matmul_before + matmul_after) / 2
     ratio = grouped["model_steps_per_second"] / single["model_steps_per_second"]
     results = {"grouped_sweep": grouped, "one_at_a_time": single,
+               "grouped_sweep_adam_per_leaf": per_leaf,
+               "flat_adam_speedup": (grouped["model_steps_per_second"]
+                                     / per_leaf["model_steps_per_second"]),
                "matmul_flops_per_second": matmul,
                "matmul_flops_per_second_before_after": [matmul_before, matmul_after],
                "ratio": ratio,
                "useful_fraction_of_matmul": grouped["useful_flops_per_second"] / matmul,
                **io.run_record(config, seed=config.seed, argv=argv)}
-    for name, r in (("grouped sweep", grouped), ("one at a time", single)):
-        print(f"{name:>14}: {r['model_steps_per_second']:9.0f} model-steps/s  "
+    for name, r in (("grouped sweep", grouped), ("one at a time", single),
+                    ("grouped, Adam per leaf", per_leaf)):
+        print(f"{name:>22}: {r['model_steps_per_second']:9.0f} model-steps/s  "
               f"{r['useful_flops_per_second'] / 1e9:6.1f} useful GFLOP/s  "
               f"compile {r['compile_seconds']:6.1f} s  run {r['run_seconds']:6.1f} s")
     print(f"float32 matmul: {matmul / 1e9:.1f} GFLOP/s "
           f"({len(jax.devices())} {jax.devices()[0].platform} device(s)); useful fraction of it: "
           f"{results['useful_fraction_of_matmul']:.0%}")
+    print(f"flat Adam vs per leaf: {results['flat_adam_speedup']:.2f}x")
     print(f"ratio: {ratio:.1f}x")
     io.write_json(out / "bench_sweep.json", results)
     return results

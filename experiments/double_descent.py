@@ -15,7 +15,7 @@ import time
 
 import jax
 
-from jaxnn import cli, data, io, models, sweep, train
+from jaxnn import cli, data, io, models, precision, sweep, train
 from jaxnn import double_descent as dd
 
 DEFAULT_WIDTHS = (*range(2, 49, 2), 56, 64, 80, 100, 128, 160, 200)
@@ -38,6 +38,7 @@ class Config:
         interpolation_tol: a width interpolates when its seed-median final
             training MSE is below this (0.05 % of the target variance 1 + s**2).
         chunk_epochs: epochs per compiled call (one host sync and progress tick).
+        matmul_precision: float32 matmul precision (``jaxnn.precision``).
         more_data_widths: widths for the N table; ``None`` picks the measured
             thresholds of every N plus the largest width.
         seed: master seed of data draws and initializations.
@@ -54,6 +55,7 @@ class Config:
     init_scheme: str = "torch_uniform"
     interpolation_tol: float = 1e-3
     chunk_epochs: int = 1000
+    matmul_precision: str = precision.DEFAULT
     more_data_widths: tuple[int, ...] | None = None
     seed: int = 0
 
@@ -70,11 +72,13 @@ class Config:
         if not self.interpolation_tol > 0:
             raise ValueError(f"interpolation_tol: must be > 0, got {self.interpolation_tol}")
         models.check_init_scheme(self.init_scheme)
+        precision.check_precision(self.matmul_precision)
 
     def train_config(self, epochs: int) -> train.TrainConfig:
         return train.TrainConfig(optimizer="adam", epochs=epochs, batch_size=None,
                                  activation="relu", chunk_epochs=min(self.chunk_epochs, epochs),
-                                 loss_thresholds=(1e-3, 1e-5), final_window=max(1, epochs // 20))
+                                 loss_thresholds=(1e-3, 1e-5), final_window=max(1, epochs // 20),
+                                 matmul_precision=self.matmul_precision)
 
 
 QUICK = Config(
@@ -98,7 +102,8 @@ def parse_config(argv: list[str] | None):
     data_config = cli.override(config.data, noise_std=args.noise_std)
     config = cli.override(
         config, seed=args.seed, seeds=args.seeds, epochs=args.epochs, data=data_config,
-        curve_epochs=args.curve_epochs, n_train=None if args.n_train is None else tuple(args.n_train),
+        curve_epochs=args.curve_epochs, matmul_precision=args.matmul_precision,
+        n_train=None if args.n_train is None else tuple(args.n_train),
         widths=None if args.widths is None else cli.parse_int_spec(args.widths, name="--widths"),
     )
     return config, args
@@ -114,32 +119,31 @@ def main(argv: list[str] | None = None) -> dict:
         n: data.make_dataset(jax.random.fold_in(key_data, n), config.data, n, n_draws=config.seeds)
         for n in config.n_train
     }
-    plans = {
-        n: sweep.plan_groups(config.widths, n_train=n, epochs=config.epochs,
-                             members_per_width=config.seeds, n_devices=len(jax.devices()))
-        for n in config.n_train
-    }
+    training_sets = {n: (d.x_train, d.y_train) for n, d in datasets.items()}
+    x_test, y_test = datasets[config.n_train[0]].x_test, datasets[config.n_train[0]].y_test
+    groups = sweep.plan_sweep(config.widths, config.n_train, epochs=config.epochs,
+                              members_per_width=config.seeds, n_devices=len(jax.devices()),
+                              costs=sweep.backend_costs())
+    n_first = config.n_train[0]
     curve_group = sweep.WidthGroup(sweep.round_up(max(config.curve_widths), 8),
-                                   tuple(sorted(config.curve_widths)))
-    total = config.curve_epochs + config.epochs * sum(len(p) for p in plans.values())
+                                   tuple(sorted(config.curve_widths)), (n_first,))
+    total = (sweep.member_epochs([curve_group], config.seeds, config.curve_epochs)
+             + sweep.member_epochs(groups, config.seeds, config.epochs))
 
-    def run_groups(groups, n, epochs, prefix, progress):
-        dataset = datasets[n]
+    def run_groups(groups, epochs, prefix, progress):
         return sweep.run_width_sweep(
-            key_init, groups, dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test,
-            config.train_config(epochs), learning_rate=config.learning_rate,
-            init_scheme=config.init_scheme, mesh=mesh, progress=progress,
-            load_group=lambda g: run.load_part(f"{prefix}_n{n}_{g.name}"),
-            save_group=lambda g, r: run.save_part(f"{prefix}_n{n}_{g.name}", r),
+            key_init, groups, training_sets, x_test, y_test, config.train_config(epochs),
+            learning_rate=config.learning_rate, init_scheme=config.init_scheme, mesh=mesh,
+            progress=progress, load_group=lambda g: run.load_part(f"{prefix}_{g.name}"),
+            save_group=lambda g, r: run.save_part(f"{prefix}_{g.name}", r),
         )
 
-    n_first = config.n_train[0]
     with run.marking_interruptions(), cli.progress_bar(
             total, description="double descent", quiet=args.quiet) as progress:
-        curves = run_groups([curve_group], n_first, config.curve_epochs, "curves", progress)
-        sweeps = {n: run_groups(plans[n], n, config.epochs, "sweep", progress)
-                  for n in config.n_train}
+        curves = run_groups([curve_group], config.curve_epochs, "curves", progress)
+        trained = run_groups(groups, config.epochs, "sweep", progress)
     wall_seconds = time.perf_counter() - start
+    sweeps = {n: {w: trained[(n, w)] for w in config.widths} for n in config.n_train}
 
     rows = {n: dd.sweep_rows(sweeps[n], n) for n in config.n_train}
     thresholds = [dd.interpolation_threshold(rows[n], config.interpolation_tol)
@@ -152,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = {
         "bayes_risk": bayes,
         "bayes_risk_standard_error": data.bayes_risk_standard_error(config.data),
-        "training_curves": [dd.training_curve(curves[w], w, (1e-3, 1e-5))
+        "training_curves": [dd.training_curve(curves[(n_first, w)], w, (1e-3, 1e-5))
                             for w in curve_group.widths],
         "curve_n_train": n_first,
         "sweep": [row for n in config.n_train for row in rows[n]],
@@ -168,7 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
                                    if len(config.n_train) > 1 else []),
         "bayes_check": {"lowest_test_loss": lowest, "bayes_risk": bayes,
                         "tolerance": tolerance, "passed": bool(lowest >= bayes - tolerance)},
-        "groups": {n: [dataclasses.asdict(g) for g in plans[n]] for n in config.n_train},
+        "groups": [dataclasses.asdict(g) for g in groups],
         "wall_seconds": wall_seconds,
         "run_dir": str(run.path),
         **record,

@@ -75,20 +75,24 @@ def time_one_at_a_time(
 
 def time_grouped_sweep(
     widths: Sequence[int], dataset: data.Dataset, steps: int, *, chunk_epochs: int,
-    plan_epochs: int, mesh=None, learning_rate: float = 1e-3,
+    plan_epochs: int, mesh=None, learning_rate: float = 1e-3, flat_adam: bool = True,
+    costs: sweep.BackendCosts | None = None,
 ) -> dict:
     """The grouped, padded, vmapped sweep (one member per width).
 
-    Groups are planned for a run of ``plan_epochs`` (the study's length: a
-    short benchmark would otherwise merge groups to save compiles and pad
-    more), then trained for ``steps``. Chunk boundaries are timed through the
-    progress callback: the first chunk of a group carries its compilation,
-    the others are steady state.
+    Groups are planned with the backend's cost constants for a run of
+    ``plan_epochs`` (the study's length: a short benchmark would otherwise
+    merge groups to save compiles and pad more), then trained for ``steps``.
+    Chunk boundaries are timed through the progress callback: the first chunk
+    of a group carries its compilation, the others are steady state.
     """
     n_devices = 1 if mesh is None else mesh.size
-    groups = sweep.plan_groups(widths, n_train=dataset.x_train.shape[1], epochs=plan_epochs,
-                               n_devices=n_devices)
-    config = train.TrainConfig(optimizer="adam", epochs=steps, chunk_epochs=chunk_epochs)
+    n_train = dataset.x_train.shape[1]
+    groups = sweep.plan_groups(widths, n_trains=(n_train,), epochs=plan_epochs,
+                               n_devices=n_devices, costs=costs or sweep.backend_costs())
+    config = train.TrainConfig(optimizer="adam", epochs=steps, chunk_epochs=chunk_epochs,
+                               flat_adam=flat_adam)
+    training_sets = {n_train: (dataset.x_train[:1], dataset.y_train[:1])}
     stamps: list[float] = []
     compile_seconds = run_seconds = 0.0
     run_steps = 0
@@ -96,8 +100,8 @@ def time_grouped_sweep(
         stamps.clear()
         start = time.perf_counter()
         sweep.run_width_sweep(
-            jax.random.key(0), [group], dataset.x_train[:1], dataset.y_train[:1],
-            dataset.x_test, dataset.y_test, config, learning_rate=learning_rate, mesh=mesh,
+            jax.random.key(0), [group], training_sets, dataset.x_test, dataset.y_test, config,
+            learning_rate=learning_rate, mesh=mesh,
             progress=lambda done: stamps.append(time.perf_counter()),
         )
         chunk_times = np.diff([start, *stamps])
@@ -109,4 +113,4 @@ def time_grouped_sweep(
     return {"groups": [g.padded_width for g in groups], "compile_seconds": compile_seconds,
             "run_seconds": run_seconds, "model_steps_per_second": run_steps / run_seconds,
             "useful_flops_per_second":
-                useful_flops(widths, dataset.x_train.shape[1], 1) * steady_widths_steps / run_seconds}
+                useful_flops(widths, n_train, 1) * steady_widths_steps / run_seconds}

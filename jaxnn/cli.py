@@ -16,6 +16,8 @@ import os
 import sys
 from typing import NoReturn
 
+from jaxnn import precision
+
 
 class UsageError(Exception):
     """A bad command-line value; the entry point turns it into exit status 2."""
@@ -40,6 +42,10 @@ def make_parser(
     parser.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
     parser.add_argument("--no-plot", action="store_true", help="write numbers only, no PNGs")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--matmul-precision", default=precision.DEFAULT, choices=precision.PRECISIONS,
+                        help="float32 matmul precision (default highest: exact float32 on every "
+                             "backend; lower ones are TF32/bfloat16 passes on GPUs/TPUs, for "
+                             "speed studies only)")
     parser.add_argument("--distributed", action="store_true",
                         help="multi-host run: call jax.distributed.initialize() (one process per "
                              "host, launched by the cluster); only process 0 writes files")
@@ -86,13 +92,17 @@ def run_main(main, argv: list[str] | None = None) -> None:
 
 
 def setup_devices(args) -> None:
-    """Starts multi-host JAX if asked, else exposes one CPU device per core.
+    """Starts multi-host JAX if asked, else exposes one CPU device per core; sets the precision.
 
-    Call first in ``main``, before anything touches a JAX device.
+    Call first in ``main``, before anything touches a JAX device. The
+    ``--matmul-precision`` becomes JAX's default for everything the run traces
+    (library functions that train or measure pin it themselves as well).
     """
-    if getattr(args, "distributed", False):
-        import jax
+    import jax
 
+    jax.config.update("jax_default_matmul_precision",
+                      getattr(args, "matmul_precision", precision.DEFAULT))
+    if getattr(args, "distributed", False):
         jax.distributed.initialize()
     else:
         use_all_host_cores()

@@ -147,11 +147,20 @@ def device_info() -> dict[str, Any]:
     }
 
 
+def matmul_precision_of(config: Any) -> str:
+    """The float32 matmul precision a run used: its config's, else JAX's global default."""
+    import jax
+
+    return (getattr(config, "matmul_precision", None)
+            or jax.config.jax_default_matmul_precision or "default")
+
+
 def run_record(config: Any, *, seed: int | None = None, argv: list[str] | None = None) -> dict:
-    """What makes a run reproducible: its config, seed, command, package versions and device."""
+    """What makes a run reproducible: config, seed, command, versions, device, matmul precision."""
     return {
         "config": to_jsonable(config),
         "seed": seed,
+        "matmul_precision": matmul_precision_of(config),
         "command": " ".join(["python", *([sys.argv[0]] if argv is None else [sys.argv[0], *argv])]),
         "versions": package_versions(),
         "device": device_info(),

@@ -34,6 +34,7 @@ or out of them is 0 and the padded model trains exactly as the narrow one.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -149,6 +150,20 @@ def layer_sizes_of(params: Params) -> tuple[int, ...]:
     return (kernels[0].shape[-2], *(kernel.shape[-1] for kernel in kernels))
 
 
+@functools.lru_cache(maxsize=64)
+def graphdef_of(layer_sizes: tuple[int, ...], activation: str) -> nnx.GraphDef:
+    """The static half of ``nnx.split(MLP(...))``, built once per architecture.
+
+    ``nnx.merge(graphdef, params)`` with a pure dict of arrays is Flax's
+    functional boundary: under ``jit``/``vmap``/``grad`` nothing is rebuilt or
+    mutated, and the cached graphdef holds no arrays (made from an abstract
+    module), so it can never capture a tracer.
+    """
+    abstract = nnx.eval_shape(lambda: MLP(layer_sizes, activation=activation, rngs=nnx.Rngs(0)))
+    graphdef, _ = nnx.split(abstract, nnx.Param)
+    return graphdef
+
+
 def apply(params: Params, x: jax.Array, *, activation: str = "relu", hidden_masks=None):
     """The network's output for inputs ``x[..., input_dim]``.
 
@@ -160,12 +175,8 @@ def apply(params: Params, x: jax.Array, *, activation: str = "relu", hidden_mask
             switch off padded units (see ``init_padded``).
     """
     check_activation(activation)
-    sizes = layer_sizes_of(params)
-    # A fresh abstract model per trace: nothing is cached that could hold tracers.
-    abstract = nnx.eval_shape(lambda: MLP(sizes, activation=activation, rngs=nnx.Rngs(0)))
-    graphdef, state = nnx.split(abstract, nnx.Param)
-    nnx.replace_by_pure_dict(state, params)
-    return nnx.merge(graphdef, state)(x, hidden_masks)
+    model = nnx.merge(graphdef_of(layer_sizes_of(params), activation), params)
+    return model(x, hidden_masks)
 
 
 def hidden_masks_for(hidden_widths: jax.Array, padded_widths: Sequence[int]) -> list[jax.Array]:

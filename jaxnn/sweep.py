@@ -4,43 +4,88 @@ Models of different widths have different shapes, so they cannot share one
 ``vmap``. We partition the sorted widths into contiguous *groups*; every model
 of a group is padded to the group's width :math:`P` (rounded up to a multiple
 of 8 for the vector units) with the extra hidden units masked (see
-``models.init_padded``), so a group is one compiled program.
+``models.init_padded``), so a group is one compiled program. Training sets of
+different sizes N can share a group too: the smaller ones are padded with rows
+of weight 0 (``train.Members.example_weights``), at the price of computing the
+padded rows.
 
-Choosing the groups trades compile time against padding waste. ``plan_groups``
-minimises, by dynamic programming over contiguous partitions,
+Choosing the groups is a trade between compile time, per-step latency and
+padded flops. ``plan_groups`` minimises, by dynamic programming over
+contiguous partitions of the sorted widths, the estimated wall time
 
 .. math::
-    \sum_{\text{groups}} \Big(c_\text{compile} + \frac{\text{epochs}\cdot
-    \lceil n_\text{members}/n_\text{dev}\rceil n_\text{dev}\cdot 6N\,p(P)}{r}\Big),
+    \sum_{\text{groups}} \Big(c_\text{compile} + T\,\big(c_\text{step} +
+    \lceil n_\text{members}/n_\text{dev}\rceil \cdot 6\,N_\text{pad}\,p(P)/r\big)\Big),
 
-with :math:`p(P)` the parameter count at the padded width and :math:`r` a
-flop rate. Padding everything to the largest width would cost almost 3x the
-flops of the 2..200 grid (and fall out of cache); one group per width pays a
-compile per width.
+with :math:`T` the number of steps, :math:`p(P)` the parameter count at the
+padded width and :math:`r` the flop rate of one device. The constants depend
+on the backend (``BACKEND_COSTS``): on a 2-core CPU a step of a small group
+costs tens of microseconds and flops are scarce, so groups stay narrow; on a
+GPU flops are plentiful and a step has a fixed launch cost, so a few large
+groups win. ``plan_sweep`` plans every training-set size separately and all of
+them jointly (N padded to the largest) and keeps the cheaper plan.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxnn import models, train
 
 
 @dataclasses.dataclass(frozen=True)
+class BackendCosts:
+    """The constants of the planner's wall-time model for one backend.
+
+    Attributes:
+        compile_seconds: compiling one group (initialization and chunk scans).
+        step_seconds: the fixed cost of one compiled step of a group, whatever
+            its size (dispatch of its kernels, loop overhead).
+        flops_per_second: the rate of padded model flops on one device.
+    """
+
+    compile_seconds: float
+    step_seconds: float
+    flops_per_second: float
+
+
+# CPU: measured on the project's 2-core machine with experiments/bench_sweep.py (one XLA
+# device per core; a P = 8 group steps in about 40 us, a P = 200 group of 8 models at about
+# 40 GFLOP/s per core). GPU: one H200 at full float32 (a one-group probe reached 12-16
+# TFLOP/s on these shapes; the fixed step cost is an estimate, a few dozen fused kernels
+# at a few microseconds each). TPU: not measured; set from the chip's order of magnitude.
+BACKEND_COSTS = {
+    "cpu": BackendCosts(compile_seconds=2.5, step_seconds=4e-5, flops_per_second=4e10),
+    "gpu": BackendCosts(compile_seconds=5.0, step_seconds=5e-5, flops_per_second=1.2e13),
+    "tpu": BackendCosts(compile_seconds=10.0, step_seconds=5e-5, flops_per_second=3e13),
+}
+
+
+def backend_costs(platform: str | None = None) -> BackendCosts:
+    """The planner constants of ``platform`` (default: the platform JAX runs on)."""
+    platform = platform or jax.devices()[0].platform
+    return BACKEND_COSTS.get(platform, BACKEND_COSTS["gpu"])
+
+
+@dataclasses.dataclass(frozen=True)
 class WidthGroup:
-    """Widths trained together, padded to ``padded_width``."""
+    """Widths trained together, padded to ``padded_width``, for the training-set sizes ``n_trains``."""
 
     padded_width: int
     widths: tuple[int, ...]
+    n_trains: tuple[int, ...]
 
     @property
     def name(self) -> str:
-        return f"w{self.widths[0]:03d}-{self.widths[-1]:03d}_p{self.padded_width:03d}"
+        sizes = "-".join(str(n) for n in self.n_trains)
+        return f"n{sizes}_w{self.widths[0]:03d}-{self.widths[-1]:03d}_p{self.padded_width:03d}"
 
 
 def round_up(value: int, multiple: int) -> int:
@@ -50,30 +95,37 @@ def round_up(value: int, multiple: int) -> int:
 def plan_groups(
     widths: Sequence[int],
     *,
+    n_trains: Sequence[int] = (100,),
     depth: int = 2,
     input_dim: int = 8,
     output_dim: int = 8,
-    n_train: int = 100,
     epochs: int = 10_000,
     members_per_width: int = 1,
     n_devices: int = 1,
-    compile_seconds: float = 2.0,
-    flops_per_second: float = 5e10,
+    costs: BackendCosts = BACKEND_COSTS["cpu"],
     multiple: int = 8,
 ) -> list[WidthGroup]:
-    """Partitions sorted unique ``widths`` into groups that minimise estimated wall time.
+    """Partitions sorted unique ``widths`` into groups shared by all ``n_trains``.
 
-    The defaults are what we measured on a 2-core CPU (see ``experiments/bench_sweep.py``).
+    Each group holds ``members_per_width`` members per width and training-set
+    size, every one computed at the largest N.
+
+    Returns:
+        The groups of the cheapest partition, in order of width.
     """
     widths = sorted(set(int(w) for w in widths))
     if not widths or widths[0] < 1:
         raise ValueError(f"widths: need widths >= 1, got {widths}")
+    n_trains = tuple(sorted(set(int(n) for n in n_trains)))
+    rows = max(n_trains)
 
     def group_cost(i: int, j: int) -> float:
         padded = round_up(widths[j - 1], multiple)
-        members = round_up((j - i) * members_per_width, n_devices)
+        members = (j - i) * members_per_width * len(n_trains)
         params = models.parameter_count((input_dim, *[padded] * depth, output_dim))
-        return compile_seconds + epochs * members * 6 * n_train * params / flops_per_second
+        flops = math.ceil(members / n_devices) * 6 * rows * params
+        return costs.compile_seconds + epochs * (costs.step_seconds
+                                                 + flops / costs.flops_per_second)
 
     best = [0.0] + [math.inf] * len(widths)
     split = [0] * (len(widths) + 1)
@@ -85,68 +137,125 @@ def plan_groups(
     groups, j = [], len(widths)
     while j > 0:
         i = split[j]
-        groups.append(WidthGroup(round_up(widths[j - 1], multiple), tuple(widths[i:j])))
+        groups.append(WidthGroup(round_up(widths[j - 1], multiple), tuple(widths[i:j]), n_trains))
         j = i
     return groups[::-1]
+
+
+def estimated_seconds(groups: Sequence[WidthGroup], *, depth: int = 2, input_dim: int = 8,
+                      output_dim: int = 8, epochs: int, members_per_width: int = 1,
+                      n_devices: int = 1, costs: BackendCosts = BACKEND_COSTS["cpu"]) -> float:
+    """The planner's wall-time estimate of training ``groups``."""
+    total = 0.0
+    for group in groups:
+        members = len(group.widths) * members_per_width * len(group.n_trains)
+        params = models.parameter_count((input_dim, *[group.padded_width] * depth, output_dim))
+        flops = math.ceil(members / n_devices) * 6 * max(group.n_trains) * params
+        total += costs.compile_seconds + epochs * (costs.step_seconds
+                                                   + flops / costs.flops_per_second)
+    return total
+
+
+def plan_sweep(widths: Sequence[int], n_trains: Sequence[int], **options) -> list[WidthGroup]:
+    """The cheaper of two plans: each training-set size on its own, or all sharing groups.
+
+    ``options`` are those of ``plan_groups`` (``epochs``, ``costs``, ...).
+    """
+    n_trains = tuple(sorted(set(int(n) for n in n_trains)))
+    separate = [g for n in n_trains for g in plan_groups(widths, n_trains=(n,), **options)]
+    if len(n_trains) == 1:
+        return separate
+    joint = plan_groups(widths, n_trains=n_trains, **options)
+    keys = ("depth", "input_dim", "output_dim", "epochs", "members_per_width", "n_devices", "costs")
+    estimate = functools.partial(estimated_seconds,
+                                 **{k: v for k, v in options.items() if k in keys})
+    return joint if estimate(joint) < estimate(separate) else separate
+
+
+@functools.partial(jax.jit, static_argnames=("padded_sizes", "init_scheme"))
+def _draw_padded(init_keys, hidden, *, padded_sizes, init_scheme):
+    """``[member]`` padded initial parameters and hidden masks (one compile per group shape)."""
+    params = jax.vmap(
+        lambda k, h: models.init_padded(k, h, padded_sizes, init_scheme=init_scheme)
+    )(init_keys, hidden)
+    masks = jax.vmap(lambda h: models.hidden_masks_for(h, padded_sizes[1:-1]))(hidden)
+    return params, masks
 
 
 def width_group_members(
     key: jax.Array,
     group: WidthGroup,
-    x_train: jax.Array,
-    y_train: jax.Array,
+    training_sets: Mapping[int, tuple[jax.Array, jax.Array]],
     *,
     depth: int,
     learning_rate: float,
     weight_decay: float = 0.0,
     init_scheme: str = "torch_uniform",
-) -> tuple[train.Members, list[tuple[int, int]]]:
-    """Members for every (width, seed) of a group: ``x_train`` is ``[seed, N, d]``.
+) -> tuple[train.Members, list[tuple[int, int, int]]]:
+    """Members for every (N, width, seed) of a group.
 
-    Member order is width-major: ``[(width, seed) for width in group for seed]``.
-    The init key of a member is ``fold_in(fold_in(key, width), seed)``, so a
-    model's initial weights do not depend on which group it lands in.
+    Args:
+        key: the init key; a member's is ``fold_in(fold_in(key, width), seed)``,
+            so its initial weights depend neither on its group nor on N.
+        group: the widths and training-set sizes.
+        training_sets: ``{N: (x_train[seed, N, d], y_train[seed, N, O])}``.
+
+    Returns:
+        The members, ordered ``[(n, width, seed) for n for width for seed]``,
+        and that list of triples. With several N, every training set is padded
+        to the largest with rows of weight 0.
     """
-    n_seeds, _, input_dim = x_train.shape
-    output_dim = y_train.shape[-1]
-    pairs = [(w, s) for w in group.widths for s in range(n_seeds)]
-    widths = jnp.asarray([w for w, _ in pairs])
-    seeds = jnp.asarray([s for _, s in pairs])
+    first = training_sets[group.n_trains[0]][0]
+    n_seeds, _, input_dim = first.shape
+    output_dim = training_sets[group.n_trains[0]][1].shape[-1]
+    triples = [(n, w, s) for n in group.n_trains for w in group.widths for s in range(n_seeds)]
+    rows = max(group.n_trains)
     padded_sizes = (input_dim, *[group.padded_width] * depth, output_dim)
-    hidden = jnp.repeat(widths[:, None], depth, axis=1)
+    hidden = jnp.asarray([[w] * depth for _, w, _ in triples])
 
     # Keys on the host, one scalar fold_in at a time: a vmapped fold_in inside the
     # jitted draw would add threefry call sites, each compiled anew for every group.
-    init_keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, w), s) for w, s in pairs])
+    init_keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, w), s) for _, w, s in triples])
     shuffle_keys = jnp.stack([jax.random.fold_in(k, 1) for k in init_keys])
+    params, masks = _draw_padded(init_keys, hidden, padded_sizes=padded_sizes,
+                                 init_scheme=init_scheme)
 
-    @jax.jit
-    def draw(init_keys, hidden):
-        params = jax.vmap(
-            lambda k, h: models.init_padded(k, h, padded_sizes, init_scheme=init_scheme)
-        )(init_keys, hidden)
-        masks = jax.vmap(lambda h: models.hidden_masks_for(h, padded_sizes[1:-1]))(hidden)
-        return params, masks
+    def padded(n):
+        x, y = training_sets[n]
+        pad = ((0, 0), (0, rows - n), (0, 0))
+        return jnp.pad(x, pad), jnp.pad(y, pad)
 
-    params, masks = draw(init_keys, hidden)
-    count = len(pairs)
+    padded_sets = {n: padded(n) for n in group.n_trains}
+    x_train = jnp.concatenate([padded_sets[n][0][jnp.asarray([s for m, _, s in triples if m == n])]
+                               for n in group.n_trains])
+    y_train = jnp.concatenate([padded_sets[n][1][jnp.asarray([s for m, _, s in triples if m == n])]
+                               for n in group.n_trains])
+    example_weights = None
+    if len(group.n_trains) > 1:
+        example_weights = jnp.asarray(
+            np.arange(rows)[None, :] < np.asarray([n for n, _, _ in triples])[:, None], jnp.float32)
+    count = len(triples)
     members = train.Members(
         params=params,
         learning_rate=jnp.full((count,), learning_rate, jnp.float32),
         weight_decay=jnp.full((count,), weight_decay, jnp.float32),
-        x_train=x_train[seeds],
-        y_train=y_train[seeds],
+        x_train=x_train,
+        y_train=y_train,
         shuffle_key=shuffle_keys,
         hidden_masks=masks,
+        example_weights=example_weights,
     )
-    return members, pairs
+    return members, triples
+
+
+RESULT_FIELDS = ("train_loss", "test_loss", "test_epochs", "final_train_loss",
+                 "first_epoch_below", "diverged")
 
 
 def run_width_sweep(
     key: jax.Array,
     groups: Sequence[WidthGroup],
-    x_train: jax.Array,
-    y_train: jax.Array,
+    training_sets: Mapping[int, tuple[jax.Array, jax.Array]],
     x_test: jax.Array,
     y_test: jax.Array,
     config: train.TrainConfig,
@@ -158,39 +267,46 @@ def run_width_sweep(
     progress: Callable[[int], None] | None = None,
     load_group: Callable[[WidthGroup], dict | None] = lambda group: None,
     save_group: Callable[[WidthGroup, dict], None] = lambda group, result: None,
-) -> dict[int, dict]:
-    """Trains every width of every group over all seeds of ``x_train[seed, N, d]``.
+) -> dict[tuple[int, int], dict]:
+    """Trains every (N, width) of every group over all seeds of its training sets.
 
     ``load_group``/``save_group`` let the caller keep finished groups (resume);
-    a group that ``load_group`` returns is not retrained.
+    a group that ``load_group`` returns is not retrained. ``progress`` counts
+    member-epochs (members x epochs), so groups of different sizes weigh what they cost.
 
     Returns:
-        ``{width: {"train_loss": [seed, epoch], "test_loss": [seed, k],
+        ``{(N, width): {"train_loss": [seed, epoch], "test_loss": [seed, k],
         "test_epochs": [k], "final_train_loss": [seed], "first_epoch_below":
         [seed, threshold], "diverged": [seed]}}``.
     """
-    n_seeds = x_train.shape[0]
     results = {}
     for group in groups:
+        n_seeds = training_sets[group.n_trains[0]][0].shape[0]
+        n_members = len(group.widths) * n_seeds * len(group.n_trains)
+        tick = None if progress is None else (lambda epochs, m=n_members: progress(epochs * m))
         stored = load_group(group)
         if stored is None:
             members, _ = width_group_members(
-                key, group, x_train, y_train, depth=depth, learning_rate=learning_rate,
+                key, group, training_sets, depth=depth, learning_rate=learning_rate,
                 init_scheme=init_scheme,
             )
-            result = train.train(config, members, x_test, y_test, mesh=mesh, progress=progress)
-            stored = {
-                name: getattr(result, name)
-                for name in ("train_loss", "test_loss", "test_epochs", "final_train_loss",
-                             "first_epoch_below", "diverged")
-            }
+            result = train.train(config, members, x_test, y_test, mesh=mesh, progress=tick)
+            stored = {name: getattr(result, name) for name in RESULT_FIELDS}
             save_group(group, stored)
-        elif progress is not None:
-            progress(config.epochs)
-        for index, width in enumerate(group.widths):
-            rows = slice(index * n_seeds, (index + 1) * n_seeds)
-            results[width] = {
-                name: (value if name == "test_epochs" else value[rows])
-                for name, value in stored.items()
-            }
+        elif tick is not None:
+            tick(config.epochs)
+        index = 0
+        for n in group.n_trains:
+            for width in group.widths:
+                rows = slice(index, index + n_seeds)
+                results[(n, width)] = {
+                    name: (value if name == "test_epochs" else value[rows])
+                    for name, value in stored.items()
+                }
+                index += n_seeds
     return results
+
+
+def member_epochs(groups: Sequence[WidthGroup], n_seeds: int, epochs: int) -> int:
+    """The progress total of ``run_width_sweep``: members x epochs over all groups."""
+    return sum(len(g.widths) * n_seeds * len(g.n_trains) for g in groups) * epochs

@@ -1,13 +1,21 @@
+import dataclasses
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from jaxnn import data, sweep, train
 
 
+DEFAULT_WIDTHS = (*range(2, 49, 2), 56, 64, 80, 100, 128, 160, 200)
+
+
 @pytest.mark.parametrize("widths", [range(2, 201), [1, 3, 64, 65, 200], [7]])
-def test_plan_groups_covers_every_width_once_with_room(widths):
-    groups = sweep.plan_groups(widths, epochs=20_000, members_per_width=3, n_devices=2)
+@pytest.mark.parametrize("backend", ["cpu", "gpu"])
+def test_plan_groups_covers_every_width_once_with_room(widths, backend):
+    groups = sweep.plan_groups(widths, epochs=20_000, members_per_width=3, n_devices=2,
+                               costs=sweep.BACKEND_COSTS[backend])
     flat = [w for g in groups for w in g.widths]
     assert flat == sorted(set(widths))
     for group in groups:
@@ -15,13 +23,41 @@ def test_plan_groups_covers_every_width_once_with_room(widths):
         assert max(group.widths) <= group.padded_width < max(group.widths) + 8
 
 
-def test_plan_groups_trades_compile_time_against_padding():
+def test_plan_groups_trades_compile_time_and_latency_against_padding():
     widths = range(2, 201)
-    free_compiles = sweep.plan_groups(widths, compile_seconds=0.0)
-    # With free compiles, no group pads a width beyond its own multiple of 8.
+    free = sweep.BackendCosts(compile_seconds=0.0, step_seconds=0.0, flops_per_second=1e10)
+    free_compiles = sweep.plan_groups(widths, costs=free)
+    # With free compiles and steps, no group pads a width beyond its own multiple of 8.
     assert all(g.padded_width == sweep.round_up(min(g.widths), 8) for g in free_compiles)
-    expensive = sweep.plan_groups(widths, compile_seconds=1e9)
+    expensive = sweep.plan_groups(widths, costs=dataclasses.replace(free, compile_seconds=1e9))
     assert len(expensive) == 1 and expensive[0].padded_width == 200
+    # A per-step latency alone also merges groups: it is paid once per group and step.
+    slow_steps = sweep.plan_groups(widths, costs=dataclasses.replace(free, step_seconds=1.0))
+    assert len(slow_steps) == 1
+
+
+def test_gpu_plan_of_the_default_study_is_a_handful_of_groups_and_cpu_plan_is_not():
+    options = dict(epochs=20_000, members_per_width=3, n_devices=1)
+    gpu = sweep.plan_sweep(DEFAULT_WIDTHS, (100, 200), costs=sweep.BACKEND_COSTS["gpu"], **options)
+    cpu = sweep.plan_sweep(DEFAULT_WIDTHS, (100, 200), costs=sweep.BACKEND_COSTS["cpu"], **options)
+    assert len(gpu) <= 4
+    # On a GPU the two training-set sizes share groups; on a CPU, flops are dear: they do not.
+    assert all(g.n_trains == (100, 200) for g in gpu)
+    assert all(len(g.n_trains) == 1 for g in cpu) and len(cpu) > len(gpu)
+    for plan in (gpu, cpu):
+        covered = sorted((n, w) for g in plan for n in g.n_trains for w in g.widths)
+        assert covered == sorted((n, w) for n in (100, 200) for w in DEFAULT_WIDTHS)
+
+
+def test_plan_sweep_keeps_the_cheaper_of_separate_and_joint_plans():
+    options = dict(epochs=1000, members_per_width=2, costs=sweep.BACKEND_COSTS["gpu"])
+    chosen = sweep.plan_sweep(DEFAULT_WIDTHS, (100, 200), **options)
+    separate = [g for n in (100, 200) for g in sweep.plan_groups(DEFAULT_WIDTHS, n_trains=(n,),
+                                                                   **options)]
+    joint = sweep.plan_groups(DEFAULT_WIDTHS, n_trains=(100, 200), **options)
+    estimate = lambda groups: sweep.estimated_seconds(  # noqa: E731
+        groups, epochs=1000, members_per_width=2, costs=sweep.BACKEND_COSTS["gpu"])
+    assert estimate(chosen) == min(estimate(separate), estimate(joint))
 
 
 def test_plan_groups_rejects_bad_widths():
@@ -33,15 +69,14 @@ def test_grouped_padded_sweep_equals_each_width_trained_alone():
     """A width's result does not depend on its group: narrow, unpadded runs agree."""
     config_data = data.TeacherConfig(n_test=200, normalisation_samples=1000)
     dataset = data.make_dataset(jax.random.key(0), config_data, 20, n_draws=2)
+    sets = {20: (dataset.x_train, dataset.y_train)}
     config = train.TrainConfig(optimizer="adam", epochs=30, chunk_epochs=10)
     key = jax.random.key(1)
-    group = sweep.WidthGroup(16, (3, 9))
-    results = sweep.run_width_sweep(key, [group], dataset.x_train, dataset.y_train,
-                                    dataset.x_test, dataset.y_test, config)
+    group = sweep.WidthGroup(16, (3, 9), (20,))
+    results = sweep.run_width_sweep(key, [group], sets, dataset.x_test, dataset.y_test, config)
     for width in group.widths:
         padded_members, _ = sweep.width_group_members(
-            key, sweep.WidthGroup(16, (width,)), dataset.x_train, dataset.y_train, depth=2,
-            learning_rate=1e-3)
+            key, sweep.WidthGroup(16, (width,), (20,)), sets, depth=2, learning_rate=1e-3)
         sizes = (8, width, width, 8)  # the narrow model's active block of the padded draw
         narrow = {"layers": {
             k: {"kernel": layer["kernel"][:, : sizes[k], : sizes[k + 1]],
@@ -49,24 +84,48 @@ def test_grouped_padded_sweep_equals_each_width_trained_alone():
             for k, layer in padded_members.params["layers"].items()}}
         alone = train.train(config, padded_members._replace(params=narrow, hidden_masks=None),
                             dataset.x_test, dataset.y_test)
-        np.testing.assert_allclose(results[width]["train_loss"], alone.train_loss, rtol=1e-4)
-        np.testing.assert_allclose(results[width]["test_loss"], alone.test_loss, rtol=1e-4)
+        np.testing.assert_allclose(results[(20, width)]["train_loss"], alone.train_loss, rtol=1e-4)
+        np.testing.assert_allclose(results[(20, width)]["test_loss"], alone.test_loss, rtol=1e-4)
         assert narrow["layers"][1]["kernel"].shape == (2, width, width)
+
+
+def test_training_sets_of_two_sizes_sharing_a_group_train_as_they_would_apart(x64):
+    """Rows of weight 0 pad N = 6 to N = 10: float64 losses equal the unpadded runs."""
+    config_data = data.TeacherConfig(n_test=40, normalisation_samples=500)
+    small = data.make_dataset(jax.random.key(2), config_data, 6, n_draws=2)
+    large = data.make_dataset(jax.random.key(3), config_data, 10, n_draws=2)
+    as64 = lambda a: a.astype(jnp.float64)  # noqa: E731
+    sets = {6: (as64(small.x_train), as64(small.y_train)),
+            10: (as64(large.x_train), as64(large.y_train))}
+    x_test, y_test = as64(small.x_test), as64(small.y_test)
+    config = train.TrainConfig(optimizer="adam", epochs=25, chunk_epochs=10)
+    key = jax.random.key(4)
+    joint = sweep.run_width_sweep(key, [sweep.WidthGroup(8, (3, 5), (6, 10))], sets,
+                                  x_test, y_test, config)
+    apart = sweep.run_width_sweep(key, [sweep.WidthGroup(8, (3, 5), (6,)),
+                                        sweep.WidthGroup(8, (3, 5), (10,))], sets,
+                                  x_test, y_test, config)
+    assert set(joint) == set(apart) == {(n, w) for n in (6, 10) for w in (3, 5)}
+    for cell in joint:
+        for name in ("train_loss", "test_loss", "final_train_loss"):
+            np.testing.assert_allclose(joint[cell][name], apart[cell][name], rtol=1e-10)
 
 
 def test_resume_skips_groups_that_load_returns():
     config_data = data.TeacherConfig(n_test=50, normalisation_samples=500)
     dataset = data.make_dataset(jax.random.key(0), config_data, 10, n_draws=1)
+    sets = {10: (dataset.x_train, dataset.y_train)}
     config = train.TrainConfig(epochs=4, chunk_epochs=2)
-    groups = [sweep.WidthGroup(8, (2, 4)), sweep.WidthGroup(16, (12,))]
+    groups = [sweep.WidthGroup(8, (2, 4), (10,)), sweep.WidthGroup(16, (12,), (10,))]
     saved = {}
-    first = sweep.run_width_sweep(jax.random.key(1), groups, *dataset[:4], config,
-                                  save_group=lambda g, r: saved.__setitem__(g.name, r))
+    first = sweep.run_width_sweep(jax.random.key(1), groups, sets, dataset.x_test, dataset.y_test,
+                                  config, save_group=lambda g, r: saved.__setitem__(g.name, r))
     trained = []
     again = sweep.run_width_sweep(
-        jax.random.key(1), groups, *dataset[:4], config,
+        jax.random.key(1), groups, sets, dataset.x_test, dataset.y_test, config,
         load_group=lambda g: saved.get(g.name) if g.padded_width == 8 else None,
         save_group=lambda g, r: trained.append(g.name))
     assert trained == [groups[1].name]
     for width in (2, 4, 12):
-        np.testing.assert_array_equal(first[width]["train_loss"], again[width]["train_loss"])
+        np.testing.assert_array_equal(first[(10, width)]["train_loss"],
+                                      again[(10, width)]["train_loss"])

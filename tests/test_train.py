@@ -1,3 +1,5 @@
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -156,3 +158,92 @@ def test_snapshot_holds_the_parameters_at_the_first_epoch_below_the_level():
         replay = train.train(short, _one(members, index), X_TEST, Y_TEST)
         for got, expected in zip(jax.tree.leaves(result.snapshot_params), jax.tree.leaves(replay.params)):
             np.testing.assert_allclose(got[index], expected[0], rtol=1e-5, atol=1e-7)
+
+
+def _lowered_chunk(config, members):
+    """The training chunk of ``config`` lowered for ``members`` (what a sweep compiles)."""
+    _, chunk_fn = train.compiled_functions(config)
+    state, _ = train.compiled_functions(config)[0](members, X_TEST, Y_TEST)
+    epochs = jnp.arange(config.chunk_epochs, dtype=jnp.int32)
+    targets = jnp.full((config.record_slots,), -1, jnp.int32)
+    return chunk_fn.lower(state, members, epochs, targets, X_TEST, Y_TEST)
+
+
+CHUNK_CONFIGS = [
+    train.TrainConfig(optimizer="adam", epochs=30, chunk_epochs=8),
+    train.TrainConfig(optimizer="sgd", epochs=12, batch_size=5, chunk_epochs=4, snapshot_below=0.5,
+                      record_epochs=(2, 5, 9)),
+]
+
+
+@pytest.mark.parametrize("config", CHUNK_CONFIGS, ids=["adam-full-batch", "sgd-snapshot-record"])
+def test_every_float32_dot_of_the_training_chunk_is_exact_float32(config):
+    members = _members(jax.random.split(jax.random.key(0), 2), [0.01, 0.02], widths=(4, 4))
+    hlo = _lowered_chunk(config, members).compiler_ir("hlo").as_hlo_text()
+    dots = [line for line in hlo.splitlines() if " dot(" in line and "f32[" in line]
+    assert dots, "the chunk must contain float32 dots for this test to mean anything"
+    for line in dots:
+        assert "operand_precision={highest,highest}" in line, line
+    # Opting out is explicit and shows in the HLO.
+    lax_config = dataclasses.replace(config, matmul_precision="default")
+    lax_hlo = _lowered_chunk(lax_config, members).compiler_ir("hlo").as_hlo_text()
+    assert "operand_precision={highest,highest}" not in lax_hlo
+
+
+@pytest.mark.parametrize("config", CHUNK_CONFIGS, ids=["adam-full-batch", "sgd-snapshot-record"])
+def test_the_training_chunk_has_no_conditional(config):
+    """A conditional on a traced value would be a host round trip per epoch on a GPU."""
+    members = _members(jax.random.split(jax.random.key(0), 2), [0.01, 0.02], widths=(4, 4))
+    lowered = _lowered_chunk(config, members)
+    hlo = lowered.compiler_ir("hlo").as_hlo_text()
+    assert "conditional(" not in hlo
+    assert "stablehlo.case" not in lowered.as_text() and "stablehlo.if" not in lowered.as_text()
+    _, chunk_fn = train.compiled_functions(config)
+    state, _ = train.compiled_functions(config)[0](members, X_TEST, Y_TEST)
+    jaxpr = jax.make_jaxpr(chunk_fn)(state, members, jnp.arange(config.chunk_epochs),
+                                      jnp.full((config.record_slots,), -1, jnp.int32),
+                                      X_TEST, Y_TEST)
+    assert " cond[" not in str(jaxpr) and "cond(" not in str(jaxpr)
+
+
+def test_a_remainder_chunk_gives_the_same_run_as_one_chunk():
+    """30 epochs as 8+8+8+6 (a separately compiled remainder) equal one 30-epoch chunk."""
+    members = _members(jax.random.split(jax.random.key(5), 2), [0.01, 0.03])
+    chunked = train.train(train.TrainConfig(epochs=30, chunk_epochs=8), members, X_TEST, Y_TEST)
+    whole = train.train(train.TrainConfig(epochs=30, chunk_epochs=30), members, X_TEST, Y_TEST)
+    np.testing.assert_allclose(chunked.train_loss, whole.train_loss, rtol=1e-6)
+    np.testing.assert_allclose(chunked.test_loss[:, -1], whole.test_loss[:, -1], rtol=1e-6)
+    assert list(chunked.test_epochs) == [0, 8, 16, 24, 30]
+    assert chunked.train_loss.shape == (2, 31)
+
+
+def test_recorded_epochs_give_the_test_loss_and_parameters_of_a_run_stopped_there():
+    members = _members(jax.random.split(jax.random.key(6), 2), [0.02, 0.05], widths=(6,))
+    record = (0, 3, 8, 10, 17, 20)  # inside chunks, on chunk boundaries, and at the end
+    config = train.TrainConfig(epochs=20, chunk_epochs=8, record_epochs=record,
+                               keep_recorded_params=True)
+    result = train.train(config, members, X_TEST, Y_TEST)
+    assert list(result.test_epochs) == [0, 3, 8, 10, 16, 17, 20]
+    for k, epoch in enumerate(record):
+        if epoch == 0:
+            stopped_params = members.params
+            stopped_test = result.test_loss[:, 0]
+        else:
+            stopped = train.train(dataclasses.replace(config, epochs=epoch, record_epochs=(),
+                                                      keep_recorded_params=False),
+                                  members, X_TEST, Y_TEST)
+            stopped_params, stopped_test = stopped.params, stopped.test_loss[:, -1]
+        column = list(result.test_epochs).index(epoch)
+        np.testing.assert_allclose(result.test_loss[:, column], stopped_test, rtol=1e-5)
+        for got, expected in zip(jax.tree.leaves(result.recorded_params),
+                                 jax.tree.leaves(stopped_params)):
+            np.testing.assert_allclose(got[:, k], expected, rtol=1e-5, atol=1e-7)
+
+
+def test_divergence_and_crossings_on_the_host_follow_the_documented_rules():
+    loss = np.array([[1.0, 0.5, 0.05, 0.01, 0.02],      # crosses 0.1 at 2, 0.03 at 3
+                     [1.0, 0.2, np.nan, 0.01, 0.01],    # diverges at 2: later crossings ignored
+                     [1.0, 2e4, 0.5, 0.001, 0.001]])    # explodes (above 1e4 x initial) at 1
+    diverged, first = train.divergence_and_crossings(loss, (0.1, 0.03), explode_factor=1e4)
+    assert diverged.tolist() == [False, True, True]
+    assert first.tolist() == [[2, 3], [-1, -1], [-1, -1]]
