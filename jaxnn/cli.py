@@ -1,22 +1,43 @@
-"""Shared command-line plumbing for the ``experiments/`` scripts.
+"""Command-line plumbing shared by every ``experiments/`` script: flags, validation, the study runner.
 
-Every experiment has the same shape::
+Every study script has the same shape::
 
-    python experiments/<name>.py [--quick] [--full] [--seed N] [--out DIR] [--no-plot] [--quiet]
+    python experiments/<study>.py [--quick] [--full] [--seed N] [--out DIR] [--no-plot]
+        [--quiet] [--runs DIR] [--resume] [--matmul-precision P] [study flags]
 
-Bad input exits with status 2 and a one-line message naming the argument,
-before any compute starts.
+and the same behaviour, implemented once here:
+
+- bad input exits with status 2 and one line naming the argument, before any
+  compute (flag types and ``Config.__post_init__`` do the checking);
+- progress: a tqdm bar on a terminal; off a terminal (batch jobs, nohup, CI
+  logs) a plain line at most every 30 s with percent done and ETA; ``--quiet``
+  silences progress, never errors;
+- every run ends with a short summary: the headline numbers and the files written;
+- Ctrl-C prints one line saying what was kept and the ``--resume`` command;
+- an internal error keeps its traceback, exits 1 and marks the run failed.
+
+This is the one place besides ``tests/conftest.py`` that calls ``jax.config.update``:
+it runs in entry points only, before JAX starts its backend.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import dataclasses
+import importlib
+import math
 import os
 import sys
-from typing import NoReturn
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any, NoReturn
 
 from jaxnn import precision
+
+MAX_SEED = 2**31 - 1  # jax.random.key takes a signed 64-bit seed; keep every seed portable
+MAX_LIST_VALUES = 10_000
 
 
 class UsageError(Exception):
@@ -30,18 +51,58 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def make_parser(
-    description: str, *, default_out: str = "figures", resumable: bool = False
-) -> ArgumentParser:
-    """The flags every experiment shares (plus ``--runs``/``--resume`` for long sweeps)."""
-    parser = ArgumentParser(description=description)
+def _typed(convert: Callable[[str], Any], describe: str) -> Callable[[str], Any]:
+    """An argparse ``type`` whose failure message says what was expected."""
+
+    def parse(text: str):
+        try:
+            return convert(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"need {describe}, got {text!r}") from None
+
+    parse.__name__ = describe
+    return parse
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer in ``[low, high]``."""
+
+    def convert(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError
+        return value
+
+    return _typed(convert, f"an integer in {low}..{high}")
+
+
+def finite_float(*, positive: bool = False, nonnegative: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite float (and > 0 or >= 0 if asked)."""
+
+    def convert(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value) or (positive and value <= 0) or (nonnegative and value < 0):
+            raise ValueError
+        return value
+
+    kind = "a finite number" + (" > 0" if positive else " >= 0" if nonnegative else "")
+    return _typed(convert, kind)
+
+
+def make_parser(description: str, *, default_out: str = "figures") -> ArgumentParser:
+    """The flags every study shares."""
+    parser = ArgumentParser(description=description.strip().splitlines()[0])
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smoke run, well under a minute")
     size.add_argument("--full", action="store_true", help="accelerator-sized run")
-    parser.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    parser.add_argument("--seed", type=int_in(0, MAX_SEED), default=0,
+                        help="master seed (default 0)")
     parser.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
     parser.add_argument("--no-plot", action="store_true", help="write numbers only, no PNGs")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true", help="no progress output (errors still)")
+    parser.add_argument("--runs", default="runs", help="raw results folder (default runs)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the finished parts of an interrupted run with this config")
     parser.add_argument("--matmul-precision", default=precision.DEFAULT, choices=precision.PRECISIONS,
                         help="float32 matmul precision (default highest: exact float32 on every "
                              "backend; lower ones are TF32/bfloat16 passes on GPUs/TPUs, for "
@@ -49,10 +110,6 @@ def make_parser(
     parser.add_argument("--distributed", action="store_true",
                         help="multi-host run: call jax.distributed.initialize() (one process per "
                              "host, launched by the cluster); only process 0 writes files")
-    if resumable:
-        parser.add_argument("--runs", default="runs", help="raw results folder (default runs)")
-        parser.add_argument("--resume", action="store_true",
-                            help="reuse the finished parts of an interrupted run with this config")
     return parser
 
 
@@ -62,33 +119,43 @@ def preset(args, *, default, quick, full):
 
 
 def override(config, **values):
-    """``config`` with the fields whose given value is not ``None`` replaced (CLI overrides)."""
-    import dataclasses
+    """``config`` with the fields whose given value is not ``None`` replaced (CLI overrides).
 
-    return dataclasses.replace(config, **{k: v for k, v in values.items() if v is not None})
+    Raises:
+        UsageError: when the new config fails its validation (naming the field).
+    """
+    try:
+        return dataclasses.replace(config, **{k: v for k, v in values.items() if v is not None})
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
-def parse(parser: ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
-    return parser.parse_args(argv)
+def configure(study: ModuleType, args, **values):
+    """The study's preset (``--quick``/``--full``/default) with the CLI's overrides, validated.
 
-
-def exit_usage(parser: ArgumentParser, message: str) -> NoReturn:
-    """Exits with status 2 and one line, as ``argparse`` does for its own errors."""
-    parser.error(message)
+    ``seed`` and ``matmul_precision`` come from the shared flags when the
+    study's ``Config`` has those fields.
+    """
+    config = preset(args, default=study.Config(), quick=study.QUICK, full=study.FULL)
+    fields = {f.name for f in dataclasses.fields(config)}
+    shared = {"seed": args.seed, "matmul_precision": args.matmul_precision}
+    return override(config, **{k: v for k, v in shared.items() if k in fields}, **values)
 
 
 def run_main(main, argv: list[str] | None = None) -> None:
-    """Calls ``main(argv)``, turning ``ValueError``/``UsageError`` into exit status 2.
+    """Calls ``main(argv)``; bad input (``UsageError``) exits 2 with one line, Ctrl-C exits 130.
 
-    Experiments validate their configs in ``__post_init__`` before computing, so
-    a ``ValueError`` here is bad input, reported on one line.
+    Everything else is an internal error and keeps its traceback (exit 1).
     """
+    prog = os.path.basename(sys.argv[0])
     try:
         main(sys.argv[1:] if argv is None else argv)
-    except (ValueError, UsageError) as error:
-        prog = os.path.basename(sys.argv[0])
+    except UsageError as error:
         print(f"{prog}: error: {str(error).splitlines()[0]}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 def setup_devices(args) -> None:
@@ -127,72 +194,177 @@ def use_all_host_cores() -> None:
         pass  # the backend already started (e.g. main() called from a test): keep its devices
 
 
-def parse_int_spec(text: str, *, name: str) -> tuple[int, ...]:
+def parse_int_spec(text: str, *, name: str, maximum: int | None = None) -> tuple[int, ...]:
     """Parses ``"2:40:2,50,100"`` (ranges inclusive of their end) into sorted unique ints.
 
+    Bounds are checked before a range is expanded, so a huge range fails at once.
+
     Raises:
-        UsageError: naming ``name`` on malformed or non-positive entries.
+        UsageError: naming ``name`` on malformed, non-positive or too large entries.
     """
     values: set[int] = set()
-    try:
-        for item in filter(None, (part.strip() for part in text.split(","))):
-            if ":" in item:
-                start, stop, *step = (int(v) for v in item.split(":"))
-                if len(step) > 1 or (step and step[0] < 1):
-                    raise ValueError
-                values.update(range(start, stop + 1, step[0] if step else 1))
-            else:
-                values.add(int(item))
-    except ValueError:
-        raise UsageError(f"{name}: cannot parse {text!r}; use e.g. '2:40:2,50,100'") from None
+    example = "use e.g. '2:40:2,50,100'"
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            numbers = [int(v) for v in item.split(":")]
+        except ValueError:
+            raise UsageError(f"{name}: cannot parse {text!r}; {example}") from None
+        if len(numbers) > 3 or (len(numbers) == 3 and numbers[2] < 1):
+            raise UsageError(f"{name}: cannot parse {item!r}; {example}")
+        if min(numbers[:2]) < 1:
+            raise UsageError(f"{name}: every value must be >= 1, got {min(numbers[:2])}")
+        if maximum is not None and max(numbers[:2]) > maximum:
+            raise UsageError(f"{name}: every value must be <= {maximum}, got {max(numbers[:2])}")
+        start, stop = numbers[0], numbers[1] if len(numbers) > 1 else numbers[0]
+        step = numbers[2] if len(numbers) == 3 else 1
+        if (stop - start) // step + 1 > MAX_LIST_VALUES:
+            raise UsageError(f"{name}: {item!r} has more than {MAX_LIST_VALUES} values")
+        values.update(range(start, stop + 1, step))
     if not values:
-        raise UsageError(f"{name}: no values in {text!r}")
-    if min(values) < 1:
-        raise UsageError(f"{name}: every value must be >= 1, got {min(values)}")
+        raise UsageError(f"{name}: no values in {text!r}; {example}")
     return tuple(sorted(values))
 
 
-def parse_float_list(text: str, *, name: str) -> tuple[float, ...]:
-    """Parses ``"0.02,0.04"`` into floats, raising ``UsageError`` naming ``name``."""
+def parse_float_list(text: str, *, name: str, positive: bool = False,
+                     nonnegative: bool = False) -> tuple[float, ...]:
+    """Parses ``"0.02,0.04"`` into finite floats, raising ``UsageError`` naming ``name``."""
+    convert = finite_float(positive=positive, nonnegative=nonnegative)
     try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise UsageError(f"{name}: cannot parse {text!r}; use e.g. '0.02,0.04'") from None
+        values = tuple(convert(v) for v in text.split(",") if v.strip())
+    except argparse.ArgumentTypeError as error:
+        raise UsageError(f"{name}: {error}") from None
     if not values:
-        raise UsageError(f"{name}: no values in {text!r}")
+        raise UsageError(f"{name}: no values in {text!r}; use e.g. '0.02,0.04'")
     return values
 
 
-@contextlib.contextmanager
-def progress_bar(total: int, *, description: str, quiet: bool = False):
-    """A tqdm bar over ``total`` units with an ETA; silent off a terminal or when ``quiet``.
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
-    A context manager yielding ``update_fn``; ``update_fn(n)`` advances the bar by ``n``.
+
+class ConsoleProgress:
+    """A study's progress on stderr: a tqdm bar on a terminal, else a plain line every 30 s.
+
+    Use as a context manager; the study calls ``start(total, unit)`` then
+    ``progress(done)`` with increments. ``quiet`` prints nothing.
     """
-    from tqdm.auto import tqdm
 
-    with tqdm(total=total, desc=description, unit="epoch", unit_scale=True,
-              disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True) as bar:
-        yield bar.update
+    def __init__(self, description: str, *, quiet: bool = False, interval: float = 30.0,
+                 stream=None, terminal: bool | None = None):
+        self.description = description
+        self.quiet = quiet
+        self.interval = interval
+        self.stream = stream or sys.stderr
+        self.terminal = self.stream.isatty() if terminal is None else terminal
+        self.total = self.done = 0
+        self.unit = "step"
+        self.bar = None
+        self.started = self.last_line = time.perf_counter()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        return False
+
+    def start(self, total: int, unit: str = "step") -> None:
+        self.total, self.unit, self.done = int(total), unit, 0
+        self.started = self.last_line = time.perf_counter()
+        if self.quiet:
+            return
+        if self.terminal:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total, desc=self.description, unit=unit, unit_scale=True,
+                            dynamic_ncols=True, file=self.stream)
+        else:
+            self._line("started")
+
+    def __call__(self, done: int) -> None:
+        self.done += int(done)
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.update(int(done))
+        elif time.perf_counter() - self.last_line >= self.interval or self.done >= self.total > 0:
+            self._line()
+
+    def _line(self, note: str | None = None) -> None:
+        self.last_line = now = time.perf_counter()
+        elapsed = now - self.started
+        fraction = self.done / self.total if self.total else 0.0
+        parts = [f"{self.description}: {fraction:4.0%} of {self.total:,} {self.unit}s",
+                 f"{_duration(elapsed)} elapsed"]
+        if note:
+            parts.append(note)
+        elif 0 < fraction < 1:
+            parts.append(f"ETA {_duration(elapsed * (1 - fraction) / fraction)}")
+        print(", ".join(parts), file=self.stream, flush=True)
 
 
-def start_sweep_run(args, config, experiment: str, argv: list[str] | None):
-    """What every sweep experiment sets up before computing, in this order.
+def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
+    """Runs a study the way every CLI does: set up, run, write, plot, summarise.
 
-    Devices first (nothing may touch JAX before), then the output folder (an
-    unwritable ``--out`` fails before any compute), the run record and run
-    directory, and the mesh the sweep axis is sharded over (``None`` with one device).
+    Writes ``<study>.json`` (the results, ``wall_seconds`` and the run record
+    under ``"run"``), ``<study>.md`` (``study.markdown``) and, unless
+    ``--no-plot``, the figures of ``jaxnn.plotting.<study>.plot_all`` into
+    ``--out``; the run directory under ``--runs`` keeps finished parts.
 
     Returns:
-        ``(out, record, run, mesh)``.
+        The written document (the results plus ``wall_seconds`` and ``run``).
     """
+    from jaxnn import io
+
+    name = study.__name__.rsplit(".", 1)[-1]
+    setup_devices(args)
     import jax
 
-    from jaxnn import io, train
+    try:
+        out = io.ensure_writable_dir(args.out, name="--out")
+        record = io.run_record(config, seed=getattr(config, "seed", None), argv=argv)
+        run = io.RunDirectory(args.runs, name, record, resume=args.resume)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    from jaxnn import train
 
-    setup_devices(args)
-    out = io.ensure_writable_dir(args.out, name="--out")
-    record = io.run_record(config, seed=config.seed, argv=argv)
-    run = io.RunDirectory(args.runs, experiment, record, resume=args.resume)
     mesh = train.sweep_mesh() if len(jax.devices()) > 1 else None
-    return out, record, run, mesh
+    start = time.perf_counter()
+    try:
+        with ConsoleProgress(name, quiet=args.quiet) as progress:
+            results = study.run(config, mesh=mesh, run_dir=run, progress=progress)
+    except KeyboardInterrupt:
+        run.set_status("interrupted", wall_seconds=time.perf_counter() - start)
+        kept = len(run.parts())
+        command = record["command"] + ("" if "--resume" in (argv or []) else " --resume")
+        print(f"{name}: interrupted after {_duration(time.perf_counter() - start)}; "
+              + (f"{kept} finished part(s) kept in {run.path}; continue with: {command}"
+                 if kept else "nothing finished yet; rerun the same command to start over"),
+              file=sys.stderr)
+        raise SystemExit(130) from None
+    except BaseException as error:
+        run.set_status("failed", error=f"{type(error).__name__}: {error}")
+        raise
+    wall_seconds = time.perf_counter() - start
+    document = {**results, "wall_seconds": wall_seconds, "run": {**record, "run_dir": str(run.path)}}
+    document = io.to_jsonable(document)
+    written = [io.write_json(out / f"{name}.json", document),
+               io.write_text(out / f"{name}.md", study.markdown(document))]
+    if not args.no_plot:
+        plots = importlib.import_module(f"jaxnn.plotting.{name}")
+        written += list(plots.plot_all(document, out) or [])
+    run.set_status("done", wall_seconds=wall_seconds)
+    summary = [*study.summary(document),
+               f"wrote {', '.join(_short(p) for p in written)} in {_duration(wall_seconds)}"]
+    print("\n".join(f"{name}: {line}" for line in summary), flush=True)
+    return document
+
+
+def _short(path) -> str:
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

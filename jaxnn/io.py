@@ -7,12 +7,12 @@ Every write is atomic (write to a temporary file in the same folder, then
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
 import os
 import platform
+import shlex
 import sys
 import tempfile
 from importlib import metadata
@@ -161,7 +161,7 @@ def run_record(config: Any, *, seed: int | None = None, argv: list[str] | None =
         "config": to_jsonable(config),
         "seed": seed,
         "matmul_precision": matmul_precision_of(config),
-        "command": " ".join(["python", *([sys.argv[0]] if argv is None else [sys.argv[0], *argv])]),
+        "command": shlex.join(["python", sys.argv[0], *(sys.argv[1:] if argv is None else argv)]),
         "versions": package_versions(),
         "device": device_info(),
     }
@@ -202,14 +202,9 @@ class RunDirectory:
     def set_status(self, status: str, **details: Any) -> None:
         write_json(self.path / "status.json", {"status": status, **details})
 
-    @contextlib.contextmanager
-    def marking_interruptions(self):
-        """Marks the run ``interrupted`` if the block raises (Ctrl-C included), then re-raises."""
-        try:
-            yield
-        except BaseException:
-            self.set_status("interrupted")
-            raise
+    def parts(self) -> list[Path]:
+        """The finished parts in the folder."""
+        return sorted(self.path.glob("part-*.npz"))
 
     def _part(self, name: str) -> Path:
         return self.path / f"part-{name}.npz"

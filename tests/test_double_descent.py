@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxnn import double_descent as dd
+from jaxnn.studies import double_descent as dd
 from jaxnn import models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +54,11 @@ def test_quick_run_end_to_end_and_resume(tmp_path):
     results = double_descent.main(argv)
     written = json.loads((tmp_path / "fig" / "double_descent.json").read_text())
     for key in ("bayes_risk", "training_curves", "sweep", "interpolation_threshold", "more_data",
-                "config", "wall_seconds", "versions", "device", "seed"):
+                "wall_seconds", "run"):
         assert key in written, key
+    for key in ("config", "versions", "device", "seed", "matmul_precision", "command"):
+        assert key in written["run"], key
+    assert written["run"]["matmul_precision"] == "highest"
     for curve in written["training_curves"]:
         assert {"width", "epochs", "train_loss", "first_epoch_below_1e-3"} <= set(curve)
         assert all(math.isfinite(v) for v in curve["train_loss"])
@@ -70,13 +73,18 @@ def test_quick_run_end_to_end_and_resume(tmp_path):
     # A resumed run reuses every finished part and reproduces the numbers exactly.
     resumed = double_descent.main([*argv, "--resume"])
     assert resumed["sweep"] == results["sweep"]
+    assert (tmp_path / "fig" / "double_descent.md").read_text().count("![") == 3
     assert resumed["wall_seconds"] < results["wall_seconds"]
 
 
 @pytest.mark.parametrize(
     "args, name",
-    [(["--widths", "0,4"], "--widths"), (["--seeds", "0"], "seeds"), (["--epochs", "-5"], "epochs"),
-     (["--widths", "a:b"], "--widths"), (["--out", "/proc/forbidden"], "--out")],
+    [(["--widths", "0,4"], "--widths"), (["--seeds", "0"], "--seeds"),
+     (["--epochs", "-5"], "--epochs"), (["--widths", "a:b"], "--widths"),
+     (["--out", "/proc/forbidden"], "--out"), (["--noise-std", "inf"], "--noise-std"),
+     (["--widths", "2:100000000"], "--widths"), (["--widths", "100000"], "--widths"),
+     (["--seed", "99999999999999999999999"], "--seed"), (["--widths", ""], "--widths"),
+     (["--matmul-precision", "fast"], "--matmul-precision")],
 )
 def test_cli_bad_input_exits_2_with_one_line(args, name):
     result = subprocess.run([sys.executable, str(ROOT / "experiments" / "double_descent.py"), *args],

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jaxnn import gradstats, train
-from jaxnn import implicit_regularization as ir_lib
+from jaxnn.studies import implicit_regularization as ir_lib
 
 ROOT = Path(__file__).resolve().parents[1]
 N, D, O, SEEDS = 20, 3, 2, 2
@@ -174,10 +174,11 @@ def test_quick_run_writes_files_with_finite_numbers(tmp_path):
     results = implicit_regularization.main(
         ["--quick", "--quiet", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")])
     saved = json.loads((tmp_path / "implicit_regularization.json").read_text())
-    for key in ("config", "runs", "rate_summary", "decay_summary", "best", "implicit_penalty",
-                "conclusions", "wall_seconds", "versions", "device"):
+    for key in ("run", "runs", "rate_summary", "decay_summary", "best", "implicit_penalty",
+                "conclusions", "wall_seconds"):
         assert key in saved, key
-    config = results["config"]
+    assert {"config", "versions", "device", "matmul_precision"} <= set(saved["run"])
+    config = results["run"]["config"]
     expected = len(config["learning_rates"]) * config["seeds"] * (1 + len(config["weight_decays"]))
     assert len(saved["runs"]) == expected
     for row in saved["runs"]:
@@ -190,13 +191,17 @@ def test_quick_run_writes_files_with_finite_numbers(tmp_path):
         assert math.isfinite(row["matched_loss_grad_norm_sq"])
         assert row["matched_loss_train_loss"] < config["matched_loss"]
     assert all(isinstance(s, str) and s for s in saved["conclusions"])
-    assert (tmp_path / "implicit_regularization.md").read_text().startswith("# Implicit")
+    markdown = (tmp_path / "implicit_regularization.md").read_text()
+    assert markdown.startswith("Network 8 →") and markdown.count("![") == 5
     for name in ("convergence", "grad_stats", "test_loss", "noise_scale", "weight_decay"):
         assert (tmp_path / f"implicit_regularization_{name}.png").stat().st_size > 10_000
 
 
 @pytest.mark.parametrize("argv, name", [(["--learning-rates", "0.1,abc"], "--learning-rates"),
-                                        (["--seeds", "0"], "seeds")])
+                                        (["--learning-rates", "inf"], "--learning-rates"),
+                                        (["--weight-decays", "inf"], "--weight-decays"),
+                                        (["--weight-decays", "0"], "--weight-decays"),
+                                        (["--seeds", "0"], "--seeds")])
 def test_bad_command_line_exits_2_with_one_line(tmp_path, argv, name):
     completed = subprocess.run(
         [sys.executable, str(ROOT / "experiments" / "implicit_regularization.py"), *argv,

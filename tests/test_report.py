@@ -18,10 +18,7 @@ def quick_figures(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
     for name in EXPERIMENTS:
         module = importlib.import_module(name)
-        argv = ["--quick", "--out", str(folder)]
-        if name in ("double_descent", "implicit_regularization"):
-            argv += ["--quiet", "--runs", str(runs)]
-        module.main(argv)
+        module.main(["--quick", "--quiet", "--out", str(folder), "--runs", str(runs)])
     return folder
 
 
@@ -31,7 +28,7 @@ def test_report_from_quick_outputs_has_every_section_and_figure(quick_figures, t
     output = tmp_path / "REPORT.md"
     text = report_script.main(["--figures", str(quick_figures), "--output", str(output)])
     assert output.read_text() == text
-    for _, title, _, _ in report.SECTIONS:
+    for _, title in report.SECTIONS:
         assert f"## {title}" in text
     assert "Not run yet" not in text
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
@@ -43,6 +40,7 @@ def test_report_from_quick_outputs_has_every_section_and_figure(quick_figures, t
     # Section 4's numbers come from the JSON: the threshold row is the measured one.
     results = json.loads((quick_figures / "double_descent.json").read_text())
     assert "R_t$ minus three standard errors" in text and str(results["bayes_risk"]) in text
+    assert text.count("float32 matmul precision `highest`") == len(report.SECTIONS)
 
 
 def test_find_placeholders_flags_missing_numbers():
@@ -51,7 +49,7 @@ def test_find_placeholders_flags_missing_numbers():
 
 
 def test_nest_markdown_shifts_headings_below_the_section():
-    text = "# Title\nintro\n## A\n### B\n"
+    text = "intro\n## A\n### B\n"
     assert report.nest_markdown(text) == "intro\n### A\n#### B"
 
 
@@ -61,3 +59,15 @@ def test_report_cli_rejects_a_missing_folder(tmp_path):
 
     with pytest.raises(UsageError, match="--figures"):
         report_script.main(["--figures", str(tmp_path / "absent")])
+
+
+def test_report_cli_rejects_a_folder_as_output_and_names_a_corrupt_result_file(tmp_path):
+    import report as report_script
+    from jaxnn.cli import UsageError
+
+    with pytest.raises(UsageError, match="--output"):
+        report_script.main(["--figures", str(tmp_path), "--output", str(tmp_path)])
+    (tmp_path / "double_descent.json").write_text("{not json")
+    (tmp_path / "double_descent.md").write_text("text")
+    with pytest.raises(UsageError, match="double_descent.json"):
+        report_script.main(["--figures", str(tmp_path), "--output", str(tmp_path / "R.md")])

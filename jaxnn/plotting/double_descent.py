@@ -80,7 +80,7 @@ def plot_sweep(results: dict, path, n_train: int | None = None) -> Path:
             ax.set_ylim(bottom=0)
         ax.legend(fontsize=7)
     fig.suptitle(f"Double descent: N = {n_train}, full-batch Adam, "
-                 f"{results['config']['epochs']} steps")
+                 f"{results['run']['config']['epochs']} steps")
     return save_figure(fig, path)
 
 

@@ -16,7 +16,7 @@ WHERE = {"matched_loss_": ("at matched training loss", "o-"),
 
 
 def _setup_text(results: dict) -> str:
-    config = results["config"]
+    config = results["run"]["config"]
     return (f"8 → {config['width']}×{config['depth']} → 8 ReLU, M = {config['width']}, "
             f"depth {config['depth']}, B = {config['batch_size']}, N = {config['n_train']}, "
             f"{config['epochs']} epochs, plain SGD")
@@ -36,7 +36,7 @@ def _num(value) -> float:
 
 def plot_convergence(results: dict, path) -> Path:
     """Part (b): training MSE against epoch for every learning rate, log-log."""
-    config = results["config"]
+    config = results["run"]["config"]
     fig, axes = new_figure(size=(7.0, 4.6))
     ax = axes[0, 0]
     for index, curve in enumerate(results["training_curves"]):
@@ -95,7 +95,7 @@ def plot_statistics_vs_rate(results: dict, path, stats=("grad_norm_sq", "batch_g
     Separate rows because the final values sit orders of magnitude lower (at the
     float32 floor), which would flatten the matched-loss trend on a shared axis.
     """
-    config = results["config"]
+    config = results["run"]["config"]
     fig, axes = new_figure(ncols=len(stats), nrows=len(WHERE), size=(5.0, 3.4), layout="constrained")
     rates_all = [r["learning_rate"] for r in results["rate_summary"]]
     for row_axes, (prefix, (where, style)), color in zip(axes, WHERE.items(),
@@ -130,7 +130,7 @@ def plot_test_loss_vs_statistics(results: dict, path) -> Path:
 
     Large markers: seed mean per rate with min–max bars; small markers: each converged run.
     """
-    config = results["config"]
+    config = results["run"]["config"]
     summary = results["rate_summary"]
     fig, axes = new_figure(ncols=2, nrows=2, size=(5.2, 3.8), layout="constrained")
     for row_axes, (prefix, (where, style)) in zip(axes, WHERE.items()):
@@ -165,7 +165,7 @@ def plot_test_loss_vs_statistics(results: dict, path) -> Path:
 
 def plot_weight_decay(results: dict, path) -> Path:
     """Part (d): train and test MSE against weight decay per rate, implicit-only as the baseline."""
-    config = results["config"]
+    config = results["run"]["config"]
     rows = results["decay_summary"]
     rates = sorted({r["learning_rate"] for r in rows})
     decays = sorted({r["weight_decay"] for r in rows if r["weight_decay"] > 0})

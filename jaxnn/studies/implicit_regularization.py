@@ -1,4 +1,4 @@
-r"""Implicit regularization of SGD: sweep members, run summaries, theory table and conclusions.
+r"""Implicit regularization of SGD (computer assignment 2): sweeps, gradient statistics, conclusions.
 
 The study (computer assignment 2) trains one deep ReLU network with plain,
 constant-rate SGD at several learning rates :math:`\varepsilon` (``μ`` in the
@@ -38,7 +38,10 @@ experiment script writes them.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
+import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -46,8 +49,91 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn import gradstats, models, train
-from jaxnn.double_descent import log_spaced_epochs, seed_summary
+from jaxnn import data, gradstats, models, precision, train
+from jaxnn.formatting import fmt, plus_minus, table
+from jaxnn.studies import NoProgress
+from jaxnn.studies.double_descent import log_spaced_epochs, seed_summary
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config:
+    """The implicit-regularization study.
+
+    Attributes:
+        data: teacher, noise s and test set: the double-descent study's data.
+        width: M, hidden units per layer.
+        depth: number of hidden layers (the assignment used five).
+        n_train: N, training-set size.
+        batch_size: B; must divide N.
+        learning_rates: constant SGD rates μ, all trained in one vmapped call.
+        weight_decays: λ > 0 of the explicit-regularization grid (L2 on kernels).
+        seeds: repetitions; each redraws the training set and the initialization.
+        epochs: passes over the training set for every run.
+        init_scheme: see ``jaxnn.models``; LeCun normal lets plain SGD converge at every rate.
+        matched_loss: gradient statistics are also taken at the first epoch below this.
+        convergence_level: a run has converged when its final training MSE is below this.
+        collapse_tol: output spread below this times the target spread counts as diverged.
+        chunk_epochs: epochs per compiled call (one host sync and progress tick).
+        matmul_precision: float32 matmul precision (``jaxnn.precision``).
+        seed: master seed of data draws, initializations and batch orders.
+    """
+
+    data: data.TeacherConfig = data.TeacherConfig()
+    width: int = 50
+    depth: int = 5
+    n_train: int = 100
+    batch_size: int = 20
+    learning_rates: tuple[float, ...] = (0.02, 0.04, 0.08, 0.16)
+    weight_decays: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 5e-2, 1e-1)
+    seeds: int = 4
+    epochs: int = 4000
+    init_scheme: str = "lecun_normal"
+    matched_loss: float = 1e-4
+    convergence_level: float = 1e-5
+    collapse_tol: float = 1e-3
+    chunk_epochs: int = 500
+    matmul_precision: str = precision.DEFAULT
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("width", "depth", "n_train", "batch_size", "seeds", "epochs", "chunk_epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if self.n_train % self.batch_size:
+            raise ValueError(
+                f"batch_size: {self.batch_size} does not divide n_train {self.n_train}")
+        if not self.learning_rates or not all(r > 0 for r in self.learning_rates):
+            raise ValueError(f"learning_rates: need values > 0, got {self.learning_rates}")
+        if not all(d > 0 for d in self.weight_decays):
+            raise ValueError(f"weight_decays: need values > 0, got {self.weight_decays}")
+        for name in ("matched_loss", "convergence_level", "collapse_tol"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+        models.check_init_scheme(self.init_scheme)
+        precision.check_precision(self.matmul_precision)
+        for name in ("learning_rates", "weight_decays"):
+            if not all(math.isfinite(v) for v in getattr(self, name)):
+                raise ValueError(f"{name}: need finite values, got {getattr(self, name)}")
+
+    def train_config(self) -> train.TrainConfig:
+        return train.TrainConfig(
+            optimizer="sgd", epochs=self.epochs, batch_size=self.batch_size, activation="relu",
+            chunk_epochs=min(self.chunk_epochs, self.epochs),
+            loss_thresholds=(self.matched_loss, self.convergence_level),
+            final_window=max(1, min(100, self.epochs // 20)), snapshot_below=self.matched_loss,
+            matmul_precision=self.matmul_precision)
+
+
+QUICK = Config(
+    data=data.TeacherConfig(n_test=2000, normalisation_samples=10_000),
+    learning_rates=(0.08, 0.16), weight_decays=(1e-2,), seeds=2, epochs=400,
+    matched_loss=3e-2, convergence_level=3e-3, chunk_epochs=200,
+)
+FULL = Config(learning_rates=(0.01, 0.02, 0.04, 0.08, 0.16, 0.32),
+              weight_decays=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1), seeds=8,
+              epochs=12_000,
+              chunk_epochs=1000)
+
+
 
 STAT_NAMES = ("grad_norm_sq", "batch_grad_variance", "noise_scale")
 COLLAPSED = "collapsed to a constant output"
@@ -102,22 +188,32 @@ def build_members(key: jax.Array, grid: Grid, x_train: jax.Array, y_train: jax.A
     )
 
 
-def member_gradient_stats(params, x_train, y_train, *, activation: str,
-                          batch_size: int) -> dict[str, np.ndarray]:
-    """``gradient_stats`` of every member (leading axis of everything), one compiled call."""
+@functools.lru_cache(maxsize=8)
+def _member_stats_fn(activation: str, batch_size: int, matmul_precision: str):
     loss_fn = train.make_loss_fn(activation)
-    stats = jax.jit(jax.vmap(
-        lambda p, x, y: gradstats.gradient_stats(loss_fn, p, x, y, batch_size)
-    ))(params, x_train, y_train)
+    stats = lambda p, x, y: gradstats.gradient_stats(loss_fn, p, x, y, batch_size)  # noqa: E731
+    return jax.jit(precision.pinned(jax.vmap(stats), matmul_precision))
+
+
+def member_gradient_stats(params, x_train, y_train, *, activation: str, batch_size: int,
+                          matmul_precision: str = precision.DEFAULT) -> dict[str, np.ndarray]:
+    """``gradient_stats`` of every member (leading axis of everything), one compiled call."""
+    stats = _member_stats_fn(activation, batch_size, matmul_precision)(params, x_train, y_train)
     return {name: np.asarray(value) for name, value in stats.items()}
+
+
+@functools.partial(jax.jit, static_argnames=("activation",))
+def _output_spread(params, x, activation):
+    def spread(params, x):
+        prediction = models.apply(params, x, activation=activation)
+        return jnp.mean(jnp.std(prediction, axis=0))
+
+    return precision.pinned(jax.vmap(spread))(params, x)
 
 
 def output_spread(params, x, *, activation: str) -> np.ndarray:
     """``[member]``: mean over outputs of the std over inputs of each member's predictions."""
-    spread = jax.jit(jax.vmap(
-        lambda p, x: jnp.mean(jnp.std(models.apply(p, x, activation=activation), axis=0))
-    ))(params, x)
-    return np.asarray(spread)
+    return np.asarray(_output_spread(params, x, activation))
 
 
 def target_spread(y) -> np.ndarray:
@@ -369,10 +465,6 @@ def training_curves(grid: Grid, train_loss: np.ndarray, first_epoch_below: np.nd
     return curves
 
 
-def _fmt(value: float, digits: int = 3) -> str:
-    return "—" if value is None or not math.isfinite(value) else f"{value:.{digits}g}"
-
-
 def conclusions(rows: Sequence[dict], rate_rows: Sequence[dict], best: dict, *,
                 convergence_level: float, matched_loss: float,
                 float_floor: float = 1e-10) -> list[str]:
@@ -385,7 +477,7 @@ def conclusions(rows: Sequence[dict], rate_rows: Sequence[dict], best: dict, *,
                          f"< {convergence_level:g}.")
     else:
         listed = ", ".join(f"μ = {r['learning_rate']:g} seed {r['seed']} "
-                           f"({r['divergence'] or 'final MSE ' + _fmt(r['final_train_loss'])})"
+                           f"({r['divergence'] or 'final MSE ' + fmt(r['final_train_loss'])})"
                            for r in failed)
         sentences.append(f"{len(failed)} of {len(implicit)} implicit-only runs did not reach "
                          f"training MSE < {convergence_level:g}: {listed}.")
@@ -409,8 +501,8 @@ def conclusions(rows: Sequence[dict], rate_rows: Sequence[dict], best: dict, *,
                      + ", ".join(f"μ = {a:g} and {b:g}" for a, b in rises) + "), with")
         sentences.append(
             f"At matched training loss (first epoch below {matched_loss:g}), {symbol}/J {word} "
-            f"with the learning rate ({_fmt(low[f'matched_loss_{stat}_per_loss'])} → "
-            f"{_fmt(high[f'matched_loss_{stat}_per_loss'])} for {span}, log-log slope "
+            f"with the learning rate ({fmt(low[f'matched_loss_{stat}_per_loss'])} → "
+            f"{fmt(high[f'matched_loss_{stat}_per_loss'])} for {span}, log-log slope "
             f"{slope:+.2f}): this {agree} the implicit penalty {term}, whose coefficient grows "
             f"as ε.")
     final_words = {stat: trend_word(slopes[stat])
@@ -426,7 +518,7 @@ def conclusions(rows: Sequence[dict], rate_rows: Sequence[dict], best: dict, *,
         floor_note = (f"μ = {rates_text(floor_rates)} end below training MSE {float_floor:g} (the "
                       "float32 floor, where the statistics are rounding noise) while μ = "
                       f"{rates_text(r['learning_rate'] for r in above)} stop at "
-                      f"{', '.join(_fmt(r['final_train_loss'], 2) for r in above)}, so the final "
+                      f"{', '.join(fmt(r['final_train_loss'], 2) for r in above)}, so the final "
                       "values measure how far each run got, not flatness")
     else:
         floor_note = ("no rate reaches the float32 floor, so the final values mix flatness with "
@@ -440,8 +532,8 @@ def conclusions(rows: Sequence[dict], rate_rows: Sequence[dict], best: dict, *,
               "rises": "larger rates generalize worse, against the prediction",
               "stays flat": "the rate barely changes generalization"}.get(test_word, "")
     sentences.append(
-        f"Test MSE {test_word} with μ ({_fmt(low['test_loss'])} ± {_fmt(low['test_loss_std'], 2)} "
-        f"→ {_fmt(high['test_loss'])} ± {_fmt(high['test_loss_std'], 2)} for {span}): {better}.")
+        f"Test MSE {test_word} with μ ({fmt(low['test_loss'])} ± {fmt(low['test_loss_std'], 2)} "
+        f"→ {fmt(high['test_loss'])} ± {fmt(high['test_loss_std'], 2)} for {span}): {better}.")
     correlations = test_loss_correlations(rows)
     r_norm = correlations["matched_loss_grad_norm_sq"]
     r_var = correlations["matched_loss_batch_grad_variance"]
@@ -461,7 +553,7 @@ def conclusions(rows: Sequence[dict], rate_rows: Sequence[dict], best: dict, *,
                   "qualitative guide at the largest rates")
         sentences.append(
             f"The implicit penalty (ε/4)(‖∇J‖² + V) at the matched level is "
-            f"{_fmt(min(ratios), 2)}–{_fmt(max(ratios), 2)} times the training loss there: "
+            f"{fmt(min(ratios), 2)}–{fmt(max(ratios), 2)} times the training loss there: "
             f"{regime}.")
     if best.get("implicit") and best.get("explicit"):
         a, b = best["implicit"], best["explicit"]
@@ -477,9 +569,9 @@ def conclusions(rows: Sequence[dict], rate_rows: Sequence[dict], best: dict, *,
             verdict = ("weight decay does not beat the best implicit-only run, so implicit "
                        "regularization is sufficient for this grid")
         sentences.append(
-            f"Best implicit-only run: μ = {a['learning_rate']:g}, test MSE {_fmt(a['test_loss'])}; "
+            f"Best implicit-only run: μ = {a['learning_rate']:g}, test MSE {fmt(a['test_loss'])}; "
             f"best with weight decay: μ = {b['learning_rate']:g}, λ = {b['weight_decay']:g}, test "
-            f"MSE {_fmt(b['test_loss'])} (train MSE {_fmt(b['final_train_loss'])}); difference "
+            f"MSE {fmt(b['test_loss'])} (train MSE {fmt(b['final_train_loss'])}); difference "
             f"{difference:+.3f} ± {error:.3f} (s.e.): {verdict}.")
         decays = sorted({r["weight_decay"] for r in rows if r["weight_decay"] > 0})
         if b["weight_decay"] == decays[-1]:
@@ -491,14 +583,8 @@ def conclusions(rows: Sequence[dict], rate_rows: Sequence[dict], best: dict, *,
     return sentences
 
 
-def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(line) + " |" for line in lines]
-    return "\n".join(out)
-
-
 def _pm(row: dict, key: str) -> str:
-    return f"{_fmt(row[key])} ± {_fmt(row[f'{key}_std'], 2)}"
+    return plus_minus(row[key], row[f"{key}_std"])
 
 
 def _diverged_cell(row: dict) -> str:
@@ -508,13 +594,11 @@ def _diverged_cell(row: dict) -> str:
     return cell
 
 
-def markdown_report(results: dict) -> str:
-    """The tables and conclusions of ``results`` (the experiment's JSON) as Markdown."""
-    config = results["config"]
+def markdown(results: dict) -> str:
+    """Computer assignment 2 for REPORT.md: tables, figures and conclusions from ``results``."""
+    config = results["run"]["config"]
     rates = results["rate_summary"]
     parts = [
-        "# Implicit regularization of SGD",
-        "",
         f"Network 8 → {config['width']} × {config['depth']} → 8 ReLU ({results['n_params']} "
         f"parameters, {config['init_scheme']} init), plain SGD with constant rate μ, B = "
         f"{config['batch_size']}, N = {config['n_train']}, {config['epochs']} epochs, "
@@ -523,42 +607,149 @@ def markdown_report(results: dict) -> str:
         f"first epoch with training MSE < {config['matched_loss']:g}. Mean ± std over converged "
         "seeds.",
         "",
-        "## Convergence and gradient statistics",
+        "### Convergence and gradient statistics",
         "",
-        _table(["μ", "converged", "epoch < " + f"{config['convergence_level']:g}",
+        "![convergence](implicit_regularization_convergence.png)",
+        "",
+        "![gradient statistics against the learning rate](implicit_regularization_grad_stats.png)",
+        "",
+        "![test error against the gradient statistics](implicit_regularization_test_loss.png)",
+        "",
+        "![gradient noise scale](implicit_regularization_noise_scale.png)",
+        "",
+        table(["μ", "converged", "epoch < " + f"{config['convergence_level']:g}",
                 "final train MSE", "test MSE", "final ‖∇J‖²", "final V",
                 "matched J", "matched ‖∇J‖²", "matched V", "matched ‖∇J‖²/J", "matched V/J",
                 "matched B_simple"],
                [[f"{r['learning_rate']:g}", f"{r['n_converged']}/{r['n_seeds']}",
-                 _fmt(r["first_epoch_below_convergence_level"], 4), _fmt(r["final_train_loss"]),
+                 fmt(r["first_epoch_below_convergence_level"], 4), fmt(r["final_train_loss"]),
                  _pm(r, "test_loss"), _pm(r, "grad_norm_sq"), _pm(r, "batch_grad_variance"),
-                 _fmt(r["matched_loss_train_loss"]), _pm(r, "matched_loss_grad_norm_sq"),
+                 fmt(r["matched_loss_train_loss"]), _pm(r, "matched_loss_grad_norm_sq"),
                  _pm(r, "matched_loss_batch_grad_variance"),
                  _pm(r, "matched_loss_grad_norm_sq_per_loss") if r["n_converged"] else "n/a",
                  _pm(r, "matched_loss_batch_grad_variance_per_loss") if r["n_converged"] else "n/a",
                  _pm(r, "matched_loss_noise_scale")] for r in rates]),
         "",
-        "## Implicit penalty of Smith et al. 2021 at the matched loss",
+        "### Implicit penalty of Smith et al. 2021 at the matched loss",
         "",
         f"C̃ = C + (ε/4)‖∇C‖² + (ε/4m)Σ_k‖∇C_k − ∇C‖², m = N/B = {results['n_batches']}; "
         "the last term is (ε/4)·V.",
         "",
-        _table(["μ", "ε/4", "ε/(4m)", "(ε/4)‖∇J‖²", "(ε/4)V", "penalty / J"],
-               [[f"{r['learning_rate']:g}", _fmt(r["coefficient"]),
-                 _fmt(r["per_batch_coefficient"]),
-                 _fmt(r["grad_norm_penalty"]), _fmt(r["variance_penalty"]),
-                 _fmt(r["penalty_per_loss"])] for r in results["implicit_penalty"]]),
+        table(["μ", "ε/4", "ε/(4m)", "(ε/4)‖∇J‖²", "(ε/4)V", "penalty / J"],
+               [[f"{r['learning_rate']:g}", fmt(r["coefficient"]),
+                 fmt(r["per_batch_coefficient"]),
+                 fmt(r["grad_norm_penalty"]), fmt(r["variance_penalty"]),
+                 fmt(r["penalty_per_loss"])] for r in results["implicit_penalty"]]),
         "",
-        "## Weight decay (L2 on kernels, not biases)",
+        "### Weight decay (L2 on kernels, not biases)",
         "",
-        _table(["μ", "B", "λ", "train MSE", "test MSE", "diverged"],
+        "![weight decay](implicit_regularization_weight_decay.png)",
+        "",
+        table(["μ", "B", "λ", "train MSE", "test MSE", "diverged"],
                [[f"{r['learning_rate']:g}", str(config["batch_size"]), f"{r['weight_decay']:g}",
                  _pm(r, "final_train_loss"), _pm(r, "test_loss"),
                  _diverged_cell(r)] for r in results["decay_summary"]]),
         "",
-        "## Conclusions (chosen by code from the numbers above)",
+        "### Conclusions (chosen by code from the numbers above)",
         "",
         *[f"- {sentence}" for sentence in results["conclusions"]],
         "",
     ]
     return "\n".join(parts)
+
+
+def run_sweep(config: Config, grid: Grid, dataset, key, *, mesh, progress) -> dict:
+    """Trains one grid in one vmapped call and measures everything the rows need."""
+    start = time.perf_counter()
+    sizes = models.stacked_layer_sizes(config.width, config.depth)
+    members = build_members(key, grid, dataset.x_train, dataset.y_train, sizes,
+                                   config.init_scheme)
+    result = train.train(config.train_config(), members, dataset.x_test, dataset.y_test,
+                         mesh=mesh, progress=progress)
+    x, y = members.x_train, members.y_train
+    measure = lambda params: member_gradient_stats(  # noqa: E731
+        params, x, y, activation="relu", batch_size=config.batch_size,
+        matmul_precision=config.matmul_precision)
+    final, matched = measure(result.params), measure(result.snapshot_params)
+    return {
+        "train_loss": result.train_loss,
+        "final_train_loss": result.final_train_loss,
+        "test_loss": result.test_loss[:, -1],
+        "diverged": result.diverged,
+        "first_epoch_below_convergence": result.first_epoch_below[:, 1],
+        "snapshot_epoch": result.snapshot_epoch,
+        "matched_train_loss": matched_train_loss(result.train_loss, result.snapshot_epoch),
+        "output_spread": output_spread(result.params, x, activation="relu"),
+        "target_spread": target_spread(y),
+        **{f"final_{k}": v for k, v in final.items()},
+        **{f"matched_{k}": v for k, v in matched.items()},
+        "seconds": np.asarray(time.perf_counter() - start),  # survives a resume
+    }
+
+
+def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
+    """The implicit-only sweep (rates x seeds) and the weight-decay grid, each one vmapped call."""
+    progress = progress or NoProgress()
+    key_data, key_init = jax.random.split(jax.random.key(config.seed))
+    dataset = data.make_dataset(key_data, config.data, config.n_train, n_draws=config.seeds)
+    grids = {
+        "implicit": make_grid(config.learning_rates, config.seeds),
+        "weight_decay": make_grid(config.learning_rates, config.seeds, config.weight_decays),
+    }
+    progress.start(config.epochs * len(grids), "epoch")
+    arrays = {}
+    for name, grid in grids.items():
+        arrays[name] = run_dir.load_part(name) if run_dir is not None else None
+        if arrays[name] is None:
+            arrays[name] = run_sweep(config, grid, dataset, key_init, mesh=mesh, progress=progress)
+            if run_dir is not None:
+                run_dir.save_part(name, arrays[name])
+        else:
+            progress(config.epochs)
+
+    row_options = {"convergence_level": config.convergence_level,
+                   "collapse_tol": config.collapse_tol}
+    runs = [row for name, grid in grids.items()
+            for row in run_rows(grid, arrays[name], **row_options)]
+    rate_rows = rate_summary(runs)
+    decay_rows = decay_summary(runs)
+    best = best_settings(decay_rows)
+    n_batches = config.n_train // config.batch_size
+    implicit = grids["implicit"]
+    return {
+        "n_params": models.parameter_count(models.stacked_layer_sizes(config.width, config.depth)),
+        "n_batches": n_batches,
+        "bayes_risk": data.bayes_risk(config.data),
+        "runs": runs,
+        "rate_summary": rate_rows,
+        "decay_summary": decay_rows,
+        "best": best,
+        "implicit_penalty": implicit_penalty_table(rate_rows, n_batches),
+        "trends": statistic_trends([r for r in rate_rows if r["n_converged"]]),
+        "test_loss_correlations": test_loss_correlations(runs),
+        "training_curves": training_curves(
+            implicit, arrays["implicit"]["train_loss"],
+            np.asarray(arrays["implicit"]["first_epoch_below_convergence"])),
+        "conclusions": conclusions(runs, rate_rows, best,
+                                   convergence_level=config.convergence_level,
+                                   matched_loss=config.matched_loss),
+        "sweep_seconds": {name: float(arrays[name]["seconds"]) for name in grids},
+    }
+
+
+def summary(results: dict) -> list[str]:
+    """Headline numbers for the console."""
+    implicit = [r for r in results["runs"] if r["weight_decay"] == 0]
+    lines = [f"{sum(r['converged'] for r in implicit)} of {len(implicit)} implicit-only runs "
+             "converged"]
+    best = results["best"]
+    if best.get("implicit"):
+        lines.append(f"best implicit-only test MSE {fmt(best['implicit']['test_loss'])} "
+                     f"(mu = {best['implicit']['learning_rate']:g})")
+    if best.get("explicit"):
+        lines.append(f"best with weight decay {fmt(best['explicit']['test_loss'])} "
+                     f"(mu = {best['explicit']['learning_rate']:g}, "
+                     f"lambda = {best['explicit']['weight_decay']:g})")
+    return lines
+
+

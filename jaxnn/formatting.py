@@ -1,0 +1,54 @@
+"""Numbers and tables for prose, Markdown and the console: one formatter for the whole project.
+
+Every study's ``markdown(results)``, the report and the CLI summaries format
+numbers with ``fmt`` and tables with ``table``, so a number reads the same
+wherever it appears.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number for prose and tables: ``digits`` significant digits, no trailing noise.
+
+    ``None`` and non-finite floats print as a dash (a missing number is never
+    shown as ``nan``); booleans as yes/no; large integers with thin spaces.
+
+    Example:
+        >>> fmt(0.000123456), fmt(12345), fmt(2.0), fmt(None), fmt(0.123456, 2)
+        ('1.23e-04', '12 345', '2', '—', '0.12')
+    """
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", " ") if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "—"
+        if value.is_integer() and abs(value) < 1e6:
+            return fmt(int(value))
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+            return f"{value:.{digits - 1}e}"
+        return f"{value:.{digits}g}"
+    if hasattr(value, "item"):  # numpy scalars
+        return fmt(value.item(), digits)
+    return str(value)
+
+
+def plus_minus(value: Any, error: Any, digits: int = 3) -> str:
+    """``"value ± error"``, the error with one digit fewer."""
+    return f"{fmt(value, digits)} ± {fmt(error, max(1, digits - 1))}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table; cells that are not strings go through ``fmt``."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell if isinstance(cell, str) else fmt(cell) for cell in row) + " |"
+              for row in rows]
+    return "\n".join(lines)
