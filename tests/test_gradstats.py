@@ -92,3 +92,93 @@ def test_batch_size_that_does_not_divide_n_raises(batch_size):
     params, x, y = _problem(dtype=jnp.float32)
     with pytest.raises(ValueError, match="batch_size"):
         gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size)
+
+
+_GRAD_FN = jax.jit(jax.grad(LOSS_FN))  # compiled once per shape: the loops below stay fast
+
+
+def _per_example_loop(params, x, y):
+    """Each example's gradient by its own grad call, flattened: [N, p]."""
+    return np.stack([_flat(_GRAD_FN(params, x[n:n + 1], y[n:n + 1])) for n in range(x.shape[0])])
+
+
+def test_per_example_gradients_are_one_example_grads_and_average_to_the_full_grad(x64):
+    params, x, y = _problem(seed=4)
+    per_example = gradstats.per_example_gradients(LOSS_FN, params, x, y)
+    assert jax.tree.structure(per_example) == jax.tree.structure(params)
+    for leaf, param in zip(jax.tree.leaves(per_example), jax.tree.leaves(params)):
+        assert leaf.shape == (N, *param.shape)
+    flat = np.concatenate([np.reshape(leaf, (N, -1)) for leaf in jax.tree.leaves(per_example)],
+                          axis=1)  # row n is _flat of example n's gradient
+    np.testing.assert_allclose(flat, _per_example_loop(params, x, y), rtol=1e-10, atol=1e-14)
+    # The loss is a mean over examples, so the mean of the g_n is the full-batch gradient.
+    np.testing.assert_allclose(flat.mean(axis=0), _flat(jax.grad(LOSS_FN)(params, x, y)),
+                               rtol=1e-10, atol=1e-14)
+
+
+def _noise_scale_loop(params, x, y):
+    """B_simple from the definition: a separate full grad, a loop over examples, numpy sums."""
+    full = _flat(jax.grad(LOSS_FN)(params, x, y))
+    covariance_trace = sum(np.sum((g - full) ** 2) for g in _per_example_loop(params, x, y))
+    return covariance_trace / (x.shape[0] - 1) / np.sum(full**2)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_noise_scale_equals_a_loop_over_examples(x64, seed):
+    params, x, y = _problem(seed=seed)
+    np.testing.assert_allclose(gradstats.gradient_noise_scale(LOSS_FN, params, x, y),
+                               _noise_scale_loop(params, x, y), rtol=1e-10)
+
+
+def test_batch_noise_scale_with_batches_of_one_is_the_finite_population_fraction(x64):
+    """With B = 1, B·V/‖G‖² = (1 - 1/N) B_simple in every ordering (V has ddof 0, tr Σ ddof 1)."""
+    params, x, y = _problem(seed=7)
+    batch = gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size=1)["noise_scale"]
+    np.testing.assert_allclose(batch, (1 - 1 / N) * gradstats.gradient_noise_scale(
+        LOSS_FN, params, x, y), rtol=1e-10)
+
+
+def test_batch_noise_scale_averages_to_the_finite_population_fraction_over_orderings(x64):
+    """E over random orderings of B·V/‖G‖² is (1 - B/N) B_simple (sampling without replacement)."""
+    params, x, y = _problem(seed=8)
+    batch_size, orderings = 4, 400
+    keys = jax.random.split(jax.random.key(8), orderings)
+    orders = jax.vmap(lambda k: jax.random.permutation(k, N))(keys)
+    noise_scales = jax.vmap(lambda order: gradstats.gradient_stats(
+        LOSS_FN, params, x[order], y[order], batch_size)["noise_scale"])(orders)
+    expected = (1 - batch_size / N) * gradstats.gradient_noise_scale(LOSS_FN, params, x, y)
+    # Orderings are independent draws: the mean is within 4 standard errors of its expectation.
+    standard_error = np.std(noise_scales, ddof=1) / np.sqrt(orderings)
+    assert abs(np.mean(noise_scales) - expected) < 4 * standard_error, (
+        np.mean(noise_scales), expected, standard_error)
+
+
+def test_per_example_statistics_work_under_vmap_over_runs(x64):
+    problems = [_problem(seed=s) for s in range(3)]
+    params = jax.tree.map(lambda *a: jnp.stack(a), *[p for p, _, _ in problems])
+    x, y = jnp.stack([p[1] for p in problems]), jnp.stack([p[2] for p in problems])
+    per_example = jax.vmap(lambda p, x, y: gradstats.per_example_gradients(LOSS_FN, p, x, y))(
+        params, x, y)
+    noise_scales = jax.vmap(lambda p, x, y: gradstats.gradient_noise_scale(LOSS_FN, p, x, y))(
+        params, x, y)
+    for index, (p, xi, yi) in enumerate(problems):
+        one = gradstats.per_example_gradients(LOSS_FN, p, xi, yi)
+        for batched, single in zip(jax.tree.leaves(per_example), jax.tree.leaves(one)):
+            np.testing.assert_allclose(batched[index], single, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(noise_scales[index], _noise_scale_loop(p, xi, yi), rtol=1e-10)
+
+
+def test_noise_scale_needs_two_examples():
+    params, x, y = _problem(dtype=jnp.float32)
+    with pytest.raises(ValueError, match="x: need at least 2"):
+        gradstats.gradient_noise_scale(LOSS_FN, params, x[:1], y[:1])
+
+
+@pytest.mark.parametrize("name", ["per_example_gradients", "gradient_noise_scale",
+                                  "gradient_stats"])
+def test_every_matmul_is_traced_at_highest_precision(name):
+    params, x, y = _problem(dtype=jnp.float32)
+    extra = (4,) if name == "gradient_stats" else ()
+    text = getattr(gradstats, name).lower(LOSS_FN, params, x, y, *extra).as_text()
+    dots = [line for line in text.splitlines() if "dot_general" in line]
+    assert dots and all("HIGHEST, HIGHEST" in line for line in dots), dots[:2]

@@ -1,0 +1,99 @@
+"""Benchmark: the cost of each gradient and curvature statistic in full-batch gradients.
+
+    python experiments/bench_curvature.py [--quick] [--seed N] [--out DIR] [--matmul-precision P]
+
+On the 8 -> 50^5 -> 8 ReLU network (lecun_normal init) and N = 100 teacher
+examples, every statistic is jit-compiled, warmed up and timed in turns with a
+full-batch gradient in this one process (this machine's speed drifts over
+minutes, so only side-by-side ratios mean anything). Prints seconds per call
+and the cost in gradients; writes ``bench_curvature.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+
+from jaxnn import cli, curvature, data, io, models, precision, train
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config:
+    """What is timed.
+
+    Attributes:
+        width, depth: the 8 -> width^depth -> 8 ReLU network.
+        n_train: N, the examples every statistic sees (one full batch).
+        lanczos_iterations: Lanczos steps of each timed top-eigenvalue call.
+        trace_samples: Hutchinson probes.
+        density_probes, density_iterations: stochastic Lanczos quadrature size.
+        rounds: turns over all statistics; the fastest turn of each is reported.
+        min_seconds: minimum wall time of each statistic's repeats in one turn.
+        matmul_precision: float32 matmul precision of every timed call (``jaxnn.precision``).
+        seed: parameter and data seed.
+    """
+
+    width: int = 50
+    depth: int = 5
+    n_train: int = 100
+    lanczos_iterations: tuple[int, ...] = (20, 50)
+    trace_samples: int = 100
+    density_probes: int = curvature.DENSITY_PROBES
+    density_iterations: int = curvature.DENSITY_ITERATIONS
+    rounds: int = 5
+    min_seconds: float = 0.2
+    matmul_precision: str = precision.DEFAULT
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("width", "depth", "n_train", "density_probes", "density_iterations",
+                     "rounds"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if not self.lanczos_iterations or min(self.lanczos_iterations) < 1:
+            raise ValueError(f"lanczos_iterations: need values >= 1, got {self.lanczos_iterations}")
+        if self.trace_samples < 2:
+            raise ValueError(f"trace_samples: need at least 2, got {self.trace_samples}")
+        if self.min_seconds <= 0:
+            raise ValueError(f"min_seconds: must be > 0, got {self.min_seconds}")
+        precision.check_precision(self.matmul_precision)
+
+
+QUICK = Config(width=16, depth=2, n_train=20, lanczos_iterations=(5, 10), trace_samples=10,
+               density_probes=2, density_iterations=10, rounds=1, min_seconds=0.01)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = cli.make_parser(__doc__.splitlines()[0])
+    args = parser.parse_args(argv)
+    config = dataclasses.replace(QUICK if args.quick else Config(), seed=args.seed,
+                                 matmul_precision=args.matmul_precision)
+    out = io.ensure_writable_dir(args.out, name="--out")
+
+    key_params, key_data, key_probes = jax.random.split(jax.random.key(config.seed), 3)
+    sizes = models.stacked_layer_sizes(config.width, config.depth)
+    params = models.init(key_params, sizes, init_scheme="lecun_normal")
+    dataset = data.make_dataset(key_data, data.TeacherConfig(), config.n_train, n_draws=1)
+    timing = curvature.time_statistics(
+        train.make_loss_fn("relu"), params, dataset.x_train[0], dataset.y_train[0],
+        key=key_probes, lanczos_iterations=config.lanczos_iterations,
+        trace_samples=config.trace_samples, density_probes=config.density_probes,
+        density_iterations=config.density_iterations, rounds=config.rounds,
+        min_seconds=config.min_seconds, matmul_precision=config.matmul_precision)
+    results = {**timing, "parameter_count": models.parameter_count(sizes),
+               **io.run_record(config, seed=config.seed, argv=argv)}
+
+    print(f"8 -> {config.width}^{config.depth} -> 8 ReLU, {results['parameter_count']} "
+          f"parameters, N = {config.n_train}, {jax.devices()[0].platform}")
+    for name, seconds in timing["seconds"].items():
+        print(f"{name:>28}: {seconds * 1e3:9.3f} ms  {timing['gradients'][name]:8.1f} gradients")
+    for name, value in timing["values"].items():
+        print(f"{name:>28}: {value}")
+    path = io.write_json(out / "bench_curvature.json", results)
+    print(f"wrote {path}")
+    return results
+
+
+if __name__ == "__main__":
+    cli.run_main(main)
