@@ -270,8 +270,8 @@ class ConsoleProgress:
             self.bar = None
         return False
 
-    def start(self, total: int, unit: str = "step") -> None:
-        self.total, self.unit, self.done = int(total), unit, 0
+    def start(self, total: float, unit: str = "step") -> None:
+        self.total, self.unit, self.done = total, unit, 0
         self.started = self.last_line = time.perf_counter()
         if self.quiet:
             return
@@ -283,20 +283,21 @@ class ConsoleProgress:
         else:
             self._line("started")
 
-    def __call__(self, done: int) -> None:
-        self.done += int(done)
+    def __call__(self, done: float) -> None:
+        self.done += done
         if self.quiet:
             return
         if self.bar is not None:
-            self.bar.update(int(done))
-        elif time.perf_counter() - self.last_line >= self.interval or self.done >= self.total > 0:
+            self.bar.update(done)
+        elif time.perf_counter() - self.last_line >= self.interval or self.done >= self.total * (
+                1 - 1e-9) > 0:
             self._line()
 
     def _line(self, note: str | None = None) -> None:
         self.last_line = now = time.perf_counter()
         elapsed = now - self.started
         fraction = self.done / self.total if self.total else 0.0
-        parts = [f"{self.description}: {fraction:4.0%} of {self.total:,} {self.unit}s",
+        parts = [f"{self.description}: {fraction:4.0%} of {self.total:,.0f} {self.unit}",
                  f"{_duration(elapsed)} elapsed"]
         if note:
             parts.append(note)

@@ -17,11 +17,14 @@ from pathlib import Path
 from jaxnn.formatting import fmt
 
 SECTIONS = (
-    ("autodiff_z", "1. Exercise 1 — reverse-mode automatic differentiation of z(a, b)"),
-    ("mlp_backprop", "2. Exercise 2 — forward and backward pass of a K-hidden-layer MLP"),
-    ("initialization", "3. Exercise 3 — initialization"),
-    ("double_descent", "4. Computer assignment 1 — double descent"),
-    ("implicit_regularization", "5. Computer assignment 2 — implicit regularization of SGD"),
+    ("1. Exercise 1 — reverse-mode automatic differentiation of z(a, b)", ("autodiff_z",)),
+    ("2. Exercise 2 — forward and backward pass of a K-hidden-layer MLP", ("mlp_backprop",)),
+    ("3. Exercise 3 — initialization", ("initialization",)),
+    ("4. Computer assignment 1 — double descent", ("double_descent",)),
+    ("5. Computer assignment 2 — implicit regularization of SGD", ("implicit_regularization",)),
+    ("6. Beyond the sheet — why the double-descent peak sits where it does, and what removes it",
+     (("linear_min_norm", "6.1 An exact baseline: minimum-norm least squares"),
+      ("double_descent_noise_decay", "6.2 Label noise and optimal weight decay"))),
 )
 
 
@@ -88,21 +91,29 @@ def build_report(figures_dir: str | Path, *, link_prefix: str = "figures",
         "",
     ]
     bodies = []
-    for stem, title in sections:
+    for title, stems in sections:  # stems: study names, or (study name, subtitle) pairs
         anchor = re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
         lines.append(f"- [{title}](#{anchor})")
-        result_path, markdown_path = figures_dir / f"{stem}.json", figures_dir / f"{stem}.md"
         body = [f"## {title}", ""]
-        if not result_path.exists() or not markdown_path.exists():
-            body.append(f"*Not run yet:* `python experiments/{stem}.py` writes "
-                        f"`figures/{stem}.json` and `figures/{stem}.md`.")
-        else:
-            results = read_results(result_path)
-            body += [run_line(results), "",
-                     relink_figures(nest_markdown(markdown_path.read_text()), link_prefix), "",
-                     f"Numbers: [`figures/{stem}.json`](figures/{stem}.json)."]
+        for part in stems:
+            if isinstance(part, str):
+                body += _study_part(figures_dir, part, link_prefix, level=3)
+            else:  # (stem, subtitle): a section made of several studies
+                body += [f"### {part[1]}", "", *_study_part(figures_dir, part[0], link_prefix, 4)]
         bodies.append("\n".join(body))
     return "\n".join(lines) + "\n\n" + "\n\n".join(bodies) + "\n"
+
+
+def _study_part(figures_dir: Path, stem: str, link_prefix: str, level: int) -> list[str]:
+    """One study's run line, Markdown and link to its numbers (or how to produce them)."""
+    result_path, markdown_path = figures_dir / f"{stem}.json", figures_dir / f"{stem}.md"
+    if not result_path.exists() or not markdown_path.exists():
+        return [f"*Not run yet:* `python experiments/{stem}.py` writes `figures/{stem}.json` and "
+                f"`figures/{stem}.md`.", ""]
+    results = read_results(result_path)
+    markdown = relink_figures(nest_markdown(markdown_path.read_text(), level), link_prefix)
+    return [run_line(results), "", markdown, "",
+            f"Numbers: [`figures/{stem}.json`](figures/{stem}.json).", ""]
 
 
 PLACEHOLDERS = re.compile(r"\b(nan|NaN|None|null|inf)\b|\{\}|TODO")

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -182,70 +182,81 @@ def _draw_padded(init_keys, hidden, *, padded_sizes, init_scheme):
     return params, masks
 
 
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One value of a sweep's extra member axis: its own training sets and weight decay.
+
+    Attributes:
+        training_sets: ``{N: (x_train[seed, N, d], y_train[seed, N, O])}``.
+        weight_decay: L2 coefficient on the kernels (``train.make_optimizer``).
+    """
+
+    training_sets: Mapping[int, tuple[jax.Array, jax.Array]]
+    weight_decay: float = 0.0
+
+
 def width_group_members(
     key: jax.Array,
     group: WidthGroup,
-    training_sets: Mapping[int, tuple[jax.Array, jax.Array]],
+    variants: Mapping[Hashable, Variant],
     *,
     depth: int,
     learning_rate: float,
-    weight_decay: float = 0.0,
     init_scheme: str = "torch_uniform",
-) -> tuple[train.Members, list[tuple[int, int, int]]]:
-    """Members for every (N, width, seed) of a group.
+) -> tuple[train.Members, list[tuple[Hashable, int, int, int]]]:
+    """Members for every (variant, N, width, seed) of a group.
 
     Args:
         key: the init key; a member's is ``fold_in(fold_in(key, width), seed)``,
-            so its initial weights depend neither on its group nor on N.
+            so its initial weights depend neither on its group, nor on N, nor on
+            the variant: variants are paired comparisons.
         group: the widths and training-set sizes.
-        training_sets: ``{N: (x_train[seed, N, d], y_train[seed, N, O])}``.
+        variants: the extra member axis (one ``Variant`` for a plain sweep).
 
     Returns:
-        The members, ordered ``[(n, width, seed) for n for width for seed]``,
-        and that list of triples. With several N, every training set is padded
-        to the largest with rows of weight 0.
+        The members, ordered ``[(variant, n, width, seed) for variant for n for
+        width for seed]``, and that list. With several N, every training set is
+        padded to the largest with rows of weight 0.
     """
-    first = training_sets[group.n_trains[0]][0]
-    n_seeds, _, input_dim = first.shape
-    output_dim = training_sets[group.n_trains[0]][1].shape[-1]
-    triples = [(n, w, s) for n in group.n_trains for w in group.widths for s in range(n_seeds)]
+    first = next(iter(variants.values())).training_sets[group.n_trains[0]]
+    n_seeds, _, input_dim = first[0].shape
+    output_dim = first[1].shape[-1]
+    cells = [(v, n, w, s) for v in variants for n in group.n_trains for w in group.widths
+             for s in range(n_seeds)]
     rows = max(group.n_trains)
     padded_sizes = (input_dim, *[group.padded_width] * depth, output_dim)
-    hidden = jnp.asarray([[w] * depth for _, w, _ in triples])
+    hidden = jnp.asarray([[w] * depth for _, _, w, _ in cells])
 
     # Keys on the host, one scalar fold_in at a time: a vmapped fold_in inside the
     # jitted draw would add threefry call sites, each compiled anew for every group.
-    init_keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, w), s) for _, w, s in triples])
+    init_keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, w), s)
+                           for _, _, w, s in cells])
     shuffle_keys = jnp.stack([jax.random.fold_in(k, 1) for k in init_keys])
     params, masks = _draw_padded(init_keys, hidden, padded_sizes=padded_sizes,
                                  init_scheme=init_scheme)
-
-    def padded(n):
-        x, y = training_sets[n]
-        pad = ((0, 0), (0, rows - n), (0, 0))
-        return jnp.pad(x, pad), jnp.pad(y, pad)
-
-    padded_sets = {n: padded(n) for n in group.n_trains}
-    x_train = jnp.concatenate([padded_sets[n][0][jnp.asarray([s for m, _, s in triples if m == n])]
-                               for n in group.n_trains])
-    y_train = jnp.concatenate([padded_sets[n][1][jnp.asarray([s for m, _, s in triples if m == n])]
-                               for n in group.n_trains])
+    pad = lambda a, n: jnp.pad(a, ((0, 0), (0, rows - n), (0, 0)))  # noqa: E731
+    seeds = jnp.arange(n_seeds)
+    blocks = [(pad(variants[v].training_sets[n][0], n), pad(variants[v].training_sets[n][1], n))
+              for v in variants for n in group.n_trains]
+    repeat = lambda a: a[jnp.tile(seeds, len(group.widths))]  # noqa: E731  width-major, seed-minor
+    x_train = jnp.concatenate([repeat(x) for x, _ in blocks])
+    y_train = jnp.concatenate([repeat(y) for _, y in blocks])
     example_weights = None
     if len(group.n_trains) > 1:
         example_weights = jnp.asarray(
-            np.arange(rows)[None, :] < np.asarray([n for n, _, _ in triples])[:, None], jnp.float32)
-    count = len(triples)
+            np.arange(rows)[None, :] < np.asarray([n for _, n, _, _ in cells])[:, None],
+            jnp.float32)
     members = train.Members(
         params=params,
-        learning_rate=jnp.full((count,), learning_rate, jnp.float32),
-        weight_decay=jnp.full((count,), weight_decay, jnp.float32),
+        learning_rate=jnp.full((len(cells),), learning_rate, jnp.float32),
+        weight_decay=jnp.asarray([variants[v].weight_decay for v, _, _, _ in cells], jnp.float32),
         x_train=x_train,
         y_train=y_train,
         shuffle_key=shuffle_keys,
         hidden_masks=masks,
         example_weights=example_weights,
     )
-    return members, triples
+    return members, cells
 
 
 RESULT_FIELDS = ("train_loss", "test_loss", "test_epochs", "final_train_loss",
@@ -255,11 +266,12 @@ RESULT_FIELDS = ("train_loss", "test_loss", "test_epochs", "final_train_loss",
 def run_width_sweep(
     key: jax.Array,
     groups: Sequence[WidthGroup],
-    training_sets: Mapping[int, tuple[jax.Array, jax.Array]],
+    training_sets: Mapping[int, tuple[jax.Array, jax.Array]] | None,
     x_test: jax.Array,
     y_test: jax.Array,
     config: train.TrainConfig,
     *,
+    variants: Mapping[Hashable, Variant] | None = None,
     depth: int = 2,
     learning_rate: float = 1e-3,
     init_scheme: str = "torch_uniform",
@@ -267,46 +279,64 @@ def run_width_sweep(
     progress: Callable[[int], None] | None = None,
     load_group: Callable[[WidthGroup], dict | None] = lambda group: None,
     save_group: Callable[[WidthGroup, dict], None] = lambda group, result: None,
-) -> dict[tuple[int, int], dict]:
+) -> dict[tuple, dict]:
     """Trains every (N, width) of every group over all seeds of its training sets.
 
-    ``load_group``/``save_group`` let the caller keep finished groups (resume);
-    a group that ``load_group`` returns is not retrained. ``progress`` counts
-    member-epochs (members x epochs), so groups of different sizes weigh what they cost.
+    ``variants`` adds a member axis (label noise levels, weight decays, ...):
+    every variant of a width trains in the same compiled group. Without it,
+    ``training_sets`` is the one variant. ``load_group``/``save_group`` let
+    the caller keep finished groups (resume); a group that ``load_group``
+    returns is not retrained. ``progress`` counts padded model flops in
+    GFLOP (``work_gflop``), so the ETA weighs every group by what it costs.
 
     Returns:
-        ``{(N, width): {"train_loss": [seed, epoch], "test_loss": [seed, k],
-        "test_epochs": [k], "final_train_loss": [seed], "first_epoch_below":
-        [seed, threshold], "diverged": [seed]}}``.
+        ``{(N, width): result}``, or ``{(variant, N, width): result}`` with
+        ``variants``; a result is ``{"train_loss": [seed, epoch], "test_loss":
+        [seed, k], "test_epochs": [k], "final_train_loss": [seed],
+        "first_epoch_below": [seed, threshold], "diverged": [seed]}``.
     """
+    keyed_by_variant = variants is not None
+    if variants is None:
+        variants = {None: Variant(training_sets)}
     results = {}
     for group in groups:
-        n_seeds = training_sets[group.n_trains[0]][0].shape[0]
-        n_members = len(group.widths) * n_seeds * len(group.n_trains)
-        tick = None if progress is None else (lambda epochs, m=n_members: progress(epochs * m))
+        some_set = next(iter(variants.values())).training_sets[group.n_trains[0]][0]
+        n_seeds = some_set.shape[0]
+        per_epoch = work_gflop([group], n_seeds, 1, len(variants), depth=depth)
+        tick = None if progress is None else (lambda epochs, w=per_epoch: progress(epochs * w))
         stored = load_group(group)
         if stored is None:
-            members, _ = width_group_members(
-                key, group, training_sets, depth=depth, learning_rate=learning_rate,
-                init_scheme=init_scheme,
-            )
+            members, _ = width_group_members(key, group, variants, depth=depth,
+                                             learning_rate=learning_rate, init_scheme=init_scheme)
             result = train.train(config, members, x_test, y_test, mesh=mesh, progress=tick)
             stored = {name: getattr(result, name) for name in RESULT_FIELDS}
             save_group(group, stored)
         elif tick is not None:
             tick(config.epochs)
         index = 0
-        for n in group.n_trains:
-            for width in group.widths:
-                rows = slice(index, index + n_seeds)
-                results[(n, width)] = {
-                    name: (value if name == "test_epochs" else value[rows])
-                    for name, value in stored.items()
-                }
-                index += n_seeds
+        for variant in variants:
+            for n in group.n_trains:
+                for width in group.widths:
+                    rows = slice(index, index + n_seeds)
+                    cell = (variant, n, width) if keyed_by_variant else (n, width)
+                    results[cell] = {
+                        name: (value if name == "test_epochs" else value[rows])
+                        for name, value in stored.items()
+                    }
+                    index += n_seeds
     return results
 
 
-def member_epochs(groups: Sequence[WidthGroup], n_seeds: int, epochs: int) -> int:
-    """The progress total of ``run_width_sweep``: members x epochs over all groups."""
-    return sum(len(g.widths) * n_seeds * len(g.n_trains) for g in groups) * epochs
+def work_gflop(groups: Sequence[WidthGroup], n_seeds: int, epochs: int, n_variants: int = 1,
+               *, depth: int = 2, input_dim: int = 8, output_dim: int = 8) -> float:
+    """Padded model flops of training ``groups`` (6 N p per member-step), in GFLOP.
+
+    The progress unit of ``run_width_sweep``: a wide group's step costs what
+    its flops cost, a narrow one's almost nothing.
+    """
+    total = 0.0
+    for group in groups:
+        members = len(group.widths) * n_seeds * len(group.n_trains) * n_variants
+        params = models.parameter_count((input_dim, *[group.padded_width] * depth, output_dim))
+        total += members * 6 * max(group.n_trains) * params
+    return total * epochs / 1e9

@@ -18,7 +18,7 @@ def test_plain_progress_lines_off_a_terminal_and_silence_when_quiet():
         progress(50)
         progress(150)
     lines = stream.getvalue().splitlines()
-    assert lines[0].startswith("study:   0% of 200 epochs") and "started" in lines[0]
+    assert lines[0].startswith("study:   0% of 200 epoch") and "started" in lines[0]
     assert "25%" in lines[1] and "ETA" in lines[1]
     assert "100%" in lines[2]
     quiet = text_io.StringIO()

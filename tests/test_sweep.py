@@ -76,7 +76,8 @@ def test_grouped_padded_sweep_equals_each_width_trained_alone():
     results = sweep.run_width_sweep(key, [group], sets, dataset.x_test, dataset.y_test, config)
     for width in group.widths:
         padded_members, _ = sweep.width_group_members(
-            key, sweep.WidthGroup(16, (width,), (20,)), sets, depth=2, learning_rate=1e-3)
+            key, sweep.WidthGroup(16, (width,), (20,)), {None: sweep.Variant(sets)}, depth=2,
+            learning_rate=1e-3)
         sizes = (8, width, width, 8)  # the narrow model's active block of the padded draw
         narrow = {"layers": {
             k: {"kernel": layer["kernel"][:, : sizes[k], : sizes[k + 1]],
@@ -129,3 +130,26 @@ def test_resume_skips_groups_that_load_returns():
     for width in (2, 4, 12):
         np.testing.assert_array_equal(first[(10, width)]["train_loss"],
                                       again[(10, width)]["train_loss"])
+
+
+def test_variants_train_in_one_group_as_they_would_alone():
+    """Two label-noise variants with their own decays: one group equals two plain sweeps."""
+    config_data = data.TeacherConfig(n_test=50, normalisation_samples=500)
+    dataset = data.make_dataset(jax.random.key(5), config_data, 12, n_draws=2)
+    noisier = dataset.y_train + 0.5 * jax.random.normal(jax.random.key(6), dataset.y_train.shape)
+    variants = {"clean": sweep.Variant({12: (dataset.x_train, dataset.y_train)}, 0.0),
+                "noisy": sweep.Variant({12: (dataset.x_train, noisier)}, 1e-2)}
+    config = train.TrainConfig(epochs=20, chunk_epochs=10)
+    group = sweep.WidthGroup(8, (3, 6), (12,))
+    together = sweep.run_width_sweep(jax.random.key(7), [group], None, dataset.x_test,
+                                     dataset.y_test, config, variants=variants)
+    assert set(together) == {(v, 12, w) for v in variants for w in (3, 6)}
+    for name, variant in variants.items():
+        alone = sweep.run_width_sweep(jax.random.key(7), [group], None, dataset.x_test,
+                                      dataset.y_test, config, variants={name: variant})
+        for width in (3, 6):
+            np.testing.assert_allclose(together[(name, 12, width)]["train_loss"],
+                                       alone[(name, 12, width)]["train_loss"], rtol=1e-5)
+    # The decay changed the trajectory: the variants really differ.
+    assert not np.allclose(together[("clean", 12, 3)]["train_loss"],
+                           together[("noisy", 12, 3)]["train_loss"])

@@ -109,10 +109,45 @@ def plot_more_data(results: dict, path) -> Path:
     return save_figure(fig, path)
 
 
+def plot_epochwise(results: dict, path) -> Path:
+    """Test MSE over (width, epoch) for every N, with the non-monotone widths marked."""
+    panels = results["epochwise"]
+    fig, axes = new_figure(ncols=len(panels), size=(5.4, 4.4))
+    from matplotlib.colors import LogNorm
+
+    values = np.concatenate([np.ravel(p["test_loss"]) for p in panels])
+    norm = LogNorm(vmin=np.nanmin(values), vmax=np.nanmax(values))
+    for ax, panel in zip(axes[0], panels):
+        widths, epochs = np.asarray(panel["widths"]), np.asarray(panel["epochs"])
+        loss = np.asarray(panel["test_loss"]).T  # [epoch, width]
+        mesh = ax.pcolormesh(widths, epochs + 1, loss, norm=norm, cmap="viridis", shading="nearest")
+        styles = {"double descent": ("w", "o", "test loss rises, then falls again"),
+                  "overfitting": ("r", "x", "test loss rises and stays up")}
+        for kind, (color, marker, label) in styles.items():
+            marks = [m for m in panel["nonmonotone"] if m["kind"] == kind]
+            if marks:
+                ax.scatter([m["width"] for m in marks], [m["peak_epoch"] + 1 for m in marks],
+                           color=color, marker=marker, s=25, label=f"{label} (peak epoch)")
+        for entry in results["parameter_count_at_n_times_outputs"]:
+            if entry["n_train"] == panel["n_train"]:
+                ax.axvline(entry["width"], color="w", ls=":", lw=1, label="params = N·O")
+        ax.set(yscale="log", xlabel="hidden width M", ylabel="epoch + 1 (full-batch Adam steps)",
+               title=f"Test MSE over width and epoch, N = {panel['n_train']}")
+        log_axis_with_plain_ticks(ax, widths)
+        ax.grid(False)
+        ax.legend(fontsize=7, loc="lower left")
+    fig.colorbar(mesh, ax=axes[0].tolist(), label="test MSE (mean over seeds)",
+                 format="%.2g")
+    return save_figure(fig, path)
+
+
 def plot_all(results: dict, out) -> list[Path]:
     out = Path(out)
-    return [
+    paths = [
         plot_training_curves(results, out / "double_descent_curves.png"),
         plot_sweep(results, out / "double_descent_sweep.png"),
         plot_more_data(results, out / "double_descent_more_data.png"),
     ]
+    if results.get("epochwise"):
+        paths.append(plot_epochwise(results, out / "double_descent_epochwise.png"))
+    return paths

@@ -52,6 +52,8 @@ class Config:
             training MSE is below this (0.05 % of the target variance 1 + s**2).
         chunk_epochs: epochs per compiled call (one host sync and progress tick).
         matmul_precision: float32 matmul precision (``jaxnn.precision``).
+        epochwise_points: test losses recorded at this many log-spaced epochs of
+            every sweep run, for the epoch-wise picture (0: only at chunk ends).
         more_data_widths: widths for the N table; ``None`` picks the measured
             thresholds of every N plus the largest width.
         seed: master seed of data draws and initializations.
@@ -69,10 +71,13 @@ class Config:
     interpolation_tol: float = 1e-3
     chunk_epochs: int = 1000
     matmul_precision: str = precision.DEFAULT
+    epochwise_points: int = 40
     more_data_widths: tuple[int, ...] | None = None
     seed: int = 0
 
     def __post_init__(self):
+        if self.epochwise_points < 0:
+            raise ValueError(f"epochwise_points: must be >= 0, got {self.epochwise_points}")
         if max(self.widths + self.curve_widths) > MAX_WIDTH:
             raise ValueError(f"widths: at most {MAX_WIDTH}, got {max(self.widths + self.curve_widths)}")
         for name in ("seeds", "epochs", "curve_epochs", "chunk_epochs"):
@@ -89,11 +94,14 @@ class Config:
         models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)
 
-    def train_config(self, epochs: int) -> train.TrainConfig:
+    def train_config(self, epochs: int, *, epochwise: bool = False) -> train.TrainConfig:
+        record = ()
+        if epochwise and self.epochwise_points:
+            record = tuple(int(e) for e in log_spaced_epochs(epochs, self.epochwise_points))
         return train.TrainConfig(optimizer="adam", epochs=epochs, batch_size=None,
                                  activation="relu", chunk_epochs=min(self.chunk_epochs, epochs),
                                  loss_thresholds=(1e-3, 1e-5), final_window=max(1, epochs // 20),
-                                 matmul_precision=self.matmul_precision)
+                                 record_epochs=record, matmul_precision=self.matmul_precision)
 
 
 QUICK = Config(
@@ -127,12 +135,13 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
                               costs=sweep.backend_costs())
     curve_group = sweep.WidthGroup(sweep.round_up(max(config.curve_widths), 8),
                                    tuple(sorted(config.curve_widths)), (n_first,))
-    progress.start(sweep.member_epochs([curve_group], config.seeds, config.curve_epochs)
-                   + sweep.member_epochs(groups, config.seeds, config.epochs), "member-epoch")
+    progress.start(sweep.work_gflop([curve_group], config.seeds, config.curve_epochs)
+                   + sweep.work_gflop(groups, config.seeds, config.epochs), "GFLOP")
 
     def run_groups(groups, epochs, prefix):
         return sweep.run_width_sweep(
-            key_init, groups, training_sets, x_test, y_test, config.train_config(epochs),
+            key_init, groups, training_sets, x_test, y_test,
+            config.train_config(epochs, epochwise=prefix == "sweep"),
             learning_rate=config.learning_rate, init_scheme=config.init_scheme, mesh=mesh,
             progress=progress,
             load_group=lambda g: run_dir.load_part(f"{prefix}_{g.name}") if run_dir else None,
@@ -174,8 +183,58 @@ def summarize(config: Config, curves: dict, trained: dict, groups) -> dict:
                                    if len(config.n_train) > 1 else []),
         "bayes_check": {"lowest_test_loss": lowest, "bayes_risk": bayes,
                         "tolerance": tolerance, "passed": bool(lowest >= bayes - tolerance)},
+        "epochwise": [epochwise_summary({w: trained[(n, w)] for w in config.widths}, n)
+                      for n in config.n_train],
         "groups": [dataclasses.asdict(g) for g in groups],
     }
+
+
+def epochwise_summary(results: dict[int, dict], n_train: int, z: float = 2.0) -> dict:
+    r"""Test loss over (width, epoch) and the widths whose test loss is non-monotone in epochs.
+
+    A width shows *epoch-wise double descent* (Nakkiran et al. 2019, §5) when
+    its seed-mean test loss rises significantly after some epoch and falls
+    significantly again later: there are epochs i < j < l with
+    :math:`L_j - L_i > z\,\sigma_{ij}` and :math:`L_j - L_l > z\,\sigma_{jl}`,
+    :math:`\sigma` the standard error of the difference of the seed means. A
+    significant rise that never comes down is *overfitting* (a U in epochs).
+
+    Returns:
+        ``{"n_train", "epochs", "widths", "test_loss": [width][epoch] seed means,
+        "test_loss_standard_error", "nonmonotone": [{"width", "kind", "peak_epoch",
+        "rise", "fall"}]}``.
+    """
+    widths = sorted(results)
+    epochs = np.asarray(results[widths[0]]["test_epochs"])
+    losses = np.stack([np.asarray(results[w]["test_loss"]) for w in widths])  # [width, seed, epoch]
+    mean = losses.mean(axis=1)
+    n_seeds = losses.shape[1]
+    error = losses.std(axis=1, ddof=1) / math.sqrt(n_seeds) if n_seeds > 1 else np.zeros_like(mean)
+    marks = []
+    for index, width in enumerate(widths):
+        curve, se = mean[index], error[index]
+        best = None
+        for j in range(1, len(curve)):
+            rise = max(curve[j] - curve[i] - z * math.hypot(se[i], se[j]) for i in range(j))
+            if rise <= 0:
+                continue
+            later = [curve[j] - curve[k] - z * math.hypot(se[j], se[k])
+                     for k in range(j + 1, len(curve))]
+            fall = max(later, default=-math.inf)
+            kind = "double descent" if fall > 0 else "overfitting"
+            candidate = {"width": width, "kind": kind, "peak_epoch": int(epochs[j]),
+                         "rise": float(curve[j] - curve[:j].min()),
+                         "fall": float(curve[j] - curve[j + 1:].min()) if j + 1 < len(curve)
+                         else 0.0}
+            if best is None or (kind == "double descent" and best["kind"] != kind):
+                best = candidate
+            if kind == "double descent":
+                break
+        if best is not None:
+            marks.append(best)
+    return {"n_train": n_train, "epochs": epochs.tolist(), "widths": widths,
+            "test_loss": mean.tolist(), "test_loss_standard_error": error.tolist(),
+            "nonmonotone": marks}
 
 
 def summary(results: dict) -> list[str]:
@@ -457,7 +516,45 @@ def markdown(results: dict) -> str:
             explanation += (f" At the other {len(helped)} widths (M = "
                             + ", ".join(map(str, helped)) + f") N = {n_large} was at least as good.")
         out.append(explanation)
+    if results.get("epochwise"):
+        out.append(epochwise_markdown(results))
     return "\n\n".join(out)
+
+
+def epochwise_markdown(results: dict) -> str:
+    """Part (e), beyond the sheet: is the test loss non-monotone in epochs as well as in width?"""
+    out = ["### (e) Epoch-wise double descent",
+           "![test MSE over width and epoch](double_descent_epochwise.png)"]
+    text = ("The sweep also recorded the test loss at "
+            f"{len(results['epochwise'][0]['epochs'])} epochs (log-spaced plus every chunk end) of "
+            "every run (Nakkiran et al. 2019, §5, Fig. 2, show test error against epochs rising and "
+            "falling again for widths near the threshold). A width is marked when its seed-mean "
+            "test loss rises by more than two standard errors above an earlier value and then "
+            "falls by more than two standard errors below that peak (*double descent*), or rises "
+            "and never comes back down (*overfitting*). ")
+    sentences = []
+    for panel in results["epochwise"]:
+        marks = panel["nonmonotone"]
+        double = [m for m in marks if m["kind"] == "double descent"]
+        overfit = [m for m in marks if m["kind"] == "overfitting"]
+        sentence = f"N = {panel['n_train']}: "
+        if double:
+            sentence += ("epoch-wise double descent at M = "
+                         + ", ".join(f"{m['width']} (peak at epoch {m['peak_epoch']}, rise "
+                                     f"{fmt(m['rise'])}, fall {fmt(m['fall'])})" for m in double))
+        else:
+            sentence += "no width shows epoch-wise double descent"
+        if overfit:
+            sentence += ("; the test loss rises for good (overfitting in epochs) at M = "
+                         + ", ".join(str(m["width"]) for m in overfit))
+        sentences.append(sentence + ".")
+    kinds = {m["kind"] for panel in results["epochwise"] for m in panel["nonmonotone"]}
+    if "double descent" not in kinds:
+        sentences.append("This teacher does not show epoch-wise double descent within the "
+                         "recorded epochs" + (": where the test loss is non-monotone in epochs it "
+                                              "rises and stays up (overfitting) rather than "
+                                              "descending a second time." if kinds else "."))
+    return "\n\n".join(out + [text + " ".join(sentences)])
 
 
 def widths_both(results: dict, n_small: int, n_large: int) -> list[int]:
