@@ -67,9 +67,9 @@ QUICK = Config(width=16, depth=2, n_train=20, lanczos_iterations=(5, 10), trace_
 def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
-    config = dataclasses.replace(QUICK if args.quick else Config(), seed=args.seed,
+    config = cli.override(QUICK if args.quick else Config(), seed=args.seed,
                                  matmul_precision=args.matmul_precision)
-    out = io.ensure_writable_dir(args.out, name="--out")
+    out = cli.writable_dir(args.out)
 
     key_params, key_data, key_probes = jax.random.split(jax.random.key(config.seed), 3)
     sizes = models.stacked_layer_sizes(config.width, config.depth)

@@ -45,7 +45,8 @@ class Config:
 
     def __post_init__(self):
         if self.steps < 2 * self.chunk_epochs:
-            raise ValueError(f"steps: need at least 2 chunks ({2 * self.chunk_epochs}), got {self.steps}")
+            raise ValueError(f"--steps: need at least 2 chunks ({2 * self.chunk_epochs}), "
+                             f"got {self.steps}")
         if self.chunk_epochs < 1:
             raise ValueError(f"chunk_epochs: must be >= 1, got {self.chunk_epochs}")
         if not self.widths or min(self.widths) < 1:
@@ -78,7 +79,7 @@ def scaling_over_devices(argv: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__.splitlines()[0])
     parser.add_argument("--widths", help="e.g. '2:200' (default 2..200)")
-    parser.add_argument("--steps", type=int, help="Adam steps per model (default 1500)")
+    parser.add_argument("--steps", type=cli.int_in(1, 10**7), help="Adam steps per model (default 1500)")
     parser.add_argument("--devices", action="store_true",
                         help="grouped-sweep throughput on 1, 2, 4 simulated CPU devices")
     parser.add_argument("--grouped-only", action="store_true", help="(internal) one timing, as JSON")
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
         forwarded += ["--widths", args.widths] if args.widths is not None else []
         forwarded += ["--steps", str(args.steps)] if args.steps is not None else []
         results = scaling_over_devices(forwarded)
-        out = io.ensure_writable_dir(args.out, name="--out")
+        out = cli.writable_dir(args.out)
         io.write_json(out / "bench_sweep_devices.json", {**results, **io.run_record(args.__dict__)})
         return results
     if not args.grouped_only:
@@ -96,11 +97,11 @@ def main(argv: list[str] | None = None) -> dict:
     config = QUICK if args.quick else Config()
     overrides = {"seed": args.seed}
     if args.widths is not None:
-        overrides["widths"] = cli.parse_int_spec(args.widths, name="--widths")
+        overrides["widths"] = cli.parse_int_spec(args.widths, name="--widths", maximum=4096)
     if args.steps is not None:
         overrides["steps"] = args.steps
-    config = dataclasses.replace(config, **overrides)
-    out = io.ensure_writable_dir(args.out, name="--out")
+    config = cli.override(config, **overrides)
+    out = cli.writable_dir(args.out)
 
     dataset = data.make_dataset(jax.random.key(config.seed), data.TeacherConfig(), config.n_train,
                                 n_draws=1)

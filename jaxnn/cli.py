@@ -142,6 +142,16 @@ def configure(study: ModuleType, args, **values):
     return override(config, **{k: v for k, v in shared.items() if k in fields}, **values)
 
 
+def writable_dir(path, *, name: str = "--out") -> Path:
+    """``io.ensure_writable_dir`` for a flag: an unusable folder is bad input (exit 2)."""
+    from jaxnn import io
+
+    try:
+        return io.ensure_writable_dir(path, name=name)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def run_main(main, argv: list[str] | None = None) -> None:
     """Calls ``main(argv)``; bad input (``UsageError``) exits 2 with one line, Ctrl-C exits 130.
 
@@ -323,12 +333,10 @@ def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
     setup_devices(args)
     import jax
 
-    try:
-        out = io.ensure_writable_dir(args.out, name="--out")
-        record = io.run_record(config, seed=getattr(config, "seed", None), argv=argv)
-        run = io.RunDirectory(args.runs, name, record, resume=args.resume)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    out = writable_dir(args.out, name="--out")
+    writable_dir(args.runs, name="--runs")
+    record = io.run_record(config, seed=getattr(config, "seed", None), argv=argv)
+    run = io.RunDirectory(args.runs, name, record, resume=args.resume)
     from jaxnn import train
 
     mesh = train.sweep_mesh() if len(jax.devices()) > 1 else None
