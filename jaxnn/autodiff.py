@@ -16,7 +16,7 @@ graph 10,000 nodes deep works where a recursive sort would hit Python's
 recursion limit. Nodes are immutable and :func:`backward` returns the adjoints
 as a new mapping, so nothing is mutated and the same graph can be
 differentiated twice. This module imports nothing from JAX: ``jax.grad`` is
-its independent check, in the tests and in ``experiments/autodiff_z.py``.
+its independent check, in the tests and in ``jaxnn.studies.autodiff_z``.
 
 The function of mathematical exercise 1 is
 
@@ -438,6 +438,12 @@ def latex_name(label: str) -> str:
     """``"v12"`` → ``"v_{12}"``: trailing digits become a subscript."""
     match = re.fullmatch(r"([A-Za-z]+)(\d+)", label)
     return f"{match[1]}_{{{match[2]}}}" if match else label
+
+
+def bar_name(label: str) -> str:
+    """LaTeX of the adjoint of ``label``: ``"v3"`` → ``"\\bar{v}_{3}"``."""
+    head, _, subscript = latex_name(label).partition("_")
+    return rf"\bar{{{head}}}" + (f"_{subscript}" if subscript else "")
 
 
 def _labels(order: Sequence[Node]) -> dict[Node, str]:

@@ -42,6 +42,7 @@ needs. For K ≥ 2 the ratio backward / forward tends to 2 as L grows.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -49,6 +50,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 from jax.extend import core as jax_core
+
+from jaxnn import precision
 
 Array = jax.Array
 ActivationFn = Callable[[Array], Array]
@@ -581,3 +584,124 @@ def xla_cost(fn: Callable, *args) -> dict[str, float]:
         "flops": float(analysis.get("flops", 0.0)),
         "transcendentals": float(analysis.get("transcendentals", 0.0)),
     }
+
+
+# --- one net, counted three ways and checked against jax.grad -------------------------------
+
+
+def count_network(
+    input_size: int,
+    output_size: int,
+    num_hidden: int,
+    width: int,
+    batch_size: int,
+    activation: str = "relu",
+) -> dict[str, dict[str, int]]:
+    """Closed-form, jaxpr and XLA counts of the hand-derived passes of one net at one N.
+
+    Counting reads shapes only, so params and data are abstract (``ShapeDtypeStruct``):
+    nothing is run, only traced and compiled.
+
+    Returns:
+        ``{"closed_form": ..., "jaxpr": ..., "xla": ...}``: multiply–adds and elementwise
+        operations of each pass in closed form (:func:`forward_multiply_adds`,
+        :func:`count_operations`); the multiply–adds of the traced forward, backward and
+        ``jax.value_and_grad`` programs (:func:`count_multiply_adds`); XLA's flops and
+        transcendentals of the compiled programs (:func:`xla_cost`), as integers.
+    """
+    _check_sizes(input_size, output_size, num_hidden, width, batch_size)
+    resolve_activation(activation)
+    sizes = layer_sizes(input_size, output_size, num_hidden, width)
+    params = [(jax.ShapeDtypeStruct((fan_out, fan_in), jnp.float32),
+               jax.ShapeDtypeStruct((fan_out,), jnp.float32))
+              for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
+    x = jax.ShapeDtypeStruct((batch_size, input_size), jnp.float32)
+    y = jax.ShapeDtypeStruct((batch_size, output_size), jnp.float32)
+
+    def forward_loss(p, x, y):
+        return mlp_forward(p, x, y, activation).loss
+
+    def backward(p, cache):
+        return mlp_backward(p, cache, activation)
+
+    def hand_value_and_grad(p, x, y):
+        return mlp_value_and_grad(p, x, y, activation)
+
+    def jax_value_and_grad(p, x, y):
+        return jax.value_and_grad(mlp_loss)(p, x, y, activation)
+
+    cache = jax.eval_shape(lambda p, x, y: mlp_forward(p, x, y, activation), params, x, y)
+    shape = (input_size, output_size, num_hidden, width, batch_size)
+    elementwise = count_operations(*shape)
+    closed_form = {
+        "forward_multiply_adds": forward_multiply_adds(*shape),
+        "backward_multiply_adds": backward_multiply_adds(*shape),
+        "forward_elementwise": sum(v for k, v in elementwise["forward"].items()
+                                   if k != MATRIX_PRODUCT),
+        "backward_elementwise": sum(v for k, v in elementwise["backward"].items()
+                                    if k != MATRIX_PRODUCT),
+    }
+    jaxpr = {
+        "forward_multiply_adds": count_multiply_adds(forward_loss, params, x, y),
+        "backward_multiply_adds": count_multiply_adds(backward, params, cache),
+        "jax_value_and_grad_multiply_adds": count_multiply_adds(jax_value_and_grad, params, x, y),
+    }
+    forward_cost = xla_cost(forward_loss, params, x, y)
+    backward_cost = xla_cost(backward, params, cache)
+    # XLA reports float counts of whole operations; integers print exactly in the tables
+    xla = {
+        "forward_flops": round(forward_cost["flops"]),
+        "backward_flops": round(backward_cost["flops"]),
+        "forward_transcendentals": round(forward_cost["transcendentals"]),
+        "backward_transcendentals": round(backward_cost["transcendentals"]),
+        "value_and_grad_flops": round(xla_cost(hand_value_and_grad, params, x, y)["flops"]),
+        "jax_value_and_grad_flops": round(xla_cost(jax_value_and_grad, params, x, y)["flops"]),
+    }
+    return {"closed_form": closed_form, "jaxpr": jaxpr, "xla": xla}
+
+
+@functools.partial(jax.jit, static_argnames=("activation", "matmul_precision"))
+def _relative_grad_errors(params, x, y, activation, matmul_precision):
+    def errors(params, x, y):
+        _, hand = mlp_value_and_grad(params, x, y, activation)
+        reference = jax.grad(mlp_loss)(params, x, y, activation)
+        return jnp.stack([jnp.max(jnp.abs(g - r)) / jnp.max(jnp.abs(r))
+                          for g, r in zip(jax.tree.leaves(hand), jax.tree.leaves(reference))])
+
+    return precision.pinned(errors, matmul_precision)(params, x, y)
+
+
+def max_relative_grad_error(
+    key: jax.Array,
+    sizes: Sequence[int],
+    batch_size: int,
+    activation: str = "relu",
+    *,
+    matmul_precision: str = precision.DEFAULT,
+) -> float:
+    """max over layers of max|g_hand − g_jax| / max|g_jax|, in float64, at a random point.
+
+    Params from :func:`sample_params`, ``x`` and ``y`` standard normal, all drawn in float64
+    from ``key``; the hand-derived gradient (:func:`mlp_value_and_grad`) against
+    ``jax.grad`` of the plain forward (:func:`mlp_loss`), compiled once per shape.
+
+    Args:
+        key: a typed key.
+        sizes: layer sizes (I, L_1, ..., L_K, O).
+        batch_size: N.
+        activation: a name in :data:`ACTIVATIONS`.
+        matmul_precision: see ``jaxnn.precision`` (float64 matmuls are exact at any).
+    """
+    sizes = tuple(sizes)
+    if len(sizes) < 3 or not all(isinstance(v, int) and v >= 1 for v in sizes):
+        raise ValueError(f"sizes: expected (I, L_1, ..., L_K, O) of integers ≥ 1, got {sizes!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: expected an integer ≥ 1, got {batch_size!r}")
+    resolve_activation(activation)
+    precision.check_precision(matmul_precision)
+    with jax.enable_x64(True):
+        key_params, key_x, key_y = jax.random.split(key, 3)
+        params = sample_params(key_params, sizes, jnp.float64)
+        x = jax.random.normal(key_x, (batch_size, sizes[0]), jnp.float64)
+        y = jax.random.normal(key_y, (batch_size, sizes[-1]), jnp.float64)
+        return float(jnp.max(_relative_grad_errors(params, x, y, activation, matmul_precision)))

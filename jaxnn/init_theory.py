@@ -27,7 +27,9 @@ weights :math:`w_m \sim \mathcal N(0, \sigma^2)`, all independent, no bias.
 Closed forms return Python floats (NumPy arrays for per-layer tables). Samplers take a typed
 key (``jax.random.key``) first, draw true Gaussians (``jax.random.normal`` times the standard
 deviation, never truncated normals: the exercise says :math:`\mathcal N(0, \sigma^2)`), and are
-vmapped over independent draws, so sample means carry honest standard errors.
+vmapped over independent draws, so sample means carry honest standard errors. Every sampler
+that multiplies matrices is compiled once per shape with its matmuls pinned to
+``matmul_precision`` (``jaxnn.precision``; default exact float32, whatever the backend).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jaxnn import precision
 
 __all__ = [
     "preactivation_mean",
@@ -67,6 +71,7 @@ __all__ = [
     "sample_kink_fractions",
     "smoothness_conclusion",
     "roughness_terms",
+    "pooled_roughness",
     "mean_and_standard_error",
     "variance_and_standard_error",
     "second_moment_and_standard_error",
@@ -363,18 +368,24 @@ def tanh_taylor_ratio_small_var(weight_var: float) -> float:
 # ---------------------------------------------------------------------------- samplers
 
 
-@functools.partial(jax.jit, static_argnames=("fan_in", "num_draws"))
-def _preactivations(key, weight_std, *, fan_in, num_draws):
+def _check_precision(matmul_precision: str) -> str:
+    return precision.check_precision(matmul_precision)
+
+
+@functools.partial(jax.jit, static_argnames=("fan_in", "num_draws", "matmul_precision"))
+def _preactivations(key, weight_std, *, fan_in, num_draws, matmul_precision):
     def one_neuron(key_neuron):
         key_weights, key_inputs = jax.random.split(key_neuron)
         weights = weight_std * jax.random.normal(key_weights, (fan_in,))
         inputs = jax.random.normal(key_inputs, (fan_in,))
         return weights @ inputs
 
-    return jax.vmap(one_neuron)(jax.random.split(key, num_draws))
+    draw = precision.pinned(jax.vmap(one_neuron), matmul_precision)
+    return draw(jax.random.split(key, num_draws))
 
 
-def sample_preactivations(key: jax.Array, *, weight_var: float, fan_in: int, num_draws: int):
+def sample_preactivations(key: jax.Array, *, weight_var: float, fan_in: int, num_draws: int,
+                          matmul_precision: str = precision.DEFAULT):
     r"""Draws :math:`z = \sum_m w_m x_m` for independent neurons with fresh weights and inputs.
 
     Args:
@@ -382,6 +393,7 @@ def sample_preactivations(key: jax.Array, *, weight_var: float, fan_in: int, num
         weight_var: :math:`\sigma^2`.
         fan_in: :math:`M`.
         num_draws: number of independent (neuron, input) draws.
+        matmul_precision: see ``jaxnn.precision`` (static).
 
     Returns:
         ``z[draw]``, float32.
@@ -399,18 +411,22 @@ def sample_preactivations(key: jax.Array, *, weight_var: float, fan_in: int, num
         math.sqrt(weight_var),
         fan_in=_check_count(fan_in, "fan_in"),
         num_draws=_check_count(num_draws, "num_draws"),
+        matmul_precision=_check_precision(matmul_precision),
     )
 
 
-def sample_relu_outputs(key: jax.Array, *, weight_var: float, fan_in: int, num_draws: int):
+def sample_relu_outputs(key: jax.Array, *, weight_var: float, fan_in: int, num_draws: int,
+                        matmul_precision: str = precision.DEFAULT):
     """``max(0, z)`` for the draws of :func:`sample_preactivations` (same key, same neurons)."""
     return jax.nn.relu(
-        sample_preactivations(key, weight_var=weight_var, fan_in=fan_in, num_draws=num_draws)
+        sample_preactivations(key, weight_var=weight_var, fan_in=fan_in, num_draws=num_draws,
+                              matmul_precision=matmul_precision)
     )
 
 
-@functools.partial(jax.jit, static_argnames=("fan_in", "width", "num_draws"))
-def _second_layer(key, weight_std, output_weight_std, *, fan_in, width, num_draws):
+@functools.partial(jax.jit, static_argnames=("fan_in", "width", "num_draws", "matmul_precision"))
+def _second_layer(key, weight_std, output_weight_std, *, fan_in, width, num_draws,
+                  matmul_precision):
     def one_neuron(key_neuron):
         key_inputs, key_first, key_second = jax.random.split(key_neuron, 3)
         inputs = jax.random.normal(key_inputs, (fan_in,))
@@ -418,7 +434,8 @@ def _second_layer(key, weight_std, output_weight_std, *, fan_in, width, num_draw
         second_weights = output_weight_std * jax.random.normal(key_second, (width,))
         return second_weights @ jax.nn.relu(first_weights @ inputs)
 
-    return jax.vmap(one_neuron)(jax.random.split(key, num_draws))
+    draw = precision.pinned(jax.vmap(one_neuron), matmul_precision)
+    return draw(jax.random.split(key, num_draws))
 
 
 def sample_second_layer(
@@ -429,6 +446,7 @@ def sample_second_layer(
     fan_in: int,
     width: int,
     num_draws: int,
+    matmul_precision: str = precision.DEFAULT,
 ):
     r"""Draws second-layer pre-activations :math:`z^{(2)} = v^\top \max(0, W x)`.
 
@@ -452,11 +470,12 @@ def sample_second_layer(
         fan_in=_check_count(fan_in, "fan_in"),
         width=_check_count(width, "width"),
         num_draws=_check_count(num_draws, "num_draws"),
+        matmul_precision=_check_precision(matmul_precision),
     )
 
 
-@functools.partial(jax.jit, static_argnames=("width", "depth", "num_draws"))
-def _depth_second_moments(key, weight_std, *, width, depth, num_draws):
+@functools.partial(jax.jit, static_argnames=("width", "depth", "num_draws", "matmul_precision"))
+def _depth_second_moments(key, weight_std, *, width, depth, num_draws, matmul_precision):
     def one_network(key_network):
         key_inputs, key_layers = jax.random.split(key_network)
         inputs = jax.random.normal(key_inputs, (width,))
@@ -471,11 +490,13 @@ def _depth_second_moments(key, weight_std, *, width, depth, num_draws):
         _, per_layer = jax.lax.scan(layer, inputs, jnp.arange(depth))
         return jnp.concatenate([jnp.mean(inputs**2)[None], per_layer])
 
-    return jax.vmap(one_network)(jax.random.split(key, num_draws))
+    draw = precision.pinned(jax.vmap(one_network), matmul_precision)
+    return draw(jax.random.split(key, num_draws))
 
 
 def sample_depth_second_moments(
-    key: jax.Array, *, weight_var: float, width: int, depth: int, num_draws: int
+    key: jax.Array, *, weight_var: float, width: int, depth: int, num_draws: int,
+    matmul_precision: str = precision.DEFAULT,
 ):
     r"""Propagates inputs through fresh deep ReLU stacks, recording :math:`\overline{h_k^2}`.
 
@@ -500,6 +521,7 @@ def sample_depth_second_moments(
         width=_check_count(width, "width"),
         depth=_check_count(depth, "depth"),
         num_draws=_check_count(num_draws, "num_draws"),
+        matmul_precision=_check_precision(matmul_precision),
     )
 
 
@@ -564,8 +586,11 @@ def apply_scalar_net(
     return hidden @ params["output_weights"]
 
 
-@functools.partial(jax.jit, static_argnames=("activation_fn", "width", "num_functions"))
-def _initial_functions(key, inputs, weight_var, bias_var, *, activation_fn, width, num_functions):
+@functools.partial(
+    jax.jit, static_argnames=("activation_fn", "width", "num_functions", "matmul_precision")
+)
+def _initial_functions(key, inputs, weight_var, bias_var, *, activation_fn, width, num_functions,
+                       matmul_precision):
     weight_std = jnp.sqrt(weight_var)
     bias_std = jnp.sqrt(bias_var)
 
@@ -575,7 +600,8 @@ def _initial_functions(key, inputs, weight_var, bias_var, *, activation_fn, widt
         )
         return apply_scalar_net(params, inputs, activation_fn)
 
-    return jax.vmap(one_function)(jax.random.split(key, num_functions))
+    draw = precision.pinned(jax.vmap(one_function), matmul_precision)
+    return draw(jax.random.split(key, num_functions))
 
 
 def sample_initial_functions(
@@ -587,6 +613,7 @@ def sample_initial_functions(
     num_functions: int,
     weight_var: float,
     bias_var: float | None = None,
+    matmul_precision: str = precision.DEFAULT,
 ) -> jax.Array:
     r"""Independent initial functions of :func:`sample_scalar_net` nets, evaluated on ``inputs``.
 
@@ -606,6 +633,7 @@ def sample_initial_functions(
         num_functions: number of independent nets.
         weight_var: :math:`\sigma^2` of input and output weights.
         bias_var: :math:`\beta^2`; defaults to ``weight_var``.
+        matmul_precision: see ``jaxnn.precision`` (static).
 
     Returns:
         ``f[function, point]``.
@@ -626,6 +654,7 @@ def sample_initial_functions(
         activation_fn=activation_fn,
         width=_check_count(width, "width"),
         num_functions=_check_count(num_functions, "num_functions"),
+        matmul_precision=_check_precision(matmul_precision),
     )
 
 
@@ -874,6 +903,41 @@ def roughness_terms(values: jax.Array, spacing: float) -> tuple[jax.Array, jax.A
     """
     second_difference = (values[..., 2:] - 2.0 * values[..., 1:-1] + values[..., :-2]) / spacing**2
     return jnp.mean(second_difference**2, axis=-1), jnp.var(values, axis=-1)
+
+
+def pooled_roughness(
+    key: jax.Array,
+    inputs: jax.Array,
+    *,
+    activation_fn: Callable,
+    width: int,
+    num_functions: int,
+    weight_var: float,
+    bias_var: float | None = None,
+    matmul_precision: str = precision.DEFAULT,
+) -> tuple[float, float]:
+    r"""Roughness :math:`\mathbb E\,\overline{(\Delta^2 f/h^2)^2}/\mathbb E\,\mathrm{Var}_x f`
+    of independent initial functions, and its standard error.
+
+    The functions of :func:`sample_initial_functions` on the uniform grid ``inputs`` (use
+    float64: see there), the two halves from :func:`roughness_terms`, pooled by
+    :func:`ratio_of_means`.
+
+    Returns:
+        ``(roughness, standard_error)``.
+
+    Raises:
+        ValueError: naming the bad argument, or ``inputs`` if it has fewer than 3 points.
+    """
+    inputs = jnp.asarray(inputs)
+    if inputs.ndim != 1 or inputs.shape[0] < 3:
+        raise ValueError(f"inputs must be a uniform 1-D grid of >= 3 points, got {inputs.shape}")
+    values = sample_initial_functions(
+        key, inputs, activation_fn=activation_fn, width=width, num_functions=num_functions,
+        weight_var=weight_var, bias_var=bias_var, matmul_precision=matmul_precision,
+    )
+    spacing = float(inputs[1] - inputs[0])
+    return ratio_of_means(*roughness_terms(values, spacing))
 
 
 # ---------------------------------------------------------------------------- estimators

@@ -1,7 +1,9 @@
 """The hand-written reverse-mode engine against jax.grad (float64), closed forms, exact counts."""
 
 import math
+import subprocess
 import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -12,6 +14,9 @@ from hypothesis import strategies as st
 
 from jaxnn import autodiff as ad
 from jaxnn.io import read_json
+from jaxnn.studies import autodiff_z as study
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Both sides run the same IEEE operations in float64; only exp/log/tanh come
 # from different libraries (libm here, XLA there), about an ulp apart.
@@ -281,13 +286,59 @@ def test_shared_subexpression_counted_once_per_path():
     assert ad.gradients(y, [x]) == (4.0 * 1.5**3,)
 
 
-# ---------------------------------------------------------- the experiment --
+# ---------------------------------------------------------- the study --
+
+
+def test_study_run_matches_jax_grad_and_central_difference():
+    results = study.run(study.Config())
+    expected = jax_gradient(naive_z, 2.0, 3.0)
+    for index, name in enumerate(("dz_da", "dz_db")):
+        row = results["comparison"][name]
+        np.testing.assert_allclose(row["engine"], expected[index], rtol=RTOL)
+        np.testing.assert_allclose(row["jax_grad_float64"], expected[index], rtol=RTOL)
+        # central difference with h = 1e-5: O(h^2) truncation, ~1e-10 relative here
+        np.testing.assert_allclose(row["central_difference"], expected[index], rtol=1e-8)
+    assert results["jax_grad_finite"]
+    forward = {row["name"]: row for row in results["forward"]}
+    assert forward["a"]["adjoint"] == results["dz_da"] and forward["z"]["adjoint"] == 1.0
+    assert study.run(study.Config()) == results  # pure: nothing is random
+
+
+def test_study_overflow_of_the_literal_formula_is_explained():
+    # a^2 + b^2 = 1800 > 709.78: jax.grad of the formula as written gives nan, the engine 0
+    results = study.run(study.Config(a=30.0, b=30.0))
+    assert not results["jax_grad_finite"]
+    assert results["dz_da"] == results["dz_db"] == 0.0
+    text = study.markdown(results)
+    assert "overflows float64" in text and "nan" not in text.replace("`nan`", "")
+    assert any("overflows" in line for line in study.summary(results))
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("b", -1.0, r"^b: log needs b > 0"), ("b", 0.0, r"^b: log needs b > 0"),
+    ("a", 1e200, r"^a: "), ("a", math.inf, r"^a: "), ("b", 1e-320, r"^b: "),
+    ("b", 1e200, r"^b: "), ("fd_step", 5.0, r"^fd_step: "), ("fd_step", math.nan, r"^fd_step: "),
+    ("seed", -1, r"^seed: "),
+])
+def test_config_rejects_bad_fields(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        study.Config(**{field: value})
+
+
+def test_largest_allowed_arguments_give_finite_numbers():
+    for a, b in ((study.MAX_ABS, study.MAX_ABS), (-study.MAX_ABS, study.MIN_B), (0.0, study.MIN_B)):
+        results = study.run(study.Config(a=a, b=b, fd_step=b / 2))
+        for row in results["forward"]:
+            assert math.isfinite(row["value"]) and math.isfinite(row["adjoint"]), (a, b, row)
+        for row in results["comparison"].values():
+            assert math.isfinite(row["engine"]) and math.isfinite(row["central_difference"])
 
 
 def test_experiment_writes_consistent_files(tmp_path):
     import autodiff_z
 
-    results = autodiff_z.main(["--out", str(tmp_path)])
+    results = autodiff_z.main(["--quick", "--out", str(tmp_path), "--runs",
+                               str(tmp_path / "runs"), "--quiet"])
     for name in ("autodiff_graph.png", "autodiff_z.json", "autodiff_z.md"):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = read_json(tmp_path / "autodiff_z.json")
@@ -304,11 +355,25 @@ def test_experiment_writes_consistent_files(tmp_path):
     assert [row["name"] for row in saved["forward"]] == list(ad.Z_INTERMEDIATES)
     assert [row["name"] for row in saved["backward"]] == list(reversed(ad.Z_INTERMEDIATES))
     assert saved["dz_db"] == results["dz_db"]
-    assert "sum of the 2 paths" in (tmp_path / "autodiff_z.md").read_text()
+    assert saved["run"]["config"] == {"a": 2.0, "b": 3.0, "fd_step": 1e-5, "seed": 0}
+    markdown = (tmp_path / "autodiff_z.md").read_text()
+    assert "sum of the 2 paths" in markdown
+    assert "](autodiff_graph.png)" in markdown and not markdown.startswith("# ")
 
 
-def test_experiment_rejects_b_not_positive(tmp_path):
-    import autodiff_z
-
-    with pytest.raises(ValueError, match=r"^b: log needs b > 0"):
-        autodiff_z.main(["--b", "-1", "--out", str(tmp_path), "--no-plot"])
+@pytest.mark.parametrize("args, name", [
+    (["--a", "1e200"], "a:"), (["--a", "inf"], "--a"), (["--a", "nan"], "--a"),
+    (["--b", "-1"], "--b"), (["--b", "0"], "--b"), (["--b", "1e-320"], "b:"),
+    (["--b", "1e200"], "b:"), (["--fd-step", "5"], "fd_step:"), (["--fd-step", "-1"], "--fd-step"),
+    (["--fd-step", "inf"], "--fd-step"), (["--seed", "99999999999999999999"], "--seed"),
+    (["--seed", "-1"], "--seed"),
+])
+def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, name):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "autodiff_z.py"), *args,
+         "--out", str(tmp_path), "--runs", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0], result.stderr
+    assert not (tmp_path / "autodiff_z.json").exists()

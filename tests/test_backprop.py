@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -12,6 +15,10 @@ import numpy as np
 import pytest
 
 from jaxnn import backprop
+from jaxnn.formatting import fmt
+from jaxnn.studies import mlp_backprop as study
+
+ROOT = Path(__file__).resolve().parents[1]
 
 ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "softplus")
 
@@ -291,15 +298,46 @@ def test_bad_sizes_in_counts_raise_naming_them():
         backprop.operation_summary("sideways")
 
 
-def test_config_rejects_bad_fields():
-    import mlp_backprop
+def test_count_network_counts_agree_and_are_integers():
+    counts = backprop.count_network(8, 8, 2, 50, 100)
+    closed, jaxpr, xla = counts["closed_form"], counts["jaxpr"], counts["xla"]
+    assert closed["forward_multiply_adds"] == jaxpr["forward_multiply_adds"] == 330_000
+    assert closed["backward_multiply_adds"] == jaxpr["backward_multiply_adds"] == 620_000
+    assert jaxpr["jax_value_and_grad_multiply_adds"] == 950_000
+    assert all(isinstance(v, int) for part in counts.values() for v in part.values())
+    assert xla["forward_flops"] >= 2 * closed["forward_multiply_adds"]
 
-    with pytest.raises(ValueError, match="^widths:"):
-        mlp_backprop.Config(widths=())
+
+def test_max_relative_grad_error_is_at_float64_rounding():
+    error = backprop.max_relative_grad_error(jax.random.key(0), (8, 50, 50, 8), 100, "tanh")
+    assert 0.0 <= error < RTOL
+    with pytest.raises(ValueError, match="^sizes:"):
+        backprop.max_relative_grad_error(jax.random.key(0), (8, 8), 1)
     with pytest.raises(ValueError, match="^activation:"):
-        mlp_backprop.Config(activation="gelu")
+        backprop.max_relative_grad_error(jax.random.key(0), (8, 5, 8), 1, "gelu")
+
+
+def test_grad_check_is_pinned_to_the_matmul_precision(x64):
+    params, x, y = draw_problem(0, (3, 2, 2, 4, 5))
+    text = backprop._relative_grad_errors.lower(
+        params, x, y, activation="relu", matmul_precision="highest").as_text()
+    assert "highest" in text.lower()
+
+
+def test_config_rejects_bad_fields():
+    with pytest.raises(ValueError, match="^widths:"):
+        study.Config(widths=())
+    with pytest.raises(ValueError, match="^activation:"):
+        study.Config(activation="gelu")
     with pytest.raises(ValueError, match="^deep_width:"):
-        mlp_backprop.Config(deep_width=0)
+        study.Config(deep_width=0)
+    with pytest.raises(ValueError, match="^batch_sizes:"):
+        study.Config(batch_sizes=(study.MAX_BATCH + 1,))
+    with pytest.raises(ValueError, match="^matmul_precision:"):
+        study.Config(matmul_precision="fast")
+    with pytest.raises(ValueError, match="^seed:"):
+        study.Config(seed=-1)
+    assert len(study.nets(study.FULL)) > len(study.nets(study.Config()))
 
 
 def all_numbers(value):
@@ -316,7 +354,8 @@ def all_numbers(value):
 def test_experiment_quick_smoke(tmp_path):
     import mlp_backprop
 
-    results = mlp_backprop.main(["--out", str(tmp_path), "--quick"])
+    results = mlp_backprop.main(["--quick", "--out", str(tmp_path), "--runs",
+                                 str(tmp_path / "runs"), "--quiet"])
     for name in ("mlp_backprop.md", "mlp_backprop.json", "mlp_backprop_counts.png"):
         assert (tmp_path / name).stat().st_size > 0
     saved = json.loads((tmp_path / "mlp_backprop.json").read_text())
@@ -328,3 +367,38 @@ def test_experiment_quick_smoke(tmp_path):
         assert row["xla"]["forward_flops"] > 0
     report = (tmp_path / "mlp_backprop.md").read_text()
     assert "Goodfellow" in report and "$$" in report
+    assert "](mlp_backprop_counts.png)" in report
+    assert not any(line.startswith(("# ", "## ")) for line in report.splitlines())
+    assert saved["run"]["config"]["matmul_precision"] == "highest"
+
+
+def test_study_with_grad_check_reports_float64_agreement():
+    config = study.Config(widths=(3,), deep_num_hidden=3, deep_width=4, batch_sizes=(1, 5),
+                          plot_points=5)
+    results = study.run(config)
+    errors = results["max_relative_grad_error_float64"]
+    assert list(errors) == ["8→3→3→8", "8→4×3→8"]
+    assert all(0.0 <= e < RTOL for e in errors.values())
+    assert results["grad_check_batch_size"] == 5
+    assert len(study.summary(results)) == 3
+    text = study.markdown(results)
+    assert all(f"{name}: {fmt(error, 2)}" in text for name, error in errors.items())
+
+
+@pytest.mark.parametrize("args, name", [
+    (["--widths", "0,4"], "--widths"), (["--widths", "100000"], "--widths"),
+    (["--widths", "a"], "--widths"), (["--batch-sizes", "-5"], "--batch-sizes"),
+    (["--batch-sizes", "1:99999999999"], "--batch-sizes"),
+    (["--activation", "gelu"], "--activation"),
+    (["--seed", "99999999999999999999"], "--seed"), (["--seed", "-1"], "--seed"),
+    (["--matmul-precision", "fast"], "--matmul-precision"), (["--widths", ""], "--widths"),
+])
+def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, name):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "mlp_backprop.py"), *args,
+         "--out", str(tmp_path), "--runs", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0], result.stderr
+    assert not (tmp_path / "mlp_backprop.json").exists()

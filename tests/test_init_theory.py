@@ -9,8 +9,12 @@ a wrong formula.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +22,10 @@ import numpy as np
 import pytest
 
 from jaxnn import init_theory as theory
+from jaxnn.io import to_jsonable
+from jaxnn.studies import initialization as study
+
+ROOT = Path(__file__).resolve().parents[1]
 
 Z_TOL = 5.0
 
@@ -162,13 +170,23 @@ def test_deep_relu_stack_matches_gain_to_the_power_of_depth(gain):
 
 
 def _pooled_roughness(key, activation_fn, weight_var, bias_var=None, *, num_functions=200):
-    inputs = jnp.linspace(-1.0, 1.0, 201)
-    spacing = float(inputs[1] - inputs[0])
-    values = theory.sample_initial_functions(
-        key, inputs, activation_fn=activation_fn, width=50, num_functions=num_functions,
-        weight_var=weight_var, bias_var=bias_var,
+    return theory.pooled_roughness(
+        key, jnp.linspace(-1.0, 1.0, 201), activation_fn=activation_fn, width=50,
+        num_functions=num_functions, weight_var=weight_var, bias_var=bias_var,
     )
-    return theory.ratio_of_means(*theory.roughness_terms(values, spacing))
+
+
+def test_pooled_roughness_is_the_ratio_of_the_roughness_terms(x64):
+    inputs = jnp.linspace(-1.0, 1.0, 201)
+    values = theory.sample_initial_functions(
+        jax.random.key(7), inputs, activation_fn=jnp.tanh, width=50, num_functions=200,
+        weight_var=0.1,
+    )
+    expected = theory.ratio_of_means(*theory.roughness_terms(values, float(inputs[1] - inputs[0])))
+    assert _pooled_roughness(jax.random.key(7), jnp.tanh, 0.1) == expected
+    with pytest.raises(ValueError, match="inputs"):
+        theory.pooled_roughness(jax.random.key(0), jnp.zeros(2), activation_fn=jnp.tanh, width=5,
+                                num_functions=2, weight_var=1.0)
 
 
 def test_tanh_roughness_increases_with_weight_variance(x64):
@@ -414,17 +432,67 @@ def test_bad_count_raises_naming_the_argument(bad):
         theory.sample_scalar_net(jax.random.key(0), width=bad, weight_var=1.0)
 
 
-def test_config_errors_name_the_field():
-    import initialization
+def test_samplers_pin_their_matmuls_to_the_requested_precision():
+    key = jax.random.key(0)
+    lowered = {
+        "preactivations": theory._preactivations.lower(
+            key, 0.1, fan_in=3, num_draws=2, matmul_precision="highest"),
+        "second_layer": theory._second_layer.lower(
+            key, 0.1, 0.1, fan_in=3, width=3, num_draws=2, matmul_precision="highest"),
+        "depth": theory._depth_second_moments.lower(
+            key, 0.1, width=3, depth=2, num_draws=2, matmul_precision="highest"),
+        "functions": theory._initial_functions.lower(
+            key, jnp.linspace(-1.0, 1.0, 5), 0.1, 0.1, activation_fn=jnp.tanh, width=3,
+            num_functions=2, matmul_precision="highest"),
+    }
+    for name, program in lowered.items():
+        text = program.as_text().lower()
+        assert "dot_general" in text and "highest" in text, name
+    with pytest.raises(ValueError, match="matmul_precision"):
+        theory.sample_preactivations(key, weight_var=0.1, fan_in=3, num_draws=2,
+                                     matmul_precision="fast")
 
+
+def test_config_errors_name_the_field():
     with pytest.raises(ValueError, match="fan_in"):
-        initialization.InitializationConfig(fan_in=0)
+        study.Config(fan_in=0)
     with pytest.raises(ValueError, match="weight_var"):
-        initialization.InitializationConfig(weight_var=-0.1)
+        study.Config(weight_var=-0.1)
     with pytest.raises(ValueError, match="smoothness_vars"):
-        initialization.InitializationConfig(smoothness_vars=(1.0, 0.1))
+        study.Config(smoothness_vars=(1.0, 0.1))
     with pytest.raises(ValueError, match="seed"):
-        initialization.main(["--seed", "-1", "--out", "unused", "--no-plot"])
+        study.Config(seed=-1)
+    with pytest.raises(ValueError, match="^num_draws:"):
+        study.Config(num_draws=1)  # a standard error needs two draws
+    with pytest.raises(ValueError, match="^depth:"):
+        study.Config(depth=200)  # 2^200 overflows float32
+    with pytest.raises(ValueError, match="^second_layer_draws:"):
+        study.Config(second_layer_draws=10**6, fan_in=1000)
+    with pytest.raises(ValueError, match="^matmul_precision:"):
+        study.Config(matmul_precision="fast")
+    with pytest.raises(ValueError, match="^weight_var:"):
+        study.Config(weight_var=math.inf)
+
+
+@pytest.mark.parametrize("args, name", [
+    (["--seed", "-1"], "--seed"), (["--seed", "99999999999999999999"], "--seed"),
+    (["--fan-in", "0"], "--fan-in"), (["--fan-in", "10000000000000"], "--fan-in"),
+    (["--weight-var", "inf"], "--weight-var"), (["--weight-var", "nan"], "--weight-var"),
+    (["--weight-var", "-1"], "--weight-var"), (["--weight-var", "1e300"], "weight_var:"),
+    (["--num-draws", "1"], "--num-draws"), (["--num-draws", "-5"], "--num-draws"),
+    (["--num-draws", "900000000", "--fan-in", "1000"], "num_draws:"),
+    (["--depth", "0"], "--depth"), (["--depth", "500"], "depth:"),
+    (["--matmul-precision", "fast"], "--matmul-precision"),
+])
+def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, name):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "initialization.py"), *args,
+         "--out", str(tmp_path), "--runs", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0], result.stderr
+    assert not (tmp_path / "initialization.json").exists()
 
 
 # ---------------------------------------------------------------------------- smoke
@@ -433,10 +501,12 @@ def test_config_errors_name_the_field():
 def test_quick_run_writes_files_with_finite_numbers(tmp_path):
     import initialization
 
-    results = initialization.main(["--out", str(tmp_path), "--quick", "--quiet"])
-    for name in ("init_moments.json", "init_moments.md", "init_depth.png", "init_smoothness.png"):
+    results = initialization.main(["--quick", "--out", str(tmp_path), "--runs",
+                                   str(tmp_path / "runs"), "--quiet"])
+    for name in ("initialization.json", "initialization.md", "init_depth.png",
+                 "init_smoothness.png"):
         assert (tmp_path / name).stat().st_size > 0, name
-    written = json.loads((tmp_path / "init_moments.json").read_text())
+    written = json.loads((tmp_path / "initialization.json").read_text())
 
     def numbers(value):
         if isinstance(value, dict):
@@ -449,12 +519,37 @@ def test_quick_run_writes_files_with_finite_numbers(tmp_path):
             yield value
 
     # non-finite floats are written as null, so a None among the measurements means NaN/inf
-    for section in ("moments", "depth", "smoothness"):
+    for section in ("moments", "depth", "smoothness", "examples"):
         assert None not in list(numbers(written[section])), section
     assert all(math.isfinite(row["z_score"]) for row in written["moments"]["rows"])
     assert len(written["depth"]["curves"]) == 3
     assert len(written["depth"]["curves"][0]["second_moment"]) == written["depth"]["depth"] + 1
     assert written["conclusion"] == results["conclusion"]
     assert written["conclusion"].startswith("tanh:")
-    markdown = (tmp_path / "init_moments.md").read_text()
+    assert written["run"]["config"] == dataclasses.asdict(study.QUICK) | {
+        "depth_gains": [0.5, 1.0, 2.0], "smoothness_vars": list(study.QUICK.smoothness_vars),
+        "example_vars": list(study.QUICK.example_vars)}
+    examples = written["examples"]
+    assert len(examples["tanh"]) == len(examples["weight_vars"])
+    assert len(examples["relu"][0]) == study.QUICK.examples_per_panel
+    assert len(examples["relu"][0][0]) == len(examples["inputs"]) <= study.EXAMPLE_POINTS
+    markdown = (tmp_path / "initialization.md").read_text()
     assert "$$" in markdown and "| quantity |" in markdown and results["conclusion"] in markdown
+    assert "](init_depth.png)" in markdown and "](init_smoothness.png)" in markdown
+    assert not any(line.startswith(("# ", "## ")) for line in markdown.splitlines())
+    assert len(study.summary(written)) == 3
+
+    # the same config again (compiled programs reused): identical numbers, one progress
+    # unit per measurement (moments, each gain, each sigma^2, the examples)
+    class Recorder:
+        def start(self, total, unit):
+            self.total, self.unit, self.done = total, unit, 0
+
+        def __call__(self, done):
+            self.done += done
+
+    progress = Recorder()
+    again = to_jsonable(study.run(study.QUICK, progress=progress))
+    assert again == {key: written[key] for key in again}
+    assert progress.unit == "measurement"
+    assert progress.done == progress.total == 2 + 3 + len(study.QUICK.smoothness_vars)

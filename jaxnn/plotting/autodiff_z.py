@@ -1,4 +1,4 @@
-"""The computational graph of a traced expression, drawn with matplotlib only.
+"""The computational graph of exercise 1 (``autodiff_graph.png``), drawn with matplotlib only.
 
 One rounded box per node (its label, definition, forward value and adjoint),
 one arrow per input, labelled with the local partial derivative (formula and
@@ -9,24 +9,36 @@ and uncrossed for small graphs like the one of exercise 1. No graphviz needed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-from jaxnn.autodiff import TracedNode, latex_name
-from jaxnn.plotting import new_figure
+from jaxnn.autodiff import bar_name, latex_name
+from jaxnn.formatting import fmt
+from jaxnn.plotting import new_figure, save_figure
+
+Node = Mapping  # one row of ``results["forward"]``: name, op, definition, value, inputs,
+#                 local_partials (wrt, formula, value) and adjoint
 
 _NODE_STYLE = {"boxstyle": "round,pad=0.5", "facecolor": "#eef3fb", "edgecolor": "#3b6aa0"}
 _INPUT_STYLE = {"boxstyle": "round,pad=0.5", "facecolor": "#fdf1dc", "edgecolor": "#b07b1f"}
 _LABEL_STYLE = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"}
 
 
-def _bar(label: str) -> str:
-    name = latex_name(label)
-    head, _, subscript = name.partition("_")
-    return rf"\bar{{{head}}}" + (f"_{subscript}" if subscript else "")
+def plot_all(results: dict, out: str | os.PathLike) -> list[Path]:
+    """Writes ``autodiff_graph.png`` from the results of ``jaxnn.studies.autodiff_z``."""
+    title = (
+        f"${results['function']}$ at $(a, b) = ({fmt(results['a'])}, {fmt(results['b'])})$:  "
+        f"$z$ = {fmt(results['z'], 6)},  "
+        rf"$\partial z/\partial a$ = {fmt(results['dz_da'], 6)},  "
+        rf"$\partial z/\partial b$ = {fmt(results['dz_db'], 6)}"
+    )
+    figure = plot_graph(results["forward"], title=title)
+    return [save_figure(figure, Path(out) / "autodiff_graph.png")]
 
 
 def layered_layout(
-    nodes: Sequence[TracedNode], *, min_gap: float = 1.0
+    nodes: Sequence[Node], *, min_gap: float = 1.0
 ) -> dict[str, tuple[float, float]]:
     """Positions ``name -> (column, height)`` for nodes given in a topological order.
 
@@ -38,16 +50,17 @@ def layered_layout(
     """
     column: dict[str, int] = {}
     for node in nodes:
-        column[node.name] = 1 + max((column[i] for i in node.inputs), default=-1)
-    span = {node.name: 0 for node in nodes}
+        column[node["name"]] = 1 + max((column[i] for i in node["inputs"]), default=-1)
+    span = {node["name"]: 0 for node in nodes}
     for node in nodes:
-        for source in node.inputs:
-            span[source] = max(span[source], column[node.name] - column[source])
+        for source in node["inputs"]:
+            span[source] = max(span[source], column[node["name"]] - column[source])
     height: dict[str, float] = {}
     for depth in range(max(column.values()) + 1):
-        members = [n for n in nodes if column[n.name] == depth]
+        members = [n for n in nodes if column[n["name"]] == depth]
         targets = {
-            n.name: sum(height[i] for i in n.inputs) / len(n.inputs) if n.inputs else -float(k)
+            n["name"]: sum(height[i] for i in n["inputs"]) / len(n["inputs"]) if n["inputs"]
+            else -float(k)
             for k, n in enumerate(members)
         }
         previous = None
@@ -58,22 +71,22 @@ def layered_layout(
     return {name: (float(column[name]), height[name]) for name in column}
 
 
-def _box_text(node: TracedNode, value_format: str) -> str:
+def _box_text(node: Node, digits: int) -> str:
     # Numbers stay outside mathtext, which would typeset 1e-06 as a subtraction.
-    label = latex_name(node.name)
-    head = f"${label} = {node.definition}$" if node.definition else f"${label}$ (input)"
+    label = latex_name(node["name"])
+    head = f"${label} = {node['definition']}$" if node["definition"] else f"${label}$ (input)"
     return (
-        f"{head}\nvalue {node.value:{value_format}}\n"
-        f"${_bar(node.name)}$ = {node.adjoint:{value_format}}"
+        f"{head}\nvalue {fmt(node['value'], digits)}\n"
+        f"${bar_name(node['name'])}$ = {fmt(node['adjoint'], digits)}"
     )
 
 
-def _edge_text(consumer: TracedNode, slot: int, value_format: str) -> str:
-    partial = consumer.local_partials[slot]
-    symbol = rf"\partial {latex_name(consumer.name)} / \partial {latex_name(partial.wrt)}"
-    if partial.formula == f"{partial.value:g}":
-        return f"${symbol} = {partial.formula}$"
-    return f"${symbol} = {partial.formula}$\n= {partial.value:{value_format}}"
+def _edge_text(consumer: Node, slot: int, digits: int) -> str:
+    partial = consumer["local_partials"][slot]
+    symbol = rf"\partial {latex_name(consumer['name'])} / \partial {latex_name(partial['wrt'])}"
+    if partial["formula"] == f"{partial['value']:g}":
+        return f"${symbol} = {partial['formula']}$"
+    return f"${symbol} = {partial['formula']}$\n= {fmt(partial['value'], digits)}"
 
 
 def _data_box(text, ax) -> tuple[float, float, float, float]:
@@ -99,19 +112,19 @@ def _exit_point(center, toward, box) -> tuple[float, float]:
 
 
 def plot_graph(
-    nodes: Sequence[TracedNode],
+    nodes: Sequence[Node],
     *,
     title: str,
-    value_format: str = ".6g",
+    digits: int = 6,
     column_width: float = 4.4,
     row_height: float = 1.7,
 ):
     """Draws the traced graph; returns the figure (save it with ``save_figure``).
 
     Args:
-        nodes: the traced graph in a topological order, e.g. ``trace_z(2.0, 3.0)``.
+        nodes: the traced graph in a topological order, as the rows of ``results["forward"]``.
         title: figure title.
-        value_format: format spec for values, adjoints and partials.
+        digits: significant digits of values, adjoints and partials.
         column_width: inches per column of the layout.
         row_height: inches per unit of height of the layout.
     """
@@ -127,18 +140,19 @@ def plot_graph(
 
     boxes = {}
     for node in nodes:
-        style = _INPUT_STYLE if node.op == "input" else _NODE_STYLE
-        boxes[node.name] = ax.text(
-            *positions[node.name], _box_text(node, value_format), ha="center", va="center",
+        style = _INPUT_STYLE if node["op"] == "input" else _NODE_STYLE
+        boxes[node["name"]] = ax.text(
+            *positions[node["name"]], _box_text(node, digits), ha="center", va="center",
             fontsize=10, linespacing=1.5, bbox=style, zorder=3,
         )
     fig.canvas.draw()  # sizes the boxes, so arrows can start and stop at their edges
     extents = {name: _data_box(text, ax) for name, text in boxes.items()}
 
     for consumer in nodes:
-        for slot, source in enumerate(consumer.inputs):
-            start = _exit_point(positions[source], positions[consumer.name], extents[source])
-            end = _exit_point(positions[consumer.name], positions[source], extents[consumer.name])
+        name = consumer["name"]
+        for slot, source in enumerate(consumer["inputs"]):
+            start = _exit_point(positions[source], positions[name], extents[source])
+            end = _exit_point(positions[name], positions[source], extents[name])
             ax.annotate(
                 "", xy=end, xytext=start, zorder=1,
                 arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 1.2,
@@ -146,7 +160,7 @@ def plot_graph(
             )
             middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
             ax.text(
-                *middle, _edge_text(consumer, slot, value_format), ha="center", va="center",
+                *middle, _edge_text(consumer, slot, digits), ha="center", va="center",
                 fontsize=9, color="#333333", bbox=_LABEL_STYLE, zorder=2,
             )
     ax.set_title(title, fontsize=12)

@@ -1,8 +1,7 @@
 """Figures of the initialization study (exercise 3): depth propagation and initial smoothness.
 
-Both functions read the result dictionaries that ``experiments/initialization.py`` writes to
-``init_moments.json`` (plus, for the example curves, arrays that are cheap to redraw from the
-seed), and know nothing about how they were computed.
+Both read the results of ``jaxnn.studies.initialization`` (the dictionary written to
+``initialization.json``) and know nothing about how they were computed.
 """
 
 from __future__ import annotations
@@ -12,7 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxnn.formatting import fmt
 from jaxnn.plotting import new_figure, save_figure
+
+def plot_all(results: dict, out: str | os.PathLike) -> list[Path]:
+    """Writes ``init_depth.png`` and ``init_smoothness.png``; returns their paths."""
+    out = Path(out)
+    return [
+        plot_depth(results["depth"], out / "init_depth.png"),
+        plot_smoothness(results["smoothness"], results["examples"], out / "init_smoothness.png"),
+    ]
+
 
 # one colour per gain / per series, the same in every panel
 _GAIN_COLORS = {0.5: "tab:blue", 1.0: "tab:green", 2.0: "tab:red"}
@@ -37,7 +46,7 @@ def plot_depth(depth: dict, path: str | os.PathLike) -> Path:
         theory = np.asarray(curve["theory_second_moment"], dtype=float)
         measured = np.asarray(curve["second_moment"], dtype=float)
         standard_error = np.asarray(curve["standard_error"], dtype=float)
-        label = rf"$\sigma^2 = {gain:g}\cdot 2/M$ ($c = {gain:g}$)"
+        label = rf"$\sigma^2 = {fmt(gain)}\cdot 2/M$ ($c = {fmt(gain)}$)"
         moment_ax.plot(layer, theory, color=color, lw=1.5, label=f"theory $c^k$, {label}")
         # log axis: draw ±2 s.e. as an asymmetric bar clipped above zero
         lower = np.minimum(2 * standard_error, 0.95 * measured)
@@ -47,7 +56,7 @@ def plot_depth(depth: dict, path: str | os.PathLike) -> Path:
         )
         ratio_ax.errorbar(
             layer + 0.15 * (index - 1), measured / theory, yerr=2 * standard_error / theory,
-            fmt="o", ms=3.5, color=color, elinewidth=0.8, capsize=0, label=f"$c = {gain:g}$",
+            fmt="o", ms=3.5, color=color, elinewidth=0.8, capsize=0, label=f"$c = {fmt(gain)}$",
         )
     moment_ax.set_yscale("log")
     moment_ax.set_xlabel("layer $k$")
@@ -74,7 +83,7 @@ def _plot_roughness(ax, smoothness: dict) -> None:
         (
             "relu_fixed_bias",
             "relu_fixed_bias_roughness",
-            rf"ReLU, $\beta^2 = {smoothness['relu_bias_var']:g}$ fixed",
+            rf"ReLU, $\beta^2 = {fmt(smoothness['relu_bias_var'])}$ fixed",
         ),
     ]
     for name, key, label in series:
@@ -130,9 +139,9 @@ def plot_smoothness(smoothness: dict, examples: dict, path: str | os.PathLike) -
     Args:
         smoothness: the ``"smoothness"`` entry of the results (``weight_vars[i]`` and, per
             series, the roughness, its standard error, the tanh Taylor ratio and the theory).
-        examples: ``inputs[point]``, ``weight_vars[j]``, and ``tanh`` / ``relu`` arrays
-            ``f[j, function, point]`` drawn with one key, so that columns show the same
-            standard normals rescaled.
+        examples: the ``"examples"`` entry: ``inputs[point]``, ``weight_vars[j]``, and
+            ``tanh`` / ``relu`` arrays ``f[j, function, point]`` drawn with one key, so that
+            columns show the same standard normals rescaled.
         path: where to write the PNG.
     """
     example_vars = list(examples["weight_vars"])
@@ -145,7 +154,7 @@ def plot_smoothness(smoothness: dict, examples: dict, path: str | os.PathLike) -
             ax = axes[row, column]
             for function in curves[column]:
                 ax.plot(inputs, function, lw=1)
-            ax.set_title(rf"{title}, $\sigma^2 = {weight_var:g}$", fontsize=10)
+            ax.set_title(rf"{title}, $\sigma^2 = {fmt(weight_var)}$", fontsize=10)
             ax.set_xlabel("$x$")
             if column == 0:
                 ax.set_ylabel("$f(x)$ at initialization")

@@ -1,4 +1,4 @@
-"""Plot of the multiply–adds of the hand-derived MLP forward and backward passes.
+"""Plot of the multiply–adds of the hand-derived MLP forward and backward passes (exercise 2).
 
 Left: forward and backward multiply–adds per example against the width L (log-log), one
 colour per depth K; closed-form curves, with the counts read off the traced program
@@ -14,6 +14,29 @@ from pathlib import Path
 import numpy as np
 
 from jaxnn.plotting import new_figure, save_figure
+
+
+def plot_all(results: dict, out: str | os.PathLike) -> list[Path]:
+    """Writes ``mlp_backprop_counts.png`` from the results of ``jaxnn.studies.mlp_backprop``.
+
+    The dots are the jaxpr counts of the assignment's nets at the smallest N, per example.
+    """
+    curves = results["plot"]
+    smallest = min(row["batch_size"] for row in results["nets"])
+    measured = [
+        {"num_hidden": row["num_hidden"], "width": row["width"],
+         "forward": row["jaxpr"]["forward_multiply_adds"] / row["batch_size"],
+         "backward": row["jaxpr"]["backward_multiply_adds"] / row["batch_size"]}
+        for row in results["nets"] if row["batch_size"] == smallest
+    ]
+    path = plot_multiply_adds(
+        Path(out) / "mlp_backprop_counts.png", widths=curves["widths"],
+        forward={int(k): v for k, v in curves["forward"].items()},
+        backward={int(k): v for k, v in curves["backward"].items()}, measured=measured,
+        title=(f"MLP {results['input_size']}→L×K→{results['output_size']}, multiply–adds per "
+               "example; dots: the assignment's nets"),
+    )
+    return [path]
 
 
 def plot_multiply_adds(
