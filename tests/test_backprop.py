@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +15,6 @@ from jaxnn import backprop
 from jaxnn.formatting import fmt
 from jaxnn.studies import mlp_backprop as study
 
-ROOT = Path(__file__).resolve().parents[1]
 
 ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "softplus")
 
@@ -393,12 +389,5 @@ def test_study_with_grad_check_reports_float64_agreement():
     (["--seed", "99999999999999999999"], "--seed"), (["--seed", "-1"], "--seed"),
     (["--matmul-precision", "fast"], "--matmul-precision"), (["--widths", ""], "--widths"),
 ])
-def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, name):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "mlp_backprop.py"), *args,
-         "--out", str(tmp_path), "--runs", str(tmp_path / "runs")],
-        capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and name in lines[0], result.stderr
-    assert not (tmp_path / "mlp_backprop.json").exists()
+def test_cli_bad_input_exits_2_with_one_line(bad_input, args, name):
+    bad_input("mlp_backprop", args, name)

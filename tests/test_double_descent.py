@@ -86,9 +86,14 @@ def test_quick_run_end_to_end_and_resume(tmp_path):
      (["--seed", "99999999999999999999999"], "--seed"), (["--widths", ""], "--widths"),
      (["--matmul-precision", "fast"], "--matmul-precision")],
 )
-def test_cli_bad_input_exits_2_with_one_line(args, name):
-    result = subprocess.run([sys.executable, str(ROOT / "experiments" / "double_descent.py"), *args],
-                            capture_output=True, text=True, timeout=120)
+def test_cli_bad_input_exits_2_with_one_line(bad_input, args, name):
+    bad_input("double_descent", args, name)
+
+
+def test_the_script_itself_exits_2_with_one_line():
+    """End to end through ``__main__``, in a fresh process."""
+    result = subprocess.run([sys.executable, str(ROOT / "experiments" / "double_descent.py"),
+                             "--noise-std", "inf"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and name in lines[0], result.stderr
+    assert len(lines) == 1 and "--noise-std" in lines[0], result.stderr

@@ -12,9 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -25,7 +22,6 @@ from jaxnn import init_theory as theory
 from jaxnn.io import to_jsonable
 from jaxnn.studies import initialization as study
 
-ROOT = Path(__file__).resolve().parents[1]
 
 Z_TOL = 5.0
 
@@ -484,16 +480,8 @@ def test_config_errors_name_the_field():
     (["--depth", "0"], "--depth"), (["--depth", "500"], "depth:"),
     (["--matmul-precision", "fast"], "--matmul-precision"),
 ])
-def test_cli_bad_input_exits_2_with_one_line(tmp_path, args, name):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "initialization.py"), *args,
-         "--out", str(tmp_path), "--runs", str(tmp_path / "runs")],
-        capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and name in lines[0], result.stderr
-    assert not (tmp_path / "initialization.json").exists()
-
+def test_cli_bad_input_exits_2_with_one_line(bad_input, args, name):
+    bad_input("initialization", args, name)
 
 # ---------------------------------------------------------------------------- smoke
 
