@@ -13,7 +13,8 @@ and the same behaviour, implemented once here:
   logs) a plain line at most every 30 s with percent done and ETA; ``--quiet``
   silences progress, never errors;
 - every run ends with a short summary: the headline numbers and the files written;
-- Ctrl-C prints one line saying what was kept and the ``--resume`` command;
+- Ctrl-C (or SIGTERM, a scheduler's time limit) prints one line saying what
+  was kept and the ``--resume`` command;
 - an internal error keeps its traceback, exits 1 and marks the run failed.
 
 This is the one place besides ``tests/conftest.py`` that calls ``jax.config.update``:
@@ -27,6 +28,7 @@ import dataclasses
 import importlib
 import math
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -341,6 +343,8 @@ def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
 
     mesh = train.sweep_mesh() if len(jax.devices()) > 1 else None
     start = time.perf_counter()
+    # A batch scheduler's time limit arrives as SIGTERM: end it like Ctrl-C (status, resume hint).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with ConsoleProgress(name, quiet=args.quiet) as progress:
             results = study.run(config, mesh=mesh, run_dir=run, progress=progress)

@@ -68,6 +68,9 @@ STUDY_SCRIPT = textwrap.dedent('''
         run_dir.save_part("first", {"x": [1.0]})
         if sys.argv[1] == "interrupt":
             raise KeyboardInterrupt
+        if sys.argv[1] == "terminate":
+            import os, signal
+            os.kill(os.getpid(), signal.SIGTERM)
         raise RuntimeError("an internal bug")
     study.run, study.Config = run, Config
     def main(argv):
@@ -77,7 +80,7 @@ STUDY_SCRIPT = textwrap.dedent('''
 ''')
 
 
-@pytest.mark.parametrize("mode", ["interrupt", "bug"])
+@pytest.mark.parametrize("mode", ["interrupt", "terminate", "bug"])
 def test_a_study_run_ends_with_one_line_on_ctrl_c_and_a_traceback_on_a_bug(tmp_path, mode):
     done = subprocess.run([sys.executable, "-c", STUDY_SCRIPT, mode, "--out", str(tmp_path / "o"),
                            "--runs", str(tmp_path / "runs"), "--quiet"],
@@ -86,7 +89,7 @@ def test_a_study_run_ends_with_one_line_on_ctrl_c_and_a_traceback_on_a_bug(tmp_p
     assert len(statuses) == 1, done.stderr
     status = json.loads(statuses[0].read_text())
     lines = done.stderr.strip().splitlines()
-    if mode == "interrupt":
+    if mode in ("interrupt", "terminate"):
         assert done.returncode == 130 and status["status"] == "interrupted"
         assert len(lines) == 1 and "1 finished part(s) kept" in lines[0]
         assert lines[0].endswith("--resume") and "Traceback" not in done.stderr
