@@ -142,7 +142,7 @@ class TrainConfig:
 
     @property
     def record_slots(self) -> int:
-        """The most record epochs inside one chunk: the size of the parameter buffer."""
+        """The most record epochs inside one chunk: the largest parameter buffer."""
         return max((len(self.recorded_inside(*c)) for c in self.chunks()), default=0)
 
 
@@ -320,7 +320,7 @@ def train_chunk(config: TrainConfig, state: TrainState, member: Members, epochs:
     Args:
         epochs: ``[L]`` the epoch numbers (shared by all members).
         record_targets: ``[K]`` epochs whose starting parameters are copied into
-            the record buffer (slot i for ``record_targets[i]``; -1 pads).
+            the record buffer (slot i for ``record_targets[i]``).
         x_test, y_test: the shared test set.
 
     Returns:
@@ -503,9 +503,11 @@ def train(
     collected: list[tuple[int, int, dict]] = []
     pending = None
     for first, length in config.chunks():
+        # The buffer has exactly one slot per record epoch of this chunk: every slot is
+        # evaluated on the test set after the chunk, so padding slots would cost a test pass
+        # each. A chunk compiles once per (length, slots) pair, in practice two or three.
         inside = config.recorded_inside(first, length)
-        targets = np.full(config.record_slots, -1, np.int32)
-        targets[: len(inside)] = inside
+        targets = np.asarray(inside, np.int32)
         epochs = jnp.arange(first, first + length, dtype=jnp.int32)
         state, outputs = chunk_fn(state, members, epochs, jnp.asarray(targets), x_test, y_test)
         if pending is not None:
@@ -561,9 +563,4 @@ def _collect(pending, progress) -> dict:
         progress(length)
     host["record_epochs"] = inside
     host["end"] = first + length
-    if "record_test_loss" in host:
-        host["record_test_loss"] = host["record_test_loss"][:, : len(inside)]
-    if "recorded_params" in host:
-        host["recorded_params"] = jax.tree.map(lambda a: a[:, : len(inside)],
-                                               host["recorded_params"])
     return host

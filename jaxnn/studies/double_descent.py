@@ -52,8 +52,9 @@ class Config:
             training MSE is below this (0.05 % of the target variance 1 + s**2).
         chunk_epochs: epochs per compiled call (one host sync and progress tick).
         matmul_precision: float32 matmul precision (``jaxnn.precision``).
-        epochwise_points: test losses recorded at this many log-spaced epochs of
-            every sweep run, for the epoch-wise picture (0: only at chunk ends).
+        epochwise_points: the density of the log-spaced epochs (over the whole run)
+            whose test losses the sweep records inside its first chunk, for the
+            epoch-wise picture; later epochs are the chunk ends (0: chunk ends only).
         more_data_widths: widths for the N table; ``None`` picks the measured
             thresholds of every N plus the largest width.
         seed: master seed of data draws and initializations.
@@ -97,7 +98,11 @@ class Config:
     def train_config(self, epochs: int, *, epochwise: bool = False) -> train.TrainConfig:
         record = ()
         if epochwise and self.epochwise_points:
-            record = tuple(int(e) for e in log_spaced_epochs(epochs, self.epochwise_points))
+            # Log-spaced inside the first chunk; later, the chunk ends (measured anyway) are
+            # dense enough on a log axis, and a chunk without record epochs copies nothing.
+            chunk = min(self.chunk_epochs, epochs)
+            record = tuple(int(e) for e in log_spaced_epochs(epochs, self.epochwise_points)
+                           if 0 < e < chunk)
         return train.TrainConfig(optimizer="adam", epochs=epochs, batch_size=None,
                                  activation="relu", chunk_epochs=min(self.chunk_epochs, epochs),
                                  loss_thresholds=(1e-3, 1e-5), final_window=max(1, epochs // 20),
