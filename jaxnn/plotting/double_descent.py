@@ -136,8 +136,12 @@ def plot_epochwise(results: dict, path) -> Path:
         log_axis_with_plain_ticks(ax, widths)
         ax.grid(False)
         ax.legend(fontsize=7, loc="lower left")
-    fig.colorbar(mesh, ax=axes[0].tolist(), label="test MSE (mean over seeds)",
-                 format="%.2g")
+    from matplotlib.ticker import FormatStrFormatter
+
+    bar = fig.colorbar(mesh, ax=axes[0].tolist(), label="test MSE (mean over seeds)")
+    for axis in (bar.ax.yaxis,):
+        axis.set_major_formatter(FormatStrFormatter("%.2g"))
+        axis.set_minor_formatter(FormatStrFormatter("%.2g"))
     return save_figure(fig, path)
 
 
