@@ -93,6 +93,7 @@ import time
 from collections.abc import Callable, Mapping
 
 import jax
+import jax.scipy.linalg
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
@@ -237,8 +238,15 @@ def _probe(key: jax.Array, like: jax.Array, shape=()) -> jax.Array:
 
 
 def _top_eigenvalue(hvp_fn, flat_params, key, iterations):
-    ritz_values, _ = lanczos_quadrature(hvp_fn, _probe(key, flat_params), iterations)
-    return ritz_values[-1]
+    diagonal, off_diagonal = lanczos_tridiagonal(hvp_fn, _probe(key, flat_params), iterations)
+    # The largest eigenvalue of T_k by bisection in plain JAX, not LAPACK's eigh: jaxlib runs
+    # a batched CPU eigh on XLA's intra-op thread pool and waits for it there, so a sweep
+    # sharded over one CPU device per core (whose programs hold every pool thread) deadlocks
+    # (jaxlib 0.10.2: 16 or more vmapped runs on 2 devices). The spectral density needs
+    # eigenvectors and keeps eigh: run it on one device, or in batches of a few runs.
+    last = diagonal.shape[0] - 1
+    return jax.scipy.linalg.eigh_tridiagonal(diagonal, off_diagonal, eigvals_only=True,
+                                             select="i", select_range=(last, last))[0]
 
 
 def _trace(hvp_fn, flat_params, key, num_samples):

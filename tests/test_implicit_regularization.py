@@ -5,7 +5,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxnn import gradstats, train
+from jaxnn import curvature, gradstats, train
 from jaxnn.studies import implicit_regularization as ir_lib
 
 N, D, O, SEEDS = 20, 3, 2, 2
@@ -68,6 +68,9 @@ def _arrays(count, **overrides):
     for stat in ir_lib.STAT_NAMES:
         arrays[f"final_{stat}"] = np.full(count, 1e-9)
         arrays[f"matched_{stat}"] = np.full(count, 1e-4)
+    for stat in ir_lib.CURVATURE_NAMES:
+        arrays[f"final_{stat}"] = np.full(count, 20.0)
+        arrays[f"matched_{stat}"] = np.full(count, 10.0)
     arrays.update(overrides)
     return arrays
 
@@ -84,6 +87,10 @@ def test_rows_flag_nan_and_collapse_as_diverged_and_hide_their_numbers():
     assert rows[2]["divergence"] == "collapsed to a constant output"
     assert rows[1]["test_loss"] is None and rows[1]["matched_loss_grad_norm_sq"] is None
     assert rows[0]["matched_loss_grad_norm_sq"] == pytest.approx(1e-4)
+    assert rows[0]["hessian_top_eigenvalue"] == 20.0 and rows[1]["hessian_trace"] is None
+    assert rows[0]["edge_ratio"] == pytest.approx(20.0 * 0.1 / 2)
+    assert rows[0]["matched_loss_edge_ratio"] == pytest.approx(10.0 * 0.1 / 2)
+    assert rows[2]["matched_loss_edge_ratio"] is None  # no snapshot, no matched curvature
     assert rows[2]["final_train_loss"] == 1.0  # a constant predictor's loss is a real number
     summary = ir_lib.decay_summary(rows)
     assert [(r["n_diverged"], r["n_collapsed"]) for r in summary] == [(0, 0), (1, 0), (1, 1)]
@@ -94,12 +101,22 @@ def test_rows_flag_nan_and_collapse_as_diverged_and_hide_their_numbers():
     assert required <= set(rows[0])
 
 
-def _synthetic_rows(matched_norm_by_rate, test_by_rate, decay_test, seeds=3):
-    """Implicit rows per rate (tiny seed jitter) plus one weight-decay setting."""
+def _synthetic_rows(matched_norm_by_rate, test_by_rate, decay_test, seeds=3, edge_ratio=1.03,
+                    sharpness_jitter=0.0):
+    """Implicit rows per rate (tiny seed jitter) plus one weight-decay setting.
+
+    λ_max = edge_ratio·2/μ times (1 + sharpness_jitter·seed); tr H = 16 λ_max, p = 1000.
+    """
     rows = []
     for rate, norm in matched_norm_by_rate.items():
         for seed in range(seeds):
             jitter = 1 + 0.01 * seed
+            top = edge_ratio * 2 / rate * (1 + sharpness_jitter * seed)
+            curvature = {"hessian_top_eigenvalue": top, "hessian_trace": 16 * top,
+                         "hessian_trace_standard_error": 0.5 * top,
+                         "hessian_trace_per_parameter": 16 * top / 1000,
+                         "edge_ratio": top * rate / 2}
+            curvature |= {f"matched_loss_{k}": v for k, v in curvature.items()}
             rows.append({"learning_rate": rate, "seed": seed, "weight_decay": 0.0,
                          "final_train_loss": 1e-12, "test_loss": test_by_rate[rate] * jitter,
                          "converged": True, "diverged": False, "divergence": None,
@@ -107,7 +124,7 @@ def _synthetic_rows(matched_norm_by_rate, test_by_rate, decay_test, seeds=3):
                          "noise_scale": 20.0, "matched_loss_grad_norm_sq": norm * jitter,
                          "matched_loss_batch_grad_variance": norm * jitter / 2,
                          "matched_loss_noise_scale": 10.0, "matched_loss_train_loss": 1e-4,
-                         "first_epoch_below_convergence_level": 100})
+                         "first_epoch_below_convergence_level": 100, **curvature})
     for seed in range(seeds):
         rows.append({**rows[seed], "weight_decay": 1e-2, "final_train_loss": 0.1,
                      "converged": False, "test_loss": decay_test * (1 + 0.01 * seed)})
@@ -164,6 +181,100 @@ def test_log_log_slope_and_trend_words():
     assert [ir_lib.trend_word(s) for s in (-1.0, 0.0, 1.0)] == ["falls", "stays flat", "rises"]
 
 
+def test_member_curvature_equals_one_by_one(x64):
+    """The vmapped, jitted curvature of every member equals ``curvature_stats`` of each alone."""
+    x, y = _data()
+    grid = ir_lib.make_grid([0.05, 0.2], SEEDS)
+    members = ir_lib.build_members(jax.random.key(0), grid, x.astype(np.float64),
+                                   y.astype(np.float64), SIZES, "lecun_normal")
+    keys = ir_lib.curvature_keys(jax.random.key(0), grid.seed, ir_lib.FINAL)
+    together = ir_lib.member_curvature_stats(members.params, members.x_train, members.y_train, keys,
+                                             activation="relu", iterations=8, num_samples=6)
+    loss_fn = train.make_loss_fn("relu")
+    n_params = sum(a[0].size for a in jax.tree.leaves(members.params))
+    for index in range(len(grid.seed)):
+        params = jax.tree.map(lambda a, i=index: a[i], members.params)
+        alone = curvature.curvature_stats(loss_fn, params, members.x_train[index],
+                                          members.y_train[index], key=keys[index], iterations=8,
+                                          num_samples=6)
+        for name, value in alone.items():
+            np.testing.assert_allclose(together[name][index], value, rtol=1e-10, err_msg=name)
+        np.testing.assert_allclose(together["hessian_trace_per_parameter"][index],
+                                   alone["hessian_trace"] / n_params, rtol=1e-12)
+    # Members sharing a seed share probes (paired across rates); the two places differ.
+    matched = ir_lib.curvature_keys(jax.random.key(0), grid.seed, ir_lib.MATCHED)
+    data_of = jax.random.key_data
+    assert np.array_equal(data_of(keys[0]), data_of(keys[SEEDS]))
+    assert not np.array_equal(data_of(keys[0]), data_of(keys[1]))
+    assert not np.array_equal(data_of(keys[0]), data_of(matched[0]))
+
+
+def test_rank_partial_correlations_and_p_values():
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert ir_lib.spearman(x, np.exp(x)) == pytest.approx(1.0)  # monotone, not linear
+    assert ir_lib.spearman(x, -x**3) == pytest.approx(-1.0)
+    assert ir_lib.spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(np.corrcoef([0.5, 0.5, 2],
+                                                                              [0, 1, 2])[0, 1])
+    # Two groups: across groups x and y rise together, within each group they fall.
+    groups = [0, 0, 0, 1, 1, 1]
+    x = [0.0, 1.0, 2.0, 10.0, 11.0, 12.0]
+    y = [2.0, 1.0, 0.0, 12.0, 11.0, 10.0]
+    assert ir_lib.pearson(x, y) > 0.9
+    within, used = ir_lib.within_group_pearson(groups, x, y)
+    assert within == pytest.approx(-1.0) and used == 2
+    assert math.isnan(ir_lib.within_group_pearson([0, 1], [1.0, 2.0], [1.0, 2.0])[0])
+    # Fisher z: r = tanh(1.96 / sqrt(n - 3)) is the two-sided 5 % point.
+    n = 19
+    assert ir_lib.correlation_p_value(math.tanh(1.959964 / 4), n) == pytest.approx(0.05, rel=1e-4)
+    assert ir_lib.correlation_p_value(math.tanh(1.959964 / 3), n, controls=7) == pytest.approx(
+        0.05, rel=1e-4)
+    assert math.isnan(ir_lib.correlation_p_value(0.5, 3))
+    assert [ir_lib.edge_position(r, 0.1) for r in (0.5, 0.95, 1.08, 1.2, None)] == [
+        "below", "at", "at", "above", None]
+
+
+def test_sharpness_summary_and_sentences_follow_the_numbers():
+    rates = {0.02: 4e-4, 0.04: 2e-4, 0.08: 1e-4}
+    tests = {0.02: 2.0, 0.04: 1.8, 0.08: 1.5}
+    at_edge = ir_lib.sharpness_summary(_synthetic_rows(rates, tests, 1.0), tolerance=0.1)
+    assert [p["final_positions"]["at"] for p in at_edge["positions"]] == [3, 3, 3]
+    assert at_edge["totals"]["matched_loss_"]["n"] == 9 and not at_edge["runs_above"]
+    assert at_edge["positions"][0]["edge"] == pytest.approx(100.0)
+    assert at_edge["slopes"]["matched_loss_hessian_top_eigenvalue"] == pytest.approx(-1.0)
+    lam = at_edge["correlations"]["matched_loss_hessian_top_eigenvalue"]
+    assert lam["n"] == 9 and lam["pearson"] > 0.9 and lam["p_value"] < 0.01
+    # Within a rate λ_max is constant here: no within-rate correlation can be measured.
+    assert math.isnan(lam["within_rate_pearson"])
+    at_rows = _synthetic_rows(rates, tests, 1.0)
+    sentences = ir_lib.sharpness_conclusions(at_edge, batch_size=20, rows=at_rows)
+    assert "9 of 9 sit at the edge" in sentences[0]
+    assert "all sit at or below the edge" in sentences[2] and "most sit *at* the edge" in sentences[2]
+    assert "18 of 18 exceed 2/μ itself, by up to 3 %" in sentences[2]
+    assert "μ^-1.00" in sentences[4]
+    assert "only through the learning rate" in sentences[-1]
+    assert "for λ_max and tr H/p, flatter runs" in sentences[-1]  # one verdict for both
+
+    below = ir_lib.sharpness_summary(_synthetic_rows(rates, tests, 1.0, edge_ratio=0.5),
+                                     tolerance=0.1)
+    sentences = ir_lib.sharpness_conclusions(below, batch_size=20)
+    assert "most settle below it" in sentences[2]
+
+    # Sharper seeds within each rate also have larger test error: supported within rates too.
+    above = ir_lib.sharpness_summary(
+        _synthetic_rows(rates, tests, 1.0, edge_ratio=1.15, sharpness_jitter=0.02), tolerance=0.1)
+    assert len(above["runs_above"]) == 18  # 9 runs x 2 places
+    sentences = ir_lib.sharpness_conclusions(above, batch_size=20)
+    assert "18 of 18 measurements sit above the edge" in sentences[2]
+    within = above["correlations"]["matched_loss_hessian_top_eigenvalue"]
+    assert within["within_rate_pearson"] > 0.9
+    assert "both across and within learning rates" in sentences[-1]
+
+    # Flatter runs generalizing worse: the verdict says so.
+    against = ir_lib.sharpness_summary(_synthetic_rows(rates, {0.02: 1.5, 0.04: 1.8, 0.08: 2.0},
+                                                       1.0), tolerance=0.1)
+    assert "generalize *better*" in ir_lib.sharpness_conclusions(against, batch_size=20)[-1]
+
+
 def test_quick_run_writes_files_with_finite_numbers(tmp_path):
     import implicit_regularization
 
@@ -179,17 +290,27 @@ def test_quick_run_writes_files_with_finite_numbers(tmp_path):
     assert len(saved["runs"]) == expected
     for row in saved["runs"]:
         assert not row["diverged"]
-        for key in ("final_train_loss", "test_loss", "grad_norm_sq", "batch_grad_variance"):
+        for key in ("final_train_loss", "test_loss", "grad_norm_sq", "batch_grad_variance",
+                    "hessian_top_eigenvalue", "hessian_trace", "hessian_trace_standard_error",
+                    "hessian_trace_per_parameter", "edge_ratio"):
             assert math.isfinite(row[key]) and row[key] >= 0, (key, row)
     converged = [r for r in saved["runs"] if r["converged"]]
     assert converged, "the quick preset must converge somewhere for its statistics to mean much"
     for row in converged:
         assert math.isfinite(row["matched_loss_grad_norm_sq"])
         assert row["matched_loss_train_loss"] < config["matched_loss"]
+        for key in ("hessian_top_eigenvalue", "hessian_trace", "edge_ratio"):
+            assert math.isfinite(row[f"matched_loss_{key}"]) and row[f"matched_loss_{key}"] > 0
+        # λ_max bounds the mean eigenvalue tr H / p from above.
+        assert row["hessian_top_eigenvalue"] >= row["hessian_trace_per_parameter"]
     assert all(isinstance(s, str) and s for s in saved["conclusions"])
+    assert all(isinstance(s, str) and s for s in saved["sharpness_conclusions"])
+    assert {"positions", "totals", "correlations", "slopes"} <= set(saved["sharpness"])
     markdown = (tmp_path / "implicit_regularization.md").read_text()
-    assert markdown.startswith("Network 8 →") and markdown.count("![") == 5
-    for name in ("convergence", "grad_stats", "test_loss", "noise_scale", "weight_decay"):
+    assert markdown.startswith("Network 8 →") and markdown.count("![") == 6
+    assert "### Sharpness and the edge of stability" in markdown
+    for name in ("convergence", "grad_stats", "test_loss", "noise_scale", "weight_decay",
+                 "sharpness"):
         assert (tmp_path / f"implicit_regularization_{name}.png").stat().st_size > 10_000
 
 

@@ -205,6 +205,101 @@ def plot_weight_decay(results: dict, path) -> Path:
     return save_figure(fig, path)
 
 
+SHARPNESS_WHERE = {"matched_loss_": ("at matched training loss", "o", "tab:blue", 1 / 1.06),
+                   "": ("at the end", "s", "tab:red", 1.06)}
+
+
+def _correlation_text(results: dict, key: str) -> str:
+    c = results["sharpness"]["correlations"][key]
+
+    def number(value):
+        return "—" if value is None or not np.isfinite(value) else f"{value:+.2f}"
+
+    return (f"r = {number(c['pearson'])} (p = {_p_text(c['p_value'])}), "
+            f"ρ = {number(c['spearman'])}, within rates r = {number(c['within_rate_pearson'])}")
+
+
+def _p_text(value) -> str:
+    if value is None or not np.isfinite(value):
+        return "—"
+    return f"{value:.1e}" if value < 1e-3 else f"{value:.2g}"
+
+
+def _plain_log_axis(ax, axis: str = "y") -> None:
+    """A log axis with major ticks at 1, 2, 5 times powers of ten, labelled as plain numbers."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    target.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    target.set_minor_formatter(NullFormatter())
+
+
+def plot_sharpness(results: dict, path) -> Path:
+    """λ_max and tr H against μ with the edge 2/μ (top), test MSE against both (bottom).
+
+    Top: every converged implicit-only run as a point, at the matched loss (circles,
+    drawn a little left of its μ) and at the end (squares, a little right); hollow
+    gray triangles: the non-diverged weight-decay runs at the end (λ_max of the
+    training MSE alone). Bottom: test MSE against log λ_max and log tr H/p of the
+    converged implicit-only runs, one color per μ; the correlations in the titles
+    are those of the report (log statistic).
+    """
+    config = results["run"]["config"]
+    tolerance = results["sharpness"]["tolerance"]
+    implicit = [r for r in _implicit_runs(results) if r["converged"]]
+    decayed = [r for r in results["runs"] if r["weight_decay"] > 0 and not r["diverged"]]
+    rates_all = sorted({r["learning_rate"] for r in results["runs"]})
+    fig, axes = new_figure(ncols=2, nrows=2, size=(5.4, 4.0), layout="constrained")
+    for ax, stat, label in ((axes[0, 0], "hessian_top_eigenvalue", r"$\lambda_\max$ of the training MSE"),
+                            (axes[0, 1], "hessian_trace", r"tr $H$ of the training MSE")):
+        for prefix, (where, marker, color, shift) in SHARPNESS_WHERE.items():
+            x = np.array([r["learning_rate"] * shift for r in implicit])
+            y = np.array([_num(r[f"{prefix}{stat}"]) for r in implicit])
+            ax.scatter(x, y, marker=marker, color=color, alpha=0.6, s=22,
+                       label=f"{where} (each converged seed)")
+        if decayed:
+            ax.scatter([r["learning_rate"] * 1.06 for r in decayed],
+                       [_num(r[stat]) for r in decayed], marker="^", facecolors="none",
+                       edgecolors="gray", alpha=0.6, s=18,
+                       label="with weight decay, at the end")
+        if stat == "hessian_top_eigenvalue":
+            grid = np.geomspace(min(rates_all) / 1.3, max(rates_all) * 1.3, 50)
+            ax.plot(grid, 2 / grid, "k--", lw=1.2, label=r"edge $2/\mu$")
+            ax.fill_between(grid, (1 - tolerance) * 2 / grid, (1 + tolerance) * 2 / grid,
+                            color="gray", alpha=0.15, label=f"$2/\\mu$ ± {tolerance:g}·$2/\\mu$")
+        ax.set_xscale("log")
+        _plain_log_axis(ax, "y")
+        ax.set_xticks(rates_all, [f"{r:g}" for r in rates_all])
+        ax.minorticks_off()
+        ax.set(xlabel="learning rate μ", ylabel=label)
+        ax.legend(fontsize=7)
+    axes[0, 0].set_title("Sharpness against the edge of stability")
+    axes[0, 1].set_title("Hessian trace (Hutchinson)")
+    for ax, stat, label in ((axes[1, 0], "hessian_top_eigenvalue", r"$\lambda_\max$"),
+                            (axes[1, 1], "hessian_trace_per_parameter",
+                             r"tr $H/p$ (mean eigenvalue)")):
+        for index, rate in enumerate(sorted({r["learning_rate"] for r in implicit})):
+            runs = [r for r in implicit if r["learning_rate"] == rate]
+            for prefix, (where, marker, _, _) in SHARPNESS_WHERE.items():
+                ax.scatter([_num(r[f"{prefix}{stat}"]) for r in runs],
+                           [_num(r["test_loss"]) for r in runs], marker=marker, s=26,
+                           color=_rate_color(index), alpha=0.8 if prefix else 0.35,
+                           label=f"μ = {rate:g}" if prefix else None)
+        if implicit:
+            _plain_log_axis(ax, "x")
+        ax.set(xlabel=f"{label} (circles: matched loss; squares: end)", ylabel="test MSE",
+               title=f"matched: {_correlation_text(results, 'matched_loss_' + stat)}\n"
+                     f"end: {_correlation_text(results, stat)}")
+        ax.title.set_fontsize(8)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Hessian of the training MSE of SGD runs (matched loss: first epoch with "
+                 f"training MSE < {config['matched_loss']:g})\n{_setup_text(results)}",
+                 fontsize=10)
+    return save_figure(fig, path)
+
+
 def plot_all(results: dict, out) -> list[Path]:
     out = Path(out)
     return [
@@ -215,4 +310,5 @@ def plot_all(results: dict, out) -> list[Path]:
                                 stats=("noise_scale",),
                                 title="Gradient noise scale (McCandlish et al. 2018)"),
         plot_weight_decay(results, out / "implicit_regularization_weight_decay.png"),
+        plot_sharpness(results, out / "implicit_regularization_sharpness.png"),
     ]

@@ -26,6 +26,16 @@ simply sits longer at that floor. The training loop snapshots the parameters at
 the first epoch with loss below ``matched_loss`` (``TrainConfig.snapshot_below``);
 statistics there compare the rates at equal :math:`C`. We report both.
 
+Sharpness (Cohen, Kaur, Li, Kolter, Talwalkar 2021; Jastrzębski et al. 2020):
+gradient descent with step :math:`\mu` on a quadratic is stable only while the
+top Hessian eigenvalue :math:`\lambda_\max \le 2/\mu`; full-batch GD on neural
+networks drives :math:`\lambda_\max` up to that edge and hovers there, and SGD
+is reported to settle below it. Every member's :math:`\lambda_\max` (Lanczos)
+and :math:`\operatorname{tr}H` (Hutchinson) of its own full training MSE are
+measured at the matched loss and at the end (``jaxnn.curvature``), compared
+with :math:`2/\mu` through the *edge ratio* :math:`\lambda_\max\mu/2`, and
+correlated with the test error across runs (``sharpness_summary``).
+
 Divergence: a run is *diverged* if the training loop flagged it (non-finite
 or exploding loss) or if its network collapsed to a constant output (the mean
 over outputs of the standard deviation of its predictions over the training
@@ -49,7 +59,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn import data, gradstats, models, precision, train
+from jaxnn import curvature, data, gradstats, models, precision, train
 from jaxnn.formatting import fmt, plus_minus, table
 from jaxnn.studies import NoProgress
 from jaxnn.studies.double_descent import log_spaced_epochs, seed_summary
@@ -73,8 +83,14 @@ class Config:
         convergence_level: a run has converged when its final training MSE is below this.
         collapse_tol: output spread below this times the target spread counts as diverged.
         chunk_epochs: epochs per compiled call (one host sync and progress tick).
+        lanczos_iterations: Hessian-vector products of the Lanczos estimate of
+            :math:`\\lambda_\\max` (20 agree with 60 to about 1e-3 on this network).
+        trace_samples: Rademacher probes of the Hutchinson trace (standard error
+            about 4 % of the trace at 30).
+        edge_tolerance: a run sits *at* the edge when
+            :math:`|\\lambda_\\max\\mu/2 - 1|` is at most this, *below* or *above* it otherwise.
         matmul_precision: float32 matmul precision (``jaxnn.precision``).
-        seed: master seed of data draws, initializations and batch orders.
+        seed: master seed of data draws, initializations, batch orders and curvature probes.
     """
 
     data: data.TeacherConfig = data.TeacherConfig()
@@ -91,11 +107,15 @@ class Config:
     convergence_level: float = 1e-5
     collapse_tol: float = 1e-3
     chunk_epochs: int = 500
+    lanczos_iterations: int = 20
+    trace_samples: int = 30
+    edge_tolerance: float = 0.1
     matmul_precision: str = precision.DEFAULT
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("width", "depth", "n_train", "batch_size", "seeds", "epochs", "chunk_epochs"):
+        for name in ("width", "depth", "n_train", "batch_size", "seeds", "epochs", "chunk_epochs",
+                     "lanczos_iterations"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if self.n_train % self.batch_size:
@@ -105,6 +125,11 @@ class Config:
             raise ValueError(f"learning_rates: need values > 0, got {self.learning_rates}")
         if not all(d > 0 for d in self.weight_decays):
             raise ValueError(f"weight_decays: need values > 0, got {self.weight_decays}")
+        if self.trace_samples < 2:
+            raise ValueError(f"trace_samples: need at least 2 for a standard error, got "
+                             f"{self.trace_samples}")
+        if not (math.isfinite(self.edge_tolerance) and 0 < self.edge_tolerance < 1):
+            raise ValueError(f"edge_tolerance: need a value in (0, 1), got {self.edge_tolerance}")
         for name in ("matched_loss", "convergence_level", "collapse_tol"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
@@ -202,6 +227,64 @@ def member_gradient_stats(params, x_train, y_train, *, activation: str, batch_si
     return {name: np.asarray(value) for name, value in stats.items()}
 
 
+CURVATURE_NAMES = ("hessian_top_eigenvalue", "hessian_trace", "hessian_trace_standard_error",
+                   "hessian_trace_per_parameter")
+CURVATURE_STREAM = 2  # fold_in tag of the curvature probes under a seed's key (0: init, 1: shuffle)
+MATCHED, FINAL = 0, 1  # fold_in tags: probes at the matched-loss snapshot and at the end
+
+
+def curvature_keys(key: jax.Array, seeds: Sequence[int], where: int) -> jax.Array:
+    """``[member]`` typed curvature keys: ``fold_in(fold_in(fold_in(key, s), 2), where)``.
+
+    ``key`` is the init/shuffle key of ``build_members`` and ``s`` the member's
+    seed: members that share a seed share their probe vectors (common random
+    numbers, so rates are compared on paired probes as on paired data), and
+    ``where`` (``MATCHED`` or ``FINAL``) gives the two measurements their own streams.
+    """
+    def one(seed):
+        seed_key = jax.random.fold_in(key, seed)
+        return jax.random.fold_in(jax.random.fold_in(seed_key, CURVATURE_STREAM), where)
+
+    return jax.vmap(one)(jnp.asarray(seeds))
+
+
+@functools.lru_cache(maxsize=8)
+def _member_curvature_fn(activation: str, iterations: int, num_samples: int,
+                         matmul_precision: str):
+    loss_fn = train.make_loss_fn(activation)
+
+    def stats(params, x, y, key):
+        return curvature.curvature_stats(loss_fn, params, x, y, key=key, iterations=iterations,
+                                         num_samples=num_samples,
+                                         matmul_precision=matmul_precision)
+
+    return jax.jit(jax.vmap(stats))
+
+
+def member_curvature_stats(params, x_train, y_train, keys, *, activation: str, iterations: int,
+                           num_samples: int, matmul_precision: str = precision.DEFAULT
+                           ) -> dict[str, np.ndarray]:
+    """``curvature_stats`` of every member's training MSE, one vmapped, jitted call.
+
+    Args:
+        params: ``[member, ...]`` parameters.
+        x_train, y_train: ``[member, N, ...]``, each member's own training set.
+        keys: ``[member]`` typed keys (``curvature_keys``).
+        activation, iterations, num_samples, matmul_precision: see ``curvature.curvature_stats``
+            (whose numbers ``curvature_stats`` here reproduces without LAPACK).
+
+    Returns:
+        ``[member]`` arrays ``hessian_top_eigenvalue`` (λ_max), ``hessian_trace`` and
+        ``hessian_trace_standard_error``, and ``hessian_trace_per_parameter`` (tr H / p,
+        the mean eigenvalue, p the number of parameters).
+    """
+    fn = _member_curvature_fn(activation, iterations, num_samples, matmul_precision)
+    stats = {name: np.asarray(value) for name, value in fn(params, x_train, y_train, keys).items()}
+    n_params = sum(int(np.prod(leaf.shape[1:])) for leaf in jax.tree.leaves(params))
+    stats["hessian_trace_per_parameter"] = stats["hessian_trace"] / n_params
+    return stats
+
+
 @functools.partial(jax.jit, static_argnames=("activation",))
 def _output_spread(params, x, activation):
     def spread(params, x):
@@ -242,7 +325,8 @@ def run_rows(grid: Grid, arrays: dict[str, np.ndarray], *, convergence_level: fl
         arrays: ``[member]`` arrays ``final_train_loss``, ``test_loss`` (final),
             ``diverged`` (loop flag), ``output_spread``, ``target_spread``,
             ``snapshot_epoch``, ``matched_train_loss``, ``first_epoch_below_convergence``,
-            and ``final_<stat>``, ``matched_<stat>`` for each of ``STAT_NAMES``.
+            and ``final_<stat>``, ``matched_<stat>`` for each of ``STAT_NAMES`` and
+            ``CURVATURE_NAMES``.
         convergence_level: converged means final training MSE below this.
         collapse_tol: collapse means output spread below this times the target spread.
 
@@ -250,8 +334,10 @@ def run_rows(grid: Grid, arrays: dict[str, np.ndarray], *, convergence_level: fl
         Rows with the keys of the issue (``learning_rate, seed, weight_decay,
         final_train_loss, test_loss, grad_norm_sq, batch_grad_variance,
         matched_loss_grad_norm_sq, matched_loss_batch_grad_variance, converged,
-        diverged``) plus the noise scales, the matched loss and epochs and the
-        reason of a divergence. Numbers of runs with a non-finite or exploding loss
+        diverged``) plus the noise scales, the curvature (``hessian_top_eigenvalue``,
+        ``hessian_trace`` and its standard error, ``hessian_trace_per_parameter`` and
+        ``edge_ratio`` = λ_max·μ/2, each also with the prefix ``matched_loss_``), the
+        matched loss and epochs and the reason of a divergence. Numbers of runs with a non-finite or exploding loss
         are ``None``; a collapsed run keeps its (finite) numbers but is diverged.
     """
     rows = []
@@ -278,9 +364,13 @@ def run_rows(grid: Grid, arrays: dict[str, np.ndarray], *, convergence_level: fl
             "matched_loss_epoch": int(arrays["snapshot_epoch"][m]) if has_snapshot else None,
             "matched_loss_train_loss": matched("matched_train_loss"),
         }
-        for stat in STAT_NAMES:
+        for stat in STAT_NAMES + CURVATURE_NAMES:
             row[stat] = value(f"final_{stat}")
             row[f"matched_loss_{stat}"] = matched(f"matched_{stat}")
+        half_rate = row["learning_rate"] / 2
+        for prefix in ("", "matched_loss_"):
+            top = row[f"{prefix}hessian_top_eigenvalue"]
+            row[f"{prefix}edge_ratio"] = None if top is None else top * half_rate
         rows.append(row)
     return rows
 
@@ -289,9 +379,11 @@ def _values(rows: Sequence[dict], key: str) -> np.ndarray:
     return np.array([np.nan if r[key] is None else r[key] for r in rows], dtype=float)
 
 
+SHARPNESS_METRICS = (*CURVATURE_NAMES, "edge_ratio")
 RATE_METRICS = ("final_train_loss", "test_loss", *STAT_NAMES,
                 *(f"matched_loss_{s}" for s in STAT_NAMES), "matched_loss_train_loss",
-                "first_epoch_below_convergence_level")
+                "first_epoch_below_convergence_level", *SHARPNESS_METRICS,
+                *(f"matched_loss_{s}" for s in SHARPNESS_METRICS))
 
 
 def rate_summary(rows: Sequence[dict]) -> list[dict]:
@@ -440,6 +532,261 @@ def test_loss_correlations(rows: Sequence[dict]) -> dict:
             with np.errstate(divide="ignore", invalid="ignore"):
                 result[key] = pearson(np.log(_values(runs, key)), test)
     return result
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation of the finite pairs: Pearson r of their ranks (ties averaged)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return pearson(_ranks(x[keep]), _ranks(y[keep]))
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    ranks = np.empty(values.size)
+    ranks[np.argsort(values, kind="stable")] = np.arange(values.size, dtype=float)
+    for value in np.unique(values):
+        tied = values == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def correlation_p_value(r: float, n: int, controls: int = 0) -> float:
+    r"""Two-sided p-value of a correlation ``r`` of ``n`` pairs against 0 (Fisher's z).
+
+    :math:`z = \operatorname{artanh}(r)\sqrt{n - c - 3}` is close to standard normal
+    under independence, with ``c = controls`` variables partialled out first (Fisher 1924);
+    an approximation at small n, good to a few percent of p at n = 16. NaN when r is
+    NaN or fewer than one degree of freedom is left.
+    """
+    dof = n - controls - 3
+    if not math.isfinite(r) or dof < 1:
+        return float("nan")
+    z = math.atanh(min(abs(r), 1 - 1e-15)) * math.sqrt(dof)
+    return math.erfc(z / math.sqrt(2))
+
+
+def within_group_pearson(groups: Sequence[float], x: Sequence[float], y: Sequence[float]
+                         ) -> tuple[float, int]:
+    """Pearson r of x and y after subtracting each group's mean from both; and the group count.
+
+    Only finite pairs count, and only groups with at least two of them (a single
+    run has no within-group spread). The partial correlation controlling for the
+    group: what is left of a correlation once the learning rate is held fixed.
+    """
+    groups, x, y = np.asarray(groups, float), np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    dx, dy, used = [], [], 0
+    for group in np.unique(groups[keep]):
+        mask = keep & (groups == group)
+        if mask.sum() < 2:
+            continue
+        dx.append(x[mask] - x[mask].mean())
+        dy.append(y[mask] - y[mask].mean())
+        used += 1
+    if not used:
+        return float("nan"), 0
+    return pearson(np.concatenate(dx), np.concatenate(dy)), used
+
+
+def edge_position(edge_ratio: float | None, tolerance: float) -> str | None:
+    """``"below"``, ``"at"`` or ``"above"`` the edge 2/μ for λ_max·μ/2 (``None`` if unknown).
+
+    At the edge: :math:`|\\lambda_\\max\\mu/2 - 1| \\le` ``tolerance``.
+    """
+    if edge_ratio is None or not math.isfinite(edge_ratio):
+        return None
+    if edge_ratio > 1 + tolerance:
+        return "above"
+    return "below" if edge_ratio < 1 - tolerance else "at"
+
+
+SHARPNESS_WHERE = (("matched_loss_", "at the matched loss"), ("", "at the end"))
+CORRELATED = (("hessian_top_eigenvalue", "λ_max"), ("hessian_trace_per_parameter", "tr H/p"))
+
+
+def sharpness_summary(rows: Sequence[dict], *, tolerance: float) -> dict:
+    """Where the runs sit against the edge 2/μ, and how test error goes with the curvature.
+
+    Args:
+        rows: the ``runs`` rows (``run_rows``).
+        tolerance: see ``edge_position``.
+
+    Returns:
+        ``positions``: per rate (converged implicit-only runs) and ``where`` (``matched_loss_``
+        or ``""``), the counts below/at/above the edge and the range of λ_max·μ/2;
+        ``weight_decay_positions``: the same counts at the end for the non-diverged runs
+        with weight decay; ``runs_above``: every run above the edge; ``correlations``:
+        for log λ_max and log(tr H/p) at both places, across converged implicit-only
+        runs, Pearson r with its p-value, Spearman ρ, and the within-rate Pearson r
+        (per-rate means removed) with its p-value; ``slopes``: log-log slopes of the
+        rate means of λ_max and tr H against μ.
+    """
+    implicit = [r for r in rows if r["weight_decay"] == 0 and r["converged"]]
+    rates = sorted({r["learning_rate"] for r in implicit})
+
+    def counts(runs, prefix):
+        positions = [edge_position(r[f"{prefix}edge_ratio"], tolerance) for r in runs]
+        ratios = _values(runs, f"{prefix}edge_ratio")
+        ratios = ratios[np.isfinite(ratios)]
+        return {"below": positions.count("below"), "at": positions.count("at"),
+                "above": positions.count("above"),
+                "n": sum(p is not None for p in positions),
+                "edge_ratio_min": float(ratios.min()) if ratios.size else float("nan"),
+                "edge_ratio_max": float(ratios.max()) if ratios.size else float("nan")}
+
+    positions = []
+    for rate in rates:
+        runs = [r for r in implicit if r["learning_rate"] == rate]
+        positions.append({"learning_rate": rate, "edge": 2 / rate,
+                          **{(prefix or "final_") + "positions": counts(runs, prefix)
+                             for prefix, _ in SHARPNESS_WHERE}})
+    totals = {prefix: counts(implicit, prefix) for prefix, _ in SHARPNESS_WHERE}
+    decayed = [r for r in rows if r["weight_decay"] > 0 and not r["diverged"]]
+    runs_above = [{"learning_rate": r["learning_rate"], "seed": r["seed"], "where": where,
+                   "edge_ratio": r[f"{prefix}edge_ratio"]}
+                  for r in implicit for prefix, where in SHARPNESS_WHERE
+                  if edge_position(r[f"{prefix}edge_ratio"], tolerance) == "above"]
+    test = _values(implicit, "test_loss")
+    learning_rates = _values(implicit, "learning_rate")
+    correlations = {}
+    for prefix, _ in SHARPNESS_WHERE:
+        for name, _ in CORRELATED:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_value = np.log(_values(implicit, f"{prefix}{name}"))
+            n = int((np.isfinite(log_value) & np.isfinite(test)).sum())
+            r = pearson(log_value, test)
+            within, groups = within_group_pearson(learning_rates, log_value, test)
+            correlations[f"{prefix}{name}"] = {
+                "n": n, "pearson": r, "p_value": correlation_p_value(r, n),
+                "spearman": spearman(log_value, test), "within_rate_pearson": within,
+                "within_rate_p_value": correlation_p_value(within, n, controls=max(0, groups - 1)),
+            }
+    rate_rows = [r for r in rate_summary(rows) if r["n_converged"]]
+    slopes = {f"{prefix}{name}": log_log_slope([r["learning_rate"] for r in rate_rows],
+                                               [r[f"{prefix}{name}"] for r in rate_rows])
+              for prefix, _ in SHARPNESS_WHERE
+              for name in ("hessian_top_eigenvalue", "hessian_trace")}
+    return {"tolerance": tolerance, "positions": positions, "totals": totals,
+            "weight_decay_positions": counts(decayed, ""), "runs_above": runs_above,
+            "correlations": correlations, "slopes": slopes}
+
+
+def _position_text(counts: dict) -> str:
+    return (f"{counts['at']} of {counts['n']} sit at the edge 2/μ, {counts['below']} below and "
+            f"{counts['above']} above it (λ_max·μ/2 = {fmt(counts['edge_ratio_min'])}–"
+            f"{fmt(counts['edge_ratio_max'])})")
+
+
+def _signed(value: float | None) -> str:
+    """A correlation with its sign; a dash when missing (``None`` in JSON, or NaN)."""
+    return f"{value:+.2f}" if value is not None and math.isfinite(value) else "—"
+
+
+def sharpness_conclusions(sharpness: dict, *, batch_size: int, significance: float = 0.05,
+                          rows: Sequence[dict] = ()) -> list[str]:
+    """Sentences chosen from ``sharpness_summary``: the edge, the scaling, the correlations.
+
+    ``rows`` (the ``runs`` rows) add how many converged implicit-only measurements exceed
+    2/μ itself.
+    """
+    sharpness_runs = [r for r in rows if r["weight_decay"] == 0 and r["converged"]]
+    tolerance = sharpness["tolerance"]
+    totals = sharpness["totals"]
+    if not totals[""]["n"]:
+        return [("No implicit-only run converged: the sharpness of converged runs cannot be "
+                 "compared with 2/μ.")]
+    sentences = []
+    band = f"|λ_max·μ/2 − 1| ≤ {tolerance:g}"
+    for prefix, where in SHARPNESS_WHERE:
+        counts = totals[prefix]
+        if counts["n"]:
+            sentences.append(f"{where.capitalize()}, of the converged implicit-only runs "
+                             f"{_position_text(counts)}; at the edge means {band}.")
+    n = totals[""]["n"] + totals["matched_loss_"]["n"]
+    above = sharpness["runs_above"]
+    at = totals[""]["at"] + totals["matched_loss_"]["at"]
+    below = totals[""]["below"] + totals["matched_loss_"]["below"]
+    if not above:
+        verdict = f"all sit at or below the edge (λ_max ≤ {1 + tolerance:g}·2/μ)"
+    else:
+        listed = ", ".join(f"μ = {r['learning_rate']:g} seed {r['seed']} {r['where']} "
+                           f"({fmt(r['edge_ratio'])})" for r in above[:6])
+        verdict = (f"{len(above)} of {n} measurements sit above the edge, where gradient descent "
+                   f"on a quadratic with that step would diverge: {listed}"
+                   + (", …" if len(above) > 6 else ""))
+    ratios = np.concatenate([_values(sharpness_runs, f"{prefix}edge_ratio")
+                             for prefix, _ in SHARPNESS_WHERE]) if sharpness_runs else np.array([])
+    ratios = ratios[np.isfinite(ratios)]
+    over = ratios[ratios > 1]
+    if over.size:
+        verdict += (f"; {over.size} of {ratios.size} exceed 2/μ itself, by up to "
+                    f"{fmt(100 * (over.max() - 1), 2)} %, which the tolerance absorbs")
+    if at > n / 2:
+        regime = (f"most sit *at* the edge, like full-batch gradient descent (Cohen et al. 2021): "
+                  f"with B = {batch_size}, SGD here does not settle clearly below 2/μ as "
+                  "Jastrzębski et al. (2020) report for small batches")
+    elif below > n / 2:
+        regime = "most settle below it, as Jastrzębski et al. (2020) report for SGD"
+    else:
+        regime = "no single regime holds for most of them"
+    sentences.append(f"Of these {n} measurements, {verdict}; {regime}.")
+    decayed = sharpness["weight_decay_positions"]
+    if decayed["n"]:
+        sentences.append(f"With weight decay (λ_max of the training MSE alone; the decay adds λ "
+                         f"to the kernel directions), of the non-diverged runs at the end "
+                         f"{_position_text(decayed)}.")
+    slopes = sharpness["slopes"]
+    if all(math.isfinite(slopes[k]) for k in ("matched_loss_hessian_top_eigenvalue",
+                                              "matched_loss_hessian_trace")):
+        sentences.append(
+            f"Across rates the seed mean of λ_max at the matched loss scales as μ^"
+            f"{slopes['matched_loss_hessian_top_eigenvalue']:+.2f} (the edge 2/μ is μ^−1) and "
+            f"tr H as μ^{slopes['matched_loss_hessian_trace']:+.2f}.")
+    correlations = sharpness["correlations"]
+    described = []
+    for name, symbol in CORRELATED:
+        parts = []
+        for prefix, where in SHARPNESS_WHERE:
+            c = correlations[f"{prefix}{name}"]
+            parts.append(f"{where} r = {_signed(c['pearson'])} (p = {fmt(c['p_value'], 2)}, "
+                         f"Spearman ρ = {_signed(c['spearman'])})")
+        described.append(f"with log {symbol} " + " and ".join(parts))
+    n_runs = correlations[f"matched_loss_{CORRELATED[0][0]}"]["n"]
+    if n_runs < 3:
+        sentences.append("Fewer than three converged runs: no correlation can be measured.")
+        return sentences
+    sentences.append(f"Across {n_runs} converged implicit-only runs, test MSE correlates "
+                     + "; ".join(described) + ".")
+    within = "; ".join(
+        f"{symbol} r = {_signed(correlations['matched_loss_' + name]['within_rate_pearson'])} "
+        f"(p = {fmt(correlations['matched_loss_' + name]['within_rate_p_value'], 2)})"
+        for name, symbol in CORRELATED)
+    sentences.append(f"Holding the learning rate fixed (each rate's seed mean removed from both), "
+                     f"at the matched loss: {within}.")
+    verdicts: dict[str, list[str]] = {}
+    for name, symbol in CORRELATED:
+        c = correlations[f"matched_loss_{name}"]
+        across = c["pearson"] > 0 and c["p_value"] < significance
+        against = c["pearson"] < 0 and c["p_value"] < significance
+        inside = c["within_rate_pearson"] > 0 and c["within_rate_p_value"] < significance
+        if across and inside:
+            verdict = ("flatter runs generalize better both across and within learning rates: "
+                       "this supports “flatter generalizes better” here")
+        elif across:
+            verdict = ("flatter runs generalize better across rates, but within one rate the "
+                       "relation is not significant: flatness and test error both follow μ, so "
+                       "the data support “flatter generalizes better” only through the "
+                       "learning rate, not as a separate cause")
+        elif against:
+            verdict = "sharper runs generalize *better*, against “flatter generalizes better”"
+        else:
+            verdict = ("no significant correlation: the data do not support “flatter "
+                       "generalizes better” here")
+        verdicts.setdefault(verdict, []).append(symbol)
+    sentences.append(f"At significance level {significance:g} (matched loss): "
+                     + "; ".join(f"for {' and '.join(symbols)}, {verdict}"
+                                 for verdict, symbols in verdicts.items()) + ".")
+    return sentences
 
 
 def training_curves(grid: Grid, train_loss: np.ndarray, first_epoch_below: np.ndarray,
@@ -594,6 +941,66 @@ def _diverged_cell(row: dict) -> str:
     return cell
 
 
+def _positions_cell(counts: dict) -> str:
+    return f"{counts['below']}/{counts['at']}/{counts['above']}"
+
+
+def sharpness_markdown(results: dict) -> list[str]:
+    """The subsection "Sharpness and the edge of stability": tables and sentences from ``results``."""
+    config = results["run"]["config"]
+    sharpness = results["sharpness"]
+    positions = {p["learning_rate"]: p for p in sharpness["positions"]}
+    rates = [r for r in results["rate_summary"] if r["n_converged"]]
+    n_params = results["n_params"]
+    rows = []
+    for r in rates:
+        p = positions[r["learning_rate"]]
+        rows.append([f"{r['learning_rate']:g}", fmt(2 / r["learning_rate"]),
+                     _pm(r, "matched_loss_hessian_top_eigenvalue"),
+                     _pm(r, "matched_loss_edge_ratio"),
+                     _pm(r, "hessian_top_eigenvalue"), _pm(r, "edge_ratio"),
+                     _pm(r, "matched_loss_hessian_trace"), _pm(r, "hessian_trace"),
+                     _pm(r, "matched_loss_hessian_trace_per_parameter"),
+                     _pm(r, "hessian_trace_per_parameter"),
+                     (f"{_positions_cell(p['matched_loss_positions'])}; "
+                      f"{_positions_cell(p['final_positions'])}")])
+    correlation_rows = []
+    for prefix, where in SHARPNESS_WHERE:
+        for name, symbol in CORRELATED:
+            c = sharpness["correlations"][f"{prefix}{name}"]
+            correlation_rows.append(
+                [f"log {symbol} {where}", c["n"], _signed(c["pearson"]), fmt(c["p_value"], 2),
+                 _signed(c["spearman"]), _signed(c["within_rate_pearson"]),
+                 fmt(c["within_rate_p_value"], 2)])
+    return [
+        "### Sharpness and the edge of stability",
+        "",
+        (f"Top Hessian eigenvalue λ_max (Lanczos, {config['lanczos_iterations']} Hessian-vector "
+         f"products) and trace tr H (Hutchinson, {config['trace_samples']} Rademacher probes) of "
+         "each run's full training MSE, at the matched loss and at the end; p = "
+         f"{n_params} parameters, so tr H/p is the mean eigenvalue. Gradient descent with step μ "
+         "is stable on a quadratic only while λ_max ≤ 2/μ (Cohen et al. 2021). Mean ± std over "
+         "converged implicit-only seeds; the last column counts runs below/at/above the edge "
+         f"(at: |λ_max·μ/2 − 1| ≤ {sharpness['tolerance']:g}) at the matched loss; at the end."),
+        "",
+        "![sharpness against the learning rate](implicit_regularization_sharpness.png)",
+        "",
+        table(["μ", "2/μ", "λ_max matched", "λ_max·μ/2 matched", "λ_max final",
+               "λ_max·μ/2 final", "tr H matched", "tr H final", "tr H/p matched", "tr H/p final",
+               "below/at/above"], rows),
+        "",
+        ("Test MSE against the curvature across converged implicit-only runs: Pearson r of "
+         "test MSE with the log statistic and its two-sided p-value (Fisher z), Spearman ρ, and "
+         "the Pearson r within learning rates (each rate's seed mean removed from both)."),
+        "",
+        table(["statistic", "runs", "r", "p", "Spearman ρ", "r within rates", "p within"],
+              correlation_rows),
+        "",
+        *[f"- {sentence}" for sentence in results["sharpness_conclusions"]],
+        "",
+    ]
+
+
 def markdown(results: dict) -> str:
     """Computer assignment 2 for REPORT.md: tables, figures and conclusions from ``results``."""
     config = results["run"]["config"]
@@ -641,6 +1048,7 @@ def markdown(results: dict) -> str:
                  fmt(r["grad_norm_penalty"]), fmt(r["variance_penalty"]),
                  fmt(r["penalty_per_loss"])] for r in results["implicit_penalty"]]),
         "",
+        *sharpness_markdown(results),
         "### Weight decay (L2 on kernels, not biases)",
         "",
         "![weight decay](implicit_regularization_weight_decay.png)",
@@ -671,6 +1079,14 @@ def run_sweep(config: Config, grid: Grid, dataset, key, *, mesh, progress) -> di
         params, x, y, activation="relu", batch_size=config.batch_size,
         matmul_precision=config.matmul_precision)
     final, matched = measure(result.params), measure(result.snapshot_params)
+    curvature_start = time.perf_counter()
+    curvature_of = lambda params, where: member_curvature_stats(  # noqa: E731
+        params, x, y, curvature_keys(key, grid.seed, where), activation="relu",
+        iterations=config.lanczos_iterations, num_samples=config.trace_samples,
+        matmul_precision=config.matmul_precision)
+    final |= curvature_of(result.params, FINAL)
+    matched |= curvature_of(result.snapshot_params, MATCHED)
+    curvature_seconds = time.perf_counter() - curvature_start
     return {
         "train_loss": result.train_loss,
         "final_train_loss": result.final_train_loss,
@@ -684,6 +1100,7 @@ def run_sweep(config: Config, grid: Grid, dataset, key, *, mesh, progress) -> di
         **{f"final_{k}": v for k, v in final.items()},
         **{f"matched_{k}": v for k, v in matched.items()},
         "seconds": np.asarray(time.perf_counter() - start),  # survives a resume
+        "curvature_seconds": np.asarray(curvature_seconds),
     }
 
 
@@ -716,6 +1133,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     best = best_settings(decay_rows)
     n_batches = config.n_train // config.batch_size
     implicit = grids["implicit"]
+    sharpness = sharpness_summary(runs, tolerance=config.edge_tolerance)
     return {
         "n_params": models.parameter_count(models.stacked_layer_sizes(config.width, config.depth)),
         "n_batches": n_batches,
@@ -733,7 +1151,11 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
         "conclusions": conclusions(runs, rate_rows, best,
                                    convergence_level=config.convergence_level,
                                    matched_loss=config.matched_loss),
+        "sharpness": sharpness,
+        "sharpness_conclusions": sharpness_conclusions(sharpness, batch_size=config.batch_size,
+                                                       rows=runs),
         "sweep_seconds": {name: float(arrays[name]["seconds"]) for name in grids},
+        "curvature_seconds": {name: float(arrays[name]["curvature_seconds"]) for name in grids},
     }
 
 
@@ -742,6 +1164,9 @@ def summary(results: dict) -> list[str]:
     implicit = [r for r in results["runs"] if r["weight_decay"] == 0]
     lines = [f"{sum(r['converged'] for r in implicit)} of {len(implicit)} implicit-only runs "
              "converged"]
+    ratios = ", ".join(f"{r['learning_rate']:g}: {fmt(r['matched_loss_edge_ratio'])}/"
+                       f"{fmt(r['edge_ratio'])}" for r in results["rate_summary"])
+    lines.append(f"lambda_max*mu/2 (matched/final) by mu: {ratios}")
     best = results["best"]
     if best.get("implicit"):
         lines.append(f"best implicit-only test MSE {fmt(best['implicit']['test_loss'])} "
