@@ -25,6 +25,8 @@ SECTIONS = (
     ("6. Beyond the sheet — why the double-descent peak sits where it does, and what removes it",
      (("linear_min_norm", "6.1 An exact baseline: minimum-norm least squares"),
       ("double_descent_noise_decay", "6.2 Label noise and optimal weight decay"))),
+    ("7. Beyond the sheet — full-batch gradient descent at the edge of stability",
+     ("edge_of_stability",)),
 )
 
 

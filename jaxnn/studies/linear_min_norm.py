@@ -459,6 +459,6 @@ def markdown(results: dict) -> str:
         text += (f"Below the threshold the risk is smallest at p = {low['p']} "
                  f"({fmt(low['excess_risk'])}); beyond it, it descends a second time to "
                  f"{fmt(best_over['excess_risk'])} at p = {best_over['p']}, against "
-                 f"‖β‖² = {fmt(r * r)} for the null estimator β̂ = 0.")
+                 f"‖β‖² = {fmt(r * r)} for the zero estimator β̂ = 0.")
     out.append(text)
     return "\n\n".join(out)
