@@ -75,42 +75,56 @@ def time_one_at_a_time(
 
 def time_grouped_sweep(
     widths: Sequence[int], dataset: data.Dataset, steps: int, *, chunk_epochs: int,
-    plan_epochs: int, mesh=None, learning_rate: float = 1e-3, flat_adam: bool = True,
-    costs: sweep.BackendCosts | None = None,
+    plan_epochs: int, mesh=None, learning_rate: float = 1e-3,
+    variants: dict[str, dict] | None = None, costs: sweep.BackendCosts | None = None,
 ) -> dict:
-    """The grouped, padded, vmapped sweep (one member per width).
+    """The grouped, padded, vmapped sweep (one member per width), for each training variant.
 
     Groups are planned with the backend's cost constants for a run of
     ``plan_epochs`` (the study's length: a short benchmark would otherwise
     merge groups to save compiles and pad more), then trained for ``steps``.
-    Chunk boundaries are timed through the progress callback: the first chunk
-    of a group carries its compilation, the others are steady state.
+    ``variants`` maps a name to ``TrainConfig`` overrides (e.g. ``{"flat_adam":
+    True}``); they are timed group by group in turns, so a drift of the
+    machine's speed hits them alike. Chunk boundaries are timed through the
+    progress callback: the first chunk of a group carries its compilation,
+    the others are steady state.
+
+    Returns:
+        ``{variant: {"groups", "compile_seconds", "run_seconds",
+        "model_steps_per_second", "useful_flops_per_second"}}``.
     """
+    variants = variants or {"default": {}}
     n_devices = 1 if mesh is None else mesh.size
     n_train = dataset.x_train.shape[1]
     groups = sweep.plan_groups(widths, n_trains=(n_train,), epochs=plan_epochs,
                                n_devices=n_devices, costs=costs or sweep.backend_costs())
-    config = train.TrainConfig(optimizer="adam", epochs=steps, chunk_epochs=chunk_epochs,
-                               flat_adam=flat_adam)
+    configs = {name: train.TrainConfig(optimizer="adam", epochs=steps, chunk_epochs=chunk_epochs,
+                                       **overrides) for name, overrides in variants.items()}
     training_sets = {n_train: (dataset.x_train[:1], dataset.y_train[:1])}
-    stamps: list[float] = []
-    compile_seconds = run_seconds = 0.0
-    run_steps = 0
+    totals = {name: {"compile_seconds": 0.0, "run_seconds": 0.0, "run_steps": 0}
+              for name in variants}
     for group in groups:
-        stamps.clear()
-        start = time.perf_counter()
-        sweep.run_width_sweep(
-            jax.random.key(0), [group], training_sets, dataset.x_test, dataset.y_test, config,
-            learning_rate=learning_rate, mesh=mesh,
-            progress=lambda done: stamps.append(time.perf_counter()),
-        )
-        chunk_times = np.diff([start, *stamps])
-        steady = chunk_times[1:]
-        compile_seconds += chunk_times[0] - (np.median(steady) if steady.size else 0.0)
-        run_seconds += steady.sum()
-        run_steps += len(group.widths) * chunk_epochs * steady.size
-    steady_widths_steps = run_steps / len(widths)
-    return {"groups": [g.padded_width for g in groups], "compile_seconds": compile_seconds,
-            "run_seconds": run_seconds, "model_steps_per_second": run_steps / run_seconds,
+        for name, config in configs.items():
+            stamps: list[float] = []
+            start = time.perf_counter()
+            sweep.run_width_sweep(
+                jax.random.key(0), [group], training_sets, dataset.x_test, dataset.y_test, config,
+                learning_rate=learning_rate, mesh=mesh,
+                progress=lambda done: stamps.append(time.perf_counter()),
+            )
+            chunk_times = np.diff([start, *stamps])
+            steady = chunk_times[1:]
+            totals[name]["compile_seconds"] += chunk_times[0] - (np.median(steady)
+                                                                 if steady.size else 0.0)
+            totals[name]["run_seconds"] += steady.sum()
+            totals[name]["run_steps"] += len(group.widths) * chunk_epochs * steady.size
+    results = {}
+    for name, total in totals.items():
+        steady_width_steps = total["run_steps"] / len(widths)
+        results[name] = {
+            "groups": [g.padded_width for g in groups],
+            "compile_seconds": total["compile_seconds"], "run_seconds": total["run_seconds"],
+            "model_steps_per_second": total["run_steps"] / total["run_seconds"],
             "useful_flops_per_second":
-                useful_flops(widths, n_train, 1) * steady_widths_steps / run_seconds}
+                useful_flops(widths, n_train, 1) * steady_width_steps / total["run_seconds"]}
+    return results

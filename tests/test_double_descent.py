@@ -68,12 +68,12 @@ def test_quick_run_end_to_end_and_resume(tmp_path):
             assert row[key] is not None and math.isfinite(row[key]), (key, row)
     assert {r["n_train"] for r in written["sweep"]} == {100, 200}
     assert written["bayes_risk"] == 1.0 and written["bayes_check"]["passed"]
-    for name in ("curves", "sweep", "more_data"):
+    for name in ("curves", "sweep", "more_data", "epochwise"):
         assert (tmp_path / "fig" / f"double_descent_{name}.png").stat().st_size > 10_000
     # A resumed run reuses every finished part and reproduces the numbers exactly.
     resumed = double_descent.main([*argv, "--resume"])
     assert resumed["sweep"] == results["sweep"]
-    assert (tmp_path / "fig" / "double_descent.md").read_text().count("![") == 3
+    assert (tmp_path / "fig" / "double_descent.md").read_text().count("![") == 4
     assert resumed["wall_seconds"] < results["wall_seconds"]
 
 
