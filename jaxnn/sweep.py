@@ -92,6 +92,21 @@ def round_up(value: int, multiple: int) -> int:
     return multiple * math.ceil(value / multiple)
 
 
+def step_flops(padded_width: int, members: int, rows: int, *, depth: int = 2,
+               input_dim: int = 8, output_dim: int = 8) -> int:
+    """Padded flops of one step of ``members`` models on ``rows`` examples: 6 N p each."""
+    params = models.parameter_count((input_dim, *[padded_width] * depth, output_dim))
+    return members * 6 * rows * params
+
+
+def group_seconds(padded_width: int, members: int, rows: int, *, epochs: int, n_devices: int,
+                  costs: BackendCosts, **sizes) -> float:
+    """The planner's wall-time model of one group: compile + steps x (latency + flops / rate)."""
+    per_device = math.ceil(members / n_devices)
+    flops = step_flops(padded_width, per_device, rows, **sizes)
+    return costs.compile_seconds + epochs * (costs.step_seconds + flops / costs.flops_per_second)
+
+
 def plan_groups(
     widths: Sequence[int],
     *,
@@ -119,13 +134,12 @@ def plan_groups(
     n_trains = tuple(sorted(set(int(n) for n in n_trains)))
     rows = max(n_trains)
 
+    sizes = dict(depth=depth, input_dim=input_dim, output_dim=output_dim)
+
     def group_cost(i: int, j: int) -> float:
-        padded = round_up(widths[j - 1], multiple)
-        members = (j - i) * members_per_width * len(n_trains)
-        params = models.parameter_count((input_dim, *[padded] * depth, output_dim))
-        flops = math.ceil(members / n_devices) * 6 * rows * params
-        return costs.compile_seconds + epochs * (costs.step_seconds
-                                                 + flops / costs.flops_per_second)
+        return group_seconds(round_up(widths[j - 1], multiple),
+                             (j - i) * members_per_width * len(n_trains), rows,
+                             epochs=epochs, n_devices=n_devices, costs=costs, **sizes)
 
     best = [0.0] + [math.inf] * len(widths)
     split = [0] * (len(widths) + 1)
@@ -146,14 +160,11 @@ def estimated_seconds(groups: Sequence[WidthGroup], *, depth: int = 2, input_dim
                       output_dim: int = 8, epochs: int, members_per_width: int = 1,
                       n_devices: int = 1, costs: BackendCosts = BACKEND_COSTS["cpu"]) -> float:
     """The planner's wall-time estimate of training ``groups``."""
-    total = 0.0
-    for group in groups:
-        members = len(group.widths) * members_per_width * len(group.n_trains)
-        params = models.parameter_count((input_dim, *[group.padded_width] * depth, output_dim))
-        flops = math.ceil(members / n_devices) * 6 * max(group.n_trains) * params
-        total += costs.compile_seconds + epochs * (costs.step_seconds
-                                                   + flops / costs.flops_per_second)
-    return total
+    return sum(group_seconds(group.padded_width,
+                             len(group.widths) * members_per_width * len(group.n_trains),
+                             max(group.n_trains), epochs=epochs, n_devices=n_devices, costs=costs,
+                             depth=depth, input_dim=input_dim, output_dim=output_dim)
+               for group in groups)
 
 
 def plan_sweep(widths: Sequence[int], n_trains: Sequence[int], **options) -> list[WidthGroup]:
@@ -334,9 +345,9 @@ def work_gflop(groups: Sequence[WidthGroup], n_seeds: int, epochs: int, n_varian
     The progress unit of ``run_width_sweep``: a wide group's step costs what
     its flops cost, a narrow one's almost nothing.
     """
-    total = 0.0
-    for group in groups:
-        members = len(group.widths) * n_seeds * len(group.n_trains) * n_variants
-        params = models.parameter_count((input_dim, *[group.padded_width] * depth, output_dim))
-        total += members * 6 * max(group.n_trains) * params
+    total = sum(step_flops(group.padded_width,
+                           len(group.widths) * n_seeds * len(group.n_trains) * n_variants,
+                           max(group.n_trains), depth=depth, input_dim=input_dim,
+                           output_dim=output_dim)
+                for group in groups)
     return total * epochs / 1e9
