@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
     params = models.init(key_params, sizes, init_scheme="lecun_normal")
     dataset = data.make_dataset(key_data, data.TeacherConfig(), config.n_train, n_draws=1)
     timing = curvature.time_statistics(
-        train.make_loss_fn("relu"), params, dataset.x_train[0], dataset.y_train[0],
+        train.make_loss_fn(models.MLPFamily()), params, dataset.x_train[0], dataset.y_train[0],
         key=key_probes, lanczos_iterations=config.lanczos_iterations,
         trace_samples=config.trace_samples, density_probes=config.density_probes,
         density_iterations=config.density_iterations, rounds=config.rounds,

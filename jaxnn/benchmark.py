@@ -46,7 +46,7 @@ def time_one_at_a_time(
     """
     x, y = dataset.x_train[0], dataset.y_train[0]
     optimizer = optax.adam(learning_rate)
-    loss_fn = train.make_loss_fn("relu")
+    loss_fn = train.make_loss_fn(models.MLPFamily())
     compile_seconds = run_seconds = 0.0
     for width in widths:
         params = models.init(jax.random.key(width), (8, width, width, 8))

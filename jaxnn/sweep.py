@@ -3,8 +3,9 @@ r"""Width sweeps: group widths, pad and mask them, and train each group in one c
 Models of different widths have different shapes, so they cannot share one
 ``vmap``. We partition the sorted widths into contiguous *groups*; every model
 of a group is padded to the group's width :math:`P` (rounded up to a multiple
-of 8 for the vector units) with the extra hidden units masked (see
-``models.init_padded``), so a group is one compiled program. Training sets of
+of 8 for the vector units) with the extra units masked (hidden units of an
+MLP, channels of a CNN: the model family's ``init`` and ``masks``, see
+``jaxnn.models``), so a group is one compiled program. Training sets of
 different sizes N can share a group too: the smaller ones are padded with rows
 of weight 0 (``train.Members.example_weights``), at the price of computing the
 padded rows.
@@ -14,11 +15,13 @@ padded flops. ``plan_groups`` minimises, by dynamic programming over
 contiguous partitions of the sorted widths, the estimated wall time
 
 .. math::
-    \sum_{\text{groups}} \Big(c_\text{compile} + T\,\big(c_\text{step} +
-    \lceil n_\text{members}/n_\text{dev}\rceil \cdot 6\,N_\text{pad}\,p(P)/r\big)\Big),
+    \sum_{\text{groups}} \Big(c_\text{compile} + T\,\big(S\,c_\text{step} +
+    \lceil n_\text{members}/n_\text{dev}\rceil \cdot N_\text{pad}\,f(P)/r\big)\Big),
 
-with :math:`T` the number of steps, :math:`p(P)` the parameter count at the
-padded width and :math:`r` the flop rate of one device. The constants depend
+with :math:`T` the number of epochs, :math:`S` the optimizer steps per epoch
+(N/B; 1 with full batches), :math:`f(P)` the model family's flops per example
+at the padded width (:math:`6p(P)` for an MLP) and :math:`r` the flop rate of
+one device. The constants depend
 on the backend (``BACKEND_COSTS``): on a 2-core CPU a step of a small group
 costs tens of microseconds and flops are scarce, so groups stay narrow; on a
 GPU flops are plentiful and a step has a fixed launch cost, so a few large
@@ -92,29 +95,29 @@ def round_up(value: int, multiple: int) -> int:
     return multiple * math.ceil(value / multiple)
 
 
-def step_flops(padded_width: int, members: int, rows: int, *, depth: int = 2,
-               input_dim: int = 8, output_dim: int = 8) -> int:
-    """Padded flops of one step of ``members`` models on ``rows`` examples: 6 N p each."""
-    params = models.parameter_count((input_dim, *[padded_width] * depth, output_dim))
-    return members * 6 * rows * params
+def step_flops(padded_width: int, members: int, rows: int, *,
+               family: models.ModelFamily = models.MLPFamily()) -> int:
+    """Padded flops of ``members`` models on ``rows`` examples: ``rows * f(P)`` each (6 N p, MLP)."""
+    return members * rows * family.flops_per_example(padded_width)
 
 
 def group_seconds(padded_width: int, members: int, rows: int, *, epochs: int, n_devices: int,
-                  costs: BackendCosts, **sizes) -> float:
-    """The planner's wall-time model of one group: compile + steps x (latency + flops / rate)."""
+                  costs: BackendCosts, family: models.ModelFamily = models.MLPFamily(),
+                  steps_per_epoch: int = 1) -> float:
+    """The planner's wall-time model of one group: compile + epochs x (latency + flops / rate)."""
     per_device = math.ceil(members / n_devices)
-    flops = step_flops(padded_width, per_device, rows, **sizes)
-    return costs.compile_seconds + epochs * (costs.step_seconds + flops / costs.flops_per_second)
+    flops = step_flops(padded_width, per_device, rows, family=family)
+    return costs.compile_seconds + epochs * (steps_per_epoch * costs.step_seconds
+                                             + flops / costs.flops_per_second)
 
 
 def plan_groups(
     widths: Sequence[int],
     *,
     n_trains: Sequence[int] = (100,),
-    depth: int = 2,
-    input_dim: int = 8,
-    output_dim: int = 8,
+    family: models.ModelFamily = models.MLPFamily(),
     epochs: int = 10_000,
+    steps_per_epoch: int = 1,
     members_per_width: int = 1,
     n_devices: int = 1,
     costs: BackendCosts = BACKEND_COSTS["cpu"],
@@ -123,7 +126,8 @@ def plan_groups(
     """Partitions sorted unique ``widths`` into groups shared by all ``n_trains``.
 
     Each group holds ``members_per_width`` members per width and training-set
-    size, every one computed at the largest N.
+    size, every one computed at the largest N; ``steps_per_epoch`` is N/B
+    with mini-batches (each step pays the fixed step cost).
 
     Returns:
         The groups of the cheapest partition, in order of width.
@@ -134,12 +138,11 @@ def plan_groups(
     n_trains = tuple(sorted(set(int(n) for n in n_trains)))
     rows = max(n_trains)
 
-    sizes = dict(depth=depth, input_dim=input_dim, output_dim=output_dim)
-
     def group_cost(i: int, j: int) -> float:
         return group_seconds(round_up(widths[j - 1], multiple),
                              (j - i) * members_per_width * len(n_trains), rows,
-                             epochs=epochs, n_devices=n_devices, costs=costs, **sizes)
+                             epochs=epochs, n_devices=n_devices, costs=costs, family=family,
+                             steps_per_epoch=steps_per_epoch)
 
     best = [0.0] + [math.inf] * len(widths)
     split = [0] * (len(widths) + 1)
@@ -156,14 +159,15 @@ def plan_groups(
     return groups[::-1]
 
 
-def estimated_seconds(groups: Sequence[WidthGroup], *, depth: int = 2, input_dim: int = 8,
-                      output_dim: int = 8, epochs: int, members_per_width: int = 1,
-                      n_devices: int = 1, costs: BackendCosts = BACKEND_COSTS["cpu"]) -> float:
+def estimated_seconds(groups: Sequence[WidthGroup], *,
+                      family: models.ModelFamily = models.MLPFamily(), epochs: int,
+                      steps_per_epoch: int = 1, members_per_width: int = 1, n_devices: int = 1,
+                      costs: BackendCosts = BACKEND_COSTS["cpu"]) -> float:
     """The planner's wall-time estimate of training ``groups``."""
     return sum(group_seconds(group.padded_width,
                              len(group.widths) * members_per_width * len(group.n_trains),
                              max(group.n_trains), epochs=epochs, n_devices=n_devices, costs=costs,
-                             depth=depth, input_dim=input_dim, output_dim=output_dim)
+                             family=family, steps_per_epoch=steps_per_epoch)
                for group in groups)
 
 
@@ -177,19 +181,18 @@ def plan_sweep(widths: Sequence[int], n_trains: Sequence[int], **options) -> lis
     if len(n_trains) == 1:
         return separate
     joint = plan_groups(widths, n_trains=n_trains, **options)
-    keys = ("depth", "input_dim", "output_dim", "epochs", "members_per_width", "n_devices", "costs")
+    keys = ("family", "epochs", "steps_per_epoch", "members_per_width", "n_devices", "costs")
     estimate = functools.partial(estimated_seconds,
                                  **{k: v for k, v in options.items() if k in keys})
     return joint if estimate(joint) < estimate(separate) else separate
 
 
-@functools.partial(jax.jit, static_argnames=("padded_sizes", "init_scheme"))
-def _draw_padded(init_keys, hidden, *, padded_sizes, init_scheme):
-    """``[member]`` padded initial parameters and hidden masks (one compile per group shape)."""
-    params = jax.vmap(
-        lambda k, h: models.init_padded(k, h, padded_sizes, init_scheme=init_scheme)
-    )(init_keys, hidden)
-    masks = jax.vmap(lambda h: models.hidden_masks_for(h, padded_sizes[1:-1]))(hidden)
+@functools.partial(jax.jit, static_argnames=("family", "padded_width", "init_scheme"))
+def _draw_padded(init_keys, widths, *, family, padded_width, init_scheme):
+    """``[member]`` padded initial parameters and width masks (one compile per group shape)."""
+    params = jax.vmap(lambda k, w: family.init(k, w, padded_width, init_scheme=init_scheme)
+                      )(init_keys, widths)
+    masks = jax.vmap(lambda w: family.masks(w, padded_width))(widths)
     return params, masks
 
 
@@ -198,7 +201,7 @@ class Variant:
     """One value of a sweep's extra member axis: its own training sets and weight decay.
 
     Attributes:
-        training_sets: ``{N: (x_train[seed, N, d], y_train[seed, N, O])}``.
+        training_sets: ``{N: (x_train[seed, N, ...], y_train[seed, N, ...])}``.
         weight_decay: L2 coefficient on the kernels (``train.make_optimizer``).
     """
 
@@ -211,8 +214,9 @@ def width_group_members(
     group: WidthGroup,
     variants: Mapping[Hashable, Variant],
     *,
-    depth: int,
+    family: models.ModelFamily,
     learning_rate: float,
+    momentum: float | None = None,
     init_scheme: str = "torch_uniform",
 ) -> tuple[train.Members, list[tuple[Hashable, int, int, int]]]:
     """Members for every (variant, N, width, seed) of a group.
@@ -223,6 +227,8 @@ def width_group_members(
             the variant: variants are paired comparisons.
         group: the widths and training-set sizes.
         variants: the extra member axis (one ``Variant`` for a plain sweep).
+        family: the model family whose width is swept.
+        momentum: every member's heavy-ball coefficient (optimizer ``"momentum"``).
 
     Returns:
         The members, ordered ``[(variant, n, width, seed) for variant for n for
@@ -230,22 +236,20 @@ def width_group_members(
         padded to the largest with rows of weight 0.
     """
     first = next(iter(variants.values())).training_sets[group.n_trains[0]]
-    n_seeds, _, input_dim = first[0].shape
-    output_dim = first[1].shape[-1]
+    n_seeds = first[0].shape[0]
     cells = [(v, n, w, s) for v in variants for n in group.n_trains for w in group.widths
              for s in range(n_seeds)]
     rows = max(group.n_trains)
-    padded_sizes = (input_dim, *[group.padded_width] * depth, output_dim)
-    hidden = jnp.asarray([[w] * depth for _, _, w, _ in cells])
 
     # Keys on the host, one scalar fold_in at a time: a vmapped fold_in inside the
     # jitted draw would add threefry call sites, each compiled anew for every group.
     init_keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, w), s)
                            for _, _, w, s in cells])
     shuffle_keys = jnp.stack([jax.random.fold_in(k, 1) for k in init_keys])
-    params, masks = _draw_padded(init_keys, hidden, padded_sizes=padded_sizes,
+    params, masks = _draw_padded(init_keys, jnp.asarray([w for _, _, w, _ in cells]),
+                                 family=family, padded_width=group.padded_width,
                                  init_scheme=init_scheme)
-    pad = lambda a, n: jnp.pad(a, ((0, 0), (0, rows - n), (0, 0)))  # noqa: E731
+    pad = lambda a, n: jnp.pad(a, [(0, 0), (0, rows - n)] + [(0, 0)] * (a.ndim - 2))  # noqa: E731
     seeds = jnp.arange(n_seeds)
     blocks = [(pad(variants[v].training_sets[n][0], n), pad(variants[v].training_sets[n][1], n))
               for v in variants for n in group.n_trains]
@@ -264,14 +268,30 @@ def width_group_members(
         x_train=x_train,
         y_train=y_train,
         shuffle_key=shuffle_keys,
-        hidden_masks=masks,
+        width_masks=masks,
         example_weights=example_weights,
+        momentum=None if momentum is None else jnp.full((len(cells),), momentum, jnp.float32),
     )
     return members, cells
 
 
 RESULT_FIELDS = ("train_loss", "test_loss", "test_epochs", "final_train_loss",
                  "first_epoch_below", "diverged")
+
+
+def result_arrays(result: train.TrainResult) -> dict[str, np.ndarray]:
+    """What a sweep keeps of a ``TrainResult``: ``RESULT_FIELDS`` plus every metric.
+
+    Besides the loss, every metric of the objective on the test set is
+    ``test_<metric>`` (e.g. ``test_error``), and every metric on the member's
+    own training set at the same ``test_epochs`` is ``train_set_<metric>``
+    (``train_set_loss``, ``train_set_error``): ``train_loss`` is the per-epoch curve.
+    """
+    arrays = {name: getattr(result, name) for name in RESULT_FIELDS}
+    arrays.update({f"test_{name}": value for name, value in result.test_metrics.items()
+                   if name != "loss"})
+    arrays.update({f"train_set_{name}": value for name, value in result.train_metrics.items()})
+    return arrays
 
 
 def run_width_sweep(
@@ -283,8 +303,8 @@ def run_width_sweep(
     config: train.TrainConfig,
     *,
     variants: Mapping[Hashable, Variant] | None = None,
-    depth: int = 2,
     learning_rate: float = 1e-3,
+    momentum: float | None = None,
     init_scheme: str = "torch_uniform",
     mesh=None,
     progress: Callable[[int], None] | None = None,
@@ -293,7 +313,7 @@ def run_width_sweep(
 ) -> dict[tuple, dict]:
     """Trains every (N, width) of every group over all seeds of its training sets.
 
-    ``variants`` adds a member axis (label noise levels, weight decays, ...):
+    The model family is ``config.model``. ``variants`` adds a member axis (label noise levels, weight decays, ...):
     every variant of a width trains in the same compiled group. Without it,
     ``training_sets`` is the one variant. ``load_group``/``save_group`` let
     the caller keep finished groups (resume); a group that ``load_group``
@@ -304,7 +324,8 @@ def run_width_sweep(
         ``{(N, width): result}``, or ``{(variant, N, width): result}`` with
         ``variants``; a result is ``{"train_loss": [seed, epoch], "test_loss":
         [seed, k], "test_epochs": [k], "final_train_loss": [seed],
-        "first_epoch_below": [seed, threshold], "diverged": [seed]}``.
+        "first_epoch_below": [seed, threshold], "diverged": [seed]}`` plus every
+        metric (``result_arrays``).
     """
     keyed_by_variant = variants is not None
     if variants is None:
@@ -313,14 +334,15 @@ def run_width_sweep(
     for group in groups:
         some_set = next(iter(variants.values())).training_sets[group.n_trains[0]][0]
         n_seeds = some_set.shape[0]
-        per_epoch = work_gflop([group], n_seeds, 1, len(variants), depth=depth)
+        per_epoch = work_gflop([group], n_seeds, 1, len(variants), family=config.model)
         tick = None if progress is None else (lambda epochs, w=per_epoch: progress(epochs * w))
         stored = load_group(group)
         if stored is None:
-            members, _ = width_group_members(key, group, variants, depth=depth,
-                                             learning_rate=learning_rate, init_scheme=init_scheme)
+            members, _ = width_group_members(key, group, variants, family=config.model,
+                                             learning_rate=learning_rate, momentum=momentum,
+                                             init_scheme=init_scheme)
             result = train.train(config, members, x_test, y_test, mesh=mesh, progress=tick)
-            stored = {name: getattr(result, name) for name in RESULT_FIELDS}
+            stored = result_arrays(result)
             save_group(group, stored)
         elif tick is not None:
             tick(config.epochs)
@@ -339,15 +361,14 @@ def run_width_sweep(
 
 
 def work_gflop(groups: Sequence[WidthGroup], n_seeds: int, epochs: int, n_variants: int = 1,
-               *, depth: int = 2, input_dim: int = 8, output_dim: int = 8) -> float:
-    """Padded model flops of training ``groups`` (6 N p per member-step), in GFLOP.
+               *, family: models.ModelFamily = models.MLPFamily()) -> float:
+    """Padded model flops of training ``groups`` (N f(P) per member-epoch), in GFLOP.
 
     The progress unit of ``run_width_sweep``: a wide group's step costs what
     its flops cost, a narrow one's almost nothing.
     """
     total = sum(step_flops(group.padded_width,
                            len(group.widths) * n_seeds * len(group.n_trains) * n_variants,
-                           max(group.n_trains), depth=depth, input_dim=input_dim,
-                           output_dim=output_dim)
+                           max(group.n_trains), family=family)
                 for group in groups)
     return total * epochs / 1e9

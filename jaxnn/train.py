@@ -21,11 +21,30 @@ traced at ``TrainConfig.matmul_precision`` (exact float32 by default, see
 ``jaxnn.precision``), and the next chunk is dispatched before the host reads
 the previous one's outputs, so the device never waits on Python.
 
+What is looked up by name (``TrainConfig``), never branched on by study:
+
+- the objective (``jaxnn.objectives``): a loss plus named metrics, e.g. MSE,
+  or softmax cross-entropy with the error rate;
+- the model family (``jaxnn.models``): an MLP or a 1-D CNN whose width is
+  swept, with width masks;
+- the optimizer: ``adam``, ``sgd`` or ``momentum`` (heavy ball, PyTorch's
+  ``SGD(momentum=β)``), with the learning rate, weight decay and momentum as
+  traced per-member values.
+
 Conventions:
 
 - An *epoch* is one pass over the N training points (one step when B = N).
-- ``train_loss[e]`` is the full-training-set MSE after ``e`` epochs, e = 0..T.
-  With B = N it is the loss the step's ``value_and_grad`` computed anyway.
+  Inputs may have any shape ``[N, ...]``; targets are ``[N, O]`` reals or
+  ``[N]`` integer labels, as the objective says.
+- ``train_loss[e]`` is the training loss after ``e`` epochs, e = 0..T: with
+  ``train_loss_curve="full"`` the loss of the whole training set (with B = N
+  the loss the step's ``value_and_grad`` computed anyway; with mini-batches
+  one extra forward pass per epoch); with ``"batches"`` the mean of the
+  epoch's mini-batch losses, free, but each at the parameters its step
+  started from. ``train_loss[T]`` is always the whole set's loss at the end.
+- Every metric of the objective is evaluated on the test set *and* on the
+  training set at epoch 0, at every chunk end and at ``record_epochs``
+  (``TrainResult.test_metrics``, ``train_metrics``).
 - The first epoch after which the loss is below each of ``loss_thresholds`` is
   recorded (-1: never).
 - A member whose loss becomes non-finite, or exceeds ``explode_factor`` times
@@ -40,6 +59,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -48,9 +68,32 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import models, precision
+from jaxnn import models, objectives, precision
 
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "momentum")
+LOSS_CURVES = ("full", "batches")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Program:
+    """The fields of a ``TrainConfig`` that change the compiled program, and no others.
+
+    ``compiled_functions`` is cached on this: two configs that differ only in
+    host-side bookkeeping (epochs, chunking, thresholds, record epochs, the
+    final window) share their compiled chunks. Scan lengths and record-buffer
+    sizes are array shapes, which ``jax.jit`` keys on by itself.
+    """
+
+    model: Any
+    objective: str
+    optimizer: str
+    batch_size: int | None
+    train_loss_curve: str
+    snapshot_below: float | None
+    keep_recorded_params: bool
+    eval_batch_size: int | None
+    matmul_precision: str
+    flat_adam: bool
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -58,10 +101,17 @@ class TrainConfig:
     """The static structure of a training run (swept values are arrays, see ``Members``).
 
     Attributes:
-        optimizer: ``"adam"`` or ``"sgd"`` (plain SGD, constant learning rate).
+        model: the model family (``jaxnn.models.MLPFamily``, ``CNN1DFamily``); the
+            parameters' shapes give the (padded) width, the family the architecture.
+        objective: the name of the loss and metrics (``jaxnn.objectives.OBJECTIVES``).
+        optimizer: ``"adam"``, ``"sgd"`` (plain SGD, constant learning rate) or
+            ``"momentum"`` (heavy-ball SGD with each member's ``Members.momentum``).
         epochs: T, the number of passes over the training set.
         batch_size: B; ``None`` means full batch (B = N).
-        activation: hidden activation of the trained networks.
+        train_loss_curve: ``"full"``: ``train_loss[e]`` is the whole training set's
+            loss before epoch e (exact; one extra forward pass per epoch with
+            mini-batches); ``"batches"``: the mean of the epoch's mini-batch losses
+            (free). Identical with full batches.
         chunk_epochs: epochs per compiled ``lax.scan`` call (one host sync each).
         loss_thresholds: record the first epoch the training loss goes below each.
         explode_factor: a loss above this times the initial loss counts as diverged.
@@ -71,13 +121,17 @@ class TrainConfig:
         snapshot_below: if set, keep a copy of the parameters at the first epoch
             the training loss is below this level (``TrainResult.snapshot_params``),
             to compare runs at a matched training loss.
-        record_epochs: epochs (between 0 and T) at which the test loss is also
+        record_epochs: epochs (between 0 and T) at which the metrics are also
             measured, besides 0 and the end of every chunk: the parameters are
             copied into a buffer when the scan passes such an epoch and evaluated
             after the chunk (epoch-wise curves at log-spaced epochs, curvature
             along a trajectory).
         keep_recorded_params: also return those parameters
             (``TrainResult.recorded_params``).
+        eval_batch_size: evaluate metrics ``eval_batch_size`` examples at a time and
+            record slots one after another (``lax.map``), so a large test set or a
+            wide model never holds every activation at once; ``None``: the whole
+            set in one pass and every slot vmapped (small data, the fewest kernels).
         matmul_precision: precision of every matmul traced here (see
             ``jaxnn.precision``); ``"highest"`` is exact float32 on every backend.
         flat_adam: run Adam's moment updates on one flat vector per member
@@ -90,10 +144,12 @@ class TrainConfig:
             are reproducible with the same setting.
     """
 
+    model: Any = models.MLPFamily()
+    objective: str = "mse"
     optimizer: str = "adam"
     epochs: int = 10_000
     batch_size: int | None = None
-    activation: str = "relu"
+    train_loss_curve: str = "full"
     chunk_epochs: int = 500
     loss_thresholds: tuple[float, ...] = (1e-3, 1e-5)
     explode_factor: float = 1e4
@@ -101,19 +157,27 @@ class TrainConfig:
     snapshot_below: float | None = None
     record_epochs: tuple[int, ...] = ()
     keep_recorded_params: bool = False
+    eval_batch_size: int | None = None
     matmul_precision: str = precision.DEFAULT
     flat_adam: bool = True
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer: unknown {self.optimizer!r}; choose one of {OPTIMIZERS}")
-        models.check_activation(self.activation)
+        if self.train_loss_curve not in LOSS_CURVES:
+            raise ValueError(f"train_loss_curve: unknown {self.train_loss_curve!r}; choose one "
+                             f"of {LOSS_CURVES}")
+        objectives.get_objective(self.objective)
+        if not isinstance(self.model, tuple(models.FAMILIES.values())):
+            raise ValueError(f"model: need a model family ({', '.join(models.FAMILIES)}), "
+                             f"got {self.model!r}")
         precision.check_precision(self.matmul_precision)
         for name in ("epochs", "chunk_epochs", "final_window"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"batch_size: must be >= 1, got {self.batch_size}")
+        for name in ("batch_size", "eval_batch_size"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if not self.explode_factor > 1:
             raise ValueError(f"explode_factor: must be > 1, got {self.explode_factor}")
         if self.snapshot_below is not None and not self.snapshot_below > 0:
@@ -123,12 +187,21 @@ class TrainConfig:
         if tuple(sorted(set(self.record_epochs))) != tuple(self.record_epochs):
             raise ValueError("record_epochs: must be sorted and unique")
 
+    def program(self) -> Program:
+        """The fields that change the compiled program (the compile-cache key)."""
+        return Program(**{field.name: getattr(self, field.name)
+                          for field in dataclasses.fields(Program)})
+
     def check_data(self, n_train: int) -> None:
         """Raises if the batch size does not divide the training-set size."""
         if self.batch_size is not None and n_train % self.batch_size:
             raise ValueError(
                 f"batch_size: {self.batch_size} does not divide the training-set size {n_train}"
             )
+
+    def steps_per_epoch(self, n_train: int) -> int:
+        """Optimizer steps in one epoch: N / B (1 with full batches)."""
+        return 1 if self.batch_size is None else max(1, n_train // self.batch_size)
 
     def chunks(self) -> list[tuple[int, int]]:
         """``(first_epoch, length)`` of every compiled call: full chunks, then the remainder.
@@ -159,13 +232,16 @@ class Members(NamedTuple):
         params: initial parameters, ``[member, ...]``.
         learning_rate: ``[member]``.
         weight_decay: ``[member]``.
-        x_train: ``[member, N, d]``.
-        y_train: ``[member, N, O]``.
+        x_train: ``[member, N, ...]`` inputs.
+        y_train: ``[member, N, O]`` real targets, or ``[member, N]`` integer labels.
         shuffle_key: ``[member]`` typed keys for the mini-batch order.
-        hidden_masks: ``None`` or one ``[member, padded_width]`` 0/1 array per hidden layer.
+        width_masks: ``None`` or the model family's masks, ``[member, padded_width]``
+            0/1 arrays (one per hidden layer of an MLP, per convolution of a CNN).
         example_weights: ``None`` or ``[member, N]`` 0/1: rows with weight 0 are
             padding, so members with different training-set sizes share one
             program (full batch only; the loss is the mean over the real rows).
+        momentum: ``None`` or ``[member]`` heavy-ball coefficients β (optimizer
+            ``"momentum"``).
     """
 
     params: Any
@@ -174,8 +250,9 @@ class Members(NamedTuple):
     x_train: jax.Array
     y_train: jax.Array
     shuffle_key: jax.Array
-    hidden_masks: Any = None
+    width_masks: Any = None
     example_weights: jax.Array | None = None
+    momentum: jax.Array | None = None
 
 
 class TrainState(NamedTuple):
@@ -190,9 +267,9 @@ class TrainResult(NamedTuple):
 
     Attributes:
         params: final parameters ``[member, ...]`` (device arrays).
-        train_loss: ``[member, epoch]``, after e = 0..T epochs.
-        test_epochs: ``[k]`` epochs at which the test loss was measured.
-        test_loss: ``[member, k]``.
+        train_loss: ``[member, epoch]``, after e = 0..T epochs (see ``train_loss_curve``).
+        test_epochs: ``[k]`` epochs at which the metrics were measured.
+        test_loss: ``[member, k]``, the test loss (``test_metrics["loss"]``).
         first_epoch_below: ``[member, threshold]``, -1 where never.
         diverged: ``[member]``.
         final_train_loss: ``[member]`` median over the last ``final_window`` epochs.
@@ -201,6 +278,9 @@ class TrainResult(NamedTuple):
         snapshot_epoch: ``[member]`` that epoch, -1 where never (``None`` if not configured).
         recorded_params: ``[member, k, ...]`` parameters after ``config.record_epochs[k]``
             epochs (host arrays; ``None`` unless ``config.keep_recorded_params``).
+        test_metrics: ``{metric: [member, k]}`` every metric of the objective on the
+            test set at ``test_epochs``.
+        train_metrics: ``{metric: [member, k]}`` the same on each member's training set.
     """
 
     params: Any
@@ -213,44 +293,92 @@ class TrainResult(NamedTuple):
     snapshot_params: Any = None
     snapshot_epoch: np.ndarray | None = None
     recorded_params: Any = None
+    test_metrics: dict | None = None
+    train_metrics: dict | None = None
 
 
-def mse(prediction: jax.Array, target: jax.Array, example_weights=None) -> jax.Array:
-    """Mean over samples and output dimensions of the squared error.
+def make_loss_fn(model=models.MLPFamily(), objective: str = "mse", masks=None,
+                 example_weights=None) -> Callable:
+    """``loss_fn(params, x, y)``: the objective's loss of the (optionally masked) model on a batch."""
+    return make_metric_fn(model, objective, "loss", masks, example_weights)
 
-    With ``example_weights[N]`` (0/1), the mean runs over the rows of weight 1 only.
+
+def make_metric_fn(model, objective: str, metric: str, masks=None, example_weights=None
+                   ) -> Callable:
+    """``metric_fn(params, x, y)``: one named metric of the objective (``"loss"``, ``"error"``)."""
+    metric_fn = objectives.get_objective(objective).metrics[metric]
+
+    def fn(params, x, y):
+        return metric_fn(model.apply(params, x, masks), y, example_weights)
+
+    return fn
+
+
+def make_evaluate_fn(model, objective: str, masks=None, *, eval_batch_size: int | None = None
+                     ) -> Callable:
+    """``evaluate(params, x, y, weights=None) -> {metric: value}`` over a whole set.
+
+    With ``eval_batch_size`` the set is taken that many rows at a time (the last
+    block padded with rows of weight 0) and the weighted sums are added up, so
+    activations never exceed one block; every metric is a weighted mean.
     """
-    squared = jnp.square(prediction - target)
-    if example_weights is None:
-        return jnp.mean(squared)
-    per_example = jnp.mean(squared, axis=-1)
-    return jnp.sum(example_weights * per_example) / jnp.sum(example_weights)
+    names = objectives.get_objective(objective).metric_names
+
+    def whole(params, x, y, weights=None):
+        outputs = model.apply(params, x, masks)
+        metric_fns = objectives.get_objective(objective).metrics
+        return {name: metric_fns[name](outputs, y, weights) for name in names}
+
+    if eval_batch_size is None:
+        return whole
+
+    def blocked(params, x, y, weights=None):
+        count = x.shape[0]
+        if weights is None:
+            weights = jnp.ones((count,), jnp.float32)
+        blocks = -(-count // eval_batch_size)
+        pad = blocks * eval_batch_size - count
+        grow = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))  # noqa: E731
+        shape = lambda a: grow(a).reshape(blocks, eval_batch_size, *a.shape[1:])  # noqa: E731
+
+        def block_sums(block):
+            xb, yb, wb = block
+            total = jnp.sum(wb)
+            means = whole(params, xb, yb, wb)
+            # A block of padding only has total 0: its mean is 0/0, its weighted sum 0.
+            return {name: jnp.where(total > 0, value * total, 0.0)
+                    for name, value in means.items()}, total
+
+        sums, totals = jax.lax.map(block_sums, (shape(x), shape(y), shape(weights)))
+        return {name: jnp.sum(value) / jnp.sum(totals) for name, value in sums.items()}
+
+    return blocked
 
 
-def make_loss_fn(activation: str, hidden_masks=None, example_weights=None) -> Callable:
-    """``loss_fn(params, x, y)``: the MSE of the (optionally masked) MLP on a batch."""
+def make_optimizer(name: str, learning_rate, weight_decay, *, momentum=None,
+                   flat_adam: bool = False) -> optax.GradientTransformation:
+    """L2 on the kernels, then the optimizer's scaling, then the step ``-learning_rate``.
 
-    def loss_fn(params, x, y):
-        prediction = models.apply(params, x, activation=activation, hidden_masks=hidden_masks)
-        return mse(prediction, y, example_weights)
+    ``"adam"`` scales by Adam's moments, ``"sgd"`` not at all, ``"momentum"``
+    keeps a heavy-ball buffer (``optax.trace``, PyTorch's ``SGD(momentum=β)``;
+    weight decay enters the gradient before the buffer, as in PyTorch).
 
-    return loss_fn
-
-
-def make_optimizer(name: str, learning_rate, weight_decay, *, flat_adam: bool = False
-                   ) -> optax.GradientTransformation:
-    """L2 on the kernels, then Adam's scaling (or none, for SGD), then the step ``-learning_rate``.
-
-    Built inside the vmapped member function, so ``learning_rate`` and
-    ``weight_decay`` may be per-member tracers: no hyperparameter has to live
-    in the optimizer state (``optax.inject_hyperparams`` did that at about a
-    third more time per step for these small models). ``flat_adam`` keeps
-    Adam's moments as one vector per member (``optax.flatten``).
+    Built inside the vmapped member function, so ``learning_rate``,
+    ``weight_decay`` and ``momentum`` may be per-member tracers: no
+    hyperparameter has to live in the optimizer state
+    (``optax.inject_hyperparams`` did that at about a third more time per step
+    for these small models). ``flat_adam`` keeps Adam's moments as one vector
+    per member (``optax.flatten``).
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer: unknown {name!r}; choose one of {OPTIMIZERS}")
     if name == "adam":
         scaling = optax.flatten(optax.scale_by_adam()) if flat_adam else optax.scale_by_adam()
+    elif name == "momentum":
+        if momentum is None:
+            raise ValueError("momentum: the momentum optimizer needs a coefficient per member")
+        # PyTorch's SGD(momentum=β, dampening=0): buffer <- g + β·buffer, step -lr·buffer.
+        scaling = optax.trace(decay=momentum)
     else:
         scaling = optax.identity()
     return optax.chain(
@@ -260,30 +388,35 @@ def make_optimizer(name: str, learning_rate, weight_decay, *, flat_adam: bool = 
     )
 
 
-def member_loss_fn(config: TrainConfig, member: Members) -> Callable:
+def member_loss_fn(program: Program, member: Members) -> Callable:
     """The training loss of one member (its masks and example weights)."""
-    return make_loss_fn(config.activation, member.hidden_masks, member.example_weights)
+    return make_loss_fn(program.model, program.objective, member.width_masks,
+                        member.example_weights)
 
 
-def member_optimizer(config: TrainConfig, member: Members) -> optax.GradientTransformation:
-    return make_optimizer(config.optimizer, member.learning_rate, member.weight_decay,
-                          flat_adam=config.flat_adam)
+def member_optimizer(program: Program, member: Members) -> optax.GradientTransformation:
+    return make_optimizer(program.optimizer, member.learning_rate, member.weight_decay,
+                          momentum=member.momentum, flat_adam=program.flat_adam)
 
 
-def init_state(config: TrainConfig, member: Members) -> TrainState:
+def init_state(program: Program, member: Members) -> TrainState:
     """The train state of one member before its first epoch."""
     return TrainState(
         params=member.params,
-        opt_state=member_optimizer(config, member).init(member.params),
-        snapshot_params=None if config.snapshot_below is None else member.params,
+        opt_state=member_optimizer(program, member).init(member.params),
+        snapshot_params=None if program.snapshot_below is None else member.params,
         snapshot_epoch=jnp.array(-1, jnp.int32),
     )
 
 
-def make_epoch_fn(config: TrainConfig, member: Members) -> Callable:
-    """``epoch_fn(params, opt_state, epoch) -> (params, opt_state, loss_before)`` for one member."""
-    optimizer = member_optimizer(config, member)
-    value_and_grad = jax.value_and_grad(member_loss_fn(config, member))
+def make_epoch_fn(program: Program, member: Members) -> Callable:
+    """``epoch_fn(params, opt_state, epoch) -> (params, opt_state, loss)`` for one member.
+
+    ``loss`` is the loss of the parameters the epoch starts from
+    (``train_loss_curve="full"``) or the mean of its mini-batch losses (``"batches"``).
+    """
+    optimizer = member_optimizer(program, member)
+    value_and_grad = jax.value_and_grad(member_loss_fn(program, member))
     x, y = member.x_train, member.y_train
     n_train = x.shape[0]
 
@@ -292,34 +425,37 @@ def make_epoch_fn(config: TrainConfig, member: Members) -> Callable:
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
-    if config.batch_size is None or config.batch_size == n_train:
+    if program.batch_size is None or program.batch_size == n_train:
         return lambda params, opt_state, epoch: step(params, opt_state, x, y)
 
     if member.example_weights is not None:
         raise ValueError("example_weights: padded training sets need full-batch training")
-    n_batches = n_train // config.batch_size
-    loss_fn = member_loss_fn(config, member)
+    n_batches = n_train // program.batch_size
+    loss_fn = member_loss_fn(program, member)
+
+    running = program.train_loss_curve == "batches"
 
     def epoch_fn(params, opt_state, epoch):
-        # The loss of the parameters the epoch starts from: one extra forward pass
-        # over N (a quarter of an epoch's flops at B = N/5), kept because the
-        # matched-loss snapshot and the convergence epochs need the exact value.
-        loss_before = loss_fn(params, x, y)
+        # "full": the loss of the parameters the epoch starts from, one extra forward pass
+        # over N (a quarter of an epoch's flops at B = N/5), for the matched-loss snapshot
+        # and convergence epochs, which need the exact value.
+        loss_before = None if running else loss_fn(params, x, y)
         order = jax.random.permutation(jax.random.fold_in(member.shuffle_key, epoch), n_train)
-        x_batches = x[order].reshape(n_batches, config.batch_size, -1)
-        y_batches = y[order].reshape(n_batches, config.batch_size, -1)
+        x_batches = x[order].reshape(n_batches, program.batch_size, *x.shape[1:])
+        y_batches = y[order].reshape(n_batches, program.batch_size, *y.shape[1:])
 
         def batch_step(carry, batch):
-            params, opt_state, _ = step(*carry, *batch)
-            return (params, opt_state), None
+            params, opt_state, loss = step(*carry, *batch)
+            return (params, opt_state), (loss if running else None)
 
-        (params, opt_state), _ = jax.lax.scan(batch_step, (params, opt_state), (x_batches, y_batches))
-        return params, opt_state, loss_before
+        (params, opt_state), batch_losses = jax.lax.scan(batch_step, (params, opt_state),
+                                                         (x_batches, y_batches))
+        return params, opt_state, jnp.mean(batch_losses) if running else loss_before
 
     return epoch_fn
 
 
-def train_chunk(config: TrainConfig, state: TrainState, member: Members, epochs: jax.Array,
+def train_chunk(program: Program, state: TrainState, member: Members, epochs: jax.Array,
                 record_targets: jax.Array, x_test: jax.Array, y_test: jax.Array):
     """Runs the epochs ``epochs[0..L-1]`` of one member in one ``lax.scan``; no conditionals.
 
@@ -330,22 +466,23 @@ def train_chunk(config: TrainConfig, state: TrainState, member: Members, epochs:
         x_test, y_test: the shared test set.
 
     Returns:
-        ``(state, outputs)``: ``outputs`` holds ``train_loss[L]`` (loss before each
-        epoch), ``end_train_loss`` and ``end_test_loss`` of the final parameters,
-        ``record_test_loss[K]`` and, if kept, ``recorded_params[K, ...]``.
+        ``(state, outputs)``: ``outputs`` holds ``train_loss[L]`` (see
+        ``make_epoch_fn``), ``end_train`` and ``end_test`` (every metric of the
+        final parameters on the training and the test set), ``record_train`` and
+        ``record_test`` (every metric, ``[K]``) and, if kept, ``recorded_params[K, ...]``.
     """
-    epoch_fn = make_epoch_fn(config, member)
-    loss_fn = member_loss_fn(config, member)
-    test_loss_fn = make_loss_fn(config.activation, member.hidden_masks)
+    epoch_fn = make_epoch_fn(program, member)
+    evaluate = make_evaluate_fn(program.model, program.objective, member.width_masks,
+                                eval_batch_size=program.eval_batch_size)
     slots = record_targets.shape[0]
 
     def run_epoch(carry, epoch):
         state, recorded = carry
         params, opt_state, loss = epoch_fn(state.params, state.opt_state, epoch)
         snapshot_params, snapshot_epoch = state.snapshot_params, state.snapshot_epoch
-        if config.snapshot_below is not None:
+        if program.snapshot_below is not None:
             # ``loss`` is the loss of ``state.params``, the parameters before this epoch.
-            take = (snapshot_epoch < 0) & (loss < config.snapshot_below)
+            take = (snapshot_epoch < 0) & (loss < program.snapshot_below)
             snapshot_params = optax.tree_utils.tree_where(take, state.params, snapshot_params)
             snapshot_epoch = jnp.where(take, epoch.astype(jnp.int32), snapshot_epoch)
         if slots:
@@ -363,17 +500,25 @@ def train_chunk(config: TrainConfig, state: TrainState, member: Members, epochs:
     recorded = (jax.tree.map(lambda p: jnp.zeros((slots, *p.shape), p.dtype), state.params)
                 if slots else None)
     (state, recorded), losses = jax.lax.scan(run_epoch, (state, recorded), epochs)
-    outputs = {
-        "train_loss": losses,
-        "end_train_loss": loss_fn(state.params, member.x_train, member.y_train),
-        "end_test_loss": test_loss_fn(state.params, x_test, y_test),
-    }
+    on_train = lambda p: evaluate(p, member.x_train, member.y_train, member.example_weights)  # noqa: E731
+    on_test = lambda p: evaluate(p, x_test, y_test)  # noqa: E731
+    outputs = {"train_loss": losses, "end_train": on_train(state.params),
+               "end_test": on_test(state.params)}
     if slots:
-        outputs["record_test_loss"] = jax.vmap(test_loss_fn, in_axes=(0, None, None))(
-            recorded, x_test, y_test)
-        if config.keep_recorded_params:
+        # Slot by slot with blocked evaluation (large sets), all slots at once otherwise.
+        over_slots = jax.vmap if program.eval_batch_size is None else (
+            lambda fn: lambda tree: jax.lax.map(fn, tree))
+        outputs["record_test"] = over_slots(on_test)(recorded)
+        outputs["record_train"] = over_slots(on_train)(recorded)
+        if program.keep_recorded_params:
             outputs["recorded_params"] = recorded
     return state, outputs
+
+
+def log_spaced_epochs(total: int, points: int = 200) -> np.ndarray:
+    """Unique integer epochs 0, 1, ... total, evenly spaced in log(1 + epoch)."""
+    grid = np.unique(np.round(np.expm1(np.linspace(0, math.log1p(total), points))).astype(int))
+    return grid
 
 
 def sweep_mesh(devices=None) -> jax.sharding.Mesh:
@@ -410,17 +555,25 @@ def replicate(x, mesh: jax.sharding.Mesh | None):
     return jax.device_put(x, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
 
 
-@functools.lru_cache(maxsize=16)
 def compiled_functions(config: TrainConfig, mesh: jax.sharding.Mesh | None = None):
-    """``(init_fn, chunk_fn)``: the jitted, vmapped pieces of ``train`` for one config and mesh.
+    """``(init_fn, chunk_fn)``: the jitted, vmapped pieces of ``train`` for one program and mesh.
 
-    Cached on the (hashable, frozen) config so that repeated runs of the same
-    structure, e.g. groups of a sweep with equal shapes, reuse compilations.
-    Both are traced at ``config.matmul_precision``. With a mesh, every output
+    Cached on ``config.program()``, the fields that change the compiled code, so
+    runs that differ in epochs, chunking or host-side bookkeeping (and groups of
+    a sweep with equal shapes) reuse compilations. See ``compiled_program``.
+    """
+    return compiled_program(config.program(), mesh)
+
+
+@functools.lru_cache(maxsize=16)
+def compiled_program(program: Program, mesh: jax.sharding.Mesh | None = None):
+    """``(init_fn, chunk_fn)`` of one ``Program`` (see ``compiled_functions``).
+
+    Both are traced at ``program.matmul_precision``. With a mesh, every output
     keeps the member axis split over it: otherwise the state that comes out of
     one chunk could be laid out differently from the one that went in, and the
     next call would compile again. ``chunk_fn`` compiles once per chunk length
-    (at most twice: full chunks and the remainder).
+    and record-buffer size (in practice two or three times).
     """
     split = {}
     if mesh is not None and mesh.size > 1:
@@ -428,13 +581,17 @@ def compiled_functions(config: TrainConfig, mesh: jax.sharding.Mesh | None = Non
             mesh, jax.sharding.PartitionSpec("sweep"))}
 
     def init(member, x_test, y_test):
-        test_loss = make_loss_fn(config.activation, member.hidden_masks)(member.params, x_test, y_test)
-        return init_state(config, member), test_loss
+        evaluate = make_evaluate_fn(program.model, program.objective, member.width_masks,
+                                    eval_batch_size=program.eval_batch_size)
+        return init_state(program, member), {
+            "test": evaluate(member.params, x_test, y_test),
+            "train": evaluate(member.params, member.x_train, member.y_train,
+                              member.example_weights)}
 
     def chunk(state, member, epochs, record_targets, x_test, y_test):
-        return train_chunk(config, state, member, epochs, record_targets, x_test, y_test)
+        return train_chunk(program, state, member, epochs, record_targets, x_test, y_test)
 
-    pin = functools.partial(precision.pinned, precision=config.matmul_precision)
+    pin = functools.partial(precision.pinned, precision=program.matmul_precision)
     return (
         jax.jit(pin(jax.vmap(init, in_axes=(0, None, None))), **split),
         jax.jit(pin(jax.vmap(chunk, in_axes=(0, 0, None, None, None, None))),
@@ -473,6 +630,22 @@ def divergence_and_crossings(train_loss: np.ndarray, thresholds: Sequence[float]
     return exploded.any(axis=1), crossings
 
 
+def check_members(config: TrainConfig, members: Members) -> None:
+    """Raises a ``ValueError`` naming the field when the members do not fit the config."""
+    if members.learning_rate.ndim != 1:
+        raise ValueError("members: learning_rate must be a [member] vector")
+    config.check_data(int(members.x_train.shape[1]))
+    objective = objectives.get_objective(config.objective)
+    label_ndim = 2 if objective.integer_targets else 3
+    integer = jnp.issubdtype(members.y_train.dtype, jnp.integer)
+    if members.y_train.ndim != label_ndim or integer != objective.integer_targets:
+        kind = "integer labels [member, N]" if objective.integer_targets else "real [member, N, O]"
+        raise ValueError(f"y_train: the {config.objective} objective needs {kind}, "
+                         f"got {members.y_train.dtype} of shape {members.y_train.shape}")
+    if config.optimizer == "momentum" and members.momentum is None:
+        raise ValueError("momentum: the momentum optimizer needs Members.momentum [member]")
+
+
 def train(
     config: TrainConfig,
     members: Members,
@@ -498,20 +671,17 @@ def train(
     Returns:
         A ``TrainResult``; arrays indexed ``[member, ...]`` in the given order.
     """
-    config.check_data(int(members.x_train.shape[1]))
-    if members.learning_rate.ndim != 1:
-        raise ValueError("members: learning_rate must be a [member] vector")
+    check_members(config, members)
     members, count = shard_members(members, mesh)
     x_test, y_test = replicate(x_test, mesh), replicate(y_test, mesh)
     init_fn, chunk_fn = compiled_functions(config, mesh)
-    state, initial_test_loss = init_fn(members, x_test, y_test)
+    state, initial = init_fn(members, x_test, y_test)
 
-    collected: list[tuple[int, int, dict]] = []
+    collected: list[dict] = []
     pending = None
     for first, length in config.chunks():
         # The buffer has exactly one slot per record epoch of this chunk: every slot is
-        # evaluated on the test set after the chunk, so padding slots would cost a test pass
-        # each. A chunk compiles once per (length, slots) pair, in practice two or three.
+        # evaluated after the chunk, so padding slots would cost an evaluation each.
         inside = config.recorded_inside(first, length)
         targets = np.asarray(inside, np.int32)
         epochs = jnp.arange(first, first + length, dtype=jnp.int32)
@@ -522,18 +692,25 @@ def train(
     collected.append(_collect(pending, progress))
 
     train_loss = np.concatenate([c["train_loss"] for c in collected]
-                                + [collected[-1]["end_train_loss"][:, None]], axis=1)
-    # Test losses by epoch: the start, every chunk end, and every recorded epoch.
-    test_by_epoch = {0: to_host(initial_test_loss)}
+                                + [collected[-1]["end_train"]["loss"][:, None]], axis=1)
+    # Metrics by epoch: the start, every chunk end, and every recorded epoch.
+    initial = to_host(initial)
+    by_epoch = {0: (initial["test"], initial["train"])}
     recorded_by_epoch = {}
     for chunk in collected:
         for slot, epoch in enumerate(chunk["record_epochs"]):
-            test_by_epoch.setdefault(epoch, chunk["record_test_loss"][:, slot])
+            by_epoch.setdefault(epoch, tuple(
+                {name: value[:, slot] for name, value in chunk[part].items()}
+                for part in ("record_test", "record_train")))
             if config.keep_recorded_params:
                 recorded_by_epoch[epoch] = jax.tree.map(lambda a, s=slot: a[:, s],
                                                         chunk["recorded_params"])
-        test_by_epoch[chunk["end"]] = chunk["end_test_loss"]
-    test_epochs = sorted(test_by_epoch)
+        by_epoch[chunk["end"]] = (chunk["end_test"], chunk["end_train"])
+    test_epochs = sorted(by_epoch)
+    metric_names = objectives.get_objective(config.objective).metric_names
+    test_metrics, train_metrics = (
+        {name: np.stack([by_epoch[e][part][name] for e in test_epochs], axis=1)[:count]
+         for name in metric_names} for part in (0, 1))
     diverged, first_below = divergence_and_crossings(train_loss, config.loss_thresholds,
                                                      config.explode_factor)
     window = train_loss[:, max(0, config.epochs + 1 - config.final_window):]
@@ -550,7 +727,7 @@ def train(
         params=unpad(state.params),
         train_loss=train_loss[:count],
         test_epochs=np.asarray(test_epochs),
-        test_loss=np.stack([test_by_epoch[e] for e in test_epochs], axis=1)[:count],
+        test_loss=test_metrics["loss"],
         first_epoch_below=first_below[:count],
         diverged=diverged[:count],
         final_train_loss=final[:count],
@@ -558,6 +735,8 @@ def train(
         snapshot_epoch=(None if config.snapshot_below is None
                         else to_host(state.snapshot_epoch)[:count]),
         recorded_params=None if recorded_params is None else unpad(recorded_params),
+        test_metrics=test_metrics,
+        train_metrics=train_metrics,
     )
 
 

@@ -17,7 +17,7 @@ from jaxnn import curvature, models, train
 
 N = 16
 SIZES = (8, 10, 10, 8)  # 288 parameters: a dense Hessian is cheap, Lanczos is not trivial
-LOSS_FN = train.make_loss_fn("tanh")
+LOSS_FN = train.make_loss_fn(models.MLPFamily(activation="tanh"))
 
 
 def _problem(seed: int = 0, dtype=jnp.float64):

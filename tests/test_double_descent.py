@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxnn.studies import double_descent as dd
-from jaxnn import models
+from jaxnn import models, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,7 +20,7 @@ def test_width_at_parameter_count_inverts_the_count(width):
 
 
 def test_log_spaced_epochs_cover_both_ends():
-    epochs = dd.log_spaced_epochs(50_000, 200)
+    epochs = train.log_spaced_epochs(50_000, 200)
     assert epochs[0] == 0 and epochs[-1] == 50_000 and np.all(np.diff(epochs) > 0)
 
 

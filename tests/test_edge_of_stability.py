@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxnn import curvature, train
+from jaxnn import curvature, models, train
 from jaxnn.studies import edge_of_stability as study
 from jaxnn.studies import implicit_regularization as sgd_study
 
@@ -132,7 +132,7 @@ def test_vmapped_top_eigenvalues_equal_one_by_one_calls(x64):
     keys = study.trajectory_keys(key, grid.seed, n_records)
     top = study.top_eigenvalues(flat, members.x_train, members.y_train, member, keys,
                                 iterations=8, batch_size=5)  # 12 sets: batches of 5, padded
-    loss_fn = train.make_loss_fn("relu")
+    loss_fn = train.make_loss_fn(models.MLPFamily(activation="relu"))
     for index in range(n_members * n_records):
         params = jax.tree.map(lambda a, i=index: a[i], flat)
         alone = curvature.hessian_top_eigenvalue(loss_fn, params, members.x_train[member[index]],

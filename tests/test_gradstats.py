@@ -7,7 +7,7 @@ from jaxnn import gradstats, models, train
 
 N, D, O = 24, 3, 2
 SIZES = (D, 5, 4, O)
-LOSS_FN = train.make_loss_fn("tanh")
+LOSS_FN = train.make_loss_fn(models.MLPFamily(activation="tanh"))
 
 
 def _problem(seed: int = 0, dtype=jnp.float64):

@@ -5,7 +5,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxnn import curvature, gradstats, train
+from jaxnn import curvature, gradstats, models, train
 from jaxnn.studies import implicit_regularization as ir_lib
 
 N, D, O, SEEDS = 20, 3, 2, 2
@@ -31,7 +31,7 @@ def test_vmapped_learning_rate_sweep_equals_separate_runs():
     together = train.train(config, members, x_test, y_test)
     stats = ir_lib.member_gradient_stats(together.params, members.x_train, members.y_train,
                                          activation="relu", batch_size=5)
-    loss_fn = train.make_loss_fn("relu")
+    loss_fn = train.make_loss_fn(models.MLPFamily(activation="relu"))
     for index in range(len(grid.seed)):
         alone = train.train(config, _one(members, index), x_test, y_test)
         np.testing.assert_allclose(together.train_loss[index], alone.train_loss[0], rtol=2e-5)
@@ -190,7 +190,7 @@ def test_member_curvature_equals_one_by_one(x64):
     keys = ir_lib.curvature_keys(jax.random.key(0), grid.seed, ir_lib.FINAL)
     together = ir_lib.member_curvature_stats(members.params, members.x_train, members.y_train, keys,
                                              activation="relu", iterations=8, num_samples=6)
-    loss_fn = train.make_loss_fn("relu")
+    loss_fn = train.make_loss_fn(models.MLPFamily(activation="relu"))
     n_params = sum(a[0].size for a in jax.tree.leaves(members.params))
     for index in range(len(grid.seed)):
         params = jax.tree.map(lambda a, i=index: a[i], members.params)

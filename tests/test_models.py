@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnn import models, train
+from jaxnn import backprop, models, train
 
 
 @pytest.mark.parametrize("width", [1, 2, 10, 50, 100, 200])
@@ -42,8 +42,9 @@ def test_padded_masked_model_equals_narrow_model(x64, activation):
     narrow, wide, masks = _padded_pair(5, 16, jax.random.key(2))
     x = jax.random.normal(jax.random.key(3), (20, 8), jnp.float64)
     y = jax.random.normal(jax.random.key(4), (20, 8), jnp.float64)
-    narrow_loss, narrow_grads = jax.value_and_grad(train.make_loss_fn(activation))(narrow, x, y)
-    wide_loss, wide_grads = jax.value_and_grad(train.make_loss_fn(activation, masks))(wide, x, y)
+    family = models.MLPFamily(activation=activation)
+    narrow_loss, narrow_grads = jax.value_and_grad(train.make_loss_fn(family))(narrow, x, y)
+    wide_loss, wide_grads = jax.value_and_grad(train.make_loss_fn(family, masks=masks))(wide, x, y)
     np.testing.assert_allclose(wide_loss, narrow_loss, rtol=1e-10)
     embedded = models.pad_params(narrow_grads, (8, 16, 16, 8))
     for got, expected in zip(jax.tree.leaves(wide_grads), jax.tree.leaves(embedded)):
@@ -83,5 +84,156 @@ def test_init_padded_uses_the_true_fan_in(scheme):
     ],
 )
 def test_bad_input_raises_value_error_naming_the_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+# --- the 1-D CNN family ------------------------------------------------------------------------
+
+
+def _numpy_conv1d(x, kernel, bias, stride, padding):
+    """out[b, j, o] = sum_{k, c} x_pad[b, j*stride + k, c] kernel[k, c, o] + bias[o], one j at a time."""
+    width = kernel.shape[0]
+    padded = np.pad(x, [(0, 0), (padding, padding), (0, 0)])
+    length_out = (x.shape[1] + 2 * padding - width) // stride + 1
+    out = np.empty((x.shape[0], length_out, kernel.shape[2]))
+    for j in range(length_out):
+        total = np.array(bias, copy=True)[None, :].repeat(x.shape[0], axis=0)
+        for k in range(width):
+            total = total + padded[:, j * stride + k, :] @ kernel[k]
+        out[:, j, :] = total
+    return out
+
+
+@pytest.mark.parametrize("width", [5, 3])
+@pytest.mark.parametrize("length", [40, 19])
+def test_conv1d_patches_equals_lax_conv_and_a_numpy_loop(x64, width, length):
+    rng = np.random.default_rng(width * 100 + length)
+    x = rng.normal(size=(3, length, 4))
+    kernel = rng.normal(size=(width, 4, 6))
+    bias = rng.normal(size=(6,))
+    got = models.conv1d_patches(jnp.asarray(x), jnp.asarray(kernel), jnp.asarray(bias), stride=2,
+                                padding=1)
+    lax = jax.lax.conv_general_dilated(jnp.asarray(x), jnp.asarray(kernel), window_strides=(2,),
+                                       padding=[(1, 1)],
+                                       dimension_numbers=("NWC", "WIO", "NWC")) + bias
+    expected = _numpy_conv1d(x, kernel, bias, stride=2, padding=1)
+    assert got.shape == expected.shape == lax.shape == (3, (length + 2 - width) // 2 + 1, 6)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    np.testing.assert_allclose(got, lax, rtol=1e-12)
+
+
+def _float64_cnn(family, width, padded_width, seed):
+    # Jitted throughout: op-by-op dispatch of these small graphs costs seconds on 2 cores.
+    params = jax.jit(family.init, static_argnums=(1, 2))(jax.random.key(seed), width, padded_width)
+    return jax.tree.map(lambda a: a.astype(jnp.float64), params)
+
+
+def test_cnn_patches_and_lax_convolutions_give_the_same_outputs_and_gradients(x64):
+    """The default patches-times-matrix CNN against ``nnx.Conv`` on the same parameters (float64)."""
+    patches, lax = models.CNN1DFamily(), models.CNN1DFamily(conv_impl="lax")
+    params = _float64_cnn(patches, 4, 4, seed=0)
+    x = jax.random.normal(jax.random.key(1), (6, 40), jnp.float64)
+    labels = jnp.array([0, 3, 9, 1, 1, 7])
+    np.testing.assert_allclose(jax.jit(patches.apply)(params, x), jax.jit(lax.apply)(params, x),
+                               rtol=1e-12)
+    grads = [jax.jit(jax.grad(train.make_loss_fn(family, "softmax_cross_entropy")))(params, x, labels)
+             for family in (patches, lax)]
+    for got, expected in zip(jax.tree.leaves(grads[0]), jax.tree.leaves(grads[1])):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-300)
+
+
+def test_padded_masked_cnn_equals_narrow_cnn(x64):
+    """Same loss and gradients (float64, rtol 1e-10); the padding's gradients are exactly zero."""
+    family, width, padded = models.CNN1DFamily(), 3, 8
+    narrow = _float64_cnn(family, width, width, seed=2)
+    pad = jax.jit(family.pad_params, static_argnums=1)
+    wide = pad(narrow, padded)
+    x = jax.random.normal(jax.random.key(3), (6, 40), jnp.float64)
+    labels = jnp.array([2, 5, 0, 9, 4, 4])
+    narrow_loss, narrow_grads = jax.jit(jax.value_and_grad(
+        train.make_loss_fn(family, "softmax_cross_entropy")))(narrow, x, labels)
+    wide_loss, wide_grads = jax.jit(jax.value_and_grad(
+        train.make_loss_fn(family, "softmax_cross_entropy", masks=family.masks(width, padded))
+    ))(wide, x, labels)
+    np.testing.assert_allclose(wide_loss, narrow_loss, rtol=1e-10)
+    embedded = pad(narrow_grads, padded)
+    active = pad(jax.tree.map(jnp.ones_like, narrow), padded)
+    assert jax.tree.structure(wide_grads) == jax.tree.structure(embedded)
+    for got, expected, inside in zip(jax.tree.leaves(wide_grads), jax.tree.leaves(embedded),
+                                     jax.tree.leaves(active)):
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-300)
+        assert np.all(np.asarray(got)[np.asarray(inside) == 0] == 0)
+    # The narrow gradients must reach every active block for the comparison to mean anything.
+    assert all(np.any(np.asarray(g) != 0) for g in jax.tree.leaves(narrow_grads))
+
+
+def test_cnn_init_uses_the_true_fan_in():
+    """Active blocks are U(-b, b), b = 1/sqrt(K C_in_true) (L C_true for the head); padding is 0."""
+    family, width, padded = models.CNN1DFamily(), 6, 16
+    keys = jax.random.split(jax.random.key(7), 400)
+    params = jax.vmap(lambda k: family.init(k, width, padded))(keys)
+    length = family.lengths()[-1]  # 5 positions after three stride-2 convolutions of 40
+    assert length == 5
+    blocks = []  # (name, parameter [draw, ...], active-region selector, true fan-in)
+    for index, k in enumerate(family.kernel_sizes):
+        c_in = 1 if index == 0 else width
+        conv = params["convs"][index]
+        active = np.zeros(conv["kernel"].shape[1:], bool)
+        active[:, :c_in, :width] = True
+        blocks.append((f"conv{index}.kernel", conv["kernel"], active, k * c_in))
+        active_bias = np.arange(padded) < width
+        blocks.append((f"conv{index}.bias", conv["bias"], active_bias, k * c_in))
+    # Head rows are flattened channels last: row = position * padded + channel.
+    rows = (np.arange(length * padded) % padded) < width
+    head_active = np.broadcast_to(rows[:, None], params["head"]["kernel"].shape[1:])
+    blocks.append(("head.kernel", params["head"]["kernel"], head_active, length * width))
+    blocks.append(("head.bias", params["head"]["bias"], np.ones(family.output_dim, bool),
+                   length * width))
+    for name, values, active, fan_in in blocks:
+        values = np.asarray(values)
+        sample = values[:, active].ravel()
+        expected_var = 1 / (3 * fan_in)
+        # Var of a sample variance is (m4 - var^2)/n with m4 = 9/5 var^2 for a uniform.
+        standard_error = expected_var * math.sqrt((9 / 5 - 1) / sample.size)
+        assert abs(sample.var() - expected_var) < 5 * standard_error, name
+        assert np.abs(sample).max() <= 1 / math.sqrt(fan_in), name
+        assert np.all(values[:, ~active] == 0), name
+
+
+@pytest.mark.parametrize("width", [1, 3, 16])
+def test_cnn_parameter_count_matches_the_arrays(width):
+    family = models.CNN1DFamily()
+    params = jax.eval_shape(lambda: family.init(jax.random.key(0), width, width))
+    assert family.parameter_count(width) == sum(leaf.size for leaf in jax.tree.leaves(params))
+
+
+@pytest.mark.parametrize("input_length, lengths", [(40, (19, 10, 5)), (12, (5, 3, 2))])
+@pytest.mark.parametrize("width", [1, 7])
+def test_cnn_flops_are_six_times_the_traced_forward_multiply_adds_and_bias_adds(
+        input_length, lengths, width):
+    """6 x (dot_general multiply-adds of one example's forward pass + one add per bias use)."""
+    # lengths: L <- floor((L + 2 - K)/2) + 1 for K = 5, 3, 3, written out by hand.
+    family = models.CNN1DFamily(input_length=input_length, output_dim=10)
+    params = jax.eval_shape(lambda: family.init(jax.random.key(0), width, width))
+    x = jax.ShapeDtypeStruct((1, input_length), jnp.float32)
+    multiply_adds = backprop.count_multiply_adds(family.apply, params, x)
+    bias_adds = sum(length * width for length in lengths) + family.output_dim
+    assert multiply_adds > 0
+    assert family.flops_per_example(width) == 6 * (multiply_adds + bias_adds)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: models.get_family("resnet"), "model"),
+        # Length 2 leaves no window of 5 in the padded 4; length 3 (padded 5) still fits one.
+        (lambda: models.CNN1DFamily(input_length=2), "input_length"),
+        (lambda: models.MLPFamily(activation="elu"), "activation"),
+        (lambda: models.CNN1DFamily(conv_impl="fft"), "conv_impl"),
+    ],
+)
+def test_bad_family_raises_value_error_naming_the_field(call, name):
     with pytest.raises(ValueError, match=name):
         call()

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnn import data, sweep, train
+from jaxnn import data, models, sweep, train
 
 
 DEFAULT_WIDTHS = (*range(2, 49, 2), 56, 64, 80, 100, 128, 160, 200)
@@ -76,14 +76,14 @@ def test_grouped_padded_sweep_equals_each_width_trained_alone():
     results = sweep.run_width_sweep(key, [group], sets, dataset.x_test, dataset.y_test, config)
     for width in group.widths:
         padded_members, _ = sweep.width_group_members(
-            key, sweep.WidthGroup(16, (width,), (20,)), {None: sweep.Variant(sets)}, depth=2,
-            learning_rate=1e-3)
+            key, sweep.WidthGroup(16, (width,), (20,)), {None: sweep.Variant(sets)},
+            family=models.MLPFamily(), learning_rate=1e-3)
         sizes = (8, width, width, 8)  # the narrow model's active block of the padded draw
         narrow = {"layers": {
             k: {"kernel": layer["kernel"][:, : sizes[k], : sizes[k + 1]],
                 "bias": layer["bias"][:, : sizes[k + 1]]}
             for k, layer in padded_members.params["layers"].items()}}
-        alone = train.train(config, padded_members._replace(params=narrow, hidden_masks=None),
+        alone = train.train(config, padded_members._replace(params=narrow, width_masks=None),
                             dataset.x_test, dataset.y_test)
         np.testing.assert_allclose(results[(20, width)]["train_loss"], alone.train_loss, rtol=1e-4)
         np.testing.assert_allclose(results[(20, width)]["test_loss"], alone.test_loss, rtol=1e-4)

@@ -3,11 +3,13 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
-from jaxnn import models, train
+from jaxnn import models, objectives, train
 
 N, D, O = 20, 3, 2
+TANH = models.MLPFamily(input_dim=D, output_dim=O, activation="tanh")
 
 
 def _members(keys, learning_rates, widths=(4,), weight_decays=None, scheme="lecun_normal"):
@@ -38,7 +40,7 @@ Y_TEST = jax.random.normal(jax.random.key(98), (50, O))
 @pytest.mark.parametrize(
     "config",
     [
-        train.TrainConfig(optimizer="adam", epochs=30, chunk_epochs=8, activation="tanh"),
+        train.TrainConfig(optimizer="adam", epochs=30, chunk_epochs=8, model=TANH),
         train.TrainConfig(optimizer="sgd", epochs=12, batch_size=5, chunk_epochs=5),
     ],
     ids=["adam-full-batch", "sgd-minibatch"],
@@ -61,12 +63,12 @@ def test_minibatch_epoch_equals_manual_sgd_over_the_shuffled_batches(x64):
                                x_train=members.x_train.astype(jnp.float64),
                                y_train=members.y_train.astype(jnp.float64))
     config = train.TrainConfig(optimizer="sgd", epochs=2, batch_size=4, chunk_epochs=2,
-                               activation="tanh")
+                               model=TANH)
     result = train.train(config, members, X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
 
     params = jax.tree.map(lambda a: a[0], members.params)
     x, y = members.x_train[0], members.y_train[0]
-    loss_fn = train.make_loss_fn("tanh")
+    loss_fn = train.make_loss_fn(TANH)
     for epoch in range(2):
         order = np.asarray(jax.random.permutation(jax.random.fold_in(members.shuffle_key[0], epoch), N))
         for start in range(0, N, 4):
@@ -92,7 +94,7 @@ def test_padded_training_trajectory_equals_narrow(x64):
     masks = [m[None] for m in models.hidden_masks_for(jnp.array([width, width]), (padded, padded))]
     narrow_run = train.train(config, train.Members(params=expand(narrow), **common),
                              X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
-    wide_run = train.train(config, train.Members(params=expand(wide), hidden_masks=masks, **common),
+    wide_run = train.train(config, train.Members(params=expand(wide), width_masks=masks, **common),
                            X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
     np.testing.assert_allclose(wide_run.train_loss, narrow_run.train_loss, rtol=1e-10)
     np.testing.assert_allclose(wide_run.test_loss, narrow_run.test_loss, rtol=1e-10)
@@ -128,8 +130,9 @@ def test_divergence_and_threshold_crossings_are_recorded():
 @pytest.mark.parametrize(
     "kwargs, name",
     [({"epochs": 0}, "epochs"), ({"optimizer": "rmsprop"}, "optimizer"),
-     ({"batch_size": 0}, "batch_size"), ({"activation": "elu"}, "activation"),
-     ({"chunk_epochs": 0}, "chunk_epochs")],
+     ({"batch_size": 0}, "batch_size"), ({"objective": "hinge"}, "objective"),
+     ({"model": "mlp"}, "model"), ({"train_loss_curve": "exact"}, "train_loss_curve"),
+     ({"eval_batch_size": 0}, "eval_batch_size"), ({"chunk_epochs": 0}, "chunk_epochs")],
 )
 def test_bad_config_raises(kwargs, name):
     with pytest.raises(ValueError, match=name):
@@ -247,3 +250,138 @@ def test_divergence_and_crossings_on_the_host_follow_the_documented_rules():
     diverged, first = train.divergence_and_crossings(loss, (0.1, 0.03), explode_factor=1e4)
     assert diverged.tolist() == [False, True, True]
     assert first.tolist() == [[2, 3], [-1, -1], [-1, -1]]
+
+
+def _float64(tree):
+    return jax.tree.map(lambda a: a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating)
+                        else a, tree)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
+def test_momentum_equals_optax_sgd_with_momentum_step_by_step(x64, weight_decay):
+    """Full batch, float64: the loop's parameters after 6 epochs equal a hand-written optax loop."""
+    members = _members(jax.random.split(jax.random.key(11), 1), [0.05],
+                       weight_decays=[weight_decay])
+    members = _float64(members)._replace(momentum=jnp.array([0.9]))
+    # 4 + 2 epochs: the momentum buffer must also carry across a chunk boundary.
+    config = train.TrainConfig(model=TANH, optimizer="momentum", epochs=6, chunk_epochs=4)
+    result = train.train(config, members, X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
+
+    sgd = optax.sgd(0.05, momentum=0.9)
+    optimizer = sgd if weight_decay == 0 else optax.chain(
+        optax.add_decayed_weights(weight_decay, mask=models.kernel_mask), sgd)
+    params = jax.tree.map(lambda a: a[0], members.params)
+    x, y = members.x_train[0], members.y_train[0]
+    loss_fn = train.make_loss_fn(TANH)
+    state = optimizer.init(params)
+    for _ in range(6):
+        updates, state = optimizer.update(jax.grad(loss_fn)(params, x, y), state, params)
+        params = optax.apply_updates(params, updates)
+    for got, expected in zip(jax.tree.leaves(result.params), jax.tree.leaves(params)):
+        np.testing.assert_allclose(got[0], expected, rtol=1e-10)
+    np.testing.assert_allclose(result.train_loss[0, -1], loss_fn(params, x, y), rtol=1e-10)
+
+
+CNN = models.CNN1DFamily(input_length=12, output_dim=3)
+N_CLASSIFY = 12
+
+
+def _classification_members(keys, learning_rates, momenta):
+    """CNN members, each with its own init, inputs [N, 12] and integer labels in 0..2."""
+    params = jax.vmap(lambda k: CNN.init(jax.random.fold_in(k, 0), 4, 4))(keys)
+    x = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 1), (N_CLASSIFY, 12)))(keys)
+    y = jax.vmap(lambda k: jax.random.randint(jax.random.fold_in(k, 2), (N_CLASSIFY,), 0, 3))(keys)
+    return train.Members(
+        params=params, learning_rate=jnp.asarray(learning_rates),
+        weight_decay=jnp.full(len(learning_rates), 1e-3), x_train=x, y_train=y,
+        shuffle_key=jax.vmap(lambda k: jax.random.fold_in(k, 3))(keys),
+        momentum=jnp.asarray(momenta))
+
+
+X_CLASSIFY = jax.random.normal(jax.random.key(97), (20, 12))
+Y_CLASSIFY = jax.random.randint(jax.random.key(96), (20,), 0, 3)
+
+
+def test_vmapped_classification_sweep_equals_members_trained_one_by_one():
+    """Loss curves and every metric at every measured epoch, float32 (rtol as the MSE sweep test)."""
+    # Jitted: drawing three CNNs op by op takes seconds on 2 cores.
+    members = jax.jit(_classification_members)(jax.random.split(jax.random.key(12), 3),
+                                               jnp.array([0.05, 0.1, 0.2]),
+                                               jnp.array([0.0, 0.5, 0.9]))
+    config = train.TrainConfig(model=CNN, objective="softmax_cross_entropy", optimizer="momentum",
+                               epochs=4, chunk_epochs=4, batch_size=4, train_loss_curve="batches",
+                               record_epochs=(2,))
+    together = train.train(config, members, X_CLASSIFY, Y_CLASSIFY)
+    assert list(together.test_epochs) == [0, 2, 4]
+    final_outputs = jax.jit(jax.vmap(CNN.apply, in_axes=(0, None)))(together.params, X_CLASSIFY)
+    assert set(together.test_metrics) == set(together.train_metrics) == {"loss", "error"}
+    for index in range(3):
+        alone = train.train(config, _one(members, index), X_CLASSIFY, Y_CLASSIFY)
+        np.testing.assert_allclose(together.train_loss[index], alone.train_loss[0], rtol=2e-5)
+        for metrics, alone_metrics in ((together.test_metrics, alone.test_metrics),
+                                       (together.train_metrics, alone.train_metrics)):
+            for name in ("loss", "error"):
+                np.testing.assert_allclose(metrics[name][index], alone_metrics[name][0], rtol=2e-5)
+        direct = objectives.error_rate(final_outputs[index], Y_CLASSIFY)
+        np.testing.assert_allclose(together.test_metrics["error"][index, -1], direct, rtol=1e-6)
+    np.testing.assert_array_equal(together.test_loss, together.test_metrics["loss"])
+
+
+def test_blocked_training_run_reports_the_metrics_of_whole_set_evaluation(x64):
+    """23 test and 20 training rows in blocks of 6 (last blocks padded): same run, float64."""
+    members = _float64(_members(jax.random.split(jax.random.key(13), 2), [0.05, 0.1]))
+    labels = lambda y: jnp.argmax(y, axis=-1)  # integer labels in 0..O-1
+    members = members._replace(y_train=labels(members.y_train))
+    x_test, y_test = X_TEST[:23].astype(jnp.float64), labels(Y_TEST[:23])
+    # A record epoch inside the chunk: its slots are evaluated one by one (lax.map) when blocked.
+    whole = train.TrainConfig(model=TANH, objective="softmax_cross_entropy", optimizer="sgd",
+                              epochs=3, chunk_epochs=3, record_epochs=(1,))
+    blocked = dataclasses.replace(whole, eval_batch_size=6)
+    got = train.train(blocked, members, x_test, y_test)
+    expected = train.train(whole, members, x_test, y_test)
+    np.testing.assert_allclose(got.train_loss, expected.train_loss, rtol=1e-12)
+    for part in ("test_metrics", "train_metrics"):
+        assert set(getattr(got, part)) == set(getattr(expected, part))
+        for name, value in getattr(expected, part).items():
+            np.testing.assert_allclose(getattr(got, part)[name], value, rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("objective", ["mse", "softmax_cross_entropy"])
+def test_blocked_evaluate_fn_equals_whole_set_evaluation(x64, objective):
+    """Blocks of 6 over 23 rows, with and without 0/1 weights, against one pass (float64)."""
+    params = _float64(models.init(jax.random.key(14), (D, 5, O)))
+    family = models.MLPFamily(input_dim=D, output_dim=O, depth=1, activation="tanh")
+    x, y = X_TEST[:23].astype(jnp.float64), Y_TEST[:23].astype(jnp.float64)
+    if objective == "softmax_cross_entropy":
+        y = jnp.argmax(y, axis=-1)
+    weights = (jnp.arange(23) % 3 != 1).astype(jnp.float64)
+    whole = jax.jit(train.make_evaluate_fn(family, objective))
+    blocked = jax.jit(train.make_evaluate_fn(family, objective, eval_batch_size=6))
+    for w in (None, weights):
+        expected, got = whole(params, x, y, w), blocked(params, x, y, w)
+        assert set(got) == set(expected) == set(objectives.get_objective(objective).metrics)
+        for name in expected:
+            np.testing.assert_allclose(got[name], expected[name], rtol=1e-12, err_msg=name)
+
+
+def test_compile_cache_is_keyed_on_the_program_fields_only():
+    base = train.TrainConfig(model=TANH, optimizer="sgd", epochs=10, chunk_epochs=5)
+    bookkeeping = dataclasses.replace(base, epochs=7, chunk_epochs=3, loss_thresholds=(0.3,),
+                                      explode_factor=10.0, final_window=2, record_epochs=(1, 4))
+    assert bookkeeping.program() == base.program()
+    first, again = train.compiled_functions(base), train.compiled_functions(bookkeeping)
+    assert first[0] is again[0] and first[1] is again[1]
+    for changed in (dataclasses.replace(base, optimizer="momentum"),
+                    dataclasses.replace(base, objective="softmax_cross_entropy")):
+        other = train.compiled_functions(changed)
+        assert other[0] is not first[0] and other[1] is not first[1]
+
+
+def test_members_that_do_not_fit_the_config_raise_naming_the_field():
+    members = _members(jax.random.split(jax.random.key(0), 1), [0.1])  # real targets [1, N, O]
+    classify = train.TrainConfig(model=TANH, objective="softmax_cross_entropy", epochs=1)
+    with pytest.raises(ValueError, match="y_train"):
+        train.train(classify, members, X_TEST, jnp.argmax(Y_TEST, axis=-1))
+    with pytest.raises(ValueError, match="momentum"):
+        train.train(train.TrainConfig(model=TANH, optimizer="momentum", epochs=1), members,
+                    X_TEST, Y_TEST)

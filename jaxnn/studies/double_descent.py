@@ -95,16 +95,22 @@ class Config:
         models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)
 
+    def model(self) -> models.MLPFamily:
+        """The d -> M -> M -> O ReLU network, sized by the data."""
+        return models.MLPFamily(input_dim=self.data.input_dim, output_dim=self.data.output_dim,
+                                depth=2, activation="relu")
+
     def train_config(self, epochs: int, *, epochwise: bool = False) -> train.TrainConfig:
         record = ()
         if epochwise and self.epochwise_points:
             # Log-spaced inside the first chunk; later, the chunk ends (measured anyway) are
             # dense enough on a log axis, and a chunk without record epochs copies nothing.
             chunk = min(self.chunk_epochs, epochs)
-            record = tuple(int(e) for e in log_spaced_epochs(epochs, self.epochwise_points)
+            record = tuple(int(e) for e in train.log_spaced_epochs(epochs, self.epochwise_points)
                            if 0 < e < chunk)
-        return train.TrainConfig(optimizer="adam", epochs=epochs, batch_size=None,
-                                 activation="relu", chunk_epochs=min(self.chunk_epochs, epochs),
+        return train.TrainConfig(model=self.model(), objective="mse", optimizer="adam",
+                                 epochs=epochs, batch_size=None,
+                                 chunk_epochs=min(self.chunk_epochs, epochs),
                                  loss_thresholds=(1e-3, 1e-5), final_window=max(1, epochs // 20),
                                  record_epochs=record, matmul_precision=self.matmul_precision)
 
@@ -135,13 +141,14 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     n_first = config.n_train[0]
     x_test, y_test = datasets[n_first].x_test, datasets[n_first].y_test
     n_devices = 1 if mesh is None else mesh.size
-    groups = sweep.plan_sweep(config.widths, config.n_train, epochs=config.epochs,
+    family = config.model()
+    groups = sweep.plan_sweep(config.widths, config.n_train, family=family, epochs=config.epochs,
                               members_per_width=config.seeds, n_devices=n_devices,
                               costs=sweep.backend_costs())
     curve_group = sweep.WidthGroup(sweep.round_up(max(config.curve_widths), 8),
                                    tuple(sorted(config.curve_widths)), (n_first,))
-    progress.start(sweep.work_gflop([curve_group], config.seeds, config.curve_epochs)
-                   + sweep.work_gflop(groups, config.seeds, config.epochs), "GFLOP")
+    progress.start(sweep.work_gflop([curve_group], config.seeds, config.curve_epochs, family=family)
+                   + sweep.work_gflop(groups, config.seeds, config.epochs, family=family), "GFLOP")
 
     def run_groups(groups, epochs, prefix):
         return sweep.run_width_sweep(
@@ -271,12 +278,6 @@ def width_at_parameter_count(
     return (low + high) / 2
 
 
-def log_spaced_epochs(total: int, points: int = 200) -> np.ndarray:
-    """Unique integer epochs 0, 1, ... total, evenly spaced in log(1 + epoch)."""
-    grid = np.unique(np.round(np.expm1(np.linspace(0, math.log1p(total), points))).astype(int))
-    return grid
-
-
 def seed_summary(values: np.ndarray) -> dict:
     """Mean, std, median, min and max over the seed axis (NaN = diverged, ignored)."""
     finite = values[np.isfinite(values)]
@@ -349,7 +350,7 @@ def training_curve(result: dict, width: int, thresholds: Sequence[float], points
     ``thresholds[i]`` (-1: never); the median is reported only if every seed got there.
     """
     losses = np.asarray(result["train_loss"])  # [seed, epoch]
-    epochs = log_spaced_epochs(losses.shape[1] - 1, points)
+    epochs = train.log_spaced_epochs(losses.shape[1] - 1, points)
     curve = {
         "width": width,
         "n_params": models.parameter_count(models.stacked_layer_sizes(width, 2)),

@@ -124,12 +124,16 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     variants = {(s, wd): sweep.Variant({config.n_train: (sets[s].x_train, sets[s].y_train)}, wd)
                 for s, wd in config.variants()}
     n_devices = 1 if mesh is None else mesh.size
-    groups = sweep.plan_sweep(config.widths, (config.n_train,), epochs=config.epochs,
+    family = models.MLPFamily(input_dim=config.data.input_dim,
+                              output_dim=config.data.output_dim, depth=2, activation="relu")
+    groups = sweep.plan_sweep(config.widths, (config.n_train,), family=family, epochs=config.epochs,
                               members_per_width=config.seeds * len(variants),
                               n_devices=n_devices, costs=sweep.backend_costs())
-    progress.start(sweep.work_gflop(groups, config.seeds, config.epochs, len(variants)), "GFLOP")
+    progress.start(sweep.work_gflop(groups, config.seeds, config.epochs, len(variants),
+                                    family=family), "GFLOP")
     train_config = train.TrainConfig(
-        optimizer="adam", epochs=config.epochs, chunk_epochs=min(config.chunk_epochs, config.epochs),
+        model=family, objective="mse", optimizer="adam", epochs=config.epochs,
+        chunk_epochs=min(config.chunk_epochs, config.epochs),
         final_window=max(1, config.epochs // 20), matmul_precision=config.matmul_precision)
     trained = sweep.run_width_sweep(
         key_init, groups, None, clean.x_test, clean.y_test, train_config, variants=variants,

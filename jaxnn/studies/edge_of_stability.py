@@ -119,7 +119,9 @@ class Config:
 
     def train_config(self) -> train.TrainConfig:
         return train.TrainConfig(
-            optimizer="sgd", epochs=self.epochs, batch_size=None, activation="relu",
+            model=models.MLPFamily(input_dim=self.data.input_dim,
+                                   output_dim=self.data.output_dim, depth=self.depth),
+            objective="mse", optimizer="sgd", epochs=self.epochs, batch_size=None,
             chunk_epochs=min(self.chunk_epochs, self.epochs),
             final_window=max(1, min(100, self.epochs // 20)),
             record_epochs=self.record_epochs(), keep_recorded_params=True,
@@ -152,7 +154,7 @@ def trajectory_keys(key: jax.Array, seeds: Sequence[int], n_records: int) -> jax
 
 @functools.lru_cache(maxsize=8)
 def _top_eigenvalue_fn(activation: str, iterations: int, matmul_precision: str):
-    loss_fn = train.make_loss_fn(activation)
+    loss_fn = train.make_loss_fn(models.MLPFamily(activation=activation))
 
     def one(params, x, y, key):
         return curvature.hessian_top_eigenvalue(loss_fn, params, x, y, key=key,

@@ -62,7 +62,7 @@ import numpy as np
 from jaxnn import curvature, data, gradstats, models, precision, train
 from jaxnn.formatting import fmt, plus_minus, table
 from jaxnn.studies import NoProgress
-from jaxnn.studies.double_descent import log_spaced_epochs, seed_summary
+from jaxnn.studies.double_descent import seed_summary
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
@@ -141,7 +141,9 @@ class Config:
 
     def train_config(self) -> train.TrainConfig:
         return train.TrainConfig(
-            optimizer="sgd", epochs=self.epochs, batch_size=self.batch_size, activation="relu",
+            model=models.MLPFamily(input_dim=self.data.input_dim,
+                                   output_dim=self.data.output_dim, depth=self.depth),
+            objective="mse", optimizer="sgd", epochs=self.epochs, batch_size=self.batch_size,
             chunk_epochs=min(self.chunk_epochs, self.epochs),
             loss_thresholds=(self.matched_loss, self.convergence_level),
             final_window=max(1, min(100, self.epochs // 20)), snapshot_below=self.matched_loss,
@@ -215,7 +217,7 @@ def build_members(key: jax.Array, grid: Grid, x_train: jax.Array, y_train: jax.A
 
 @functools.lru_cache(maxsize=8)
 def _member_stats_fn(activation: str, batch_size: int, matmul_precision: str):
-    loss_fn = train.make_loss_fn(activation)
+    loss_fn = train.make_loss_fn(models.MLPFamily(activation=activation))
     stats = lambda p, x, y: gradstats.gradient_stats(loss_fn, p, x, y, batch_size)  # noqa: E731
     return jax.jit(precision.pinned(jax.vmap(stats), matmul_precision))
 
@@ -251,7 +253,7 @@ def curvature_keys(key: jax.Array, seeds: Sequence[int], where: int) -> jax.Arra
 @functools.lru_cache(maxsize=8)
 def _member_curvature_fn(activation: str, iterations: int, num_samples: int,
                          matmul_precision: str):
-    loss_fn = train.make_loss_fn(activation)
+    loss_fn = train.make_loss_fn(models.MLPFamily(activation=activation))
 
     def stats(params, x, y, key):
         return curvature.curvature_stats(loss_fn, params, x, y, key=key, iterations=iterations,
@@ -796,7 +798,7 @@ def training_curves(grid: Grid, train_loss: np.ndarray, first_epoch_below: np.nd
     ``first_epoch_below[member]`` is the first epoch below the convergence level
     (-1: never); the median is reported only when every seed got there.
     """
-    epochs = log_spaced_epochs(train_loss.shape[1] - 1, points)
+    epochs = train.log_spaced_epochs(train_loss.shape[1] - 1, points)
     curves = []
     for rate in np.unique(grid.learning_rate[grid.weight_decay == 0]):
         members = np.flatnonzero((grid.learning_rate == rate) & (grid.weight_decay == 0))
