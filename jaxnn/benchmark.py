@@ -1,15 +1,22 @@
-"""Throughput of width sweeps: the grouped, padded, vmapped sweep against one model at a time.
+"""Throughput of width sweeps against the loops people write by hand.
 
-Both approaches train the same widths on the same full-batch data with Adam
-for the same number of steps. *Useful* flops count ``6 N p`` per model-step
-for a model with ``p`` parameters (forward 2Np, backward 4Np), padding not
-counted, so padding waste shows up as a lower useful rate.
+- The teacher sweep (``experiments/bench_sweep.py``): the grouped, padded,
+  vmapped sweep against one jit-compiled model at a time, both on the same
+  full-batch data with Adam for the same number of steps. *Useful* flops count
+  ``6 N p`` per model-step for a model with ``p`` parameters (forward 2Np,
+  backward 4Np), padding not counted, so padding waste shows up as a lower
+  useful rate.
+- MNIST-1D (``experiments/bench_mnist1d.py``): the MLP curve of the
+  double-descent study as our sweep trains it, against the mnist1d
+  notebook's own PyTorch loop (one model at a time, a Python loop over
+  ``DataLoader`` batches). PyTorch is the optional ``bench`` extra, imported
+  only here.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -128,3 +135,168 @@ def time_grouped_sweep(
             "useful_flops_per_second":
                 useful_flops(widths, n_train, 1) * steady_width_steps / total["run_seconds"]}
     return results
+
+
+def chunk_timings(run: Callable[[Callable[[float], None]], object]) -> tuple[float, np.ndarray]:
+    """``(first, steady)``: seconds of the first chunk of ``run`` and of each later one.
+
+    ``run(progress)`` trains and calls ``progress`` after every chunk; the first
+    chunk carries the compilation, the others are steady state.
+    """
+    stamps: list[float] = []
+    start = time.perf_counter()
+    run(lambda done: stamps.append(time.perf_counter()))
+    chunk_times = np.diff([start, *stamps])
+    return float(chunk_times[0]), chunk_times[1:]
+
+
+def time_sweep_groups(groups: Sequence[sweep.WidthGroup], config: train.TrainConfig,
+                      training_sets: dict, x_test, y_test, *, mesh=None,
+                      learning_rate: float, momentum: float | None = None) -> dict:
+    """Compile seconds and steady seconds per epoch of training ``groups`` as a sweep does.
+
+    Every group runs ``config.epochs`` epochs in chunks of ``config.chunk_epochs``
+    (at least two chunks, so that one is steady); compile seconds are each
+    group's first chunk minus its median steady chunk.
+    """
+    compile_seconds = run_seconds = 0.0
+    for group in groups:
+        first, steady = chunk_timings(lambda progress, g=group: sweep.run_width_sweep(
+            jax.random.key(0), [g], training_sets, x_test, y_test, config,
+            learning_rate=learning_rate, momentum=momentum, mesh=mesh, progress=progress))
+        compile_seconds += first - float(np.median(steady))
+        run_seconds += float(steady.sum()) / (config.chunk_epochs * steady.size)
+    return {"compile_seconds": compile_seconds, "seconds_per_epoch": run_seconds}
+
+
+def time_torch_mlp(x_train: np.ndarray, y_train: np.ndarray, widths: Sequence[int], *,
+                   epochs: int, threads: int, batch_size: int = 100, learning_rate: float = 0.01,
+                   momentum: float = 0.9, seed: int = 0) -> dict[int, float]:
+    """Seconds per epoch of the mnist1d notebook's PyTorch loop, for each width (median).
+
+    The loop of ``notebooks/deep-double-descent.ipynb``'s ``fit_model``: an
+    ``nn.Sequential`` MLP 40 -> M -> M -> 10, ``CrossEntropyLoss``, ``SGD(lr,
+    momentum)``, a shuffling ``DataLoader`` of batch 100 and a Python loop with
+    ``zero_grad``/``backward``/``step``, on ``threads`` intra-op threads. One
+    warm-up epoch per width is not timed.
+    """
+    try:
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+    except ImportError:
+        raise ImportError("the PyTorch comparison needs the bench extra: "
+                          "pip install -e '.[bench]'") from None
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    inputs = torch.tensor(np.asarray(x_train, np.float32))
+    labels = torch.tensor(np.asarray(y_train, np.int64))
+    loader = DataLoader(TensorDataset(inputs, labels), batch_size=batch_size, shuffle=True)
+    seconds = {}
+    for width in widths:
+        model = nn.Sequential(nn.Linear(inputs.shape[1], width), nn.ReLU(),
+                              nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10))
+        loss_fn = nn.CrossEntropyLoss()
+        optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=momentum)
+        per_epoch = []
+        for epoch in range(epochs + 1):
+            start = time.perf_counter()
+            for x_batch, y_batch in loader:
+                optimizer.zero_grad()
+                loss = loss_fn(model(x_batch), y_batch)
+                loss.backward()
+                optimizer.step()
+            if epoch:  # the first epoch warms up the allocator and kernels
+                per_epoch.append(time.perf_counter() - start)
+        seconds[int(width)] = float(np.median(per_epoch))
+    return seconds
+
+
+def compare_mnist1d_mlp(config, *, train_config: train.TrainConfig, training_sets: dict,
+                        x_test, y_test, learning_rate: float, momentum: float,
+                        mesh=None) -> dict:
+    """Our MLP curve against the notebook's PyTorch loop, in ``config.rounds`` alternating rounds.
+
+    Every round times PyTorch on each of ``config.torch_threads`` thread counts
+    (the faster per width is the comparison: the loop as well as it runs here),
+    then our sweep of the curve and of each of ``few_widths`` alone, with every
+    compiled program dropped first, so each round pays its compiles as a real
+    run does.
+
+    Args:
+        config: the benchmark's settings (``experiments/bench_mnist1d.py``'s ``Config``:
+            widths, few_widths, seeds, torch_epochs, torch_threads, rounds,
+            study_epochs, seed).
+        train_config: the study's training config, with the epochs and chunk
+            length to time (and no record epochs).
+        training_sets: ``{N: (x[seed, N, 40], y[seed, N])}``, the curve's noisy
+            training sets; PyTorch trains on seed 0's.
+
+    Returns:
+        Per round, PyTorch's seconds per epoch of every width and thread count
+        and our compile seconds and seconds per epoch, each projected to
+        seconds per seed for ``study_epochs`` epochs (ours: compile plus
+        epochs, over ``seeds``); ``ratio`` is the median over rounds of the
+        curve's PyTorch / ours.
+    """
+    (n_train, (x_train, y_train)), = training_sets.items()
+    n_devices = 1 if mesh is None else mesh.size
+    groups = sweep.plan_groups(
+        config.widths, n_trains=(n_train,), family=train_config.model,
+        epochs=config.study_epochs, steps_per_epoch=train_config.steps_per_epoch(n_train),
+        members_per_width=config.seeds, n_devices=n_devices, costs=sweep.backend_costs())
+    timed = dict(mesh=mesh, learning_rate=learning_rate, momentum=momentum)
+
+    def ours(timed_groups) -> dict:
+        jax.clear_caches()
+        train.compiled_program.cache_clear()
+        timing = time_sweep_groups(timed_groups, train_config, training_sets, x_test, y_test,
+                                   **timed)
+        return timing | {"seconds_per_seed": (timing["compile_seconds"] + config.study_epochs
+                                              * timing["seconds_per_epoch"]) / config.seeds}
+
+    rounds = []
+    for index in range(config.rounds):
+        torch_seconds = {threads: time_torch_mlp(
+            np.asarray(x_train[0]), np.asarray(y_train[0]), config.widths,
+            epochs=config.torch_epochs, threads=threads, learning_rate=learning_rate,
+            momentum=momentum, seed=config.seed + index) for threads in config.torch_threads}
+        fastest = {w: min(seconds[w] for seconds in torch_seconds.values())
+                   for w in config.widths}
+        curve = ours(groups)
+        torch_curve = config.study_epochs * sum(fastest.values())
+        widths = {}
+        for width in config.few_widths:
+            alone = ours([sweep.WidthGroup(sweep.round_up(width, 8), (width,), (n_train,))])
+            torch_width = config.study_epochs * fastest[width]
+            widths[width] = {"torch_seconds_per_seed": torch_width,
+                             "jaxnn": alone, "ratio": torch_width / alone["seconds_per_seed"]}
+        rounds.append({"torch_seconds_per_epoch": torch_seconds,
+                       "torch_seconds_per_seed": torch_curve,
+                       "torch_seconds_per_seed_by_threads": {
+                           threads: config.study_epochs * sum(seconds.values())
+                           for threads, seconds in torch_seconds.items()},
+                       "jaxnn": curve, "ratio": torch_curve / curve["seconds_per_seed"],
+                       "widths": widths})
+    return {"rounds": rounds, "ratio": float(np.median([r["ratio"] for r in rounds])),
+            "groups": [g.padded_width for g in groups], "n_devices": n_devices,
+            "n_train": n_train}
+
+
+def mnist1d_report(results: dict) -> str:
+    """The console lines of ``compare_mnist1d_mlp``: seconds per seed and ratios, round by round."""
+    lines = []
+    for index, entry in enumerate(results["rounds"]):
+        by_threads = ", ".join(f"{seconds:.0f} s on {threads} thread(s)" for threads, seconds
+                               in entry["torch_seconds_per_seed_by_threads"].items())
+        lines.append(f"round {index + 1}: MLP curve ({len(results['groups'])} groups), per seed: "
+                     f"PyTorch loop {entry['torch_seconds_per_seed']:.0f} s (faster thread count "
+                     f"per width; {by_threads}), jaxnn sweep "
+                     f"{entry['jaxnn']['seconds_per_seed']:.0f} s (compiles "
+                     f"{entry['jaxnn']['compile_seconds']:.0f} s in all) -> {entry['ratio']:.1f}x")
+        for width, w in entry["widths"].items():
+            lines.append(f"    M = {width}: PyTorch {w['torch_seconds_per_seed']:.1f} s, jaxnn "
+                         f"{w['jaxnn']['seconds_per_seed']:.1f} s per seed -> {w['ratio']:.1f}x")
+    lines.append(f"({results['n_devices']} XLA device(s))")
+    lines.append(f"ratio: {results['ratio']:.1f}x")
+    return "\n".join(lines)

@@ -24,6 +24,7 @@ it runs in entry points only, before JAX starts its backend.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import math
@@ -120,16 +121,23 @@ def preset(args, *, default, quick, full):
     return quick if args.quick else full if args.full else default
 
 
+@contextlib.contextmanager
+def as_usage_errors():
+    """Turns a ``ValueError`` (a config's validation, naming the field) into bad input, exit 2."""
+    try:
+        yield
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def override(config, **values):
     """``config`` with the fields whose given value is not ``None`` replaced (CLI overrides).
 
     Raises:
         UsageError: when the new config fails its validation (naming the field).
     """
-    try:
+    with as_usage_errors():
         return dataclasses.replace(config, **{k: v for k, v in values.items() if v is not None})
-    except ValueError as error:
-        raise UsageError(str(error)) from None
 
 
 def configure(study: ModuleType, args, **values):
@@ -248,6 +256,31 @@ def parse_float_list(text: str, *, name: str, positive: bool = False,
     if not values:
         raise UsageError(f"{name}: no values in {text!r}; use e.g. '0.02,0.04'")
     return values
+
+
+def parse_named_values(text: str, *, name: str, names: tuple[str, ...]
+                       ) -> tuple[tuple[str, float], ...]:
+    """Parses ``"mlp:0,cnn:0.15"`` into ``(("mlp", 0.0), ("cnn", 0.15))``.
+
+    Raises:
+        UsageError: naming ``name`` on a malformed item, an unknown name or a non-finite value.
+    """
+    pairs = []
+    example = f"use e.g. '{names[0]}:0,{names[-1]}:0.15'"
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, _, value = item.partition(":")
+        if key not in names:
+            raise UsageError(f"{name}: unknown {key!r} in {item!r}; choose from {list(names)}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise UsageError(f"{name}: cannot parse {item!r}; {example}") from None
+        if not math.isfinite(number):
+            raise UsageError(f"{name}: need a finite value in {item!r}")
+        pairs.append((key, number))
+    if not pairs:
+        raise UsageError(f"{name}: no values in {text!r}; {example}")
+    return tuple(pairs)
 
 
 def _duration(seconds: float) -> str:

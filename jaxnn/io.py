@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-_PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "matplotlib")
+_PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "matplotlib", "mnist1d")
 
 
 def ensure_writable_dir(path: str | os.PathLike, *, name: str = "out") -> Path:
@@ -190,6 +190,7 @@ class RunDirectory:
 
     def __init__(self, root, experiment: str, record: dict, *, resume: bool):
         root = ensure_writable_dir(root, name="runs")
+        self.root = root
         self.path = root / experiment / config_hash(record["config"])
         if not resume and self.path.exists():
             for old in self.path.glob("part-*.npz"):
@@ -198,6 +199,11 @@ class RunDirectory:
         self.resume = resume
         write_json(self.path / "config.json", record)
         self.set_status("running")
+
+    @property
+    def cache_dir(self) -> Path:
+        """``root/cache``: inputs shared by runs (generated datasets), kept across runs."""
+        return self.root / "cache"
 
     def set_status(self, status: str, **details: Any) -> None:
         write_json(self.path / "status.json", {"status": status, **details})

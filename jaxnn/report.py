@@ -27,6 +27,8 @@ SECTIONS = (
       ("double_descent_noise_decay", "6.2 Label noise and optimal weight decay"))),
     ("7. Beyond the sheet — full-batch gradient descent at the edge of stability",
      ("edge_of_stability",)),
+    ("8. Beyond the sheet — deep double descent on real data (MNIST-1D)",
+     ("double_descent_mnist1d",)),
 )
 
 
