@@ -47,8 +47,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("width", "depth", "n_train", "density_probes", "density_iterations",
-                     "rounds"):
+        for name in ("width", "depth", "n_train", "density_probes", "density_iterations", "rounds"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if not self.lanczos_iterations or min(self.lanczos_iterations) < 1:
@@ -60,15 +59,25 @@ class Config:
         precision.check_precision(self.matmul_precision)
 
 
-QUICK = Config(width=16, depth=2, n_train=20, lanczos_iterations=(5, 10), trace_samples=10,
-               density_probes=2, density_iterations=10, rounds=1, min_seconds=0.01)
+QUICK = Config(
+    width=16,
+    depth=2,
+    n_train=20,
+    lanczos_iterations=(5, 10),
+    trace_samples=10,
+    density_probes=2,
+    density_iterations=10,
+    rounds=1,
+    min_seconds=0.01,
+)
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
-    config = cli.override(QUICK if args.quick else Config(), seed=args.seed,
-                                 matmul_precision=args.matmul_precision)
+    config = cli.override(
+        QUICK if args.quick else Config(), seed=args.seed, matmul_precision=args.matmul_precision
+    )
     out = cli.writable_dir(args.out)
 
     key_params, key_data, key_probes = jax.random.split(jax.random.key(config.seed), 3)
@@ -76,16 +85,29 @@ def main(argv: list[str] | None = None) -> dict:
     params = models.init(key_params, sizes, init_scheme="lecun_normal")
     dataset = data.make_dataset(key_data, data.TeacherConfig(), config.n_train, n_draws=1)
     timing = curvature.time_statistics(
-        train.make_loss_fn(models.MLPFamily()), params, dataset.x_train[0], dataset.y_train[0],
-        key=key_probes, lanczos_iterations=config.lanczos_iterations,
-        trace_samples=config.trace_samples, density_probes=config.density_probes,
-        density_iterations=config.density_iterations, rounds=config.rounds,
-        min_seconds=config.min_seconds, matmul_precision=config.matmul_precision)
-    results = {**timing, "parameter_count": models.parameter_count(sizes),
-               **io.run_record(config, seed=config.seed, argv=argv)}
+        train.make_loss_fn(models.MLPFamily()),
+        params,
+        dataset.x_train[0],
+        dataset.y_train[0],
+        key=key_probes,
+        lanczos_iterations=config.lanczos_iterations,
+        trace_samples=config.trace_samples,
+        density_probes=config.density_probes,
+        density_iterations=config.density_iterations,
+        rounds=config.rounds,
+        min_seconds=config.min_seconds,
+        matmul_precision=config.matmul_precision,
+    )
+    results = {
+        **timing,
+        "parameter_count": models.parameter_count(sizes),
+        **io.run_record(config, seed=config.seed, argv=argv),
+    }
 
-    print(f"8 -> {config.width}^{config.depth} -> 8 ReLU, {results['parameter_count']} "
-          f"parameters, N = {config.n_train}, {jax.devices()[0].platform}")
+    print(
+        f"8 -> {config.width}^{config.depth} -> 8 ReLU, {results['parameter_count']} "
+        f"parameters, N = {config.n_train}, {jax.devices()[0].platform}"
+    )
     for name, seconds in timing["seconds"].items():
         print(f"{name:>28}: {seconds * 1e3:9.3f} ms  {timing['gradients'][name]:8.1f} gradients")
     for name, value in timing["values"].items():

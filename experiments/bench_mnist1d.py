@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+
 from jaxnn import benchmark, cli, io, mnist1d, train
 from jaxnn.studies import double_descent_mnist1d as study
 
@@ -60,45 +61,74 @@ class Config:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if self.epochs < 2 * self.chunk_epochs:
-            raise ValueError(f"--epochs: need at least 2 chunks ({2 * self.chunk_epochs}), "
-                             f"got {self.epochs}")
+            raise ValueError(
+                f"--epochs: need at least 2 chunks ({2 * self.chunk_epochs}), got {self.epochs}"
+            )
         if not self.torch_threads or min(self.torch_threads) < 1:
             raise ValueError(f"torch_threads: need counts >= 1, got {self.torch_threads}")
         if not set(self.few_widths) <= set(self.widths):
             raise ValueError(f"few_widths: must be among the widths, got {self.few_widths}")
 
 
-QUICK = Config(widths=(4, 16), few_widths=(16,), seeds=1, epochs=4, chunk_epochs=2,
-               torch_epochs=1, torch_threads=(1,), rounds=1,
-               data=mnist1d.MNIST1DConfig(num_samples=2000))
+QUICK = Config(
+    widths=(4, 16),
+    few_widths=(16,),
+    seeds=1,
+    epochs=4,
+    chunk_epochs=2,
+    torch_epochs=1,
+    torch_threads=(1,),
+    rounds=1,
+    data=mnist1d.MNIST1DConfig(num_samples=2000),
+)
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__)
     parser.add_argument("--seeds", type=cli.int_in(1, 1000), help="our members per width")
     parser.add_argument("--epochs", type=cli.int_in(1, 10**5), help="our epochs per group")
-    parser.add_argument("--torch-epochs", type=cli.int_in(1, 10**4),
-                        help="timed PyTorch epochs per width")
+    parser.add_argument(
+        "--torch-epochs", type=cli.int_in(1, 10**4), help="timed PyTorch epochs per width"
+    )
     parser.add_argument("--rounds", type=cli.int_in(1, 100), help="alternating rounds")
     args = parser.parse_args(argv)
-    config = cli.override(QUICK if args.quick else Config(), seeds=args.seeds, epochs=args.epochs,
-                          torch_epochs=args.torch_epochs, rounds=args.rounds, seed=args.seed)
+    config = cli.override(
+        QUICK if args.quick else Config(),
+        seeds=args.seeds,
+        epochs=args.epochs,
+        torch_epochs=args.torch_epochs,
+        rounds=args.rounds,
+        seed=args.seed,
+    )
     out = cli.writable_dir(args.out)
     runs = cli.writable_dir(args.runs, name="--runs")
     cli.setup_devices(args)
     dataset = mnist1d.load(config.data, runs / "cache")
     defaults = study.Config()
-    train_config = dataclasses.replace(defaults.train_config("mlp"), epochs=config.epochs,
-                                       chunk_epochs=config.chunk_epochs, record_epochs=())
-    sets = study.training_sets(jax.random.key(config.seed), dataset, config.label_noise,
-                               config.seeds)
+    train_config = dataclasses.replace(
+        defaults.train_config("mlp"),
+        epochs=config.epochs,
+        chunk_epochs=config.chunk_epochs,
+        record_epochs=(),
+    )
+    sets = study.training_sets(
+        jax.random.key(config.seed), dataset, config.label_noise, config.seeds
+    )
     results = benchmark.compare_mnist1d_mlp(
-        config, train_config=train_config, training_sets={len(dataset.y_train): sets},
-        x_test=dataset.x_test, y_test=dataset.y_test, learning_rate=defaults.learning_rate,
-        momentum=defaults.momentum, mesh=train.sweep_mesh() if len(jax.devices()) > 1 else None)
+        config,
+        train_config=train_config,
+        training_sets={len(dataset.y_train): sets},
+        x_test=dataset.x_test,
+        y_test=dataset.y_test,
+        learning_rate=defaults.learning_rate,
+        momentum=defaults.momentum,
+        mesh=train.sweep_mesh() if len(jax.devices()) > 1 else None,
+    )
     print(benchmark.mnist1d_report(results))
-    io.write_json(out / "bench_mnist1d.json",
-                  {**results, **io.run_record(config, seed=config.seed, argv=argv)})
+    io.write_json(
+        out / "bench_mnist1d.json",
+        {**results, **io.run_record(config, seed=config.seed, argv=argv)},
+    )
     return results
 
 

@@ -45,8 +45,9 @@ class Config:
 
     def __post_init__(self):
         if self.steps < 2 * self.chunk_epochs:
-            raise ValueError(f"--steps: need at least 2 chunks ({2 * self.chunk_epochs}), "
-                             f"got {self.steps}")
+            raise ValueError(
+                f"--steps: need at least 2 chunks ({2 * self.chunk_epochs}), got {self.steps}"
+            )
         if self.chunk_epochs < 1:
             raise ValueError(f"chunk_epochs: must be >= 1, got {self.chunk_epochs}")
         if not self.widths or min(self.widths) < 1:
@@ -71,18 +72,27 @@ def scaling_over_devices(argv: list[str]) -> dict:
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
         grouped = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append({"devices": count, **grouped})
-        print(f"{count} device(s): {grouped['model_steps_per_second']:9.0f} model-steps/s  "
-              f"{grouped['useful_flops_per_second'] / 1e9:6.1f} useful GFLOP/s")
+        print(
+            f"{count} device(s): {grouped['model_steps_per_second']:9.0f} model-steps/s  "
+            f"{grouped['useful_flops_per_second'] / 1e9:6.1f} useful GFLOP/s"
+        )
     return {"device_scaling": rows}
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__.splitlines()[0])
     parser.add_argument("--widths", help="e.g. '2:200' (default 2..200)")
-    parser.add_argument("--steps", type=cli.int_in(1, 10**7), help="Adam steps per model (default 1500)")
-    parser.add_argument("--devices", action="store_true",
-                        help="grouped-sweep throughput on 1, 2, 4 simulated CPU devices")
-    parser.add_argument("--grouped-only", action="store_true", help="(internal) one timing, as JSON")
+    parser.add_argument(
+        "--steps", type=cli.int_in(1, 10**7), help="Adam steps per model (default 1500)"
+    )
+    parser.add_argument(
+        "--devices",
+        action="store_true",
+        help="grouped-sweep throughput on 1, 2, 4 simulated CPU devices",
+    )
+    parser.add_argument(
+        "--grouped-only", action="store_true", help="(internal) one timing, as JSON"
+    )
     args = parser.parse_args(argv)
     if args.devices:
         forwarded = ["--quick"] if args.quick else []
@@ -103,44 +113,63 @@ def main(argv: list[str] | None = None) -> dict:
     config = cli.override(config, **overrides)
     out = cli.writable_dir(args.out)
 
-    dataset = data.make_dataset(jax.random.key(config.seed), data.TeacherConfig(), config.n_train,
-                                n_draws=1)
+    dataset = data.make_dataset(
+        jax.random.key(config.seed), data.TeacherConfig(), config.n_train, n_draws=1
+    )
     mesh = train.sweep_mesh() if len(jax.devices()) > 1 else None
     timed = dict(chunk_epochs=config.chunk_epochs, plan_epochs=config.plan_epochs, mesh=mesh)
     if args.grouped_only:
-        grouped = benchmark.time_grouped_sweep(config.widths, dataset, config.steps,
-                                               **timed)["default"]
+        grouped = benchmark.time_grouped_sweep(config.widths, dataset, config.steps, **timed)[
+            "default"
+        ]
         print(json.dumps(io.to_jsonable(grouped)))
         return grouped
     matmul_before = benchmark.matmul_flops_per_second()
     layouts = benchmark.time_grouped_sweep(
-        config.widths, dataset, config.steps,
-        variants={"adam_per_leaf": {"flat_adam": False}, "flat_adam": {"flat_adam": True}}, **timed)
+        config.widths,
+        dataset,
+        config.steps,
+        variants={"adam_per_leaf": {"flat_adam": False}, "flat_adam": {"flat_adam": True}},
+        **timed,
+    )
     single = benchmark.time_one_at_a_time(config.widths, dataset, config.steps)
     matmul_after = benchmark.matmul_flops_per_second()
     matmul = (matmul_before + matmul_after) / 2
     default = "flat_adam" if train.TrainConfig().flat_adam else "adam_per_leaf"
     grouped = layouts[default]
     ratio = grouped["model_steps_per_second"] / single["model_steps_per_second"]
-    results = {"grouped_sweep": grouped, "one_at_a_time": single,
-               "grouped_sweep_by_adam_layout": layouts,
-               "flat_adam_speedup": (layouts["flat_adam"]["model_steps_per_second"]
-                                     / layouts["adam_per_leaf"]["model_steps_per_second"]),
-               "matmul_flops_per_second": matmul,
-               "matmul_flops_per_second_before_after": [matmul_before, matmul_after],
-               "ratio": ratio,
-               "useful_fraction_of_matmul": grouped["useful_flops_per_second"] / matmul,
-               **io.run_record(config, seed=config.seed, argv=argv)}
-    for name, r in ((f"grouped sweep ({default})", grouped), ("one at a time", single),
-                    *((f"grouped, {k}", v) for k, v in layouts.items() if k != default)):
-        print(f"{name:>30}: {r['model_steps_per_second']:9.0f} model-steps/s  "
-              f"{r['useful_flops_per_second'] / 1e9:6.1f} useful GFLOP/s  "
-              f"compile {r['compile_seconds']:6.1f} s  run {r['run_seconds']:6.1f} s")
-    print(f"float32 matmul: {matmul / 1e9:.1f} GFLOP/s "
-          f"({len(jax.devices())} {jax.devices()[0].platform} device(s)); useful fraction of it: "
-          f"{results['useful_fraction_of_matmul']:.0%}")
-    print(f"flat Adam vs per leaf, timed in turns group by group: "
-          f"{results['flat_adam_speedup']:.2f}x")
+    results = {
+        "grouped_sweep": grouped,
+        "one_at_a_time": single,
+        "grouped_sweep_by_adam_layout": layouts,
+        "flat_adam_speedup": (
+            layouts["flat_adam"]["model_steps_per_second"]
+            / layouts["adam_per_leaf"]["model_steps_per_second"]
+        ),
+        "matmul_flops_per_second": matmul,
+        "matmul_flops_per_second_before_after": [matmul_before, matmul_after],
+        "ratio": ratio,
+        "useful_fraction_of_matmul": grouped["useful_flops_per_second"] / matmul,
+        **io.run_record(config, seed=config.seed, argv=argv),
+    }
+    for name, r in (
+        (f"grouped sweep ({default})", grouped),
+        ("one at a time", single),
+        *((f"grouped, {k}", v) for k, v in layouts.items() if k != default),
+    ):
+        print(
+            f"{name:>30}: {r['model_steps_per_second']:9.0f} model-steps/s  "
+            f"{r['useful_flops_per_second'] / 1e9:6.1f} useful GFLOP/s  "
+            f"compile {r['compile_seconds']:6.1f} s  run {r['run_seconds']:6.1f} s"
+        )
+    print(
+        f"float32 matmul: {matmul / 1e9:.1f} GFLOP/s "
+        f"({len(jax.devices())} {jax.devices()[0].platform} device(s)); useful fraction of it: "
+        f"{results['useful_fraction_of_matmul']:.0%}"
+    )
+    print(
+        f"flat Adam vs per leaf, timed in turns group by group: {results['flat_adam_speedup']:.2f}x"
+    )
     print(f"ratio: {ratio:.1f}x")
     io.write_json(out / "bench_sweep.json", results)
     return results

@@ -19,21 +19,35 @@ def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__)
     parser.add_argument("--seeds", type=cli.int_in(1, 1000), help="repetitions per width")
     parser.add_argument("--widths", help="e.g. '2:40:2,50,100' (ranges include the end)")
-    parser.add_argument("--epochs", "--steps", type=cli.int_in(1, 10**8), dest="epochs",
-                        help="full-batch Adam steps per model")
-    parser.add_argument("--curve-epochs", type=cli.int_in(1, 10**8),
-                        help="steps for the training curves")
-    parser.add_argument("--n-train", type=cli.int_in(1, 10**6), nargs="+",
-                        help="training-set sizes")
-    parser.add_argument("--noise-std", type=cli.finite_float(nonnegative=True), help="label noise s")
+    parser.add_argument(
+        "--epochs",
+        "--steps",
+        type=cli.int_in(1, 10**8),
+        dest="epochs",
+        help="full-batch Adam steps per model",
+    )
+    parser.add_argument(
+        "--curve-epochs", type=cli.int_in(1, 10**8), help="steps for the training curves"
+    )
+    parser.add_argument(
+        "--n-train", type=cli.int_in(1, 10**6), nargs="+", help="training-set sizes"
+    )
+    parser.add_argument(
+        "--noise-std", type=cli.finite_float(nonnegative=True), help="label noise s"
+    )
     args = parser.parse_args(argv)
     config = cli.configure(study, args)
     config = cli.override(
-        config, seeds=args.seeds, epochs=args.epochs, curve_epochs=args.curve_epochs,
+        config,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        curve_epochs=args.curve_epochs,
         data=cli.override(config.data, noise_std=args.noise_std),
         n_train=None if args.n_train is None else tuple(args.n_train),
-        widths=None if args.widths is None
-        else cli.parse_int_spec(args.widths, name="--widths", maximum=study.MAX_WIDTH))
+        widths=None
+        if args.widths is None
+        else cli.parse_int_spec(args.widths, name="--widths", maximum=study.MAX_WIDTH),
+    )
     return cli.run_study(study, config, args, argv)
 
 

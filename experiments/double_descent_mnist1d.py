@@ -26,17 +26,25 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=cli.int_in(1, 10**6), help="passes over the training set")
     args = parser.parse_args(argv)
     config = cli.configure(study, args)
-    widths = {model: cli.parse_int_spec(text, name=f"--{model}-widths",
-                                        maximum=study.MAX_WIDTH[model])
-              for model, text in (("mlp", args.mlp_widths), ("cnn", args.cnn_widths)) if text}
+    widths = {
+        model: cli.parse_int_spec(text, name=f"--{model}-widths", maximum=study.MAX_WIDTH[model])
+        for model, text in (("mlp", args.mlp_widths), ("cnn", args.cnn_widths))
+        if text
+    }
     curves = config.curves
     if args.curves is not None:
         with cli.as_usage_errors():
-            curves = study.select_curves(config, cli.parse_named_values(
-                args.curves, name="--curves", names=study.MODELS))
-    config = cli.override(config, epochs=args.epochs, curves=tuple(
-        cli.override(curve, seeds=args.seeds, widths=widths.get(curve.model))
-        for curve in curves))
+            curves = study.select_curves(
+                config, cli.parse_named_values(args.curves, name="--curves", names=study.MODELS)
+            )
+    config = cli.override(
+        config,
+        epochs=args.epochs,
+        curves=tuple(
+            cli.override(curve, seeds=args.seeds, widths=widths.get(curve.model))
+            for curve in curves
+        ),
+    )
     return cli.run_study(study, config, args, argv)
 
 

@@ -23,13 +23,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--weight-decays", help="L2 coefficients > 0, e.g. '1e-3,1e-2'")
     args = parser.parse_args(argv)
     config = cli.configure(
-        study, args, seeds=args.seeds, epochs=args.epochs,
-        widths=args.widths and cli.parse_int_spec(args.widths, name="--widths",
-                                                  maximum=study.MAX_WIDTH),
-        noise_stds=args.noise_stds and cli.parse_float_list(args.noise_stds, name="--noise-stds",
-                                                            nonnegative=True),
-        weight_decays=args.weight_decays and cli.parse_float_list(
-            args.weight_decays, name="--weight-decays", positive=True))
+        study,
+        args,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        widths=args.widths
+        and cli.parse_int_spec(args.widths, name="--widths", maximum=study.MAX_WIDTH),
+        noise_stds=args.noise_stds
+        and cli.parse_float_list(args.noise_stds, name="--noise-stds", nonnegative=True),
+        weight_decays=args.weight_decays
+        and cli.parse_float_list(args.weight_decays, name="--weight-decays", positive=True),
+    )
     return cli.run_study(study, config, args, argv)
 
 

@@ -18,18 +18,28 @@ from jaxnn.studies import edge_of_stability as study
 
 def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__)
-    parser.add_argument("--seeds", type=cli.int_in(1, 1000),
-                        help="repetitions (new training set and init each)")
-    parser.add_argument("--learning-rates",
-                        help="comma-separated increasing step sizes > 0, e.g. '0.02,0.04'")
+    parser.add_argument(
+        "--seeds", type=cli.int_in(1, 1000), help="repetitions (new training set and init each)"
+    )
+    parser.add_argument(
+        "--learning-rates", help="comma-separated increasing step sizes > 0, e.g. '0.02,0.04'"
+    )
     parser.add_argument("--epochs", type=cli.int_in(1, 10**7), help="full-batch steps")
-    parser.add_argument("--record-every", type=cli.int_in(1, 10**7),
-                        help="measure lambda_max every this many steps")
+    parser.add_argument(
+        "--record-every", type=cli.int_in(1, 10**7), help="measure lambda_max every this many steps"
+    )
     args = parser.parse_args(argv)
-    rates = args.learning_rates and cli.parse_float_list(args.learning_rates,
-                                                         name="--learning-rates", positive=True)
-    config = cli.configure(study, args, seeds=args.seeds, epochs=args.epochs,
-                           record_every=args.record_every, learning_rates=rates)
+    rates = args.learning_rates and cli.parse_float_list(
+        args.learning_rates, name="--learning-rates", positive=True
+    )
+    config = cli.configure(
+        study,
+        args,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        record_every=args.record_every,
+        learning_rates=rates,
+    )
     return cli.run_study(study, config, args, argv)
 
 

@@ -18,19 +18,29 @@ from jaxnn.studies import implicit_regularization as study
 
 def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__)
-    parser.add_argument("--seeds", type=cli.int_in(1, 1000),
-                        help="repetitions (new training set and init each)")
+    parser.add_argument(
+        "--seeds", type=cli.int_in(1, 1000), help="repetitions (new training set and init each)"
+    )
     parser.add_argument("--learning-rates", help="comma-separated SGD rates > 0, e.g. '0.02,0.04'")
     parser.add_argument("--weight-decays", help="comma-separated decay rates > 0, e.g. '1e-3,1e-2'")
     parser.add_argument("--epochs", type=cli.int_in(1, 10**7), help="epochs for every run")
     parser.add_argument("--depth", type=cli.int_in(1, 100), help="number of hidden layers")
     args = parser.parse_args(argv)
-    rates = args.learning_rates and cli.parse_float_list(args.learning_rates,
-                                                         name="--learning-rates", positive=True)
-    decays = args.weight_decays and cli.parse_float_list(args.weight_decays,
-                                                         name="--weight-decays", positive=True)
-    config = cli.configure(study, args, seeds=args.seeds, epochs=args.epochs, depth=args.depth,
-                           learning_rates=rates, weight_decays=decays)
+    rates = args.learning_rates and cli.parse_float_list(
+        args.learning_rates, name="--learning-rates", positive=True
+    )
+    decays = args.weight_decays and cli.parse_float_list(
+        args.weight_decays, name="--weight-decays", positive=True
+    )
+    config = cli.configure(
+        study,
+        args,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        depth=args.depth,
+        learning_rates=rates,
+        weight_decays=decays,
+    )
     return cli.run_study(study, config, args, argv)
 
 

@@ -13,17 +13,33 @@ from jaxnn.studies import initialization as study
 
 def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__)
-    parser.add_argument("--fan-in", type=cli.int_in(1, 10_000),
-                        help="M, inputs per neuron in (a)-(c) (default 100)")
-    parser.add_argument("--weight-var", type=cli.finite_float(positive=True),
-                        help="sigma^2 of the weights in (a)-(c), in [1e-12, 1e12] (default 0.03)")
-    parser.add_argument("--num-draws", type=cli.int_in(2, study.MAX_ELEMENTS),
-                        help="neurons drawn for (a) and (b) (default 200000)")
-    parser.add_argument("--depth", type=cli.int_in(1, 10_000),
-                        help="K, layers of the ReLU stacks in (d), <= 100 (default 30)")
+    parser.add_argument(
+        "--fan-in", type=cli.int_in(1, 10_000), help="M, inputs per neuron in (a)-(c) (default 100)"
+    )
+    parser.add_argument(
+        "--weight-var",
+        type=cli.finite_float(positive=True),
+        help="sigma^2 of the weights in (a)-(c), in [1e-12, 1e12] (default 0.03)",
+    )
+    parser.add_argument(
+        "--num-draws",
+        type=cli.int_in(2, study.MAX_ELEMENTS),
+        help="neurons drawn for (a) and (b) (default 200000)",
+    )
+    parser.add_argument(
+        "--depth",
+        type=cli.int_in(1, 10_000),
+        help="K, layers of the ReLU stacks in (d), <= 100 (default 30)",
+    )
     args = parser.parse_args(argv)
-    config = cli.configure(study, args, fan_in=args.fan_in, weight_var=args.weight_var,
-                           num_draws=args.num_draws, depth=args.depth)
+    config = cli.configure(
+        study,
+        args,
+        fan_in=args.fan_in,
+        weight_var=args.weight_var,
+        num_draws=args.num_draws,
+        depth=args.depth,
+    )
     return cli.run_study(study, config, args, argv)
 
 

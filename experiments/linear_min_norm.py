@@ -18,12 +18,16 @@ from jaxnn.studies import linear_min_norm as study
 def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__)
     parser.add_argument("--seeds", type=cli.int_in(2, 10**7), help="draws per p (default 1500)")
-    parser.add_argument("--ps", help="feature counts p, e.g. '10:90:10,95,105,110:400:10' "
-                                     "(ranges include the end)")
+    parser.add_argument(
+        "--ps", help="feature counts p, e.g. '10:90:10,95,105,110:400:10' (ranges include the end)"
+    )
     args = parser.parse_args(argv)
     config = cli.configure(
-        study, args, seeds=args.seeds,
-        ps=args.ps and cli.parse_int_spec(args.ps, name="--ps", maximum=study.MAX_FEATURES))
+        study,
+        args,
+        seeds=args.seeds,
+        ps=args.ps and cli.parse_int_spec(args.ps, name="--ps", maximum=study.MAX_FEATURES),
+    )
     return cli.run_study(study, config, args, argv)
 
 

@@ -1,6 +1,6 @@
 """Assembles REPORT.md from the studies' results in ``figures/``.
 
-    python experiments/report.py [--figures DIR] [--output FILE]
+python experiments/report.py [--figures DIR] [--output FILE]
 """
 
 from __future__ import annotations

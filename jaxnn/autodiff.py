@@ -205,9 +205,7 @@ def sub(x: Node | float, y: Node | float) -> Node:
 
 def mul(x: Node | float, y: Node | float) -> Node:
     x, y = _as_node(x), _as_node(y)
-    return Node(
-        value=x.value * y.value, op="mul", inputs=(x, y), local_partials=(y.value, x.value)
-    )
+    return Node(value=x.value * y.value, op="mul", inputs=(x, y), local_partials=(y.value, x.value))
 
 
 def div(x: Node | float, y: Node | float) -> Node:

@@ -372,8 +372,9 @@ MATRIX_PRODUCT = "matrix product"
 # Sizes are written in the order I, O, L, N so that O(L·N·L) and O(L·L·N) group together.
 OPERATIONS: tuple[Operation, ...] = (
     Operation("forward", "W_1 h_0", MATRIX_PRODUCT, "(L×I)(I×N)", 0, 1, ("I", "L", "N")),
-    Operation("forward", "W_k h_{k-1}, k=2..K", MATRIX_PRODUCT, "(L×L)(L×N)", 1, -1,
-              ("L", "L", "N")),
+    Operation(
+        "forward", "W_k h_{k-1}, k=2..K", MATRIX_PRODUCT, "(L×L)(L×N)", 1, -1, ("L", "L", "N")
+    ),
     Operation("forward", "W_{K+1} h_K", MATRIX_PRODUCT, "(O×L)(L×N)", 0, 1, ("O", "L", "N")),
     Operation("forward", "a_k = … + b_k 1^T", "addition", "L×N", 1, 0, ("L", "N")),
     Operation("forward", "h_k = ψ(a_k)", "ψ", "L×N", 1, 0, ("L", "N")),
@@ -382,16 +383,29 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("forward", "e ⊙ e", "Hadamard product", "O×N", 0, 1, ("O", "N")),
     Operation("forward", "J = Σ e²/(NO)", "addition", "O×N", 0, 1, ("O", "N")),
     Operation("backward", "δ_{K+1} = 2e/(NO)", "scaling", "O×N", 0, 1, ("O", "N")),
-    Operation("backward", "∇W_{K+1} = δ_{K+1} h_K^T", MATRIX_PRODUCT, "(O×N)(N×L)", 0, 1,
-              ("O", "L", "N")),
-    Operation("backward", "∇W_k = δ_k h_{k-1}^T, k=2..K", MATRIX_PRODUCT, "(L×N)(N×L)", 1, -1,
-              ("L", "L", "N")),
-    Operation("backward", "∇W_1 = δ_1 h_0^T", MATRIX_PRODUCT, "(L×N)(N×I)", 0, 1,
-              ("I", "L", "N")),
-    Operation("backward", "W_{K+1}^T δ_{K+1}", MATRIX_PRODUCT, "(L×O)(O×N)", 0, 1,
-              ("O", "L", "N")),
-    Operation("backward", "W_{k+1}^T δ_{k+1}, k=1..K−1", MATRIX_PRODUCT, "(L×L)(L×N)", 1, -1,
-              ("L", "L", "N")),
+    Operation(
+        "backward", "∇W_{K+1} = δ_{K+1} h_K^T", MATRIX_PRODUCT, "(O×N)(N×L)", 0, 1, ("O", "L", "N")
+    ),
+    Operation(
+        "backward",
+        "∇W_k = δ_k h_{k-1}^T, k=2..K",
+        MATRIX_PRODUCT,
+        "(L×N)(N×L)",
+        1,
+        -1,
+        ("L", "L", "N"),
+    ),
+    Operation("backward", "∇W_1 = δ_1 h_0^T", MATRIX_PRODUCT, "(L×N)(N×I)", 0, 1, ("I", "L", "N")),
+    Operation("backward", "W_{K+1}^T δ_{K+1}", MATRIX_PRODUCT, "(L×O)(O×N)", 0, 1, ("O", "L", "N")),
+    Operation(
+        "backward",
+        "W_{k+1}^T δ_{k+1}, k=1..K−1",
+        MATRIX_PRODUCT,
+        "(L×L)(L×N)",
+        1,
+        -1,
+        ("L", "L", "N"),
+    ),
     Operation("backward", "ψ'(a_k)", "ψ'", "L×N", 1, 0, ("L", "N")),
     Operation("backward", "δ_k = (…) ⊙ ψ'(a_k)", "Hadamard product", "L×N", 1, 0, ("L", "N")),
     Operation("backward", "∇b_k = δ_k 1", "addition", "L×N", 1, 0, ("L", "N")),
@@ -490,9 +504,7 @@ def forward_multiply_adds(
         330000
     """
     _check_sizes(input_size, output_size, num_hidden, width, batch_size)
-    return batch_size * (
-        width * input_size + (num_hidden - 1) * width**2 + output_size * width
-    )
+    return batch_size * (width * input_size + (num_hidden - 1) * width**2 + output_size * width)
 
 
 def backward_multiply_adds(
@@ -612,9 +624,13 @@ def count_network(
     _check_sizes(input_size, output_size, num_hidden, width, batch_size)
     resolve_activation(activation)
     sizes = layer_sizes(input_size, output_size, num_hidden, width)
-    params = [(jax.ShapeDtypeStruct((fan_out, fan_in), jnp.float32),
-               jax.ShapeDtypeStruct((fan_out,), jnp.float32))
-              for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
+    params = [
+        (
+            jax.ShapeDtypeStruct((fan_out, fan_in), jnp.float32),
+            jax.ShapeDtypeStruct((fan_out,), jnp.float32),
+        )
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
+    ]
     x = jax.ShapeDtypeStruct((batch_size, input_size), jnp.float32)
     y = jax.ShapeDtypeStruct((batch_size, output_size), jnp.float32)
 
@@ -636,10 +652,12 @@ def count_network(
     closed_form = {
         "forward_multiply_adds": forward_multiply_adds(*shape),
         "backward_multiply_adds": backward_multiply_adds(*shape),
-        "forward_elementwise": sum(v for k, v in elementwise["forward"].items()
-                                   if k != MATRIX_PRODUCT),
-        "backward_elementwise": sum(v for k, v in elementwise["backward"].items()
-                                    if k != MATRIX_PRODUCT),
+        "forward_elementwise": sum(
+            v for k, v in elementwise["forward"].items() if k != MATRIX_PRODUCT
+        ),
+        "backward_elementwise": sum(
+            v for k, v in elementwise["backward"].items() if k != MATRIX_PRODUCT
+        ),
     }
     jaxpr = {
         "forward_multiply_adds": count_multiply_adds(forward_loss, params, x, y),
@@ -665,8 +683,12 @@ def _relative_grad_errors(params, x, y, activation, matmul_precision):
     def errors(params, x, y):
         _, hand = mlp_value_and_grad(params, x, y, activation)
         reference = jax.grad(mlp_loss)(params, x, y, activation)
-        return jnp.stack([jnp.max(jnp.abs(g - r)) / jnp.max(jnp.abs(r))
-                          for g, r in zip(jax.tree.leaves(hand), jax.tree.leaves(reference))])
+        return jnp.stack(
+            [
+                jnp.max(jnp.abs(g - r)) / jnp.max(jnp.abs(r))
+                for g, r in zip(jax.tree.leaves(hand), jax.tree.leaves(reference))
+            ]
+        )
 
     return precision.pinned(errors, matmul_precision)(params, x, y)
 

@@ -28,8 +28,9 @@ from jaxnn import data, models, sweep, train
 
 def useful_flops(widths: Sequence[int], n_train: int, steps: int, depth: int = 2) -> float:
     """6·N·params per model-step, summed over widths."""
-    return float(sum(6 * n_train * models.parameter_count((8, *[w] * depth, 8)) * steps
-                     for w in widths))
+    return float(
+        sum(6 * n_train * models.parameter_count((8, *[w] * depth, 8)) * steps for w in widths)
+    )
 
 
 def matmul_flops_per_second(size: int = 2048, repeats: int = 10) -> float:
@@ -75,15 +76,25 @@ def time_one_at_a_time(
         loss.block_until_ready()
         run_seconds += time.perf_counter() - start
     model_steps = len(widths) * (steps - 1)
-    return {"compile_seconds": compile_seconds, "run_seconds": run_seconds,
-            "model_steps_per_second": model_steps / run_seconds,
-            "useful_flops_per_second": useful_flops(widths, x.shape[0], steps - 1) / run_seconds}
+    return {
+        "compile_seconds": compile_seconds,
+        "run_seconds": run_seconds,
+        "model_steps_per_second": model_steps / run_seconds,
+        "useful_flops_per_second": useful_flops(widths, x.shape[0], steps - 1) / run_seconds,
+    }
 
 
 def time_grouped_sweep(
-    widths: Sequence[int], dataset: data.Dataset, steps: int, *, chunk_epochs: int,
-    plan_epochs: int, mesh=None, learning_rate: float = 1e-3,
-    variants: dict[str, dict] | None = None, costs: sweep.BackendCosts | None = None,
+    widths: Sequence[int],
+    dataset: data.Dataset,
+    steps: int,
+    *,
+    chunk_epochs: int,
+    plan_epochs: int,
+    mesh=None,
+    learning_rate: float = 1e-3,
+    variants: dict[str, dict] | None = None,
+    costs: sweep.BackendCosts | None = None,
 ) -> dict:
     """The grouped, padded, vmapped sweep (one member per width), for each training variant.
 
@@ -103,26 +114,43 @@ def time_grouped_sweep(
     variants = variants or {"default": {}}
     n_devices = 1 if mesh is None else mesh.size
     n_train = dataset.x_train.shape[1]
-    groups = sweep.plan_groups(widths, n_trains=(n_train,), epochs=plan_epochs,
-                               n_devices=n_devices, costs=costs or sweep.backend_costs())
-    configs = {name: train.TrainConfig(optimizer="adam", epochs=steps, chunk_epochs=chunk_epochs,
-                                       **overrides) for name, overrides in variants.items()}
+    groups = sweep.plan_groups(
+        widths,
+        n_trains=(n_train,),
+        epochs=plan_epochs,
+        n_devices=n_devices,
+        costs=costs or sweep.backend_costs(),
+    )
+    configs = {
+        name: train.TrainConfig(
+            optimizer="adam", epochs=steps, chunk_epochs=chunk_epochs, **overrides
+        )
+        for name, overrides in variants.items()
+    }
     training_sets = {n_train: (dataset.x_train[:1], dataset.y_train[:1])}
-    totals = {name: {"compile_seconds": 0.0, "run_seconds": 0.0, "run_steps": 0}
-              for name in variants}
+    totals = {
+        name: {"compile_seconds": 0.0, "run_seconds": 0.0, "run_steps": 0} for name in variants
+    }
     for group in groups:
         for name, config in configs.items():
             stamps: list[float] = []
             start = time.perf_counter()
             sweep.run_width_sweep(
-                jax.random.key(0), [group], training_sets, dataset.x_test, dataset.y_test, config,
-                learning_rate=learning_rate, mesh=mesh,
+                jax.random.key(0),
+                [group],
+                training_sets,
+                dataset.x_test,
+                dataset.y_test,
+                config,
+                learning_rate=learning_rate,
+                mesh=mesh,
                 progress=lambda done: stamps.append(time.perf_counter()),
             )
             chunk_times = np.diff([start, *stamps])
             steady = chunk_times[1:]
-            totals[name]["compile_seconds"] += chunk_times[0] - (np.median(steady)
-                                                                 if steady.size else 0.0)
+            totals[name]["compile_seconds"] += chunk_times[0] - (
+                np.median(steady) if steady.size else 0.0
+            )
             totals[name]["run_seconds"] += steady.sum()
             totals[name]["run_steps"] += len(group.widths) * chunk_epochs * steady.size
     results = {}
@@ -130,10 +158,13 @@ def time_grouped_sweep(
         steady_width_steps = total["run_steps"] / len(widths)
         results[name] = {
             "groups": [g.padded_width for g in groups],
-            "compile_seconds": total["compile_seconds"], "run_seconds": total["run_seconds"],
+            "compile_seconds": total["compile_seconds"],
+            "run_seconds": total["run_seconds"],
             "model_steps_per_second": total["run_steps"] / total["run_seconds"],
-            "useful_flops_per_second":
-                useful_flops(widths, n_train, 1) * steady_width_steps / total["run_seconds"]}
+            "useful_flops_per_second": useful_flops(widths, n_train, 1)
+            * steady_width_steps
+            / total["run_seconds"],
+        }
     return results
 
 
@@ -150,9 +181,17 @@ def chunk_timings(run: Callable[[Callable[[float], None]], object]) -> tuple[flo
     return float(chunk_times[0]), chunk_times[1:]
 
 
-def time_sweep_groups(groups: Sequence[sweep.WidthGroup], config: train.TrainConfig,
-                      training_sets: dict, x_test, y_test, *, mesh=None,
-                      learning_rate: float, momentum: float | None = None) -> dict:
+def time_sweep_groups(
+    groups: Sequence[sweep.WidthGroup],
+    config: train.TrainConfig,
+    training_sets: dict,
+    x_test,
+    y_test,
+    *,
+    mesh=None,
+    learning_rate: float,
+    momentum: float | None = None,
+) -> dict:
     """Compile seconds and steady seconds per epoch of training ``groups`` as a sweep does.
 
     Every group runs ``config.epochs`` epochs in chunks of ``config.chunk_epochs``
@@ -161,17 +200,37 @@ def time_sweep_groups(groups: Sequence[sweep.WidthGroup], config: train.TrainCon
     """
     compile_seconds = run_seconds = 0.0
     for group in groups:
-        first, steady = chunk_timings(lambda progress, g=group: sweep.run_width_sweep(
-            jax.random.key(0), [g], training_sets, x_test, y_test, config,
-            learning_rate=learning_rate, momentum=momentum, mesh=mesh, progress=progress))
+        first, steady = chunk_timings(
+            lambda progress, g=group: sweep.run_width_sweep(
+                jax.random.key(0),
+                [g],
+                training_sets,
+                x_test,
+                y_test,
+                config,
+                learning_rate=learning_rate,
+                momentum=momentum,
+                mesh=mesh,
+                progress=progress,
+            )
+        )
         compile_seconds += first - float(np.median(steady))
         run_seconds += float(steady.sum()) / (config.chunk_epochs * steady.size)
     return {"compile_seconds": compile_seconds, "seconds_per_epoch": run_seconds}
 
 
-def time_torch_mlp(x_train: np.ndarray, y_train: np.ndarray, widths: Sequence[int], *,
-                   epochs: int, threads: int, batch_size: int = 100, learning_rate: float = 0.01,
-                   momentum: float = 0.9, seed: int = 0) -> dict[int, float]:
+def time_torch_mlp(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    widths: Sequence[int],
+    *,
+    epochs: int,
+    threads: int,
+    batch_size: int = 100,
+    learning_rate: float = 0.01,
+    momentum: float = 0.9,
+    seed: int = 0,
+) -> dict[int, float]:
     """Seconds per epoch of the mnist1d notebook's PyTorch loop, for each width (median).
 
     The loop of ``notebooks/deep-double-descent.ipynb``'s ``fit_model``: an
@@ -185,8 +244,9 @@ def time_torch_mlp(x_train: np.ndarray, y_train: np.ndarray, widths: Sequence[in
         from torch import nn
         from torch.utils.data import DataLoader, TensorDataset
     except ImportError:
-        raise ImportError("the PyTorch comparison needs the bench extra: "
-                          "pip install -e '.[bench]'") from None
+        raise ImportError(
+            "the PyTorch comparison needs the bench extra: pip install -e '.[bench]'"
+        ) from None
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     inputs = torch.tensor(np.asarray(x_train, np.float32))
@@ -194,8 +254,13 @@ def time_torch_mlp(x_train: np.ndarray, y_train: np.ndarray, widths: Sequence[in
     loader = DataLoader(TensorDataset(inputs, labels), batch_size=batch_size, shuffle=True)
     seconds = {}
     for width in widths:
-        model = nn.Sequential(nn.Linear(inputs.shape[1], width), nn.ReLU(),
-                              nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10))
+        model = nn.Sequential(
+            nn.Linear(inputs.shape[1], width),
+            nn.ReLU(),
+            nn.Linear(width, width),
+            nn.ReLU(),
+            nn.Linear(width, 10),
+        )
         loss_fn = nn.CrossEntropyLoss()
         optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=momentum)
         per_epoch = []
@@ -212,9 +277,17 @@ def time_torch_mlp(x_train: np.ndarray, y_train: np.ndarray, widths: Sequence[in
     return seconds
 
 
-def compare_mnist1d_mlp(config, *, train_config: train.TrainConfig, training_sets: dict,
-                        x_test, y_test, learning_rate: float, momentum: float,
-                        mesh=None) -> dict:
+def compare_mnist1d_mlp(
+    config,
+    *,
+    train_config: train.TrainConfig,
+    training_sets: dict,
+    x_test,
+    y_test,
+    learning_rate: float,
+    momentum: float,
+    mesh=None,
+) -> dict:
     """Our MLP curve against the notebook's PyTorch loop, in ``config.rounds`` alternating rounds.
 
     Every round times PyTorch on each of ``config.torch_threads`` thread counts
@@ -239,64 +312,102 @@ def compare_mnist1d_mlp(config, *, train_config: train.TrainConfig, training_set
         epochs, over ``seeds``); ``ratio`` is the median over rounds of the
         curve's PyTorch / ours.
     """
-    (n_train, (x_train, y_train)), = training_sets.items()
+    ((n_train, (x_train, y_train)),) = training_sets.items()
     n_devices = 1 if mesh is None else mesh.size
     groups = sweep.plan_groups(
-        config.widths, n_trains=(n_train,), family=train_config.model,
-        epochs=config.study_epochs, steps_per_epoch=train_config.steps_per_epoch(n_train),
-        members_per_width=config.seeds, n_devices=n_devices, costs=sweep.backend_costs())
+        config.widths,
+        n_trains=(n_train,),
+        family=train_config.model,
+        epochs=config.study_epochs,
+        steps_per_epoch=train_config.steps_per_epoch(n_train),
+        members_per_width=config.seeds,
+        n_devices=n_devices,
+        costs=sweep.backend_costs(),
+    )
     timed = dict(mesh=mesh, learning_rate=learning_rate, momentum=momentum)
 
     def ours(timed_groups) -> dict:
         jax.clear_caches()
         train.compiled_program.cache_clear()
-        timing = time_sweep_groups(timed_groups, train_config, training_sets, x_test, y_test,
-                                   **timed)
-        return timing | {"seconds_per_seed": (timing["compile_seconds"] + config.study_epochs
-                                              * timing["seconds_per_epoch"]) / config.seeds}
+        timing = time_sweep_groups(
+            timed_groups, train_config, training_sets, x_test, y_test, **timed
+        )
+        return timing | {
+            "seconds_per_seed": (
+                timing["compile_seconds"] + config.study_epochs * timing["seconds_per_epoch"]
+            )
+            / config.seeds
+        }
 
     rounds = []
     for index in range(config.rounds):
-        torch_seconds = {threads: time_torch_mlp(
-            np.asarray(x_train[0]), np.asarray(y_train[0]), config.widths,
-            epochs=config.torch_epochs, threads=threads, learning_rate=learning_rate,
-            momentum=momentum, seed=config.seed + index) for threads in config.torch_threads}
-        fastest = {w: min(seconds[w] for seconds in torch_seconds.values())
-                   for w in config.widths}
+        torch_seconds = {
+            threads: time_torch_mlp(
+                np.asarray(x_train[0]),
+                np.asarray(y_train[0]),
+                config.widths,
+                epochs=config.torch_epochs,
+                threads=threads,
+                learning_rate=learning_rate,
+                momentum=momentum,
+                seed=config.seed + index,
+            )
+            for threads in config.torch_threads
+        }
+        fastest = {w: min(seconds[w] for seconds in torch_seconds.values()) for w in config.widths}
         curve = ours(groups)
         torch_curve = config.study_epochs * sum(fastest.values())
         widths = {}
         for width in config.few_widths:
             alone = ours([sweep.WidthGroup(sweep.round_up(width, 8), (width,), (n_train,))])
             torch_width = config.study_epochs * fastest[width]
-            widths[width] = {"torch_seconds_per_seed": torch_width,
-                             "jaxnn": alone, "ratio": torch_width / alone["seconds_per_seed"]}
-        rounds.append({"torch_seconds_per_epoch": torch_seconds,
-                       "torch_seconds_per_seed": torch_curve,
-                       "torch_seconds_per_seed_by_threads": {
-                           threads: config.study_epochs * sum(seconds.values())
-                           for threads, seconds in torch_seconds.items()},
-                       "jaxnn": curve, "ratio": torch_curve / curve["seconds_per_seed"],
-                       "widths": widths})
-    return {"rounds": rounds, "ratio": float(np.median([r["ratio"] for r in rounds])),
-            "groups": [g.padded_width for g in groups], "n_devices": n_devices,
-            "n_train": n_train}
+            widths[width] = {
+                "torch_seconds_per_seed": torch_width,
+                "jaxnn": alone,
+                "ratio": torch_width / alone["seconds_per_seed"],
+            }
+        rounds.append(
+            {
+                "torch_seconds_per_epoch": torch_seconds,
+                "torch_seconds_per_seed": torch_curve,
+                "torch_seconds_per_seed_by_threads": {
+                    threads: config.study_epochs * sum(seconds.values())
+                    for threads, seconds in torch_seconds.items()
+                },
+                "jaxnn": curve,
+                "ratio": torch_curve / curve["seconds_per_seed"],
+                "widths": widths,
+            }
+        )
+    return {
+        "rounds": rounds,
+        "ratio": float(np.median([r["ratio"] for r in rounds])),
+        "groups": [g.padded_width for g in groups],
+        "n_devices": n_devices,
+        "n_train": n_train,
+    }
 
 
 def mnist1d_report(results: dict) -> str:
     """The console lines of ``compare_mnist1d_mlp``: seconds per seed and ratios, round by round."""
     lines = []
     for index, entry in enumerate(results["rounds"]):
-        by_threads = ", ".join(f"{seconds:.0f} s on {threads} thread(s)" for threads, seconds
-                               in entry["torch_seconds_per_seed_by_threads"].items())
-        lines.append(f"round {index + 1}: MLP curve ({len(results['groups'])} groups), per seed: "
-                     f"PyTorch loop {entry['torch_seconds_per_seed']:.0f} s (faster thread count "
-                     f"per width; {by_threads}), jaxnn sweep "
-                     f"{entry['jaxnn']['seconds_per_seed']:.0f} s (compiles "
-                     f"{entry['jaxnn']['compile_seconds']:.0f} s in all) -> {entry['ratio']:.1f}x")
+        by_threads = ", ".join(
+            f"{seconds:.0f} s on {threads} thread(s)"
+            for threads, seconds in entry["torch_seconds_per_seed_by_threads"].items()
+        )
+        lines.append(
+            f"round {index + 1}: MLP curve ({len(results['groups'])} groups), per seed: "
+            f"PyTorch loop {entry['torch_seconds_per_seed']:.0f} s (faster thread count "
+            f"per width; {by_threads}), jaxnn sweep "
+            f"{entry['jaxnn']['seconds_per_seed']:.0f} s (compiles "
+            f"{entry['jaxnn']['compile_seconds']:.0f} s in all) -> {entry['ratio']:.1f}x"
+        )
         for width, w in entry["widths"].items():
-            lines.append(f"    M = {width}: PyTorch {w['torch_seconds_per_seed']:.1f} s, jaxnn "
-                         f"{w['jaxnn']['seconds_per_seed']:.1f} s per seed -> {w['ratio']:.1f}x")
+            lines.append(
+                f"    M = {width}: PyTorch {w['torch_seconds_per_seed']:.1f} s, jaxnn "
+                f"{w['jaxnn']['seconds_per_seed']:.1f} s per seed -> {w['ratio']:.1f}x"
+            )
     lines.append(f"({results['n_devices']} XLA device(s))")
     lines.append(f"ratio: {results['ratio']:.1f}x")
     return "\n".join(lines)

@@ -98,21 +98,32 @@ def make_parser(description: str, *, default_out: str = "figures") -> ArgumentPa
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smoke run, well under a minute")
     size.add_argument("--full", action="store_true", help="accelerator-sized run")
-    parser.add_argument("--seed", type=int_in(0, MAX_SEED), default=0,
-                        help="master seed (default 0)")
+    parser.add_argument(
+        "--seed", type=int_in(0, MAX_SEED), default=0, help="master seed (default 0)"
+    )
     parser.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
     parser.add_argument("--no-plot", action="store_true", help="write numbers only, no PNGs")
     parser.add_argument("--quiet", action="store_true", help="no progress output (errors still)")
     parser.add_argument("--runs", default="runs", help="raw results folder (default runs)")
-    parser.add_argument("--resume", action="store_true",
-                        help="reuse the finished parts of an interrupted run with this config")
-    parser.add_argument("--matmul-precision", default=precision.DEFAULT, choices=precision.PRECISIONS,
-                        help="float32 matmul precision (default highest: exact float32 on every "
-                             "backend; lower ones are TF32/bfloat16 passes on GPUs/TPUs, for "
-                             "speed studies only)")
-    parser.add_argument("--distributed", action="store_true",
-                        help="multi-host run: call jax.distributed.initialize() (one process per "
-                             "host, launched by the cluster); only process 0 writes files")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the finished parts of an interrupted run with this config",
+    )
+    parser.add_argument(
+        "--matmul-precision",
+        default=precision.DEFAULT,
+        choices=precision.PRECISIONS,
+        help="float32 matmul precision (default highest: exact float32 on every "
+        "backend; lower ones are TF32/bfloat16 passes on GPUs/TPUs, for "
+        "speed studies only)",
+    )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="multi-host run: call jax.distributed.initialize() (one process per "
+        "host, launched by the cluster); only process 0 writes files",
+    )
     return parser
 
 
@@ -187,8 +198,9 @@ def setup_devices(args) -> None:
     """
     import jax
 
-    jax.config.update("jax_default_matmul_precision",
-                      getattr(args, "matmul_precision", precision.DEFAULT))
+    jax.config.update(
+        "jax_default_matmul_precision", getattr(args, "matmul_precision", precision.DEFAULT)
+    )
     if getattr(args, "distributed", False):
         jax.distributed.initialize()
     else:
@@ -245,8 +257,9 @@ def parse_int_spec(text: str, *, name: str, maximum: int | None = None) -> tuple
     return tuple(sorted(values))
 
 
-def parse_float_list(text: str, *, name: str, positive: bool = False,
-                     nonnegative: bool = False) -> tuple[float, ...]:
+def parse_float_list(
+    text: str, *, name: str, positive: bool = False, nonnegative: bool = False
+) -> tuple[float, ...]:
     """Parses ``"0.02,0.04"`` into finite floats, raising ``UsageError`` naming ``name``."""
     convert = finite_float(positive=positive, nonnegative=nonnegative)
     try:
@@ -258,8 +271,9 @@ def parse_float_list(text: str, *, name: str, positive: bool = False,
     return values
 
 
-def parse_named_values(text: str, *, name: str, names: tuple[str, ...]
-                       ) -> tuple[tuple[str, float], ...]:
+def parse_named_values(
+    text: str, *, name: str, names: tuple[str, ...]
+) -> tuple[tuple[str, float], ...]:
     """Parses ``"mlp:0,cnn:0.15"`` into ``(("mlp", 0.0), ("cnn", 0.15))``.
 
     Raises:
@@ -294,8 +308,15 @@ class ConsoleProgress:
     ``progress(done)`` with increments. ``quiet`` prints nothing.
     """
 
-    def __init__(self, description: str, *, quiet: bool = False, interval: float = 30.0,
-                 stream=None, terminal: bool | None = None):
+    def __init__(
+        self,
+        description: str,
+        *,
+        quiet: bool = False,
+        interval: float = 30.0,
+        stream=None,
+        terminal: bool | None = None,
+    ):
         self.description = description
         self.quiet = quiet
         self.interval = interval
@@ -323,8 +344,14 @@ class ConsoleProgress:
         if self.terminal:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=self.total, desc=self.description, unit=unit, unit_scale=True,
-                            dynamic_ncols=True, file=self.stream)
+            self.bar = tqdm(
+                total=self.total,
+                desc=self.description,
+                unit=unit,
+                unit_scale=True,
+                dynamic_ncols=True,
+                file=self.stream,
+            )
         else:
             self._line("started")
 
@@ -334,16 +361,20 @@ class ConsoleProgress:
             return
         if self.bar is not None:
             self.bar.update(done)
-        elif time.perf_counter() - self.last_line >= self.interval or self.done >= self.total * (
-                1 - 1e-9) > 0:
+        elif (
+            time.perf_counter() - self.last_line >= self.interval
+            or self.done >= self.total * (1 - 1e-9) > 0
+        ):
             self._line()
 
     def _line(self, note: str | None = None) -> None:
         self.last_line = now = time.perf_counter()
         elapsed = now - self.started
         fraction = self.done / self.total if self.total else 0.0
-        parts = [f"{self.description}: {fraction:4.0%} of {self.total:,.0f} {self.unit}",
-                 f"{_duration(elapsed)} elapsed"]
+        parts = [
+            f"{self.description}: {fraction:4.0%} of {self.total:,.0f} {self.unit}",
+            f"{_duration(elapsed)} elapsed",
+        ]
         if note:
             parts.append(note)
         elif 0 < fraction < 1:
@@ -385,25 +416,38 @@ def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
         run.set_status("interrupted", wall_seconds=time.perf_counter() - start)
         kept = len(run.parts())
         command = record["command"] + ("" if "--resume" in (argv or []) else " --resume")
-        print(f"{name}: interrupted after {_duration(time.perf_counter() - start)}; "
-              + (f"{kept} finished part(s) kept in {run.path}; continue with: {command}"
-                 if kept else "nothing finished yet; rerun the same command to start over"),
-              file=sys.stderr)
+        print(
+            f"{name}: interrupted after {_duration(time.perf_counter() - start)}; "
+            + (
+                f"{kept} finished part(s) kept in {run.path}; continue with: {command}"
+                if kept
+                else "nothing finished yet; rerun the same command to start over"
+            ),
+            file=sys.stderr,
+        )
         raise SystemExit(130) from None
     except BaseException as error:
         run.set_status("failed", error=f"{type(error).__name__}: {error}")
         raise
     wall_seconds = time.perf_counter() - start
-    document = {**results, "wall_seconds": wall_seconds, "run": {**record, "run_dir": str(run.path)}}
+    document = {
+        **results,
+        "wall_seconds": wall_seconds,
+        "run": {**record, "run_dir": str(run.path)},
+    }
     document = io.to_jsonable(document)
-    written = [io.write_json(out / f"{name}.json", document),
-               io.write_text(out / f"{name}.md", study.markdown(document))]
+    written = [
+        io.write_json(out / f"{name}.json", document),
+        io.write_text(out / f"{name}.md", study.markdown(document)),
+    ]
     if not args.no_plot:
         plots = importlib.import_module(f"jaxnn.plotting.{name}")
         written += list(plots.plot_all(document, out) or [])
     run.set_status("done", wall_seconds=wall_seconds)
-    summary = [*study.summary(document),
-               f"wrote {', '.join(_short(p) for p in written)} in {_duration(wall_seconds)}"]
+    summary = [
+        *study.summary(document),
+        f"wrote {', '.join(_short(p) for p in written)} in {_duration(wall_seconds)}",
+    ]
     print("\n".join(f"{name}: {line}" for line in summary), flush=True)
     return document
 

@@ -93,8 +93,8 @@ import time
 from collections.abc import Callable, Mapping
 
 import jax
-import jax.scipy.linalg
 import jax.numpy as jnp
+import jax.scipy.linalg
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
@@ -210,7 +210,7 @@ def ritz_values_and_weights(
         ``(ritz_values[k], weights[k])``: the eigenvalues :math:`\\theta_i` of :math:`T_k`,
         ascending, and :math:`\\tau_i = (e_1^\\top u_i)^2`, which sum to 1.
     """
-    tridiagonal = (jnp.diag(diagonal) + jnp.diag(off_diagonal, 1) + jnp.diag(off_diagonal, -1))
+    tridiagonal = jnp.diag(diagonal) + jnp.diag(off_diagonal, 1) + jnp.diag(off_diagonal, -1)
     ritz_values, vectors = jnp.linalg.eigh(tridiagonal)
     return ritz_values, jnp.square(vectors[0])
 
@@ -245,8 +245,9 @@ def _top_eigenvalue(hvp_fn, flat_params, key, iterations):
     # (jaxlib 0.10.2: 16 or more vmapped runs on 2 devices). The spectral density needs
     # eigenvectors and keeps eigh: run it on one device, or in batches of a few runs.
     last = diagonal.shape[0] - 1
-    return jax.scipy.linalg.eigh_tridiagonal(diagonal, off_diagonal, eigvals_only=True,
-                                             select="i", select_range=(last, last))[0]
+    return jax.scipy.linalg.eigh_tridiagonal(
+        diagonal, off_diagonal, eigvals_only=True, select="i", select_range=(last, last)
+    )[0]
 
 
 def _trace(hvp_fn, flat_params, key, num_samples):
@@ -272,8 +273,14 @@ def _top_eigenvalue_body(loss_fn, params, x, y, key, iterations):
 
 @_jit_statistic("iterations")
 def hessian_top_eigenvalue(
-    loss_fn: Callable, params, x: jax.Array, y: jax.Array, *, key: jax.Array,
-    iterations: int = TOP_EIGENVALUE_ITERATIONS, matmul_precision: str = precision.DEFAULT,
+    loss_fn: Callable,
+    params,
+    x: jax.Array,
+    y: jax.Array,
+    *,
+    key: jax.Array,
+    iterations: int = TOP_EIGENVALUE_ITERATIONS,
+    matmul_precision: str = precision.DEFAULT,
 ) -> jax.Array:
     """The largest eigenvalue :math:`\\lambda_\\max` of the Hessian of the mean loss (Lanczos).
 
@@ -307,8 +314,14 @@ def _trace_body(loss_fn, params, x, y, key, num_samples):
 
 @_jit_statistic("num_samples")
 def hessian_trace(
-    loss_fn: Callable, params, x: jax.Array, y: jax.Array, *, key: jax.Array,
-    num_samples: int = TRACE_SAMPLES, matmul_precision: str = precision.DEFAULT,
+    loss_fn: Callable,
+    params,
+    x: jax.Array,
+    y: jax.Array,
+    *,
+    key: jax.Array,
+    num_samples: int = TRACE_SAMPLES,
+    matmul_precision: str = precision.DEFAULT,
 ) -> tuple[jax.Array, jax.Array]:
     """Hutchinson's estimate of the Hessian trace with Rademacher probes, and its standard error.
 
@@ -332,8 +345,9 @@ def hessian_trace(
     return body(loss_fn, params, x, y, key, num_samples)
 
 
-def _spectral_density_body(loss_fn, params, x, y, key, num_probes, iterations, num_points,
-                           bandwidth):
+def _spectral_density_body(
+    loss_fn, params, x, y, key, num_probes, iterations, num_points, bandwidth
+):
     flat_params, hvp_fn = hessian_vector_product_fn(loss_fn, params, x, y)
     probes = _probe(key, flat_params, (num_probes,))
     ritz_values, weights = jax.vmap(lambda v: lanczos_quadrature(hvp_fn, v, iterations))(probes)
@@ -346,15 +360,27 @@ def _spectral_density_body(loss_fn, params, x, y, key, num_probes, iterations, n
     grid = jnp.linspace(low - 6 * width, high + 6 * width, num_points)
     kernels = jnp.exp(-0.5 * jnp.square((grid[:, None, None] - ritz_values) / width))
     density = jnp.sum(kernels * weights, axis=(1, 2)) / (num_probes * jnp.sqrt(2 * jnp.pi) * width)
-    return {"grid": grid, "density": density, "ritz_values": ritz_values, "ritz_weights": weights,
-            "kernel_width": width}
+    return {
+        "grid": grid,
+        "density": density,
+        "ritz_values": ritz_values,
+        "ritz_weights": weights,
+        "kernel_width": width,
+    }
 
 
 @_jit_statistic("num_probes", "iterations", "num_points", "bandwidth")
 def hessian_spectral_density(
-    loss_fn: Callable, params, x: jax.Array, y: jax.Array, *, key: jax.Array,
-    num_probes: int = DENSITY_PROBES, iterations: int = DENSITY_ITERATIONS,
-    num_points: int = DENSITY_POINTS, bandwidth: float = DENSITY_BANDWIDTH,
+    loss_fn: Callable,
+    params,
+    x: jax.Array,
+    y: jax.Array,
+    *,
+    key: jax.Array,
+    num_probes: int = DENSITY_PROBES,
+    iterations: int = DENSITY_ITERATIONS,
+    num_points: int = DENSITY_POINTS,
+    bandwidth: float = DENSITY_BANDWIDTH,
     matmul_precision: str = precision.DEFAULT,
 ) -> dict[str, jax.Array]:
     """Hessian eigenvalue density by stochastic Lanczos quadrature (Ghorbani et al. 2019).
@@ -392,15 +418,23 @@ def _curvature_stats_body(loss_fn, params, x, y, key, iterations, num_samples):
     flat_params, hvp_fn = hessian_vector_product_fn(loss_fn, params, x, y)
     key_lanczos, key_trace = jax.random.split(key)
     trace, standard_error = _trace(hvp_fn, flat_params, key_trace, num_samples)
-    return {"hessian_top_eigenvalue": _top_eigenvalue(hvp_fn, flat_params, key_lanczos,
-                                                      iterations),
-            "hessian_trace": trace, "hessian_trace_standard_error": standard_error}
+    return {
+        "hessian_top_eigenvalue": _top_eigenvalue(hvp_fn, flat_params, key_lanczos, iterations),
+        "hessian_trace": trace,
+        "hessian_trace_standard_error": standard_error,
+    }
 
 
 @_jit_statistic("iterations", "num_samples")
 def curvature_stats(
-    loss_fn: Callable, params, x: jax.Array, y: jax.Array, *, key: jax.Array,
-    iterations: int = TOP_EIGENVALUE_ITERATIONS, num_samples: int = TRACE_SAMPLES,
+    loss_fn: Callable,
+    params,
+    x: jax.Array,
+    y: jax.Array,
+    *,
+    key: jax.Array,
+    iterations: int = TOP_EIGENVALUE_ITERATIONS,
+    num_samples: int = TRACE_SAMPLES,
     matmul_precision: str = precision.DEFAULT,
 ) -> dict[str, jax.Array]:
     """Top eigenvalue and trace of the Hessian in one compiled call, sharing one linearization.
@@ -454,10 +488,19 @@ def time_interleaved(
 
 
 def time_statistics(
-    loss_fn: Callable, params, x: jax.Array, y: jax.Array, *, key: jax.Array,
-    lanczos_iterations: tuple[int, ...] = (20, 50), trace_samples: int = TRACE_SAMPLES,
-    density_probes: int = DENSITY_PROBES, density_iterations: int = DENSITY_ITERATIONS,
-    rounds: int = 5, min_seconds: float = 0.2, matmul_precision: str = precision.DEFAULT,
+    loss_fn: Callable,
+    params,
+    x: jax.Array,
+    y: jax.Array,
+    *,
+    key: jax.Array,
+    lanczos_iterations: tuple[int, ...] = (20, 50),
+    trace_samples: int = TRACE_SAMPLES,
+    density_probes: int = DENSITY_PROBES,
+    density_iterations: int = DENSITY_ITERATIONS,
+    rounds: int = 5,
+    min_seconds: float = 0.2,
+    matmul_precision: str = precision.DEFAULT,
 ) -> dict:
     """Seconds per call of every statistic, and its cost in full-batch gradients, timed in turns.
 
@@ -472,6 +515,7 @@ def time_statistics(
         with ``values`` the statistics themselves (top eigenvalues at each iteration count
         show how far Lanczos has converged).
     """
+
     def pinned_jit(fn):
         return jax.jit(precision.pinned(fn, matmul_precision))
 
@@ -482,27 +526,57 @@ def time_statistics(
     calls = {
         "full_batch_gradient": lambda: gradient_fn(params, x, y),
         "hessian_vector_product": lambda: hvp_fn(params, x, y, probe),
-        "per_example_gradients": lambda: gradstats.per_example_gradients(loss_fn, params, x, y,
-                                                                       **common),
-        "gradient_noise_scale": lambda: gradstats.gradient_noise_scale(loss_fn, params, x, y,
-                                                                     **common),
-        **{f"hessian_top_eigenvalue_{k}": functools.partial(
-            hessian_top_eigenvalue, loss_fn, params, x, y, key=key, iterations=k, **common)
-           for k in lanczos_iterations},
+        "per_example_gradients": lambda: gradstats.per_example_gradients(
+            loss_fn, params, x, y, **common
+        ),
+        "gradient_noise_scale": lambda: gradstats.gradient_noise_scale(
+            loss_fn, params, x, y, **common
+        ),
+        **{
+            f"hessian_top_eigenvalue_{k}": functools.partial(
+                hessian_top_eigenvalue, loss_fn, params, x, y, key=key, iterations=k, **common
+            )
+            for k in lanczos_iterations
+        },
         f"hessian_trace_{trace_samples}": functools.partial(
-            hessian_trace, loss_fn, params, x, y, key=key, num_samples=trace_samples, **common),
+            hessian_trace, loss_fn, params, x, y, key=key, num_samples=trace_samples, **common
+        ),
         "hessian_spectral_density": functools.partial(
-            hessian_spectral_density, loss_fn, params, x, y, key=key, num_probes=density_probes,
-            iterations=density_iterations, **common),
+            hessian_spectral_density,
+            loss_fn,
+            params,
+            x,
+            y,
+            key=key,
+            num_probes=density_probes,
+            iterations=density_iterations,
+            **common,
+        ),
         "curvature_stats": functools.partial(
-            curvature_stats, loss_fn, params, x, y, key=key, iterations=max(lanczos_iterations),
-            num_samples=trace_samples, **common),
+            curvature_stats,
+            loss_fn,
+            params,
+            x,
+            y,
+            key=key,
+            iterations=max(lanczos_iterations),
+            num_samples=trace_samples,
+            **common,
+        ),
     }
     seconds = time_interleaved(calls, rounds=rounds, min_seconds=min_seconds)
     unit = seconds["full_batch_gradient"]
-    values = {name: calls[name]() for name in calls
-              if name.startswith(("gradient_noise", "hessian_top", "hessian_trace"))}
-    values = {name: (np.asarray(value).tolist() if isinstance(value, tuple) else float(value))
-              for name, value in values.items()}
-    return {"seconds": seconds, "gradients": {name: t / unit for name, t in seconds.items()},
-            "values": values}
+    values = {
+        name: calls[name]()
+        for name in calls
+        if name.startswith(("gradient_noise", "hessian_top", "hessian_trace"))
+    }
+    values = {
+        name: (np.asarray(value).tolist() if isinstance(value, tuple) else float(value))
+        for name, value in values.items()
+    }
+    return {
+        "seconds": seconds,
+        "gradients": {name: t / unit for name, t in seconds.items()},
+        "values": values,
+    }

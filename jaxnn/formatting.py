@@ -49,6 +49,8 @@ def plus_minus(value: Any, error: Any, digits: int = 3) -> str:
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A Markdown table; cells that are not strings go through ``fmt``."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell if isinstance(cell, str) else fmt(cell) for cell in row) + " |"
-              for row in rows]
+    lines += [
+        "| " + " | ".join(cell if isinstance(cell, str) else fmt(cell) for cell in row) + " |"
+        for row in rows
+    ]
     return "\n".join(lines)

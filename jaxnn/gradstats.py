@@ -86,7 +86,12 @@ def split_batches(x: jax.Array, batch_size: int) -> jax.Array:
 
 @functools.partial(jax.jit, static_argnames=("loss_fn", "batch_size", "matmul_precision"))
 def gradient_stats(
-    loss_fn: Callable, params, x: jax.Array, y: jax.Array, batch_size: int, *,
+    loss_fn: Callable,
+    params,
+    x: jax.Array,
+    y: jax.Array,
+    batch_size: int,
+    *,
     matmul_precision: str = precision.DEFAULT,
 ) -> dict[str, jax.Array]:
     """Full-gradient norm, mini-batch gradient variance and noise scale at ``params``.
@@ -140,7 +145,11 @@ def _per_example_gradients(loss_fn, params, x, y):
 
 @functools.partial(jax.jit, static_argnames=("loss_fn", "matmul_precision"))
 def per_example_gradients(
-    loss_fn: Callable, params, x: jax.Array, y: jax.Array, *,
+    loss_fn: Callable,
+    params,
+    x: jax.Array,
+    y: jax.Array,
+    *,
     matmul_precision: str = precision.DEFAULT,
 ):
     """The gradient of the loss of each example alone, in one vmapped call.
@@ -178,7 +187,11 @@ def _gradient_noise_scale(loss_fn, params, x, y):
 
 @functools.partial(jax.jit, static_argnames=("loss_fn", "matmul_precision"))
 def gradient_noise_scale(
-    loss_fn: Callable, params, x: jax.Array, y: jax.Array, *,
+    loss_fn: Callable,
+    params,
+    x: jax.Array,
+    y: jax.Array,
+    *,
     matmul_precision: str = precision.DEFAULT,
 ) -> jax.Array:
     """The simple gradient noise scale of McCandlish et al. 2018, B_simple = tr Σ / ‖G‖².

@@ -45,37 +45,37 @@ import numpy as np
 from jaxnn import precision
 
 __all__ = [
-    "preactivation_mean",
-    "preactivation_var",
-    "relu_second_moment",
-    "relu_mean",
-    "relu_mean_large_width",
-    "relu_var",
-    "second_layer_mean",
-    "second_layer_var",
+    "apply_scalar_net",
+    "depth_second_moments",
     "he_weight_var",
     "layer_gain",
-    "depth_second_moments",
+    "mean_and_standard_error",
+    "pooled_roughness",
+    "preactivation_mean",
+    "preactivation_var",
+    "ratio_of_means",
     "relu_kink_fraction",
-    "tanh_roughness_small_var",
-    "tanh_taylor_ratio_small_var",
+    "relu_mean",
+    "relu_mean_large_width",
+    "relu_second_moment",
+    "relu_var",
+    "roughness_terms",
+    "sample_depth_second_moments",
+    "sample_initial_functions",
+    "sample_kink_fractions",
     "sample_preactivations",
     "sample_relu_outputs",
-    "sample_second_layer",
-    "sample_depth_second_moments",
     "sample_scalar_net",
-    "apply_scalar_net",
-    "sample_initial_functions",
-    "taylor_coefficients",
+    "sample_second_layer",
     "sample_taylor_coefficients",
-    "sample_kink_fractions",
-    "smoothness_conclusion",
-    "roughness_terms",
-    "pooled_roughness",
-    "mean_and_standard_error",
-    "variance_and_standard_error",
+    "second_layer_mean",
+    "second_layer_var",
     "second_moment_and_standard_error",
-    "ratio_of_means",
+    "smoothness_conclusion",
+    "tanh_roughness_small_var",
+    "tanh_taylor_ratio_small_var",
+    "taylor_coefficients",
+    "variance_and_standard_error",
 ]
 
 
@@ -235,9 +235,7 @@ def second_layer_mean(
     return 0.0
 
 
-def second_layer_var(
-    weight_var: float, output_weight_var: float, fan_in: int, width: int
-) -> float:
+def second_layer_var(weight_var: float, output_weight_var: float, fan_in: int, width: int) -> float:
     r"""Variance of a second-layer neuron, :math:`W\sigma_2^2\,\mathbb E[h^2]`.
 
     Derivation: :math:`\mathbb E[(z^{(2)})^2] = \sum_{m,n}\mathbb E[v_m v_n]\,\mathbb E[h_m h_n]`.
@@ -384,8 +382,14 @@ def _preactivations(key, weight_std, *, fan_in, num_draws, matmul_precision):
     return draw(jax.random.split(key, num_draws))
 
 
-def sample_preactivations(key: jax.Array, *, weight_var: float, fan_in: int, num_draws: int,
-                          matmul_precision: str = precision.DEFAULT):
+def sample_preactivations(
+    key: jax.Array,
+    *,
+    weight_var: float,
+    fan_in: int,
+    num_draws: int,
+    matmul_precision: str = precision.DEFAULT,
+):
     r"""Draws :math:`z = \sum_m w_m x_m` for independent neurons with fresh weights and inputs.
 
     Args:
@@ -415,18 +419,30 @@ def sample_preactivations(key: jax.Array, *, weight_var: float, fan_in: int, num
     )
 
 
-def sample_relu_outputs(key: jax.Array, *, weight_var: float, fan_in: int, num_draws: int,
-                        matmul_precision: str = precision.DEFAULT):
+def sample_relu_outputs(
+    key: jax.Array,
+    *,
+    weight_var: float,
+    fan_in: int,
+    num_draws: int,
+    matmul_precision: str = precision.DEFAULT,
+):
     """``max(0, z)`` for the draws of :func:`sample_preactivations` (same key, same neurons)."""
     return jax.nn.relu(
-        sample_preactivations(key, weight_var=weight_var, fan_in=fan_in, num_draws=num_draws,
-                              matmul_precision=matmul_precision)
+        sample_preactivations(
+            key,
+            weight_var=weight_var,
+            fan_in=fan_in,
+            num_draws=num_draws,
+            matmul_precision=matmul_precision,
+        )
     )
 
 
 @functools.partial(jax.jit, static_argnames=("fan_in", "width", "num_draws", "matmul_precision"))
-def _second_layer(key, weight_std, output_weight_std, *, fan_in, width, num_draws,
-                  matmul_precision):
+def _second_layer(
+    key, weight_std, output_weight_std, *, fan_in, width, num_draws, matmul_precision
+):
     def one_neuron(key_neuron):
         key_inputs, key_first, key_second = jax.random.split(key_neuron, 3)
         inputs = jax.random.normal(key_inputs, (fan_in,))
@@ -495,7 +511,12 @@ def _depth_second_moments(key, weight_std, *, width, depth, num_draws, matmul_pr
 
 
 def sample_depth_second_moments(
-    key: jax.Array, *, weight_var: float, width: int, depth: int, num_draws: int,
+    key: jax.Array,
+    *,
+    weight_var: float,
+    width: int,
+    depth: int,
+    num_draws: int,
     matmul_precision: str = precision.DEFAULT,
 ):
     r"""Propagates inputs through fresh deep ReLU stacks, recording :math:`\overline{h_k^2}`.
@@ -589,8 +610,9 @@ def apply_scalar_net(
 @functools.partial(
     jax.jit, static_argnames=("activation_fn", "width", "num_functions", "matmul_precision")
 )
-def _initial_functions(key, inputs, weight_var, bias_var, *, activation_fn, width, num_functions,
-                       matmul_precision):
+def _initial_functions(
+    key, inputs, weight_var, bias_var, *, activation_fn, width, num_functions, matmul_precision
+):
     weight_std = jnp.sqrt(weight_var)
     bias_std = jnp.sqrt(bias_var)
 
@@ -933,8 +955,14 @@ def pooled_roughness(
     if inputs.ndim != 1 or inputs.shape[0] < 3:
         raise ValueError(f"inputs must be a uniform 1-D grid of >= 3 points, got {inputs.shape}")
     values = sample_initial_functions(
-        key, inputs, activation_fn=activation_fn, width=width, num_functions=num_functions,
-        weight_var=weight_var, bias_var=bias_var, matmul_precision=matmul_precision,
+        key,
+        inputs,
+        activation_fn=activation_fn,
+        width=width,
+        num_functions=num_functions,
+        weight_var=weight_var,
+        bias_var=bias_var,
+        matmul_precision=matmul_precision,
     )
     spacing = float(inputs[1] - inputs[0])
     return ratio_of_means(*roughness_terms(values, spacing))

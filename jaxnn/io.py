@@ -151,8 +151,11 @@ def matmul_precision_of(config: Any) -> str:
     """The float32 matmul precision a run used: its config's, else JAX's global default."""
     import jax
 
-    return (getattr(config, "matmul_precision", None)
-            or jax.config.jax_default_matmul_precision or "default")
+    return (
+        getattr(config, "matmul_precision", None)
+        or jax.config.jax_default_matmul_precision
+        or "default"
+    )
 
 
 def run_record(config: Any, *, seed: int | None = None, argv: list[str] | None = None) -> dict:

@@ -52,7 +52,9 @@ class MNIST1DConfig:
 
     def __post_init__(self):
         if self.num_samples < 2 * NUM_CLASSES:
-            raise ValueError(f"num_samples: need at least {2 * NUM_CLASSES}, got {self.num_samples}")
+            raise ValueError(
+                f"num_samples: need at least {2 * NUM_CLASSES}, got {self.num_samples}"
+            )
         if not 0 < self.train_split < 1:
             raise ValueError(f"train_split: need a fraction in (0, 1), got {self.train_split}")
         if not 0 <= self.seed < 2**32:
@@ -78,15 +80,22 @@ def generate(config: MNIST1DConfig) -> Dataset:
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
-    args.num_samples, args.train_split, args.seed = (config.num_samples, config.train_split,
-                                                     config.seed)
+    args.num_samples, args.train_split, args.seed = (
+        config.num_samples,
+        config.train_split,
+        config.seed,
+    )
     state = np.random.get_state()
     try:
         raw = make_dataset(args)
     finally:
         np.random.set_state(state)
-    return Dataset(raw["x"].astype(np.float32), raw["y"].astype(np.int32),
-                   raw["x_test"].astype(np.float32), raw["y_test"].astype(np.int32))
+    return Dataset(
+        raw["x"].astype(np.float32),
+        raw["y"].astype(np.int32),
+        raw["x_test"].astype(np.float32),
+        raw["y_test"].astype(np.int32),
+    )
 
 
 def cache_path(config: MNIST1DConfig, cache_dir) -> Path:
@@ -113,8 +122,9 @@ def load(config: MNIST1DConfig, cache_dir=None) -> Dataset:
     return dataset
 
 
-def corrupt_labels(key: jax.Array, labels: jax.Array, fraction: float,
-                   num_classes: int = NUM_CLASSES) -> jax.Array:
+def corrupt_labels(
+    key: jax.Array, labels: jax.Array, fraction: float, num_classes: int = NUM_CLASSES
+) -> jax.Array:
     """Replaces each label, with probability ``fraction``, by a uniformly drawn class.
 
     The uniform draws and the new classes come from two streams of ``key``, so

@@ -87,7 +87,9 @@ def check_activation(activation: str) -> str:
 
 def check_init_scheme(init_scheme: str) -> str:
     if init_scheme not in INIT_SCHEMES:
-        raise ValueError(f"init_scheme: unknown {init_scheme!r}; choose one of {list(INIT_SCHEMES)}")
+        raise ValueError(
+            f"init_scheme: unknown {init_scheme!r}; choose one of {list(INIT_SCHEMES)}"
+        )
     return init_scheme
 
 
@@ -237,13 +239,17 @@ def init_padded(
     dtype = dtype or jnp.zeros(()).dtype
     hidden_widths = jnp.asarray(hidden_widths)
     if hidden_widths.shape != (len(sizes) - 2,):
-        raise ValueError(f"hidden_widths: need {len(sizes) - 2} widths, got shape {hidden_widths.shape}")
+        raise ValueError(
+            f"hidden_widths: need {len(sizes) - 2} widths, got shape {hidden_widths.shape}"
+        )
     noise = _unit_noise(key, parameter_count(sizes), init_scheme, dtype)
     gain = INIT_GAINS[init_scheme]
     true_in = [jnp.asarray(sizes[0])] + [hidden_widths[k] for k in range(len(sizes) - 2)]
-    masks = [jnp.ones(sizes[0], dtype)] + [
-        m.astype(dtype) for m in hidden_masks_for(hidden_widths, sizes[1:-1])
-    ] + [jnp.ones(sizes[-1], dtype)]
+    masks = (
+        [jnp.ones(sizes[0], dtype)]
+        + [m.astype(dtype) for m in hidden_masks_for(hidden_widths, sizes[1:-1])]
+        + [jnp.ones(sizes[-1], dtype)]
+    )
     layers, offset = {}, 0
     for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         kernel = noise[offset : offset + fan_in * fan_out].reshape(fan_in, fan_out)
@@ -273,8 +279,6 @@ def pad_params(params: Params, padded_layer_sizes: Sequence[int]) -> Params:
     return {"layers": layers}
 
 
-
-
 def _unit_noise(key: jax.Array, total: int, init_scheme: str, dtype) -> jax.Array:
     """One flat draw for every parameter: uniform on [-1, 1] (torch) or standard normal."""
     if init_scheme == "torch_uniform":
@@ -288,8 +292,9 @@ INIT_GAINS = {"torch_uniform": 1.0, "lecun_normal": 1.0, "he_normal": math.sqrt(
 # --- 1-D convolutional network (the MNIST-1D CNN) ---------------------------------------------
 
 
-def conv1d_patches(x: jax.Array, kernel: jax.Array, bias: jax.Array, *, stride: int,
-                   padding: int) -> jax.Array:
+def conv1d_patches(
+    x: jax.Array, kernel: jax.Array, bias: jax.Array, *, stride: int, padding: int
+) -> jax.Array:
     """A 1-D convolution as patches times a matrix (``nnx.Conv`` semantics, channels last).
 
     Args:
@@ -306,8 +311,12 @@ def conv1d_patches(x: jax.Array, kernel: jax.Array, bias: jax.Array, *, stride: 
     pad = [(0, 0)] * (x.ndim - 2) + [(padding, padding), (0, 0)]
     padded = jnp.pad(x, pad)
     length_out = (x.shape[-2] + 2 * padding - width) // stride + 1
-    windows = [jax.lax.slice_in_dim(padded, k, k + stride * (length_out - 1) + 1, stride=stride,
-                                    axis=x.ndim - 2) for k in range(width)]
+    windows = [
+        jax.lax.slice_in_dim(
+            padded, k, k + stride * (length_out - 1) + 1, stride=stride, axis=x.ndim - 2
+        )
+        for k in range(width)
+    ]
     patches = jnp.concatenate(windows, axis=-1)
     return patches @ kernel.reshape(width * c_in, c_out) + bias
 
@@ -315,16 +324,35 @@ def conv1d_patches(x: jax.Array, kernel: jax.Array, bias: jax.Array, *, stride: 
 class CNN1D(nnx.Module):
     """1-D convolutions (stride, symmetric zero padding), a hidden activation each, then a linear head."""
 
-    def __init__(self, input_length: int, channels: int, output_dim: int, *,
-                 kernel_sizes: Sequence[int], stride: int, padding: int, activation: str,
-                 conv_impl: str, rngs: nnx.Rngs):
+    def __init__(
+        self,
+        input_length: int,
+        channels: int,
+        output_dim: int,
+        *,
+        kernel_sizes: Sequence[int],
+        stride: int,
+        padding: int,
+        activation: str,
+        conv_impl: str,
+        rngs: nnx.Rngs,
+    ):
         self.activation, self.conv_impl = activation, conv_impl
         self.stride, self.padding = stride, padding
         fan_ins = [1] + [channels] * (len(kernel_sizes) - 1)
-        self.convs = nnx.List([
-            nnx.Conv(c_in, channels, kernel_size=(k,), strides=(stride,),
-                     padding=[(padding, padding)], rngs=rngs)
-            for c_in, k in zip(fan_ins, kernel_sizes)])
+        self.convs = nnx.List(
+            [
+                nnx.Conv(
+                    c_in,
+                    channels,
+                    kernel_size=(k,),
+                    strides=(stride,),
+                    padding=[(padding, padding)],
+                    rngs=rngs,
+                )
+                for c_in, k in zip(fan_ins, kernel_sizes)
+            ]
+        )
         length = conv_output_length(input_length, kernel_sizes, stride, padding)
         self.head = nnx.Linear(length * channels, output_dim, rngs=rngs)
 
@@ -333,8 +361,9 @@ class CNN1D(nnx.Module):
         h = x[..., None]  # [..., L] -> [..., L, 1]
         for index, conv in enumerate(self.convs):
             if self.conv_impl == "patches":
-                h = conv1d_patches(h, conv.kernel[...], conv.bias[...], stride=self.stride,
-                                   padding=self.padding)
+                h = conv1d_patches(
+                    h, conv.kernel[...], conv.bias[...], stride=self.stride, padding=self.padding
+                )
             else:
                 h = conv(h)
             h = psi(h)
@@ -354,12 +383,30 @@ CONV_IMPLS = ("patches", "lax")
 
 
 @functools.lru_cache(maxsize=64)
-def cnn_graphdef(input_length: int, channels: int, output_dim: int, kernel_sizes: tuple,
-                 stride: int, padding: int, activation: str, conv_impl: str) -> nnx.GraphDef:
+def cnn_graphdef(
+    input_length: int,
+    channels: int,
+    output_dim: int,
+    kernel_sizes: tuple,
+    stride: int,
+    padding: int,
+    activation: str,
+    conv_impl: str,
+) -> nnx.GraphDef:
     """The static half of a ``CNN1D`` (see ``graphdef_of``), built once per architecture."""
-    abstract = nnx.eval_shape(lambda: CNN1D(
-        input_length, channels, output_dim, kernel_sizes=kernel_sizes, stride=stride,
-        padding=padding, activation=activation, conv_impl=conv_impl, rngs=nnx.Rngs(0)))
+    abstract = nnx.eval_shape(
+        lambda: CNN1D(
+            input_length,
+            channels,
+            output_dim,
+            kernel_sizes=kernel_sizes,
+            stride=stride,
+            padding=padding,
+            activation=activation,
+            conv_impl=conv_impl,
+            rngs=nnx.Rngs(0),
+        )
+    )
     graphdef, _ = nnx.split(abstract, nnx.Param)
     return graphdef
 
@@ -376,8 +423,15 @@ class ModelFamily(Protocol):
 
     name: ClassVar[str]
 
-    def init(self, key: jax.Array, width, padded_width: int, *,
-             init_scheme: str = "torch_uniform", dtype=None) -> Params: ...
+    def init(
+        self,
+        key: jax.Array,
+        width,
+        padded_width: int,
+        *,
+        init_scheme: str = "torch_uniform",
+        dtype=None,
+    ) -> Params: ...
 
     def masks(self, width, padded_width: int) -> list[jax.Array]: ...
 
@@ -422,8 +476,9 @@ class MLPFamily:
 
     def init(self, key, width, padded_width, *, init_scheme="torch_uniform", dtype=None):
         hidden = jnp.full((self.depth,), width)
-        return init_padded(key, hidden, self.layer_sizes(padded_width), init_scheme=init_scheme,
-                           dtype=dtype)
+        return init_padded(
+            key, hidden, self.layer_sizes(padded_width), init_scheme=init_scheme, dtype=dtype
+        )
 
     def masks(self, width, padded_width):
         return hidden_masks_for(jnp.full((self.depth,), width), [padded_width] * self.depth)
@@ -468,13 +523,19 @@ class CNN1DFamily:
         check_activation(self.activation)
         lengths = self.lengths()
         if min(lengths) < 1:
-            raise ValueError(f"input_length: {self.input_length} is too short for kernels "
-                             f"{self.kernel_sizes} (lengths {lengths})")
+            raise ValueError(
+                f"input_length: {self.input_length} is too short for kernels "
+                f"{self.kernel_sizes} (lengths {lengths})"
+            )
 
     def lengths(self) -> list[int]:
         """The sequence length after each convolution (5 for MNIST-1D's 40)."""
-        return [conv_output_length(self.input_length, self.kernel_sizes[:k + 1], self.stride,
-                                   self.padding) for k in range(len(self.kernel_sizes))]
+        return [
+            conv_output_length(
+                self.input_length, self.kernel_sizes[: k + 1], self.stride, self.padding
+            )
+            for k in range(len(self.kernel_sizes))
+        ]
 
     def _fan_ins(self, width):
         return [self.kernel_sizes[0]] + [k * width for k in self.kernel_sizes[1:]]
@@ -484,14 +545,23 @@ class CNN1DFamily:
         return convs + (self.lengths()[-1] * width + 1) * self.output_dim
 
     def flops_per_example(self, width: int) -> int:
-        uses = sum(length * (fan_in + 1) * width
-                   for length, fan_in in zip(self.lengths(), self._fan_ins(width)))
+        uses = sum(
+            length * (fan_in + 1) * width
+            for length, fan_in in zip(self.lengths(), self._fan_ins(width))
+        )
         return 6 * (uses + (self.lengths()[-1] * width + 1) * self.output_dim)
 
     def graphdef(self, padded_width: int) -> nnx.GraphDef:
-        return cnn_graphdef(self.input_length, padded_width, self.output_dim,
-                            tuple(self.kernel_sizes), self.stride, self.padding,
-                            self.activation, self.conv_impl)
+        return cnn_graphdef(
+            self.input_length,
+            padded_width,
+            self.output_dim,
+            tuple(self.kernel_sizes),
+            self.stride,
+            self.padding,
+            self.activation,
+            self.conv_impl,
+        )
 
     def masks(self, width, padded_width):
         mask = (jnp.arange(padded_width) < width).astype(jnp.float32)
@@ -513,8 +583,7 @@ class CNN1DFamily:
             c_in = 1 if index == 0 else padded_width
             shapes.append((k, c_in, padded_width))
             fan_ins.append(k * (1 if index == 0 else width))
-            in_masks.append(jnp.ones((1, c_in, 1), dtype) if index == 0
-                            else channel[None, :, None])
+            in_masks.append(jnp.ones((1, c_in, 1), dtype) if index == 0 else channel[None, :, None])
         sizes = [math.prod(s) + s[-1] for s in shapes]
         head_size = (length * padded_width + 1) * self.output_dim
         noise = _unit_noise(key, sum(sizes) + head_size, init_scheme, dtype)
@@ -527,19 +596,24 @@ class CNN1DFamily:
 
         convs, offset = {}, 0
         for index, (shape, fan_in, in_mask) in enumerate(zip(shapes, fan_ins, in_masks)):
-            kernel = noise[offset:offset + math.prod(shape)].reshape(shape)
-            bias = noise[offset + math.prod(shape):offset + sizes[index]]
+            kernel = noise[offset : offset + math.prod(shape)].reshape(shape)
+            bias = noise[offset + math.prod(shape) : offset + sizes[index]]
             offset += sizes[index]
             scale, bias_scale = scaled(fan_in)
-            convs[index] = {"kernel": kernel * scale * in_mask * channel[None, None, :],
-                            "bias": bias * bias_scale * channel}
-        kernel = noise[offset:offset + length * padded_width * self.output_dim].reshape(
-            length * padded_width, self.output_dim)
-        bias = noise[offset + length * padded_width * self.output_dim:]
+            convs[index] = {
+                "kernel": kernel * scale * in_mask * channel[None, None, :],
+                "bias": bias * bias_scale * channel,
+            }
+        kernel = noise[offset : offset + length * padded_width * self.output_dim].reshape(
+            length * padded_width, self.output_dim
+        )
+        bias = noise[offset + length * padded_width * self.output_dim :]
         scale, bias_scale = scaled(length * width)
         head_mask = jnp.tile(channel, length)[:, None]  # flattened index: position * C + channel
-        return {"convs": convs, "head": {"kernel": kernel * scale * head_mask,
-                                         "bias": bias * bias_scale}}
+        return {
+            "convs": convs,
+            "head": {"kernel": kernel * scale * head_mask, "bias": bias * bias_scale},
+        }
 
     def apply(self, params, x, masks=None):
         padded_width = params["convs"][0]["kernel"].shape[-1]
@@ -556,12 +630,21 @@ class CNN1DFamily:
             c_in = 1 if index == 0 else padded_width
             convs[index] = {
                 "kernel": jnp.zeros((kernel.shape[0], c_in, padded_width), kernel.dtype)
-                .at[:, :kernel.shape[1], :width].set(kernel),
-                "bias": jnp.zeros((padded_width,), bias.dtype).at[:width].set(bias)}
+                .at[:, : kernel.shape[1], :width]
+                .set(kernel),
+                "bias": jnp.zeros((padded_width,), bias.dtype).at[:width].set(bias),
+            }
         head = params["head"]["kernel"].reshape(length, width, self.output_dim)
-        head = jnp.zeros((length, padded_width, self.output_dim), head.dtype).at[:, :width].set(head)
-        return {"convs": convs, "head": {"kernel": head.reshape(length * padded_width, -1),
-                                         "bias": params["head"]["bias"]}}
+        head = (
+            jnp.zeros((length, padded_width, self.output_dim), head.dtype).at[:, :width].set(head)
+        )
+        return {
+            "convs": convs,
+            "head": {
+                "kernel": head.reshape(length * padded_width, -1),
+                "bias": params["head"]["bias"],
+            },
+        }
 
 
 FAMILIES = {family.name: family for family in (MLPFamily, CNN1DFamily)}
@@ -581,4 +664,5 @@ def get_family(name: str, **architecture) -> ModelFamily:
 def kernel_mask(params: Params) -> Params:
     """``True`` on kernels, ``False`` on biases: weight decay applies to weights only."""
     return jax.tree_util.tree_map_with_path(
-        lambda path, _: getattr(path[-1], "key", None) == "kernel", params)
+        lambda path, _: getattr(path[-1], "key", None) == "kernel", params
+    )

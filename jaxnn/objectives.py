@@ -57,8 +57,9 @@ def mse(outputs: jax.Array, targets: jax.Array, weights: jax.Array | None = None
     return weighted_mean(jnp.mean(squared, axis=-1), weights)
 
 
-def softmax_cross_entropy(logits: jax.Array, labels: jax.Array,
-                          weights: jax.Array | None = None) -> jax.Array:
+def softmax_cross_entropy(
+    logits: jax.Array, labels: jax.Array, weights: jax.Array | None = None
+) -> jax.Array:
     """Mean cross-entropy of ``logits[N, K]`` against integer ``labels[N]`` (PyTorch's ``CrossEntropyLoss``).
 
     Example:
@@ -106,8 +107,10 @@ class Objective:
 OBJECTIVES = {
     "mse": Objective("mse", {"loss": mse}),
     "softmax_cross_entropy": Objective(
-        "softmax_cross_entropy", {"loss": softmax_cross_entropy, "error": error_rate},
-        integer_targets=True),
+        "softmax_cross_entropy",
+        {"loss": softmax_cross_entropy, "error": error_rate},
+        integer_targets=True,
+    ),
 }
 
 

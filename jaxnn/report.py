@@ -22,13 +22,21 @@ SECTIONS = (
     ("3. Exercise 3 — initialization", ("initialization",)),
     ("4. Computer assignment 1 — double descent", ("double_descent",)),
     ("5. Computer assignment 2 — implicit regularization of SGD", ("implicit_regularization",)),
-    ("6. Beyond the sheet — why the double-descent peak sits where it does, and what removes it",
-     (("linear_min_norm", "6.1 An exact baseline: minimum-norm least squares"),
-      ("double_descent_noise_decay", "6.2 Label noise and optimal weight decay"))),
-    ("7. Beyond the sheet — full-batch gradient descent at the edge of stability",
-     ("edge_of_stability",)),
-    ("8. Beyond the sheet — deep double descent on real data (MNIST-1D)",
-     ("double_descent_mnist1d",)),
+    (
+        "6. Beyond the sheet — why the double-descent peak sits where it does, and what removes it",
+        (
+            ("linear_min_norm", "6.1 An exact baseline: minimum-norm least squares"),
+            ("double_descent_noise_decay", "6.2 Label noise and optimal weight decay"),
+        ),
+    ),
+    (
+        "7. Beyond the sheet — full-batch gradient descent at the edge of stability",
+        ("edge_of_stability",),
+    ),
+    (
+        "8. Beyond the sheet — deep double descent on real data (MNIST-1D)",
+        ("double_descent_mnist1d",),
+    ),
 )
 
 
@@ -57,8 +65,10 @@ def run_line(results: dict) -> str:
         parts.append(f"seed {record['seed']}")
     if device:
         kind = device.get("device_kind", device.get("platform", "?"))
-        parts.append(f"{device.get('device_count', '?')} × {device.get('platform', '?')} device(s)"
-                     f" ({kind}; {device.get('cpu_count', '?')} host cores)")
+        parts.append(
+            f"{device.get('device_count', '?')} × {device.get('platform', '?')} device(s)"
+            f" ({kind}; {device.get('cpu_count', '?')} host cores)"
+        )
     parts.append(f"float32 matmul precision `{record.get('matmul_precision', 'unrecorded')}`")
     if results.get("wall_seconds") is not None:
         parts.append(f"wall time {fmt(float(results['wall_seconds']) / 60, 2)} min")
@@ -80,8 +90,9 @@ def read_results(path: Path) -> dict:
         raise ResultFileError(f"{path}: not a valid result file ({error})") from None
 
 
-def build_report(figures_dir: str | Path, *, link_prefix: str = "figures",
-                 sections=SECTIONS) -> str:
+def build_report(
+    figures_dir: str | Path, *, link_prefix: str = "figures", sections=SECTIONS
+) -> str:
     """The text of REPORT.md from the result files in ``figures_dir``."""
     figures_dir = Path(figures_dir)
     lines = [
@@ -112,12 +123,21 @@ def _study_part(figures_dir: Path, stem: str, link_prefix: str, level: int) -> l
     """One study's run line, Markdown and link to its numbers (or how to produce them)."""
     result_path, markdown_path = figures_dir / f"{stem}.json", figures_dir / f"{stem}.md"
     if not result_path.exists() or not markdown_path.exists():
-        return [f"*Not run yet:* `python experiments/{stem}.py` writes `figures/{stem}.json` and "
-                f"`figures/{stem}.md`.", ""]
+        return [
+            f"*Not run yet:* `python experiments/{stem}.py` writes `figures/{stem}.json` and "
+            f"`figures/{stem}.md`.",
+            "",
+        ]
     results = read_results(result_path)
     markdown = relink_figures(nest_markdown(markdown_path.read_text(), level), link_prefix)
-    return [run_line(results), "", markdown, "",
-            f"Numbers: [`figures/{stem}.json`](figures/{stem}.json).", ""]
+    return [
+        run_line(results),
+        "",
+        markdown,
+        "",
+        f"Numbers: [`figures/{stem}.json`](figures/{stem}.json).",
+        "",
+    ]
 
 
 PLACEHOLDERS = re.compile(r"\b(nan|NaN|None|null|inf)\b|\{\}|TODO")
@@ -128,5 +148,6 @@ def find_placeholders(report: str) -> list[str]:
 
     Code spans (`` `nan` ``) are words about numbers, not numbers, and are skipped.
     """
-    return [line for line in report.splitlines()
-            if PLACEHOLDERS.search(re.sub(r"`[^`]*`", "", line))]
+    return [
+        line for line in report.splitlines() if PLACEHOLDERS.search(re.sub(r"`[^`]*`", "", line))
+    ]

@@ -40,8 +40,7 @@ def seed_summary(values) -> dict:
     finite = values[np.isfinite(values)]
     n = int(finite.size)
     if n == 0:
-        return {key: math.nan for key in ("mean", "standard_error", "std", "median", "min",
-                                           "max")} | {"n": 0}
+        return dict.fromkeys(("mean", "standard_error", "std", "median", "min", "max"), math.nan) | {"n": 0}
     spread = n > 1
     return {
         "mean": float(finite.mean()),
@@ -63,16 +62,26 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict:
     difference = difference[np.isfinite(difference)]
     summary = seed_summary(difference)
     if summary["n"] < 2:
-        return {"mean": summary["mean"], "standard_error": math.nan, "t": math.nan,
-                "p_greater": math.nan, "n": summary["n"]}
+        return {
+            "mean": summary["mean"],
+            "standard_error": math.nan,
+            "t": math.nan,
+            "p_greater": math.nan,
+            "n": summary["n"],
+        }
     if summary["std"] == 0:  # identical differences: t is infinite in the sign of the mean
         t = math.copysign(math.inf, summary["mean"]) if summary["mean"] else 0.0
         p = 0.0 if summary["mean"] > 0 else 1.0
     else:  # scipy.stats.ttest_1samp's statistic, without its warning for nearly equal values
         t = summary["mean"] / summary["standard_error"]
         p = float(scipy_stats.t.sf(t, summary["n"] - 1))
-    return {"mean": summary["mean"], "standard_error": summary["standard_error"], "t": t,
-            "p_greater": p, "n": summary["n"]}
+    return {
+        "mean": summary["mean"],
+        "standard_error": summary["standard_error"],
+        "t": t,
+        "p_greater": p,
+        "n": summary["n"],
+    }
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:

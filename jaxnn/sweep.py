@@ -95,20 +95,30 @@ def round_up(value: int, multiple: int) -> int:
     return multiple * math.ceil(value / multiple)
 
 
-def step_flops(padded_width: int, members: int, rows: int, *,
-               family: models.ModelFamily = models.MLPFamily()) -> int:
+def step_flops(
+    padded_width: int, members: int, rows: int, *, family: models.ModelFamily = models.MLPFamily()
+) -> int:
     """Padded flops of ``members`` models on ``rows`` examples: ``rows * f(P)`` each (6 N p, MLP)."""
     return members * rows * family.flops_per_example(padded_width)
 
 
-def group_seconds(padded_width: int, members: int, rows: int, *, epochs: int, n_devices: int,
-                  costs: BackendCosts, family: models.ModelFamily = models.MLPFamily(),
-                  steps_per_epoch: int = 1) -> float:
+def group_seconds(
+    padded_width: int,
+    members: int,
+    rows: int,
+    *,
+    epochs: int,
+    n_devices: int,
+    costs: BackendCosts,
+    family: models.ModelFamily = models.MLPFamily(),
+    steps_per_epoch: int = 1,
+) -> float:
     """The planner's wall-time model of one group: compile + epochs x (latency + flops / rate)."""
     per_device = math.ceil(members / n_devices)
     flops = step_flops(padded_width, per_device, rows, family=family)
-    return costs.compile_seconds + epochs * (steps_per_epoch * costs.step_seconds
-                                             + flops / costs.flops_per_second)
+    return costs.compile_seconds + epochs * (
+        steps_per_epoch * costs.step_seconds + flops / costs.flops_per_second
+    )
 
 
 def plan_groups(
@@ -139,10 +149,16 @@ def plan_groups(
     rows = max(n_trains)
 
     def group_cost(i: int, j: int) -> float:
-        return group_seconds(round_up(widths[j - 1], multiple),
-                             (j - i) * members_per_width * len(n_trains), rows,
-                             epochs=epochs, n_devices=n_devices, costs=costs, family=family,
-                             steps_per_epoch=steps_per_epoch)
+        return group_seconds(
+            round_up(widths[j - 1], multiple),
+            (j - i) * members_per_width * len(n_trains),
+            rows,
+            epochs=epochs,
+            n_devices=n_devices,
+            costs=costs,
+            family=family,
+            steps_per_epoch=steps_per_epoch,
+        )
 
     best = [0.0] + [math.inf] * len(widths)
     split = [0] * (len(widths) + 1)
@@ -159,16 +175,30 @@ def plan_groups(
     return groups[::-1]
 
 
-def estimated_seconds(groups: Sequence[WidthGroup], *,
-                      family: models.ModelFamily = models.MLPFamily(), epochs: int,
-                      steps_per_epoch: int = 1, members_per_width: int = 1, n_devices: int = 1,
-                      costs: BackendCosts = BACKEND_COSTS["cpu"]) -> float:
+def estimated_seconds(
+    groups: Sequence[WidthGroup],
+    *,
+    family: models.ModelFamily = models.MLPFamily(),
+    epochs: int,
+    steps_per_epoch: int = 1,
+    members_per_width: int = 1,
+    n_devices: int = 1,
+    costs: BackendCosts = BACKEND_COSTS["cpu"],
+) -> float:
     """The planner's wall-time estimate of training ``groups``."""
-    return sum(group_seconds(group.padded_width,
-                             len(group.widths) * members_per_width * len(group.n_trains),
-                             max(group.n_trains), epochs=epochs, n_devices=n_devices, costs=costs,
-                             family=family, steps_per_epoch=steps_per_epoch)
-               for group in groups)
+    return sum(
+        group_seconds(
+            group.padded_width,
+            len(group.widths) * members_per_width * len(group.n_trains),
+            max(group.n_trains),
+            epochs=epochs,
+            n_devices=n_devices,
+            costs=costs,
+            family=family,
+            steps_per_epoch=steps_per_epoch,
+        )
+        for group in groups
+    )
 
 
 def plan_sweep(widths: Sequence[int], n_trains: Sequence[int], **options) -> list[WidthGroup]:
@@ -182,16 +212,18 @@ def plan_sweep(widths: Sequence[int], n_trains: Sequence[int], **options) -> lis
         return separate
     joint = plan_groups(widths, n_trains=n_trains, **options)
     keys = ("family", "epochs", "steps_per_epoch", "members_per_width", "n_devices", "costs")
-    estimate = functools.partial(estimated_seconds,
-                                 **{k: v for k, v in options.items() if k in keys})
+    estimate = functools.partial(
+        estimated_seconds, **{k: v for k, v in options.items() if k in keys}
+    )
     return joint if estimate(joint) < estimate(separate) else separate
 
 
 @functools.partial(jax.jit, static_argnames=("family", "padded_width", "init_scheme"))
 def _draw_padded(init_keys, widths, *, family, padded_width, init_scheme):
     """``[member]`` padded initial parameters and width masks (one compile per group shape)."""
-    params = jax.vmap(lambda k, w: family.init(k, w, padded_width, init_scheme=init_scheme)
-                      )(init_keys, widths)
+    params = jax.vmap(lambda k, w: family.init(k, w, padded_width, init_scheme=init_scheme))(
+        init_keys, widths
+    )
     masks = jax.vmap(lambda w: family.masks(w, padded_width))(widths)
     return params, masks
 
@@ -237,30 +269,43 @@ def width_group_members(
     """
     first = next(iter(variants.values())).training_sets[group.n_trains[0]]
     n_seeds = first[0].shape[0]
-    cells = [(v, n, w, s) for v in variants for n in group.n_trains for w in group.widths
-             for s in range(n_seeds)]
+    cells = [
+        (v, n, w, s)
+        for v in variants
+        for n in group.n_trains
+        for w in group.widths
+        for s in range(n_seeds)
+    ]
     rows = max(group.n_trains)
 
     # Keys on the host, one scalar fold_in at a time: a vmapped fold_in inside the
     # jitted draw would add threefry call sites, each compiled anew for every group.
-    init_keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, w), s)
-                           for _, _, w, s in cells])
+    init_keys = jnp.stack(
+        [jax.random.fold_in(jax.random.fold_in(key, w), s) for _, _, w, s in cells]
+    )
     shuffle_keys = jnp.stack([jax.random.fold_in(k, 1) for k in init_keys])
-    params, masks = _draw_padded(init_keys, jnp.asarray([w for _, _, w, _ in cells]),
-                                 family=family, padded_width=group.padded_width,
-                                 init_scheme=init_scheme)
+    params, masks = _draw_padded(
+        init_keys,
+        jnp.asarray([w for _, _, w, _ in cells]),
+        family=family,
+        padded_width=group.padded_width,
+        init_scheme=init_scheme,
+    )
     pad = lambda a, n: jnp.pad(a, [(0, 0), (0, rows - n)] + [(0, 0)] * (a.ndim - 2))  # noqa: E731
     seeds = jnp.arange(n_seeds)
-    blocks = [(pad(variants[v].training_sets[n][0], n), pad(variants[v].training_sets[n][1], n))
-              for v in variants for n in group.n_trains]
+    blocks = [
+        (pad(variants[v].training_sets[n][0], n), pad(variants[v].training_sets[n][1], n))
+        for v in variants
+        for n in group.n_trains
+    ]
     repeat = lambda a: a[jnp.tile(seeds, len(group.widths))]  # noqa: E731  width-major, seed-minor
     x_train = jnp.concatenate([repeat(x) for x, _ in blocks])
     y_train = jnp.concatenate([repeat(y) for _, y in blocks])
     example_weights = None
     if len(group.n_trains) > 1:
         example_weights = jnp.asarray(
-            np.arange(rows)[None, :] < np.asarray([n for _, n, _, _ in cells])[:, None],
-            jnp.float32)
+            np.arange(rows)[None, :] < np.asarray([n for _, n, _, _ in cells])[:, None], jnp.float32
+        )
     members = train.Members(
         params=params,
         learning_rate=jnp.full((len(cells),), learning_rate, jnp.float32),
@@ -275,8 +320,14 @@ def width_group_members(
     return members, cells
 
 
-RESULT_FIELDS = ("train_loss", "test_loss", "test_epochs", "final_train_loss",
-                 "first_epoch_below", "diverged")
+RESULT_FIELDS = (
+    "train_loss",
+    "test_loss",
+    "test_epochs",
+    "final_train_loss",
+    "first_epoch_below",
+    "diverged",
+)
 
 
 def result_arrays(result: train.TrainResult) -> dict[str, np.ndarray]:
@@ -288,8 +339,9 @@ def result_arrays(result: train.TrainResult) -> dict[str, np.ndarray]:
     (``train_set_loss``, ``train_set_error``): ``train_loss`` is the per-epoch curve.
     """
     arrays = {name: getattr(result, name) for name in RESULT_FIELDS}
-    arrays.update({f"test_{name}": value for name, value in result.test_metrics.items()
-                   if name != "loss"})
+    arrays.update(
+        {f"test_{name}": value for name, value in result.test_metrics.items() if name != "loss"}
+    )
     arrays.update({f"train_set_{name}": value for name, value in result.train_metrics.items()})
     return arrays
 
@@ -338,9 +390,15 @@ def run_width_sweep(
         tick = None if progress is None else (lambda epochs, w=per_epoch: progress(epochs * w))
         stored = load_group(group)
         if stored is None:
-            members, _ = width_group_members(key, group, variants, family=config.model,
-                                             learning_rate=learning_rate, momentum=momentum,
-                                             init_scheme=init_scheme)
+            members, _ = width_group_members(
+                key,
+                group,
+                variants,
+                family=config.model,
+                learning_rate=learning_rate,
+                momentum=momentum,
+                init_scheme=init_scheme,
+            )
             result = train.train(config, members, x_test, y_test, mesh=mesh, progress=tick)
             stored = result_arrays(result)
             save_group(group, stored)
@@ -360,15 +418,26 @@ def run_width_sweep(
     return results
 
 
-def work_gflop(groups: Sequence[WidthGroup], n_seeds: int, epochs: int, n_variants: int = 1,
-               *, family: models.ModelFamily = models.MLPFamily()) -> float:
+def work_gflop(
+    groups: Sequence[WidthGroup],
+    n_seeds: int,
+    epochs: int,
+    n_variants: int = 1,
+    *,
+    family: models.ModelFamily = models.MLPFamily(),
+) -> float:
     """Padded model flops of training ``groups`` (N f(P) per member-epoch), in GFLOP.
 
     The progress unit of ``run_width_sweep``: a wide group's step costs what
     its flops cost, a narrow one's almost nothing.
     """
-    total = sum(step_flops(group.padded_width,
-                           len(group.widths) * n_seeds * len(group.n_trains) * n_variants,
-                           max(group.n_trains), family=family)
-                for group in groups)
+    total = sum(
+        step_flops(
+            group.padded_width,
+            len(group.widths) * n_seeds * len(group.n_trains) * n_variants,
+            max(group.n_trains),
+            family=family,
+        )
+        for group in groups
+    )
     return total * epochs / 1e9

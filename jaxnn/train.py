@@ -165,12 +165,14 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer: unknown {self.optimizer!r}; choose one of {OPTIMIZERS}")
         if self.train_loss_curve not in LOSS_CURVES:
-            raise ValueError(f"train_loss_curve: unknown {self.train_loss_curve!r}; choose one "
-                             f"of {LOSS_CURVES}")
+            raise ValueError(
+                f"train_loss_curve: unknown {self.train_loss_curve!r}; choose one of {LOSS_CURVES}"
+            )
         objectives.get_objective(self.objective)
         if not isinstance(self.model, tuple(models.FAMILIES.values())):
-            raise ValueError(f"model: need a model family ({', '.join(models.FAMILIES)}), "
-                             f"got {self.model!r}")
+            raise ValueError(
+                f"model: need a model family ({', '.join(models.FAMILIES)}), got {self.model!r}"
+            )
         precision.check_precision(self.matmul_precision)
         for name in ("epochs", "chunk_epochs", "final_window"):
             if getattr(self, name) < 1:
@@ -183,14 +185,17 @@ class TrainConfig:
         if self.snapshot_below is not None and not self.snapshot_below > 0:
             raise ValueError(f"snapshot_below: must be > 0, got {self.snapshot_below}")
         if any(not 0 <= e <= self.epochs for e in self.record_epochs):
-            raise ValueError(f"record_epochs: need epochs in 0..{self.epochs}, got {self.record_epochs}")
+            raise ValueError(
+                f"record_epochs: need epochs in 0..{self.epochs}, got {self.record_epochs}"
+            )
         if tuple(sorted(set(self.record_epochs))) != tuple(self.record_epochs):
             raise ValueError("record_epochs: must be sorted and unique")
 
     def program(self) -> Program:
         """The fields that change the compiled program (the compile-cache key)."""
-        return Program(**{field.name: getattr(self, field.name)
-                          for field in dataclasses.fields(Program)})
+        return Program(
+            **{field.name: getattr(self, field.name) for field in dataclasses.fields(Program)}
+        )
 
     def check_data(self, n_train: int) -> None:
         """Raises if the batch size does not divide the training-set size."""
@@ -297,14 +302,16 @@ class TrainResult(NamedTuple):
     train_metrics: dict | None = None
 
 
-def make_loss_fn(model=models.MLPFamily(), objective: str = "mse", masks=None,
-                 example_weights=None) -> Callable:
+def make_loss_fn(
+    model=models.MLPFamily(), objective: str = "mse", masks=None, example_weights=None
+) -> Callable:
     """``loss_fn(params, x, y)``: the objective's loss of the (optionally masked) model on a batch."""
     return make_metric_fn(model, objective, "loss", masks, example_weights)
 
 
-def make_metric_fn(model, objective: str, metric: str, masks=None, example_weights=None
-                   ) -> Callable:
+def make_metric_fn(
+    model, objective: str, metric: str, masks=None, example_weights=None
+) -> Callable:
     """``metric_fn(params, x, y)``: one named metric of the objective (``"loss"``, ``"error"``)."""
     metric_fn = objectives.get_objective(objective).metrics[metric]
 
@@ -314,8 +321,9 @@ def make_metric_fn(model, objective: str, metric: str, masks=None, example_weigh
     return fn
 
 
-def make_evaluate_fn(model, objective: str, masks=None, *, eval_batch_size: int | None = None
-                     ) -> Callable:
+def make_evaluate_fn(
+    model, objective: str, masks=None, *, eval_batch_size: int | None = None
+) -> Callable:
     """``evaluate(params, x, y, weights=None) -> {metric: value}`` over a whole set.
 
     With ``eval_batch_size`` the set is taken that many rows at a time (the last
@@ -346,8 +354,9 @@ def make_evaluate_fn(model, objective: str, masks=None, *, eval_batch_size: int 
             total = jnp.sum(wb)
             means = whole(params, xb, yb, wb)
             # A block of padding only has total 0: its mean is 0/0, its weighted sum 0.
-            return {name: jnp.where(total > 0, value * total, 0.0)
-                    for name, value in means.items()}, total
+            return {
+                name: jnp.where(total > 0, value * total, 0.0) for name, value in means.items()
+            }, total
 
         sums, totals = jax.lax.map(block_sums, (shape(x), shape(y), shape(weights)))
         return {name: jnp.sum(value) / jnp.sum(totals) for name, value in sums.items()}
@@ -355,8 +364,9 @@ def make_evaluate_fn(model, objective: str, masks=None, *, eval_batch_size: int 
     return blocked
 
 
-def make_optimizer(name: str, learning_rate, weight_decay, *, momentum=None,
-                   flat_adam: bool = False) -> optax.GradientTransformation:
+def make_optimizer(
+    name: str, learning_rate, weight_decay, *, momentum=None, flat_adam: bool = False
+) -> optax.GradientTransformation:
     """L2 on the kernels, then the optimizer's scaling, then the step ``-learning_rate``.
 
     ``"adam"`` scales by Adam's moments, ``"sgd"`` not at all, ``"momentum"``
@@ -390,13 +400,19 @@ def make_optimizer(name: str, learning_rate, weight_decay, *, momentum=None,
 
 def member_loss_fn(program: Program, member: Members) -> Callable:
     """The training loss of one member (its masks and example weights)."""
-    return make_loss_fn(program.model, program.objective, member.width_masks,
-                        member.example_weights)
+    return make_loss_fn(
+        program.model, program.objective, member.width_masks, member.example_weights
+    )
 
 
 def member_optimizer(program: Program, member: Members) -> optax.GradientTransformation:
-    return make_optimizer(program.optimizer, member.learning_rate, member.weight_decay,
-                          momentum=member.momentum, flat_adam=program.flat_adam)
+    return make_optimizer(
+        program.optimizer,
+        member.learning_rate,
+        member.weight_decay,
+        momentum=member.momentum,
+        flat_adam=program.flat_adam,
+    )
 
 
 def init_state(program: Program, member: Members) -> TrainState:
@@ -448,15 +464,23 @@ def make_epoch_fn(program: Program, member: Members) -> Callable:
             params, opt_state, loss = step(*carry, *batch)
             return (params, opt_state), (loss if running else None)
 
-        (params, opt_state), batch_losses = jax.lax.scan(batch_step, (params, opt_state),
-                                                         (x_batches, y_batches))
+        (params, opt_state), batch_losses = jax.lax.scan(
+            batch_step, (params, opt_state), (x_batches, y_batches)
+        )
         return params, opt_state, jnp.mean(batch_losses) if running else loss_before
 
     return epoch_fn
 
 
-def train_chunk(program: Program, state: TrainState, member: Members, epochs: jax.Array,
-                record_targets: jax.Array, x_test: jax.Array, y_test: jax.Array):
+def train_chunk(
+    program: Program,
+    state: TrainState,
+    member: Members,
+    epochs: jax.Array,
+    record_targets: jax.Array,
+    x_test: jax.Array,
+    y_test: jax.Array,
+):
     """Runs the epochs ``epochs[0..L-1]`` of one member in one ``lax.scan``; no conditionals.
 
     Args:
@@ -472,8 +496,12 @@ def train_chunk(program: Program, state: TrainState, member: Members, epochs: ja
         ``record_test`` (every metric, ``[K]``) and, if kept, ``recorded_params[K, ...]``.
     """
     epoch_fn = make_epoch_fn(program, member)
-    evaluate = make_evaluate_fn(program.model, program.objective, member.width_masks,
-                                eval_batch_size=program.eval_batch_size)
+    evaluate = make_evaluate_fn(
+        program.model,
+        program.objective,
+        member.width_masks,
+        eval_batch_size=program.eval_batch_size,
+    )
     slots = record_targets.shape[0]
 
     def run_epoch(carry, epoch):
@@ -492,22 +520,33 @@ def train_chunk(program: Program, state: TrainState, member: Members, epochs: ja
             slot, any_hit = jnp.argmax(hit), jnp.any(hit)
             recorded = jax.tree.map(
                 lambda buffer, p: buffer.at[slot].set(jnp.where(any_hit, p, buffer[slot])),
-                recorded, state.params)
+                recorded,
+                state.params,
+            )
         # A diverged member keeps training (its numbers are flagged on the host, never
         # used): freezing it would cost a select over every parameter at every step.
         return (TrainState(params, opt_state, snapshot_params, snapshot_epoch), recorded), loss
 
-    recorded = (jax.tree.map(lambda p: jnp.zeros((slots, *p.shape), p.dtype), state.params)
-                if slots else None)
+    recorded = (
+        jax.tree.map(lambda p: jnp.zeros((slots, *p.shape), p.dtype), state.params)
+        if slots
+        else None
+    )
     (state, recorded), losses = jax.lax.scan(run_epoch, (state, recorded), epochs)
     on_train = lambda p: evaluate(p, member.x_train, member.y_train, member.example_weights)  # noqa: E731
     on_test = lambda p: evaluate(p, x_test, y_test)  # noqa: E731
-    outputs = {"train_loss": losses, "end_train": on_train(state.params),
-               "end_test": on_test(state.params)}
+    outputs = {
+        "train_loss": losses,
+        "end_train": on_train(state.params),
+        "end_test": on_test(state.params),
+    }
     if slots:
         # Slot by slot with blocked evaluation (large sets), all slots at once otherwise.
-        over_slots = jax.vmap if program.eval_batch_size is None else (
-            lambda fn: lambda tree: jax.lax.map(fn, tree))
+        over_slots = (
+            jax.vmap
+            if program.eval_batch_size is None
+            else (lambda fn: lambda tree: jax.lax.map(fn, tree))
+        )
         outputs["record_test"] = over_slots(on_test)(recorded)
         outputs["record_train"] = over_slots(on_train)(recorded)
         if program.keep_recorded_params:
@@ -577,16 +616,23 @@ def compiled_program(program: Program, mesh: jax.sharding.Mesh | None = None):
     """
     split = {}
     if mesh is not None and mesh.size > 1:
-        split = {"out_shardings": jax.sharding.NamedSharding(
-            mesh, jax.sharding.PartitionSpec("sweep"))}
+        split = {
+            "out_shardings": jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("sweep"))
+        }
 
     def init(member, x_test, y_test):
-        evaluate = make_evaluate_fn(program.model, program.objective, member.width_masks,
-                                    eval_batch_size=program.eval_batch_size)
+        evaluate = make_evaluate_fn(
+            program.model,
+            program.objective,
+            member.width_masks,
+            eval_batch_size=program.eval_batch_size,
+        )
         return init_state(program, member), {
             "test": evaluate(member.params, x_test, y_test),
-            "train": evaluate(member.params, member.x_train, member.y_train,
-                              member.example_weights)}
+            "train": evaluate(
+                member.params, member.x_train, member.y_train, member.example_weights
+            ),
+        }
 
     def chunk(state, member, epochs, record_targets, x_test, y_test):
         return train_chunk(program, state, member, epochs, record_targets, x_test, y_test)
@@ -594,8 +640,9 @@ def compiled_program(program: Program, mesh: jax.sharding.Mesh | None = None):
     pin = functools.partial(precision.pinned, precision=program.matmul_precision)
     return (
         jax.jit(pin(jax.vmap(init, in_axes=(0, None, None))), **split),
-        jax.jit(pin(jax.vmap(chunk, in_axes=(0, 0, None, None, None, None))),
-                donate_argnums=0, **split),
+        jax.jit(
+            pin(jax.vmap(chunk, in_axes=(0, 0, None, None, None, None))), donate_argnums=0, **split
+        ),
     )
 
 
@@ -608,8 +655,9 @@ def to_host(x) -> Any:
     return jax.device_get(x)
 
 
-def divergence_and_crossings(train_loss: np.ndarray, thresholds: Sequence[float],
-                             explode_factor: float) -> tuple[np.ndarray, np.ndarray]:
+def divergence_and_crossings(
+    train_loss: np.ndarray, thresholds: Sequence[float], explode_factor: float
+) -> tuple[np.ndarray, np.ndarray]:
     """``diverged[member]`` and ``first_epoch_below[member, threshold]`` from the loss curves.
 
     Diverged: a non-finite loss, or one above ``explode_factor`` times the
@@ -640,8 +688,10 @@ def check_members(config: TrainConfig, members: Members) -> None:
     integer = jnp.issubdtype(members.y_train.dtype, jnp.integer)
     if members.y_train.ndim != label_ndim or integer != objective.integer_targets:
         kind = "integer labels [member, N]" if objective.integer_targets else "real [member, N, O]"
-        raise ValueError(f"y_train: the {config.objective} objective needs {kind}, "
-                         f"got {members.y_train.dtype} of shape {members.y_train.shape}")
+        raise ValueError(
+            f"y_train: the {config.objective} objective needs {kind}, "
+            f"got {members.y_train.dtype} of shape {members.y_train.shape}"
+        )
     if config.optimizer == "momentum" and members.momentum is None:
         raise ValueError("momentum: the momentum optimizer needs Members.momentum [member]")
 
@@ -691,38 +741,54 @@ def train(
         pending = (first, length, inside, outputs)
     collected.append(_collect(pending, progress))
 
-    train_loss = np.concatenate([c["train_loss"] for c in collected]
-                                + [collected[-1]["end_train"]["loss"][:, None]], axis=1)
+    train_loss = np.concatenate(
+        [c["train_loss"] for c in collected] + [collected[-1]["end_train"]["loss"][:, None]], axis=1
+    )
     # Metrics by epoch: the start, every chunk end, and every recorded epoch.
     initial = to_host(initial)
     by_epoch = {0: (initial["test"], initial["train"])}
     recorded_by_epoch = {}
     for chunk in collected:
         for slot, epoch in enumerate(chunk["record_epochs"]):
-            by_epoch.setdefault(epoch, tuple(
-                {name: value[:, slot] for name, value in chunk[part].items()}
-                for part in ("record_test", "record_train")))
+            by_epoch.setdefault(
+                epoch,
+                tuple(
+                    {name: value[:, slot] for name, value in chunk[part].items()}
+                    for part in ("record_test", "record_train")
+                ),
+            )
             if config.keep_recorded_params:
-                recorded_by_epoch[epoch] = jax.tree.map(lambda a, s=slot: a[:, s],
-                                                        chunk["recorded_params"])
+                recorded_by_epoch[epoch] = jax.tree.map(
+                    lambda a, s=slot: a[:, s], chunk["recorded_params"]
+                )
         by_epoch[chunk["end"]] = (chunk["end_test"], chunk["end_train"])
     test_epochs = sorted(by_epoch)
     metric_names = objectives.get_objective(config.objective).metric_names
     test_metrics, train_metrics = (
-        {name: np.stack([by_epoch[e][part][name] for e in test_epochs], axis=1)[:count]
-         for name in metric_names} for part in (0, 1))
-    diverged, first_below = divergence_and_crossings(train_loss, config.loss_thresholds,
-                                                     config.explode_factor)
-    window = train_loss[:, max(0, config.epochs + 1 - config.final_window):]
+        {
+            name: np.stack([by_epoch[e][part][name] for e in test_epochs], axis=1)[:count]
+            for name in metric_names
+        }
+        for part in (0, 1)
+    )
+    diverged, first_below = divergence_and_crossings(
+        train_loss, config.loss_thresholds, config.explode_factor
+    )
+    window = train_loss[:, max(0, config.epochs + 1 - config.final_window) :]
     final = np.where(diverged, np.nan, np.median(window, axis=1))
-    unpad = (lambda tree: tree) if count == diverged.shape[0] else (
-        lambda tree: jax.tree.map(lambda a: a[:count], tree))
+    unpad = (
+        (lambda tree: tree)
+        if count == diverged.shape[0]
+        else (lambda tree: jax.tree.map(lambda a: a[:count], tree))
+    )
     recorded_params = None
     if config.keep_recorded_params:
         if config.epochs in config.record_epochs:
             recorded_by_epoch[config.epochs] = to_host(state.params)
-        recorded_params = jax.tree.map(lambda *leaves: np.stack(leaves, axis=1),
-                                       *[recorded_by_epoch[e] for e in config.record_epochs])
+        recorded_params = jax.tree.map(
+            lambda *leaves: np.stack(leaves, axis=1),
+            *[recorded_by_epoch[e] for e in config.record_epochs],
+        )
     return TrainResult(
         params=unpad(state.params),
         train_loss=train_loss[:count],
@@ -732,8 +798,9 @@ def train(
         diverged=diverged[:count],
         final_train_loss=final[:count],
         snapshot_params=None if config.snapshot_below is None else unpad(state.snapshot_params),
-        snapshot_epoch=(None if config.snapshot_below is None
-                        else to_host(state.snapshot_epoch)[:count]),
+        snapshot_epoch=(
+            None if config.snapshot_below is None else to_host(state.snapshot_epoch)[:count]
+        ),
         recorded_params=None if recorded_params is None else unpad(recorded_params),
         test_metrics=test_metrics,
         train_metrics=train_metrics,

@@ -14,7 +14,6 @@ from jaxnn import autodiff as ad
 from jaxnn.io import read_json
 from jaxnn.studies import autodiff_z as study
 
-
 # Both sides run the same IEEE operations in float64; only exp/log/tanh come
 # from different libraries (libm here, XLA there), about an ulp apart.
 RTOL = 1e-12
@@ -179,8 +178,14 @@ def test_graph_has_the_table_intermediates_and_b_paths_sum():
     assert tuple(nodes) == ad.Z_INTERMEDIATES
     u = a * a + b * b
     expected_values = {
-        "a": a, "b": b, "v1": a * a, "v2": b * b, "v3": u,
-        "v4": 1.0 / (1.0 + math.exp(u)), "v5": math.log(b), "z": math.log(b) / (1.0 + math.exp(u)),
+        "a": a,
+        "b": b,
+        "v1": a * a,
+        "v2": b * b,
+        "v3": u,
+        "v4": 1.0 / (1.0 + math.exp(u)),
+        "v5": math.log(b),
+        "z": math.log(b) / (1.0 + math.exp(u)),
     }
     for name, value in expected_values.items():
         np.testing.assert_allclose(nodes[name].value, value, rtol=RTOL, err_msg=name)
@@ -311,12 +316,20 @@ def test_study_overflow_of_the_literal_formula_is_explained():
     assert any("overflows" in line for line in study.summary(results))
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("b", -1.0, r"^b: log needs b > 0"), ("b", 0.0, r"^b: log needs b > 0"),
-    ("a", 1e200, r"^a: "), ("a", math.inf, r"^a: "), ("b", 1e-320, r"^b: "),
-    ("b", 1e200, r"^b: "), ("fd_step", 5.0, r"^fd_step: "), ("fd_step", math.nan, r"^fd_step: "),
-    ("seed", -1, r"^seed: "),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("b", -1.0, r"^b: log needs b > 0"),
+        ("b", 0.0, r"^b: log needs b > 0"),
+        ("a", 1e200, r"^a: "),
+        ("a", math.inf, r"^a: "),
+        ("b", 1e-320, r"^b: "),
+        ("b", 1e200, r"^b: "),
+        ("fd_step", 5.0, r"^fd_step: "),
+        ("fd_step", math.nan, r"^fd_step: "),
+        ("seed", -1, r"^seed: "),
+    ],
+)
 def test_config_rejects_bad_fields(field, value, message):
     with pytest.raises(ValueError, match=message):
         study.Config(**{field: value})
@@ -334,8 +347,9 @@ def test_largest_allowed_arguments_give_finite_numbers():
 def test_experiment_writes_consistent_files(tmp_path):
     import autodiff_z
 
-    results = autodiff_z.main(["--quick", "--out", str(tmp_path), "--runs",
-                               str(tmp_path / "runs"), "--quiet"])
+    results = autodiff_z.main(
+        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs"), "--quiet"]
+    )
     for name in ("autodiff_graph.png", "autodiff_z.json", "autodiff_z.md"):
         assert (tmp_path / name).stat().st_size > 0, name
     saved = read_json(tmp_path / "autodiff_z.json")
@@ -358,12 +372,22 @@ def test_experiment_writes_consistent_files(tmp_path):
     assert "](autodiff_graph.png)" in markdown and not markdown.startswith("# ")
 
 
-@pytest.mark.parametrize("args, name", [
-    (["--a", "1e200"], "a:"), (["--a", "inf"], "--a"), (["--a", "nan"], "--a"),
-    (["--b", "-1"], "--b"), (["--b", "0"], "--b"), (["--b", "1e-320"], "b:"),
-    (["--b", "1e200"], "b:"), (["--fd-step", "5"], "fd_step:"), (["--fd-step", "-1"], "--fd-step"),
-    (["--fd-step", "inf"], "--fd-step"), (["--seed", "99999999999999999999"], "--seed"),
-    (["--seed", "-1"], "--seed"),
-])
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        (["--a", "1e200"], "a:"),
+        (["--a", "inf"], "--a"),
+        (["--a", "nan"], "--a"),
+        (["--b", "-1"], "--b"),
+        (["--b", "0"], "--b"),
+        (["--b", "1e-320"], "b:"),
+        (["--b", "1e200"], "b:"),
+        (["--fd-step", "5"], "fd_step:"),
+        (["--fd-step", "-1"], "--fd-step"),
+        (["--fd-step", "inf"], "--fd-step"),
+        (["--seed", "99999999999999999999"], "--seed"),
+        (["--seed", "-1"], "--seed"),
+    ],
+)
 def test_cli_bad_input_exits_2_with_one_line(bad_input, args, name):
     bad_input("autodiff_z", args, name)

@@ -15,7 +15,6 @@ from jaxnn import backprop
 from jaxnn.formatting import fmt
 from jaxnn.studies import mlp_backprop as study
 
-
 ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "softplus")
 
 # The reference forward is written here, in row layout and with jax.nn's ψ, so that the
@@ -79,14 +78,13 @@ def draw_problem(case: int, shape, dtype=jnp.float64):
         nonlocal offset
         size = math.prod(array_shape)
         assert offset + size <= NORMALS_PER_CASE, "raise NORMALS_PER_CASE"
-        values = normals[offset:offset + size].reshape(array_shape)
+        values = normals[offset : offset + size].reshape(array_shape)
         offset += size
         return values
 
     sizes = backprop.layer_sizes(input_size, output_size, num_hidden, width)
     params = [
-        (jnp.asarray(take(fan_out, fan_in) / math.sqrt(fan_in)),
-         jnp.asarray(0.1 * take(fan_out)))
+        (jnp.asarray(take(fan_out, fan_in) / math.sqrt(fan_in)), jnp.asarray(0.1 * take(fan_out)))
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
     ]
     return params, jnp.asarray(take(batch, input_size)), jnp.asarray(take(batch, output_size))
@@ -129,19 +127,24 @@ def test_grads_match_jax_grad_in_float64(x64, case, activation):
     params, x, y = draw_problem(case, shape)
 
     def hand_and_reference(params, x, y):
-        return (backprop.mlp_value_and_grad(params, x, y, activation),
-                jax.value_and_grad(reference_loss)(params, x, y, REFERENCE_PSI[activation]))
+        return (
+            backprop.mlp_value_and_grad(params, x, y, activation),
+            jax.value_and_grad(reference_loss)(params, x, y, REFERENCE_PSI[activation]),
+        )
 
     (loss, grads), (reference_value, reference_grads) = compile_cheaply(
-        hand_and_reference, params, x, y)(params, x, y)
+        hand_and_reference, params, x, y
+    )(params, x, y)
     np.testing.assert_allclose(loss, reference_value, rtol=RTOL)
     assert_grads_close(as_pairs(grads), as_pairs(reference_grads))
 
 
 def hand_and_reference_grads(params, x, y, activation, reference_psi):
     def both(params, x, y):
-        return (backprop.mlp_value_and_grad(params, x, y, activation)[1],
-                jax.grad(reference_loss)(params, x, y, reference_psi))
+        return (
+            backprop.mlp_value_and_grad(params, x, y, activation)[1],
+            jax.grad(reference_loss)(params, x, y, reference_psi),
+        )
 
     return compile_cheaply(both, params, x, y)(params, x, y)
 
@@ -165,12 +168,15 @@ def test_single_example_matches_jax_grad_and_batch_of_one(x64):
     params, x, y = draw_problem(2, (6, 4, 3, 9, 1))
 
     def single_batch_and_reference(params, x, y):
-        return (backprop.mlp_value_and_grad(params, x[0], y[0], "tanh"),
-                backprop.mlp_value_and_grad(params, x, y, "tanh"),
-                jax.value_and_grad(reference_loss)(params, x[0], y[0], jnp.tanh))
+        return (
+            backprop.mlp_value_and_grad(params, x[0], y[0], "tanh"),
+            backprop.mlp_value_and_grad(params, x, y, "tanh"),
+            jax.value_and_grad(reference_loss)(params, x[0], y[0], jnp.tanh),
+        )
 
     single, batch, reference = compile_cheaply(single_batch_and_reference, params, x, y)(
-        params, x, y)
+        params, x, y
+    )
     for (loss, grads), (want_loss, want_grads) in ((single, reference), (single, batch)):
         np.testing.assert_allclose(loss, want_loss, rtol=RTOL)
         assert_grads_close(as_pairs(grads), as_pairs(want_grads))
@@ -180,21 +186,32 @@ def test_library_plain_loss_matches_reference(x64):
     params, x, y = draw_problem(3, (4, 2, 2, 5, 6))
     np.testing.assert_allclose(
         backprop.mlp_loss(params, x, y, "softplus"),
-        reference_loss(params, x, y, jax.nn.softplus), rtol=RTOL)
+        reference_loss(params, x, y, jax.nn.softplus),
+        rtol=RTOL,
+    )
 
 
 def abstract_problem(input_size, output_size, num_hidden, width, batch):
     sizes = backprop.layer_sizes(input_size, output_size, num_hidden, width)
-    params = [(jax.ShapeDtypeStruct((fan_out, fan_in), jnp.float32),
-               jax.ShapeDtypeStruct((fan_out,), jnp.float32))
-              for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
+    params = [
+        (
+            jax.ShapeDtypeStruct((fan_out, fan_in), jnp.float32),
+            jax.ShapeDtypeStruct((fan_out,), jnp.float32),
+        )
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
+    ]
     x = jax.ShapeDtypeStruct((batch, input_size), jnp.float32)
     y = jax.ShapeDtypeStruct((batch, output_size), jnp.float32)
     return params, x, y
 
 
-COUNT_SHAPES = [(8, 8, 2, 50, 100), (8, 8, 5, 50, 1), (3, 7, 1, 11, 5), (1, 1, 1, 1, 1),
-                (13, 2, 4, 9, 17)]
+COUNT_SHAPES = [
+    (8, 8, 2, 50, 100),
+    (8, 8, 5, 50, 1),
+    (3, 7, 1, 11, 5),
+    (1, 1, 1, 1, 1),
+    (13, 2, 4, 9, 17),
+]
 
 
 @pytest.mark.parametrize("shape", COUNT_SHAPES)
@@ -203,15 +220,21 @@ def test_closed_form_multiply_adds_equal_jaxpr_count(shape, activation):
     params, x, y = abstract_problem(*shape)
     cache = jax.eval_shape(lambda p, x, y: backprop.mlp_forward(p, x, y, activation), params, x, y)
     forward = backprop.count_multiply_adds(
-        lambda p, x, y: backprop.mlp_forward(p, x, y, activation).loss, params, x, y)
+        lambda p, x, y: backprop.mlp_forward(p, x, y, activation).loss, params, x, y
+    )
     backward = backprop.count_multiply_adds(
-        lambda p, c: backprop.mlp_backward(p, c, activation), params, cache)
+        lambda p, c: backprop.mlp_backward(p, c, activation), params, cache
+    )
     total = backprop.count_multiply_adds(
-        lambda p, x, y: backprop.mlp_value_and_grad(p, x, y, activation), params, x, y)
+        lambda p, x, y: backprop.mlp_value_and_grad(p, x, y, activation), params, x, y
+    )
     # jax.grad of the plain forward: an independent program doing the same products.
     autodiff_total = backprop.count_multiply_adds(
         lambda p, x, y: jax.value_and_grad(reference_loss)(p, x, y, REFERENCE_PSI[activation]),
-        params, x, y)
+        params,
+        x,
+        y,
+    )
     assert forward == backprop.forward_multiply_adds(*shape)
     assert backward == backprop.backward_multiply_adds(*shape)
     assert total == autodiff_total == forward + backward
@@ -316,7 +339,8 @@ def test_max_relative_grad_error_is_at_float64_rounding():
 def test_grad_check_is_pinned_to_the_matmul_precision(x64):
     params, x, y = draw_problem(0, (3, 2, 2, 4, 5))
     text = backprop._relative_grad_errors.lower(
-        params, x, y, activation="relu", matmul_precision="highest").as_text()
+        params, x, y, activation="relu", matmul_precision="highest"
+    ).as_text()
     assert "highest" in text.lower()
 
 
@@ -350,8 +374,9 @@ def all_numbers(value):
 def test_experiment_quick_smoke(tmp_path):
     import mlp_backprop
 
-    results = mlp_backprop.main(["--quick", "--out", str(tmp_path), "--runs",
-                                 str(tmp_path / "runs"), "--quiet"])
+    results = mlp_backprop.main(
+        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs"), "--quiet"]
+    )
     for name in ("mlp_backprop.md", "mlp_backprop.json", "mlp_backprop_counts.png"):
         assert (tmp_path / name).stat().st_size > 0
     saved = json.loads((tmp_path / "mlp_backprop.json").read_text())
@@ -359,7 +384,9 @@ def test_experiment_quick_smoke(tmp_path):
     assert all(math.isfinite(v) for v in all_numbers(saved["nets"]))
     for row in saved["nets"]:
         assert row["jaxpr"]["forward_multiply_adds"] == row["closed_form"]["forward_multiply_adds"]
-        assert row["jaxpr"]["backward_multiply_adds"] == row["closed_form"]["backward_multiply_adds"]
+        assert (
+            row["jaxpr"]["backward_multiply_adds"] == row["closed_form"]["backward_multiply_adds"]
+        )
         assert row["xla"]["forward_flops"] > 0
     report = (tmp_path / "mlp_backprop.md").read_text()
     assert "Goodfellow" in report and "$$" in report
@@ -369,8 +396,9 @@ def test_experiment_quick_smoke(tmp_path):
 
 
 def test_study_with_grad_check_reports_float64_agreement():
-    config = study.Config(widths=(3,), deep_num_hidden=3, deep_width=4, batch_sizes=(1, 5),
-                          plot_points=5)
+    config = study.Config(
+        widths=(3,), deep_num_hidden=3, deep_width=4, batch_sizes=(1, 5), plot_points=5
+    )
     results = study.run(config)
     errors = results["max_relative_grad_error_float64"]
     assert list(errors) == ["8→3→3→8", "8→4×3→8"]
@@ -381,13 +409,20 @@ def test_study_with_grad_check_reports_float64_agreement():
     assert all(f"{name}: {fmt(error, 2)}" in text for name, error in errors.items())
 
 
-@pytest.mark.parametrize("args, name", [
-    (["--widths", "0,4"], "--widths"), (["--widths", "100000"], "--widths"),
-    (["--widths", "a"], "--widths"), (["--batch-sizes", "-5"], "--batch-sizes"),
-    (["--batch-sizes", "1:99999999999"], "--batch-sizes"),
-    (["--activation", "gelu"], "--activation"),
-    (["--seed", "99999999999999999999"], "--seed"), (["--seed", "-1"], "--seed"),
-    (["--matmul-precision", "fast"], "--matmul-precision"), (["--widths", ""], "--widths"),
-])
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        (["--widths", "0,4"], "--widths"),
+        (["--widths", "100000"], "--widths"),
+        (["--widths", "a"], "--widths"),
+        (["--batch-sizes", "-5"], "--batch-sizes"),
+        (["--batch-sizes", "1:99999999999"], "--batch-sizes"),
+        (["--activation", "gelu"], "--activation"),
+        (["--seed", "99999999999999999999"], "--seed"),
+        (["--seed", "-1"], "--seed"),
+        (["--matmul-precision", "fast"], "--matmul-precision"),
+        (["--widths", ""], "--widths"),
+    ],
+)
 def test_cli_bad_input_exits_2_with_one_line(bad_input, args, name):
     bad_input("mlp_backprop", args, name)

@@ -22,8 +22,9 @@ def test_plain_progress_lines_off_a_terminal_and_silence_when_quiet():
     assert "25%" in lines[1] and "ETA" in lines[1]
     assert "100%" in lines[2]
     quiet = text_io.StringIO()
-    with cli.ConsoleProgress("study", quiet=True, interval=0.0, stream=quiet,
-                             terminal=False) as progress:
+    with cli.ConsoleProgress(
+        "study", quiet=True, interval=0.0, stream=quiet, terminal=False
+    ) as progress:
         progress.start(10, "epoch")
         progress(10)
     assert quiet.getvalue() == ""
@@ -40,9 +41,16 @@ def test_plain_progress_waits_for_the_interval():
     assert "100%" in stream.getvalue().splitlines()[-1]
 
 
-@pytest.mark.parametrize("text, message", [("0,4", ">= 1"), ("a:b", "cannot parse"),
-                                           ("2:100000000", "<= 500"), ("", "no values"),
-                                           ("1:20000:1", "<= 500")])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("0,4", ">= 1"),
+        ("a:b", "cannot parse"),
+        ("2:100000000", "<= 500"),
+        ("", "no values"),
+        ("1:20000:1", "<= 500"),
+    ],
+)
 def test_int_spec_rejects_bad_lists_before_expanding_them(text, message):
     with pytest.raises(cli.UsageError, match=message):
         cli.parse_int_spec(text, name="--widths", maximum=500)
@@ -56,7 +64,7 @@ def test_int_spec_and_float_list_parse_good_input():
             cli.parse_float_list(bad, name="--r", positive=True)
 
 
-STUDY_SCRIPT = textwrap.dedent('''
+STUDY_SCRIPT = textwrap.dedent("""
     import dataclasses, sys, types
     from jaxnn import cli
     study = types.ModuleType("jaxnn.studies.fake")
@@ -77,14 +85,27 @@ STUDY_SCRIPT = textwrap.dedent('''
         args = cli.make_parser("fake").parse_args(argv[1:])
         return cli.run_study(study, Config(), args, argv[1:])
     cli.run_main(main, sys.argv[1:])
-''')
+""")
 
 
 @pytest.mark.parametrize("mode", ["interrupt", "terminate", "bug"])
 def test_a_study_run_ends_with_one_line_on_ctrl_c_and_a_traceback_on_a_bug(tmp_path, mode):
-    done = subprocess.run([sys.executable, "-c", STUDY_SCRIPT, mode, "--out", str(tmp_path / "o"),
-                           "--runs", str(tmp_path / "runs"), "--quiet"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            STUDY_SCRIPT,
+            mode,
+            "--out",
+            str(tmp_path / "o"),
+            "--runs",
+            str(tmp_path / "runs"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     statuses = list((tmp_path / "runs" / "fake").glob("*/status.json"))
     assert len(statuses) == 1, done.stderr
     status = json.loads(statuses[0].read_text())

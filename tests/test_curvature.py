@@ -48,8 +48,9 @@ def _hutchinson_variance(hessian: np.ndarray) -> float:
 def test_top_eigenvalue_equals_the_dense_hessian(x64, seed):
     params, x, y = _problem(seed)
     exact = np.linalg.eigvalsh(_dense_hessian(params, x, y))[-1]
-    top = curvature.hessian_top_eigenvalue(LOSS_FN, params, x, y, key=jax.random.key(seed),
-                                           iterations=30)
+    top = curvature.hessian_top_eigenvalue(
+        LOSS_FN, params, x, y, key=jax.random.key(seed), iterations=30
+    )
     np.testing.assert_allclose(top, exact, rtol=1e-6)
 
 
@@ -58,8 +59,9 @@ def test_top_eigenvalue_in_float32_is_close_to_float64(x64):
     params, x, y = _problem(0)
     exact = np.linalg.eigvalsh(_dense_hessian(params, x, y))[-1]
     params32, x32, y32 = jax.tree.map(lambda a: a.astype(jnp.float32), (params, x, y))
-    top = curvature.hessian_top_eigenvalue(LOSS_FN, params32, x32, y32, key=jax.random.key(0),
-                                           iterations=30)
+    top = curvature.hessian_top_eigenvalue(
+        LOSS_FN, params32, x32, y32, key=jax.random.key(0), iterations=30
+    )
     assert top.dtype == jnp.float32
     np.testing.assert_allclose(top, exact, rtol=1e-4)
 
@@ -78,8 +80,9 @@ def test_lanczos_quadrature_is_gauss_quadrature(x64):
     nodes, weights = np.asarray(nodes), np.asarray(weights)
     for power in range(2 * k):
         exact = v @ np.linalg.matrix_power(a, power) @ v / (v @ v)
-        np.testing.assert_allclose(np.sum(weights * nodes**power), exact, rtol=1e-9, atol=1e-12,
-                                   err_msg=f"moment {power}")
+        np.testing.assert_allclose(
+            np.sum(weights * nodes**power), exact, rtol=1e-9, atol=1e-12, err_msg=f"moment {power}"
+        )
     eigenvalues = np.linalg.eigvalsh(a)
     assert eigenvalues[0] - 1e-12 <= nodes.min() and nodes.max() <= eigenvalues[-1] + 1e-12
 
@@ -89,8 +92,9 @@ def _diagonal_quadrature(diagonal, iterations):
     return curvature.lanczos_quadrature(lambda u: diagonal * u, jnp.ones_like(diagonal), iterations)
 
 
-@pytest.mark.parametrize("diagonal", [[0.0] * 6, [1.0, 1, 1, 2, 2, 2], [-1.0, -1, -1, -2, -2, -2],
-                                      [1.0, 2, 3, 4, 5, 6]])
+@pytest.mark.parametrize(
+    "diagonal", [[0.0] * 6, [1.0, 1, 1, 2, 2, 2], [-1.0, -1, -1, -2, -2, -2], [1.0, 2, 3, 4, 5, 6]]
+)
 @pytest.mark.parametrize("iterations", [6, 9])
 def test_lanczos_stops_cleanly_when_the_krylov_space_is_invariant(x64, diagonal, iterations):
     """After breakdown the Ritz values stay in the spectrum and the quadrature stays exact.
@@ -104,13 +108,15 @@ def test_lanczos_stops_cleanly_when_the_krylov_space_is_invariant(x64, diagonal,
     assert diagonal.min() - 1e-12 <= nodes.min() and nodes.max() <= diagonal.max() + 1e-12
     np.testing.assert_allclose(nodes.max(), diagonal.max(), atol=1e-12)
     for power in range(3):
-        np.testing.assert_allclose(np.sum(weights * nodes**power), np.mean(diagonal**power),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            np.sum(weights * nodes**power), np.mean(diagonal**power), rtol=1e-12, atol=1e-12
+        )
 
 
 @pytest.mark.parametrize("num_samples", [16, 256])
 def test_hutchinson_is_unbiased_and_its_standard_error_shrinks_like_one_over_root_samples(
-        x64, num_samples):
+    x64, num_samples
+):
     """Hutchinson over 32 independent keys at m probes each, against the dense Hessian.
 
     m·SE_m² is the sample variance of vᵀHv, unbiased for σ² = 2 Σ_{i≠j} H_ij² at every m, so
@@ -124,13 +130,17 @@ def test_hutchinson_is_unbiased_and_its_standard_error_shrinks_like_one_over_roo
     hessian = _dense_hessian(params, x, y)
     variance = _hutchinson_variance(hessian)
     keys = jax.random.split(jax.random.key(num_samples), 32)
-    estimates, standard_errors = jax.vmap(lambda k: curvature.hessian_trace(
-        LOSS_FN, params, x, y, key=k, num_samples=num_samples))(keys)
+    estimates, standard_errors = jax.vmap(
+        lambda k: curvature.hessian_trace(LOSS_FN, params, x, y, key=k, num_samples=num_samples)
+    )(keys)
     estimates, standard_errors = np.asarray(estimates), np.asarray(standard_errors)
     sample_variances = num_samples * standard_errors**2
     tolerance = 4 * np.std(sample_variances, ddof=1) / np.sqrt(len(keys))
     assert abs(np.mean(sample_variances) - variance) < tolerance, (
-        np.mean(sample_variances), variance, tolerance)
+        np.mean(sample_variances),
+        variance,
+        tolerance,
+    )
     exact_error = np.sqrt(variance / (num_samples * len(keys)))
     assert abs(np.mean(estimates) - np.trace(hessian)) < 4 * exact_error
     if num_samples >= 100:
@@ -142,8 +152,9 @@ def test_spectral_density_integrates_to_one_and_matches_the_dense_spectrum(x64):
     hessian = _dense_hessian(params, x, y)
     eigenvalues = np.linalg.eigvalsh(hessian)
     num_probes, p = 8, hessian.shape[0]
-    result = curvature.hessian_spectral_density(LOSS_FN, params, x, y, key=jax.random.key(3),
-                                                num_probes=num_probes, iterations=30)
+    result = curvature.hessian_spectral_density(
+        LOSS_FN, params, x, y, key=jax.random.key(3), num_probes=num_probes, iterations=30
+    )
     grid, density = np.asarray(result["grid"]), np.asarray(result["density"])
     nodes, weights = np.asarray(result["ritz_values"]), np.asarray(result["ritz_weights"])
     assert grid.shape == density.shape == (curvature.DENSITY_POINTS,)
@@ -153,8 +164,12 @@ def test_spectral_density_integrates_to_one_and_matches_the_dense_spectrum(x64):
     # Riemann sums of a Gaussian mixture equal its moments to well below 1e-8.
     step = grid[1] - grid[0]
     np.testing.assert_allclose(np.sum(density) * step, 1.0, rtol=1e-8)
-    np.testing.assert_allclose(np.sum(grid * density) * step,
-                               np.mean(np.sum(weights * nodes, axis=1)), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(
+        np.sum(grid * density) * step,
+        np.mean(np.sum(weights * nodes, axis=1)),
+        rtol=1e-8,
+        atol=1e-10,
+    )
     # Ritz values interlace the spectrum, and every probe's largest has converged.
     assert eigenvalues[0] - 1e-10 <= nodes.min() and nodes.max() <= eigenvalues[-1] + 1e-10
     np.testing.assert_allclose(nodes.max(axis=1), eigenvalues[-1], rtol=1e-6)
@@ -170,17 +185,16 @@ def test_spectral_density_integrates_to_one_and_matches_the_dense_spectrum(x64):
 def test_curvature_stats_equals_the_separate_statistics(x64):
     params, x, y = _problem(4)
     key = jax.random.key(5)
-    stats = curvature.curvature_stats(LOSS_FN, params, x, y, key=key, iterations=30,
-                                      num_samples=64)
+    stats = curvature.curvature_stats(LOSS_FN, params, x, y, key=key, iterations=30, num_samples=64)
     key_lanczos, key_trace = jax.random.split(key)
     top = curvature.hessian_top_eigenvalue(LOSS_FN, params, x, y, key=key_lanczos, iterations=30)
-    trace, standard_error = curvature.hessian_trace(LOSS_FN, params, x, y, key=key_trace,
-                                                    num_samples=64)
+    trace, standard_error = curvature.hessian_trace(
+        LOSS_FN, params, x, y, key=key_trace, num_samples=64
+    )
     np.testing.assert_allclose(stats["hessian_top_eigenvalue"], top, rtol=1e-12)
     np.testing.assert_allclose(stats["hessian_trace"], trace, rtol=1e-12)
     np.testing.assert_allclose(stats["hessian_trace_standard_error"], standard_error, rtol=1e-12)
-    again = curvature.curvature_stats(LOSS_FN, params, x, y, key=key, iterations=30,
-                                      num_samples=64)
+    again = curvature.curvature_stats(LOSS_FN, params, x, y, key=key, iterations=30, num_samples=64)
     assert all(np.array_equal(stats[name], again[name]) for name in stats)  # same key, same bits
 
 
@@ -191,39 +205,53 @@ def test_vmap_over_runs_equals_a_python_loop(x64):
     keys = jax.random.split(jax.random.key(8), len(problems))
 
     def measure(params, x, y, key):
-        stats = curvature.curvature_stats(LOSS_FN, params, x, y, key=key, iterations=30,
-                                          num_samples=64)
-        density = curvature.hessian_spectral_density(LOSS_FN, params, x, y, key=key,
-                                                     num_probes=8, iterations=30)
+        stats = curvature.curvature_stats(
+            LOSS_FN, params, x, y, key=key, iterations=30, num_samples=64
+        )
+        density = curvature.hessian_spectral_density(
+            LOSS_FN, params, x, y, key=key, num_probes=8, iterations=30
+        )
         return {**stats, "density": density["density"]}
 
     together = jax.jit(jax.vmap(measure))(params, x, y, keys)
     for index, (p, xi, yi) in enumerate(problems):
         one = measure(p, xi, yi, keys[index])
         for name, value in one.items():
-            np.testing.assert_allclose(together[name][index], value, rtol=1e-10, atol=1e-12,
-                                       err_msg=name)
+            np.testing.assert_allclose(
+                together[name][index], value, rtol=1e-10, atol=1e-12, err_msg=name
+            )
 
 
-@pytest.mark.parametrize("name, kwargs, message", [
-    ("hessian_top_eigenvalue", {"iterations": 0}, "iterations"),
-    ("hessian_trace", {"num_samples": 1}, "num_samples"),
-    ("hessian_spectral_density", {"bandwidth": 0.0}, "bandwidth"),
-    ("hessian_spectral_density", {"num_probes": 0}, "num_probes"),
-    ("curvature_stats", {"matmul_precision": "fast"}, "matmul_precision"),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, message",
+    [
+        ("hessian_top_eigenvalue", {"iterations": 0}, "iterations"),
+        ("hessian_trace", {"num_samples": 1}, "num_samples"),
+        ("hessian_spectral_density", {"bandwidth": 0.0}, "bandwidth"),
+        ("hessian_spectral_density", {"num_probes": 0}, "num_probes"),
+        ("curvature_stats", {"matmul_precision": "fast"}, "matmul_precision"),
+    ],
+)
 def test_bad_arguments_raise_naming_them(name, kwargs, message):
     params, x, y = _problem(dtype=jnp.float32)
     with pytest.raises(ValueError, match=message):
         getattr(curvature, name)(LOSS_FN, params, x, y, key=jax.random.key(0), **kwargs)
 
 
-@pytest.mark.parametrize("name", ["hessian_top_eigenvalue", "hessian_trace",
-                                  "hessian_spectral_density", "curvature_stats"])
+@pytest.mark.parametrize(
+    "name",
+    ["hessian_top_eigenvalue", "hessian_trace", "hessian_spectral_density", "curvature_stats"],
+)
 def test_every_matmul_is_traced_at_highest_precision(name):
     params, x, y = _problem(dtype=jnp.float32)
-    lowered = getattr(curvature, name).lower(LOSS_FN, params, x, y, key=jax.random.key(0),
-                                             **({"num_samples": 4} if "trace" in name else {}))
+    lowered = getattr(curvature, name).lower(
+        LOSS_FN,
+        params,
+        x,
+        y,
+        key=jax.random.key(0),
+        **({"num_samples": 4} if "trace" in name else {}),
+    )
     dots = [line for line in lowered.as_text().splitlines() if "dot_general" in line]
     assert dots and all("HIGHEST, HIGHEST" in line for line in dots), dots[:2]
 
@@ -266,11 +294,17 @@ SHARDED_SCRIPT = textwrap.dedent(
 
 def test_sweep_axis_sharded_over_four_devices_gives_the_unsharded_numbers():
     """Each run computes whole on its own device: float64 results agree to rtol 1e-12."""
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
-               JAX_PLATFORMS="cpu")
-    done = subprocess.run([sys.executable, "-c", SHARDED_SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+    env = dict(
+        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SHARDED_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"close": True, "n_shards": 4, "shape": [4]}, report
-

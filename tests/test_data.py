@@ -44,8 +44,12 @@ def test_same_key_same_data_and_seeds_differ():
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"noise_std": -1.0}, "noise_std"), ({"n_test": 0}, "n_test"),
-     ({"teacher_hidden": (0,)}, "teacher_hidden"), ({"teacher_activation": "gelu"}, "activation")],
+    [
+        ({"noise_std": -1.0}, "noise_std"),
+        ({"n_test": 0}, "n_test"),
+        ({"teacher_hidden": (0,)}, "teacher_hidden"),
+        ({"teacher_activation": "gelu"}, "activation"),
+    ],
 )
 def test_bad_config_raises(kwargs, name):
     with pytest.raises(ValueError, match=name):

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxnn.studies import double_descent as dd
 from jaxnn import models, train
+from jaxnn.studies import double_descent as dd
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,9 +29,16 @@ def test_threshold_label():
 
 
 def _rows(train_medians, test_means):
-    return [{"n_train": 100, "width": w, "n_params": models.parameter_count((8, w, w, 8)),
-             "train_loss_median": tr, "test_loss": te}
-            for w, tr, te in zip((4, 8, 16, 32), train_medians, test_means)]
+    return [
+        {
+            "n_train": 100,
+            "width": w,
+            "n_params": models.parameter_count((8, w, w, 8)),
+            "train_loss_median": tr,
+            "test_loss": te,
+        }
+        for w, tr, te in zip((4, 8, 16, 32), train_medians, test_means)
+    ]
 
 
 def test_interpolation_threshold_is_the_smallest_interpolating_width():
@@ -53,8 +60,15 @@ def test_quick_run_end_to_end_and_resume(tmp_path):
     argv = ["--quick", "--quiet", "--out", str(tmp_path / "fig"), "--runs", str(tmp_path / "runs")]
     results = double_descent.main(argv)
     written = json.loads((tmp_path / "fig" / "double_descent.json").read_text())
-    for key in ("bayes_risk", "training_curves", "sweep", "interpolation_threshold", "more_data",
-                "wall_seconds", "run"):
+    for key in (
+        "bayes_risk",
+        "training_curves",
+        "sweep",
+        "interpolation_threshold",
+        "more_data",
+        "wall_seconds",
+        "run",
+    ):
         assert key in written, key
     for key in ("config", "versions", "device", "seed", "matmul_precision", "command"):
         assert key in written["run"], key
@@ -63,8 +77,16 @@ def test_quick_run_end_to_end_and_resume(tmp_path):
         assert {"width", "epochs", "train_loss", "first_epoch_below_1e-3"} <= set(curve)
         assert all(math.isfinite(v) for v in curve["train_loss"])
     for row in written["sweep"]:
-        for key in ("n_train", "width", "n_params", "train_loss", "test_loss", "train_loss_std",
-                    "test_loss_std", "n_seeds"):
+        for key in (
+            "n_train",
+            "width",
+            "n_params",
+            "train_loss",
+            "test_loss",
+            "train_loss_std",
+            "test_loss_std",
+            "n_seeds",
+        ):
             assert row[key] is not None and math.isfinite(row[key]), (key, row)
     assert {r["n_train"] for r in written["sweep"]} == {100, 200}
     assert written["bayes_risk"] == 1.0 and written["bayes_check"]["passed"]
@@ -79,12 +101,19 @@ def test_quick_run_end_to_end_and_resume(tmp_path):
 
 @pytest.mark.parametrize(
     "args, name",
-    [(["--widths", "0,4"], "--widths"), (["--seeds", "0"], "--seeds"),
-     (["--epochs", "-5"], "--epochs"), (["--widths", "a:b"], "--widths"),
-     (["--out", "/proc/forbidden"], "--out"), (["--noise-std", "inf"], "--noise-std"),
-     (["--widths", "2:100000000"], "--widths"), (["--widths", "100000"], "--widths"),
-     (["--seed", "99999999999999999999999"], "--seed"), (["--widths", ""], "--widths"),
-     (["--matmul-precision", "fast"], "--matmul-precision")],
+    [
+        (["--widths", "0,4"], "--widths"),
+        (["--seeds", "0"], "--seeds"),
+        (["--epochs", "-5"], "--epochs"),
+        (["--widths", "a:b"], "--widths"),
+        (["--out", "/proc/forbidden"], "--out"),
+        (["--noise-std", "inf"], "--noise-std"),
+        (["--widths", "2:100000000"], "--widths"),
+        (["--widths", "100000"], "--widths"),
+        (["--seed", "99999999999999999999999"], "--seed"),
+        (["--widths", ""], "--widths"),
+        (["--matmul-precision", "fast"], "--matmul-precision"),
+    ],
 )
 def test_cli_bad_input_exits_2_with_one_line(bad_input, args, name):
     bad_input("double_descent", args, name)
@@ -92,8 +121,12 @@ def test_cli_bad_input_exits_2_with_one_line(bad_input, args, name):
 
 def test_the_script_itself_exits_2_with_one_line():
     """End to end through ``__main__``, in a fresh process."""
-    result = subprocess.run([sys.executable, str(ROOT / "experiments" / "double_descent.py"),
-                             "--noise-std", "inf"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "double_descent.py"), "--noise-std", "inf"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--noise-std" in lines[0], result.stderr

@@ -20,8 +20,12 @@ def quick_run(tmp_path_factory):
 
 def test_quick_run_writes_every_row_with_finite_numbers_and_the_run_record(quick_run):
     document, out, _ = quick_run
-    for name in ("double_descent_mnist1d.json", "double_descent_mnist1d.md",
-                 "double_descent_mnist1d.png", "double_descent_mnist1d_epochwise.png"):
+    for name in (
+        "double_descent_mnist1d.json",
+        "double_descent_mnist1d.md",
+        "double_descent_mnist1d.png",
+        "double_descent_mnist1d_epochwise.png",
+    ):
         assert (out / name).exists(), name
     written = json.loads((out / "double_descent_mnist1d.json").read_text())
     assert written["run"]["seed"] == 0 and "jax" in written["run"]["versions"]
@@ -44,6 +48,7 @@ def test_quick_run_writes_every_row_with_finite_numbers_and_the_run_record(quick
 
 def test_resume_reuses_every_finished_group_without_training(quick_run, monkeypatch, tmp_path):
     import double_descent_mnist1d as script
+
     from jaxnn import train
 
     document, _, runs = quick_run
@@ -52,37 +57,51 @@ def test_resume_reuses_every_finished_group_without_training(quick_run, monkeypa
         raise AssertionError("a resumed run with every group finished must not train")
 
     monkeypatch.setattr(train, "train", no_training)
-    again = script.main(["--quick", "--quiet", "--resume", "--no-plot", "--out", str(tmp_path),
-                         "--runs", str(runs)])
+    again = script.main(
+        ["--quick", "--quiet", "--resume", "--no-plot", "--out", str(tmp_path), "--runs", str(runs)]
+    )
     assert again["rows"] == document["rows"]
 
 
-@pytest.mark.parametrize("args, name", [
-    (["--curves", "rnn:0.1"], "--curves"),
-    (["--curves", "mlp:1.5"], "label_noise"),
-    (["--curves", "mlp:0,mlp:0"], "curves"),
-    (["--mlp-widths", "0:4"], "--mlp-widths"),
-    (["--cnn-widths", "2,5000"], "--cnn-widths"),
-    (["--seeds", "0"], "--seeds"),
-    (["--epochs", "0"], "--epochs"),
-])
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        (["--curves", "rnn:0.1"], "--curves"),
+        (["--curves", "mlp:1.5"], "label_noise"),
+        (["--curves", "mlp:0,mlp:0"], "curves"),
+        (["--mlp-widths", "0:4"], "--mlp-widths"),
+        (["--cnn-widths", "2,5000"], "--cnn-widths"),
+        (["--seeds", "0"], "--seeds"),
+        (["--epochs", "0"], "--epochs"),
+    ],
+)
 def test_bad_command_line_exits_2_with_one_line(bad_input, args, name):
     bad_input("double_descent_mnist1d", ["--quick", *args], name)
 
 
 def _row(width, train_errors, test_errors):
-    return {"width": width, "n_params": 10 * width, "seeds": len(test_errors), "n_diverged": 0,
-            "train_error_per_seed": train_errors, "test_error_per_seed": test_errors,
-            "test_error": float(np.mean(test_errors)),
-            "test_error_standard_error": float(np.std(test_errors, ddof=1)
-                                               / math.sqrt(len(test_errors))),
-            "train_error": float(np.mean(train_errors)),
-            "train_error_standard_error": 0.0}
+    return {
+        "width": width,
+        "n_params": 10 * width,
+        "seeds": len(test_errors),
+        "n_diverged": 0,
+        "train_error_per_seed": train_errors,
+        "test_error_per_seed": test_errors,
+        "test_error": float(np.mean(test_errors)),
+        "test_error_standard_error": float(
+            np.std(test_errors, ddof=1) / math.sqrt(len(test_errors))
+        ),
+        "train_error": float(np.mean(train_errors)),
+        "train_error_standard_error": 0.0,
+    }
 
 
 def test_interpolation_threshold_needs_every_seed_at_zero():
-    rows = [_row(2, [0.3, 0.2], [0.5, 0.5]), _row(4, [0.0, 0.01], [0.6, 0.6]),
-            _row(8, [0.0, 0.0], [0.5, 0.5])]
+    rows = [
+        _row(2, [0.3, 0.2], [0.5, 0.5]),
+        _row(4, [0.0, 0.01], [0.6, 0.6]),
+        _row(8, [0.0, 0.0], [0.5, 0.5]),
+    ]
     threshold = study.interpolation_threshold(rows, n_train=40)
     assert threshold == {"width": 8, "n_params": 80, "params_per_example": 2.0}
     assert study.interpolation_threshold(rows[:2], n_train=40) is None
@@ -90,8 +109,12 @@ def test_interpolation_threshold_needs_every_seed_at_zero():
 
 def test_peak_is_the_largest_rise_above_a_dip_tested_with_holm_over_every_width():
     # Width 8 rises 10 points above the dip at width 4 on every seed (paired) and falls again.
-    rows = [_row(2, [0.5] * 3, [0.45, 0.49, 0.43]), _row(4, [0.3] * 3, [0.40, 0.42, 0.41]),
-            _row(8, [0.0] * 3, [0.50, 0.525, 0.511]), _row(16, [0.0] * 3, [0.40, 0.421, 0.41])]
+    rows = [
+        _row(2, [0.5] * 3, [0.45, 0.49, 0.43]),
+        _row(4, [0.3] * 3, [0.40, 0.42, 0.41]),
+        _row(8, [0.0] * 3, [0.50, 0.525, 0.511]),
+        _row(16, [0.0] * 3, [0.40, 0.421, 0.41]),
+    ]
     peak = study.peak_of(rows, "test_error")
     assert (peak["width"], peak["dip_width"], peak["widths_scanned"]) == (8, 4, 3)
     assert peak["rise"] == pytest.approx(np.mean([0.10, 0.105, 0.101]), rel=1e-12)
@@ -100,22 +123,44 @@ def test_peak_is_the_largest_rise_above_a_dip_tested_with_holm_over_every_width(
     assert peak["excess_p_holm"] == pytest.approx(min(1.0, 3 * peak["excess_p"]))
     assert peak["significant"]
     # A curve that only falls has no peak, however high it starts.
-    falling = [_row(w, [0.0] * 3, [0.6 - 0.1 * k, 0.61 - 0.1 * k, 0.62 - 0.1 * k])
-               for k, w in enumerate((2, 4, 8))]
+    falling = [
+        _row(w, [0.0] * 3, [0.6 - 0.1 * k, 0.61 - 0.1 * k, 0.62 - 0.1 * k])
+        for k, w in enumerate((2, 4, 8))
+    ]
     assert study.peak_of(falling, "test_error")["width"] is None
     # Seeds that disagree: the same means, but neither test survives.
-    noisy = [_row(2, [0.5] * 3, [0.45, 0.47, 0.46]), _row(4, [0.3] * 3, [0.40, 0.42, 0.41]),
-             _row(8, [0.0] * 3, [0.60, 0.32, 0.611]), _row(16, [0.0] * 3, [0.40, 0.421, 0.41])]
+    noisy = [
+        _row(2, [0.5] * 3, [0.45, 0.47, 0.46]),
+        _row(4, [0.3] * 3, [0.40, 0.42, 0.41]),
+        _row(8, [0.0] * 3, [0.60, 0.32, 0.611]),
+        _row(16, [0.0] * 3, [0.40, 0.421, 0.41]),
+    ]
     assert not study.peak_of(noisy, "test_error")["significant"]
 
 
 def test_comparison_with_a_published_curve_uses_the_prediction_z():
     rows = [{**_row(4, [0.0, 0.0, 0.0], [0.50, 0.52, 0.54]), "test_loss": 1.0, "train_loss": 0.1}]
-    published = {"model": "mlp", "label_noise": 0.0, "title": "t",
-                 "rows": [{"width": 4, "test_error": 0.60, "train_error": 0.0,
-                           "test_loss": 2.0, "train_loss": 0.1},
-                          {"width": 99, "test_error": 0.5, "train_error": 0.0,
-                           "test_loss": 1.0, "train_loss": 0.1}]}
+    published = {
+        "model": "mlp",
+        "label_noise": 0.0,
+        "title": "t",
+        "rows": [
+            {
+                "width": 4,
+                "test_error": 0.60,
+                "train_error": 0.0,
+                "test_loss": 2.0,
+                "train_loss": 0.1,
+            },
+            {
+                "width": 99,
+                "test_error": 0.5,
+                "train_error": 0.0,
+                "test_loss": 1.0,
+                "train_loss": 0.1,
+            },
+        ],
+    }
     comparison = study.compare_with_published(published, rows)
     assert comparison["widths_compared"] == 1
     (row,) = comparison["rows"]
@@ -126,8 +171,10 @@ def test_comparison_with_a_published_curve_uses_the_prediction_z():
 def test_published_reference_holds_the_notebook_widths_and_names_its_source():
     reference = study.load_reference()
     assert reference["source"]["commit"] and reference["source"]["file"].endswith(".ipynb")
-    widths = {c["model"] + str(c["label_noise"]): [r["width"] for r in c["rows"]]
-              for c in reference["curves"]}
+    widths = {
+        c["model"] + str(c["label_noise"]): [r["width"] for r in c["rows"]]
+        for c in reference["curves"]
+    }
     assert widths["mlp0.0"] == widths["mlp0.15"] == list(study.NOTEBOOK_MLP_WIDTHS)
     assert widths["cnn0.15"] == list(study.NOTEBOOK_CNN_WIDTHS)
     for curve in reference["curves"]:

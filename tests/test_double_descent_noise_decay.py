@@ -8,8 +8,10 @@ from jaxnn.studies import double_descent_noise_decay as study
 
 def _rows(means, errors=None):
     errors = errors or [0.01] * len(means)
-    return [{"width": 4 * (i + 1), "n_params": i, "excess_risk": m, "excess_risk_standard_error": e}
-            for i, (m, e) in enumerate(zip(means, errors))]
+    return [
+        {"width": 4 * (i + 1), "n_params": i, "excess_risk": m, "excess_risk_standard_error": e}
+        for i, (m, e) in enumerate(zip(means, errors))
+    ]
 
 
 def test_peak_is_the_largest_rise_above_a_narrower_dip():
@@ -42,8 +44,10 @@ def test_noise_levels_share_inputs_and_noise_draws():
 
     config = study.QUICK
     key = jax.random.key(3)
-    sets = {s: data.make_dataset(key, dataclasses.replace(config.data, noise_std=s), 20, n_draws=2)
-            for s in (0.0, 0.5, 2.0)}
+    sets = {
+        s: data.make_dataset(key, dataclasses.replace(config.data, noise_std=s), 20, n_draws=2)
+        for s in (0.0, 0.5, 2.0)
+    }
     np.testing.assert_array_equal(sets[0.5].x_train, sets[2.0].x_train)
     unit = (sets[0.5].y_train - sets[0.0].y_train) / 0.5
     np.testing.assert_allclose((sets[2.0].y_train - sets[0.0].y_train) / 2.0, unit, atol=1e-5)
@@ -53,7 +57,8 @@ def test_quick_run_writes_numbers_and_figures(tmp_path):
     import double_descent_noise_decay
 
     results = double_descent_noise_decay.main(
-        ["--quick", "--quiet", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")])
+        ["--quick", "--quiet", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
+    )
     saved = json.loads((tmp_path / "double_descent_noise_decay.json").read_text())
     config = study.QUICK
     assert len(saved["noise_rows"]) == len(config.noise_stds) * len(config.widths)
@@ -69,9 +74,14 @@ def test_quick_run_writes_numbers_and_figures(tmp_path):
         assert (tmp_path / f"double_descent_{name}.png").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("args, name", [(["--noise-stds", "inf"], "--noise-stds"),
-                                        (["--noise-stds", "-1"], "--noise-stds"),
-                                        (["--weight-decays", "0"], "--weight-decays"),
-                                        (["--widths", "5000"], "--widths")])
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        (["--noise-stds", "inf"], "--noise-stds"),
+        (["--noise-stds", "-1"], "--noise-stds"),
+        (["--weight-decays", "0"], "--weight-decays"),
+        (["--widths", "5000"], "--widths"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(bad_input, args, name):
     bad_input("double_descent_noise_decay", args, name)

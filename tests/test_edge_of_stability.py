@@ -21,11 +21,13 @@ def _edge_run(rate=0.1, total=1000, every=50, onset=400, start=0.1, late=1.02):
     then rises at every other epoch while still falling overall."""
     edge = 2 / rate
     epochs = np.arange(0, total + 1, every)
-    ratio = np.where(epochs < onset, start + (1 - start) * epochs / onset,
-                     np.where((epochs // every) % 2 == 0, late, 2 - late))
+    ratio = np.where(
+        epochs < onset,
+        start + (1 - start) * epochs / onset,
+        np.where((epochs // every) % 2 == 0, late, 2 - late),
+    )
     e = np.arange(total + 1)
-    loss = np.where(e < onset, 2.0 * np.exp(-e / 500),
-                    2.0 * np.exp(-e / 500) * (1 + 0.1 * (e % 2)))
+    loss = np.where(e < onset, 2.0 * np.exp(-e / 500), 2.0 * np.exp(-e / 500) * (1 + 0.1 * (e % 2)))
     return epochs, ratio * edge, loss
 
 
@@ -56,8 +58,9 @@ def test_measures_without_an_edge():
     assert m["loss_rise_fraction_after"] is None and m["max_loss_rise_factor"] is None
     assert m["loss_rise_fraction_before"] == 0.0
     assert m["max_edge_ratio"] == pytest.approx(0.25)
-    row = study.rate_summary([{"learning_rate": 0.1, "seed": 0, "diverged": False,
-                               "test_loss": 1.0, **m}])[0]
+    row = study.rate_summary(
+        [{"learning_rate": 0.1, "seed": 0, "diverged": False, "test_loss": 1.0, **m}]
+    )[0]
     assert row["n_onset"] == 0
     sentence = study.rate_sentence(row, band=0.1, epochs=500)
     assert "never reaches 0.9·2/μ in 500 epochs" in sentence
@@ -69,11 +72,24 @@ def test_summary_classification_and_sentences_follow_the_numbers():
     for rate, late, seeds in ((0.1, 1.02, 3), (0.2, 1.3, 3)):
         for seed in range(seeds):
             epochs, top, loss = _edge_run(rate=rate, late=late)
-            runs.append({"learning_rate": rate, "seed": seed, "diverged": False,
-                         "test_loss": 1.0 + seed,
-                         **study.trajectory_measures(epochs, top, loss, rate, band=0.1)})
-    runs.append({"learning_rate": 0.2, "seed": 3, "diverged": True, "test_loss": None,
-                 **dict.fromkeys(study.MEASURES)})
+            runs.append(
+                {
+                    "learning_rate": rate,
+                    "seed": seed,
+                    "diverged": False,
+                    "test_loss": 1.0 + seed,
+                    **study.trajectory_measures(epochs, top, loss, rate, band=0.1),
+                }
+            )
+    runs.append(
+        {
+            "learning_rate": 0.2,
+            "seed": 3,
+            "diverged": True,
+            "test_loss": None,
+            **dict.fromkeys(study.MEASURES),
+        }
+    )
     rows = study.rate_summary(runs)
     assert [(r["n_seeds"], r["n_diverged"], r["n_onset"]) for r in rows] == [(3, 0, 3), (4, 1, 3)]
     assert rows[0]["edge"] == pytest.approx(20.0)
@@ -82,10 +98,10 @@ def test_summary_classification_and_sentences_follow_the_numbers():
     # Alternating 1.3 / 0.7: only the records at 0.7 are out of band too -> never in band.
     assert marks[1] == {"sharpening": True, "hovering": False, "non_monotone": True}
     sentences = study.conclusions(rows, band=0.1, epochs=1000)
-    assert any(s.startswith("A plateau at 2/μ") and "μ = 0.1; not at μ = 0.2" in s
-               for s in sentences)
-    assert any(s.startswith("Progressive sharpening") and "μ = 0.1, 0.2." in s
-               for s in sentences)
+    assert any(
+        s.startswith("A plateau at 2/μ") and "μ = 0.1; not at μ = 0.2" in s for s in sentences
+    )
+    assert any(s.startswith("Progressive sharpening") and "μ = 0.1, 0.2." in s for s in sentences)
     assert any("overshoots the band" in s and "0.2 (peak 1.3·2/μ" in s for s in sentences)
     assert any("second-half median is 1.02–1.02·2/μ: just above 2/μ" in s for s in sentences)
 
@@ -93,8 +109,9 @@ def test_summary_classification_and_sentences_follow_the_numbers():
 def test_trajectories_keep_an_odd_loss_stride():
     rates = np.array([0.1, 0.1, 0.2])
     losses = np.tile(np.arange(3001.0), (3, 1))
-    curves = study.trajectories(rates, np.array([0, 1, 0]), [0, 1500, 3000],
-                                np.ones((3, 3)), losses, max_points=600)
+    curves = study.trajectories(
+        rates, np.array([0, 1, 0]), [0, 1500, 3000], np.ones((3, 3)), losses, max_points=600
+    )
     assert [c["learning_rate"] for c in curves] == [0.1, 0.2]
     stride = curves[0]["loss_epochs"][1]
     assert stride % 2 == 1 and stride == 5  # 3000 // 600 = 5, odd already
@@ -103,8 +120,13 @@ def test_trajectories_keep_an_odd_loss_stride():
 
 
 def test_config_rejects_bad_values_naming_them():
-    for field, value in (("learning_rates", (0.2, 0.1)), ("learning_rates", ()),
-                         ("record_every", 0), ("edge_band", 1.5), ("seeds", 0)):
+    for field, value in (
+        ("learning_rates", (0.2, 0.1)),
+        ("learning_rates", ()),
+        ("record_every", 0),
+        ("edge_band", 1.5),
+        ("seeds", 0),
+    ):
         with pytest.raises(ValueError, match=field):
             study.Config(**{field: value})
     with pytest.raises(ValueError, match="record_every"):
@@ -122,22 +144,35 @@ def test_vmapped_top_eigenvalues_equal_one_by_one_calls(x64):
     grid = sgd_study.make_grid([0.05, 0.2], 2)
     key = jax.random.key(1)
     members = sgd_study.build_members(key, grid, x, y, sizes, "lecun_normal")
-    config = train.TrainConfig(optimizer="sgd", epochs=6, batch_size=None, chunk_epochs=4,
-                               record_epochs=(0, 3, 6), keep_recorded_params=True)
+    config = train.TrainConfig(
+        optimizer="sgd",
+        epochs=6,
+        batch_size=None,
+        chunk_epochs=4,
+        record_epochs=(0, 3, 6),
+        keep_recorded_params=True,
+    )
     result = train.train(config, members, x[0], y[0])
     n_members, n_records = len(grid.seed), 3
-    flat = jax.tree.map(lambda a: a.reshape(n_members * n_records, *a.shape[2:]),
-                        result.recorded_params)
+    flat = jax.tree.map(
+        lambda a: a.reshape(n_members * n_records, *a.shape[2:]), result.recorded_params
+    )
     member = np.repeat(np.arange(n_members), n_records)
     keys = study.trajectory_keys(key, grid.seed, n_records)
-    top = study.top_eigenvalues(flat, members.x_train, members.y_train, member, keys,
-                                iterations=8, batch_size=5)  # 12 sets: batches of 5, padded
+    top = study.top_eigenvalues(
+        flat, members.x_train, members.y_train, member, keys, iterations=8, batch_size=5
+    )  # 12 sets: batches of 5, padded
     loss_fn = train.make_loss_fn(models.MLPFamily(activation="relu"))
     for index in range(n_members * n_records):
         params = jax.tree.map(lambda a, i=index: a[i], flat)
-        alone = curvature.hessian_top_eigenvalue(loss_fn, params, members.x_train[member[index]],
-                                                 members.y_train[member[index]],
-                                                 key=keys[index], iterations=8)
+        alone = curvature.hessian_top_eigenvalue(
+            loss_fn,
+            params,
+            members.x_train[member[index]],
+            members.y_train[member[index]],
+            key=keys[index],
+            iterations=8,
+        )
         np.testing.assert_allclose(top[index], alone, rtol=1e-10)
     # The recorded parameters at epoch 0 are the initial ones, at epoch 6 the final ones.
     first = jax.tree.map(lambda a: a[:, 0], result.recorded_params)
@@ -159,7 +194,8 @@ def test_quick_run_writes_finite_numbers_and_one_figure(tmp_path):
     import edge_of_stability
 
     results = edge_of_stability.main(
-        ["--quick", "--quiet", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")])
+        ["--quick", "--quiet", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
+    )
     saved = json.loads((tmp_path / "edge_of_stability.json").read_text())
     config = study.QUICK
     assert len(saved["runs"]) == len(config.learning_rates) * config.seeds
@@ -170,8 +206,14 @@ def test_quick_run_writes_finite_numbers_and_one_figure(tmp_path):
         assert np.isfinite(np.asarray(curve["train_loss_per_seed"], float)).all()
     for row in saved["runs"]:
         assert not row["diverged"]
-        for key in ("initial_edge_ratio", "max_edge_ratio", "sharpening_ratio",
-                    "late_edge_ratio", "final_train_loss", "test_loss"):
+        for key in (
+            "initial_edge_ratio",
+            "max_edge_ratio",
+            "sharpening_ratio",
+            "late_edge_ratio",
+            "final_train_loss",
+            "test_loss",
+        ):
             assert math.isfinite(row[key]) and row[key] > 0, (key, row)
     assert all(isinstance(s, str) and s for s in saved["conclusions"])
     assert results["run"]["config"]["learning_rates"] == list(config.learning_rates)
@@ -181,18 +223,34 @@ def test_quick_run_writes_finite_numbers_and_one_figure(tmp_path):
     assert (tmp_path / "edge_of_stability.png").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("argv, name", [(["--learning-rates", "0.1,abc"], "--learning-rates"),
-                                        (["--learning-rates", "0"], "--learning-rates"),
-                                        (["--learning-rates", "0.2,0.1"], "learning_rates"),
-                                        (["--record-every", "0"], "--record-every"),
-                                        (["--epochs", "10", "--record-every", "20"],
-                                         "record_every"),
-                                        (["--seeds", "0"], "--seeds")])
+@pytest.mark.parametrize(
+    "argv, name",
+    [
+        (["--learning-rates", "0.1,abc"], "--learning-rates"),
+        (["--learning-rates", "0"], "--learning-rates"),
+        (["--learning-rates", "0.2,0.1"], "learning_rates"),
+        (["--record-every", "0"], "--record-every"),
+        (["--epochs", "10", "--record-every", "20"], "record_every"),
+        (["--seeds", "0"], "--seeds"),
+    ],
+)
 def test_bad_command_line_exits_2_with_one_line(tmp_path, argv, name):
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "edge_of_stability.py"), *argv,
-         "--out", str(tmp_path), "--runs", str(tmp_path / "runs"), "--quiet"],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            str(ROOT / "experiments" / "edge_of_stability.py"),
+            *argv,
+            "--out",
+            str(tmp_path),
+            "--runs",
+            str(tmp_path / "runs"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert completed.returncode == 2, completed.stderr
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0], completed.stderr

@@ -25,24 +25,34 @@ def _flat(tree) -> np.ndarray:
 def _loop_stats(params, x, y, batch_size):
     """The definitions written out with a Python loop, a separate full-data grad and numpy sums."""
     full = _flat(jax.grad(LOSS_FN)(params, x, y))
-    batch_grads = [_flat(jax.grad(LOSS_FN)(params, x[i:i + batch_size], y[i:i + batch_size]))
-                   for i in range(0, x.shape[0], batch_size)]
+    batch_grads = [
+        _flat(jax.grad(LOSS_FN)(params, x[i : i + batch_size], y[i : i + batch_size]))
+        for i in range(0, x.shape[0], batch_size)
+    ]
     variance = np.mean([np.sum((g - full) ** 2) for g in batch_grads])
-    return {"grad_norm_sq": np.sum(full**2), "batch_grad_variance": variance,
-            "noise_scale": batch_size * variance / np.sum(full**2),
-            "mean_batch_norm_sq": np.mean([np.sum(g**2) for g in batch_grads]),
-            "mean_batch_grad": np.mean(batch_grads, axis=0), "full_grad": full}
+    return {
+        "grad_norm_sq": np.sum(full**2),
+        "batch_grad_variance": variance,
+        "noise_scale": batch_size * variance / np.sum(full**2),
+        "mean_batch_norm_sq": np.mean([np.sum(g**2) for g in batch_grads]),
+        "mean_batch_grad": np.mean(batch_grads, axis=0),
+        "full_grad": full,
+    }
 
 
 @pytest.mark.parametrize("batch_size", [4, 6, 12])
 def test_mean_of_batch_grads_is_the_full_grad_and_norms_decompose(x64, batch_size):
     params, x, y = _problem()
     reference = _loop_stats(params, x, y, batch_size)
-    np.testing.assert_allclose(reference["mean_batch_grad"], reference["full_grad"],
-                               rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        reference["mean_batch_grad"], reference["full_grad"], rtol=1e-10, atol=1e-14
+    )
     stats = gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size)
-    np.testing.assert_allclose(reference["mean_batch_norm_sq"],
-                               stats["grad_norm_sq"] + stats["batch_grad_variance"], rtol=1e-10)
+    np.testing.assert_allclose(
+        reference["mean_batch_norm_sq"],
+        stats["grad_norm_sq"] + stats["batch_grad_variance"],
+        rtol=1e-10,
+    )
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 8])
@@ -59,8 +69,9 @@ def test_variance_is_zero_for_one_full_batch(x64):
     params, x, y = _problem(seed=2)
     stats = gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size=N)
     assert float(stats["batch_grad_variance"]) == 0.0
-    np.testing.assert_allclose(stats["grad_norm_sq"], np.sum(_flat(jax.grad(LOSS_FN)(params, x, y))
-                                                             ** 2), rtol=1e-12)
+    np.testing.assert_allclose(
+        stats["grad_norm_sq"], np.sum(_flat(jax.grad(LOSS_FN)(params, x, y)) ** 2), rtol=1e-12
+    )
 
 
 def test_batches_are_consecutive_slices_in_the_given_order(x64):
@@ -71,9 +82,11 @@ def test_batches_are_consecutive_slices_in_the_given_order(x64):
     shuffled = gradstats.gradient_stats(LOSS_FN, params, x[order], y[order], 6)
     np.testing.assert_allclose(plain["grad_norm_sq"], shuffled["grad_norm_sq"], rtol=1e-10)
     assert not np.isclose(plain["batch_grad_variance"], shuffled["batch_grad_variance"], rtol=1e-6)
-    np.testing.assert_allclose(shuffled["batch_grad_variance"],
-                               _loop_stats(params, x[order], y[order], 6)["batch_grad_variance"],
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        shuffled["batch_grad_variance"],
+        _loop_stats(params, x[order], y[order], 6)["batch_grad_variance"],
+        rtol=1e-10,
+    )
 
 
 def test_works_under_vmap_over_params(x64):
@@ -99,7 +112,9 @@ _GRAD_FN = jax.jit(jax.grad(LOSS_FN))  # compiled once per shape: the loops belo
 
 def _per_example_loop(params, x, y):
     """Each example's gradient by its own grad call, flattened: [N, p]."""
-    return np.stack([_flat(_GRAD_FN(params, x[n:n + 1], y[n:n + 1])) for n in range(x.shape[0])])
+    return np.stack(
+        [_flat(_GRAD_FN(params, x[n : n + 1], y[n : n + 1])) for n in range(x.shape[0])]
+    )
 
 
 def test_per_example_gradients_are_one_example_grads_and_average_to_the_full_grad(x64):
@@ -108,12 +123,14 @@ def test_per_example_gradients_are_one_example_grads_and_average_to_the_full_gra
     assert jax.tree.structure(per_example) == jax.tree.structure(params)
     for leaf, param in zip(jax.tree.leaves(per_example), jax.tree.leaves(params)):
         assert leaf.shape == (N, *param.shape)
-    flat = np.concatenate([np.reshape(leaf, (N, -1)) for leaf in jax.tree.leaves(per_example)],
-                          axis=1)  # row n is _flat of example n's gradient
+    flat = np.concatenate(
+        [np.reshape(leaf, (N, -1)) for leaf in jax.tree.leaves(per_example)], axis=1
+    )  # row n is _flat of example n's gradient
     np.testing.assert_allclose(flat, _per_example_loop(params, x, y), rtol=1e-10, atol=1e-14)
     # The loss is a mean over examples, so the mean of the g_n is the full-batch gradient.
-    np.testing.assert_allclose(flat.mean(axis=0), _flat(jax.grad(LOSS_FN)(params, x, y)),
-                               rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        flat.mean(axis=0), _flat(jax.grad(LOSS_FN)(params, x, y)), rtol=1e-10, atol=1e-14
+    )
 
 
 def _noise_scale_loop(params, x, y):
@@ -126,16 +143,20 @@ def _noise_scale_loop(params, x, y):
 @pytest.mark.parametrize("seed", [5, 6])
 def test_noise_scale_equals_a_loop_over_examples(x64, seed):
     params, x, y = _problem(seed=seed)
-    np.testing.assert_allclose(gradstats.gradient_noise_scale(LOSS_FN, params, x, y),
-                               _noise_scale_loop(params, x, y), rtol=1e-10)
+    np.testing.assert_allclose(
+        gradstats.gradient_noise_scale(LOSS_FN, params, x, y),
+        _noise_scale_loop(params, x, y),
+        rtol=1e-10,
+    )
 
 
 def test_batch_noise_scale_with_batches_of_one_is_the_finite_population_fraction(x64):
     """With B = 1, B·V/‖G‖² = (1 - 1/N) B_simple in every ordering (V has ddof 0, tr Σ ddof 1)."""
     params, x, y = _problem(seed=7)
     batch = gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size=1)["noise_scale"]
-    np.testing.assert_allclose(batch, (1 - 1 / N) * gradstats.gradient_noise_scale(
-        LOSS_FN, params, x, y), rtol=1e-10)
+    np.testing.assert_allclose(
+        batch, (1 - 1 / N) * gradstats.gradient_noise_scale(LOSS_FN, params, x, y), rtol=1e-10
+    )
 
 
 def test_batch_noise_scale_averages_to_the_finite_population_fraction_over_orderings(x64):
@@ -144,13 +165,19 @@ def test_batch_noise_scale_averages_to_the_finite_population_fraction_over_order
     batch_size, orderings = 4, 400
     keys = jax.random.split(jax.random.key(8), orderings)
     orders = jax.vmap(lambda k: jax.random.permutation(k, N))(keys)
-    noise_scales = jax.vmap(lambda order: gradstats.gradient_stats(
-        LOSS_FN, params, x[order], y[order], batch_size)["noise_scale"])(orders)
+    noise_scales = jax.vmap(
+        lambda order: gradstats.gradient_stats(LOSS_FN, params, x[order], y[order], batch_size)[
+            "noise_scale"
+        ]
+    )(orders)
     expected = (1 - batch_size / N) * gradstats.gradient_noise_scale(LOSS_FN, params, x, y)
     # Orderings are independent draws: the mean is within 4 standard errors of its expectation.
     standard_error = np.std(noise_scales, ddof=1) / np.sqrt(orderings)
     assert abs(np.mean(noise_scales) - expected) < 4 * standard_error, (
-        np.mean(noise_scales), expected, standard_error)
+        np.mean(noise_scales),
+        expected,
+        standard_error,
+    )
 
 
 def test_per_example_statistics_work_under_vmap_over_runs(x64):
@@ -158,9 +185,11 @@ def test_per_example_statistics_work_under_vmap_over_runs(x64):
     params = jax.tree.map(lambda *a: jnp.stack(a), *[p for p, _, _ in problems])
     x, y = jnp.stack([p[1] for p in problems]), jnp.stack([p[2] for p in problems])
     per_example = jax.vmap(lambda p, x, y: gradstats.per_example_gradients(LOSS_FN, p, x, y))(
-        params, x, y)
+        params, x, y
+    )
     noise_scales = jax.vmap(lambda p, x, y: gradstats.gradient_noise_scale(LOSS_FN, p, x, y))(
-        params, x, y)
+        params, x, y
+    )
     for index, (p, xi, yi) in enumerate(problems):
         one = gradstats.per_example_gradients(LOSS_FN, p, xi, yi)
         for batched, single in zip(jax.tree.leaves(per_example), jax.tree.leaves(one)):
@@ -174,8 +203,9 @@ def test_noise_scale_needs_two_examples():
         gradstats.gradient_noise_scale(LOSS_FN, params, x[:1], y[:1])
 
 
-@pytest.mark.parametrize("name", ["per_example_gradients", "gradient_noise_scale",
-                                  "gradient_stats"])
+@pytest.mark.parametrize(
+    "name", ["per_example_gradients", "gradient_noise_scale", "gradient_stats"]
+)
 def test_every_matmul_is_traced_at_highest_precision(name):
     params, x, y = _problem(dtype=jnp.float32)
     extra = (4,) if name == "gradient_stats" else ()

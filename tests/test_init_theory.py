@@ -22,15 +22,13 @@ from jaxnn import init_theory as theory
 from jaxnn.io import to_jsonable
 from jaxnn.studies import initialization as study
 
-
 Z_TOL = 5.0
 
 
 def assert_within_standard_errors(estimate, standard_error, expected, z_tol=Z_TOL):
     z_score = (estimate - expected) / standard_error
     assert abs(z_score) <= z_tol, (
-        f"estimate {estimate:.6g} ± {standard_error:.3g} is {z_score:+.1f} s.e. "
-        f"from {expected:.6g}"
+        f"estimate {estimate:.6g} ± {standard_error:.3g} is {z_score:+.1f} s.e. from {expected:.6g}"
     )
 
 
@@ -108,8 +106,12 @@ def test_relu_mean_approaches_gaussian_limit_at_large_width():
 def test_second_layer_moments_match_monte_carlo_and_reject_the_variance_guess():
     fan_in, weight_var, output_weight_var = 30, 0.05, 0.08
     z2 = theory.sample_second_layer(
-        jax.random.key(5), weight_var=weight_var, output_weight_var=output_weight_var,
-        fan_in=fan_in, width=fan_in, num_draws=20_000,
+        jax.random.key(5),
+        weight_var=weight_var,
+        output_weight_var=output_weight_var,
+        fan_in=fan_in,
+        width=fan_in,
+        num_draws=20_000,
     )
     assert_within_standard_errors(
         *theory.mean_and_standard_error(z2),
@@ -145,7 +147,10 @@ def test_deep_relu_stack_matches_gain_to_the_power_of_depth(gain):
     weight_var = gain * theory.he_weight_var(width)
     samples = np.asarray(
         theory.sample_depth_second_moments(
-            jax.random.key(6), weight_var=weight_var, width=width, depth=depth,
+            jax.random.key(6),
+            weight_var=weight_var,
+            width=width,
+            depth=depth,
             num_draws=num_draws,
         ),
         dtype=np.float64,
@@ -167,22 +172,37 @@ def test_deep_relu_stack_matches_gain_to_the_power_of_depth(gain):
 
 def _pooled_roughness(key, activation_fn, weight_var, bias_var=None, *, num_functions=200):
     return theory.pooled_roughness(
-        key, jnp.linspace(-1.0, 1.0, 201), activation_fn=activation_fn, width=50,
-        num_functions=num_functions, weight_var=weight_var, bias_var=bias_var,
+        key,
+        jnp.linspace(-1.0, 1.0, 201),
+        activation_fn=activation_fn,
+        width=50,
+        num_functions=num_functions,
+        weight_var=weight_var,
+        bias_var=bias_var,
     )
 
 
 def test_pooled_roughness_is_the_ratio_of_the_roughness_terms(x64):
     inputs = jnp.linspace(-1.0, 1.0, 201)
     values = theory.sample_initial_functions(
-        jax.random.key(7), inputs, activation_fn=jnp.tanh, width=50, num_functions=200,
+        jax.random.key(7),
+        inputs,
+        activation_fn=jnp.tanh,
+        width=50,
+        num_functions=200,
         weight_var=0.1,
     )
     expected = theory.ratio_of_means(*theory.roughness_terms(values, float(inputs[1] - inputs[0])))
     assert _pooled_roughness(jax.random.key(7), jnp.tanh, 0.1) == expected
     with pytest.raises(ValueError, match="inputs"):
-        theory.pooled_roughness(jax.random.key(0), jnp.zeros(2), activation_fn=jnp.tanh, width=5,
-                                num_functions=2, weight_var=1.0)
+        theory.pooled_roughness(
+            jax.random.key(0),
+            jnp.zeros(2),
+            activation_fn=jnp.tanh,
+            width=5,
+            num_functions=2,
+            weight_var=1.0,
+        )
 
 
 def test_tanh_roughness_increases_with_weight_variance(x64):
@@ -195,9 +215,7 @@ def test_tanh_roughness_increases_with_weight_variance(x64):
     combined = np.hypot(standard_errors[1:], standard_errors[:-1])
     assert np.all(steps > Z_TOL * combined), (values, standard_errors)
     relu = [_pooled_roughness(jax.random.key(7), jax.nn.relu, v)[0] for v in weight_vars]
-    conclusion = theory.smoothness_conclusion(
-        weight_vars, values, relu, values, relu_bias_var=1.0
-    )
+    conclusion = theory.smoothness_conclusion(weight_vars, values, relu, values, relu_bias_var=1.0)
     assert conclusion.startswith("tanh: smaller sigma^2 gives smoother")
 
 
@@ -218,10 +236,17 @@ def test_taylor_coefficients_scale_like_sigma_to_the_k_plus_one(x64):
     # is deterministic up to the ψ^(k)(σ b) → ψ^(k)(0) correction, O(σ²) relative
     small, large = 1e-6, 1e-4
     coefficients = {
-        v: np.asarray(theory.sample_taylor_coefficients(
-            jax.random.key(9), activation_fn=jnp.tanh, width=20, num_functions=8,
-            weight_var=v, order=3, dtype=jnp.float64,
-        ))
+        v: np.asarray(
+            theory.sample_taylor_coefficients(
+                jax.random.key(9),
+                activation_fn=jnp.tanh,
+                width=20,
+                num_functions=8,
+                weight_var=v,
+                order=3,
+                dtype=jnp.float64,
+            )
+        )
         for v in (small, large)
     }
     exponent = np.log(np.abs(coefficients[large] / coefficients[small])) / np.log(large / small)
@@ -258,10 +283,17 @@ def test_taylor_coefficients_match_autodiff_of_the_net(x64):
 
 def test_tanh_taylor_ratio_matches_small_variance_limit(x64):
     weight_var = 1e-3
-    coefficients = np.asarray(theory.sample_taylor_coefficients(
-        jax.random.key(11), activation_fn=jnp.tanh, width=50, num_functions=4000,
-        weight_var=weight_var, order=3, dtype=jnp.float64,
-    ))
+    coefficients = np.asarray(
+        theory.sample_taylor_coefficients(
+            jax.random.key(11),
+            activation_fn=jnp.tanh,
+            width=50,
+            num_functions=4000,
+            weight_var=weight_var,
+            order=3,
+            dtype=jnp.float64,
+        )
+    )
     ratio_sq, ratio_sq_se = theory.ratio_of_means(coefficients[:, 3] ** 2, coefficients[:, 1] ** 2)
     assert_within_standard_errors(
         ratio_sq, ratio_sq_se, theory.tanh_taylor_ratio_small_var(weight_var) ** 2
@@ -271,7 +303,10 @@ def test_tanh_taylor_ratio_matches_small_variance_limit(x64):
 def test_relu_kink_fraction_matches_monte_carlo():
     weight_var, bias_var = 4.0, 1.0
     fractions = theory.sample_kink_fractions(
-        jax.random.key(12), width=100, num_functions=2000, weight_var=weight_var,
+        jax.random.key(12),
+        width=100,
+        num_functions=2000,
+        weight_var=weight_var,
         bias_var=bias_var,
     )
     expected = theory.relu_kink_fraction(weight_var, bias_var)
@@ -308,10 +343,7 @@ def test_relu_roughness_is_invariant_to_common_sigma_but_not_to_weight_to_bias_r
     key = jax.random.key(14)
     common = [_pooled_roughness(key, jax.nn.relu, v)[0] for v in (0.3, 7.0)]
     np.testing.assert_allclose(common[0], common[1], rtol=1e-10)
-    fixed_bias = [
-        _pooled_roughness(key, jax.nn.relu, v, bias_var=1.0)[0]
-        for v in (0.3, 7.0)
-    ]
+    fixed_bias = [_pooled_roughness(key, jax.nn.relu, v, bias_var=1.0)[0] for v in (0.3, 7.0)]
     assert fixed_bias[1] > 1.5 * fixed_bias[0]
 
 
@@ -328,13 +360,12 @@ def test_conclusion_follows_the_numbers():
     text = theory.smoothness_conclusion(weight_vars, falling, rising, falling, relu_bias_var=1.0)
     assert "larger sigma^2 gives smoother" in text
     assert "changes with sigma^2" in text
-    text = theory.smoothness_conclusion(
-        weight_vars, [1.0, 3.0, 2.0], flat, flat, relu_bias_var=1.0
-    )
+    text = theory.smoothness_conclusion(weight_vars, [1.0, 3.0, 2.0], flat, flat, relu_bias_var=1.0)
     assert "no monotone trend" in text
     with pytest.raises(ValueError, match="weight_vars"):
-        theory.smoothness_conclusion([1.0, 0.5], rising[:2], flat[:2], rising[:2],
-                                     relu_bias_var=1.0)
+        theory.smoothness_conclusion(
+            [1.0, 0.5], rising[:2], flat[:2], rising[:2], relu_bias_var=1.0
+        )
 
 
 # ---------------------------------------------------------------------------- estimators
@@ -346,9 +377,7 @@ def test_ratio_of_means_standard_error_matches_its_spread():
     numerators, denominators = jax.random.normal(rng_key, (2, 200, 400)) + jnp.array(
         [[[1.0]], [[3.0]]]
     )
-    estimates = [
-        theory.ratio_of_means(numerators[i], denominators[i]) for i in range(200)
-    ]
+    estimates = [theory.ratio_of_means(numerators[i], denominators[i]) for i in range(200)]
     values = np.array([value for value, _ in estimates])
     reported = np.mean([se for _, se in estimates])
     assert values.std(ddof=1) == pytest.approx(reported, rel=0.15)
@@ -364,8 +393,12 @@ def test_same_key_gives_identical_draws_and_other_keys_differ():
         key = jax.random.key(seed)
         with jax.enable_x64(True):
             functions = theory.sample_initial_functions(
-                key, jnp.linspace(-1.0, 1.0, 201), activation_fn=jnp.tanh, width=50,
-                num_functions=200, weight_var=0.5,
+                key,
+                jnp.linspace(-1.0, 1.0, 201),
+                activation_fn=jnp.tanh,
+                width=50,
+                num_functions=200,
+                weight_var=0.5,
             )
         return [
             theory.sample_preactivations(key, weight_var=0.5, fan_in=7, num_draws=64),
@@ -387,9 +420,11 @@ def test_same_key_gives_identical_draws_and_other_keys_differ():
 def test_draws_are_true_gaussians_not_truncated():
     # a truncated normal (the stock initializers cut at 2 s.d.) never exceeds 2σ; N(0, σ²)
     # does so for 4.55% of draws
-    z = np.asarray(theory.sample_preactivations(
-        jax.random.key(16), weight_var=1.0, fan_in=1, num_draws=200_000
-    ))
+    z = np.asarray(
+        theory.sample_preactivations(
+            jax.random.key(16), weight_var=1.0, fan_in=1, num_draws=200_000
+        )
+    )
     params = theory.sample_scalar_net(jax.random.key(17), width=100_000, weight_var=1.0)
     weights = np.asarray(params["input_weights"])
     fraction = np.mean(np.abs(weights) > 2.0)
@@ -432,21 +467,32 @@ def test_samplers_pin_their_matmuls_to_the_requested_precision():
     key = jax.random.key(0)
     lowered = {
         "preactivations": theory._preactivations.lower(
-            key, 0.1, fan_in=3, num_draws=2, matmul_precision="highest"),
+            key, 0.1, fan_in=3, num_draws=2, matmul_precision="highest"
+        ),
         "second_layer": theory._second_layer.lower(
-            key, 0.1, 0.1, fan_in=3, width=3, num_draws=2, matmul_precision="highest"),
+            key, 0.1, 0.1, fan_in=3, width=3, num_draws=2, matmul_precision="highest"
+        ),
         "depth": theory._depth_second_moments.lower(
-            key, 0.1, width=3, depth=2, num_draws=2, matmul_precision="highest"),
+            key, 0.1, width=3, depth=2, num_draws=2, matmul_precision="highest"
+        ),
         "functions": theory._initial_functions.lower(
-            key, jnp.linspace(-1.0, 1.0, 5), 0.1, 0.1, activation_fn=jnp.tanh, width=3,
-            num_functions=2, matmul_precision="highest"),
+            key,
+            jnp.linspace(-1.0, 1.0, 5),
+            0.1,
+            0.1,
+            activation_fn=jnp.tanh,
+            width=3,
+            num_functions=2,
+            matmul_precision="highest",
+        ),
     }
     for name, program in lowered.items():
         text = program.as_text().lower()
         assert "dot_general" in text and "highest" in text, name
     with pytest.raises(ValueError, match="matmul_precision"):
-        theory.sample_preactivations(key, weight_var=0.1, fan_in=3, num_draws=2,
-                                     matmul_precision="fast")
+        theory.sample_preactivations(
+            key, weight_var=0.1, fan_in=3, num_draws=2, matmul_precision="fast"
+        )
 
 
 def test_config_errors_name_the_field():
@@ -470,18 +516,28 @@ def test_config_errors_name_the_field():
         study.Config(weight_var=math.inf)
 
 
-@pytest.mark.parametrize("args, name", [
-    (["--seed", "-1"], "--seed"), (["--seed", "99999999999999999999"], "--seed"),
-    (["--fan-in", "0"], "--fan-in"), (["--fan-in", "10000000000000"], "--fan-in"),
-    (["--weight-var", "inf"], "--weight-var"), (["--weight-var", "nan"], "--weight-var"),
-    (["--weight-var", "-1"], "--weight-var"), (["--weight-var", "1e300"], "weight_var:"),
-    (["--num-draws", "1"], "--num-draws"), (["--num-draws", "-5"], "--num-draws"),
-    (["--num-draws", "900000000", "--fan-in", "1000"], "num_draws:"),
-    (["--depth", "0"], "--depth"), (["--depth", "500"], "depth:"),
-    (["--matmul-precision", "fast"], "--matmul-precision"),
-])
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        (["--seed", "-1"], "--seed"),
+        (["--seed", "99999999999999999999"], "--seed"),
+        (["--fan-in", "0"], "--fan-in"),
+        (["--fan-in", "10000000000000"], "--fan-in"),
+        (["--weight-var", "inf"], "--weight-var"),
+        (["--weight-var", "nan"], "--weight-var"),
+        (["--weight-var", "-1"], "--weight-var"),
+        (["--weight-var", "1e300"], "weight_var:"),
+        (["--num-draws", "1"], "--num-draws"),
+        (["--num-draws", "-5"], "--num-draws"),
+        (["--num-draws", "900000000", "--fan-in", "1000"], "num_draws:"),
+        (["--depth", "0"], "--depth"),
+        (["--depth", "500"], "depth:"),
+        (["--matmul-precision", "fast"], "--matmul-precision"),
+    ],
+)
 def test_cli_bad_input_exits_2_with_one_line(bad_input, args, name):
     bad_input("initialization", args, name)
+
 
 # ---------------------------------------------------------------------------- smoke
 
@@ -489,10 +545,15 @@ def test_cli_bad_input_exits_2_with_one_line(bad_input, args, name):
 def test_quick_run_writes_files_with_finite_numbers(tmp_path):
     import initialization
 
-    results = initialization.main(["--quick", "--out", str(tmp_path), "--runs",
-                                   str(tmp_path / "runs"), "--quiet"])
-    for name in ("initialization.json", "initialization.md", "init_depth.png",
-                 "init_smoothness.png"):
+    results = initialization.main(
+        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs"), "--quiet"]
+    )
+    for name in (
+        "initialization.json",
+        "initialization.md",
+        "init_depth.png",
+        "init_smoothness.png",
+    ):
         assert (tmp_path / name).stat().st_size > 0, name
     written = json.loads((tmp_path / "initialization.json").read_text())
 
@@ -515,8 +576,10 @@ def test_quick_run_writes_files_with_finite_numbers(tmp_path):
     assert written["conclusion"] == results["conclusion"]
     assert written["conclusion"].startswith("tanh:")
     assert written["run"]["config"] == dataclasses.asdict(study.QUICK) | {
-        "depth_gains": [0.5, 1.0, 2.0], "smoothness_vars": list(study.QUICK.smoothness_vars),
-        "example_vars": list(study.QUICK.example_vars)}
+        "depth_gains": [0.5, 1.0, 2.0],
+        "smoothness_vars": list(study.QUICK.smoothness_vars),
+        "example_vars": list(study.QUICK.example_vars),
+    }
     examples = written["examples"]
     assert len(examples["tanh"]) == len(examples["weight_vars"])
     assert len(examples["relu"][0]) == study.QUICK.examples_per_panel

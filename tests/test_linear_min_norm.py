@@ -11,8 +11,9 @@ from jaxnn.studies import linear_min_norm as study
 N, NOISE_STD, BETA_NORM = 100, 0.5, 1.0
 
 
-@pytest.mark.parametrize("p, expected, digits", [(50, 0.2551, 4), (90, 2.50, 2), (150, 0.8435, 4),
-                                                 (300, 0.7923, 4)])
+@pytest.mark.parametrize(
+    "p, expected, digits", [(50, 0.2551, 4), (90, 2.50, 2), (150, 0.8435, 4), (300, 0.7923, 4)]
+)
 def test_formula_reproduces_the_issue_numbers(p, expected, digits):
     risk = study.theoretical_excess_risk(p, N, NOISE_STD, BETA_NORM)
     assert round(risk, digits) == pytest.approx(expected, abs=1e-12)
@@ -23,7 +24,8 @@ def test_formula_diverges_only_at_the_threshold_and_only_with_noise():
         assert study.theoretical_excess_risk(p, N, NOISE_STD, BETA_NORM) == math.inf
         # Without noise the estimator is exact for p <= n and only the bias is left beyond.
         assert study.theoretical_excess_risk(p, N, 0.0, 2.0) == pytest.approx(
-            4.0 * max(0.0, 1 - N / p))
+            4.0 * max(0.0, 1 - N / p)
+        )
     assert math.isfinite(study.theoretical_excess_risk(N - 2, N, NOISE_STD, BETA_NORM))
     assert math.isfinite(study.theoretical_excess_risk(N + 2, N, NOISE_STD, BETA_NORM))
 
@@ -35,8 +37,12 @@ def test_min_norm_solution_equals_the_pseudo_inverse(x64, p):
     y = jax.random.normal(key_y, (N,))
     expected = jnp.linalg.pinv(x) @ y  # SVD-based: independent of the Cholesky route
     # κ(X)² × 1e-16 bounds the Cholesky error; κ(X) ~ 1e3 at p = n, so 1e-8 relative is loose.
-    np.testing.assert_allclose(study.min_norm_solution(x, y), expected, rtol=1e-8,
-                               atol=1e-8 * float(jnp.linalg.norm(expected)))
+    np.testing.assert_allclose(
+        study.min_norm_solution(x, y),
+        expected,
+        rtol=1e-8,
+        atol=1e-8 * float(jnp.linalg.norm(expected)),
+    )
 
 
 @pytest.mark.parametrize("p", [50, 150])
@@ -67,11 +73,12 @@ def test_one_draw_is_the_squared_error_of_the_fit(x64):
     key, p, n = jax.random.key(11), 40, 25
     normals = np.asarray(jax.random.normal(key, (p + n * p + n,), dtype=jnp.float32), np.float64)
     beta = 2.0 * normals[:p] / np.linalg.norm(normals[:p])
-    x = normals[p:p + n * p].reshape(n, p)
-    y = x @ beta + 0.3 * normals[p + n * p:]
+    x = normals[p : p + n * p].reshape(n, p)
+    y = x @ beta + 0.3 * normals[p + n * p :]
     expected = np.sum((np.linalg.lstsq(x, y, rcond=None)[0] - beta) ** 2)
-    assert float(study.min_norm_excess_risk(key, p, n, 0.3, 2.0)) == pytest.approx(expected,
-                                                                                  rel=1e-9)
+    assert float(study.min_norm_excess_risk(key, p, n, 0.3, 2.0)) == pytest.approx(
+        expected, rel=1e-9
+    )
 
 
 SMALL = study.Config(n=12, ps=(4, 30), seeds=7, chunk_seeds=3)
@@ -82,26 +89,40 @@ def test_run_is_determined_by_its_config_and_not_by_chunking():
     assert first == second
     unchunked = study.run(study.Config(n=12, ps=(4, 30), seeds=7, chunk_seeds=100))
     assert [r["excess_risk"] for r in unchunked["rows"]] == pytest.approx(
-        [r["excess_risk"] for r in first["rows"]], rel=1e-12)
+        [r["excess_risk"] for r in first["rows"]], rel=1e-12
+    )
     other = study.run(study.Config(n=12, ps=(4, 30), seeds=7, seed=1))
     assert other["rows"][0]["excess_risk"] != first["rows"][0]["excess_risk"]
 
 
 def test_every_matmul_is_traced_at_highest_precision():
-    lowered = study.make_excess_risk_fn(4, 12, 0.5, 1.0, "highest").lower(jax.random.key(0),
-                                                         jnp.arange(2, dtype=jnp.uint32))
+    lowered = study.make_excess_risk_fn(4, 12, 0.5, 1.0, "highest").lower(
+        jax.random.key(0), jnp.arange(2, dtype=jnp.uint32)
+    )
     dots = [line for line in lowered.as_text().splitlines() if "dot_general" in line]
     assert dots and all("HIGHEST, HIGHEST" in line for line in dots), dots[:2]
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"n": 0}, "n"), ({"seeds": 1}, "seeds"), ({"chunk_seeds": 0}, "chunk_seeds"),
-    ({"seed": -1}, "seed"), ({"noise_std": -0.1}, "noise_std"),
-    ({"noise_std": math.nan}, "noise_std"), ({"beta_norm": math.inf}, "beta_norm"),
-    ({"ps": ()}, "ps"), ({"ps": (0, 10)}, "ps"), ({"ps": (20, 10)}, "ps"),
-    ({"ps": (10, 10)}, "ps"), ({"ps": (10**6,)}, "ps"), ({"dtype": "float16"}, "dtype"),
-    ({"matmul_precision": "fast"}, "matmul_precision"), ({"chunk_seeds": 10**6}, "chunk_seeds"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"n": 0}, "n"),
+        ({"seeds": 1}, "seeds"),
+        ({"chunk_seeds": 0}, "chunk_seeds"),
+        ({"seed": -1}, "seed"),
+        ({"noise_std": -0.1}, "noise_std"),
+        ({"noise_std": math.nan}, "noise_std"),
+        ({"beta_norm": math.inf}, "beta_norm"),
+        ({"ps": ()}, "ps"),
+        ({"ps": (0, 10)}, "ps"),
+        ({"ps": (20, 10)}, "ps"),
+        ({"ps": (10, 10)}, "ps"),
+        ({"ps": (10**6,)}, "ps"),
+        ({"dtype": "float16"}, "dtype"),
+        ({"matmul_precision": "fast"}, "matmul_precision"),
+        ({"chunk_seeds": 10**6}, "chunk_seeds"),
+    ],
+)
 def test_bad_config_raises_naming_the_field(changes, field):
     with pytest.raises(ValueError, match=f"^{field}:"):
         study.Config(**changes)
@@ -111,12 +132,21 @@ def test_quick_run_writes_numbers_markdown_and_figure(tmp_path):
     import linear_min_norm  # experiments/linear_min_norm.py; the study is jaxnn.studies.*
 
     document = linear_min_norm.main(
-        ["--quick", "--quiet", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")])
+        ["--quick", "--quiet", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
+    )
     saved = json.loads((tmp_path / "linear_min_norm.json").read_text())
     assert [row["p"] for row in saved["rows"]] == list(study.QUICK.ps)
     for row in saved["rows"]:
-        assert {"p", "n", "noise_std", "excess_risk", "standard_error", "theory", "n_seeds",
-                "within_3_se"} <= set(row)
+        assert {
+            "p",
+            "n",
+            "noise_std",
+            "excess_risk",
+            "standard_error",
+            "theory",
+            "n_seeds",
+            "within_3_se",
+        } <= set(row)
         for name in ("excess_risk", "standard_error", "theory"):
             assert math.isfinite(row[name]) and row[name] > 0, row
         assert row["n_seeds"] == study.QUICK.seeds
@@ -130,23 +160,49 @@ def test_quick_run_writes_numbers_markdown_and_figure(tmp_path):
 
 
 def test_markdown_reports_misses_and_unchecked_points():
-    rows = [{"p": p, "n": 100, "noise_std": 0.5, "beta_norm": 1.0, "excess_risk": risk,
-             "standard_error": error, "theory": theory, "n_seeds": 10, "z_score": z,
-             "within_3_se": None if z is None else abs(z) <= 3, "checked": checked}
-            for p, risk, error, theory, z, checked in [
-                (50, 0.30, 0.01, 0.2551, 4.49, True), (100, 5e3, 4e3, None, None, False),
-                (300, 0.79, 0.001, 0.7923, -2.3, True)]]
-    results = {"n": 100, "noise_std": 0.5, "beta_norm": 1.0, "n_seeds": 10, "dtype": "float64",
-               "check_margin": 5, "rows": rows, "n_checked": 2, "n_within_3_se": 1,
-               "all_within_3_se_away_from_threshold": False, "largest_abs_z_score": 4.49,
-               "peak": {"p": 100, "excess_risk": 5e3, "standard_error": 4e3}}
+    rows = [
+        {
+            "p": p,
+            "n": 100,
+            "noise_std": 0.5,
+            "beta_norm": 1.0,
+            "excess_risk": risk,
+            "standard_error": error,
+            "theory": theory,
+            "n_seeds": 10,
+            "z_score": z,
+            "within_3_se": None if z is None else abs(z) <= 3,
+            "checked": checked,
+        }
+        for p, risk, error, theory, z, checked in [
+            (50, 0.30, 0.01, 0.2551, 4.49, True),
+            (100, 5e3, 4e3, None, None, False),
+            (300, 0.79, 0.001, 0.7923, -2.3, True),
+        ]
+    ]
+    results = {
+        "n": 100,
+        "noise_std": 0.5,
+        "beta_norm": 1.0,
+        "n_seeds": 10,
+        "dtype": "float64",
+        "check_margin": 5,
+        "rows": rows,
+        "n_checked": 2,
+        "n_within_3_se": 1,
+        "all_within_3_se_away_from_threshold": False,
+        "largest_abs_z_score": 4.49,
+        "peak": {"p": 100, "excess_risk": 5e3, "standard_error": 4e3},
+    }
     text = study.markdown(results)
     assert "At 1 of the 2 feature counts" in text and "p = 50 misses with z = 4.49" in text
     assert "not checked" in text and "at the interpolation threshold p = n" in text
     assert "—" in text  # the infinite theory at p = n, stored as null in the JSON
 
 
-@pytest.mark.parametrize("args, name", [(["--ps", "0,10"], "--ps"), (["--ps", "10:x"], "--ps"),
-                                        (["--seeds", "1"], "--seeds")])
+@pytest.mark.parametrize(
+    "args, name",
+    [(["--ps", "0,10"], "--ps"), (["--ps", "10:x"], "--ps"), (["--seeds", "1"], "--seeds")],
+)
 def test_bad_input_exits_2_with_one_line(bad_input, args, name):
     bad_input("linear_min_norm", args, name)

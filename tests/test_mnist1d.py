@@ -63,9 +63,14 @@ def test_corrupt_labels_rejects_a_fraction_outside_the_unit_interval(fraction):
         mnist1d.corrupt_labels(jax.random.key(0), jnp.zeros(3, jnp.int32), fraction)
 
 
-@pytest.mark.parametrize("kwargs, name", [({"num_samples": 5}, "num_samples"),
-                                          ({"train_split": 1.0}, "train_split"),
-                                          ({"seed": -1}, "seed")])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"num_samples": 5}, "num_samples"),
+        ({"train_split": 1.0}, "train_split"),
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_bad_config_names_the_field(kwargs, name):
     with pytest.raises(ValueError, match=name):
         mnist1d.MNIST1DConfig(**kwargs)

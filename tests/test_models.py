@@ -57,13 +57,17 @@ def test_init_padded_uses_the_true_fan_in(scheme):
     true_width, padded = 6, 64
     keys = jax.random.split(jax.random.key(5), 400)
     params = jax.vmap(
-        lambda k: models.init_padded(k, jnp.array([true_width, true_width]), (8, padded, padded, 8),
-                                     init_scheme=scheme)
+        lambda k: models.init_padded(
+            k, jnp.array([true_width, true_width]), (8, padded, padded, 8), init_scheme=scheme
+        )
     )(keys)
     kernel = np.asarray(params["layers"][1]["kernel"])  # [draw, fan_in, fan_out]
     active = kernel[:, :true_width, :true_width].ravel()
-    expected_var = {"torch_uniform": 1 / (3 * true_width), "lecun_normal": 1 / true_width,
-                    "he_normal": 2 / true_width}[scheme]
+    expected_var = {
+        "torch_uniform": 1 / (3 * true_width),
+        "lecun_normal": 1 / true_width,
+        "he_normal": 2 / true_width,
+    }[scheme]
     # Var of a sample variance: (m4 - var^2)/n; m4 = 9/5 var^2 (uniform), 3 var^2 (normal).
     kurtosis = 9 / 5 if scheme == "torch_uniform" else 3.0
     standard_error = expected_var * math.sqrt((kurtosis - 1) / active.size)
@@ -79,8 +83,12 @@ def test_init_padded_uses_the_true_fan_in(scheme):
         (lambda: models.init(jax.random.key(0), (8, 0, 8)), "layer_sizes"),
         (lambda: models.mlp_layer_sizes(8, [4, -1], 8), "hidden_widths"),
         (lambda: models.init(jax.random.key(0), (8, 4, 8), init_scheme="xavier"), "init_scheme"),
-        (lambda: models.apply(models.init(jax.random.key(0), (2, 3, 1)), jnp.ones((1, 2)),
-                              activation="swish"), "activation"),
+        (
+            lambda: models.apply(
+                models.init(jax.random.key(0), (2, 3, 1)), jnp.ones((1, 2)), activation="swish"
+            ),
+            "activation",
+        ),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_argument(call, name):
@@ -112,11 +120,19 @@ def test_conv1d_patches_equals_lax_conv_and_a_numpy_loop(x64, width, length):
     x = rng.normal(size=(3, length, 4))
     kernel = rng.normal(size=(width, 4, 6))
     bias = rng.normal(size=(6,))
-    got = models.conv1d_patches(jnp.asarray(x), jnp.asarray(kernel), jnp.asarray(bias), stride=2,
-                                padding=1)
-    lax = jax.lax.conv_general_dilated(jnp.asarray(x), jnp.asarray(kernel), window_strides=(2,),
-                                       padding=[(1, 1)],
-                                       dimension_numbers=("NWC", "WIO", "NWC")) + bias
+    got = models.conv1d_patches(
+        jnp.asarray(x), jnp.asarray(kernel), jnp.asarray(bias), stride=2, padding=1
+    )
+    lax = (
+        jax.lax.conv_general_dilated(
+            jnp.asarray(x),
+            jnp.asarray(kernel),
+            window_strides=(2,),
+            padding=[(1, 1)],
+            dimension_numbers=("NWC", "WIO", "NWC"),
+        )
+        + bias
+    )
     expected = _numpy_conv1d(x, kernel, bias, stride=2, padding=1)
     assert got.shape == expected.shape == lax.shape == (3, (length + 2 - width) // 2 + 1, 6)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
@@ -135,10 +151,13 @@ def test_cnn_patches_and_lax_convolutions_give_the_same_outputs_and_gradients(x6
     params = _float64_cnn(patches, 4, 4, seed=0)
     x = jax.random.normal(jax.random.key(1), (6, 40), jnp.float64)
     labels = jnp.array([0, 3, 9, 1, 1, 7])
-    np.testing.assert_allclose(jax.jit(patches.apply)(params, x), jax.jit(lax.apply)(params, x),
-                               rtol=1e-12)
-    grads = [jax.jit(jax.grad(train.make_loss_fn(family, "softmax_cross_entropy")))(params, x, labels)
-             for family in (patches, lax)]
+    np.testing.assert_allclose(
+        jax.jit(patches.apply)(params, x), jax.jit(lax.apply)(params, x), rtol=1e-12
+    )
+    grads = [
+        jax.jit(jax.grad(train.make_loss_fn(family, "softmax_cross_entropy")))(params, x, labels)
+        for family in (patches, lax)
+    ]
     for got, expected in zip(jax.tree.leaves(grads[0]), jax.tree.leaves(grads[1])):
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-300)
 
@@ -151,17 +170,21 @@ def test_padded_masked_cnn_equals_narrow_cnn(x64):
     wide = pad(narrow, padded)
     x = jax.random.normal(jax.random.key(3), (6, 40), jnp.float64)
     labels = jnp.array([2, 5, 0, 9, 4, 4])
-    narrow_loss, narrow_grads = jax.jit(jax.value_and_grad(
-        train.make_loss_fn(family, "softmax_cross_entropy")))(narrow, x, labels)
-    wide_loss, wide_grads = jax.jit(jax.value_and_grad(
-        train.make_loss_fn(family, "softmax_cross_entropy", masks=family.masks(width, padded))
-    ))(wide, x, labels)
+    narrow_loss, narrow_grads = jax.jit(
+        jax.value_and_grad(train.make_loss_fn(family, "softmax_cross_entropy"))
+    )(narrow, x, labels)
+    wide_loss, wide_grads = jax.jit(
+        jax.value_and_grad(
+            train.make_loss_fn(family, "softmax_cross_entropy", masks=family.masks(width, padded))
+        )
+    )(wide, x, labels)
     np.testing.assert_allclose(wide_loss, narrow_loss, rtol=1e-10)
     embedded = pad(narrow_grads, padded)
     active = pad(jax.tree.map(jnp.ones_like, narrow), padded)
     assert jax.tree.structure(wide_grads) == jax.tree.structure(embedded)
-    for got, expected, inside in zip(jax.tree.leaves(wide_grads), jax.tree.leaves(embedded),
-                                     jax.tree.leaves(active)):
+    for got, expected, inside in zip(
+        jax.tree.leaves(wide_grads), jax.tree.leaves(embedded), jax.tree.leaves(active)
+    ):
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-300)
         assert np.all(np.asarray(got)[np.asarray(inside) == 0] == 0)
@@ -189,8 +212,9 @@ def test_cnn_init_uses_the_true_fan_in():
     rows = (np.arange(length * padded) % padded) < width
     head_active = np.broadcast_to(rows[:, None], params["head"]["kernel"].shape[1:])
     blocks.append(("head.kernel", params["head"]["kernel"], head_active, length * width))
-    blocks.append(("head.bias", params["head"]["bias"], np.ones(family.output_dim, bool),
-                   length * width))
+    blocks.append(
+        ("head.bias", params["head"]["bias"], np.ones(family.output_dim, bool), length * width)
+    )
     for name, values, active, fan_in in blocks:
         values = np.asarray(values)
         sample = values[:, active].ravel()
@@ -212,7 +236,8 @@ def test_cnn_parameter_count_matches_the_arrays(width):
 @pytest.mark.parametrize("input_length, lengths", [(40, (19, 10, 5)), (12, (5, 3, 2))])
 @pytest.mark.parametrize("width", [1, 7])
 def test_cnn_flops_are_six_times_the_traced_forward_multiply_adds_and_bias_adds(
-        input_length, lengths, width):
+    input_length, lengths, width
+):
     """6 x (dot_general multiply-adds of one example's forward pass + one add per bias use)."""
     # lengths: L <- floor((L + 2 - K)/2) + 1 for K = 5, 3, 3, written out by hand.
     family = models.CNN1DFamily(input_length=input_length, output_dim=10)

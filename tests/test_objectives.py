@@ -31,28 +31,40 @@ def test_mse_against_hand_computed_values(x64):
     weights = jnp.array([1.0, 0.0, 1.0])
     np.testing.assert_allclose(objectives.mse(outputs, targets, weights), (2.5 + 2) / 2, rtol=1e-14)
     kept = np.array([0, 2])
-    np.testing.assert_allclose(objectives.mse(outputs, targets, weights),
-                               objectives.mse(outputs[kept], targets[kept]), rtol=1e-14)
+    np.testing.assert_allclose(
+        objectives.mse(outputs, targets, weights),
+        objectives.mse(outputs[kept], targets[kept]),
+        rtol=1e-14,
+    )
 
 
 def test_softmax_cross_entropy_against_hand_computed_values(x64):
     """The mean of the hand-written per-row losses; weight 0 drops row 1."""
     logits, labels = jnp.array(LOGITS), jnp.array(LABELS)
     per_row = _hand_cross_entropy()
-    np.testing.assert_allclose(objectives.softmax_cross_entropy(logits, labels),
-                               sum(per_row) / 3, rtol=1e-12)
+    np.testing.assert_allclose(
+        objectives.softmax_cross_entropy(logits, labels), sum(per_row) / 3, rtol=1e-12
+    )
     weights = jnp.array([1.0, 0.0, 1.0])
-    np.testing.assert_allclose(objectives.softmax_cross_entropy(logits, labels, weights),
-                               (per_row[0] + per_row[2]) / 2, rtol=1e-12)
+    np.testing.assert_allclose(
+        objectives.softmax_cross_entropy(logits, labels, weights),
+        (per_row[0] + per_row[2]) / 2,
+        rtol=1e-12,
+    )
     kept = np.array([0, 2])
-    np.testing.assert_allclose(objectives.softmax_cross_entropy(logits, labels, weights),
-                               objectives.softmax_cross_entropy(logits[kept], labels[kept]),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        objectives.softmax_cross_entropy(logits, labels, weights),
+        objectives.softmax_cross_entropy(logits[kept], labels[kept]),
+        rtol=1e-12,
+    )
 
 
 def test_softmax_cross_entropy_of_equal_logits_is_log_k(x64):
-    np.testing.assert_allclose(objectives.softmax_cross_entropy(jnp.zeros((2, 7)), jnp.array([0, 6])),
-                               math.log(7), rtol=1e-14)
+    np.testing.assert_allclose(
+        objectives.softmax_cross_entropy(jnp.zeros((2, 7)), jnp.array([0, 6])),
+        math.log(7),
+        rtol=1e-14,
+    )
 
 
 def test_error_rate_against_hand_counted_values(x64):
@@ -60,12 +72,15 @@ def test_error_rate_against_hand_counted_values(x64):
     logits, labels = jnp.array(LOGITS), jnp.array(LABELS)
     np.testing.assert_allclose(objectives.error_rate(logits, labels), 2 / 3, rtol=1e-14)
     np.testing.assert_allclose(objectives.error_rate(logits[:2], labels[:2]), 0.5, rtol=1e-14)
-    np.testing.assert_allclose(objectives.error_rate(logits, labels, jnp.array([1.0, 0.0, 1.0])),
-                               0.5, rtol=1e-14)
-    np.testing.assert_allclose(objectives.error_rate(logits, labels, jnp.array([1.0, 0.0, 0.0])),
-                               0.0, atol=0)
-    np.testing.assert_allclose(objectives.error_rate(logits, labels, jnp.array([0.0, 1.0, 1.0])),
-                               1.0, rtol=1e-14)
+    np.testing.assert_allclose(
+        objectives.error_rate(logits, labels, jnp.array([1.0, 0.0, 1.0])), 0.5, rtol=1e-14
+    )
+    np.testing.assert_allclose(
+        objectives.error_rate(logits, labels, jnp.array([1.0, 0.0, 0.0])), 0.0, atol=0
+    )
+    np.testing.assert_allclose(
+        objectives.error_rate(logits, labels, jnp.array([0.0, 1.0, 1.0])), 1.0, rtol=1e-14
+    )
 
 
 def test_error_rate_breaks_ties_toward_the_lowest_class():

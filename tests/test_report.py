@@ -6,8 +6,9 @@ import pytest
 from jaxnn import report
 
 # Every study the report shows, so a study added to the report is smoke-tested here too.
-EXPERIMENTS = tuple(part if isinstance(part, str) else part[0]
-                    for _, parts in report.SECTIONS for part in parts)
+EXPERIMENTS = tuple(
+    part if isinstance(part, str) else part[0] for _, parts in report.SECTIONS for part in parts
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,10 @@ def test_report_from_quick_outputs_has_every_section_and_figure(quick_figures, t
 
 
 def test_find_placeholders_flags_missing_numbers():
-    assert report.find_placeholders("| 3 | nan |\nfine 1.0\nvalue None") == ["| 3 | nan |",
-                                                                          "value None"]
+    assert report.find_placeholders("| 3 | nan |\nfine 1.0\nvalue None") == [
+        "| 3 | nan |",
+        "value None",
+    ]
 
 
 def test_nest_markdown_shifts_headings_below_the_section():
@@ -56,6 +59,7 @@ def test_nest_markdown_shifts_headings_below_the_section():
 
 def test_report_cli_rejects_a_missing_folder(tmp_path):
     import report as report_script
+
     from jaxnn.cli import UsageError
 
     with pytest.raises(UsageError, match="--figures"):
@@ -64,6 +68,7 @@ def test_report_cli_rejects_a_missing_folder(tmp_path):
 
 def test_report_cli_rejects_a_folder_as_output_and_names_a_corrupt_result_file(tmp_path):
     import report as report_script
+
     from jaxnn.cli import UsageError
 
     with pytest.raises(UsageError, match="--output"):

@@ -7,15 +7,15 @@ import pytest
 
 from jaxnn import data, models, sweep, train
 
-
 DEFAULT_WIDTHS = (*range(2, 49, 2), 56, 64, 80, 100, 128, 160, 200)
 
 
 @pytest.mark.parametrize("widths", [range(2, 201), [1, 3, 64, 65, 200], [7]])
 @pytest.mark.parametrize("backend", ["cpu", "gpu"])
 def test_plan_groups_covers_every_width_once_with_room(widths, backend):
-    groups = sweep.plan_groups(widths, epochs=20_000, members_per_width=3, n_devices=2,
-                               costs=sweep.BACKEND_COSTS[backend])
+    groups = sweep.plan_groups(
+        widths, epochs=20_000, members_per_width=3, n_devices=2, costs=sweep.BACKEND_COSTS[backend]
+    )
     flat = [w for g in groups for w in g.widths]
     assert flat == sorted(set(widths))
     for group in groups:
@@ -52,11 +52,13 @@ def test_gpu_plan_of_the_default_study_is_a_handful_of_groups_and_cpu_plan_is_no
 def test_plan_sweep_keeps_the_cheaper_of_separate_and_joint_plans():
     options = dict(epochs=1000, members_per_width=2, costs=sweep.BACKEND_COSTS["gpu"])
     chosen = sweep.plan_sweep(DEFAULT_WIDTHS, (100, 200), **options)
-    separate = [g for n in (100, 200) for g in sweep.plan_groups(DEFAULT_WIDTHS, n_trains=(n,),
-                                                                   **options)]
+    separate = [
+        g for n in (100, 200) for g in sweep.plan_groups(DEFAULT_WIDTHS, n_trains=(n,), **options)
+    ]
     joint = sweep.plan_groups(DEFAULT_WIDTHS, n_trains=(100, 200), **options)
     estimate = lambda groups: sweep.estimated_seconds(  # noqa: E731
-        groups, epochs=1000, members_per_width=2, costs=sweep.BACKEND_COSTS["gpu"])
+        groups, epochs=1000, members_per_width=2, costs=sweep.BACKEND_COSTS["gpu"]
+    )
     assert estimate(chosen) == min(estimate(separate), estimate(joint))
 
 
@@ -76,15 +78,28 @@ def test_grouped_padded_sweep_equals_each_width_trained_alone():
     results = sweep.run_width_sweep(key, [group], sets, dataset.x_test, dataset.y_test, config)
     for width in group.widths:
         padded_members, _ = sweep.width_group_members(
-            key, sweep.WidthGroup(16, (width,), (20,)), {None: sweep.Variant(sets)},
-            family=models.MLPFamily(), learning_rate=1e-3)
+            key,
+            sweep.WidthGroup(16, (width,), (20,)),
+            {None: sweep.Variant(sets)},
+            family=models.MLPFamily(),
+            learning_rate=1e-3,
+        )
         sizes = (8, width, width, 8)  # the narrow model's active block of the padded draw
-        narrow = {"layers": {
-            k: {"kernel": layer["kernel"][:, : sizes[k], : sizes[k + 1]],
-                "bias": layer["bias"][:, : sizes[k + 1]]}
-            for k, layer in padded_members.params["layers"].items()}}
-        alone = train.train(config, padded_members._replace(params=narrow, width_masks=None),
-                            dataset.x_test, dataset.y_test)
+        narrow = {
+            "layers": {
+                k: {
+                    "kernel": layer["kernel"][:, : sizes[k], : sizes[k + 1]],
+                    "bias": layer["bias"][:, : sizes[k + 1]],
+                }
+                for k, layer in padded_members.params["layers"].items()
+            }
+        }
+        alone = train.train(
+            config,
+            padded_members._replace(params=narrow, width_masks=None),
+            dataset.x_test,
+            dataset.y_test,
+        )
         np.testing.assert_allclose(results[(20, width)]["train_loss"], alone.train_loss, rtol=1e-4)
         np.testing.assert_allclose(results[(20, width)]["test_loss"], alone.test_loss, rtol=1e-4)
         assert narrow["layers"][1]["kernel"].shape == (2, width, width)
@@ -96,16 +111,24 @@ def test_training_sets_of_two_sizes_sharing_a_group_train_as_they_would_apart(x6
     small = data.make_dataset(jax.random.key(2), config_data, 6, n_draws=2)
     large = data.make_dataset(jax.random.key(3), config_data, 10, n_draws=2)
     as64 = lambda a: a.astype(jnp.float64)  # noqa: E731
-    sets = {6: (as64(small.x_train), as64(small.y_train)),
-            10: (as64(large.x_train), as64(large.y_train))}
+    sets = {
+        6: (as64(small.x_train), as64(small.y_train)),
+        10: (as64(large.x_train), as64(large.y_train)),
+    }
     x_test, y_test = as64(small.x_test), as64(small.y_test)
     config = train.TrainConfig(optimizer="adam", epochs=25, chunk_epochs=10)
     key = jax.random.key(4)
-    joint = sweep.run_width_sweep(key, [sweep.WidthGroup(8, (3, 5), (6, 10))], sets,
-                                  x_test, y_test, config)
-    apart = sweep.run_width_sweep(key, [sweep.WidthGroup(8, (3, 5), (6,)),
-                                        sweep.WidthGroup(8, (3, 5), (10,))], sets,
-                                  x_test, y_test, config)
+    joint = sweep.run_width_sweep(
+        key, [sweep.WidthGroup(8, (3, 5), (6, 10))], sets, x_test, y_test, config
+    )
+    apart = sweep.run_width_sweep(
+        key,
+        [sweep.WidthGroup(8, (3, 5), (6,)), sweep.WidthGroup(8, (3, 5), (10,))],
+        sets,
+        x_test,
+        y_test,
+        config,
+    )
     assert set(joint) == set(apart) == {(n, w) for n in (6, 10) for w in (3, 5)}
     for cell in joint:
         for name in ("train_loss", "test_loss", "final_train_loss"):
@@ -119,17 +142,31 @@ def test_resume_skips_groups_that_load_returns():
     config = train.TrainConfig(epochs=4, chunk_epochs=2)
     groups = [sweep.WidthGroup(8, (2, 4), (10,)), sweep.WidthGroup(16, (12,), (10,))]
     saved = {}
-    first = sweep.run_width_sweep(jax.random.key(1), groups, sets, dataset.x_test, dataset.y_test,
-                                  config, save_group=lambda g, r: saved.__setitem__(g.name, r))
+    first = sweep.run_width_sweep(
+        jax.random.key(1),
+        groups,
+        sets,
+        dataset.x_test,
+        dataset.y_test,
+        config,
+        save_group=lambda g, r: saved.__setitem__(g.name, r),
+    )
     trained = []
     again = sweep.run_width_sweep(
-        jax.random.key(1), groups, sets, dataset.x_test, dataset.y_test, config,
+        jax.random.key(1),
+        groups,
+        sets,
+        dataset.x_test,
+        dataset.y_test,
+        config,
         load_group=lambda g: saved.get(g.name) if g.padded_width == 8 else None,
-        save_group=lambda g, r: trained.append(g.name))
+        save_group=lambda g, r: trained.append(g.name),
+    )
     assert trained == [groups[1].name]
     for width in (2, 4, 12):
-        np.testing.assert_array_equal(first[(10, width)]["train_loss"],
-                                      again[(10, width)]["train_loss"])
+        np.testing.assert_array_equal(
+            first[(10, width)]["train_loss"], again[(10, width)]["train_loss"]
+        )
 
 
 def test_variants_train_in_one_group_as_they_would_alone():
@@ -137,19 +174,33 @@ def test_variants_train_in_one_group_as_they_would_alone():
     config_data = data.TeacherConfig(n_test=50, normalisation_samples=500)
     dataset = data.make_dataset(jax.random.key(5), config_data, 12, n_draws=2)
     noisier = dataset.y_train + 0.5 * jax.random.normal(jax.random.key(6), dataset.y_train.shape)
-    variants = {"clean": sweep.Variant({12: (dataset.x_train, dataset.y_train)}, 0.0),
-                "noisy": sweep.Variant({12: (dataset.x_train, noisier)}, 1e-2)}
+    variants = {
+        "clean": sweep.Variant({12: (dataset.x_train, dataset.y_train)}, 0.0),
+        "noisy": sweep.Variant({12: (dataset.x_train, noisier)}, 1e-2),
+    }
     config = train.TrainConfig(epochs=20, chunk_epochs=10)
     group = sweep.WidthGroup(8, (3, 6), (12,))
-    together = sweep.run_width_sweep(jax.random.key(7), [group], None, dataset.x_test,
-                                     dataset.y_test, config, variants=variants)
+    together = sweep.run_width_sweep(
+        jax.random.key(7), [group], None, dataset.x_test, dataset.y_test, config, variants=variants
+    )
     assert set(together) == {(v, 12, w) for v in variants for w in (3, 6)}
     for name, variant in variants.items():
-        alone = sweep.run_width_sweep(jax.random.key(7), [group], None, dataset.x_test,
-                                      dataset.y_test, config, variants={name: variant})
+        alone = sweep.run_width_sweep(
+            jax.random.key(7),
+            [group],
+            None,
+            dataset.x_test,
+            dataset.y_test,
+            config,
+            variants={name: variant},
+        )
         for width in (3, 6):
-            np.testing.assert_allclose(together[(name, 12, width)]["train_loss"],
-                                       alone[(name, 12, width)]["train_loss"], rtol=1e-5)
+            np.testing.assert_allclose(
+                together[(name, 12, width)]["train_loss"],
+                alone[(name, 12, width)]["train_loss"],
+                rtol=1e-5,
+            )
     # The decay changed the trajectory: the variants really differ.
-    assert not np.allclose(together[("clean", 12, 3)]["train_loss"],
-                           together[("noisy", 12, 3)]["train_loss"])
+    assert not np.allclose(
+        together[("clean", 12, 3)]["train_loss"], together[("noisy", 12, 3)]["train_loss"]
+    )

@@ -16,7 +16,9 @@ def _members(keys, learning_rates, widths=(4,), weight_decays=None, scheme="lecu
     """Members with their own data and init; unpadded (all the same width)."""
     count = len(learning_rates)
     sizes = (D, *widths, O)
-    params = jax.vmap(lambda k: models.init(jax.random.fold_in(k, 0), sizes, init_scheme=scheme))(keys)
+    params = jax.vmap(lambda k: models.init(jax.random.fold_in(k, 0), sizes, init_scheme=scheme))(
+        keys
+    )
     x = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 1), (N, D)))(keys)
     y = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 2), (N, O)))(keys)
     return train.Members(
@@ -59,18 +61,21 @@ def test_minibatch_epoch_equals_manual_sgd_over_the_shuffled_batches(x64):
     """One epoch of the loop = a hand-written SGD pass over the documented permutation."""
     keys = jax.random.split(jax.random.key(1), 1)
     members = _members(keys, [0.1])
-    members = members._replace(params=jax.tree.map(lambda a: a.astype(jnp.float64), members.params),
-                               x_train=members.x_train.astype(jnp.float64),
-                               y_train=members.y_train.astype(jnp.float64))
-    config = train.TrainConfig(optimizer="sgd", epochs=2, batch_size=4, chunk_epochs=2,
-                               model=TANH)
+    members = members._replace(
+        params=jax.tree.map(lambda a: a.astype(jnp.float64), members.params),
+        x_train=members.x_train.astype(jnp.float64),
+        y_train=members.y_train.astype(jnp.float64),
+    )
+    config = train.TrainConfig(optimizer="sgd", epochs=2, batch_size=4, chunk_epochs=2, model=TANH)
     result = train.train(config, members, X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
 
     params = jax.tree.map(lambda a: a[0], members.params)
     x, y = members.x_train[0], members.y_train[0]
     loss_fn = train.make_loss_fn(TANH)
     for epoch in range(2):
-        order = np.asarray(jax.random.permutation(jax.random.fold_in(members.shuffle_key[0], epoch), N))
+        order = np.asarray(
+            jax.random.permutation(jax.random.fold_in(members.shuffle_key[0], epoch), N)
+        )
         for start in range(0, N, 4):
             batch = order[start : start + 4]
             grads = jax.grad(loss_fn)(params, x[batch], y[batch])
@@ -87,15 +92,28 @@ def test_padded_training_trajectory_equals_narrow(x64):
     wide = models.pad_params(narrow, (D, padded, padded, O))
     x = jax.random.normal(jax.random.key(3), (1, N, D), jnp.float64)
     y = jax.random.normal(jax.random.key(4), (1, N, O), jnp.float64)
-    common = dict(learning_rate=jnp.array([1e-2]), weight_decay=jnp.array([1e-3]), x_train=x,
-                  y_train=y, shuffle_key=jax.random.split(key, 1))
+    common = dict(
+        learning_rate=jnp.array([1e-2]),
+        weight_decay=jnp.array([1e-3]),
+        x_train=x,
+        y_train=y,
+        shuffle_key=jax.random.split(key, 1),
+    )
     config = train.TrainConfig(optimizer="adam", epochs=40, chunk_epochs=40)
     expand = lambda tree: jax.tree.map(lambda a: a[None], tree)  # noqa: E731
     masks = [m[None] for m in models.hidden_masks_for(jnp.array([width, width]), (padded, padded))]
-    narrow_run = train.train(config, train.Members(params=expand(narrow), **common),
-                             X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
-    wide_run = train.train(config, train.Members(params=expand(wide), width_masks=masks, **common),
-                           X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
+    narrow_run = train.train(
+        config,
+        train.Members(params=expand(narrow), **common),
+        X_TEST.astype(jnp.float64),
+        Y_TEST.astype(jnp.float64),
+    )
+    wide_run = train.train(
+        config,
+        train.Members(params=expand(wide), width_masks=masks, **common),
+        X_TEST.astype(jnp.float64),
+        Y_TEST.astype(jnp.float64),
+    )
     np.testing.assert_allclose(wide_run.train_loss, narrow_run.train_loss, rtol=1e-10)
     np.testing.assert_allclose(wide_run.test_loss, narrow_run.test_loss, rtol=1e-10)
 
@@ -113,8 +131,9 @@ def test_same_seed_identical_different_seed_differs():
 def test_divergence_and_threshold_crossings_are_recorded():
     keys = jax.random.split(jax.random.key(4), 2)
     members = _members(keys, [0.05, 50.0], widths=(16,), scheme="he_normal")
-    config = train.TrainConfig(optimizer="sgd", epochs=200, chunk_epochs=50,
-                               loss_thresholds=(0.5, 1e-30))
+    config = train.TrainConfig(
+        optimizer="sgd", epochs=200, chunk_epochs=50, loss_thresholds=(0.5, 1e-30)
+    )
     result = train.train(config, members, X_TEST, Y_TEST)
     assert result.diverged.tolist() == [False, True]
     assert np.isnan(result.final_train_loss[1]) and np.isfinite(result.final_train_loss[0])
@@ -129,10 +148,16 @@ def test_divergence_and_threshold_crossings_are_recorded():
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"epochs": 0}, "epochs"), ({"optimizer": "rmsprop"}, "optimizer"),
-     ({"batch_size": 0}, "batch_size"), ({"objective": "hinge"}, "objective"),
-     ({"model": "mlp"}, "model"), ({"train_loss_curve": "exact"}, "train_loss_curve"),
-     ({"eval_batch_size": 0}, "eval_batch_size"), ({"chunk_epochs": 0}, "chunk_epochs")],
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"optimizer": "rmsprop"}, "optimizer"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"objective": "hinge"}, "objective"),
+        ({"model": "mlp"}, "model"),
+        ({"train_loss_curve": "exact"}, "train_loss_curve"),
+        ({"eval_batch_size": 0}, "eval_batch_size"),
+        ({"chunk_epochs": 0}, "chunk_epochs"),
+    ],
 )
 def test_bad_config_raises(kwargs, name):
     with pytest.raises(ValueError, match=name):
@@ -159,7 +184,9 @@ def test_snapshot_holds_the_parameters_at_the_first_epoch_below_the_level():
         # Re-train for exactly that many epochs: the parameters must be the snapshot.
         short = train.TrainConfig(optimizer="sgd", epochs=int(below[0]), chunk_epochs=20)
         replay = train.train(short, _one(members, index), X_TEST, Y_TEST)
-        for got, expected in zip(jax.tree.leaves(result.snapshot_params), jax.tree.leaves(replay.params)):
+        for got, expected in zip(
+            jax.tree.leaves(result.snapshot_params), jax.tree.leaves(replay.params)
+        ):
             np.testing.assert_allclose(got[index], expected[0], rtol=1e-5, atol=1e-7)
 
 
@@ -174,8 +201,14 @@ def _lowered_chunk(config, members):
 
 CHUNK_CONFIGS = [
     train.TrainConfig(optimizer="adam", epochs=30, chunk_epochs=8),
-    train.TrainConfig(optimizer="sgd", epochs=12, batch_size=5, chunk_epochs=4, snapshot_below=0.5,
-                      record_epochs=(2, 5, 9)),
+    train.TrainConfig(
+        optimizer="sgd",
+        epochs=12,
+        batch_size=5,
+        chunk_epochs=4,
+        snapshot_below=0.5,
+        record_epochs=(2, 5, 9),
+    ),
 ]
 
 
@@ -203,9 +236,14 @@ def test_the_training_chunk_has_no_conditional(config):
     assert "stablehlo.case" not in lowered.as_text() and "stablehlo.if" not in lowered.as_text()
     _, chunk_fn = train.compiled_functions(config)
     state, _ = train.compiled_functions(config)[0](members, X_TEST, Y_TEST)
-    jaxpr = jax.make_jaxpr(chunk_fn)(state, members, jnp.arange(config.chunk_epochs),
-                                      jnp.full((config.record_slots,), -1, jnp.int32),
-                                      X_TEST, Y_TEST)
+    jaxpr = jax.make_jaxpr(chunk_fn)(
+        state,
+        members,
+        jnp.arange(config.chunk_epochs),
+        jnp.full((config.record_slots,), -1, jnp.int32),
+        X_TEST,
+        Y_TEST,
+    )
     assert " cond[" not in str(jaxpr) and "cond(" not in str(jaxpr)
 
 
@@ -223,8 +261,9 @@ def test_a_remainder_chunk_gives_the_same_run_as_one_chunk():
 def test_recorded_epochs_give_the_test_loss_and_parameters_of_a_run_stopped_there():
     members = _members(jax.random.split(jax.random.key(6), 2), [0.02, 0.05], widths=(6,))
     record = (0, 3, 8, 10, 17, 20)  # inside chunks, on chunk boundaries, and at the end
-    config = train.TrainConfig(epochs=20, chunk_epochs=8, record_epochs=record,
-                               keep_recorded_params=True)
+    config = train.TrainConfig(
+        epochs=20, chunk_epochs=8, record_epochs=record, keep_recorded_params=True
+    )
     result = train.train(config, members, X_TEST, Y_TEST)
     assert list(result.test_epochs) == [0, 3, 8, 10, 16, 17, 20]
     for k, epoch in enumerate(record):
@@ -232,44 +271,59 @@ def test_recorded_epochs_give_the_test_loss_and_parameters_of_a_run_stopped_ther
             stopped_params = members.params
             stopped_test = result.test_loss[:, 0]
         else:
-            stopped = train.train(dataclasses.replace(config, epochs=epoch, record_epochs=(),
-                                                      keep_recorded_params=False),
-                                  members, X_TEST, Y_TEST)
+            stopped = train.train(
+                dataclasses.replace(
+                    config, epochs=epoch, record_epochs=(), keep_recorded_params=False
+                ),
+                members,
+                X_TEST,
+                Y_TEST,
+            )
             stopped_params, stopped_test = stopped.params, stopped.test_loss[:, -1]
         column = list(result.test_epochs).index(epoch)
         np.testing.assert_allclose(result.test_loss[:, column], stopped_test, rtol=1e-5)
-        for got, expected in zip(jax.tree.leaves(result.recorded_params),
-                                 jax.tree.leaves(stopped_params)):
+        for got, expected in zip(
+            jax.tree.leaves(result.recorded_params), jax.tree.leaves(stopped_params)
+        ):
             np.testing.assert_allclose(got[:, k], expected, rtol=1e-5, atol=1e-7)
 
 
 def test_divergence_and_crossings_on_the_host_follow_the_documented_rules():
-    loss = np.array([[1.0, 0.5, 0.05, 0.01, 0.02],      # crosses 0.1 at 2, 0.03 at 3
-                     [1.0, 0.2, np.nan, 0.01, 0.01],    # diverges at 2: later crossings ignored
-                     [1.0, 2e4, 0.5, 0.001, 0.001]])    # explodes (above 1e4 x initial) at 1
+    loss = np.array(
+        [
+            [1.0, 0.5, 0.05, 0.01, 0.02],  # crosses 0.1 at 2, 0.03 at 3
+            [1.0, 0.2, np.nan, 0.01, 0.01],  # diverges at 2: later crossings ignored
+            [1.0, 2e4, 0.5, 0.001, 0.001],
+        ]
+    )  # explodes (above 1e4 x initial) at 1
     diverged, first = train.divergence_and_crossings(loss, (0.1, 0.03), explode_factor=1e4)
     assert diverged.tolist() == [False, True, True]
     assert first.tolist() == [[2, 3], [-1, -1], [-1, -1]]
 
 
 def _float64(tree):
-    return jax.tree.map(lambda a: a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating)
-                        else a, tree)
+    return jax.tree.map(
+        lambda a: a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree
+    )
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
 def test_momentum_equals_optax_sgd_with_momentum_step_by_step(x64, weight_decay):
     """Full batch, float64: the loop's parameters after 6 epochs equal a hand-written optax loop."""
-    members = _members(jax.random.split(jax.random.key(11), 1), [0.05],
-                       weight_decays=[weight_decay])
+    members = _members(
+        jax.random.split(jax.random.key(11), 1), [0.05], weight_decays=[weight_decay]
+    )
     members = _float64(members)._replace(momentum=jnp.array([0.9]))
     # 4 + 2 epochs: the momentum buffer must also carry across a chunk boundary.
     config = train.TrainConfig(model=TANH, optimizer="momentum", epochs=6, chunk_epochs=4)
     result = train.train(config, members, X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
 
     sgd = optax.sgd(0.05, momentum=0.9)
-    optimizer = sgd if weight_decay == 0 else optax.chain(
-        optax.add_decayed_weights(weight_decay, mask=models.kernel_mask), sgd)
+    optimizer = (
+        sgd
+        if weight_decay == 0
+        else optax.chain(optax.add_decayed_weights(weight_decay, mask=models.kernel_mask), sgd)
+    )
     params = jax.tree.map(lambda a: a[0], members.params)
     x, y = members.x_train[0], members.y_train[0]
     loss_fn = train.make_loss_fn(TANH)
@@ -292,10 +346,14 @@ def _classification_members(keys, learning_rates, momenta):
     x = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 1), (N_CLASSIFY, 12)))(keys)
     y = jax.vmap(lambda k: jax.random.randint(jax.random.fold_in(k, 2), (N_CLASSIFY,), 0, 3))(keys)
     return train.Members(
-        params=params, learning_rate=jnp.asarray(learning_rates),
-        weight_decay=jnp.full(len(learning_rates), 1e-3), x_train=x, y_train=y,
+        params=params,
+        learning_rate=jnp.asarray(learning_rates),
+        weight_decay=jnp.full(len(learning_rates), 1e-3),
+        x_train=x,
+        y_train=y,
         shuffle_key=jax.vmap(lambda k: jax.random.fold_in(k, 3))(keys),
-        momentum=jnp.asarray(momenta))
+        momentum=jnp.asarray(momenta),
+    )
 
 
 X_CLASSIFY = jax.random.normal(jax.random.key(97), (20, 12))
@@ -305,12 +363,21 @@ Y_CLASSIFY = jax.random.randint(jax.random.key(96), (20,), 0, 3)
 def test_vmapped_classification_sweep_equals_members_trained_one_by_one():
     """Loss curves and every metric at every measured epoch, float32 (rtol as the MSE sweep test)."""
     # Jitted: drawing three CNNs op by op takes seconds on 2 cores.
-    members = jax.jit(_classification_members)(jax.random.split(jax.random.key(12), 3),
-                                               jnp.array([0.05, 0.1, 0.2]),
-                                               jnp.array([0.0, 0.5, 0.9]))
-    config = train.TrainConfig(model=CNN, objective="softmax_cross_entropy", optimizer="momentum",
-                               epochs=4, chunk_epochs=4, batch_size=4, train_loss_curve="batches",
-                               record_epochs=(2,))
+    members = jax.jit(_classification_members)(
+        jax.random.split(jax.random.key(12), 3),
+        jnp.array([0.05, 0.1, 0.2]),
+        jnp.array([0.0, 0.5, 0.9]),
+    )
+    config = train.TrainConfig(
+        model=CNN,
+        objective="softmax_cross_entropy",
+        optimizer="momentum",
+        epochs=4,
+        chunk_epochs=4,
+        batch_size=4,
+        train_loss_curve="batches",
+        record_epochs=(2,),
+    )
     together = train.train(config, members, X_CLASSIFY, Y_CLASSIFY)
     assert list(together.test_epochs) == [0, 2, 4]
     final_outputs = jax.jit(jax.vmap(CNN.apply, in_axes=(0, None)))(together.params, X_CLASSIFY)
@@ -318,8 +385,10 @@ def test_vmapped_classification_sweep_equals_members_trained_one_by_one():
     for index in range(3):
         alone = train.train(config, _one(members, index), X_CLASSIFY, Y_CLASSIFY)
         np.testing.assert_allclose(together.train_loss[index], alone.train_loss[0], rtol=2e-5)
-        for metrics, alone_metrics in ((together.test_metrics, alone.test_metrics),
-                                       (together.train_metrics, alone.train_metrics)):
+        for metrics, alone_metrics in (
+            (together.test_metrics, alone.test_metrics),
+            (together.train_metrics, alone.train_metrics),
+        ):
             for name in ("loss", "error"):
                 np.testing.assert_allclose(metrics[name][index], alone_metrics[name][0], rtol=2e-5)
         direct = objectives.error_rate(final_outputs[index], Y_CLASSIFY)
@@ -334,8 +403,14 @@ def test_blocked_training_run_reports_the_metrics_of_whole_set_evaluation(x64):
     members = members._replace(y_train=labels(members.y_train))
     x_test, y_test = X_TEST[:23].astype(jnp.float64), labels(Y_TEST[:23])
     # A record epoch inside the chunk: its slots are evaluated one by one (lax.map) when blocked.
-    whole = train.TrainConfig(model=TANH, objective="softmax_cross_entropy", optimizer="sgd",
-                              epochs=3, chunk_epochs=3, record_epochs=(1,))
+    whole = train.TrainConfig(
+        model=TANH,
+        objective="softmax_cross_entropy",
+        optimizer="sgd",
+        epochs=3,
+        chunk_epochs=3,
+        record_epochs=(1,),
+    )
     blocked = dataclasses.replace(whole, eval_batch_size=6)
     got = train.train(blocked, members, x_test, y_test)
     expected = train.train(whole, members, x_test, y_test)
@@ -366,13 +441,22 @@ def test_blocked_evaluate_fn_equals_whole_set_evaluation(x64, objective):
 
 def test_compile_cache_is_keyed_on_the_program_fields_only():
     base = train.TrainConfig(model=TANH, optimizer="sgd", epochs=10, chunk_epochs=5)
-    bookkeeping = dataclasses.replace(base, epochs=7, chunk_epochs=3, loss_thresholds=(0.3,),
-                                      explode_factor=10.0, final_window=2, record_epochs=(1, 4))
+    bookkeeping = dataclasses.replace(
+        base,
+        epochs=7,
+        chunk_epochs=3,
+        loss_thresholds=(0.3,),
+        explode_factor=10.0,
+        final_window=2,
+        record_epochs=(1, 4),
+    )
     assert bookkeeping.program() == base.program()
     first, again = train.compiled_functions(base), train.compiled_functions(bookkeeping)
     assert first[0] is again[0] and first[1] is again[1]
-    for changed in (dataclasses.replace(base, optimizer="momentum"),
-                    dataclasses.replace(base, objective="softmax_cross_entropy")):
+    for changed in (
+        dataclasses.replace(base, optimizer="momentum"),
+        dataclasses.replace(base, objective="softmax_cross_entropy"),
+    ):
         other = train.compiled_functions(changed)
         assert other[0] is not first[0] and other[1] is not first[1]
 
@@ -383,5 +467,6 @@ def test_members_that_do_not_fit_the_config_raise_naming_the_field():
     with pytest.raises(ValueError, match="y_train"):
         train.train(classify, members, X_TEST, jnp.argmax(Y_TEST, axis=-1))
     with pytest.raises(ValueError, match="momentum"):
-        train.train(train.TrainConfig(model=TANH, optimizer="momentum", epochs=1), members,
-                    X_TEST, Y_TEST)
+        train.train(
+            train.TrainConfig(model=TANH, optimizer="momentum", epochs=1), members, X_TEST, Y_TEST
+        )

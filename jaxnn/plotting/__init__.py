@@ -13,7 +13,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # headless: experiments write PNGs, never open windows
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 STYLE = {
     "figure.dpi": 110,
@@ -66,8 +66,12 @@ def log_axis_with_plain_ticks(ax, values, axis: str = "x") -> None:
     from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, ScalarFormatter
 
     low, high = min(values), max(values)
-    ticks = [t for decade in (1, 10, 100, 1000, 10000) for t in (decade, 2 * decade, 5 * decade)
-             if low <= t <= high]
+    ticks = [
+        t
+        for decade in (1, 10, 100, 1000, 10000)
+        for t in (decade, 2 * decade, 5 * decade)
+        if low <= t <= high
+    ]
     target = ax.xaxis if axis == "x" else ax.yaxis
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     target.set_major_locator(FixedLocator(ticks))

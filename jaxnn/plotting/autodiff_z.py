@@ -59,7 +59,8 @@ def layered_layout(
     for depth in range(max(column.values()) + 1):
         members = [n for n in nodes if column[n["name"]] == depth]
         targets = {
-            n["name"]: sum(height[i] for i in n["inputs"]) / len(n["inputs"]) if n["inputs"]
+            n["name"]: sum(height[i] for i in n["inputs"]) / len(n["inputs"])
+            if n["inputs"]
             else -float(k)
             for k, n in enumerate(members)
         }
@@ -142,8 +143,14 @@ def plot_graph(
     for node in nodes:
         style = _INPUT_STYLE if node["op"] == "input" else _NODE_STYLE
         boxes[node["name"]] = ax.text(
-            *positions[node["name"]], _box_text(node, digits), ha="center", va="center",
-            fontsize=10, linespacing=1.5, bbox=style, zorder=3,
+            *positions[node["name"]],
+            _box_text(node, digits),
+            ha="center",
+            va="center",
+            fontsize=10,
+            linespacing=1.5,
+            bbox=style,
+            zorder=3,
         )
     fig.canvas.draw()  # sizes the boxes, so arrows can start and stop at their edges
     extents = {name: _data_box(text, ax) for name, text in boxes.items()}
@@ -154,20 +161,39 @@ def plot_graph(
             start = _exit_point(positions[source], positions[name], extents[source])
             end = _exit_point(positions[name], positions[source], extents[name])
             ax.annotate(
-                "", xy=end, xytext=start, zorder=1,
-                arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 1.2,
-                            "shrinkA": 0, "shrinkB": 1, "mutation_scale": 14},
+                "",
+                xy=end,
+                xytext=start,
+                zorder=1,
+                arrowprops={
+                    "arrowstyle": "-|>",
+                    "color": "#555555",
+                    "lw": 1.2,
+                    "shrinkA": 0,
+                    "shrinkB": 1,
+                    "mutation_scale": 14,
+                },
             )
             middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
             ax.text(
-                *middle, _edge_text(consumer, slot, digits), ha="center", va="center",
-                fontsize=9, color="#333333", bbox=_LABEL_STYLE, zorder=2,
+                *middle,
+                _edge_text(consumer, slot, digits),
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="#333333",
+                bbox=_LABEL_STYLE,
+                zorder=2,
             )
     ax.set_title(title, fontsize=12)
     ax.text(
-        0.0, 0.0,
+        0.0,
+        0.0,
         "boxes: definition, forward value, and adjoint "
         "$\\bar v = \\partial z/\\partial v$ (backward pass); arrows: local partial derivatives",
-        transform=ax.transAxes, fontsize=9, color="#444444", va="top",
+        transform=ax.transAxes,
+        fontsize=9,
+        color="#444444",
+        va="top",
     )
     return fig

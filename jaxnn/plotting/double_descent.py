@@ -22,21 +22,32 @@ def plot_training_curves(results: dict, path) -> Path:
             ax.plot(epochs + 1, seed_curve, color=color, alpha=0.25, lw=0.8)
         first = curve.get("first_epoch_below_1e-3")
         note = f"< 1e-3 at epoch {first:.0f}" if first is not None else "never < 1e-3"
-        ax.plot(epochs + 1, curve["train_loss"], color=color, lw=2,
-                label=f"M = {curve['width']} ({curve['n_params']} params): {note}")
+        ax.plot(
+            epochs + 1,
+            curve["train_loss"],
+            color=color,
+            lw=2,
+            label=f"M = {curve['width']} ({curve['n_params']} params): {note}",
+        )
     ax.axhline(results["bayes_risk"], color="k", ls="--", lw=1, label=r"$R_t = s^2$ (test optimum)")
     ax.axhline(1e-3, color="gray", ls=":", lw=1, label="MSE = 1e-3")
-    ax.set(xscale="log", yscale="log", xlabel="epoch + 1 (full batch: one Adam step each)",
-           ylabel="training MSE",
-           title=f"Training loss, N = {results['curve_n_train']} "
-                 f"(bold: median of {len(results['training_curves'][0]['train_loss_per_seed'])}"
-                 " seeds, thin: each seed)")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="epoch + 1 (full batch: one Adam step each)",
+        ylabel="training MSE",
+        title=f"Training loss, N = {results['curve_n_train']} "
+        f"(bold: median of {len(results['training_curves'][0]['train_loss_per_seed'])}"
+        " seeds, thin: each seed)",
+    )
     ax.legend(fontsize=8, loc="lower left")
     return save_figure(fig, path)
 
 
 def _rows(results: dict, n_train: int) -> list[dict]:
-    return sorted((r for r in results["sweep"] if r["n_train"] == n_train), key=lambda r: r["width"])
+    return sorted(
+        (r for r in results["sweep"] if r["n_train"] == n_train), key=lambda r: r["width"]
+    )
 
 
 def _n_values(results: dict) -> list[int]:
@@ -46,8 +57,13 @@ def _n_values(results: dict) -> list[int]:
 def _threshold_marker(ax, results: dict, n_train: int, color: str) -> None:
     for entry in results["parameter_count_at_n_times_outputs"]:
         if entry["n_train"] == n_train:
-            ax.axvline(entry["width"], color=color, ls=":", lw=1.2,
-                       label=f"params = N·O = {entry['n_params']} (M ≈ {entry['width']:.1f})")
+            ax.axvline(
+                entry["width"],
+                color=color,
+                ls=":",
+                lw=1.2,
+                label=f"params = N·O = {entry['n_params']} (M ≈ {entry['width']:.1f})",
+            )
 
 
 def plot_sweep(results: dict, path, n_train: int | None = None) -> Path:
@@ -56,31 +72,51 @@ def plot_sweep(results: dict, path, n_train: int | None = None) -> Path:
     rows = _rows(results, n_train)
     widths = np.array([r["width"] for r in rows])
     fig, axes = new_figure(ncols=2, size=(5.6, 4.2))
-    for ax, metric, label in ((axes[0, 0], "train_loss", "final training MSE"),
-                              (axes[0, 1], "test_loss", "test MSE")):
+    for ax, metric, label in (
+        (axes[0, 0], "train_loss", "final training MSE"),
+        (axes[0, 1], "test_loss", "test MSE"),
+    ):
         mean = np.array([r[metric] for r in rows])
         low = np.array([r[f"{metric}_min"] for r in rows])
         high = np.array([r[f"{metric}_max"] for r in rows])
         ax.fill_between(widths, low, high, color="tab:blue", alpha=0.2, label="min–max over seeds")
-        ax.plot(widths, mean, "o-", color="tab:blue", ms=3,
-                label=f"mean over {rows[0]['n_seeds']} seeds")
+        ax.plot(
+            widths,
+            mean,
+            "o-",
+            color="tab:blue",
+            ms=3,
+            label=f"mean over {rows[0]['n_seeds']} seeds",
+        )
         _threshold_marker(ax, results, n_train, "tab:red")
         for entry in results["interpolation_threshold"]:
             if entry["n_train"] == n_train and metric == "train_loss":
-                ax.axvline(entry["width"], color="tab:green", ls="--", lw=1.2,
-                           label=f"measured threshold M = {entry['width']}")
+                ax.axvline(
+                    entry["width"],
+                    color="tab:green",
+                    ls="--",
+                    lw=1.2,
+                    label=f"measured threshold M = {entry['width']}",
+                )
         log_axis_with_plain_ticks(ax, widths)
         ax.set(xlabel="hidden width M (8 → M → M → 8)", ylabel=label)
         if metric == "train_loss":
-            ax.axhline(results["interpolation_tol"], color="gray", ls=":", lw=1,
-                       label=f"interpolation tol {results['interpolation_tol']:g}")
+            ax.axhline(
+                results["interpolation_tol"],
+                color="gray",
+                ls=":",
+                lw=1,
+                label=f"interpolation tol {results['interpolation_tol']:g}",
+            )
             ax.set_yscale("log")
         else:
             ax.axhline(results["bayes_risk"], color="k", ls="--", lw=1, label=r"$R_t = s^2$")
             ax.set_ylim(bottom=0)
         ax.legend(fontsize=7)
-    fig.suptitle(f"Double descent: N = {n_train}, full-batch Adam, "
-                 f"{results['run']['config']['epochs']} steps")
+    fig.suptitle(
+        f"Double descent: N = {n_train}, full-batch Adam, "
+        f"{results['run']['config']['epochs']} steps"
+    )
     return save_figure(fig, path)
 
 
@@ -92,19 +128,41 @@ def plot_more_data(results: dict, path) -> Path:
         rows = _rows(results, n_train)
         widths = np.array([r["width"] for r in rows])
         color = N_COLORS[index % len(N_COLORS)]
-        ax.fill_between(widths, [r["test_loss_min"] for r in rows],
-                        [r["test_loss_max"] for r in rows], color=color, alpha=0.15)
-        ax.plot(widths, [r["test_loss"] for r in rows], "o-", ms=3, color=color,
-                label=f"N = {n_train} (mean, min–max band)")
+        ax.fill_between(
+            widths,
+            [r["test_loss_min"] for r in rows],
+            [r["test_loss_max"] for r in rows],
+            color=color,
+            alpha=0.15,
+        )
+        ax.plot(
+            widths,
+            [r["test_loss"] for r in rows],
+            "o-",
+            ms=3,
+            color=color,
+            label=f"N = {n_train} (mean, min–max band)",
+        )
         _threshold_marker(ax, results, n_train, color)
     ax.axhline(results["bayes_risk"], color="k", ls="--", lw=1, label=r"$R_t = s^2$")
     hurt = results.get("more_data_hurts_widths") or []
     if hurt:
-        ax.scatter(hurt, [ax.get_ylim()[0]] * len(hurt), marker="|", color="tab:red", s=80,
-                   clip_on=False, label="larger N has higher test loss")
+        ax.scatter(
+            hurt,
+            [ax.get_ylim()[0]] * len(hurt),
+            marker="|",
+            color="tab:red",
+            s=80,
+            clip_on=False,
+            label="larger N has higher test loss",
+        )
     log_axis_with_plain_ticks(ax, [r["width"] for r in results["sweep"]])
-    ax.set(ylim=(0, None), xlabel="hidden width M", ylabel="test MSE",
-           title="More data can hurt: test loss for each training-set size")
+    ax.set(
+        ylim=(0, None),
+        xlabel="hidden width M",
+        ylabel="test MSE",
+        title="More data can hurt: test loss for each training-set size",
+    )
     ax.legend(fontsize=7)
     return save_figure(fig, path)
 
@@ -121,18 +179,30 @@ def plot_epochwise(results: dict, path) -> Path:
         widths, epochs = np.asarray(panel["widths"]), np.asarray(panel["epochs"])
         loss = np.asarray(panel["test_loss"]).T  # [epoch, width]
         mesh = ax.pcolormesh(widths, epochs + 1, loss, norm=norm, cmap="viridis", shading="nearest")
-        styles = {"double descent": ("w", "o", "test loss rises, then falls again"),
-                  "overfitting": ("r", "x", "test loss rises and stays up")}
+        styles = {
+            "double descent": ("w", "o", "test loss rises, then falls again"),
+            "overfitting": ("r", "x", "test loss rises and stays up"),
+        }
         for kind, (color, marker, label) in styles.items():
             marks = [m for m in panel["nonmonotone"] if m["kind"] == kind]
             if marks:
-                ax.scatter([m["width"] for m in marks], [m["peak_epoch"] + 1 for m in marks],
-                           color=color, marker=marker, s=25, label=f"{label} (peak epoch)")
+                ax.scatter(
+                    [m["width"] for m in marks],
+                    [m["peak_epoch"] + 1 for m in marks],
+                    color=color,
+                    marker=marker,
+                    s=25,
+                    label=f"{label} (peak epoch)",
+                )
         for entry in results["parameter_count_at_n_times_outputs"]:
             if entry["n_train"] == panel["n_train"]:
                 ax.axvline(entry["width"], color="w", ls=":", lw=1, label="params = N·O")
-        ax.set(yscale="log", xlabel="hidden width M", ylabel="epoch + 1 (full-batch Adam steps)",
-               title=f"Test MSE over width and epoch, N = {panel['n_train']}")
+        ax.set(
+            yscale="log",
+            xlabel="hidden width M",
+            ylabel="epoch + 1 (full-batch Adam steps)",
+            title=f"Test MSE over width and epoch, N = {panel['n_train']}",
+        )
         log_axis_with_plain_ticks(ax, widths)
         ax.grid(False)
         ax.legend(fontsize=7, loc="lower left")

@@ -13,28 +13,50 @@ TEST, TRAIN = "tab:blue", "tab:orange"
 
 
 def _title(curve: dict) -> str:
-    noise = ("no label noise" if curve["label_noise"] == 0
-             else f"{100 * curve['label_noise']:g} % label noise")
+    noise = (
+        "no label noise"
+        if curve["label_noise"] == 0
+        else f"{100 * curve['label_noise']:g} % label noise"
+    )
     return f"{curve['model'].upper()}, {noise}"
 
 
 def _rows(results: dict, curve: dict) -> list[dict]:
-    return sorted((r for r in results["rows"] if r["model"] == curve["model"]
-                   and r["label_noise"] == curve["label_noise"]), key=lambda r: r["width"])
+    return sorted(
+        (
+            r
+            for r in results["rows"]
+            if r["model"] == curve["model"] and r["label_noise"] == curve["label_noise"]
+        ),
+        key=lambda r: r["width"],
+    )
 
 
 def _band(ax, widths, rows, metric, scale, color, style, label):
     mean = scale * np.array([r[metric] for r in rows], np.float64)
-    error = scale * np.array([np.nan if r[f"{metric}_standard_error"] is None
-                              else r[f"{metric}_standard_error"] for r in rows], np.float64)
-    ax.fill_between(widths, mean - np.nan_to_num(error), mean + np.nan_to_num(error),
-                    color=color, alpha=0.25, lw=0)
+    error = scale * np.array(
+        [
+            np.nan if r[f"{metric}_standard_error"] is None else r[f"{metric}_standard_error"]
+            for r in rows
+        ],
+        np.float64,
+    )
+    ax.fill_between(
+        widths,
+        mean - np.nan_to_num(error),
+        mean + np.nan_to_num(error),
+        color=color,
+        alpha=0.25,
+        lw=0,
+    )
     ax.plot(widths, mean, style, color=color, lw=1.6, ms=3, label=label)
 
 
 def _published(curve: dict) -> dict | None:
-    return next((c for c in curve["comparisons"]
-                 if c["published"]["label_noise"] == curve["label_noise"]), None)
+    return next(
+        (c for c in curve["comparisons"] if c["published"]["label_noise"] == curve["label_noise"]),
+        None,
+    )
 
 
 def plot_widths(results: dict, path) -> Path:
@@ -47,30 +69,65 @@ def plot_widths(results: dict, path) -> Path:
         seeds = curve["seeds"]
         error_ax, loss_ax = axes[0, column], axes[1, column]
         for ax, metric_kind, scale in ((error_ax, "error", 100.0), (loss_ax, "loss", 1.0)):
-            _band(ax, widths, rows, f"test_{metric_kind}", scale, TEST, "o-",
-                  f"test, mean ± s.e. of {seeds} seeds")
-            _band(ax, widths, rows, f"train_{metric_kind}", scale, TRAIN, "s--",
-                  f"train, mean ± s.e. of {seeds} seeds")
+            _band(
+                ax,
+                widths,
+                rows,
+                f"test_{metric_kind}",
+                scale,
+                TEST,
+                "o-",
+                f"test, mean ± s.e. of {seeds} seeds",
+            )
+            _band(
+                ax,
+                widths,
+                rows,
+                f"train_{metric_kind}",
+                scale,
+                TRAIN,
+                "s--",
+                f"train, mean ± s.e. of {seeds} seeds",
+            )
             published = _published(curve)
             if published is not None:
                 marked = [r["width"] for r in published["rows"]]
                 for part, marker, color in (("test", "x", "k"), ("train", "+", "dimgray")):
-                    ax.plot(marked, [scale * r[f"published_{part}_{metric_kind}"]
-                                     for r in published["rows"]],
-                            marker, color=color, ms=5, ls="none",
-                            label=f"{part}, notebook (1 seed)")
+                    ax.plot(
+                        marked,
+                        [scale * r[f"published_{part}_{metric_kind}"] for r in published["rows"]],
+                        marker,
+                        color=color,
+                        ms=5,
+                        ls="none",
+                        label=f"{part}, notebook (1 seed)",
+                    )
             threshold = curve["interpolation_threshold"]
             if threshold is not None:
-                ax.axvline(threshold["width"], color="tab:green", ls=":", lw=1.2,
-                           label=f"train error 0 from width {threshold['width']}")
+                ax.axvline(
+                    threshold["width"],
+                    color="tab:green",
+                    ls=":",
+                    lw=1.2,
+                    label=f"train error 0 from width {threshold['width']}",
+                )
             log_axis_with_plain_ticks(ax, widths)
         if curve["label_noise"] > 0:
-            error_ax.axhline(90 * curve["label_noise"], color="gray", ls=":", lw=1,
-                             label=f"expected wrong training labels, {90 * curve['label_noise']:g} %")
+            error_ax.axhline(
+                90 * curve["label_noise"],
+                color="gray",
+                ls=":",
+                lw=1,
+                label=f"expected wrong training labels, {90 * curve['label_noise']:g} %",
+            )
         unit = "hidden units M (40 → M → M → 10)" if curve["model"] == "mlp" else "channels C"
         highest = max(100 * max(r["test_error"], r["train_error"]) for r in rows)
-        error_ax.set(title=_title(curve), xlabel=unit, ylabel="classification error (%)",
-                     ylim=(0, max(75, highest + 5)))
+        error_ax.set(
+            title=_title(curve),
+            xlabel=unit,
+            ylabel="classification error (%)",
+            ylim=(0, max(75, highest + 5)),
+        )
         loss_ax.set(xlabel=unit, ylabel="cross-entropy (log scale)", yscale="log")
         loss_ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
         loss_ax.yaxis.set_minor_formatter(NullFormatter())
@@ -78,13 +135,28 @@ def plot_widths(results: dict, path) -> Path:
     for ax in axes.flat:  # one legend for the figure: every panel draws the same kinds of line
         for handle, label in zip(*ax.get_legend_handles_labels()):
             key = label.split(" from width")[0].split(", mean")[0]
-            handles.setdefault(key, (handle, label if "from width" not in label
-                                     else "training error 0 on every seed from this width"))
-    fig.legend([h for h, _ in handles.values()], [label for _, label in handles.values()],
-               loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, -0.06))
-    fig.suptitle(f"Deep double descent on MNIST-1D (N = {results['n_train']:,} training "
-                 f"examples, {results['n_test']:,} test; bands: ± one standard error over seeds)",
-                 y=1.0)
+            handles.setdefault(
+                key,
+                (
+                    handle,
+                    label
+                    if "from width" not in label
+                    else "training error 0 on every seed from this width",
+                ),
+            )
+    fig.legend(
+        [h for h, _ in handles.values()],
+        [label for _, label in handles.values()],
+        loc="lower center",
+        ncol=3,
+        fontsize=8,
+        bbox_to_anchor=(0.5, -0.06),
+    )
+    fig.suptitle(
+        f"Deep double descent on MNIST-1D (N = {results['n_train']:,} training "
+        f"examples, {results['n_test']:,} test; bands: ± one standard error over seeds)",
+        y=1.0,
+    )
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -100,11 +172,16 @@ def plot_epochwise(results: dict, path) -> Path:
         widths = np.asarray(panel["widths"])
         norm = colors.LogNorm(vmin=widths.min(), vmax=max(widths.max(), widths.min() + 1))
         for width, curve in zip(widths, panel["test_error"]):
-            ax.plot(epochs[1:], 100 * np.asarray(curve, np.float64)[1:], lw=1,
-                    color=cm.viridis(norm(width)))
+            ax.plot(
+                epochs[1:],
+                100 * np.asarray(curve, np.float64)[1:],
+                lw=1,
+                color=cm.viridis(norm(width)),
+            )
         log_axis_with_plain_ticks(ax, epochs[1:])
-        ax.set(xlabel="epoch", ylabel="test error (%)",
-               title=f"{_title(panel)}: seed-mean test error")
+        ax.set(
+            xlabel="epoch", ylabel="test error (%)", title=f"{_title(panel)}: seed-mean test error"
+        )
         bar = fig.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax)
         bar.set_label("hidden units M" if panel["model"] == "mlp" else "channels C")
         ticks = [t for t in (2, 5, 10, 20, 50, 100, 200, 500) if widths.min() <= t <= widths.max()]
@@ -116,5 +193,7 @@ def plot_epochwise(results: dict, path) -> Path:
 
 def plot_all(results: dict, out) -> list[Path]:
     out = Path(out)
-    return [plot_widths(results, out / "double_descent_mnist1d.png"),
-            plot_epochwise(results, out / "double_descent_mnist1d_epochwise.png")]
+    return [
+        plot_widths(results, out / "double_descent_mnist1d.png"),
+        plot_epochwise(results, out / "double_descent_mnist1d_epochwise.png"),
+    ]

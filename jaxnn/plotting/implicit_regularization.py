@@ -8,18 +8,24 @@ import numpy as np
 
 from jaxnn.plotting import log_axis_with_plain_ticks, new_figure, save_figure
 
-STAT_LABELS = {"grad_norm_sq": r"grad_norm_sq  $\|\nabla J\|^2$",
-               "batch_grad_variance": r"batch_grad_variance  $V$",
-               "noise_scale": r"noise_scale  $B_\mathrm{simple} = B\,V/\|\nabla J\|^2$"}
-WHERE = {"matched_loss_": ("at matched training loss", "o-"),
-         "": ("at the final parameters", "s--")}
+STAT_LABELS = {
+    "grad_norm_sq": r"grad_norm_sq  $\|\nabla J\|^2$",
+    "batch_grad_variance": r"batch_grad_variance  $V$",
+    "noise_scale": r"noise_scale  $B_\mathrm{simple} = B\,V/\|\nabla J\|^2$",
+}
+WHERE = {
+    "matched_loss_": ("at matched training loss", "o-"),
+    "": ("at the final parameters", "s--"),
+}
 
 
 def _setup_text(results: dict) -> str:
     config = results["run"]["config"]
-    return (f"8 → {config['width']}×{config['depth']} → 8 ReLU, M = {config['width']}, "
-            f"depth {config['depth']}, B = {config['batch_size']}, N = {config['n_train']}, "
-            f"{config['epochs']} epochs, plain SGD")
+    return (
+        f"8 → {config['width']}×{config['depth']} → 8 ReLU, M = {config['width']}, "
+        f"depth {config['depth']}, B = {config['batch_size']}, N = {config['n_train']}, "
+        f"{config['epochs']} epochs, plain SGD"
+    )
 
 
 def _rate_color(index: int) -> str:
@@ -45,18 +51,41 @@ def plot_convergence(results: dict, path) -> Path:
         for seed_curve in curve["train_loss_per_seed"]:
             ax.plot(epochs, [_num(v) for v in seed_curve], color=color, alpha=0.25, lw=0.8)
         first = curve["first_epoch_below_convergence_level"]
-        note = (f"< {config['convergence_level']:g} at epoch {first:.0f} (median)"
-                if first is not None else f"not all seeds < {config['convergence_level']:g}")
-        ax.plot(epochs, [_num(v) for v in curve["train_loss"]], color=color, lw=2,
-                label=f"μ = {curve['learning_rate']:g}: {note}")
-    ax.axhline(config["convergence_level"], color="gray", ls=":", lw=1,
-               label=f"MSE = {config['convergence_level']:g}")
-    ax.axhline(config["matched_loss"], color="k", ls="--", lw=0.8,
-               label=f"matched level {config['matched_loss']:g}")
+        note = (
+            f"< {config['convergence_level']:g} at epoch {first:.0f} (median)"
+            if first is not None
+            else f"not all seeds < {config['convergence_level']:g}"
+        )
+        ax.plot(
+            epochs,
+            [_num(v) for v in curve["train_loss"]],
+            color=color,
+            lw=2,
+            label=f"μ = {curve['learning_rate']:g}: {note}",
+        )
+    ax.axhline(
+        config["convergence_level"],
+        color="gray",
+        ls=":",
+        lw=1,
+        label=f"MSE = {config['convergence_level']:g}",
+    )
+    ax.axhline(
+        config["matched_loss"],
+        color="k",
+        ls="--",
+        lw=0.8,
+        label=f"matched level {config['matched_loss']:g}",
+    )
     n_seeds = len(results["training_curves"][0]["train_loss_per_seed"])
-    ax.set(xscale="log", yscale="log", xlabel="epoch + 1", ylabel="training MSE",
-           title=f"SGD convergence (bold: median of {n_seeds} seeds, thin: each seed)\n"
-                 f"{_setup_text(results)}")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="epoch + 1",
+        ylabel="training MSE",
+        title=f"SGD convergence (bold: median of {n_seeds} seeds, thin: each seed)\n"
+        f"{_setup_text(results)}",
+    )
     ax.legend(fontsize=8, loc="lower left")
     return save_figure(fig, path)
 
@@ -77,42 +106,60 @@ def _rate_means(results: dict, key: str):
 
 
 def _plot_with_spread(ax, x, mean, low, high, style, color, label):
-    ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt=style, color=color, capsize=3,
-                ms=5, label=label)
+    ax.errorbar(
+        x,
+        mean,
+        yerr=[mean - low, high - mean],
+        fmt=style,
+        color=color,
+        capsize=3,
+        ms=5,
+        label=label,
+    )
 
 
 def _converged_values(results: dict, key: str) -> tuple[np.ndarray, np.ndarray]:
     runs = [r for r in _implicit_runs(results) if r["converged"]]
-    return (np.array([r["learning_rate"] for r in runs]),
-            np.array([_num(r[key]) for r in runs]))
+    return (np.array([r["learning_rate"] for r in runs]), np.array([_num(r[key]) for r in runs]))
 
 
-def plot_statistics_vs_rate(results: dict, path, stats=("grad_norm_sq", "batch_grad_variance"),
-                            title="Gradient statistics of converged runs against the learning rate"
-                            ) -> Path:
+def plot_statistics_vs_rate(
+    results: dict,
+    path,
+    stats=("grad_norm_sq", "batch_grad_variance"),
+    title="Gradient statistics of converged runs against the learning rate",
+) -> Path:
     """Part (c): learning rate against each statistic, at matched loss (top) and final (bottom).
 
     Separate rows because the final values sit orders of magnitude lower (at the
     float32 floor), which would flatten the matched-loss trend on a shared axis.
     """
     config = results["run"]["config"]
-    fig, axes = new_figure(ncols=len(stats), nrows=len(WHERE), size=(5.0, 3.4), layout="constrained")
+    fig, axes = new_figure(
+        ncols=len(stats), nrows=len(WHERE), size=(5.0, 3.4), layout="constrained"
+    )
     rates_all = [r["learning_rate"] for r in results["rate_summary"]]
-    for row_axes, (prefix, (where, style)), color in zip(axes, WHERE.items(),
-                                                         ("tab:blue", "tab:red")):
+    for row_axes, (prefix, (where, style)), color in zip(
+        axes, WHERE.items(), ("tab:blue", "tab:red")
+    ):
         for ax, stat in zip(row_axes, stats):
             key = f"{prefix}{stat}"
             rates, mean, low, high = _rate_means(results, key)
-            _plot_with_spread(ax, rates, mean, low, high, style, color,
-                              "seed mean, min–max")
+            _plot_with_spread(ax, rates, mean, low, high, style, color, "seed mean, min–max")
             x, values = _converged_values(results, key)
             ax.scatter(x, values, color=color, alpha=0.35, s=12, label="each seed")
             if stat == "noise_scale":
-                ax.axhline(config["batch_size"], color="gray", ls=":", lw=1,
-                           label=f"B = {config['batch_size']}")
+                ax.axhline(
+                    config["batch_size"],
+                    color="gray",
+                    ls=":",
+                    lw=1,
+                    label=f"B = {config['batch_size']}",
+                )
                 if np.isfinite(values).any():
-                    log_axis_with_plain_ticks(ax, [*values[np.isfinite(values)],
-                                                   config["batch_size"]], axis="y")
+                    log_axis_with_plain_ticks(
+                        ax, [*values[np.isfinite(values)], config["batch_size"]], axis="y"
+                    )
             ax.set_xscale("log")
             ax.set_xticks(rates_all, [f"{r:g}" for r in rates_all])
             ax.minorticks_off()
@@ -120,8 +167,11 @@ def plot_statistics_vs_rate(results: dict, path, stats=("grad_norm_sq", "batch_g
             if stat != "noise_scale":
                 _log_y_if_positive(ax)
             ax.legend(fontsize=7)
-    fig.suptitle(f"{title}\nmatched loss: first epoch with training MSE < "
-                 f"{config['matched_loss']:g}\n{_setup_text(results)}", fontsize=10)
+    fig.suptitle(
+        f"{title}\nmatched loss: first epoch with training MSE < "
+        f"{config['matched_loss']:g}\n{_setup_text(results)}",
+        fontsize=10,
+    )
     return save_figure(fig, path)
 
 
@@ -140,26 +190,45 @@ def plot_test_loss_vs_statistics(results: dict, path) -> Path:
                 if row["n_converged"] == 0:
                     continue
                 color = _rate_color(index)
-                runs = [r for r in _implicit_runs(results)
-                        if r["converged"] and r["learning_rate"] == row["learning_rate"]]
-                ax.scatter([_num(r[key]) for r in runs], [_num(r["test_loss"]) for r in runs],
-                           color=color, alpha=0.4, s=14, marker=style[0])
+                runs = [
+                    r
+                    for r in _implicit_runs(results)
+                    if r["converged"] and r["learning_rate"] == row["learning_rate"]
+                ]
+                ax.scatter(
+                    [_num(r[key]) for r in runs],
+                    [_num(r["test_loss"]) for r in runs],
+                    color=color,
+                    alpha=0.4,
+                    s=14,
+                    marker=style[0],
+                )
                 x, y = _num(row[key]), _num(row["test_loss"])
                 x_min, x_max = _num(row[f"{key}_min"]), _num(row[f"{key}_max"])
                 y_min, y_max = _num(row["test_loss_min"]), _num(row["test_loss_max"])
-                ax.errorbar(x, y, xerr=[[x - x_min], [x_max - x]], yerr=[[y - y_min], [y_max - y]],
-                            fmt=style[0], color=color, ms=8, capsize=3,
-                            label=f"μ = {row['learning_rate']:g}")
+                ax.errorbar(
+                    x,
+                    y,
+                    xerr=[[x - x_min], [x_max - x]],
+                    yerr=[[y - y_min], [y_max - y]],
+                    fmt=style[0],
+                    color=color,
+                    ms=8,
+                    capsize=3,
+                    label=f"μ = {row['learning_rate']:g}",
+                )
             if any(r["n_converged"] for r in summary):
                 ax.set_xscale("log")  # a log axis needs data; nothing converged leaves it empty
                 ax.tick_params(axis="x", which="minor", labelsize=7)  # labelled within a decade
             ax.set(xlabel=f"{STAT_LABELS[stat]} {where}", ylabel="test MSE")
-            ax.legend(fontsize=7, title="seed mean, min–max; small: each seed",
-                      title_fontsize=7)
-    fig.suptitle(f"Test error against gradient statistics of converged runs (R_t = "
-                 f"{results['bayes_risk']:g})\ntop: at matched loss (first epoch with training "
-                 f"MSE < {config['matched_loss']:g}); bottom: at the final parameters\n"
-                 f"{_setup_text(results)}", fontsize=10)
+            ax.legend(fontsize=7, title="seed mean, min–max; small: each seed", title_fontsize=7)
+    fig.suptitle(
+        f"Test error against gradient statistics of converged runs (R_t = "
+        f"{results['bayes_risk']:g})\ntop: at matched loss (first epoch with training "
+        f"MSE < {config['matched_loss']:g}); bottom: at the final parameters\n"
+        f"{_setup_text(results)}",
+        fontsize=10,
+    )
     return save_figure(fig, path)
 
 
@@ -170,27 +239,48 @@ def plot_weight_decay(results: dict, path) -> Path:
     rates = sorted({r["learning_rate"] for r in rows})
     decays = sorted({r["weight_decay"] for r in rows if r["weight_decay"] > 0})
     fig, axes = new_figure(ncols=2, size=(5.2, 4.2), layout="constrained")
-    for ax, metric, label in ((axes[0, 0], "final_train_loss", "final training MSE"),
-                              (axes[0, 1], "test_loss", "test MSE")):
+    for ax, metric, label in (
+        (axes[0, 0], "final_train_loss", "final training MSE"),
+        (axes[0, 1], "test_loss", "test MSE"),
+    ):
         for index, rate in enumerate(rates):
             color = _rate_color(index)
-            line = sorted((r for r in rows if r["learning_rate"] == rate and r["weight_decay"] > 0),
-                          key=lambda r: r["weight_decay"])
+            line = sorted(
+                (r for r in rows if r["learning_rate"] == rate and r["weight_decay"] > 0),
+                key=lambda r: r["weight_decay"],
+            )
             mean = np.array([_num(r[metric]) for r in line])
             std = np.array([_num(r[f"{metric}_std"]) for r in line])
-            ax.errorbar([r["weight_decay"] for r in line], mean, yerr=std, fmt="o-", color=color,
-                        capsize=3, ms=4, label=f"μ = {rate:g}")
-            implicit = next((r for r in rows if r["learning_rate"] == rate
-                             and r["weight_decay"] == 0), None)
+            ax.errorbar(
+                [r["weight_decay"] for r in line],
+                mean,
+                yerr=std,
+                fmt="o-",
+                color=color,
+                capsize=3,
+                ms=4,
+                label=f"μ = {rate:g}",
+            )
+            implicit = next(
+                (r for r in rows if r["learning_rate"] == rate and r["weight_decay"] == 0), None
+            )
             if implicit is not None:
                 ax.axhline(_num(implicit[metric]), color=color, ls=":", lw=1)
         for decay in decays:
             settings = [r for r in rows if r["weight_decay"] == decay]
             if all(r["n_collapsed"] == r["n_seeds"] for r in settings):
                 ax.axvline(decay, color="gray", ls="--", lw=1)
-                ax.text(decay, 0.5, "every run collapsed to a constant output", rotation=90,
-                        transform=ax.get_xaxis_transform(), ha="right", va="center", fontsize=7,
-                        color="gray")
+                ax.text(
+                    decay,
+                    0.5,
+                    "every run collapsed to a constant output",
+                    rotation=90,
+                    transform=ax.get_xaxis_transform(),
+                    ha="right",
+                    va="center",
+                    fontsize=7,
+                    color="gray",
+                )
         ax.set_xscale("log")
         ax.set_xticks(decays, [f"{d:g}" for d in decays])
         ax.minorticks_off()
@@ -200,13 +290,17 @@ def plot_weight_decay(results: dict, path) -> Path:
         else:
             ax.axhline(results["bayes_risk"], color="k", ls="--", lw=1, label=r"$R_t = s^2$")
         ax.legend(fontsize=7, title="dotted: no weight decay", title_fontsize=7)
-    fig.suptitle(f"SGD with weight decay (mean ± std over {config['seeds']} seeds)\n"
-                 f"{_setup_text(results)}", fontsize=10)
+    fig.suptitle(
+        f"SGD with weight decay (mean ± std over {config['seeds']} seeds)\n{_setup_text(results)}",
+        fontsize=10,
+    )
     return save_figure(fig, path)
 
 
-SHARPNESS_WHERE = {"matched_loss_": ("at matched training loss", "o", "tab:blue", 1 / 1.06),
-                   "": ("at the end", "s", "tab:red", 1.06)}
+SHARPNESS_WHERE = {
+    "matched_loss_": ("at matched training loss", "o", "tab:blue", 1 / 1.06),
+    "": ("at the end", "s", "tab:red", 1.06),
+}
 
 
 def _correlation_text(results: dict, key: str) -> str:
@@ -215,8 +309,10 @@ def _correlation_text(results: dict, key: str) -> str:
     def number(value):
         return "—" if value is None or not np.isfinite(value) else f"{value:+.2f}"
 
-    return (f"r = {number(c['pearson'])} (p = {_p_text(c['p_value'])}), "
-            f"ρ = {number(c['spearman'])}, within rates r = {number(c['within_rate_pearson'])}")
+    return (
+        f"r = {number(c['pearson'])} (p = {_p_text(c['p_value'])}), "
+        f"ρ = {number(c['spearman'])}, within rates r = {number(c['within_rate_pearson'])}"
+    )
 
 
 def _p_text(value) -> str:
@@ -252,23 +348,44 @@ def plot_sharpness(results: dict, path) -> Path:
     decayed = [r for r in results["runs"] if r["weight_decay"] > 0 and not r["diverged"]]
     rates_all = sorted({r["learning_rate"] for r in results["runs"]})
     fig, axes = new_figure(ncols=2, nrows=2, size=(5.4, 4.0), layout="constrained")
-    for ax, stat, label in ((axes[0, 0], "hessian_top_eigenvalue", r"$\lambda_\max$ of the training MSE"),
-                            (axes[0, 1], "hessian_trace", r"tr $H$ of the training MSE")):
+    for ax, stat, label in (
+        (axes[0, 0], "hessian_top_eigenvalue", r"$\lambda_\max$ of the training MSE"),
+        (axes[0, 1], "hessian_trace", r"tr $H$ of the training MSE"),
+    ):
         for prefix, (where, marker, color, shift) in SHARPNESS_WHERE.items():
             x = np.array([r["learning_rate"] * shift for r in implicit])
             y = np.array([_num(r[f"{prefix}{stat}"]) for r in implicit])
-            ax.scatter(x, y, marker=marker, color=color, alpha=0.6, s=22,
-                       label=f"{where} (each converged seed)")
+            ax.scatter(
+                x,
+                y,
+                marker=marker,
+                color=color,
+                alpha=0.6,
+                s=22,
+                label=f"{where} (each converged seed)",
+            )
         if decayed:
-            ax.scatter([r["learning_rate"] * 1.06 for r in decayed],
-                       [_num(r[stat]) for r in decayed], marker="^", facecolors="none",
-                       edgecolors="gray", alpha=0.6, s=18,
-                       label="with weight decay, at the end")
+            ax.scatter(
+                [r["learning_rate"] * 1.06 for r in decayed],
+                [_num(r[stat]) for r in decayed],
+                marker="^",
+                facecolors="none",
+                edgecolors="gray",
+                alpha=0.6,
+                s=18,
+                label="with weight decay, at the end",
+            )
         if stat == "hessian_top_eigenvalue":
             grid = np.geomspace(min(rates_all) / 1.3, max(rates_all) * 1.3, 50)
             ax.plot(grid, 2 / grid, "k--", lw=1.2, label=r"edge $2/\mu$")
-            ax.fill_between(grid, (1 - tolerance) * 2 / grid, (1 + tolerance) * 2 / grid,
-                            color="gray", alpha=0.15, label=f"$2/\\mu$ ± {tolerance:g}·$2/\\mu$")
+            ax.fill_between(
+                grid,
+                (1 - tolerance) * 2 / grid,
+                (1 + tolerance) * 2 / grid,
+                color="gray",
+                alpha=0.15,
+                label=f"$2/\\mu$ ± {tolerance:g}·$2/\\mu$",
+            )
         ax.set_xscale("log")
         _plain_log_axis(ax, "y")
         ax.set_xticks(rates_all, [f"{r:g}" for r in rates_all])
@@ -277,26 +394,37 @@ def plot_sharpness(results: dict, path) -> Path:
         ax.legend(fontsize=7)
     axes[0, 0].set_title("Sharpness against the edge of stability")
     axes[0, 1].set_title("Hessian trace (Hutchinson)")
-    for ax, stat, label in ((axes[1, 0], "hessian_top_eigenvalue", r"$\lambda_\max$"),
-                            (axes[1, 1], "hessian_trace_per_parameter",
-                             r"tr $H/p$ (mean eigenvalue)")):
+    for ax, stat, label in (
+        (axes[1, 0], "hessian_top_eigenvalue", r"$\lambda_\max$"),
+        (axes[1, 1], "hessian_trace_per_parameter", r"tr $H/p$ (mean eigenvalue)"),
+    ):
         for index, rate in enumerate(sorted({r["learning_rate"] for r in implicit})):
             runs = [r for r in implicit if r["learning_rate"] == rate]
             for prefix, (where, marker, _, _) in SHARPNESS_WHERE.items():
-                ax.scatter([_num(r[f"{prefix}{stat}"]) for r in runs],
-                           [_num(r["test_loss"]) for r in runs], marker=marker, s=26,
-                           color=_rate_color(index), alpha=0.8 if prefix else 0.35,
-                           label=f"μ = {rate:g}" if prefix else None)
+                ax.scatter(
+                    [_num(r[f"{prefix}{stat}"]) for r in runs],
+                    [_num(r["test_loss"]) for r in runs],
+                    marker=marker,
+                    s=26,
+                    color=_rate_color(index),
+                    alpha=0.8 if prefix else 0.35,
+                    label=f"μ = {rate:g}" if prefix else None,
+                )
         if implicit:
             _plain_log_axis(ax, "x")
-        ax.set(xlabel=f"{label} (circles: matched loss; squares: end)", ylabel="test MSE",
-               title=f"matched: {_correlation_text(results, 'matched_loss_' + stat)}\n"
-                     f"end: {_correlation_text(results, stat)}")
+        ax.set(
+            xlabel=f"{label} (circles: matched loss; squares: end)",
+            ylabel="test MSE",
+            title=f"matched: {_correlation_text(results, 'matched_loss_' + stat)}\n"
+            f"end: {_correlation_text(results, stat)}",
+        )
         ax.title.set_fontsize(8)
         ax.legend(fontsize=7)
-    fig.suptitle(f"Hessian of the training MSE of SGD runs (matched loss: first epoch with "
-                 f"training MSE < {config['matched_loss']:g})\n{_setup_text(results)}",
-                 fontsize=10)
+    fig.suptitle(
+        f"Hessian of the training MSE of SGD runs (matched loss: first epoch with "
+        f"training MSE < {config['matched_loss']:g})\n{_setup_text(results)}",
+        fontsize=10,
+    )
     return save_figure(fig, path)
 
 
@@ -306,9 +434,12 @@ def plot_all(results: dict, out) -> list[Path]:
         plot_convergence(results, out / "implicit_regularization_convergence.png"),
         plot_statistics_vs_rate(results, out / "implicit_regularization_grad_stats.png"),
         plot_test_loss_vs_statistics(results, out / "implicit_regularization_test_loss.png"),
-        plot_statistics_vs_rate(results, out / "implicit_regularization_noise_scale.png",
-                                stats=("noise_scale",),
-                                title="Gradient noise scale (McCandlish et al. 2018)"),
+        plot_statistics_vs_rate(
+            results,
+            out / "implicit_regularization_noise_scale.png",
+            stats=("noise_scale",),
+            title="Gradient noise scale (McCandlish et al. 2018)",
+        ),
         plot_weight_decay(results, out / "implicit_regularization_weight_decay.png"),
         plot_sharpness(results, out / "implicit_regularization_sharpness.png"),
     ]

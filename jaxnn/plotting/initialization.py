@@ -14,6 +14,7 @@ import numpy as np
 from jaxnn.formatting import fmt
 from jaxnn.plotting import new_figure, save_figure
 
+
 def plot_all(results: dict, out: str | os.PathLike) -> list[Path]:
     """Writes ``init_depth.png`` and ``init_smoothness.png``; returns their paths."""
     out = Path(out)
@@ -51,12 +52,26 @@ def plot_depth(depth: dict, path: str | os.PathLike) -> Path:
         # log axis: draw ±2 s.e. as an asymmetric bar clipped above zero
         lower = np.minimum(2 * standard_error, 0.95 * measured)
         moment_ax.errorbar(
-            layer, measured, yerr=[lower, 2 * standard_error], fmt="o", ms=3.5, color=color,
-            elinewidth=0.8, capsize=0, label=f"Monte Carlo, {label}",
+            layer,
+            measured,
+            yerr=[lower, 2 * standard_error],
+            fmt="o",
+            ms=3.5,
+            color=color,
+            elinewidth=0.8,
+            capsize=0,
+            label=f"Monte Carlo, {label}",
         )
         ratio_ax.errorbar(
-            layer + 0.15 * (index - 1), measured / theory, yerr=2 * standard_error / theory,
-            fmt="o", ms=3.5, color=color, elinewidth=0.8, capsize=0, label=f"$c = {fmt(gain)}$",
+            layer + 0.15 * (index - 1),
+            measured / theory,
+            yerr=2 * standard_error / theory,
+            fmt="o",
+            ms=3.5,
+            color=color,
+            elinewidth=0.8,
+            capsize=0,
+            label=f"$c = {fmt(gain)}$",
         )
     moment_ax.set_yscale("log")
     moment_ax.set_xlabel("layer $k$")
@@ -90,20 +105,29 @@ def _plot_roughness(ax, smoothness: dict) -> None:
         values = np.asarray(smoothness[key], dtype=float)
         standard_error = np.asarray(smoothness[f"{key}_se"], dtype=float)
         ax.errorbar(
-            weight_vars, values, yerr=2 * standard_error, fmt="o-", ms=4, lw=1.2,
-            color=_SERIES_COLORS[name], capsize=0, label=label,
+            weight_vars,
+            values,
+            yerr=2 * standard_error,
+            fmt="o-",
+            ms=4,
+            lw=1.2,
+            color=_SERIES_COLORS[name],
+            capsize=0,
+            label=label,
         )
     theory = np.asarray(smoothness["tanh_roughness_small_var_theory"], dtype=float)
     ax.plot(
-        weight_vars, theory, "--", color=_SERIES_COLORS["tanh"], lw=1,
+        weight_vars,
+        theory,
+        "--",
+        color=_SERIES_COLORS["tanh"],
+        lw=1,
         label=r"tanh small-$\sigma$ theory $96\sigma^4$",
     )
     ax.set_xscale("log")
     ax.set_yscale("log")
     # keep the small-sigma theory line from stretching the axis far above the data
-    measured = np.concatenate(
-        [np.asarray(smoothness[key], dtype=float) for _, key, _ in series]
-    )
+    measured = np.concatenate([np.asarray(smoothness[key], dtype=float) for _, key, _ in series])
     ax.set_ylim(0.3 * measured.min(), 5 * measured.max())
     ax.set_xlabel(r"weight variance $\sigma^2$")
     ax.set_ylabel(r"roughness $\overline{f''^2}\,/\,\mathrm{Var}_x f$")
@@ -116,12 +140,22 @@ def _plot_taylor_ratio(ax, smoothness: dict) -> None:
     ratio = np.asarray(smoothness["tanh_taylor_ratio"], dtype=float)
     standard_error = np.asarray(smoothness["tanh_taylor_ratio_se"], dtype=float)
     ax.errorbar(
-        weight_vars, ratio, yerr=2 * standard_error, fmt="o-", ms=4, lw=1.2,
-        color=_SERIES_COLORS["tanh"], capsize=0, label="tanh, Monte Carlo",
+        weight_vars,
+        ratio,
+        yerr=2 * standard_error,
+        fmt="o-",
+        ms=4,
+        lw=1.2,
+        color=_SERIES_COLORS["tanh"],
+        capsize=0,
+        label="tanh, Monte Carlo",
     )
     ax.plot(
-        weight_vars, np.asarray(smoothness["tanh_taylor_ratio_small_var_theory"], dtype=float),
-        "--", color=_SERIES_COLORS["tanh"], lw=1,
+        weight_vars,
+        np.asarray(smoothness["tanh_taylor_ratio_small_var_theory"], dtype=float),
+        "--",
+        color=_SERIES_COLORS["tanh"],
+        lw=1,
         label=r"small-$\sigma$ theory $\sqrt{5/3}\,\sigma^2$",
     )
     ax.set_xscale("log")

@@ -25,10 +25,19 @@ def plot_risk(results: dict, path) -> Path:
     # (infinite in expectation) would otherwise squash the curve; such points are drawn
     # at the top edge, labelled with their value.
     top = 10 * max(max(curve), max(r["excess_risk"] for r in rows if r["checked"]))
-    styles = {True: {"fmt": "o", "color": "tab:blue",
-                     "label": f"measured ± s.e. (checked: |p − n| ≥ {margin})"},
-              False: {"fmt": "s", "color": "tab:orange", "mfc": "none",
-                      "label": f"measured ± s.e. (|p − n| < {margin}, heavy tails)"}}
+    styles = {
+        True: {
+            "fmt": "o",
+            "color": "tab:blue",
+            "label": f"measured ± s.e. (checked: |p − n| ≥ {margin})",
+        },
+        False: {
+            "fmt": "s",
+            "color": "tab:orange",
+            "mfc": "none",
+            "label": f"measured ± s.e. (|p − n| < {margin}, heavy tails)",
+        },
+    }
     for checked, style in styles.items():
         chosen = [r for r in rows if r["checked"] == checked and r["excess_risk"] <= top]
         if not chosen:
@@ -41,21 +50,36 @@ def plot_risk(results: dict, path) -> Path:
         ax.errorbar(p, mean, yerr=[lower, error], ms=4, capsize=2, lw=1, **style)
     misses = [r for r in rows if r["checked"] and r["within_3_se"] is False]
     if misses:
-        ax.plot([r["p"] for r in misses], [r["excess_risk"] for r in misses], "x", color="tab:red",
-                ms=9, label="outside 3 s.e. of theory")
+        ax.plot(
+            [r["p"] for r in misses],
+            [r["excess_risk"] for r in misses],
+            "x",
+            color="tab:red",
+            ms=9,
+            label="outside 3 s.e. of theory",
+        )
     for r in (r for r in rows if r["excess_risk"] > top):
         ax.plot(r["p"], top, "^", color="tab:orange", ms=7, clip_on=False)
-        ax.annotate(f"p = {r['p']}: {r['excess_risk']:.2g} (off scale)", (r["p"], top),
-                    xytext=(6, -12), textcoords="offset points", fontsize=8)
+        ax.annotate(
+            f"p = {r['p']}: {r['excess_risk']:.2g} (off scale)",
+            (r["p"], top),
+            xytext=(6, -12),
+            textcoords="offset points",
+            fontsize=8,
+        )
     ax.axvline(n, color="gray", ls=":", lw=1, label=f"p = n = {n}")
-    ax.axhline(results["beta_norm"] ** 2, color="gray", ls="--", lw=0.8,
-               label="‖β‖², risk of β̂ = 0")
+    ax.axhline(
+        results["beta_norm"] ** 2, color="gray", ls="--", lw=0.8, label="‖β‖², risk of β̂ = 0"
+    )
     ax.set_yscale("log")
     ax.set_ylim(top=top)
     log_axis_with_plain_ticks(ax, [r["p"] for r in rows])
-    ax.set(xlabel="features p", ylabel="excess test risk E‖β̂ − β‖²",
-           title=f"Minimum-norm least squares, n = {n}, s = {results['noise_std']:g}, "
-                 f"‖β‖ = {results['beta_norm']:g} ({results['n_seeds']} draws per p)")
+    ax.set(
+        xlabel="features p",
+        ylabel="excess test risk E‖β̂ − β‖²",
+        title=f"Minimum-norm least squares, n = {n}, s = {results['noise_std']:g}, "
+        f"‖β‖ = {results['beta_norm']:g} ({results['n_seeds']} draws per p)",
+    )
     ax.legend(fontsize=8, loc="lower right")
     return save_figure(fig, path)
 

@@ -24,17 +24,25 @@ def plot_all(results: dict, out: str | os.PathLike) -> list[Path]:
     curves = results["plot"]
     smallest = min(row["batch_size"] for row in results["nets"])
     measured = [
-        {"num_hidden": row["num_hidden"], "width": row["width"],
-         "forward": row["jaxpr"]["forward_multiply_adds"] / row["batch_size"],
-         "backward": row["jaxpr"]["backward_multiply_adds"] / row["batch_size"]}
-        for row in results["nets"] if row["batch_size"] == smallest
+        {
+            "num_hidden": row["num_hidden"],
+            "width": row["width"],
+            "forward": row["jaxpr"]["forward_multiply_adds"] / row["batch_size"],
+            "backward": row["jaxpr"]["backward_multiply_adds"] / row["batch_size"],
+        }
+        for row in results["nets"]
+        if row["batch_size"] == smallest
     ]
     path = plot_multiply_adds(
-        Path(out) / "mlp_backprop_counts.png", widths=curves["widths"],
+        Path(out) / "mlp_backprop_counts.png",
+        widths=curves["widths"],
         forward={int(k): v for k, v in curves["forward"].items()},
-        backward={int(k): v for k, v in curves["backward"].items()}, measured=measured,
-        title=(f"MLP {results['input_size']}→L×K→{results['output_size']}, multiply–adds per "
-               "example; dots: the assignment's nets"),
+        backward={int(k): v for k, v in curves["backward"].items()},
+        measured=measured,
+        title=(
+            f"MLP {results['input_size']}→L×K→{results['output_size']}, multiply–adds per "
+            "example; dots: the assignment's nets"
+        ),
     )
     return [path]
 
@@ -77,12 +85,28 @@ def plot_multiply_adds(
     for index, point in enumerate(shown):
         colour = colours[point["num_hidden"]]
         first = index == 0
-        counts_ax.plot(point["width"], point["forward"], "o", mfc="none", color=colour,
-                       label="jaxpr count, forward" if first else None)
-        counts_ax.plot(point["width"], point["backward"], "o", color=colour,
-                       label="jaxpr count, backward" if first else None)
-        ratio_ax.plot(point["width"], point["backward"] / point["forward"], "o", color=colour,
-                      label="jaxpr count" if first else None)
+        counts_ax.plot(
+            point["width"],
+            point["forward"],
+            "o",
+            mfc="none",
+            color=colour,
+            label="jaxpr count, forward" if first else None,
+        )
+        counts_ax.plot(
+            point["width"],
+            point["backward"],
+            "o",
+            color=colour,
+            label="jaxpr count, backward" if first else None,
+        )
+        ratio_ax.plot(
+            point["width"],
+            point["backward"] / point["forward"],
+            "o",
+            color=colour,
+            label="jaxpr count" if first else None,
+        )
     counts_ax.set_xlabel("hidden width L")
     counts_ax.set_ylabel("multiply–adds per example")
     counts_ax.set_title("closed form (lines); traced program (dots)")

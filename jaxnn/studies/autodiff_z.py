@@ -53,21 +53,31 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not (
-                0 <= self.seed <= MAX_SEED):
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not (0 <= self.seed <= MAX_SEED)
+        ):
             raise ValueError(f"seed: expected an integer in 0..{MAX_SEED}, got {self.seed!r}")
         if not (isinstance(self.a, (int, float)) and math.isfinite(self.a)):
             raise ValueError(f"a: must be a finite number, got {self.a!r}")
         if abs(self.a) > MAX_ABS:
-            raise ValueError(f"a: |a| must be at most {MAX_ABS:g} so that a^2 + b^2 is finite "
-                             f"in float64, got {self.a!r}")
+            raise ValueError(
+                f"a: |a| must be at most {MAX_ABS:g} so that a^2 + b^2 is finite "
+                f"in float64, got {self.a!r}"
+            )
         if not (isinstance(self.b, (int, float)) and math.isfinite(self.b) and self.b > 0.0):
             raise ValueError(f"b: log needs b > 0, got {self.b!r}")
         if not MIN_B <= self.b <= MAX_ABS:
-            raise ValueError(f"b: must be in [{MIN_B:g}, {MAX_ABS:g}] so that 1/b and a^2 + b^2 "
-                             f"are finite in float64, got {self.b!r}")
-        if not (isinstance(self.fd_step, (int, float)) and math.isfinite(self.fd_step)
-                and self.fd_step > 0.0):
+            raise ValueError(
+                f"b: must be in [{MIN_B:g}, {MAX_ABS:g}] so that 1/b and a^2 + b^2 "
+                f"are finite in float64, got {self.b!r}"
+            )
+        if not (
+            isinstance(self.fd_step, (int, float))
+            and math.isfinite(self.fd_step)
+            and self.fd_step > 0.0
+        ):
             raise ValueError(f"fd_step: must be a finite number > 0, got {self.fd_step!r}")
         if self.fd_step >= self.b:
             raise ValueError(
@@ -149,8 +159,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
         "dz_db": by_name["b"].adjoint,
         "forward": [{k: record[k] for k in _FORWARD_FIELDS} for record in records],
         "backward": [
-            {"name": record["name"], "adjoint": record["adjoint"],
-             "terms": record["adjoint_terms"]}
+            {"name": record["name"], "adjoint": record["adjoint"], "terms": record["adjoint_terms"]}
             for record in reversed(records)
         ],
         "paths_into_b": {
@@ -158,8 +167,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
             "sum": sum(t.product for t in by_name["b"].adjoint_terms),
         },
         "comparison": comparison,
-        "jax_grad_finite": all(
-            _finite(row["jax_grad_float64"]) for row in comparison.values()),
+        "jax_grad_finite": all(_finite(row["jax_grad_float64"]) for row in comparison.values()),
     }
 
 
@@ -219,11 +227,14 @@ def backward_markdown(backward: list[dict]) -> str:
             product = rf"${autodiff.bar_name(term['via'])} \cdot {symbol}$"
             numbers = f"{_number(term['via_adjoint'])} × {_number(partial['value'])}"
             path = f"via ${autodiff.latex_name(term['via'])}$"
-            lines.append(f"| ${bar}$ | {path} | {product} | {numbers} | "
-                         f"{fmt(term['product'], 10)} |")
+            lines.append(
+                f"| ${bar}$ | {path} | {product} | {numbers} | {fmt(term['product'], 10)} |"
+            )
         if len(terms) > 1:
-            lines.append(f"| ${bar}$ | **sum of the {len(terms)} paths** | | | "
-                         f"**{fmt(node['adjoint'], 10)}** |")
+            lines.append(
+                f"| ${bar}$ | **sum of the {len(terms)} paths** | | | "
+                f"**{fmt(node['adjoint'], 10)}** |"
+            )
     return "\n".join(lines)
 
 
@@ -272,8 +283,10 @@ def markdown(results: dict) -> str:
     ]
     if not results["jax_grad_finite"]:
         parts.append(_overflow_note(results))
-    parts.append("![The computational graph of z(a, b) with values, adjoints and local "
-                 "partial derivatives](autodiff_graph.png)")
+    parts.append(
+        "![The computational graph of z(a, b) with values, adjoints and local "
+        "partial derivatives](autodiff_graph.png)"
+    )
     return "\n\n".join(parts) + "\n"
 
 
@@ -283,13 +296,19 @@ def summary(results: dict) -> list[str]:
     lines = [
         f"z({fmt(results['a'])}, {fmt(results['b'])}) = {fmt(results['z'], 6)}, "
         f"dz/da = {fmt(results['dz_da'], 6)}, dz/db = {fmt(results['dz_db'], 6)}",
-        "engine − central difference (h = " + fmt(results["fd_step"]) + "): "
+        "engine − central difference (h = "
+        + fmt(results["fd_step"])
+        + "): "
         + ", ".join(fmt(row["engine_minus_central_difference"]) for row in rows),
     ]
     if results["jax_grad_finite"]:
-        lines.append("engine − jax.grad (float64): "
-                     + ", ".join(fmt(row["engine_minus_jax_grad"]) for row in rows))
+        lines.append(
+            "engine − jax.grad (float64): "
+            + ", ".join(fmt(row["engine_minus_jax_grad"]) for row in rows)
+        )
     else:
-        lines.append("jax.grad of the formula as written overflows here (a^2 + b^2 > "
-                     f"{fmt(EXP_OVERFLOW, 5)}); the engine stays finite")
+        lines.append(
+            "jax.grad of the formula as written overflows here (a^2 + b^2 > "
+            f"{fmt(EXP_OVERFLOW, 5)}); the engine stays finite"
+        )
     return lines

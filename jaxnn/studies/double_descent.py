@@ -80,7 +80,9 @@ class Config:
         if self.epochwise_points < 0:
             raise ValueError(f"epochwise_points: must be >= 0, got {self.epochwise_points}")
         if max(self.widths + self.curve_widths) > MAX_WIDTH:
-            raise ValueError(f"widths: at most {MAX_WIDTH}, got {max(self.widths + self.curve_widths)}")
+            raise ValueError(
+                f"widths: at most {MAX_WIDTH}, got {max(self.widths + self.curve_widths)}"
+            )
         for name in ("seeds", "epochs", "curve_epochs", "chunk_epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
@@ -97,8 +99,12 @@ class Config:
 
     def model(self) -> models.MLPFamily:
         """The d -> M -> M -> O ReLU network, sized by the data."""
-        return models.MLPFamily(input_dim=self.data.input_dim, output_dim=self.data.output_dim,
-                                depth=2, activation="relu")
+        return models.MLPFamily(
+            input_dim=self.data.input_dim,
+            output_dim=self.data.output_dim,
+            depth=2,
+            activation="relu",
+        )
 
     def train_config(self, epochs: int, *, epochwise: bool = False) -> train.TrainConfig:
         record = ()
@@ -106,23 +112,35 @@ class Config:
             # Log-spaced inside the first chunk; later, the chunk ends (measured anyway) are
             # dense enough on a log axis, and a chunk without record epochs copies nothing.
             chunk = min(self.chunk_epochs, epochs)
-            record = tuple(int(e) for e in train.log_spaced_epochs(epochs, self.epochwise_points)
-                           if 0 < e < chunk)
-        return train.TrainConfig(model=self.model(), objective="mse", optimizer="adam",
-                                 epochs=epochs, batch_size=None,
-                                 chunk_epochs=min(self.chunk_epochs, epochs),
-                                 loss_thresholds=(1e-3, 1e-5), final_window=max(1, epochs // 20),
-                                 record_epochs=record, matmul_precision=self.matmul_precision)
+            record = tuple(
+                int(e)
+                for e in train.log_spaced_epochs(epochs, self.epochwise_points)
+                if 0 < e < chunk
+            )
+        return train.TrainConfig(
+            model=self.model(),
+            objective="mse",
+            optimizer="adam",
+            epochs=epochs,
+            batch_size=None,
+            chunk_epochs=min(self.chunk_epochs, epochs),
+            loss_thresholds=(1e-3, 1e-5),
+            final_window=max(1, epochs // 20),
+            record_epochs=record,
+            matmul_precision=self.matmul_precision,
+        )
 
 
 QUICK = Config(
     data=data.TeacherConfig(n_test=2000, normalisation_samples=10_000),
-    widths=(2, 6, 12, 24, 40), curve_widths=(6, 24), seeds=2, epochs=300, curve_epochs=400,
+    widths=(2, 6, 12, 24, 40),
+    curve_widths=(6, 24),
+    seeds=2,
+    epochs=300,
+    curve_epochs=400,
     chunk_epochs=100,
 )
 FULL = Config(widths=tuple(range(2, 201)), seeds=8, epochs=40_000, curve_epochs=100_000)
-
-
 
 
 def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
@@ -142,19 +160,35 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     x_test, y_test = datasets[n_first].x_test, datasets[n_first].y_test
     n_devices = 1 if mesh is None else mesh.size
     family = config.model()
-    groups = sweep.plan_sweep(config.widths, config.n_train, family=family, epochs=config.epochs,
-                              members_per_width=config.seeds, n_devices=n_devices,
-                              costs=sweep.backend_costs())
-    curve_group = sweep.WidthGroup(sweep.round_up(max(config.curve_widths), 8),
-                                   tuple(sorted(config.curve_widths)), (n_first,))
-    progress.start(sweep.work_gflop([curve_group], config.seeds, config.curve_epochs, family=family)
-                   + sweep.work_gflop(groups, config.seeds, config.epochs, family=family), "GFLOP")
+    groups = sweep.plan_sweep(
+        config.widths,
+        config.n_train,
+        family=family,
+        epochs=config.epochs,
+        members_per_width=config.seeds,
+        n_devices=n_devices,
+        costs=sweep.backend_costs(),
+    )
+    curve_group = sweep.WidthGroup(
+        sweep.round_up(max(config.curve_widths), 8), tuple(sorted(config.curve_widths)), (n_first,)
+    )
+    progress.start(
+        sweep.work_gflop([curve_group], config.seeds, config.curve_epochs, family=family)
+        + sweep.work_gflop(groups, config.seeds, config.epochs, family=family),
+        "GFLOP",
+    )
 
     def run_groups(groups, epochs, prefix):
         return sweep.run_width_sweep(
-            key_init, groups, training_sets, x_test, y_test,
+            key_init,
+            groups,
+            training_sets,
+            x_test,
+            y_test,
             config.train_config(epochs, epochwise=prefix == "sweep"),
-            learning_rate=config.learning_rate, init_scheme=config.init_scheme, mesh=mesh,
+            learning_rate=config.learning_rate,
+            init_scheme=config.init_scheme,
+            mesh=mesh,
             progress=progress,
             load_group=lambda g: run_dir.load_part(f"{prefix}_{g.name}") if run_dir else None,
             save_group=lambda g, r: run_dir.save_part(f"{prefix}_{g.name}", r) if run_dir else None,
@@ -169,34 +203,49 @@ def summarize(config: Config, curves: dict, trained: dict, groups) -> dict:
     """The results of the study from the per-(N, width) training results."""
     n_first = config.n_train[0]
     rows = {n: sweep_rows({w: trained[(n, w)] for w in config.widths}, n) for n in config.n_train}
-    thresholds = [interpolation_threshold(rows[n], config.interpolation_tol)
-                  for n in config.n_train]
-    more_data_widths = config.more_data_widths or tuple(sorted(
-        {t["width"] for t in thresholds if t is not None} | {max(config.widths)}))
+    thresholds = [
+        interpolation_threshold(rows[n], config.interpolation_tol) for n in config.n_train
+    ]
+    more_data_widths = config.more_data_widths or tuple(
+        sorted({t["width"] for t in thresholds if t is not None} | {max(config.widths)})
+    )
     bayes = data.bayes_risk(config.data)
     tolerance = 3 * data.bayes_risk_standard_error(config.data)
     lowest = min(r["test_loss_min"] for n in config.n_train for r in rows[n])
     return {
         "bayes_risk": bayes,
         "bayes_risk_standard_error": data.bayes_risk_standard_error(config.data),
-        "training_curves": [training_curve(curves[(n_first, w)], w, (1e-3, 1e-5))
-                            for w in sorted(config.curve_widths)],
+        "training_curves": [
+            training_curve(curves[(n_first, w)], w, (1e-3, 1e-5))
+            for w in sorted(config.curve_widths)
+        ],
         "curve_n_train": n_first,
         "sweep": [row for n in config.n_train for row in rows[n]],
         "interpolation_threshold": [t for t in thresholds if t is not None],
         "interpolation_tol": config.interpolation_tol,
         "parameter_count_at_n_times_outputs": [
-            {"n_train": n, "n_params": n * config.data.output_dim,
-             "width": width_at_parameter_count(n * config.data.output_dim)}
-            for n in config.n_train],
+            {
+                "n_train": n,
+                "n_params": n * config.data.output_dim,
+                "width": width_at_parameter_count(n * config.data.output_dim),
+            }
+            for n in config.n_train
+        ],
         "test_loss_peak": [test_loss_peak(rows[n]) for n in config.n_train],
         "more_data": more_data_rows(rows, more_data_widths),
-        "more_data_hurts_widths": (harmful_data_widths(rows, *config.n_train[:2])
-                                   if len(config.n_train) > 1 else []),
-        "bayes_check": {"lowest_test_loss": lowest, "bayes_risk": bayes,
-                        "tolerance": tolerance, "passed": bool(lowest >= bayes - tolerance)},
-        "epochwise": [epochwise_summary({w: trained[(n, w)] for w in config.widths}, n)
-                      for n in config.n_train],
+        "more_data_hurts_widths": (
+            harmful_data_widths(rows, *config.n_train[:2]) if len(config.n_train) > 1 else []
+        ),
+        "bayes_check": {
+            "lowest_test_loss": lowest,
+            "bayes_risk": bayes,
+            "tolerance": tolerance,
+            "passed": bool(lowest >= bayes - tolerance),
+        },
+        "epochwise": [
+            epochwise_summary({w: trained[(n, w)] for w in config.widths}, n)
+            for n in config.n_train
+        ],
         "groups": [dataclasses.asdict(g) for g in groups],
     }
 
@@ -230,36 +279,51 @@ def epochwise_summary(results: dict[int, dict], n_train: int, z: float = 2.0) ->
             rise = max(curve[j] - curve[i] - z * math.hypot(se[i], se[j]) for i in range(j))
             if rise <= 0:
                 continue
-            later = [curve[j] - curve[k] - z * math.hypot(se[j], se[k])
-                     for k in range(j + 1, len(curve))]
+            later = [
+                curve[j] - curve[k] - z * math.hypot(se[j], se[k]) for k in range(j + 1, len(curve))
+            ]
             fall = max(later, default=-math.inf)
             kind = "double descent" if fall > 0 else "overfitting"
-            candidate = {"width": width, "kind": kind, "peak_epoch": int(epochs[j]),
-                         "rise": float(curve[j] - curve[:j].min()),
-                         "fall": float(curve[j] - curve[j + 1:].min()) if j + 1 < len(curve)
-                         else 0.0}
+            candidate = {
+                "width": width,
+                "kind": kind,
+                "peak_epoch": int(epochs[j]),
+                "rise": float(curve[j] - curve[:j].min()),
+                "fall": float(curve[j] - curve[j + 1 :].min()) if j + 1 < len(curve) else 0.0,
+            }
             if best is None or (kind == "double descent" and best["kind"] != kind):
                 best = candidate
             if kind == "double descent":
                 break
         if best is not None:
             marks.append(best)
-    return {"n_train": n_train, "epochs": epochs.tolist(), "widths": widths,
-            "test_loss": mean.tolist(), "test_loss_standard_error": error.tolist(),
-            "nonmonotone": marks}
+    return {
+        "n_train": n_train,
+        "epochs": epochs.tolist(),
+        "widths": widths,
+        "test_loss": mean.tolist(),
+        "test_loss_standard_error": error.tolist(),
+        "nonmonotone": marks,
+    }
 
 
 def summary(results: dict) -> list[str]:
     """Headline numbers for the console."""
     lines = []
     for peak in results["test_loss_peak"]:
-        threshold = next((t for t in results["interpolation_threshold"]
-                          if t["n_train"] == peak["n_train"]), None)
-        lines.append(f"N = {peak['n_train']}: test MSE peaks at M = {peak['width']} "
-                     f"({fmt(peak['test_loss'])}, {fmt(peak['test_loss'] / results['bayes_risk'])}"
-                     f" x R_t); interpolation threshold "
-                     + (f"M = {threshold['width']} ({threshold['n_params']} parameters)"
-                        if threshold else "not reached"))
+        threshold = next(
+            (t for t in results["interpolation_threshold"] if t["n_train"] == peak["n_train"]), None
+        )
+        lines.append(
+            f"N = {peak['n_train']}: test MSE peaks at M = {peak['width']} "
+            f"({fmt(peak['test_loss'])}, {fmt(peak['test_loss'] / results['bayes_risk'])}"
+            f" x R_t); interpolation threshold "
+            + (
+                f"M = {threshold['width']} ({threshold['n_params']} parameters)"
+                if threshold
+                else "not reached"
+            )
+        )
     if results["more_data_hurts_widths"]:
         hurt = results["more_data_hurts_widths"]
         lines.append(f"more data hurt at {len(hurt)} widths, M = {min(hurt)}..{max(hurt)}")
@@ -333,8 +397,12 @@ def interpolation_threshold(rows: Sequence[dict], tol: float) -> dict | None:
 def test_loss_peak(rows: Sequence[dict]) -> dict:
     """The width with the largest seed-mean test loss."""
     row = max(rows, key=lambda r: r["test_loss"])
-    return {"n_train": row["n_train"], "width": row["width"], "n_params": row["n_params"],
-            "test_loss": row["test_loss"]}
+    return {
+        "n_train": row["n_train"],
+        "width": row["width"],
+        "n_params": row["n_params"],
+        "test_loss": row["test_loss"],
+    }
 
 
 def threshold_label(threshold: float) -> str:
@@ -343,7 +411,9 @@ def threshold_label(threshold: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def training_curve(result: dict, width: int, thresholds: Sequence[float], points: int = 200) -> dict:
+def training_curve(
+    result: dict, width: int, thresholds: Sequence[float], points: int = 200
+) -> dict:
     """Log-spaced training-loss curve (seed median and per seed) and first epochs below thresholds.
 
     ``result["first_epoch_below"][seed, i]`` is the training loop's record for
@@ -362,7 +432,9 @@ def training_curve(result: dict, width: int, thresholds: Sequence[float], points
     for index, threshold in enumerate(thresholds):
         first = np.asarray(result["first_epoch_below"])[:, index]
         label = threshold_label(threshold)
-        curve[f"first_epoch_below_{label}"] = float(np.median(first)) if (first >= 0).all() else None
+        curve[f"first_epoch_below_{label}"] = (
+            float(np.median(first)) if (first >= 0).all() else None
+        )
         curve[f"first_epoch_below_{label}_per_seed"] = [int(f) if f >= 0 else None for f in first]
     return curve
 
@@ -374,17 +446,28 @@ def more_data_rows(rows_by_n: dict[int, list[dict]], widths: Sequence[int]) -> l
         for n_train, rows in sorted(rows_by_n.items()):
             row = next((r for r in rows if r["width"] == width), None)
             if row is not None:
-                table.append({"width": width, "n_train": n_train, "n_params": row["n_params"],
-                              "test_loss": row["test_loss"], "test_loss_std": row["test_loss_std"],
-                              "train_loss": row["train_loss"], "n_seeds": row["n_seeds"]})
+                table.append(
+                    {
+                        "width": width,
+                        "n_train": n_train,
+                        "n_params": row["n_params"],
+                        "test_loss": row["test_loss"],
+                        "test_loss_std": row["test_loss_std"],
+                        "train_loss": row["train_loss"],
+                        "n_seeds": row["n_seeds"],
+                    }
+                )
     return table
 
 
 def harmful_data_widths(rows_by_n: dict[int, list[dict]], small: int, large: int) -> list[int]:
     """Widths where the larger training set has the higher mean test loss."""
     by_width = {r["width"]: r for r in rows_by_n[small]}
-    return [r["width"] for r in rows_by_n[large]
-            if r["width"] in by_width and r["test_loss"] > by_width[r["width"]]["test_loss"]]
+    return [
+        r["width"]
+        for r in rows_by_n[large]
+        if r["width"] in by_width and r["test_loss"] > by_width[r["width"]]["test_loss"]
+    ]
 
 
 def markdown(results: dict) -> str:
@@ -414,71 +497,121 @@ def markdown(results: dict) -> str:
 
     out.append(f"### (b) Training curves for M ∈ {{{', '.join(str(c['width']) for c in curves)}}}")
     out.append("![training loss curves](double_descent_curves.png)")
-    rows = [[c["width"], c["n_params"], c["first_epoch_below_1e-3"],
-             ", ".join(fmt(v) for v in c["first_epoch_below_1e-3_per_seed"]), c["final_train_loss"]]
-            for c in curves]
-    out.append(table(["M", "parameters", "first epoch < 1e-3 (median)", "per seed",
-                      "final training MSE (median)"], rows))
+    rows = [
+        [
+            c["width"],
+            c["n_params"],
+            c["first_epoch_below_1e-3"],
+            ", ".join(fmt(v) for v in c["first_epoch_below_1e-3_per_seed"]),
+            c["final_train_loss"],
+        ]
+        for c in curves
+    ]
+    out.append(
+        table(
+            [
+                "M",
+                "parameters",
+                "first epoch < 1e-3 (median)",
+                "per seed",
+                "final training MSE (median)",
+            ],
+            rows,
+        )
+    )
     reached = [c for c in curves if c["first_epoch_below_1e-3"] is not None]
     missed = [c for c in curves if c["first_epoch_below_1e-3"] is None]
-    sentence = (f"Full-batch Adam (learning rate {fmt(config['learning_rate'])}, "
-                f"{fmt(config['curve_epochs'])} epochs, N = {n_first}, {config['seeds']} seeds). ")
+    sentence = (
+        f"Full-batch Adam (learning rate {fmt(config['learning_rate'])}, "
+        f"{fmt(config['curve_epochs'])} epochs, N = {n_first}, {config['seeds']} seeds). "
+    )
     if reached:
-        sentence += ("MSE below $10^{-3}$ is reached by M = "
-                     + ", ".join(str(c["width"]) for c in reached))
-        sentence += (f"; not by M = {', '.join(str(c['width']) for c in missed)}" if missed else "")
+        sentence += "MSE below $10^{-3}$ is reached by M = " + ", ".join(
+            str(c["width"]) for c in reached
+        )
+        sentence += f"; not by M = {', '.join(str(c['width']) for c in missed)}" if missed else ""
         sentence += ". "
         ordered = sorted(reached, key=lambda c: c["width"])
         epochs = [c["first_epoch_below_1e-3"] for c in ordered]
         if len(ordered) > 1 and all(b < a for a, b in zip(epochs, epochs[1:])):
-            sentence += ("Larger models are faster in epochs: "
-                         + ", ".join(f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}"
-                                     for c in ordered) + ".")
+            sentence += (
+                "Larger models are faster in epochs: "
+                + ", ".join(
+                    f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}" for c in ordered
+                )
+                + "."
+            )
         elif len(ordered) > 1 and all(b > a for a, b in zip(epochs, epochs[1:])):
-            sentence += ("Larger models are slower in epochs: "
-                         + ", ".join(f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}"
-                                     for c in ordered) + ".")
+            sentence += (
+                "Larger models are slower in epochs: "
+                + ", ".join(
+                    f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}" for c in ordered
+                )
+                + "."
+            )
         elif len(ordered) > 1:
-            sentence += "The epoch count is not monotone in M: " + ", ".join(
-                f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}" for c in ordered) + "."
+            sentence += (
+                "The epoch count is not monotone in M: "
+                + ", ".join(
+                    f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}" for c in ordered
+                )
+                + "."
+            )
     else:
         sentence += "No width reached MSE below $10^{-3}$ in this run."
     if missed:
-        sentence += (" " + " and ".join(
-            f"M = {c['width']} ({c['n_params']} parameters < N·O = {n_first * data['output_dim']} targets)"
-            for c in missed) + " cannot interpolate and plateaus at "
-            + ", ".join(fmt(c["final_train_loss"]) for c in missed) + ".")
+        sentence += (
+            " "
+            + " and ".join(
+                f"M = {c['width']} ({c['n_params']} parameters < N·O = {n_first * data['output_dim']} targets)"
+                for c in missed
+            )
+            + " cannot interpolate and plateaus at "
+            + ", ".join(fmt(c["final_train_loss"]) for c in missed)
+            + "."
+        )
     out.append(sentence)
 
     thresholds = {t["n_train"]: t for t in results["interpolation_threshold"]}
     peaks = {p["n_train"]: p for p in results["test_loss_peak"]}
     markers = {m["n_train"]: m for m in results["parameter_count_at_n_times_outputs"]}
-    out.append("### (c) Width sweep M = "
-               f"{min(config['widths'])}…{max(config['widths'])} ({len(config['widths'])} widths, "
-               f"B = N, {fmt(config['epochs'])} epochs, {config['seeds']} seeds)")
+    out.append(
+        "### (c) Width sweep M = "
+        f"{min(config['widths'])}…{max(config['widths'])} ({len(config['widths'])} widths, "
+        f"B = N, {fmt(config['epochs'])} epochs, {config['seeds']} seeds)"
+    )
     out.append("![double descent sweep](double_descent_sweep.png)")
     threshold = thresholds.get(n_first)
     peak = peaks[n_first]
-    text = (f"*Interpolation threshold* (defined as the smallest M whose seed-median final training "
-            f"MSE is below {fmt(results['interpolation_tol'])}; the final training MSE of a run is the "
-            f"median over its last {fmt(max(1, config['epochs'] // 20))} epochs): ")
+    text = (
+        f"*Interpolation threshold* (defined as the smallest M whose seed-median final training "
+        f"MSE is below {fmt(results['interpolation_tol'])}; the final training MSE of a run is the "
+        f"median over its last {fmt(max(1, config['epochs'] // 20))} epochs): "
+    )
     if threshold:
-        text += (f"**M = {threshold['width']}, {threshold['n_params']} parameters** for N = {n_first}, "
-                 f"against N·O = {markers[n_first]['n_params']} targets (M ≈ "
-                 f"{fmt(markers[n_first]['width'])}). ")
+        text += (
+            f"**M = {threshold['width']}, {threshold['n_params']} parameters** for N = {n_first}, "
+            f"against N·O = {markers[n_first]['n_params']} targets (M ≈ "
+            f"{fmt(markers[n_first]['width'])}). "
+        )
     else:
         text += "no width of the grid interpolated in this run. "
-    text += (f"The test loss peaks at **M = {peak['width']}** ({peak['n_params']} parameters) with "
-             f"mean test MSE {fmt(peak['test_loss'])}, {fmt(peak['test_loss'] / bayes)}× $R_t$; ")
+    text += (
+        f"The test loss peaks at **M = {peak['width']}** ({peak['n_params']} parameters) with "
+        f"mean test MSE {fmt(peak['test_loss'])}, {fmt(peak['test_loss'] / bayes)}× $R_t$; "
+    )
     sweep = [r for r in results["sweep"] if r["n_train"] == n_first]
     small, large = sweep[0], sweep[-1]
-    text += (f"it is {fmt(small['test_loss'])} at M = {small['width']} and falls again to "
-             f"{fmt(large['test_loss'])} at M = {large['width']}. ")
+    text += (
+        f"it is {fmt(small['test_loss'])} at M = {small['width']} and falls again to "
+        f"{fmt(large['test_loss'])} at M = {large['width']}. "
+    )
     best = min(sweep, key=lambda r: r["test_loss"])
-    text += (f"The best width is M = {best['width']} (test MSE {fmt(best['test_loss'])}); "
-             + ("the second descent ends below the small-model minimum."
-                if best["width"] > peak["width"] else
-                "the second descent does not reach the small-model minimum within this grid."))
+    text += f"The best width is M = {best['width']} (test MSE {fmt(best['test_loss'])}); " + (
+        "the second descent ends below the small-model minimum."
+        if best["width"] > peak["width"]
+        else "the second descent does not reach the small-model minimum within this grid."
+    )
     out.append(text)
 
     if len(thresholds) > 1 or len(peaks) > 1:
@@ -487,7 +620,9 @@ def markdown(results: dict) -> str:
         out.append("![test loss for each N](double_descent_more_data.png)")
         more = results["more_data"]
         widths = sorted({r["width"] for r in more})
-        header = ["M", "parameters"] + [f"test MSE, N = {n}" for n in n_values] + ["larger N worse?"]
+        header = (
+            ["M", "parameters"] + [f"test MSE, N = {n}" for n in n_values] + ["larger N worse?"]
+        )
         rows = []
         for width in widths:
             entries = {r["n_train"]: r for r in more if r["width"] == width}
@@ -497,12 +632,16 @@ def markdown(results: dict) -> str:
         out.append(table(header, rows))
         hurt = results.get("more_data_hurts_widths", [])
         n_small, n_large = n_values[0], n_values[-1]
-        explanation = (f"The two widths asked for are the measured N = {n_small} threshold "
-                       f"(M = {thresholds[n_small]['width'] if n_small in thresholds else '—'}) and "
-                       f"overparameterized widths beyond it. ")
+        explanation = (
+            f"The two widths asked for are the measured N = {n_small} threshold "
+            f"(M = {thresholds[n_small]['width'] if n_small in thresholds else '—'}) and "
+            f"overparameterized widths beyond it. "
+        )
         if hurt:
-            explanation += (f"With N = {n_large}, the test loss is higher than with N = {n_small} at "
-                            f"{len(hurt)} of {len(sweep)} widths, M = {min(hurt)}…{max(hurt)}. ")
+            explanation += (
+                f"With N = {n_large}, the test loss is higher than with N = {n_small} at "
+                f"{len(hurt)} of {len(sweep)} widths, M = {min(hurt)}…{max(hurt)}. "
+            )
         else:
             explanation += f"In this run N = {n_large} was never worse than N = {n_small}. "
         if n_large in thresholds and n_small in thresholds:
@@ -516,11 +655,15 @@ def markdown(results: dict) -> str:
                 f"Between the two thresholds the N = {n_small} model is already past its peak and "
                 f"descending, while the N = {n_large} model is being forced to interpolate with "
                 "barely enough parameters, so it fits the noise with a large, erratic correction to "
-                "the teacher; there the extra data hurt.")
+                "the teacher; there the extra data hurt."
+            )
         helped = [w for w in widths_both(results, n_small, n_large) if w not in hurt]
         if helped:
-            explanation += (f" At the other {len(helped)} widths (M = "
-                            + ", ".join(map(str, helped)) + f") N = {n_large} was at least as good.")
+            explanation += (
+                f" At the other {len(helped)} widths (M = "
+                + ", ".join(map(str, helped))
+                + f") N = {n_large} was at least as good."
+            )
         out.append(explanation)
     if results.get("epochwise"):
         out.append(epochwise_markdown(results))
@@ -529,15 +672,19 @@ def markdown(results: dict) -> str:
 
 def epochwise_markdown(results: dict) -> str:
     """Part (e), beyond the sheet: is the test loss non-monotone in epochs as well as in width?"""
-    out = ["### (e) Epoch-wise double descent",
-           "![test MSE over width and epoch](double_descent_epochwise.png)"]
-    text = ("The sweep also recorded the test loss at "
-            f"{len(results['epochwise'][0]['epochs'])} epochs (log-spaced plus every chunk end) of "
-            "every run (Nakkiran et al. 2019, §5, Fig. 2, show test error against epochs rising and "
-            "falling again for widths near the threshold). A width is marked when its seed-mean "
-            "test loss rises by more than two standard errors above an earlier value and then "
-            "falls by more than two standard errors below that peak (*double descent*), or rises "
-            "and never comes back down (*overfitting*). ")
+    out = [
+        "### (e) Epoch-wise double descent",
+        "![test MSE over width and epoch](double_descent_epochwise.png)",
+    ]
+    text = (
+        "The sweep also recorded the test loss at "
+        f"{len(results['epochwise'][0]['epochs'])} epochs (log-spaced plus every chunk end) of "
+        "every run (Nakkiran et al. 2019, §5, Fig. 2, show test error against epochs rising and "
+        "falling again for widths near the threshold). A width is marked when its seed-mean "
+        "test loss rises by more than two standard errors above an earlier value and then "
+        "falls by more than two standard errors below that peak (*double descent*), or rises "
+        "and never comes back down (*overfitting*). "
+    )
     sentences = []
     for panel in results["epochwise"]:
         marks = panel["nonmonotone"]
@@ -545,27 +692,38 @@ def epochwise_markdown(results: dict) -> str:
         overfit = [m for m in marks if m["kind"] == "overfitting"]
         sentence = f"N = {panel['n_train']}: "
         if double:
-            sentence += ("epoch-wise double descent at M = "
-                         + ", ".join(f"{m['width']} (peak at epoch {m['peak_epoch']}, rise "
-                                     f"{fmt(m['rise'])}, fall {fmt(m['fall'])})" for m in double))
+            sentence += "epoch-wise double descent at M = " + ", ".join(
+                f"{m['width']} (peak at epoch {m['peak_epoch']}, rise "
+                f"{fmt(m['rise'])}, fall {fmt(m['fall'])})"
+                for m in double
+            )
         else:
             sentence += "no width shows epoch-wise double descent"
         if overfit:
-            sentence += ("; the test loss rises for good (overfitting in epochs) at M = "
-                         + ", ".join(str(m["width"]) for m in overfit))
+            sentence += (
+                "; the test loss rises for good (overfitting in epochs) at M = "
+                + ", ".join(str(m["width"]) for m in overfit)
+            )
         sentences.append(sentence + ".")
     kinds = {m["kind"] for panel in results["epochwise"] for m in panel["nonmonotone"]}
     if "double descent" not in kinds:
-        sentences.append("This teacher does not show epoch-wise double descent within the "
-                         "recorded epochs" + (": where the test loss is non-monotone in epochs it "
-                                              "rises and stays up (overfitting) rather than "
-                                              "descending a second time." if kinds else "."))
+        sentences.append(
+            "This teacher does not show epoch-wise double descent within the "
+            "recorded epochs"
+            + (
+                ": where the test loss is non-monotone in epochs it "
+                "rises and stays up (overfitting) rather than "
+                "descending a second time."
+                if kinds
+                else "."
+            )
+        )
     return "\n\n".join(out + [text + " ".join(sentences)])
 
 
 def widths_both(results: dict, n_small: int, n_large: int) -> list[int]:
     """Widths swept for both training-set sizes."""
-    by_n = {n: {r["width"] for r in results["sweep"] if r["n_train"] == n} for n in (n_small, n_large)}
+    by_n = {
+        n: {r["width"] for r in results["sweep"] if r["n_train"] == n} for n in (n_small, n_large)
+    }
     return sorted(by_n[n_small] & by_n[n_large])
-
-

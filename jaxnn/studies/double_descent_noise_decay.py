@@ -61,8 +61,7 @@ class Config:
     """
 
     data: data.TeacherConfig = data.TeacherConfig()
-    widths: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 28, 32, 40, 48, 64,
-                               100)
+    widths: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 28, 32, 40, 48, 64, 100)
     n_train: int = 100
     noise_stds: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
     decay_noise_std: float = 1.0
@@ -90,7 +89,9 @@ class Config:
         if not all(v > 0 for v in self.weight_decays):
             raise ValueError(f"weight_decays: need values > 0, got {self.weight_decays}")
         if not (math.isfinite(self.decay_noise_std) and self.decay_noise_std >= 0):
-            raise ValueError(f"decay_noise_std: need a finite value >= 0, got {self.decay_noise_std}")
+            raise ValueError(
+                f"decay_noise_std: need a finite value >= 0, got {self.decay_noise_std}"
+            )
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
             raise ValueError(f"learning_rate: must be > 0, got {self.learning_rate}")
         models.check_init_scheme(self.init_scheme)
@@ -98,17 +99,27 @@ class Config:
 
     def variants(self) -> list[tuple[float, float]]:
         """Every (noise level, weight decay) the sweep trains: the noise axis, then the decays."""
-        return ([(s, 0.0) for s in self.noise_stds]
-                + [(self.decay_noise_std, wd) for wd in self.weight_decays])
+        return [(s, 0.0) for s in self.noise_stds] + [
+            (self.decay_noise_std, wd) for wd in self.weight_decays
+        ]
 
 
-QUICK = Config(data=data.TeacherConfig(n_test=2000, normalisation_samples=10_000),
-               widths=(4, 12, 24), noise_stds=(0.0, 1.0), weight_decays=(1e-2,), seeds=2,
-               epochs=300, chunk_epochs=100)
-FULL = Config(widths=tuple(range(2, 65, 2)) + (80, 100, 128, 160, 200),
-              noise_stds=(0.0, 0.125, 0.25, 0.5, 1.0, 1.5, 2.0),
-              weight_decays=(3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
-              seeds=8, epochs=20_000)
+QUICK = Config(
+    data=data.TeacherConfig(n_test=2000, normalisation_samples=10_000),
+    widths=(4, 12, 24),
+    noise_stds=(0.0, 1.0),
+    weight_decays=(1e-2,),
+    seeds=2,
+    epochs=300,
+    chunk_epochs=100,
+)
+FULL = Config(
+    widths=tuple(range(2, 65, 2)) + (80, 100, 128, 160, 200),
+    noise_stds=(0.0, 0.125, 0.25, 0.5, 1.0, 1.5, 2.0),
+    weight_decays=(3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
+    seeds=8,
+    epochs=20_000,
+)
 
 
 def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
@@ -116,33 +127,73 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     progress = progress or NoProgress()
     key_data, key_init = jax.random.split(jax.random.key(config.seed))
     # The same key for every level: the same inputs and unit noise, scaled by s (paired runs).
-    sets = {s: data.make_dataset(key_data, dataclasses.replace(config.data, noise_std=s),
-                                 config.n_train, n_draws=config.seeds)
-            for s in {s for s, _ in config.variants()}}
-    clean = data.make_dataset(key_data, dataclasses.replace(config.data, noise_std=0.0),
-                              config.n_train, n_draws=config.seeds)
-    variants = {(s, wd): sweep.Variant({config.n_train: (sets[s].x_train, sets[s].y_train)}, wd)
-                for s, wd in config.variants()}
+    sets = {
+        s: data.make_dataset(
+            key_data,
+            dataclasses.replace(config.data, noise_std=s),
+            config.n_train,
+            n_draws=config.seeds,
+        )
+        for s in {s for s, _ in config.variants()}
+    }
+    clean = data.make_dataset(
+        key_data,
+        dataclasses.replace(config.data, noise_std=0.0),
+        config.n_train,
+        n_draws=config.seeds,
+    )
+    variants = {
+        (s, wd): sweep.Variant({config.n_train: (sets[s].x_train, sets[s].y_train)}, wd)
+        for s, wd in config.variants()
+    }
     n_devices = 1 if mesh is None else mesh.size
-    family = models.MLPFamily(input_dim=config.data.input_dim,
-                              output_dim=config.data.output_dim, depth=2, activation="relu")
-    groups = sweep.plan_sweep(config.widths, (config.n_train,), family=family, epochs=config.epochs,
-                              members_per_width=config.seeds * len(variants),
-                              n_devices=n_devices, costs=sweep.backend_costs())
-    progress.start(sweep.work_gflop(groups, config.seeds, config.epochs, len(variants),
-                                    family=family), "GFLOP")
+    family = models.MLPFamily(
+        input_dim=config.data.input_dim,
+        output_dim=config.data.output_dim,
+        depth=2,
+        activation="relu",
+    )
+    groups = sweep.plan_sweep(
+        config.widths,
+        (config.n_train,),
+        family=family,
+        epochs=config.epochs,
+        members_per_width=config.seeds * len(variants),
+        n_devices=n_devices,
+        costs=sweep.backend_costs(),
+    )
+    progress.start(
+        sweep.work_gflop(groups, config.seeds, config.epochs, len(variants), family=family), "GFLOP"
+    )
     train_config = train.TrainConfig(
-        model=family, objective="mse", optimizer="adam", epochs=config.epochs,
+        model=family,
+        objective="mse",
+        optimizer="adam",
+        epochs=config.epochs,
         chunk_epochs=min(config.chunk_epochs, config.epochs),
-        final_window=max(1, config.epochs // 20), matmul_precision=config.matmul_precision)
+        final_window=max(1, config.epochs // 20),
+        matmul_precision=config.matmul_precision,
+    )
     trained = sweep.run_width_sweep(
-        key_init, groups, None, clean.x_test, clean.y_test, train_config, variants=variants,
-        learning_rate=config.learning_rate, init_scheme=config.init_scheme, mesh=mesh,
+        key_init,
+        groups,
+        None,
+        clean.x_test,
+        clean.y_test,
+        train_config,
+        variants=variants,
+        learning_rate=config.learning_rate,
+        init_scheme=config.init_scheme,
+        mesh=mesh,
         progress=progress,
         load_group=lambda g: run_dir.load_part(g.name) if run_dir else None,
-        save_group=lambda g, r: run_dir.save_part(g.name, r) if run_dir else None)
-    cells = {(s, wd, w): _cell(trained[((s, wd), config.n_train, w)])
-             for s, wd in config.variants() for w in config.widths}
+        save_group=lambda g, r: run_dir.save_part(g.name, r) if run_dir else None,
+    )
+    cells = {
+        (s, wd, w): _cell(trained[((s, wd), config.n_train, w)])
+        for s, wd in config.variants()
+        for w in config.widths
+    }
     return summarize(config, cells)
 
 
@@ -152,10 +203,13 @@ def _cell(result: dict) -> dict:
     diverged = np.asarray(result["diverged"])
     excess = excess[~diverged]
     n = excess.size
-    return {"excess_risk": float(excess.mean()) if n else math.nan,
-            "excess_risk_standard_error": float(excess.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
-            "train_loss": float(np.nanmean(np.asarray(result["final_train_loss"]))),
-            "n_seeds": int(n), "n_diverged": int(diverged.sum())}
+    return {
+        "excess_risk": float(excess.mean()) if n else math.nan,
+        "excess_risk_standard_error": float(excess.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
+        "train_loss": float(np.nanmean(np.asarray(result["final_train_loss"]))),
+        "n_seeds": int(n),
+        "n_diverged": int(diverged.sum()),
+    }
 
 
 def peak_of(rows: list[dict]) -> dict:
@@ -174,53 +228,88 @@ def peak_of(rows: list[dict]) -> dict:
         if best is None or rise > best[0]:
             best = (rise, i, j)
     if best is None or best[0] <= 0:
-        return {"width": None, "n_params": None, "excess_risk": None,
-                "excess_risk_standard_error": None, "dip_width": None, "height": 0.0,
-                "height_standard_error": 0.0, "widest_excess_risk": risks[-1],
-                "height_over_widest": None, "height_over_widest_standard_error": None}
+        return {
+            "width": None,
+            "n_params": None,
+            "excess_risk": None,
+            "excess_risk_standard_error": None,
+            "dip_width": None,
+            "height": 0.0,
+            "height_standard_error": 0.0,
+            "widest_excess_risk": risks[-1],
+            "height_over_widest": None,
+            "height_over_widest_standard_error": None,
+        }
     rise, i, j = best
     peak, dip, widest = rows[j], rows[i], rows[-1]
-    error = lambda a, b: math.hypot(a["excess_risk_standard_error"],  # noqa: E731
-                                    b["excess_risk_standard_error"])
-    return {"width": peak["width"], "n_params": peak["n_params"],
-            "excess_risk": peak["excess_risk"],
-            "excess_risk_standard_error": peak["excess_risk_standard_error"],
-            "dip_width": dip["width"], "height": rise, "height_standard_error": error(peak, dip),
-            "widest_excess_risk": widest["excess_risk"],
-            "height_over_widest": peak["excess_risk"] - widest["excess_risk"],
-            "height_over_widest_standard_error": error(peak, widest)}
+    error = lambda a, b: math.hypot(
+        a["excess_risk_standard_error"],
+        b["excess_risk_standard_error"],
+    )
+    return {
+        "width": peak["width"],
+        "n_params": peak["n_params"],
+        "excess_risk": peak["excess_risk"],
+        "excess_risk_standard_error": peak["excess_risk_standard_error"],
+        "dip_width": dip["width"],
+        "height": rise,
+        "height_standard_error": error(peak, dip),
+        "widest_excess_risk": widest["excess_risk"],
+        "height_over_widest": peak["excess_risk"] - widest["excess_risk"],
+        "height_over_widest_standard_error": error(peak, widest),
+    }
 
 
 def monotone_violations(rows: list[dict], z: float = 2.0) -> list[dict]:
     """Pairs of widths M < M' where M' is worse by more than ``z`` standard errors."""
     violations = []
     for i, narrow in enumerate(rows):
-        for wide in rows[i + 1:]:
-            error = math.hypot(narrow["excess_risk_standard_error"],
-                               wide["excess_risk_standard_error"])
+        for wide in rows[i + 1 :]:
+            error = math.hypot(
+                narrow["excess_risk_standard_error"], wide["excess_risk_standard_error"]
+            )
             if wide["excess_risk"] - narrow["excess_risk"] > z * error:
-                violations.append({"narrow": narrow["width"], "wide": wide["width"],
-                                   "increase": wide["excess_risk"] - narrow["excess_risk"],
-                                   "standard_error": error})
+                violations.append(
+                    {
+                        "narrow": narrow["width"],
+                        "wide": wide["width"],
+                        "increase": wide["excess_risk"] - narrow["excess_risk"],
+                        "standard_error": error,
+                    }
+                )
     return violations
 
 
 def summarize(config: Config, cells: dict) -> dict:
     """Rows per noise level and per width of the decay sweep, peaks, and the monotonicity test."""
     count = lambda w: models.parameter_count(models.stacked_layer_sizes(w, 2))  # noqa: E731
-    noise_rows = [{"noise_std": s, "bayes_risk": s * s, "width": w, "n_params": count(w),
-                   **cells[(s, 0.0, w)]} for s in config.noise_stds for w in config.widths]
-    peaks = [{"noise_std": s, **peak_of([r for r in noise_rows if r["noise_std"] == s])}
-             for s in config.noise_stds]
+    noise_rows = [
+        {
+            "noise_std": s,
+            "bayes_risk": s * s,
+            "width": w,
+            "n_params": count(w),
+            **cells[(s, 0.0, w)],
+        }
+        for s in config.noise_stds
+        for w in config.widths
+    ]
+    peaks = [
+        {"noise_std": s, **peak_of([r for r in noise_rows if r["noise_std"] == s])}
+        for s in config.noise_stds
+    ]
     s = config.decay_noise_std
     decays = (0.0, *config.weight_decays)
     decay_rows, optimal_rows = [], []
     for w in config.widths:
-        entries = [{"weight_decay": wd, "width": w, "n_params": count(w), **cells[(s, wd, w)]}
-                   for wd in decays]
+        entries = [
+            {"weight_decay": wd, "width": w, "n_params": count(w), **cells[(s, wd, w)]}
+            for wd in decays
+        ]
         decay_rows += entries
-        best = min((e for e in entries if math.isfinite(e["excess_risk"])),
-                   key=lambda e: e["excess_risk"])
+        best = min(
+            (e for e in entries if math.isfinite(e["excess_risk"])), key=lambda e: e["excess_risk"]
+        )
         optimal_rows.append({**best, "unregularized_excess_risk": entries[0]["excess_risk"]})
     unregularized = [r for r in decay_rows if r["weight_decay"] == 0.0]
     return {
@@ -238,83 +327,167 @@ def summarize(config: Config, cells: dict) -> dict:
 
 
 def summary(results: dict) -> list[str]:
-    peaks = ", ".join(f"s = {p['noise_std']:g}: " + (f"M = {p['width']} (+{fmt(p['height'])})"
-                                                      if p["width"] else "none")
-                      for p in results["noise_peaks"])
-    return [f"excess-risk peak (rise above its dip) by noise level: {peaks}",
-            f"optimal weight decay: {len(results['optimal_violations'])} monotonicity violations "
-            f"(unregularized: {len(results['unregularized_violations'])})"]
+    peaks = ", ".join(
+        f"s = {p['noise_std']:g}: "
+        + (f"M = {p['width']} (+{fmt(p['height'])})" if p["width"] else "none")
+        for p in results["noise_peaks"]
+    )
+    return [
+        f"excess-risk peak (rise above its dip) by noise level: {peaks}",
+        f"optimal weight decay: {len(results['optimal_violations'])} monotonicity violations "
+        f"(unregularized: {len(results['unregularized_violations'])})",
+    ]
 
 
 def markdown(results: dict) -> str:
     config = results["run"]["config"]
     n, threshold = results["n_train"], results["interpolation_width"]
-    out = [f"### Peak height against label noise (N = {n}, {config['epochs']} Adam steps, "
-           f"{config['seeds']} seeds)",
-           "![excess risk against width for each noise level](double_descent_noise.png)"]
+    out = [
+        f"### Peak height against label noise (N = {n}, {config['epochs']} Adam steps, "
+        f"{config['seeds']} seeds)",
+        "![excess risk against width for each noise level](double_descent_noise.png)",
+    ]
     peaks = results["noise_peaks"]
-    out.append(table(
-        ["s", "R_t = s²", "peak width M", "parameters", "excess risk at the peak",
-         "rise above the dip (width of the dip)", "excess risk at M = " + str(config["widths"][-1])],
-        [[p["noise_std"], p["noise_std"] ** 2, p["width"], p["n_params"],
-          plus_minus(p["excess_risk"], p["excess_risk_standard_error"]) if p["width"] else "—",
-          (plus_minus(p["height"], p["height_standard_error"]) + f" (M = {p['dip_width']})")
-          if p["width"] else "none", p["widest_excess_risk"]] for p in peaks]))
+    out.append(
+        table(
+            [
+                "s",
+                "R_t = s²",
+                "peak width M",
+                "parameters",
+                "excess risk at the peak",
+                "rise above the dip (width of the dip)",
+                "excess risk at M = " + str(config["widths"][-1]),
+            ],
+            [
+                [
+                    p["noise_std"],
+                    p["noise_std"] ** 2,
+                    p["width"],
+                    p["n_params"],
+                    plus_minus(p["excess_risk"], p["excess_risk_standard_error"])
+                    if p["width"]
+                    else "—",
+                    (
+                        plus_minus(p["height"], p["height_standard_error"])
+                        + f" (M = {p['dip_width']})"
+                    )
+                    if p["width"]
+                    else "none",
+                    p["widest_excess_risk"],
+                ]
+                for p in peaks
+            ],
+        )
+    )
     significant = [p for p in peaks if p["width"] and p["height"] > 2 * p["height_standard_error"]]
-    text = ("The excess risk is test MSE against the noise-free teacher, i.e. test MSE − R_t. The "
-            "peak of a curve is its largest rise above the lowest value at a narrower width (the "
-            f"dip). N·O = {n * config['data']['output_dim']} parameters sit at M ≈ {fmt(threshold)}; ")
+    text = (
+        "The excess risk is test MSE against the noise-free teacher, i.e. test MSE − R_t. The "
+        "peak of a curve is its largest rise above the lowest value at a narrower width (the "
+        f"dip). N·O = {n * config['data']['output_dim']} parameters sit at M ≈ {fmt(threshold)}; "
+    )
     if significant:
-        text += ("the peaks that stand more than two standard errors above their dip sit at "
-                 + ", ".join(f"M = {p['width']} ({p['n_params']} parameters, s = {p['noise_std']:g})"
-                             for p in significant) + ". ")
+        text += (
+            "the peaks that stand more than two standard errors above their dip sit at "
+            + ", ".join(
+                f"M = {p['width']} ({p['n_params']} parameters, s = {p['noise_std']:g})"
+                for p in significant
+            )
+            + ". "
+        )
     noisy = [p for p in peaks if p["noise_std"] > 0 and p["width"]]
     heights = [p["height"] for p in noisy]
     if len(noisy) > 1:
         grows = all(b > a for a, b in zip(heights, heights[1:]))
-        text += ("The peak height grows with every step in s" if grows else
-                 "The peak height does not grow monotonically with s") + " (" + ", ".join(
-            f"s = {p['noise_std']:g}: {fmt(p['height'])}" for p in noisy) + ")"
+        text += (
+            (
+                "The peak height grows with every step in s"
+                if grows
+                else "The peak height does not grow monotonically with s"
+            )
+            + " ("
+            + ", ".join(f"s = {p['noise_std']:g}: {fmt(p['height'])}" for p in noisy)
+            + ")"
+        )
         slope = np.polyfit(np.log([p["noise_std"] for p in noisy]), np.log(heights), 1)[0]
         text += f"; on log axes it scales as s^{fmt(slope, 2)} across these levels. "
     zero = next((p for p in peaks if p["noise_std"] == 0), None)
     if zero is not None and noisy:
         top = noisy[-1]
         share = zero["height"] / top["height"] if top["height"] > 0 else math.nan
-        text += (f"Without label noise the rise is {plus_minus(zero['height'], zero['height_standard_error'])}"
-                 f", {fmt(100 * share, 2)} % of the rise at s = {top['noise_std']:g}: ")
-        text += ("the bump all but vanishes, as Nakkiran et al. (2019, §4) report."
-                 if share < 0.1 else "a bump remains, against Nakkiran et al. (2019, §4).")
+        text += (
+            f"Without label noise the rise is {plus_minus(zero['height'], zero['height_standard_error'])}"
+            f", {fmt(100 * share, 2)} % of the rise at s = {top['noise_std']:g}: "
+        )
+        text += (
+            "the bump all but vanishes, as Nakkiran et al. (2019, §4) report."
+            if share < 0.1
+            else "a bump remains, against Nakkiran et al. (2019, §4)."
+        )
     out.append(text)
 
-    out.append(f"### Optimal weight decay (s = {config['decay_noise_std']:g}, λ ∈ "
-               f"{{0, {', '.join(f'{wd:g}' for wd in config['weight_decays'])}}})")
+    out.append(
+        f"### Optimal weight decay (s = {config['decay_noise_std']:g}, λ ∈ "
+        f"{{0, {', '.join(f'{wd:g}' for wd in config['weight_decays'])}}})"
+    )
     out.append("![optimal weight decay against none](double_descent_decay.png)")
     optimal = results["optimal_decay_rows"]
-    out.append(table(["M", "parameters", "excess risk, λ = 0", "best λ", "excess risk, best λ",
-                      "train MSE, best λ"],
-                     [[r["width"], r["n_params"], r["unregularized_excess_risk"],
-                       r["weight_decay"], plus_minus(r["excess_risk"], r["excess_risk_standard_error"]),
-                       r["train_loss"]] for r in optimal]))
+    out.append(
+        table(
+            [
+                "M",
+                "parameters",
+                "excess risk, λ = 0",
+                "best λ",
+                "excess risk, best λ",
+                "train MSE, best λ",
+            ],
+            [
+                [
+                    r["width"],
+                    r["n_params"],
+                    r["unregularized_excess_risk"],
+                    r["weight_decay"],
+                    plus_minus(r["excess_risk"], r["excess_risk_standard_error"]),
+                    r["train_loss"],
+                ]
+                for r in optimal
+            ],
+        )
+    )
     before, after = results["unregularized_peak"], results["optimal_peak"]
     violations = results["optimal_violations"]
-    describe = lambda p: (f"peaks at M = {p['width']}, {plus_minus(p['height'], p['height_standard_error'])} "  # noqa: E731
-                          f"above its dip at M = {p['dip_width']}" if p["width"] else "has no peak")
-    text = (f"Without decay the excess risk {describe(before)}; with the best λ per width it "
-            f"{describe(after)}. ")
+    describe = lambda p: (
+        f"peaks at M = {p['width']}, {plus_minus(p['height'], p['height_standard_error'])} "
+        f"above its dip at M = {p['dip_width']}"
+        if p["width"]
+        else "has no peak"
+    )
+    text = (
+        f"Without decay the excess risk {describe(before)}; with the best λ per width it "
+        f"{describe(after)}. "
+    )
     if not violations:
-        text += ("The optimally regularized curve is monotone in M within seed noise (no wider "
-                 "model is worse than a narrower one by more than two standard errors): optimal "
-                 "decay removes the peak, as Nakkiran, Venkat, Kakade & Ma (2021) prove for "
-                 "linear regression.")
+        text += (
+            "The optimally regularized curve is monotone in M within seed noise (no wider "
+            "model is worse than a narrower one by more than two standard errors): optimal "
+            "decay removes the peak, as Nakkiran, Venkat, Kakade & Ma (2021) prove for "
+            "linear regression."
+        )
     else:
-        text += (f"The optimally regularized curve is *not* monotone within seed noise: "
-                 f"{len(violations)} pair(s) of widths violate it, e.g. "
-                 + ", ".join(f"M = {v['narrow']} → {v['wide']} (+{fmt(v['increase'])} ± "
-                             f"{fmt(v['standard_error'])})" for v in violations[:3])
-                 + "; the decay grid removes "
-                 + ("part of the peak." if after["height"] < before["height"]
-                    else "none of the peak."))
-    out.append(text + " The best λ is chosen per width on the test set itself (the paper's "
-               "oracle), which biases each chosen value slightly downward.")
+        text += (
+            f"The optimally regularized curve is *not* monotone within seed noise: "
+            f"{len(violations)} pair(s) of widths violate it, e.g. "
+            + ", ".join(
+                f"M = {v['narrow']} → {v['wide']} (+{fmt(v['increase'])} ± "
+                f"{fmt(v['standard_error'])})"
+                for v in violations[:3]
+            )
+            + "; the decay grid removes "
+            + ("part of the peak." if after["height"] < before["height"] else "none of the peak.")
+        )
+    out.append(
+        text + " The best λ is chosen per width on the test set itself (the paper's "
+        "oracle), which biases each chosen value slightly downward."
+    )
     return "\n\n".join(out)

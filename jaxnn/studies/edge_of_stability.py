@@ -96,13 +96,23 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("width", "depth", "n_train", "seeds", "epochs", "record_every",
-                     "lanczos_iterations", "curvature_batch", "chunk_epochs"):
+        for name in (
+            "width",
+            "depth",
+            "n_train",
+            "seeds",
+            "epochs",
+            "record_every",
+            "lanczos_iterations",
+            "curvature_batch",
+            "chunk_epochs",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if self.record_every > self.epochs:
-            raise ValueError(f"record_every: must be <= epochs ({self.epochs}), "
-                             f"got {self.record_every}")
+            raise ValueError(
+                f"record_every: must be <= epochs ({self.epochs}), got {self.record_every}"
+            )
         rates = self.learning_rates
         if not rates or not all(math.isfinite(r) and r > 0 for r in rates):
             raise ValueError(f"learning_rates: need finite values > 0, got {rates}")
@@ -119,20 +129,37 @@ class Config:
 
     def train_config(self) -> train.TrainConfig:
         return train.TrainConfig(
-            model=models.MLPFamily(input_dim=self.data.input_dim,
-                                   output_dim=self.data.output_dim, depth=self.depth),
-            objective="mse", optimizer="sgd", epochs=self.epochs, batch_size=None,
+            model=models.MLPFamily(
+                input_dim=self.data.input_dim, output_dim=self.data.output_dim, depth=self.depth
+            ),
+            objective="mse",
+            optimizer="sgd",
+            epochs=self.epochs,
+            batch_size=None,
             chunk_epochs=min(self.chunk_epochs, self.epochs),
             final_window=max(1, min(100, self.epochs // 20)),
-            record_epochs=self.record_epochs(), keep_recorded_params=True,
-            matmul_precision=self.matmul_precision)
+            record_epochs=self.record_epochs(),
+            keep_recorded_params=True,
+            matmul_precision=self.matmul_precision,
+        )
 
 
-QUICK = Config(data=data.TeacherConfig(n_test=2000, normalisation_samples=10_000),
-               learning_rates=(0.08, 0.16), seeds=1, epochs=300, record_every=20,
-               chunk_epochs=150)
-FULL = Config(learning_rates=(0.01, 0.02, 0.04, 0.08, 0.16, 0.32), seeds=8, epochs=10_000,
-              record_every=25, chunk_epochs=2000, curvature_batch=1024)
+QUICK = Config(
+    data=data.TeacherConfig(n_test=2000, normalisation_samples=10_000),
+    learning_rates=(0.08, 0.16),
+    seeds=1,
+    epochs=300,
+    record_every=20,
+    chunk_epochs=150,
+)
+FULL = Config(
+    learning_rates=(0.01, 0.02, 0.04, 0.08, 0.16, 0.32),
+    seeds=8,
+    epochs=10_000,
+    record_every=25,
+    chunk_epochs=2000,
+    curvature_batch=1024,
+)
 
 
 CURVATURE_STREAM = 2  # fold_in tag under a seed's key (0: init, 1: shuffle), as in the SGD study
@@ -145,6 +172,7 @@ def trajectory_keys(key: jax.Array, seeds: Sequence[int], n_records: int) -> jax
     ``implicit_regularization.build_members``; members that share a seed share the
     start vector of each record (paired across step sizes).
     """
+
     def one(seed):
         stream = jax.random.fold_in(jax.random.fold_in(key, seed), CURVATURE_STREAM)
         return jax.vmap(lambda k: jax.random.fold_in(stream, k))(jnp.arange(n_records))
@@ -157,17 +185,27 @@ def _top_eigenvalue_fn(activation: str, iterations: int, matmul_precision: str):
     loss_fn = train.make_loss_fn(models.MLPFamily(activation=activation))
 
     def one(params, x, y, key):
-        return curvature.hessian_top_eigenvalue(loss_fn, params, x, y, key=key,
-                                                iterations=iterations,
-                                                matmul_precision=matmul_precision)
+        return curvature.hessian_top_eigenvalue(
+            loss_fn, params, x, y, key=key, iterations=iterations, matmul_precision=matmul_precision
+        )
 
     return jax.jit(jax.vmap(one))
 
 
-def top_eigenvalues(params, x_train, y_train, member: np.ndarray, keys: jax.Array, *,
-                    iterations: int, batch_size: int, activation: str = "relu",
-                    matmul_precision: str = precision.DEFAULT, mesh=None,
-                    progress=None) -> np.ndarray:
+def top_eigenvalues(
+    params,
+    x_train,
+    y_train,
+    member: np.ndarray,
+    keys: jax.Array,
+    *,
+    iterations: int,
+    batch_size: int,
+    activation: str = "relu",
+    matmul_precision: str = precision.DEFAULT,
+    mesh=None,
+    progress=None,
+) -> np.ndarray:
     """λ_max of the training MSE of every parameter set, ``batch_size`` sets per compiled call.
 
     Args:
@@ -191,13 +229,20 @@ def top_eigenvalues(params, x_train, y_train, member: np.ndarray, keys: jax.Arra
     # Each set's training set is gathered on the host, so every argument is split along the
     # batch axis alike and the program needs no cross-device step.
     x_train, y_train, member = np.asarray(x_train), np.asarray(y_train), np.asarray(member)
-    split = (None if devices == 1 else
-             jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("sweep")))
+    split = (
+        None
+        if devices == 1
+        else jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("sweep"))
+    )
     outputs = []
     for start in range(0, count, batch):
         index = np.minimum(np.arange(start, start + batch), count - 1)
-        args = (jax.tree.map(lambda a, i=index: np.asarray(a)[i], params),
-                x_train[member[index]], y_train[member[index]], keys[index])
+        args = (
+            jax.tree.map(lambda a, i=index: np.asarray(a)[i], params),
+            x_train[member[index]],
+            y_train[member[index]],
+            keys[index],
+        )
         if split is not None:
             args = jax.device_put(args, split)
         outputs.append(fn(*args))
@@ -214,9 +259,14 @@ def _none_if_nan(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def trajectory_measures(record_epochs: Sequence[int], top_eigenvalue: Sequence[float],
-                        train_loss: Sequence[float], learning_rate: float, *,
-                        band: float) -> dict:
+def trajectory_measures(
+    record_epochs: Sequence[int],
+    top_eigenvalue: Sequence[float],
+    train_loss: Sequence[float],
+    learning_rate: float,
+    *,
+    band: float,
+) -> dict:
     """What one run's λ_max trajectory and loss curve show about the edge of stability.
 
     Args:
@@ -250,12 +300,11 @@ def trajectory_measures(record_epochs: Sequence[int], top_eigenvalue: Sequence[f
     rises = loss[1:] > loss[:-1]  # rises[e]: the loss after epoch e + 1 exceeds that after e
     # Before: up to the last record still below the onset level (λ_max between two records
     # is unknown, so the interval that contains the crossing counts on neither side).
-    below_until = (total if onset is None else
-                   int(epochs[reached[0] - 1]) if reached[0] > 0 else 0)
+    below_until = total if onset is None else int(epochs[reached[0] - 1]) if reached[0] > 0 else 0
     split = total if onset is None else onset
     after = rises[split:]
     with np.errstate(divide="ignore", invalid="ignore"):
-        jumps = loss[split + 1:] / loss[split:-1]
+        jumps = loss[split + 1 :] / loss[split:-1]
     return {
         "initial_top_eigenvalue": float(top[0]),
         "initial_edge_ratio": float(ratio[0]),
@@ -265,22 +314,35 @@ def trajectory_measures(record_epochs: Sequence[int], top_eigenvalue: Sequence[f
         "sharpening_ratio": float(np.median(top[late]) / top[0]),
         "peak_sharpening_ratio": float(top.max() / top[0]),
         "late_edge_ratio": float(np.median(ratio[late])),
-        "fraction_in_band": (None if onset is None else
-                             _fraction(np.abs(ratio[reached[0]:] - 1) <= band)),
+        "fraction_in_band": (
+            None if onset is None else _fraction(np.abs(ratio[reached[0] :] - 1) <= band)
+        ),
         "loss_rise_fraction_before": _fraction(rises[:below_until]),
         "loss_rise_fraction_after": None if onset is None else _fraction(after),
-        "max_loss_rise_factor": (None if onset is None or not jumps.size
-                                 else _none_if_nan(float(np.nanmax(jumps)))),
+        "max_loss_rise_factor": (
+            None if onset is None or not jumps.size else _none_if_nan(float(np.nanmax(jumps)))
+        ),
         "initial_train_loss": float(loss[0]),
         "final_train_loss": float(loss[-1]),
     }
 
 
-MEASURES = ("initial_top_eigenvalue", "initial_edge_ratio", "max_edge_ratio", "max_epoch",
-            "onset_epoch",
-            "sharpening_ratio", "peak_sharpening_ratio", "late_edge_ratio", "fraction_in_band",
-            "loss_rise_fraction_before", "loss_rise_fraction_after", "max_loss_rise_factor",
-            "initial_train_loss", "final_train_loss")
+MEASURES = (
+    "initial_top_eigenvalue",
+    "initial_edge_ratio",
+    "max_edge_ratio",
+    "max_epoch",
+    "onset_epoch",
+    "sharpening_ratio",
+    "peak_sharpening_ratio",
+    "late_edge_ratio",
+    "fraction_in_band",
+    "loss_rise_fraction_before",
+    "loss_rise_fraction_after",
+    "max_loss_rise_factor",
+    "initial_train_loss",
+    "final_train_loss",
+)
 
 
 def _median(values: Sequence) -> float | None:
@@ -298,9 +360,13 @@ def rate_summary(runs: Sequence[dict]) -> list[dict]:
     for rate in sorted({r["learning_rate"] for r in runs}):
         group = [r for r in runs if r["learning_rate"] == rate]
         alive = [r for r in group if not r["diverged"]]
-        row = {"learning_rate": rate, "edge": 2 / rate, "n_seeds": len(group),
-               "n_diverged": len(group) - len(alive),
-               "n_onset": sum(r["onset_epoch"] is not None for r in alive)}
+        row = {
+            "learning_rate": rate,
+            "edge": 2 / rate,
+            "n_seeds": len(group),
+            "n_diverged": len(group) - len(alive),
+            "n_onset": sum(r["onset_epoch"] is not None for r in alive),
+        }
         row |= {name: _median([r[name] for r in alive]) for name in MEASURES}
         rows.append(row)
     return rows
@@ -318,10 +384,16 @@ def classify(row: dict, *, band: float) -> dict:
     reached = alive > 0 and row["n_onset"] == alive
     return {
         "sharpening": bool(reached and row["initial_edge_ratio"] < 1 - band),
-        "hovering": bool(reached and row["fraction_in_band"] is not None
-                         and row["fraction_in_band"] >= HOVER_FRACTION),
-        "non_monotone": bool(reached and row["loss_rise_fraction_after"] is not None
-                             and row["loss_rise_fraction_after"] >= RISING_FRACTION),
+        "hovering": bool(
+            reached
+            and row["fraction_in_band"] is not None
+            and row["fraction_in_band"] >= HOVER_FRACTION
+        ),
+        "non_monotone": bool(
+            reached
+            and row["loss_rise_fraction_after"] is not None
+            and row["loss_rise_fraction_after"] >= RISING_FRACTION
+        ),
     }
 
 
@@ -336,24 +408,35 @@ def rate_sentence(row: dict, *, band: float, epochs: int) -> str:
     alive = row["n_seeds"] - row["n_diverged"]
     if alive == 0:
         return f"{head}: every seed diverged; nothing to measure."
-    start = (f"λ_max starts at {fmt(row['initial_top_eigenvalue'])} "
-             f"({fmt(row['initial_edge_ratio'], 2)}·2/μ)")
+    start = (
+        f"λ_max starts at {fmt(row['initial_top_eigenvalue'])} "
+        f"({fmt(row['initial_edge_ratio'], 2)}·2/μ)"
+    )
     if row["n_onset"] == 0:
-        return (f"{head}: {start} and rises {fmt(row['peak_sharpening_ratio'], 2)}× at most, to "
-                f"{fmt(row['max_edge_ratio'], 2)}·2/μ; it never reaches {1 - band:g}·2/μ in "
-                f"{epochs} epochs, so this run shows no edge of stability; the loss rises in "
-                f"{_percent(row['loss_rise_fraction_before'])} of the epochs.")
-    seeds = ("" if row["n_onset"] == alive else
-             f" ({row['n_onset']} of {alive} seeds; the others never get there)")
-    text = (f"{head}: {start}, first reaches {1 - band:g}·2/μ at epoch "
-            f"{fmt(row['onset_epoch'])}{seeds} and over the second half sits at a median "
-            f"{fmt(row['late_edge_ratio'], 3)}·2/μ, {fmt(row['sharpening_ratio'], 3)}× its "
-            f"initial value; from the onset on {_percent(row['fraction_in_band'])} of the "
-            f"records lie within ±{band:g}·2/μ (peak {fmt(row['max_edge_ratio'], 4)}·2/μ)")
-    text += (f"; the training loss rises in {_percent(row['loss_rise_fraction_after'])} of the "
-             f"epochs after the onset ({_percent(row['loss_rise_fraction_before'])} before), by "
-             f"up to {fmt(row['max_loss_rise_factor'], 3)}× in one epoch, and falls from "
-             f"{fmt(row['initial_train_loss'], 3)} to {fmt(row['final_train_loss'], 3)} overall.")
+        return (
+            f"{head}: {start} and rises {fmt(row['peak_sharpening_ratio'], 2)}× at most, to "
+            f"{fmt(row['max_edge_ratio'], 2)}·2/μ; it never reaches {1 - band:g}·2/μ in "
+            f"{epochs} epochs, so this run shows no edge of stability; the loss rises in "
+            f"{_percent(row['loss_rise_fraction_before'])} of the epochs."
+        )
+    seeds = (
+        ""
+        if row["n_onset"] == alive
+        else f" ({row['n_onset']} of {alive} seeds; the others never get there)"
+    )
+    text = (
+        f"{head}: {start}, first reaches {1 - band:g}·2/μ at epoch "
+        f"{fmt(row['onset_epoch'])}{seeds} and over the second half sits at a median "
+        f"{fmt(row['late_edge_ratio'], 3)}·2/μ, {fmt(row['sharpening_ratio'], 3)}× its "
+        f"initial value; from the onset on {_percent(row['fraction_in_band'])} of the "
+        f"records lie within ±{band:g}·2/μ (peak {fmt(row['max_edge_ratio'], 4)}·2/μ)"
+    )
+    text += (
+        f"; the training loss rises in {_percent(row['loss_rise_fraction_after'])} of the "
+        f"epochs after the onset ({_percent(row['loss_rise_fraction_before'])} before), by "
+        f"up to {fmt(row['max_loss_rise_factor'], 3)}× in one epoch, and falls from "
+        f"{fmt(row['initial_train_loss'], 3)} to {fmt(row['final_train_loss'], 3)} overall."
+    )
     return text
 
 
@@ -365,11 +448,17 @@ def conclusions(rate_rows: Sequence[dict], *, band: float, epochs: int) -> list[
     def listed(rates):
         return ", ".join(f"{r:g}" for r in rates) or "none"
 
-    names = {"sharpening": "progressive sharpening from below to the edge",
-             "hovering": (f"a plateau at 2/μ (at least {HOVER_FRACTION:.0%} of the records after "
-                          f"the onset within ±{band:g}·2/μ)"),
-             "non_monotone": (f"a non-monotone loss at the edge (rising in at least "
-                              f"{RISING_FRACTION:.0%} of the epochs after the onset)")}
+    names = {
+        "sharpening": "progressive sharpening from below to the edge",
+        "hovering": (
+            f"a plateau at 2/μ (at least {HOVER_FRACTION:.0%} of the records after "
+            f"the onset within ±{band:g}·2/μ)"
+        ),
+        "non_monotone": (
+            f"a non-monotone loss at the edge (rising in at least "
+            f"{RISING_FRACTION:.0%} of the epochs after the onset)"
+        ),
+    }
     for name, text in names.items():
         shown = [rate for rate, mark in marks.items() if mark[name]]
         missing = [rate for rate, mark in marks.items() if not mark[name]]
@@ -380,44 +469,69 @@ def conclusions(rate_rows: Sequence[dict], *, band: float, epochs: int) -> list[
     hovering = [r for r in rate_rows if marks[r["learning_rate"]]["hovering"]]
     if hovering:
         late = [r["late_edge_ratio"] for r in hovering]
-        side = ("just above 2/μ, as Cohen et al. (2021) report" if min(late) >= 1 else
-                "on both sides of 2/μ" if max(late) >= 1 else "just below 2/μ")
-        sentence = (f"Where λ_max plateaus, its second-half median is "
-                    f"{fmt(min(late), 3)}–{fmt(max(late), 3)}·2/μ: {side}.")
+        side = (
+            "just above 2/μ, as Cohen et al. (2021) report"
+            if min(late) >= 1
+            else "on both sides of 2/μ"
+            if max(late) >= 1
+            else "just below 2/μ"
+        )
+        sentence = (
+            f"Where λ_max plateaus, its second-half median is "
+            f"{fmt(min(late), 3)}–{fmt(max(late), 3)}·2/μ: {side}."
+        )
         if max(late) >= 1:
-            sentence += (" Lanczos gives a lower bound on λ_max, so a ratio above 1 is not an "
-                         "estimation artefact.")
+            sentence += (
+                " Lanczos gives a lower bound on λ_max, so a ratio above 1 is not an "
+                "estimation artefact."
+            )
         sentences.append(sentence)
-    short = [r for r in rate_rows if r["onset_epoch"] is not None
-             and r["onset_epoch"] <= SHORT_SHARPENING * epochs]
+    short = [
+        r
+        for r in rate_rows
+        if r["onset_epoch"] is not None and r["onset_epoch"] <= SHORT_SHARPENING * epochs
+    ]
     if short:
         sentences.append(
             "Where this net shows progressive sharpening least: at μ = "
-            + ", ".join(f"{r['learning_rate']:g} (start {fmt(r['initial_edge_ratio'], 2)}·2/μ, "
-                        f"onset at epoch {fmt(r['onset_epoch'])})" for r in short)
+            + ", ".join(
+                f"{r['learning_rate']:g} (start {fmt(r['initial_edge_ratio'], 2)}·2/μ, "
+                f"onset at epoch {fmt(r['onset_epoch'])})"
+                for r in short
+            )
             + f" λ_max reaches the edge within the first {SHORT_SHARPENING:.0%} of training, so "
             "the sharpening phase is a brief jump rather than the long climb of the smaller "
-            "steps.")
-    overshoot = [r for r in rate_rows if r["max_edge_ratio"] is not None
-                 and r["max_edge_ratio"] > 1 + band]
+            "steps."
+        )
+    overshoot = [
+        r for r in rate_rows if r["max_edge_ratio"] is not None and r["max_edge_ratio"] > 1 + band
+    ]
     if overshoot:
         settled = [r["learning_rate"] for r in overshoot if r["late_edge_ratio"] <= 1 + band]
         above = [r["learning_rate"] for r in overshoot if r["late_edge_ratio"] > 1 + band]
-        sentence = (f"λ_max overshoots the band (peak above {1 + band:g}·2/μ) at μ = "
-                    + ", ".join(f"{r['learning_rate']:g} (peak {fmt(r['max_edge_ratio'], 4)}·2/μ "
-                                f"at epoch {fmt(r['max_epoch'])})" for r in overshoot))
+        sentence = f"λ_max overshoots the band (peak above {1 + band:g}·2/μ) at μ = " + ", ".join(
+            f"{r['learning_rate']:g} (peak {fmt(r['max_edge_ratio'], 4)}·2/μ "
+            f"at epoch {fmt(r['max_epoch'])})"
+            for r in overshoot
+        )
         if settled:
-            sentence += (f"; its second-half median is back within ±{band:g}·2/μ at μ = "
-                         f"{listed(settled)}")
+            sentence += (
+                f"; its second-half median is back within ±{band:g}·2/μ at μ = {listed(settled)}"
+            )
         if above:
             sentence += f"; it stays above the band over the second half at μ = {listed(above)}"
         sentences.append(sentence + ".")
     return sentences
 
 
-def trajectories(rates: np.ndarray, seeds: np.ndarray, record_epochs: Sequence[int],
-                 top_eigenvalue: np.ndarray, train_loss: np.ndarray,
-                 max_points: int = 400) -> list[dict]:
+def trajectories(
+    rates: np.ndarray,
+    seeds: np.ndarray,
+    record_epochs: Sequence[int],
+    top_eigenvalue: np.ndarray,
+    train_loss: np.ndarray,
+    max_points: int = 400,
+) -> list[dict]:
     """Per step size, the curves the figure draws (all seeds), from ``[member, ...]`` arrays.
 
     The dense loss curve keeps every s-th epoch with s odd, so an oscillation of period
@@ -431,17 +545,19 @@ def trajectories(rates: np.ndarray, seeds: np.ndarray, record_epochs: Sequence[i
     for rate in np.unique(rates):
         members = np.flatnonzero(rates == rate)
         top = top_eigenvalue[members]
-        out.append({
-            "learning_rate": float(rate),
-            "edge": 2 / float(rate),
-            "seeds": seeds[members].tolist(),
-            "record_epochs": record_epochs.tolist(),
-            "top_eigenvalue_per_seed": top.tolist(),
-            "top_eigenvalue": np.median(top, axis=0).tolist(),
-            "train_loss_at_records_per_seed": train_loss[members][:, record_epochs].tolist(),
-            "loss_epochs": loss_epochs.tolist(),
-            "train_loss_per_seed": train_loss[members][:, loss_epochs].tolist(),
-        })
+        out.append(
+            {
+                "learning_rate": float(rate),
+                "edge": 2 / float(rate),
+                "seeds": seeds[members].tolist(),
+                "record_epochs": record_epochs.tolist(),
+                "top_eigenvalue_per_seed": top.tolist(),
+                "top_eigenvalue": np.median(top, axis=0).tolist(),
+                "train_loss_at_records_per_seed": train_loss[members][:, record_epochs].tolist(),
+                "loss_epochs": loss_epochs.tolist(),
+                "train_loss_per_seed": train_loss[members][:, loss_epochs].tolist(),
+            }
+        )
     return out
 
 
@@ -453,19 +569,29 @@ def train_and_measure(config: Config, *, mesh=None, progress=None) -> dict:
     dataset = data.make_dataset(key_data, config.data, config.n_train, n_draws=config.seeds)
     grid = sgd_study.make_grid(config.learning_rates, config.seeds)
     sizes = models.stacked_layer_sizes(config.width, config.depth)
-    members = sgd_study.build_members(key_init, grid, dataset.x_train, dataset.y_train, sizes,
-                                      config.init_scheme)
-    result = train.train(config.train_config(), members, dataset.x_test, dataset.y_test,
-                         mesh=mesh, progress=progress)
+    members = sgd_study.build_members(
+        key_init, grid, dataset.x_train, dataset.y_train, sizes, config.init_scheme
+    )
+    result = train.train(
+        config.train_config(), members, dataset.x_test, dataset.y_test, mesh=mesh, progress=progress
+    )
     train_seconds = time.perf_counter() - start
     n_members, n_records = len(grid.seed), len(config.record_epochs())
-    flat = jax.tree.map(lambda a: a.reshape(n_members * n_records, *a.shape[2:]),
-                        result.recorded_params)
+    flat = jax.tree.map(
+        lambda a: a.reshape(n_members * n_records, *a.shape[2:]), result.recorded_params
+    )
     top = top_eigenvalues(
-        flat, members.x_train, members.y_train, np.repeat(np.arange(n_members), n_records),
-        trajectory_keys(key_init, grid.seed, n_records), iterations=config.lanczos_iterations,
-        batch_size=config.curvature_batch, matmul_precision=config.matmul_precision, mesh=mesh,
-        progress=progress)
+        flat,
+        members.x_train,
+        members.y_train,
+        np.repeat(np.arange(n_members), n_records),
+        trajectory_keys(key_init, grid.seed, n_records),
+        iterations=config.lanczos_iterations,
+        batch_size=config.curvature_batch,
+        matmul_precision=config.matmul_precision,
+        mesh=mesh,
+        progress=progress,
+    )
     return {
         "learning_rate": grid.learning_rate,
         "seed": grid.seed,
@@ -506,12 +632,26 @@ def summarize(config: Config, arrays: dict) -> dict:
     runs = []
     for m, (rate, seed) in enumerate(zip(arrays["learning_rate"], arrays["seed"])):
         diverged = bool(arrays["diverged"][m])
-        measures = (dict.fromkeys(MEASURES) if diverged else trajectory_measures(
-            record_epochs, arrays["top_eigenvalue"][m], arrays["train_loss"][m], float(rate),
-            band=config.edge_band))
-        runs.append({"learning_rate": float(rate), "seed": int(seed), "diverged": diverged,
-                     "test_loss": None if diverged else float(arrays["test_loss"][m]),
-                     **measures})
+        measures = (
+            dict.fromkeys(MEASURES)
+            if diverged
+            else trajectory_measures(
+                record_epochs,
+                arrays["top_eigenvalue"][m],
+                arrays["train_loss"][m],
+                float(rate),
+                band=config.edge_band,
+            )
+        )
+        runs.append(
+            {
+                "learning_rate": float(rate),
+                "seed": int(seed),
+                "diverged": diverged,
+                "test_loss": None if diverged else float(arrays["test_loss"][m]),
+                **measures,
+            }
+        )
     rate_rows = rate_summary(runs)
     for row in rate_rows:
         row |= classify(row, band=config.edge_band)
@@ -520,10 +660,13 @@ def summarize(config: Config, arrays: dict) -> dict:
         "runs": runs,
         "rate_summary": rate_rows,
         "conclusions": conclusions(rate_rows, band=config.edge_band, epochs=config.epochs),
-        "trajectories": trajectories(np.asarray(arrays["learning_rate"]),
-                                     np.asarray(arrays["seed"]), record_epochs,
-                                     np.asarray(arrays["top_eigenvalue"]),
-                                     np.asarray(arrays["train_loss"])),
+        "trajectories": trajectories(
+            np.asarray(arrays["learning_rate"]),
+            np.asarray(arrays["seed"]),
+            record_epochs,
+            np.asarray(arrays["top_eigenvalue"]),
+            np.asarray(arrays["train_loss"]),
+        ),
         "train_seconds": float(arrays["train_seconds"]),
         "curvature_seconds": float(arrays["curvature_seconds"]),
     }
@@ -533,13 +676,16 @@ def summary(results: dict) -> list[str]:
     """Headline numbers for the console."""
     rows = results["rate_summary"]
     late = ", ".join(f"{r['learning_rate']:g}: {fmt(r['late_edge_ratio'])}" for r in rows)
-    reached = ", ".join(f"{r['learning_rate']:g}: {r['n_onset']}/{r['n_seeds'] - r['n_diverged']}"
-                        for r in rows)
+    reached = ", ".join(
+        f"{r['learning_rate']:g}: {r['n_onset']}/{r['n_seeds'] - r['n_diverged']}" for r in rows
+    )
     return [
         f"lambda_max*mu/2 over the second half (seed median) by mu: {late}",
         f"edge reached (seeds) by mu: {reached}",
-        (f"training {fmt(results['train_seconds'], 2)} s, curvature "
-         f"{fmt(results['curvature_seconds'], 2)} s"),
+        (
+            f"training {fmt(results['train_seconds'], 2)} s, curvature "
+            f"{fmt(results['curvature_seconds'], 2)} s"
+        ),
     ]
 
 
@@ -549,37 +695,70 @@ def markdown(results: dict) -> str:
     band = config["edge_band"]
     rows = results["rate_summary"]
     n_records = len(results["trajectories"][0]["record_epochs"]) if results["trajectories"] else 0
-    return "\n".join([
-        (f"Full-batch gradient descent (constant step μ, every step sees all N = "
-         f"{config['n_train']} points) on the implicit-regularization study's network "
-         f"8 → {config['width']} × {config['depth']} → 8 ReLU ({results['n_params']} parameters, "
-         f"{config['init_scheme']} init) and data, {config['epochs']} steps, {config['seeds']} "
-         f"seed{'s' if config['seeds'] != 1 else ''}; λ_max of the full training MSE by Lanczos ({config['lanczos_iterations']} "
-         f"Hessian-vector products) every {config['record_every']} steps ({n_records} records "
-         f"per run). Gradient descent on a quadratic is stable only while λ_max ≤ 2/μ; Cohen et "
-         f"al. (2021) found that on neural networks λ_max rises until it reaches 2/μ and then "
-         f"hovers there while the loss keeps falling non-monotonically. Onset: first record "
-         f"with λ_max·μ/2 ≥ {1 - band:g}; in band: |λ_max·μ/2 − 1| ≤ {band:g}. Seed medians."),
-        "",
-        "### Progressive sharpening and the edge of stability",
-        "",
-        "![training loss and sharpness against the step](edge_of_stability.png)",
-        "",
-        table(["μ", "2/μ", "λ_max·μ/2 at 0", "onset epoch (seeds)", "λ_max·μ/2 second half",
-               "peak λ_max·μ/2", "sharpening ×", "records in band", "loss rises after onset",
-               "before", "final train MSE", "test MSE", "sharpening / plateau / non-monotone"],
-              [[f"{r['learning_rate']:g}", r["edge"], r["initial_edge_ratio"],
-                f"{fmt(r['onset_epoch'])} ({r['n_onset']}/{r['n_seeds'] - r['n_diverged']})",
-                r["late_edge_ratio"], r["max_edge_ratio"], r["sharpening_ratio"],
-                _percent(r["fraction_in_band"]), _percent(r["loss_rise_fraction_after"]),
-                _percent(r["loss_rise_fraction_before"]), r["final_train_loss"],
-                _median([x["test_loss"] for x in results["runs"]
-                         if x["learning_rate"] == r["learning_rate"]]),
-                " / ".join(fmt(r[k]) for k in ("sharpening", "hovering", "non_monotone"))]
-               for r in rows]),
-        "",
-        "### What the numbers say (chosen by code from the table)",
-        "",
-        *[f"- {sentence}" for sentence in results["conclusions"]],
-        "",
-    ])
+    return "\n".join(
+        [
+            (
+                f"Full-batch gradient descent (constant step μ, every step sees all N = "
+                f"{config['n_train']} points) on the implicit-regularization study's network "
+                f"8 → {config['width']} × {config['depth']} → 8 ReLU ({results['n_params']} parameters, "
+                f"{config['init_scheme']} init) and data, {config['epochs']} steps, {config['seeds']} "
+                f"seed{'s' if config['seeds'] != 1 else ''}; λ_max of the full training MSE by Lanczos ({config['lanczos_iterations']} "
+                f"Hessian-vector products) every {config['record_every']} steps ({n_records} records "
+                f"per run). Gradient descent on a quadratic is stable only while λ_max ≤ 2/μ; Cohen et "
+                f"al. (2021) found that on neural networks λ_max rises until it reaches 2/μ and then "
+                f"hovers there while the loss keeps falling non-monotonically. Onset: first record "
+                f"with λ_max·μ/2 ≥ {1 - band:g}; in band: |λ_max·μ/2 − 1| ≤ {band:g}. Seed medians."
+            ),
+            "",
+            "### Progressive sharpening and the edge of stability",
+            "",
+            "![training loss and sharpness against the step](edge_of_stability.png)",
+            "",
+            table(
+                [
+                    "μ",
+                    "2/μ",
+                    "λ_max·μ/2 at 0",
+                    "onset epoch (seeds)",
+                    "λ_max·μ/2 second half",
+                    "peak λ_max·μ/2",
+                    "sharpening ×",
+                    "records in band",
+                    "loss rises after onset",
+                    "before",
+                    "final train MSE",
+                    "test MSE",
+                    "sharpening / plateau / non-monotone",
+                ],
+                [
+                    [
+                        f"{r['learning_rate']:g}",
+                        r["edge"],
+                        r["initial_edge_ratio"],
+                        f"{fmt(r['onset_epoch'])} ({r['n_onset']}/{r['n_seeds'] - r['n_diverged']})",
+                        r["late_edge_ratio"],
+                        r["max_edge_ratio"],
+                        r["sharpening_ratio"],
+                        _percent(r["fraction_in_band"]),
+                        _percent(r["loss_rise_fraction_after"]),
+                        _percent(r["loss_rise_fraction_before"]),
+                        r["final_train_loss"],
+                        _median(
+                            [
+                                x["test_loss"]
+                                for x in results["runs"]
+                                if x["learning_rate"] == r["learning_rate"]
+                            ]
+                        ),
+                        " / ".join(fmt(r[k]) for k in ("sharpening", "hovering", "non_monotone")),
+                    ]
+                    for r in rows
+                ],
+            ),
+            "",
+            "### What the numbers say (chosen by code from the table)",
+            "",
+            *[f"- {sentence}" for sentence in results["conclusions"]],
+            "",
+        ]
+    )

@@ -87,32 +87,48 @@ class Config:
     matmul_precision: str = precision.DEFAULT
 
     def __post_init__(self):
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not (
-                0 <= self.seed <= MAX_SEED):
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not (0 <= self.seed <= MAX_SEED)
+        ):
             raise ValueError(f"seed: must be an integer in 0..{MAX_SEED}, got {self.seed!r}")
         # sizes >= 1; draw counts >= 2, since a standard error needs two draws
-        for name, minimum in (("fan_in", 1), ("depth", 1), ("depth_width", 1), ("net_width", 1),
-                              ("examples_per_panel", 1), ("num_draws", 2),
-                              ("second_layer_draws", 2), ("depth_draws", 2),
-                              ("num_functions", 2)):
+        for name, minimum in (
+            ("fan_in", 1),
+            ("depth", 1),
+            ("depth_width", 1),
+            ("net_width", 1),
+            ("examples_per_panel", 1),
+            ("num_draws", 2),
+            ("second_layer_draws", 2),
+            ("depth_draws", 2),
+            ("num_functions", 2),
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
         # a second difference needs 3 points; 5 keeps the variance over the grid meaningful
-        if isinstance(self.grid_points, bool) or not isinstance(self.grid_points, int) or (
-            self.grid_points < 5
+        if (
+            isinstance(self.grid_points, bool)
+            or not isinstance(self.grid_points, int)
+            or (self.grid_points < 5)
         ):
             raise ValueError(f"grid_points: must be an integer >= 5, got {self.grid_points!r}")
         for name in ("weight_var", "output_weight_var", "relu_bias_var"):
             _check_variance(name, getattr(self, name))
-        if not (isinstance(self.input_range, (int, float)) and math.isfinite(self.input_range)
-                and 0 < self.input_range <= 1e6):
+        if not (
+            isinstance(self.input_range, (int, float))
+            and math.isfinite(self.input_range)
+            and 0 < self.input_range <= 1e6
+        ):
             raise ValueError(f"input_range: must be a number in (0, 1e6], got {self.input_range!r}")
         for name in ("depth_gains", "smoothness_vars", "example_vars"):
             values = getattr(self, name)
             if not isinstance(values, tuple) or not values:
                 raise ValueError(
-                    f"{name}: must be a non-empty tuple of numbers > 0, got {values!r}")
+                    f"{name}: must be a non-empty tuple of numbers > 0, got {values!r}"
+                )
             for value in values:
                 _check_variance(name, value)
         if len(self.smoothness_vars) < 2 or any(
@@ -127,7 +143,8 @@ class Config:
             raise ValueError(
                 f"depth: c^depth must stay inside float32 (depth × |log2 c| <= "
                 f"{MAX_DEPTH_EXPONENT:g} for every gain c), got depth {self.depth} with c = "
-                f"{worst:g}")
+                f"{worst:g}"
+            )
         sizes = {
             "num_draws": self.num_draws * self.fan_in,
             "second_layer_draws": self.second_layer_draws * self.fan_in * self.fan_in,
@@ -136,14 +153,17 @@ class Config:
         }
         for name, size in sizes.items():
             if size > MAX_ELEMENTS:
-                raise ValueError(f"{name}: draws × size per draw = {size:,} elements is more than "
-                                 f"{MAX_ELEMENTS:,} (memory); use fewer draws or a smaller net")
+                raise ValueError(
+                    f"{name}: draws × size per draw = {size:,} elements is more than "
+                    f"{MAX_ELEMENTS:,} (memory); use fewer draws or a smaller net"
+                )
         precision.check_precision(self.matmul_precision)
 
 
 def _check_variance(name: str, value) -> None:
-    if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value)
-                                       and MIN_VAR <= value <= MAX_VAR):
+    if isinstance(value, bool) or not (
+        isinstance(value, (int, float)) and math.isfinite(value) and MIN_VAR <= value <= MAX_VAR
+    ):
         raise ValueError(f"{name}: must be a number in [{MIN_VAR:g}, {MAX_VAR:g}], got {value!r}")
 
 
@@ -190,49 +210,89 @@ def measure_moments(config: Config, key_first, key_second) -> dict:
     """(a)–(c): closed forms against sample estimates, each with its standard error."""
     variance, fan_in = config.weight_var, config.fan_in
     preactivations = theory.sample_preactivations(
-        key_first, weight_var=variance, fan_in=fan_in, num_draws=config.num_draws,
+        key_first,
+        weight_var=variance,
+        fan_in=fan_in,
+        num_draws=config.num_draws,
         matmul_precision=config.matmul_precision,
     )
     # on the host: the estimators run in float64 NumPy anyway
     relu_outputs = np.maximum(np.asarray(preactivations), 0.0)
     second_layer = theory.sample_second_layer(
-        key_second, weight_var=variance, output_weight_var=config.output_weight_var,
-        fan_in=fan_in, width=fan_in, num_draws=config.second_layer_draws,
+        key_second,
+        weight_var=variance,
+        output_weight_var=config.output_weight_var,
+        fan_in=fan_in,
+        width=fan_in,
+        num_draws=config.second_layer_draws,
         matmul_precision=config.matmul_precision,
     )
     wrong_second_layer_var = fan_in * config.output_weight_var * theory.relu_var(variance, fan_in)
     n_first, n_second = config.num_draws, config.second_layer_draws
     rows = [
-        _row("(a) pre-activation mean", r"\mathbb E[z] = 0",
-             theory.preactivation_mean(variance, fan_in),
-             theory.mean_and_standard_error(preactivations), n_first),
-        _row("(a) pre-activation variance", r"\operatorname{Var}[z] = M\sigma^2",
-             theory.preactivation_var(variance, fan_in),
-             theory.variance_and_standard_error(preactivations), n_first),
-        _row("(b) ReLU second moment", r"\mathbb E[h^2] = M\sigma^2/2",
-             theory.relu_second_moment(variance, fan_in),
-             theory.second_moment_and_standard_error(relu_outputs), n_first),
-        _row("(b) ReLU mean (exact)",
-             r"\mathbb E[h] = \sigma\,\Gamma(\tfrac{M+1}{2})/(\sqrt\pi\,\Gamma(\tfrac M2))",
-             theory.relu_mean(variance, fan_in),
-             theory.mean_and_standard_error(relu_outputs), n_first),
-        _row("(b) ReLU mean (large-M)", r"\mathbb E[h] \approx \sigma\sqrt{M}/\sqrt{2\pi}",
-             theory.relu_mean_large_width(variance, fan_in),
-             theory.mean_and_standard_error(relu_outputs), n_first),
-        _row("(b) ReLU variance", r"\operatorname{Var}[h] = M\sigma^2/2 - \mathbb E[h]^2",
-             theory.relu_var(variance, fan_in),
-             theory.variance_and_standard_error(relu_outputs), n_first),
-        _row("(c) second-layer mean", r"\mathbb E[z^{(2)}] = 0",
-             theory.second_layer_mean(variance, config.output_weight_var, fan_in, fan_in),
-             theory.mean_and_standard_error(second_layer), n_second),
-        _row("(c) second-layer variance",
-             r"\operatorname{Var}[z^{(2)}] = M\sigma_2^2\,\mathbb E[h^2]",
-             theory.second_layer_var(variance, config.output_weight_var, fan_in, fan_in),
-             theory.variance_and_standard_error(second_layer), n_second),
-        _row("(c) wrong: variance instead of second moment",
-             r"M\sigma_2^2\,\operatorname{Var}[h]\ \text{(rejected)}",
-             wrong_second_layer_var,
-             theory.variance_and_standard_error(second_layer), n_second),
+        _row(
+            "(a) pre-activation mean",
+            r"\mathbb E[z] = 0",
+            theory.preactivation_mean(variance, fan_in),
+            theory.mean_and_standard_error(preactivations),
+            n_first,
+        ),
+        _row(
+            "(a) pre-activation variance",
+            r"\operatorname{Var}[z] = M\sigma^2",
+            theory.preactivation_var(variance, fan_in),
+            theory.variance_and_standard_error(preactivations),
+            n_first,
+        ),
+        _row(
+            "(b) ReLU second moment",
+            r"\mathbb E[h^2] = M\sigma^2/2",
+            theory.relu_second_moment(variance, fan_in),
+            theory.second_moment_and_standard_error(relu_outputs),
+            n_first,
+        ),
+        _row(
+            "(b) ReLU mean (exact)",
+            r"\mathbb E[h] = \sigma\,\Gamma(\tfrac{M+1}{2})/(\sqrt\pi\,\Gamma(\tfrac M2))",
+            theory.relu_mean(variance, fan_in),
+            theory.mean_and_standard_error(relu_outputs),
+            n_first,
+        ),
+        _row(
+            "(b) ReLU mean (large-M)",
+            r"\mathbb E[h] \approx \sigma\sqrt{M}/\sqrt{2\pi}",
+            theory.relu_mean_large_width(variance, fan_in),
+            theory.mean_and_standard_error(relu_outputs),
+            n_first,
+        ),
+        _row(
+            "(b) ReLU variance",
+            r"\operatorname{Var}[h] = M\sigma^2/2 - \mathbb E[h]^2",
+            theory.relu_var(variance, fan_in),
+            theory.variance_and_standard_error(relu_outputs),
+            n_first,
+        ),
+        _row(
+            "(c) second-layer mean",
+            r"\mathbb E[z^{(2)}] = 0",
+            theory.second_layer_mean(variance, config.output_weight_var, fan_in, fan_in),
+            theory.mean_and_standard_error(second_layer),
+            n_second,
+        ),
+        _row(
+            "(c) second-layer variance",
+            r"\operatorname{Var}[z^{(2)}] = M\sigma_2^2\,\mathbb E[h^2]",
+            theory.second_layer_var(variance, config.output_weight_var, fan_in, fan_in),
+            theory.variance_and_standard_error(second_layer),
+            n_second,
+        ),
+        _row(
+            "(c) wrong: variance instead of second moment",
+            r"M\sigma_2^2\,\operatorname{Var}[h]\ \text{(rejected)}",
+            wrong_second_layer_var,
+            theory.variance_and_standard_error(second_layer),
+            n_second,
+        ),
     ]
     return {
         "fan_in": fan_in,
@@ -246,8 +306,11 @@ def measure_depth_curve(config: Config, key_depth, index: int, gain: float) -> d
     """(d) at one gain: the per-layer second moment of deep ReLU stacks against c^k."""
     weight_var = gain * theory.he_weight_var(config.depth_width)
     samples = theory.sample_depth_second_moments(
-        jax.random.fold_in(key_depth, index), weight_var=weight_var,
-        width=config.depth_width, depth=config.depth, num_draws=config.depth_draws,
+        jax.random.fold_in(key_depth, index),
+        weight_var=weight_var,
+        width=config.depth_width,
+        depth=config.depth,
+        num_draws=config.depth_draws,
         matmul_precision=config.matmul_precision,
     )
     samples = np.asarray(samples, dtype=np.float64)
@@ -269,9 +332,15 @@ def measure_depth_curve(config: Config, key_depth, index: int, gain: float) -> d
 
 
 _SMOOTHNESS_SERIES = (
-    "tanh_roughness", "tanh_roughness_se", "relu_roughness", "relu_roughness_se",
-    "relu_fixed_bias_roughness", "relu_fixed_bias_roughness_se",
-    "tanh_taylor_ratio", "tanh_taylor_ratio_se", "relu_kink_fraction",
+    "tanh_roughness",
+    "tanh_roughness_se",
+    "relu_roughness",
+    "relu_roughness_se",
+    "relu_fixed_bias_roughness",
+    "relu_fixed_bias_roughness_se",
+    "tanh_taylor_ratio",
+    "tanh_taylor_ratio_se",
+    "relu_kink_fraction",
     "relu_kink_fraction_se",
 )
 
@@ -291,24 +360,41 @@ def measure_smoothness_at(config: Config, key_smooth, inputs, weight_var: float)
         ("relu_fixed_bias_roughness", jax.nn.relu, config.relu_bias_var),
     ):
         point[name], point[f"{name}_se"] = theory.pooled_roughness(
-            key_smooth, inputs, activation_fn=activation_fn, width=config.net_width,
-            num_functions=config.num_functions, weight_var=weight_var, bias_var=bias_var,
+            key_smooth,
+            inputs,
+            activation_fn=activation_fn,
+            width=config.net_width,
+            num_functions=config.num_functions,
+            weight_var=weight_var,
+            bias_var=bias_var,
             matmul_precision=config.matmul_precision,
         )
-    coefficients = np.asarray(theory.sample_taylor_coefficients(
-        key_smooth, activation_fn=jnp.tanh, width=config.net_width,
-        num_functions=config.num_functions, weight_var=weight_var, order=3, dtype=jnp.float64,
-    ))
+    coefficients = np.asarray(
+        theory.sample_taylor_coefficients(
+            key_smooth,
+            activation_fn=jnp.tanh,
+            width=config.net_width,
+            num_functions=config.num_functions,
+            weight_var=weight_var,
+            order=3,
+            dtype=jnp.float64,
+        )
+    )
     ratio_sq, ratio_sq_se = theory.ratio_of_means(coefficients[:, 3] ** 2, coefficients[:, 1] ** 2)
     point["tanh_taylor_ratio"] = math.sqrt(ratio_sq)
     # delta method for the square root
     point["tanh_taylor_ratio_se"] = ratio_sq_se / (2 * math.sqrt(ratio_sq))
     fractions = theory.sample_kink_fractions(
-        key_smooth, width=config.net_width, num_functions=config.num_functions,
-        weight_var=weight_var, bias_var=config.relu_bias_var, input_range=config.input_range,
+        key_smooth,
+        width=config.net_width,
+        num_functions=config.num_functions,
+        weight_var=weight_var,
+        bias_var=config.relu_bias_var,
+        input_range=config.input_range,
     )
-    point["relu_kink_fraction"], point["relu_kink_fraction_se"] = (
-        theory.mean_and_standard_error(fractions))
+    point["relu_kink_fraction"], point["relu_kink_fraction_se"] = theory.mean_and_standard_error(
+        fractions
+    )
     return point
 
 
@@ -323,17 +409,29 @@ def draw_examples(config: Config, key_examples, inputs) -> dict:
     reused; kept on every ``stride``-th grid point (at most ``EXAMPLE_POINTS``).
     """
     stride = max(1, math.ceil((config.grid_points - 1) / (EXAMPLE_POINTS - 1)))
-    examples = {"inputs": _round(np.asarray(inputs)[::stride]),
-                "weight_vars": list(config.example_vars)}
+    examples = {
+        "inputs": _round(np.asarray(inputs)[::stride]),
+        "weight_vars": list(config.example_vars),
+    }
     for name, activation_fn in (("tanh", jnp.tanh), ("relu", jax.nn.relu)):
-        examples[name] = _round(np.stack([
-            np.asarray(theory.sample_initial_functions(
-                key_examples, inputs, activation_fn=activation_fn, width=config.net_width,
-                num_functions=config.num_functions, weight_var=weight_var,
-                matmul_precision=config.matmul_precision,
-            )[: config.examples_per_panel, ::stride])
-            for weight_var in config.example_vars
-        ]))
+        examples[name] = _round(
+            np.stack(
+                [
+                    np.asarray(
+                        theory.sample_initial_functions(
+                            key_examples,
+                            inputs,
+                            activation_fn=activation_fn,
+                            width=config.net_width,
+                            num_functions=config.num_functions,
+                            weight_var=weight_var,
+                            matmul_precision=config.matmul_precision,
+                        )[: config.examples_per_panel, ::stride]
+                    )
+                    for weight_var in config.example_vars
+                ]
+            )
+        )
     return examples
 
 
@@ -369,8 +467,9 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
 
     series = {name: [] for name in _SMOOTHNESS_SERIES}
     with jax.enable_x64(True):
-        inputs = jnp.asarray(np.linspace(-config.input_range, config.input_range,
-                                         config.grid_points))
+        inputs = jnp.asarray(
+            np.linspace(-config.input_range, config.input_range, config.grid_points)
+        )
         for weight_var in config.smoothness_vars:
             point = measure_smoothness_at(config, key_smooth, inputs, weight_var)
             for name in _SMOOTHNESS_SERIES:
@@ -399,11 +498,19 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
         ],
     }
     conclusion = theory.smoothness_conclusion(
-        smoothness["weight_vars"], smoothness["tanh_roughness"], smoothness["relu_roughness"],
-        smoothness["relu_fixed_bias_roughness"], relu_bias_var=config.relu_bias_var,
+        smoothness["weight_vars"],
+        smoothness["tanh_roughness"],
+        smoothness["relu_roughness"],
+        smoothness["relu_fixed_bias_roughness"],
+        relu_bias_var=config.relu_bias_var,
     )
-    return {"moments": moments, "depth": depth, "smoothness": smoothness, "examples": examples,
-            "conclusion": conclusion}
+    return {
+        "moments": moments,
+        "depth": depth,
+        "smoothness": smoothness,
+        "examples": examples,
+        "conclusion": conclusion,
+    }
 
 
 # ---------------------------------------------------------------------------- Markdown
@@ -491,9 +598,12 @@ _SMOOTHNESS_DERIVATION = [
 
 def _depth_sentence(depth: dict) -> str:
     """How far c^K moves from 1 for the gains that are not 1, read from the results."""
-    parts = [f"$c = {fmt(curve['gain'])}$ gives $c^{{{depth['depth']}}}$ ≈ "
-             f"{fmt(curve['theory_second_moment'][-1], 2)}"
-             for curve in depth["curves"] if curve["gain"] != 1.0]
+    parts = [
+        f"$c = {fmt(curve['gain'])}$ gives $c^{{{depth['depth']}}}$ ≈ "
+        f"{fmt(curve['theory_second_moment'][-1], 2)}"
+        for curve in depth["curves"]
+        if curve["gain"] != 1.0
+    ]
     if not parts:
         return ""
     return f"After {depth['depth']} layers " + " and ".join(parts) + "."
@@ -517,10 +627,21 @@ def markdown(results: dict) -> str:
         f"$\\sigma_2^2$ = {fmt(moments['output_weight_var'])}. The z-score is "
         "(Monte Carlo − theory) / standard error.",
         "",
-        table(["quantity", "closed form", "theory", "Monte Carlo", "std. error", "z", "draws"],
-              [[row["quantity"], f"${row['latex']}$", fmt(row["theory"], 4),
-                fmt(row["monte_carlo"], 4), fmt(row["standard_error"], 4), row["z_score"],
-                row["num_draws"]] for row in moments["rows"]]),
+        table(
+            ["quantity", "closed form", "theory", "Monte Carlo", "std. error", "z", "draws"],
+            [
+                [
+                    row["quantity"],
+                    f"${row['latex']}$",
+                    fmt(row["theory"], 4),
+                    fmt(row["monte_carlo"], 4),
+                    fmt(row["standard_error"], 4),
+                    row["z_score"],
+                    row["num_draws"],
+                ]
+                for row in moments["rows"]
+            ],
+        ),
     ]
     shown_layers = sorted(
         {0, 1, 5, 10, 15, 20, 25, depth["depth"]} & set(range(depth["depth"] + 1))
@@ -532,27 +653,53 @@ def markdown(results: dict) -> str:
         "",
         "Each cell: Monte Carlo ± standard error (theory $c^k$).",
         "",
-        table(["$c$", "$\\sigma^2$", *(f"$k = {k}$" for k in shown_layers), "max abs z"],
-              [[fmt(curve["gain"]), fmt(curve["weight_var"], 4),
-                *(f"{plus_minus(curve['second_moment'][k], curve['standard_error'][k], 4)} "
-                  f"(th. {fmt(curve['theory_second_moment'][k], 4)})" for k in shown_layers),
-                curve["max_abs_z_score"]] for curve in depth["curves"]]),
+        table(
+            ["$c$", "$\\sigma^2$", *(f"$k = {k}$" for k in shown_layers), "max abs z"],
+            [
+                [
+                    fmt(curve["gain"]),
+                    fmt(curve["weight_var"], 4),
+                    *(
+                        f"{plus_minus(curve['second_moment'][k], curve['standard_error'][k], 4)} "
+                        f"(th. {fmt(curve['theory_second_moment'][k], 4)})"
+                        for k in shown_layers
+                    ),
+                    curve["max_abs_z_score"],
+                ]
+                for curve in depth["curves"]
+            ],
+        ),
         "",
         "### Smoothness against $\\sigma^2$",
         "",
-        table(["$\\sigma^2$", "tanh roughness", "small-$\\sigma$ theory", "ReLU roughness",
-               f"ReLU, $\\beta^2$ = {fmt(smooth['relu_bias_var'])}",
-               "tanh $\\sqrt{\\mathbb E a_3^2/\\mathbb E a_1^2}$", "kinks in range (MC / theory)"],
-              [[fmt(weight_var),
-                plus_minus(smooth["tanh_roughness"][i], smooth["tanh_roughness_se"][i], 4),
-                fmt(smooth["tanh_roughness_small_var_theory"][i], 4),
-                fmt(smooth["relu_roughness"][i], 4),
-                plus_minus(smooth["relu_fixed_bias_roughness"][i],
-                           smooth["relu_fixed_bias_roughness_se"][i], 4),
-                fmt(smooth["tanh_taylor_ratio"][i], 4),
-                f"{fmt(smooth['relu_kink_fraction'][i])} / "
-                f"{fmt(smooth['relu_kink_fraction_theory'][i])}"]
-               for i, weight_var in enumerate(smooth["weight_vars"])]),
+        table(
+            [
+                "$\\sigma^2$",
+                "tanh roughness",
+                "small-$\\sigma$ theory",
+                "ReLU roughness",
+                f"ReLU, $\\beta^2$ = {fmt(smooth['relu_bias_var'])}",
+                "tanh $\\sqrt{\\mathbb E a_3^2/\\mathbb E a_1^2}$",
+                "kinks in range (MC / theory)",
+            ],
+            [
+                [
+                    fmt(weight_var),
+                    plus_minus(smooth["tanh_roughness"][i], smooth["tanh_roughness_se"][i], 4),
+                    fmt(smooth["tanh_roughness_small_var_theory"][i], 4),
+                    fmt(smooth["relu_roughness"][i], 4),
+                    plus_minus(
+                        smooth["relu_fixed_bias_roughness"][i],
+                        smooth["relu_fixed_bias_roughness_se"][i],
+                        4,
+                    ),
+                    fmt(smooth["tanh_taylor_ratio"][i], 4),
+                    f"{fmt(smooth['relu_kink_fraction'][i])} / "
+                    f"{fmt(smooth['relu_kink_fraction_theory'][i])}",
+                ]
+                for i, weight_var in enumerate(smooth["weight_vars"])
+            ],
+        ),
         "",
         f"**Conclusion (from the measurements).** {results['conclusion']}",
         "",

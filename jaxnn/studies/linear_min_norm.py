@@ -108,8 +108,28 @@ class Config:
     beta_norm: float = 1.0
     # Through the threshold but not at p = n, where the expected risk is infinite and a
     # sample mean estimates nothing (``--ps`` may still ask for it).
-    ps: tuple[int, ...] = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98, 102, 105, 110, 120, 150,
-                           200, 250, 300, 400)
+    ps: tuple[int, ...] = (
+        10,
+        20,
+        30,
+        40,
+        50,
+        60,
+        70,
+        80,
+        90,
+        95,
+        98,
+        102,
+        105,
+        110,
+        120,
+        150,
+        200,
+        250,
+        300,
+        400,
+    )
     seeds: int = 1500
     seed: int = 0
     chunk_seeds: int = 250
@@ -136,8 +156,10 @@ class Config:
         if ps != tuple(sorted(set(ps))):
             raise ValueError(f"ps: must be sorted and unique, got {self.ps!r}")
         if self.chunk_seeds * self.n * max(ps) > MAX_ELEMENTS:
-            raise ValueError(f"chunk_seeds: {self.chunk_seeds} draws of {self.n} × {max(ps)} "
-                             f"exceed {MAX_ELEMENTS:.0e} elements per call; lower it")
+            raise ValueError(
+                f"chunk_seeds: {self.chunk_seeds} draws of {self.n} × {max(ps)} "
+                f"exceed {MAX_ELEMENTS:.0e} elements per call; lower it"
+            )
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype: unknown {self.dtype!r}; choose one of {list(DTYPES)}")
         precision.check_precision(self.matmul_precision)
@@ -147,8 +169,11 @@ QUICK = Config(ps=(50, 150, 300), seeds=200)
 # A dense grid through the threshold (every p within 14 of n but the three with infinite
 # expected risk) and 100 000 draws per p, sized for a GPU (not yet run on one): 4e11 flops
 # and 4e9 normals at p = 400 per p, seconds at float64 rates, plus a compilation per p.
-FULL = Config(ps=tuple(sorted({*range(10, 401, 5), *range(86, 115)} - {99, 100, 101})),
-              seeds=100_000, chunk_seeds=5000)
+FULL = Config(
+    ps=tuple(sorted({*range(10, 401, 5), *range(86, 115)} - {99, 100, 101})),
+    seeds=100_000,
+    chunk_seeds=5000,
+)
 
 
 def theoretical_excess_risk(p: int, n: int, noise_std: float, beta_norm: float) -> float:
@@ -202,8 +227,9 @@ def min_norm_solution(x: jax.Array, y: jax.Array) -> jax.Array:
     return x.T @ cho_solve(cho_factor(x @ x.T), y)
 
 
-def min_norm_excess_risk(key: jax.Array, p: int, n: int, noise_std: float,
-                         beta_norm: float) -> jax.Array:
+def min_norm_excess_risk(
+    key: jax.Array, p: int, n: int, noise_std: float, beta_norm: float
+) -> jax.Array:
     """‖β̂ − β‖² for one draw of β (uniform on the sphere of radius ``beta_norm``), X and ε.
 
     Solves in the default float dtype (float64 under ``jax.enable_x64``) from float32
@@ -232,13 +258,15 @@ def min_norm_excess_risk(key: jax.Array, p: int, n: int, noise_std: float,
     return jnp.sum((min_norm_solution(x, y) - beta) ** 2)
 
 
-def excess_risks(key: jax.Array, seed_ids: jax.Array, *, p: int, n: int, noise_std: float,
-                 beta_norm: float) -> jax.Array:
+def excess_risks(
+    key: jax.Array, seed_ids: jax.Array, *, p: int, n: int, noise_std: float, beta_norm: float
+) -> jax.Array:
     """``excess_risk[seed]``: the one-draw risk vmapped over ``fold_in(key, seed_id)``.
 
     A draw depends only on ``key`` and its seed id, so any chunking of the ids (and
     any sharding of them over devices) gives the same numbers.
     """
+
     def one(seed_id):
         return min_norm_excess_risk(jax.random.fold_in(key, seed_id), p, n, noise_std, beta_norm)
 
@@ -246,8 +274,9 @@ def excess_risks(key: jax.Array, seed_ids: jax.Array, *, p: int, n: int, noise_s
 
 
 @functools.lru_cache(maxsize=256)
-def make_excess_risk_fn(p: int, n: int, noise_std: float, beta_norm: float,
-                        matmul_precision: str = precision.DEFAULT):
+def make_excess_risk_fn(
+    p: int, n: int, noise_std: float, beta_norm: float, matmul_precision: str = precision.DEFAULT
+):
     """``excess_risk_fn(key_p, seed_ids) -> excess_risk[seed]``, jitted and pinned to the precision.
 
     One compilation per p: the shapes of X differ between p, so the study loops over p in
@@ -255,6 +284,7 @@ def make_excess_risk_fn(p: int, n: int, noise_std: float, beta_norm: float,
     max(ps)/p times the flops at small p. Cached, so a second run with the same set-up
     (another seed, more draws) compiles nothing.
     """
+
     def excess_risk_fn(key, seed_ids):
         return excess_risks(key, seed_ids, p=p, n=n, noise_std=noise_std, beta_norm=beta_norm)
 
@@ -281,8 +311,16 @@ def chunk_size(config: Config, sharding) -> int:
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(p: int, n: int, noise_std: float, beta_norm: float, matmul_precision: str,
-              x64: bool, chunk: int, sharding):
+def _compiled(
+    p: int,
+    n: int,
+    noise_std: float,
+    beta_norm: float,
+    matmul_precision: str,
+    x64: bool,
+    chunk: int,
+    sharding,
+):
     seed_ids = jax.ShapeDtypeStruct((chunk,), jnp.uint32, sharding=sharding)
     excess_risk_fn = make_excess_risk_fn(p, n, noise_std, beta_norm, matmul_precision)
     with jax.enable_x64(x64):  # thread-local: set it here, on the thread that compiles
@@ -296,12 +334,27 @@ def compile_excess_risk_fn(p: int, config: Config, mesh=None):
     that ``run`` can build the next p's program on another thread.
     """
     sharding = seed_sharding(mesh)
-    return _compiled(p, config.n, config.noise_std, config.beta_norm, config.matmul_precision,
-                     config.dtype == "float64", chunk_size(config, sharding), sharding)
+    return _compiled(
+        p,
+        config.n,
+        config.noise_std,
+        config.beta_norm,
+        config.matmul_precision,
+        config.dtype == "float64",
+        chunk_size(config, sharding),
+        sharding,
+    )
 
 
-def measure(key: jax.Array, p: int, config: Config, *, mesh=None,
-            progress: Progress | None = None, excess_risk_fn=None) -> np.ndarray:
+def measure(
+    key: jax.Array,
+    p: int,
+    config: Config,
+    *,
+    mesh=None,
+    progress: Progress | None = None,
+    excess_risk_fn=None,
+) -> np.ndarray:
     """``excess_risk[seed]`` for ``config.seeds`` draws at p, in chunks of ``chunk_seeds``.
 
     With a mesh of accelerators, each chunk's seed ids are sharded over its devices (see
@@ -331,18 +384,30 @@ def summarize_p(risks: np.ndarray, p: int, config: Config) -> dict:
     theory = theoretical_excess_risk(p, config.n, config.noise_std, config.beta_norm)
     finite = math.isfinite(theory) and math.isfinite(mean) and standard_error > 0
     z_score = (mean - theory) / standard_error if finite else None
-    return {"p": p, "n": config.n, "noise_std": config.noise_std, "beta_norm": config.beta_norm,
-            "excess_risk": mean, "standard_error": standard_error, "theory": theory,
-            "n_seeds": int(risks.size), "z_score": z_score,
-            "within_3_se": None if z_score is None else abs(z_score) <= CHECK_STANDARD_ERRORS,
-            "checked": abs(p - config.n) >= CHECK_MARGIN}
+    return {
+        "p": p,
+        "n": config.n,
+        "noise_std": config.noise_std,
+        "beta_norm": config.beta_norm,
+        "excess_risk": mean,
+        "standard_error": standard_error,
+        "theory": theory,
+        "n_seeds": int(risks.size),
+        "z_score": z_score,
+        "within_3_se": None if z_score is None else abs(z_score) <= CHECK_STANDARD_ERRORS,
+        "checked": abs(p - config.n) >= CHECK_MARGIN,
+    }
 
 
 def theory_curve(config: Config) -> dict:
     """The formula at every integer p of the grid's range with |p − n| ≥ 2 (for the figure)."""
     ps = [p for p in range(min(config.ps), max(config.ps) + 1) if abs(p - config.n) >= 2]
-    return {"p": ps, "theory": [theoretical_excess_risk(p, config.n, config.noise_std,
-                                                        config.beta_norm) for p in ps]}
+    return {
+        "p": ps,
+        "theory": [
+            theoretical_excess_risk(p, config.n, config.noise_std, config.beta_norm) for p in ps
+        ],
+    }
 
 
 def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = None) -> dict:
@@ -366,16 +431,25 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
     # draws use one core (see seed_sharding), and compiling is half of the default's work.
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
-        programs = {p: compiler.submit(compile_excess_risk_fn, p, config, mesh)
-                    for p in config.ps if saved[p] is None}
+        programs = {
+            p: compiler.submit(compile_excess_risk_fn, p, config, mesh)
+            for p in config.ps
+            if saved[p] is None
+        }
         rows = []
         for p in config.ps:
             if saved[p] is not None:
                 risks = saved[p]["excess_risk"]
                 progress(config.seeds)
             else:
-                risks = measure(key, p, config, mesh=mesh, progress=progress,
-                                excess_risk_fn=programs[p].result())
+                risks = measure(
+                    key,
+                    p,
+                    config,
+                    mesh=mesh,
+                    progress=progress,
+                    excess_risk_fn=programs[p].result(),
+                )
                 if run_dir:
                     run_dir.save_part(f"p{p}", {"excess_risk": risks})
             rows.append(summarize_p(risks, p, config))
@@ -384,9 +458,13 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
     checked = [r for r in rows if r["checked"] and r["z_score"] is not None]
     peak = max(rows, key=lambda r: r["excess_risk"])
     return {
-        "n": config.n, "noise_std": config.noise_std, "beta_norm": config.beta_norm,
-        "n_seeds": config.seeds, "dtype": config.dtype,
-        "check_margin": CHECK_MARGIN, "check_standard_errors": CHECK_STANDARD_ERRORS,
+        "n": config.n,
+        "noise_std": config.noise_std,
+        "beta_norm": config.beta_norm,
+        "n_seeds": config.seeds,
+        "dtype": config.dtype,
+        "check_margin": CHECK_MARGIN,
+        "check_standard_errors": CHECK_STANDARD_ERRORS,
         "rows": rows,
         "n_checked": len(checked),
         "n_within_3_se": sum(r["within_3_se"] for r in checked),
@@ -400,10 +478,12 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
 def summary(results: dict) -> list[str]:
     """The check and the peak, for the console."""
     peak = results["peak"]
-    line = (f"{results['n_within_3_se']} of {results['n_checked']} p with |p − n| ≥ "
-            f"{results['check_margin']} within 3 s.e. of the formula (largest |z| "
-            f"{fmt(results['largest_abs_z_score'])}); measured peak at p = {peak['p']} "
-            f"(n = {results['n']}): {plus_minus(peak['excess_risk'], peak['standard_error'])}")
+    line = (
+        f"{results['n_within_3_se']} of {results['n_checked']} p with |p − n| ≥ "
+        f"{results['check_margin']} within 3 s.e. of the formula (largest |z| "
+        f"{fmt(results['largest_abs_z_score'])}); measured peak at p = {peak['p']} "
+        f"(n = {results['n']}): {plus_minus(peak['excess_risk'], peak['standard_error'])}"
+    )
     return [line]
 
 
@@ -411,8 +491,10 @@ def markdown(results: dict) -> str:
     """The study's section: set-up, the table of theory against measurement, what it shows."""
     n, s, r = results["n"], results["noise_std"], results["beta_norm"]
     margin, rows = results["check_margin"], results["rows"]
-    heading = (f"### Minimum-norm least squares on p isotropic Gaussian features (n = {n}, "
-               f"s = {fmt(s)}, ‖β‖ = {fmt(r)}, {results['n_seeds']} draws per p)")
+    heading = (
+        f"### Minimum-norm least squares on p isotropic Gaussian features (n = {n}, "
+        f"s = {fmt(s)}, ‖β‖ = {fmt(r)}, {results['n_seeds']} draws per p)"
+    )
     out = [heading, "![excess risk of minimum-norm least squares against p](linear_min_norm.png)"]
     out.append(
         "For every draw, β is uniform on the sphere of radius ‖β‖ in $\\mathbb R^p$, "
@@ -425,40 +507,74 @@ def markdown(results: dict) -> str:
         "$$\\mathbb E\\lVert\\hat\\beta-\\beta\\rVert^2 = s^2\\frac{p}{n-p-1}\\ (p \\le n-2),"
         "\\qquad s^2\\frac{n}{p-n-1} + \\lVert\\beta\\rVert^2\\Bigl(1-\\frac np\\Bigr)\\ "
         "(p \\ge n+2),$$\n\n"
-        f"infinite for |p − n| ≤ 1. Measured: the mean over draws ± its standard error ({results['dtype']}).")
-    out.append(table(
-        ["p", "p / n", "theory", "measured ± s.e.", "z = (measured − theory) / s.e.",
-         "within 3 s.e.?"],
-        [[row["p"], row["p"] / n, row["theory"],
-          plus_minus(row["excess_risk"], row["standard_error"]), row["z_score"],
-          row["within_3_se"] if row["checked"] else "not checked (p near n)"] for row in rows]))
+        f"infinite for |p − n| ≤ 1. Measured: the mean over draws ± its standard error ({results['dtype']})."
+    )
+    out.append(
+        table(
+            [
+                "p",
+                "p / n",
+                "theory",
+                "measured ± s.e.",
+                "z = (measured − theory) / s.e.",
+                "within 3 s.e.?",
+            ],
+            [
+                [
+                    row["p"],
+                    row["p"] / n,
+                    row["theory"],
+                    plus_minus(row["excess_risk"], row["standard_error"]),
+                    row["z_score"],
+                    row["within_3_se"] if row["checked"] else "not checked (p near n)",
+                ]
+                for row in rows
+            ],
+        )
+    )
     checked = [row for row in rows if row["checked"] and row["z_score"] is not None]
     misses = [row for row in checked if not row["within_3_se"]]
-    text = (f"At {results['n_within_3_se']} of the {results['n_checked']} feature counts with "
-            f"|p − n| ≥ {margin} the measured risk lies within three standard errors of the "
-            f"formula (largest |z| = {fmt(results['largest_abs_z_score'])})")
-    text += ("; " + ", ".join(f"p = {row['p']} misses with z = {fmt(row['z_score'])}"
-                              for row in misses) + ". " if misses else ". ")
+    text = (
+        f"At {results['n_within_3_se']} of the {results['n_checked']} feature counts with "
+        f"|p − n| ≥ {margin} the measured risk lies within three standard errors of the "
+        f"formula (largest |z| = {fmt(results['largest_abs_z_score'])})"
+    )
+    text += (
+        "; "
+        + ", ".join(f"p = {row['p']} misses with z = {fmt(row['z_score'])}" for row in misses)
+        + ". "
+        if misses
+        else ". "
+    )
     peak = results["peak"]
     near = [row for row in rows if not row["checked"]]
-    text += (f"The measured risk peaks at p = {peak['p']} "
-             f"({plus_minus(peak['excess_risk'], peak['standard_error'])}), "
-             + ("at the interpolation threshold p = n. " if peak["p"] == n else
-                f"{abs(peak['p'] - n)} from the interpolation threshold p = n. "))
+    text += (
+        f"The measured risk peaks at p = {peak['p']} "
+        f"({plus_minus(peak['excess_risk'], peak['standard_error'])}), "
+        + (
+            "at the interpolation threshold p = n. "
+            if peak["p"] == n
+            else f"{abs(peak['p'] - n)} from the interpolation threshold p = n. "
+        )
+    )
     if near:
-        text += (f"The {len(near)} points with |p − n| < {margin} (p = "
-                 + ", ".join(str(row["p"]) for row in near)
-                 + ") are shown but not checked: there the risk of one draw has infinite "
-                 "variance (|p − n| ≤ 3) or mean (|p − n| ≤ 1), so their standard errors "
-                 "understate the spread. ")
+        text += (
+            f"The {len(near)} points with |p − n| < {margin} (p = "
+            + ", ".join(str(row["p"]) for row in near)
+            + ") are shown but not checked: there the risk of one draw has infinite "
+            "variance (|p − n| ≤ 3) or mean (|p − n| ≤ 1), so their standard errors "
+            "understate the spread. "
+        )
     under = [row for row in rows if row["p"] < n]
     over = [row for row in rows if row["p"] > n]
     if under and over:
         low = min(under, key=lambda row: row["excess_risk"])
         best_over = min(over, key=lambda row: row["excess_risk"])
-        text += (f"Below the threshold the risk is smallest at p = {low['p']} "
-                 f"({fmt(low['excess_risk'])}); beyond it, it descends a second time to "
-                 f"{fmt(best_over['excess_risk'])} at p = {best_over['p']}, against "
-                 f"‖β‖² = {fmt(r * r)} for the zero estimator β̂ = 0.")
+        text += (
+            f"Below the threshold the risk is smallest at p = {low['p']} "
+            f"({fmt(low['excess_risk'])}); beyond it, it descends a second time to "
+            f"{fmt(best_over['excess_risk'])} at p = {best_over['p']}, against "
+            f"‖β‖² = {fmt(r * r)} for the zero estimator β̂ = 0."
+        )
     out.append(text)
     return "\n\n".join(out)

@@ -66,28 +66,48 @@ class Config:
     matmul_precision: str = precision.DEFAULT
 
     def __post_init__(self):
-        limits = {"input_size": MAX_SIZE, "output_size": MAX_SIZE, "deep_num_hidden": MAX_DEPTH,
-                  "deep_width": MAX_SIZE, "plot_max_width": MAX_PLOT_WIDTH,
-                  "plot_points": MAX_PLOT_POINTS}
+        limits = {
+            "input_size": MAX_SIZE,
+            "output_size": MAX_SIZE,
+            "deep_num_hidden": MAX_DEPTH,
+            "deep_width": MAX_SIZE,
+            "plot_max_width": MAX_PLOT_WIDTH,
+            "plot_points": MAX_PLOT_POINTS,
+        }
         for name, maximum in limits.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
                 raise ValueError(f"{name}: expected an integer in 1..{maximum}, got {value!r}")
-        for name, maximum in (("widths", MAX_SIZE), ("batch_sizes", MAX_BATCH),
-                              ("plot_num_hidden", MAX_DEPTH)):
+        for name, maximum in (
+            ("widths", MAX_SIZE),
+            ("batch_sizes", MAX_BATCH),
+            ("plot_num_hidden", MAX_DEPTH),
+        ):
             values = getattr(self, name)
-            if not isinstance(values, tuple) or not values or not all(
+            if (
+                not isinstance(values, tuple)
+                or not values
+                or not all(
                     isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= maximum
-                    for v in values):
-                raise ValueError(f"{name}: expected a non-empty tuple of integers in "
-                                 f"1..{maximum}, got {values!r}")
+                    for v in values
+                )
+            ):
+                raise ValueError(
+                    f"{name}: expected a non-empty tuple of integers in "
+                    f"1..{maximum}, got {values!r}"
+                )
         if self.activation not in backprop.ACTIVATIONS:
-            raise ValueError(f"activation: expected one of {sorted(backprop.ACTIVATIONS)}, "
-                             f"got {self.activation!r}")
+            raise ValueError(
+                f"activation: expected one of {sorted(backprop.ACTIVATIONS)}, "
+                f"got {self.activation!r}"
+            )
         if not isinstance(self.grad_check, bool):
             raise ValueError(f"grad_check: expected True or False, got {self.grad_check!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not (
-                0 <= self.seed <= MAX_SEED):
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not (0 <= self.seed <= MAX_SEED)
+        ):
             raise ValueError(f"seed: expected an integer in 0..{MAX_SEED}, got {self.seed!r}")
         precision.check_precision(self.matmul_precision)
 
@@ -95,8 +115,13 @@ class Config:
 # One small net of each depth for one example, no float64 check: a few seconds.
 QUICK = Config(widths=(10,), deep_width=10, batch_sizes=(1,), plot_points=20, grad_check=False)
 # More widths, depths and batch sizes; still minutes of compiling, no accelerator needed.
-FULL = Config(widths=(10, 50, 100, 200, 500, 1000), batch_sizes=(1, 100, 1000),
-              plot_num_hidden=(1, 2, 5, 10), plot_max_width=10_000, plot_points=120)
+FULL = Config(
+    widths=(10, 50, 100, 200, 500, 1000),
+    batch_sizes=(1, 100, 1000),
+    plot_num_hidden=(1, 2, 5, 10),
+    plot_max_width=10_000,
+    plot_points=120,
+)
 
 
 EXPLANATION = (
@@ -169,24 +194,35 @@ def nets(config: Config) -> list[tuple[int, int]]:
 
 def plot_curves(config: Config) -> dict:
     """Closed-form multiply–adds per example on a log grid of L, for each plotted K."""
-    widths = np.unique(np.round(np.geomspace(1, config.plot_max_width,
-                                             config.plot_points)).astype(int))
+    widths = np.unique(
+        np.round(np.geomspace(1, config.plot_max_width, config.plot_points)).astype(int)
+    )
     sizes = (config.input_size, config.output_size)
     return {
         "widths": widths.tolist(),
-        "forward": {str(k): [backprop.forward_multiply_adds(*sizes, k, int(w)) for w in widths]
-                    for k in config.plot_num_hidden},
-        "backward": {str(k): [backprop.backward_multiply_adds(*sizes, k, int(w)) for w in widths]
-                     for k in config.plot_num_hidden},
+        "forward": {
+            str(k): [backprop.forward_multiply_adds(*sizes, k, int(w)) for w in widths]
+            for k in config.plot_num_hidden
+        },
+        "backward": {
+            str(k): [backprop.backward_multiply_adds(*sizes, k, int(w)) for w in widths]
+            for k in config.plot_num_hidden
+        },
     }
 
 
 def _operations() -> list[dict]:
-    return [{"stage": op.stage, "equation": op.equation, "kind": op.kind,
-             "operands": op.operands,
-             "times": backprop.format_times(op.times_per_layer, op.times_constant),
-             "cost": f"O({'·'.join(op.size)})"}
-            for op in backprop.OPERATIONS]
+    return [
+        {
+            "stage": op.stage,
+            "equation": op.equation,
+            "kind": op.kind,
+            "operands": op.operands,
+            "times": backprop.format_times(op.times_per_layer, op.times_constant),
+            "cost": f"O({'·'.join(op.size)})",
+        }
+        for op in backprop.OPERATIONS
+    ]
 
 
 def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = None) -> dict:
@@ -200,16 +236,25 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
     """
     progress = progress or NoProgress()
     shapes = nets(config)
-    progress.start(len(shapes) * len(config.batch_sizes) + (len(shapes) if config.grad_check
-                                                             else 0), "net")
+    progress.start(
+        len(shapes) * len(config.batch_sizes) + (len(shapes) if config.grad_check else 0), "net"
+    )
     io_sizes = (config.input_size, config.output_size)
     rows = []
     for num_hidden, width in shapes:
         for batch_size in config.batch_sizes:
-            counts = backprop.count_network(*io_sizes, num_hidden, width, batch_size,
-                                            config.activation)
-            rows.append({"net": net_name(*io_sizes, num_hidden, width), "num_hidden": num_hidden,
-                         "width": width, "batch_size": batch_size, **counts})
+            counts = backprop.count_network(
+                *io_sizes, num_hidden, width, batch_size, config.activation
+            )
+            rows.append(
+                {
+                    "net": net_name(*io_sizes, num_hidden, width),
+                    "num_hidden": num_hidden,
+                    "width": width,
+                    "batch_size": batch_size,
+                    **counts,
+                }
+            )
             progress(1)
     grad_errors = {}
     if config.grad_check:
@@ -217,13 +262,17 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
         for index, (num_hidden, width) in enumerate(shapes):
             grad_errors[net_name(*io_sizes, num_hidden, width)] = backprop.max_relative_grad_error(
                 jax.random.fold_in(key, index),
-                backprop.layer_sizes(*io_sizes, num_hidden, width), max(config.batch_sizes),
-                config.activation, matmul_precision=config.matmul_precision)
+                backprop.layer_sizes(*io_sizes, num_hidden, width),
+                max(config.batch_sizes),
+                config.activation,
+                matmul_precision=config.matmul_precision,
+            )
             progress(1)
     summaries = {}
     for k in (None, 2, config.deep_num_hidden):
         summaries["general K" if k is None else f"K = {k}"] = {
-            stage: backprop.operation_summary(stage, k) for stage in ("forward", "backward")}
+            stage: backprop.operation_summary(stage, k) for stage in ("forward", "backward")
+        }
     return {
         "input_size": config.input_size,
         "output_size": config.output_size,
@@ -247,21 +296,41 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
 
 
 def _nets_table(rows: list[dict]) -> str:
-    header = ["net", "N", "forward MAC", "backward MAC", "backward / forward", "jaxpr forward",
-              "jaxpr backward", "jax.grad jaxpr total", "XLA flops forward", "XLA flops backward",
-              "XLA − 2·MAC (fwd / bwd)", "our elementwise (fwd / bwd)"]
+    header = [
+        "net",
+        "N",
+        "forward MAC",
+        "backward MAC",
+        "backward / forward",
+        "jaxpr forward",
+        "jaxpr backward",
+        "jax.grad jaxpr total",
+        "XLA flops forward",
+        "XLA flops backward",
+        "XLA − 2·MAC (fwd / bwd)",
+        "our elementwise (fwd / bwd)",
+    ]
     cells = []
     for row in rows:
         closed, jaxpr, xla = row["closed_form"], row["jaxpr"], row["xla"]
         forward, backward = closed["forward_multiply_adds"], closed["backward_multiply_adds"]
-        cells.append([
-            row["net"], row["batch_size"], forward, backward, fmt(backward / forward, 4),
-            jaxpr["forward_multiply_adds"], jaxpr["backward_multiply_adds"],
-            jaxpr["jax_value_and_grad_multiply_adds"], xla["forward_flops"], xla["backward_flops"],
-            f"{fmt(xla['forward_flops'] - 2 * forward)} / "
-            f"{fmt(xla['backward_flops'] - 2 * backward)}",
-            f"{fmt(closed['forward_elementwise'])} / {fmt(closed['backward_elementwise'])}",
-        ])
+        cells.append(
+            [
+                row["net"],
+                row["batch_size"],
+                forward,
+                backward,
+                fmt(backward / forward, 4),
+                jaxpr["forward_multiply_adds"],
+                jaxpr["backward_multiply_adds"],
+                jaxpr["jax_value_and_grad_multiply_adds"],
+                xla["forward_flops"],
+                xla["backward_flops"],
+                f"{fmt(xla['forward_flops'] - 2 * forward)} / "
+                f"{fmt(xla['backward_flops'] - 2 * backward)}",
+                f"{fmt(closed['forward_elementwise'])} / {fmt(closed['backward_elementwise'])}",
+            ]
+        )
     return table(header, cells)
 
 
@@ -269,56 +338,76 @@ def markdown(results: dict) -> str:
     """The study's section of REPORT.md: equations, operation counts, the nets' numbers."""
     operations = table(
         ["pass", "computation", "kind", "operands", "times", "cost of one"],
-        [[op["stage"], f"`{op['equation']}`", op["kind"], op["operands"], op["times"],
-          op["cost"]] for op in results["operations"]])
-    summaries = [f"- **{stage}, {label}:** {'; '.join(lines)}"
-                 for label, stages in results["operation_summary"].items()
-                 for stage, lines in stages.items()]
+        [
+            [
+                op["stage"],
+                f"`{op['equation']}`",
+                op["kind"],
+                op["operands"],
+                op["times"],
+                op["cost"],
+            ]
+            for op in results["operations"]
+        ],
+    )
+    summaries = [
+        f"- **{stage}, {label}:** {'; '.join(lines)}"
+        for label, stages in results["operation_summary"].items()
+        for stage, lines in stages.items()
+    ]
     errors = results["max_relative_grad_error_float64"]
-    check = ("not run (`grad_check` off)" if not errors else
-             "; ".join(f"{name}: {fmt(error, 2)}" for name, error in errors.items()))
+    check = (
+        "not run (`grad_check` off)"
+        if not errors
+        else "; ".join(f"{name}: {fmt(error, 2)}" for name, error in errors.items())
+    )
     batch = results["grad_check_batch_size"]
-    return "\n".join([
-        "Forward and backward pass of a K-hidden-layer MLP derived by hand, their operation "
-        "counts in closed form, and three independent checks: the multiply–adds of the traced "
-        "program, XLA's flop estimate, and `jax.grad` in float64.",
-        EQUATIONS,
-        "### Operation counts (c)",
-        "",
-        "Naive costs: an $(i\\times j)(j\\times k)$ product is $O(ijk)$ multiply–adds (MAC); "
-        "elementwise work is one scalar operation per element. For a single example set "
-        "$N = 1$.",
-        "",
-        operations,
-        "",
-        "Grouped by kind and size:",
-        "",
-        *summaries,
-        "",
-        "In closed form:",
-        "",
-        "$$\\text{forward MAC} = N\\,(LI + (K-1)L^2 + OL), \\qquad "
-        "\\text{backward MAC} = N\\,(LI + 2(K-1)L^2 + 2OL).$$",
-        "",
-        f"### The assignment's nets (ψ = {results['activation']})",
-        "",
-        _nets_table(results["nets"]),
-        "",
-        results["explanation"],
-        "",
-        "Hand-derived gradient against `jax.grad` of a plain forward in float64, "
-        f"largest relative difference (N = {fmt(batch)}): {check}.",
-        "",
-        "![multiply–adds against width](mlp_backprop_counts.png)",
-        "",
-    ])
+    return "\n".join(
+        [
+            "Forward and backward pass of a K-hidden-layer MLP derived by hand, their operation "
+            "counts in closed form, and three independent checks: the multiply–adds of the traced "
+            "program, XLA's flop estimate, and `jax.grad` in float64.",
+            EQUATIONS,
+            "### Operation counts (c)",
+            "",
+            "Naive costs: an $(i\\times j)(j\\times k)$ product is $O(ijk)$ multiply–adds (MAC); "
+            "elementwise work is one scalar operation per element. For a single example set "
+            "$N = 1$.",
+            "",
+            operations,
+            "",
+            "Grouped by kind and size:",
+            "",
+            *summaries,
+            "",
+            "In closed form:",
+            "",
+            "$$\\text{forward MAC} = N\\,(LI + (K-1)L^2 + OL), \\qquad "
+            "\\text{backward MAC} = N\\,(LI + 2(K-1)L^2 + 2OL).$$",
+            "",
+            f"### The assignment's nets (ψ = {results['activation']})",
+            "",
+            _nets_table(results["nets"]),
+            "",
+            results["explanation"],
+            "",
+            "Hand-derived gradient against `jax.grad` of a plain forward in float64, "
+            f"largest relative difference (N = {fmt(batch)}): {check}.",
+            "",
+            "![multiply–adds against width](mlp_backprop_counts.png)",
+            "",
+        ]
+    )
 
 
 def summary(results: dict) -> list[str]:
     """The largest net's counts, whether every jaxpr count equals the closed form, the check."""
     rows = results["nets"]
-    exact = all(row["jaxpr"][f"{stage}_multiply_adds"] == row["closed_form"][
-        f"{stage}_multiply_adds"] for row in rows for stage in ("forward", "backward"))
+    exact = all(
+        row["jaxpr"][f"{stage}_multiply_adds"] == row["closed_form"][f"{stage}_multiply_adds"]
+        for row in rows
+        for stage in ("forward", "backward")
+    )
     largest = max(rows, key=lambda row: row["closed_form"]["backward_multiply_adds"])
     forward = largest["closed_form"]["forward_multiply_adds"]
     backward = largest["closed_form"]["backward_multiply_adds"]
@@ -330,6 +419,8 @@ def summary(results: dict) -> list[str]:
     ]
     errors = results["max_relative_grad_error_float64"]
     if errors:
-        lines.append("hand gradient against jax.grad (float64): largest relative difference "
-                     f"{fmt(max(errors.values()), 2)}")
+        lines.append(
+            "hand gradient against jax.grad (float64): largest relative difference "
+            f"{fmt(max(errors.values()), 2)}"
+        )
     return lines
