@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -319,7 +320,7 @@ def sample_params(key: Array, layer_sizes: Sequence[int], dtype=jnp.float32) -> 
     biases are drawn too, so that no gradient term is trivially zero in the tests.
     """
     params = []
-    for index, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(layer_sizes)):
         key_weight, key_bias = jax.random.split(jax.random.fold_in(key, index))
         weight_std = 1.0 / math.sqrt(fan_in)
         weight = weight_std * jax.random.normal(key_weight, (fan_out, fan_in), dtype)
@@ -629,7 +630,7 @@ def count_network(
             jax.ShapeDtypeStruct((fan_out, fan_in), jnp.float32),
             jax.ShapeDtypeStruct((fan_out,), jnp.float32),
         )
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
+        for fan_in, fan_out in itertools.pairwise(sizes)
     ]
     x = jax.ShapeDtypeStruct((batch_size, input_size), jnp.float32)
     y = jax.ShapeDtypeStruct((batch_size, output_size), jnp.float32)

@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import jax
 
-from jaxnn import models
+from jaxnn import models, validation
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -61,9 +61,7 @@ class TeacherConfig:
     normalisation_samples: int = 100_000
 
     def __post_init__(self):
-        for name in ("input_dim", "output_dim", "n_test", "normalisation_samples"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        validation.at_least(self, 1, "input_dim", "output_dim", "n_test", "normalisation_samples")
         models.check_layer_sizes((1, *self.teacher_hidden, 1), name="teacher_hidden")
         models.check_activation(self.teacher_activation)
         if not self.noise_std >= 0:

@@ -54,3 +54,40 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         for row in rows
     ]
     return "\n".join(lines)
+
+
+def signed(value: Any, digits: int = 2) -> str:
+    """A correlation or slope with its sign, ``digits`` decimals; a dash when missing.
+
+    Example:
+        >>> signed(0.2449), signed(-1.0), signed(None)
+        ('+0.24', '-1.00', '—')
+    """
+    if value is None or not math.isfinite(float(value)):
+        return "—"
+    return f"{float(value):+.{digits}f}"
+
+
+def p_text(p: Any) -> str:
+    """``"p = 0.031"``: a p-value for prose, two significant digits (a dash when missing).
+
+    Example:
+        >>> p_text(0.03141), p_text(1.3e-7), p_text(None)
+        ('p = 0.031', 'p = 1.3e-07', 'p = —')
+    """
+    return f"p = {fmt(None if p is None else float(p), 2)}"
+
+
+def percent(value: Any) -> str:
+    """A fraction in [0, 1] as ``"39 %"`` (two significant digits); a dash when missing."""
+    return "—" if value is None else f"{fmt(100 * float(value), 2)} %"
+
+
+def listed(values: Sequence[Any], empty: str = "none") -> str:
+    """Settings for prose: ``"0.02, 0.04"`` (each as ``:g``), or ``empty`` for none."""
+    return ", ".join(f"{value:g}" for value in values) or empty
+
+
+def count_of(count: int, noun: str) -> str:
+    """``"1 seed"``, ``"3 seeds"``: a count with its noun, plural when it is not one."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

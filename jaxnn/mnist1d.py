@@ -34,6 +34,9 @@ from jaxnn import io
 
 NUM_CLASSES = 10
 INPUT_LENGTH = 40
+# The widths of the double-descent notebook's curves: MLP hidden units and CNN channels.
+NOTEBOOK_MLP_WIDTHS = tuple(int(w) for w in np.unique(np.geomspace(2, 300, 20).astype(int)))
+NOTEBOOK_CNN_WIDTHS = (*range(2, 30, 2), *range(30, 101, 5))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -76,7 +79,7 @@ class Dataset(NamedTuple):
 
 
 def generate(config: MNIST1DConfig) -> Dataset:
-    """Runs ``mnist1d.data.make_dataset`` (seconds) and leaves NumPy's global generator as it was."""
+    """Runs ``mnist1d.data.make_dataset`` (seconds); NumPy's global generator is left as it was."""
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
@@ -108,7 +109,7 @@ def mlp_layer_sizes(input_dim: int, hidden_widths: Sequence[int], output_dim: in
 
 
 def stacked_layer_sizes(width: int, depth: int, input_dim: int = 8, output_dim: int = 8) -> tuple:
-    """``(input_dim, width, ..., width, output_dim)`` with ``depth`` hidden layers (8 -> M^K -> 8)."""
+    """``(input_dim, width, ..., width, output_dim)``: ``depth`` hidden layers (8 -> M^K -> 8)."""
     return mlp_layer_sizes(input_dim, [width] * depth, output_dim)
 
 
@@ -118,7 +119,7 @@ def parameter_count(layer_sizes: Sequence[int]) -> int:
     For 8 -> M -> M -> 8 this is ``M**2 + 18*M + 8``.
     """
     sizes = check_layer_sizes(layer_sizes)
-    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
 
 
 class MLP(nnx.Module):
@@ -129,7 +130,7 @@ class MLP(nnx.Module):
         self.layers = nnx.List(
             [
                 nnx.Linear(fan_in, fan_out, rngs=rngs)
-                for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:])
+                for fan_in, fan_out in itertools.pairwise(layer_sizes)
             ]
         )
 
@@ -251,7 +252,7 @@ def init_padded(
         + [jnp.ones(sizes[-1], dtype)]
     )
     layers, offset = {}, 0
-    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for k, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         kernel = noise[offset : offset + fan_in * fan_out].reshape(fan_in, fan_out)
         bias = noise[offset + fan_in * fan_out : offset + (fan_in + 1) * fan_out]
         offset += (fan_in + 1) * fan_out
@@ -322,7 +323,7 @@ def conv1d_patches(
 
 
 class CNN1D(nnx.Module):
-    """1-D convolutions (stride, symmetric zero padding), a hidden activation each, then a linear head."""
+    """1-D convolutions (stride, zero padding), an activation after each, then a linear head."""
 
     def __init__(
         self,
@@ -373,7 +374,7 @@ class CNN1D(nnx.Module):
 
 
 def conv_output_length(length: int, kernel_sizes: Sequence[int], stride: int, padding: int) -> int:
-    """The length after every convolution: :math:`L \\leftarrow \\lfloor (L + 2p - K)/s\\rfloor + 1`."""
+    """The length after the convolutions: :math:`L \\leftarrow \\lfloor (L+2p-K)/s\\rfloor + 1`."""
     for width in kernel_sizes:
         length = (length + 2 * padding - width) // stride + 1
     return length
@@ -473,6 +474,22 @@ class MLPFamily:
 
     def flops_per_example(self, width: int) -> int:
         return 6 * self.parameter_count(width)
+
+    def width_at_parameter_count(self, n_params: float) -> float:
+        """The real width M at which the network has ``n_params`` parameters (a plot marker).
+
+        The count :math:`(K-1)M^2 + (d + O + K)M + O` is increasing in M, so bisection.
+        """
+        low, high = 0.0, 1e6
+        for _ in range(200):
+            middle = (low + high) / 2
+            count = (
+                (self.depth - 1) * middle**2
+                + (self.input_dim + self.output_dim + self.depth) * middle
+                + self.output_dim
+            )
+            low, high = (middle, high) if count < n_params else (low, middle)
+        return (low + high) / 2
 
     def init(self, key, width, padded_width, *, init_scheme="torch_uniform", dtype=None):
         hidden = jnp.full((self.depth,), width)

@@ -60,7 +60,7 @@ def mse(outputs: jax.Array, targets: jax.Array, weights: jax.Array | None = None
 def softmax_cross_entropy(
     logits: jax.Array, labels: jax.Array, weights: jax.Array | None = None
 ) -> jax.Array:
-    """Mean cross-entropy of ``logits[N, K]`` against integer ``labels[N]`` (PyTorch's ``CrossEntropyLoss``).
+    """Mean cross-entropy of ``logits[N, K]`` against integer ``labels[N]`` (``CrossEntropyLoss``).
 
     Example:
         >>> round(float(softmax_cross_entropy(jnp.zeros((1, 4)), jnp.array([2]))), 4)  # log 4
@@ -123,3 +123,48 @@ def get_objective(name: str) -> Objective:
     if name not in OBJECTIVES:
         raise ValueError(f"objective: unknown {name!r}; choose one of {sorted(OBJECTIVES)}")
     return OBJECTIVES[name]
+
+
+def make_evaluate_fn(
+    model, objective: str, masks=None, *, eval_batch_size: int | None = None
+) -> Callable:
+    """``evaluate(params, x, y, weights=None) -> {metric: value}``: a model on a whole set.
+
+    ``model`` is a model family (``jaxnn.models``: ``model.apply(params, x, masks)``).
+
+    With ``eval_batch_size`` the set is taken that many rows at a time (the last
+    block padded with rows of weight 0) and the weighted sums are added up, so
+    activations never exceed one block; every metric is a weighted mean.
+    """
+    names = get_objective(objective).metric_names
+
+    def whole(params, x, y, weights=None):
+        outputs = model.apply(params, x, masks)
+        metric_fns = get_objective(objective).metrics
+        return {name: metric_fns[name](outputs, y, weights) for name in names}
+
+    if eval_batch_size is None:
+        return whole
+
+    def blocked(params, x, y, weights=None):
+        count = x.shape[0]
+        if weights is None:
+            weights = jnp.ones((count,), jnp.float32)
+        blocks = -(-count // eval_batch_size)
+        pad = blocks * eval_batch_size - count
+        grow = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))  # noqa: E731
+        shape = lambda a: grow(a).reshape(blocks, eval_batch_size, *a.shape[1:])  # noqa: E731
+
+        def block_sums(block):
+            xb, yb, wb = block
+            total = jnp.sum(wb)
+            means = whole(params, xb, yb, wb)
+            # A block of padding only has total 0: its mean is 0/0, its weighted sum 0.
+            return {
+                name: jnp.where(total > 0, value * total, 0.0) for name, value in means.items()
+            }, total
+
+        sums, totals = jax.lax.map(block_sums, (shape(x), shape(y), shape(weights)))
+        return {name: jnp.sum(value) / jnp.sum(totals) for name, value in sums.items()}
+
+    return blocked

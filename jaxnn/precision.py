@@ -30,7 +30,7 @@ PRECISIONS = ("highest", "float32", "high", "tensorfloat32", "default", "bfloat1
 
 
 def check_precision(precision: str, name: str = "matmul_precision") -> str:
-    """Returns ``precision`` if it is one of ``PRECISIONS``; raises ``ValueError`` naming ``name``."""
+    """``precision`` if it is one of ``PRECISIONS``; else a ``ValueError`` naming ``name``."""
     if precision not in PRECISIONS:
         raise ValueError(f"{name}: unknown {precision!r}; choose one of {list(PRECISIONS)}")
     return precision

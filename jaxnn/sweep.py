@@ -42,6 +42,8 @@ import numpy as np
 
 from jaxnn import models, train
 
+MAX_WIDTH = 4096  # a padded 4096-wide group of 3 seeds already needs gigabytes of Adam state
+
 
 @dataclasses.dataclass(frozen=True)
 class BackendCosts:
@@ -79,7 +81,7 @@ def backend_costs(platform: str | None = None) -> BackendCosts:
 
 @dataclasses.dataclass(frozen=True)
 class WidthGroup:
-    """Widths trained together, padded to ``padded_width``, for the training-set sizes ``n_trains``."""
+    """Widths trained together, padded to ``padded_width``, for training-set sizes ``n_trains``."""
 
     padded_width: int
     widths: tuple[int, ...]
@@ -98,7 +100,7 @@ def round_up(value: int, multiple: int) -> int:
 def step_flops(
     padded_width: int, members: int, rows: int, *, family: models.ModelFamily = models.MLPFamily()
 ) -> int:
-    """Padded flops of ``members`` models on ``rows`` examples: ``rows * f(P)`` each (6 N p, MLP)."""
+    """Padded flops of ``members`` models on ``rows`` examples: ``rows * f(P)`` each (MLP: 6Np)."""
     return members * rows * family.flops_per_example(padded_width)
 
 
@@ -142,10 +144,10 @@ def plan_groups(
     Returns:
         The groups of the cheapest partition, in order of width.
     """
-    widths = sorted(set(int(w) for w in widths))
+    widths = sorted({int(w) for w in widths})
     if not widths or widths[0] < 1:
         raise ValueError(f"widths: need widths >= 1, got {widths}")
-    n_trains = tuple(sorted(set(int(n) for n in n_trains)))
+    n_trains = tuple(sorted({int(n) for n in n_trains}))
     rows = max(n_trains)
 
     def group_cost(i: int, j: int) -> float:
@@ -206,7 +208,7 @@ def plan_sweep(widths: Sequence[int], n_trains: Sequence[int], **options) -> lis
 
     ``options`` are those of ``plan_groups`` (``epochs``, ``costs``, ...).
     """
-    n_trains = tuple(sorted(set(int(n) for n in n_trains)))
+    n_trains = tuple(sorted({int(n) for n in n_trains}))
     separate = [g for n in n_trains for g in plan_groups(widths, n_trains=(n,), **options)]
     if len(n_trains) == 1:
         return separate
@@ -365,7 +367,8 @@ def run_width_sweep(
 ) -> dict[tuple, dict]:
     """Trains every (N, width) of every group over all seeds of its training sets.
 
-    The model family is ``config.model``. ``variants`` adds a member axis (label noise levels, weight decays, ...):
+    The model family is ``config.model``. ``variants`` adds a member axis (label-noise
+    levels, weight decays, ...):
     every variant of a width trains in the same compiled group. Without it,
     ``training_sets`` is the one variant. ``load_group``/``save_group`` let
     the caller keep finished groups (resume); a group that ``load_group``

@@ -68,7 +68,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import models, objectives, precision
+from jaxnn import models, objectives, placement, precision, validation
 
 OPTIMIZERS = ("adam", "sgd", "momentum")
 LOSS_CURVES = ("full", "batches")
@@ -174,9 +174,7 @@ class TrainConfig:
                 f"model: need a model family ({', '.join(models.FAMILIES)}), got {self.model!r}"
             )
         precision.check_precision(self.matmul_precision)
-        for name in ("epochs", "chunk_epochs", "final_window"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        validation.at_least(self, 1, "epochs", "chunk_epochs", "final_window")
         for name in ("batch_size", "eval_batch_size"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
@@ -305,7 +303,7 @@ class TrainResult(NamedTuple):
 def make_loss_fn(
     model=models.MLPFamily(), objective: str = "mse", masks=None, example_weights=None
 ) -> Callable:
-    """``loss_fn(params, x, y)``: the objective's loss of the (optionally masked) model on a batch."""
+    """``loss_fn(params, x, y)``: the objective's loss of the (optionally masked) model."""
     return make_metric_fn(model, objective, "loss", masks, example_weights)
 
 
@@ -319,49 +317,6 @@ def make_metric_fn(
         return metric_fn(model.apply(params, x, masks), y, example_weights)
 
     return fn
-
-
-def make_evaluate_fn(
-    model, objective: str, masks=None, *, eval_batch_size: int | None = None
-) -> Callable:
-    """``evaluate(params, x, y, weights=None) -> {metric: value}`` over a whole set.
-
-    With ``eval_batch_size`` the set is taken that many rows at a time (the last
-    block padded with rows of weight 0) and the weighted sums are added up, so
-    activations never exceed one block; every metric is a weighted mean.
-    """
-    names = objectives.get_objective(objective).metric_names
-
-    def whole(params, x, y, weights=None):
-        outputs = model.apply(params, x, masks)
-        metric_fns = objectives.get_objective(objective).metrics
-        return {name: metric_fns[name](outputs, y, weights) for name in names}
-
-    if eval_batch_size is None:
-        return whole
-
-    def blocked(params, x, y, weights=None):
-        count = x.shape[0]
-        if weights is None:
-            weights = jnp.ones((count,), jnp.float32)
-        blocks = -(-count // eval_batch_size)
-        pad = blocks * eval_batch_size - count
-        grow = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))  # noqa: E731
-        shape = lambda a: grow(a).reshape(blocks, eval_batch_size, *a.shape[1:])  # noqa: E731
-
-        def block_sums(block):
-            xb, yb, wb = block
-            total = jnp.sum(wb)
-            means = whole(params, xb, yb, wb)
-            # A block of padding only has total 0: its mean is 0/0, its weighted sum 0.
-            return {
-                name: jnp.where(total > 0, value * total, 0.0) for name, value in means.items()
-            }, total
-
-        sums, totals = jax.lax.map(block_sums, (shape(x), shape(y), shape(weights)))
-        return {name: jnp.sum(value) / jnp.sum(totals) for name, value in sums.items()}
-
-    return blocked
 
 
 def make_optimizer(
@@ -496,7 +451,7 @@ def train_chunk(
         ``record_test`` (every metric, ``[K]``) and, if kept, ``recorded_params[K, ...]``.
     """
     epoch_fn = make_epoch_fn(program, member)
-    evaluate = make_evaluate_fn(
+    evaluate = objectives.make_evaluate_fn(
         program.model,
         program.objective,
         member.width_masks,
@@ -560,40 +515,6 @@ def log_spaced_epochs(total: int, points: int = 200) -> np.ndarray:
     return grid
 
 
-def sweep_mesh(devices=None) -> jax.sharding.Mesh:
-    """A one-dimensional mesh ``("sweep",)`` over all (or the given) devices."""
-    devices = jax.devices() if devices is None else devices
-    return jax.sharding.Mesh(np.asarray(devices), ("sweep",))
-
-
-def pad_members(members: Members, multiple: int) -> tuple[Members, int]:
-    """Repeats the last member until the sweep axis divides ``multiple``.
-
-    Returns the padded members and the true count; results past it are dropped.
-    """
-    count = int(members.learning_rate.shape[0])
-    extra = (-count) % multiple
-    if extra == 0:
-        return members, count
-    pad = lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], extra, axis=0)], axis=0)  # noqa: E731
-    return jax.tree.map(pad, members), count
-
-
-def shard_members(members: Members, mesh: jax.sharding.Mesh | None) -> tuple[Members, int]:
-    """Places the sweep axis across ``mesh`` (padding it to a multiple of its size)."""
-    if mesh is None or mesh.size == 1:
-        return members, int(members.learning_rate.shape[0])
-    members, count = pad_members(members, mesh.size)
-    split = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("sweep"))
-    return jax.device_put(members, split), count
-
-
-def replicate(x, mesh: jax.sharding.Mesh | None):
-    if mesh is None or mesh.size == 1:
-        return x
-    return jax.device_put(x, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
-
-
 def compiled_functions(config: TrainConfig, mesh: jax.sharding.Mesh | None = None):
     """``(init_fn, chunk_fn)``: the jitted, vmapped pieces of ``train`` for one program and mesh.
 
@@ -621,7 +542,7 @@ def compiled_program(program: Program, mesh: jax.sharding.Mesh | None = None):
         }
 
     def init(member, x_test, y_test):
-        evaluate = make_evaluate_fn(
+        evaluate = objectives.make_evaluate_fn(
             program.model,
             program.objective,
             member.width_masks,
@@ -644,15 +565,6 @@ def compiled_program(program: Program, mesh: jax.sharding.Mesh | None = None):
             pin(jax.vmap(chunk, in_axes=(0, 0, None, None, None, None))), donate_argnums=0, **split
         ),
     )
-
-
-def to_host(x) -> Any:
-    """A (possibly sharded) array or pytree as numpy; gathers across processes on multi-host runs."""
-    if jax.process_count() > 1:
-        from jax.experimental import multihost_utils
-
-        return jax.tree.map(np.asarray, multihost_utils.process_allgather(x, tiled=True))
-    return jax.device_get(x)
 
 
 def divergence_and_crossings(
@@ -722,8 +634,8 @@ def train(
         A ``TrainResult``; arrays indexed ``[member, ...]`` in the given order.
     """
     check_members(config, members)
-    members, count = shard_members(members, mesh)
-    x_test, y_test = replicate(x_test, mesh), replicate(y_test, mesh)
+    members, count = placement.shard_members(members, mesh)
+    x_test, y_test = placement.replicate(x_test, mesh), placement.replicate(y_test, mesh)
     init_fn, chunk_fn = compiled_functions(config, mesh)
     state, initial = init_fn(members, x_test, y_test)
 
@@ -734,7 +646,7 @@ def train(
         # evaluated after the chunk, so padding slots would cost an evaluation each.
         inside = config.recorded_inside(first, length)
         targets = np.asarray(inside, np.int32)
-        epochs = jnp.arange(first, first + length, dtype=jnp.int32)
+        epochs = np.arange(first, first + length, dtype=np.int32)  # host: no per-length compile
         state, outputs = chunk_fn(state, members, epochs, jnp.asarray(targets), x_test, y_test)
         if pending is not None:
             collected.append(_collect(pending, progress))
@@ -745,7 +657,7 @@ def train(
         [c["train_loss"] for c in collected] + [collected[-1]["end_train"]["loss"][:, None]], axis=1
     )
     # Metrics by epoch: the start, every chunk end, and every recorded epoch.
-    initial = to_host(initial)
+    initial = placement.to_host(initial)
     by_epoch = {0: (initial["test"], initial["train"])}
     recorded_by_epoch = {}
     for chunk in collected:
@@ -784,7 +696,7 @@ def train(
     recorded_params = None
     if config.keep_recorded_params:
         if config.epochs in config.record_epochs:
-            recorded_by_epoch[config.epochs] = to_host(state.params)
+            recorded_by_epoch[config.epochs] = placement.to_host(state.params)
         recorded_params = jax.tree.map(
             lambda *leaves: np.stack(leaves, axis=1),
             *[recorded_by_epoch[e] for e in config.record_epochs],
@@ -799,7 +711,9 @@ def train(
         final_train_loss=final[:count],
         snapshot_params=None if config.snapshot_below is None else unpad(state.snapshot_params),
         snapshot_epoch=(
-            None if config.snapshot_below is None else to_host(state.snapshot_epoch)[:count]
+            None
+            if config.snapshot_below is None
+            else placement.to_host(state.snapshot_epoch)[:count]
         ),
         recorded_params=None if recorded_params is None else unpad(recorded_params),
         test_metrics=test_metrics,
@@ -810,7 +724,7 @@ def train(
 def _collect(pending, progress) -> dict:
     """Moves one chunk's outputs to the host (the chunk's one sync) and reports progress."""
     first, length, inside, outputs = pending
-    host = dict(to_host(outputs))
+    host = dict(placement.to_host(outputs))
     if progress is not None:
         progress(length)
     host["record_epochs"] = inside

@@ -18,14 +18,28 @@ from jaxnn import curvature, models, train
 N = 16
 SIZES = (8, 10, 10, 8)  # 288 parameters: a dense Hessian is cheap, Lanczos is not trivial
 LOSS_FN = train.make_loss_fn(models.MLPFamily(activation="tanh"))
+FAMILY = models.MLPFamily(input_dim=SIZES[0], output_dim=SIZES[-1], depth=2, activation="tanh")
 
 
-def _problem(seed: int = 0, dtype=jnp.float64):
+@jax.jit
+def _draw(seed):
     key_params, key_x, key_y = jax.random.split(jax.random.key(seed), 3)
-    params = models.init(key_params, SIZES, init_scheme="lecun_normal", dtype=dtype)
-    x = jax.random.normal(key_x, (N, SIZES[0]), dtype)
-    y = jax.random.normal(key_y, (N, SIZES[-1]), dtype)
+    params = models.init(key_params, SIZES, init_scheme="lecun_normal", dtype=jnp.float64)
+    x = jax.random.normal(key_x, (N, SIZES[0]), jnp.float64)
+    y = jax.random.normal(key_y, (N, SIZES[-1]), jnp.float64)
     return params, x, y
+
+
+@functools.cache
+def _draw_host(seed: int):
+    with jax.enable_x64(True):
+        return jax.tree.map(np.asarray, _draw(seed))
+
+
+def _problem(seed: int = 0, dtype=np.float64):
+    """NumPy arrays: one jitted draw per module (eager init compiles dozens of tiny programs),
+    and indexing or stacking them on the host compiles nothing."""
+    return jax.tree.map(lambda a: a.astype(dtype), _draw_host(seed))
 
 
 @jax.jit
@@ -67,7 +81,7 @@ def test_top_eigenvalue_in_float32_is_close_to_float64(x64):
 
 
 def _symmetric(seed: int, size: int) -> np.ndarray:
-    a = np.asarray(jax.random.normal(jax.random.key(seed), (size, size), jnp.float64))
+    a = np.random.default_rng(seed).standard_normal((size, size))
     a = (a + a.T) / 2
     return a / np.linalg.norm(a, 2)  # unit spectral norm, so high moments stay O(1)
 
@@ -75,9 +89,10 @@ def _symmetric(seed: int, size: int) -> np.ndarray:
 def test_lanczos_quadrature_is_gauss_quadrature(x64):
     """k steps integrate polynomials of degree < 2k exactly: Σ τ_i θ_i^m = vᵀAᵐv / vᵀv."""
     a, k = _symmetric(3, 40), 8
-    v = np.asarray(jax.random.rademacher(jax.random.key(4), (40,), jnp.float64))
-    nodes, weights = curvature.lanczos_quadrature(lambda u: jnp.asarray(a) @ u, jnp.asarray(v), k)
-    nodes, weights = np.asarray(nodes), np.asarray(weights)
+    v = np.random.default_rng(4).choice([-1.0, 1.0], 40)
+    # One program: called eagerly, the quadrature's tridiagonal and eigh ops compile one by one.
+    quadrature = jax.jit(lambda a, v: curvature.lanczos_quadrature(lambda u: a @ u, v, k))
+    nodes, weights = map(np.asarray, quadrature(a, v))
     for power in range(2 * k):
         exact = v @ np.linalg.matrix_power(a, power) @ v / (v @ v)
         np.testing.assert_allclose(
@@ -129,11 +144,15 @@ def test_hutchinson_is_unbiased_and_its_standard_error_shrinks_like_one_over_roo
     params, x, y = _problem(2)
     hessian = _dense_hessian(params, x, y)
     variance = _hutchinson_variance(hessian)
-    keys = jax.random.split(jax.random.key(num_samples), 32)
-    estimates, standard_errors = jax.vmap(
-        lambda k: curvature.hessian_trace(LOSS_FN, params, x, y, key=k, num_samples=num_samples)
-    )(keys)
-    estimates, standard_errors = np.asarray(estimates), np.asarray(standard_errors)
+    # One key at a time: the unbatched program at m = 256 is the one the curvature_stats
+    # comparison below calls too, so it compiles once (a vmapped one would be another).
+    keys = [jax.random.key(100 * num_samples + i) for i in range(32)]
+    estimates, standard_errors = np.asarray(
+        [
+            curvature.hessian_trace(LOSS_FN, params, x, y, key=k, num_samples=num_samples)
+            for k in keys
+        ]
+    ).T
     sample_variances = num_samples * standard_errors**2
     tolerance = 4 * np.std(sample_variances, ddof=1) / np.sqrt(len(keys))
     assert abs(np.mean(sample_variances) - variance) < tolerance, (
@@ -182,40 +201,45 @@ def test_spectral_density_integrates_to_one_and_matches_the_dense_spectrum(x64):
         assert abs(estimate - np.trace(matrix) / p) < 4 * standard_error, (power, estimate)
 
 
+# The settings of every curvature_stats call in this module, so it and the separate
+# statistics it is compared with compile once (the trace's m = 256 is the Hutchinson test's).
+STATS = {"iterations": 30, "num_samples": 256}
+
+
 def test_curvature_stats_equals_the_separate_statistics(x64):
     params, x, y = _problem(4)
     key = jax.random.key(5)
-    stats = curvature.curvature_stats(LOSS_FN, params, x, y, key=key, iterations=30, num_samples=64)
+    stats = curvature.curvature_stats(LOSS_FN, params, x, y, key=key, **STATS)
     key_lanczos, key_trace = jax.random.split(key)
     top = curvature.hessian_top_eigenvalue(LOSS_FN, params, x, y, key=key_lanczos, iterations=30)
     trace, standard_error = curvature.hessian_trace(
-        LOSS_FN, params, x, y, key=key_trace, num_samples=64
+        LOSS_FN, params, x, y, key=key_trace, num_samples=256
     )
     np.testing.assert_allclose(stats["hessian_top_eigenvalue"], top, rtol=1e-12)
     np.testing.assert_allclose(stats["hessian_trace"], trace, rtol=1e-12)
     np.testing.assert_allclose(stats["hessian_trace_standard_error"], standard_error, rtol=1e-12)
-    again = curvature.curvature_stats(LOSS_FN, params, x, y, key=key, iterations=30, num_samples=64)
+    again = curvature.curvature_stats(LOSS_FN, params, x, y, key=key, **STATS)
     assert all(np.array_equal(stats[name], again[name]) for name in stats)  # same key, same bits
 
 
 def test_vmap_over_runs_equals_a_python_loop(x64):
     problems = [_problem(seed) for seed in (5, 6, 7)]
-    params = jax.tree.map(lambda *a: jnp.stack(a), *[p for p, _, _ in problems])
-    x, y = jnp.stack([p[1] for p in problems]), jnp.stack([p[2] for p in problems])
+    params = jax.tree.map(lambda *a: np.stack(a), *[p for p, _, _ in problems])
+    x, y = np.stack([p[1] for p in problems]), np.stack([p[2] for p in problems])
     keys = jax.random.split(jax.random.key(8), len(problems))
 
-    def measure(params, x, y, key):
-        stats = curvature.curvature_stats(
-            LOSS_FN, params, x, y, key=key, iterations=30, num_samples=64
-        )
-        density = curvature.hessian_spectral_density(
+    def density(params, x, y, key):
+        return curvature.hessian_spectral_density(
             LOSS_FN, params, x, y, key=key, num_probes=8, iterations=30
-        )
-        return {**stats, "density": density["density"]}
+        )["density"]
 
-    together = jax.jit(jax.vmap(measure))(params, x, y, keys)
-    for index, (p, xi, yi) in enumerate(problems):
-        one = measure(p, xi, yi, keys[index])
+    # member_curvature_stats is jit(vmap(curvature_stats)), cached per family and settings:
+    # this test and the member test below share that one program.
+    together = curvature.member_curvature_stats(FAMILY, params, x, y, keys, **STATS)
+    together["density"] = np.asarray(jax.jit(jax.vmap(density))(params, x, y, keys))
+    for index, ((p, xi, yi), key) in enumerate(zip(problems, keys)):
+        stats = curvature.curvature_stats(LOSS_FN, p, xi, yi, key=key, **STATS)
+        one = {**stats, "density": density(p, xi, yi, key)}
         for name, value in one.items():
             np.testing.assert_allclose(
                 together[name][index], value, rtol=1e-10, atol=1e-12, err_msg=name
@@ -233,7 +257,7 @@ def test_vmap_over_runs_equals_a_python_loop(x64):
     ],
 )
 def test_bad_arguments_raise_naming_them(name, kwargs, message):
-    params, x, y = _problem(dtype=jnp.float32)
+    params, x, y = _problem(dtype=np.float32)
     with pytest.raises(ValueError, match=message):
         getattr(curvature, name)(LOSS_FN, params, x, y, key=jax.random.key(0), **kwargs)
 
@@ -243,7 +267,7 @@ def test_bad_arguments_raise_naming_them(name, kwargs, message):
     ["hessian_top_eigenvalue", "hessian_trace", "hessian_spectral_density", "curvature_stats"],
 )
 def test_every_matmul_is_traced_at_highest_precision(name):
-    params, x, y = _problem(dtype=jnp.float32)
+    params, x, y = _problem(dtype=np.float32)
     lowered = getattr(curvature, name).lower(
         LOSS_FN,
         params,
@@ -292,6 +316,7 @@ SHARDED_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a fresh JAX process on 4 simulated devices: about 10 s
 def test_sweep_axis_sharded_over_four_devices_gives_the_unsharded_numbers():
     """Each run computes whole on its own device: float64 results agree to rtol 1e-12."""
     env = dict(
@@ -308,3 +333,63 @@ def test_sweep_axis_sharded_over_four_devices_gives_the_unsharded_numbers():
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"close": True, "n_shards": 4, "shape": [4]}, report
+
+
+def _members(count: int = 3):
+    """``count`` float64 parameter sets of the module's tanh MLP, each with its own data.
+
+    The module's shapes, so the one-at-a-time references reuse the programs compiled above.
+    """
+    problems = [_problem(seed) for seed in range(10, 10 + count)]
+    params, x, y = jax.tree.map(lambda *a: np.stack(a), *problems)
+    return FAMILY, params, x, y
+
+
+def test_member_curvature_equals_one_member_at_a_time_and_seeds_share_probes(x64):
+    family, params, x, y = _members()
+    seeds = np.array([0, 1, 0])
+    keys = curvature.curvature_keys(jax.random.key(0), seeds, 1)
+    together = curvature.member_curvature_stats(family, params, x, y, keys, **STATS)
+    n_params = sum(leaf[0].size for leaf in jax.tree.leaves(params))
+    for index, key in enumerate(keys):
+        alone = curvature.curvature_stats(
+            LOSS_FN,
+            jax.tree.map(lambda a, i=index: a[i], params),
+            x[index],
+            y[index],
+            key=key,
+            **STATS,
+        )
+        for name, value in alone.items():
+            np.testing.assert_allclose(together[name][index], value, rtol=1e-10, err_msg=name)
+        np.testing.assert_allclose(
+            together["hessian_trace_per_parameter"][index],
+            alone["hessian_trace"] / n_params,
+            rtol=1e-12,
+        )
+    data = np.asarray(jax.random.key_data(keys))
+    other = np.asarray(jax.random.key_data(curvature.curvature_keys(jax.random.key(0), seeds, 0)))
+    assert np.array_equal(data[0], data[2])  # same seed: paired probes
+    assert not np.array_equal(data[0], data[1])
+    assert not np.array_equal(data[0], other[0])  # another tag: new probes
+
+
+def test_top_eigenvalues_in_padded_batches_equal_one_set_at_a_time(x64):
+    """5 parameter sets on 3 training sets, batches of 2 (the last padded): one compile."""
+    family, params, x, y = _members(count=5)
+    member = np.array([0, 1, 2, 0, 1])
+    keys = jax.random.split(jax.random.key(3), 5)
+    top = curvature.top_eigenvalues(
+        family, params, x[:3], y[:3], member, keys, iterations=30, batch_size=2
+    )
+    assert top.shape == (5,)
+    for index, key in enumerate(keys):
+        alone = curvature.hessian_top_eigenvalue(
+            LOSS_FN,
+            jax.tree.map(lambda a, i=index: a[i], params),
+            x[member[index]],
+            y[member[index]],
+            key=key,
+            iterations=30,
+        )
+        np.testing.assert_allclose(top[index], alone, rtol=1e-10)

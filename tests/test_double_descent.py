@@ -1,5 +1,6 @@
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxnn import models, train
+from jaxnn import models, sweep, train
 from jaxnn.studies import double_descent as dd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("width", [2, 20, 31, 200])
 def test_width_at_parameter_count_inverts_the_count(width):
     count = models.parameter_count((8, width, width, 8))
-    assert math.isclose(dd.width_at_parameter_count(count), width, rel_tol=1e-9)
+    assert math.isclose(models.MLPFamily().width_at_parameter_count(count), width, rel_tol=1e-9)
 
 
 def test_log_spaced_epochs_cover_both_ends():
@@ -54,12 +55,10 @@ def test_harmful_data_widths_compare_means_width_by_width():
     assert dd.harmful_data_widths({100: small, 200: large}, 100, 200) == [8]
 
 
-def test_quick_run_end_to_end_and_resume(tmp_path):
-    import double_descent
-
-    argv = ["--quick", "--quiet", "--out", str(tmp_path / "fig"), "--runs", str(tmp_path / "runs")]
-    results = double_descent.main(argv)
-    written = json.loads((tmp_path / "fig" / "double_descent.json").read_text())
+@pytest.mark.slow  # the study's --quick run, end to end (shared with test_resume)
+def test_quick_run_writes_every_field_finite_numbers_and_four_figures(quick_outputs):
+    _, out, _ = quick_outputs("double_descent")
+    written = json.loads((out / "double_descent.json").read_text())
     for key in (
         "bayes_risk",
         "training_curves",
@@ -91,12 +90,39 @@ def test_quick_run_end_to_end_and_resume(tmp_path):
     assert {r["n_train"] for r in written["sweep"]} == {100, 200}
     assert written["bayes_risk"] == 1.0 and written["bayes_check"]["passed"]
     for name in ("curves", "sweep", "more_data", "epochwise"):
-        assert (tmp_path / "fig" / f"double_descent_{name}.png").stat().st_size > 10_000
-    # A resumed run reuses every finished part and reproduces the numbers exactly.
-    resumed = double_descent.main([*argv, "--resume"])
+        assert (out / f"double_descent_{name}.png").stat().st_size > 10_000
+    assert (out / "double_descent.md").read_text().count("![") == 4
+
+
+@pytest.mark.slow  # the study's --quick run, end to end (shared with test_resume)
+def test_resumed_run_reuses_every_part_and_reproduces_the_numbers(
+    quick_outputs, tmp_path, monkeypatch
+):
+    import double_descent
+
+    from jaxnn import train
+
+    results, _, runs = quick_outputs("double_descent")
+    shutil.copytree(runs / "double_descent", tmp_path / "runs" / "double_descent")
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("every group is finished: a resumed run must not train")
+
+    monkeypatch.setattr(train, "train", no_training)
+    resumed = double_descent.main(
+        [
+            "--quick",
+            "--quiet",
+            "--no-plot",
+            "--resume",
+            "--out",
+            str(tmp_path / "out"),
+            "--runs",
+            str(tmp_path / "runs"),
+        ]
+    )
     assert resumed["sweep"] == results["sweep"]
-    assert (tmp_path / "fig" / "double_descent.md").read_text().count("![") == 4
-    assert resumed["wall_seconds"] < results["wall_seconds"]
+    assert resumed["training_curves"] == results["training_curves"]
 
 
 @pytest.mark.parametrize(
@@ -112,11 +138,33 @@ def test_quick_run_end_to_end_and_resume(tmp_path):
         (["--widths", "100000"], "--widths"),
         (["--seed", "99999999999999999999999"], "--seed"),
         (["--widths", ""], "--widths"),
+        (["--n-train", "100 200"], "--n-train"),
+        (["--n-train", "0,100"], "--n-train"),
         (["--matmul-precision", "fast"], "--matmul-precision"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(bad_input, args, name):
     bad_input("double_descent", args, name)
+
+
+@pytest.mark.parametrize(
+    "fields, name",
+    [
+        (dict(seeds=0), "seeds"),
+        (dict(curve_epochs=0), "curve_epochs"),
+        (dict(epochwise_points=-1), "epochwise_points"),
+        (dict(widths=(), curve_widths=()), "widths"),
+        (dict(curve_widths=(0, 4)), "curve_widths"),
+        (dict(n_train=()), "n_train"),
+        (dict(widths=(sweep.MAX_WIDTH + 1,)), "widths"),
+        (dict(learning_rate=math.inf), "learning_rate"),
+        (dict(interpolation_tol=0.0), "interpolation_tol"),
+        (dict(seed=-1), "seed"),
+    ],
+)
+def test_config_errors_name_the_field(fields, name):
+    with pytest.raises(ValueError, match=f"^{name}:"):
+        dd.Config(**fields)
 
 
 def test_the_script_itself_exits_2_with_one_line():

@@ -1,5 +1,6 @@
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -7,19 +8,15 @@ import pytest
 from jaxnn.studies import double_descent_mnist1d as study
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    """One --quick run of the script, shared by the tests that read its outputs."""
-    import double_descent_mnist1d as script
-
-    out = tmp_path_factory.mktemp("out")
-    runs = tmp_path_factory.mktemp("runs")
-    document = script.main(["--quick", "--quiet", "--out", str(out), "--runs", str(runs)])
-    return document, out, runs
+@pytest.fixture
+def quick_run(quick_outputs):
+    """The session's --quick run of the script (shared with the report and resume tests)."""
+    return quick_outputs("double_descent_mnist1d")
 
 
+@pytest.mark.slow  # the study's --quick run, end to end (shared with test_resume)
 def test_quick_run_writes_every_row_with_finite_numbers_and_the_run_record(quick_run):
-    document, out, _ = quick_run
+    _, out, _ = quick_run
     for name in (
         "double_descent_mnist1d.json",
         "double_descent_mnist1d.md",
@@ -46,19 +43,22 @@ def test_quick_run_writes_every_row_with_finite_numbers_and_the_run_record(quick
     assert "Against the published curves" in (out / "double_descent_mnist1d.md").read_text()
 
 
+@pytest.mark.slow  # the study's --quick run, end to end (shared with test_resume)
 def test_resume_reuses_every_finished_group_without_training(quick_run, monkeypatch, tmp_path):
     import double_descent_mnist1d as script
 
     from jaxnn import train
 
     document, _, runs = quick_run
+    copy = tmp_path / "runs"
+    shutil.copytree(runs, copy)
 
     def no_training(*args, **kwargs):
         raise AssertionError("a resumed run with every group finished must not train")
 
     monkeypatch.setattr(train, "train", no_training)
     again = script.main(
-        ["--quick", "--quiet", "--resume", "--no-plot", "--out", str(tmp_path), "--runs", str(runs)]
+        ["--quick", "--quiet", "--resume", "--no-plot", "--out", str(tmp_path), "--runs", str(copy)]
     )
     assert again["rows"] == document["rows"]
 
@@ -73,10 +73,45 @@ def test_resume_reuses_every_finished_group_without_training(quick_run, monkeypa
         (["--cnn-widths", "2,5000"], "--cnn-widths"),
         (["--seeds", "0"], "--seeds"),
         (["--epochs", "0"], "--epochs"),
+        (["--mlp-widths", ""], "--mlp-widths"),
     ],
 )
 def test_bad_command_line_exits_2_with_one_line(bad_input, args, name):
     bad_input("double_descent_mnist1d", ["--quick", *args], name)
+
+
+@pytest.mark.parametrize(
+    "fields, name",
+    [
+        (dict(epochs=0), "epochs"),
+        (dict(eval_batch_size=0), "eval_batch_size"),
+        (dict(epochwise_points=-1), "epochwise_points"),
+        (dict(batch_size=7), "batch_size"),  # does not divide the 4,000 training examples
+        (dict(learning_rate=math.nan), "learning_rate"),
+        (dict(learning_rate=0.0), "learning_rate"),
+        (dict(momentum=1.0), "momentum"),
+        (dict(seed=-1), "seed"),
+        (dict(curves=()), "curves"),
+    ],
+)
+def test_config_errors_name_the_field(fields, name):
+    with pytest.raises(ValueError, match=f"^{name}:"):
+        study.Config(**fields)
+
+
+@pytest.mark.parametrize(
+    "fields, name",
+    [
+        (dict(seeds=0), "seeds"),
+        (dict(widths=()), "widths"),
+        (dict(widths=(8, 4)), "widths"),
+        (dict(label_noise=1.5), "label_noise"),
+        (dict(model="rnn"), "model"),
+    ],
+)
+def test_curve_errors_name_the_field(fields, name):
+    with pytest.raises(ValueError, match=f"^{name}:"):
+        study.Curve(**(dict(model="mlp", label_noise=0.0, widths=(4, 8), seeds=2) | fields))
 
 
 def _row(width, train_errors, test_errors):

@@ -1,36 +1,62 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
+from jaxnn import stats
 from jaxnn.studies import double_descent_noise_decay as study
 
 
-def _rows(means, errors=None):
-    errors = errors or [0.01] * len(means)
-    return [
-        {"width": 4 * (i + 1), "n_params": i, "excess_risk": m, "excess_risk_standard_error": e}
-        for i, (m, e) in enumerate(zip(means, errors))
-    ]
+def _rows(per_seed):
+    """Rows of a curve from ``[width][seed]`` excess risks (widths 4, 8, 12, ...)."""
+    rows = []
+    for i, values in enumerate(per_seed):
+        summary = stats.seed_summary(values)
+        rows.append(
+            {
+                "width": 4 * (i + 1),
+                "n_params": i,
+                "excess_risk": summary["mean"],
+                "excess_risk_standard_error": summary["standard_error"],
+                "excess_risk_per_seed": list(values),
+            }
+        )
+    return rows
 
 
 def test_peak_is_the_largest_rise_above_a_narrower_dip():
-    peak = study.peak_of(_rows([2.0, 1.0, 3.0, 2.0, 0.5], [0.1, 0.3, 0.4, 0.2, 0.0]))
-    assert peak["width"] == 12 and peak["dip_width"] == 8 and peak["excess_risk"] == 3.0
-    assert peak["height"] == pytest.approx(2.0)
-    assert peak["height_standard_error"] == pytest.approx(0.5)
-    assert peak["height_over_widest"] == pytest.approx(2.5)
+    rows = _rows(
+        [[2.0, 2.1, 1.9], [1.0, 1.1, 0.95], [3.0, 3.2, 3.05], [2.0, 2.1, 1.9], [0.5, 0.55, 0.5]]
+    )
+    peak = study.peak_of(rows)
+    assert peak["width"] == 12 and peak["dip_width"] == 8
+    assert peak["excess_risk"] == pytest.approx(np.mean([3.0, 3.2, 3.05]))
+    differences = np.array([3.0, 3.2, 3.05]) - np.array([1.0, 1.1, 0.95])
+    assert peak["height"] == pytest.approx(differences.mean())
+    assert peak["height_standard_error"] == pytest.approx(differences.std(ddof=1) / math.sqrt(3))
+    assert peak["height_over_widest"] == pytest.approx(np.mean([2.5, 2.65, 2.55]))
+    assert peak["significant"] and peak["widths_scanned"] == 4
     # A curve that only falls (an under-fitting start) has no peak.
-    falling = study.peak_of(_rows([3.0, 2.0, 1.0]))
-    assert falling["width"] is None and falling["height"] == 0.0
+    falling = study.peak_of(_rows([[3.0, 3.1, 2.9], [2.0, 2.1, 1.9], [1.0, 1.1, 0.9]]))
+    assert falling["width"] is None and falling["height"] == 0.0 and not falling["significant"]
 
 
-def test_monotone_violations_count_only_rises_beyond_two_standard_errors():
-    # 1.0 -> 1.02 is within 2 s.e. (0.028); 1.0 -> 1.5 is not; falling never counts.
-    assert study.monotone_violations(_rows([1.0, 1.02, 0.9])) == []
-    violations = study.monotone_violations(_rows([1.0, 1.5, 0.9]))
-    assert [(v["narrow"], v["wide"]) for v in violations] == [(4, 8)]
-    assert violations[0]["increase"] == pytest.approx(0.5)
+def test_monotone_violations_are_significant_rises_after_false_discovery_control():
+    # 1.0 -> 1.02 with seeds that disagree is no violation; 1.0 -> 1.5 on every seed is;
+    # a fall never counts.
+    assert (
+        study.monotone_violations(_rows([[1.0, 1.1, 0.9], [1.02, 0.9, 1.14], [0.9, 0.95, 0.85]]))[
+            "violations"
+        ]
+        == []
+    )
+    scanned = study.monotone_violations(
+        _rows([[1.0, 1.1, 0.9], [1.5, 1.61, 1.4], [0.9, 0.95, 0.85]])
+    )
+    assert scanned["pairs_scanned"] == 3
+    assert [(v["narrow"], v["wide"]) for v in scanned["violations"]] == [(4, 8)]
+    assert scanned["violations"][0]["increase"] == pytest.approx(np.mean([0.5, 0.51, 0.5]))
 
 
 def test_noise_levels_share_inputs_and_noise_draws():
@@ -53,12 +79,9 @@ def test_noise_levels_share_inputs_and_noise_draws():
     np.testing.assert_allclose((sets[2.0].y_train - sets[0.0].y_train) / 2.0, unit, atol=1e-5)
 
 
-def test_quick_run_writes_numbers_and_figures(tmp_path):
-    import double_descent_noise_decay
-
-    results = double_descent_noise_decay.main(
-        ["--quick", "--quiet", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
-    )
+@pytest.mark.slow  # the study's --quick run, end to end (shared with test_resume)
+def test_quick_run_writes_numbers_and_figures(quick_outputs):
+    results, tmp_path, _ = quick_outputs("double_descent_noise_decay")
     saved = json.loads((tmp_path / "double_descent_noise_decay.json").read_text())
     config = study.QUICK
     assert len(saved["noise_rows"]) == len(config.noise_stds) * len(config.widths)

@@ -1,70 +1,14 @@
 import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
+from test_stability import synthetic_edge_run as _edge_run
 
-from jaxnn import curvature, models, train
+from jaxnn import data, members, stability
 from jaxnn.studies import edge_of_stability as study
-from jaxnn.studies import implicit_regularization as sgd_study
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _edge_run(rate=0.1, total=1000, every=50, onset=400, start=0.1, late=1.02):
-    """A synthetic run at the edge: λ_max rises linearly from start·2/μ to 2/μ by ``onset``,
-    then alternates late/(2 - late) times 2/μ; the loss falls smoothly until ``onset`` and
-    then rises at every other epoch while still falling overall."""
-    edge = 2 / rate
-    epochs = np.arange(0, total + 1, every)
-    ratio = np.where(
-        epochs < onset,
-        start + (1 - start) * epochs / onset,
-        np.where((epochs // every) % 2 == 0, late, 2 - late),
-    )
-    e = np.arange(total + 1)
-    loss = np.where(e < onset, 2.0 * np.exp(-e / 500), 2.0 * np.exp(-e / 500) * (1 + 0.1 * (e % 2)))
-    return epochs, ratio * edge, loss
-
-
-def test_measures_of_a_synthetic_edge_of_stability_run():
-    epochs, top, loss = _edge_run()
-    m = study.trajectory_measures(epochs, top, loss, 0.1, band=0.1)
-    # The first record at or above 0.9·2/μ: 0.1 + 0.9·e/400 >= 0.9 at e >= 355.6 -> epoch 400.
-    assert m["onset_epoch"] == 400
-    assert m["initial_edge_ratio"] == pytest.approx(0.1)
-    assert m["fraction_in_band"] == 1.0
-    # Records 500..1000 alternate 1.02 (six of them) and 0.98 (five): the median is 1.02.
-    assert m["late_edge_ratio"] == pytest.approx(1.02)
-    assert m["sharpening_ratio"] == pytest.approx(10.2)
-    assert m["peak_sharpening_ratio"] == pytest.approx(10.2)
-    assert m["max_edge_ratio"] == pytest.approx(1.02)
-    assert m["loss_rise_fraction_before"] == 0.0  # smooth descent up to the last record below
-    assert m["loss_rise_fraction_after"] == pytest.approx(0.5)
-    assert m["max_loss_rise_factor"] == pytest.approx(1.1 * math.exp(-1 / 500))
-    assert m["final_train_loss"] < m["initial_train_loss"]
-
-
-def test_measures_without_an_edge():
-    epochs = np.arange(0, 501, 50)
-    top = np.linspace(1.0, 5.0, epochs.size)  # at most 0.25 of 2/μ = 20
-    loss = np.linspace(2.0, 1.0, 501)
-    m = study.trajectory_measures(epochs, top, loss, 0.1, band=0.1)
-    assert m["onset_epoch"] is None and m["fraction_in_band"] is None
-    assert m["loss_rise_fraction_after"] is None and m["max_loss_rise_factor"] is None
-    assert m["loss_rise_fraction_before"] == 0.0
-    assert m["max_edge_ratio"] == pytest.approx(0.25)
-    row = study.rate_summary(
-        [{"learning_rate": 0.1, "seed": 0, "diverged": False, "test_loss": 1.0, **m}]
-    )[0]
-    assert row["n_onset"] == 0
-    sentence = study.rate_sentence(row, band=0.1, epochs=500)
-    assert "never reaches 0.9·2/μ in 500 epochs" in sentence
-    assert not any(study.classify(row, band=0.1).values())
+from jaxnn.studies import edge_of_stability_text as edge_text
 
 
 def test_summary_classification_and_sentences_follow_the_numbers():
@@ -78,7 +22,7 @@ def test_summary_classification_and_sentences_follow_the_numbers():
                     "seed": seed,
                     "diverged": False,
                     "test_loss": 1.0 + seed,
-                    **study.trajectory_measures(epochs, top, loss, rate, band=0.1),
+                    **stability.trajectory_measures(epochs, top, loss, rate, band=0.1),
                 }
             )
     runs.append(
@@ -87,7 +31,7 @@ def test_summary_classification_and_sentences_follow_the_numbers():
             "seed": 3,
             "diverged": True,
             "test_loss": None,
-            **dict.fromkeys(study.MEASURES),
+            **dict.fromkeys(stability.MEASURES),
         }
     )
     rows = study.rate_summary(runs)
@@ -103,7 +47,10 @@ def test_summary_classification_and_sentences_follow_the_numbers():
     )
     assert any(s.startswith("Progressive sharpening") and "μ = 0.1, 0.2." in s for s in sentences)
     assert any("overshoots the band" in s and "0.2 (peak 1.3·2/μ" in s for s in sentences)
-    assert any("second-half median is 1.02–1.02·2/μ: just above 2/μ" in s for s in sentences)
+    study.late_ratio_tests(runs, rows)  # μ = 0.1: 1.02 in every seed, no spread: untestable
+    assert all(math.isnan(r["late_edge_ratio_p_holm"]) for r in rows)
+    assert any("cannot be tested" in s for s in study.conclusions(rows, band=0.1, epochs=1000))
+    assert any("every one of the 2 step sizes" in s for s in sentences)
 
 
 def test_trajectories_keep_an_odd_loss_stride():
@@ -119,12 +66,46 @@ def test_trajectories_keep_an_odd_loss_stride():
     assert curves[0]["train_loss_at_records_per_seed"][0] == [0.0, 1500.0, 3000.0]
 
 
+def test_trajectory_keys_are_per_record_and_shared_by_a_seed():
+    keys = jax.random.key_data(study.trajectory_keys(jax.random.key(0), [0, 1, 0], 4))
+    keys = np.asarray(keys).reshape(3, 4, -1)
+    assert np.array_equal(keys[0], keys[2]) and not np.array_equal(keys[0], keys[1])
+    assert len({tuple(k) for k in keys[0]}) == 4
+
+
+def test_second_half_ratios_are_tested_against_the_edge_with_holm_over_step_sizes():
+    runs = [
+        {"learning_rate": rate, "late_edge_ratio": ratio}
+        for rate, ratios in (
+            (0.1, (1.05, 1.06, 1.07)),
+            (0.2, (0.99, 1.01, 1.0)),
+            (0.4, (0.8, 0.81, 0.82)),
+        )
+        for ratio in ratios
+    ]
+    rows = [
+        {"learning_rate": rate, "late_edge_ratio": median}
+        for rate, median in ((0.1, 1.06), (0.2, 1.0), (0.4, 0.81))
+    ]
+    study.late_ratio_tests(runs, rows)
+    # μ = 0.1: mean 1.06, s.e. 0.01/sqrt 3: t = 10.4 with 2 degrees of freedom, p = 0.0091.
+    t = 0.06 / (0.01 / math.sqrt(3))
+    assert rows[0]["late_edge_ratio_t"] == pytest.approx(t)
+    assert rows[0]["late_edge_ratio_p"] == pytest.approx(1 - t / math.sqrt(t * t + 2))
+    assert rows[0]["late_edge_ratio_p_holm"] == pytest.approx(2 * rows[0]["late_edge_ratio_p"])
+    sentence = edge_text._side_sentence(rows, 0.05)
+    assert "Holm over the 3 step sizes tested" in sentence
+    assert "above 2/μ at μ = 0.1; below 2/μ at μ = 0.4" in sentence
+    assert "not distinguishably off 2/μ at μ = 0.2" in sentence
+
+
 def test_config_rejects_bad_values_naming_them():
     for field, value in (
         ("learning_rates", (0.2, 0.1)),
         ("learning_rates", ()),
         ("record_every", 0),
         ("edge_band", 1.5),
+        ("significance", 0.0),
         ("seeds", 0),
     ):
         with pytest.raises(ValueError, match=field):
@@ -134,69 +115,43 @@ def test_config_rejects_bad_values_naming_them():
     assert study.Config(epochs=110, record_every=50).record_epochs() == (0, 50, 100, 110)
 
 
-def test_vmapped_top_eigenvalues_equal_one_by_one_calls(x64):
-    """λ_max of recorded parameters in padded, vmapped batches equals ``hessian_top_eigenvalue``
-    of each set alone (which finds the Ritz value with LAPACK rather than bisection)."""
-    sizes = (3, 6, 6, 2)
-    key_x, key_y = jax.random.split(jax.random.key(4))
-    x = jax.random.normal(key_x, (2, 20, 3), np.float64)
-    y = jax.random.normal(key_y, (2, 20, 2), np.float64)
-    grid = sgd_study.make_grid([0.05, 0.2], 2)
-    key = jax.random.key(1)
-    members = sgd_study.build_members(key, grid, x, y, sizes, "lecun_normal")
-    config = train.TrainConfig(
-        optimizer="sgd",
-        epochs=6,
-        batch_size=None,
+def _three_in_two_out_config():
+    return study.Config(
+        data=data.TeacherConfig(input_dim=3, output_dim=2, n_test=40, normalisation_samples=200),
+        width=4,
+        depth=1,
+        n_train=10,
+        learning_rates=(0.05,),
+        seeds=1,
+        epochs=4,
+        record_every=2,
+        lanczos_iterations=2,
         chunk_epochs=4,
-        record_epochs=(0, 3, 6),
-        keep_recorded_params=True,
     )
-    result = train.train(config, members, x[0], y[0])
-    n_members, n_records = len(grid.seed), 3
-    flat = jax.tree.map(
-        lambda a: a.reshape(n_members * n_records, *a.shape[2:]), result.recorded_params
-    )
-    member = np.repeat(np.arange(n_members), n_records)
-    keys = study.trajectory_keys(key, grid.seed, n_records)
-    top = study.top_eigenvalues(
-        flat, members.x_train, members.y_train, member, keys, iterations=8, batch_size=5
-    )  # 12 sets: batches of 5, padded
-    loss_fn = train.make_loss_fn(models.MLPFamily(activation="relu"))
-    for index in range(n_members * n_records):
-        params = jax.tree.map(lambda a, i=index: a[i], flat)
-        alone = curvature.hessian_top_eigenvalue(
-            loss_fn,
-            params,
-            members.x_train[member[index]],
-            members.y_train[member[index]],
-            key=keys[index],
-            iterations=8,
-        )
-        np.testing.assert_allclose(top[index], alone, rtol=1e-10)
-    # The recorded parameters at epoch 0 are the initial ones, at epoch 6 the final ones.
-    first = jax.tree.map(lambda a: a[:, 0], result.recorded_params)
-    last = jax.tree.map(lambda a: a[:, -1], result.recorded_params)
-    for a, b in zip(jax.tree.leaves(first), jax.tree.leaves(members.params)):
-        np.testing.assert_array_equal(a, b)
-    for a, b in zip(jax.tree.leaves(last), jax.tree.leaves(result.params)):
-        np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
-def test_trajectory_keys_are_per_record_and_shared_by_a_seed():
-    keys = jax.random.key_data(study.trajectory_keys(jax.random.key(0), [0, 1, 0], 4))
-    keys = np.asarray(keys).reshape(3, 4, -1)
-    assert np.array_equal(keys[0], keys[2]) and not np.array_equal(keys[0], keys[1])
-    assert len({tuple(k) for k in keys[0]}) == 4
+def test_the_network_is_sized_by_the_data_not_by_the_8_in_8_out_default():
+    """A 3-in, 2-out teacher builds a 3-in, 2-out network (the old code built 8 -> 8)."""
+    config = _three_in_two_out_config()
+    dataset = data.make_dataset(jax.random.key(0), config.data, config.n_train, n_draws=1)
+    sweep = members.for_config(config, members.make_grid([0.05], 1), dataset, jax.random.key(1))
+    shapes = [sweep.params["layers"][k]["kernel"].shape[1:] for k in range(2)]
+    assert shapes == [(3, 4), (4, 2)]
+    assert config.train_config().model.parameter_count(config.width) == (3 + 1) * 4 + (4 + 1) * 2
 
 
-def test_quick_run_writes_finite_numbers_and_one_figure(tmp_path):
-    import edge_of_stability
+@pytest.mark.slow  # training and Lanczos on the 3-in, 2-out teacher, end to end
+def test_a_3_in_2_out_teacher_trains_and_measures_end_to_end():
+    config = _three_in_two_out_config()
+    arrays = study.train_and_measure(config)
+    assert arrays["top_eigenvalue"].shape == (1, 3) and np.isfinite(arrays["top_eigenvalue"]).all()
+    assert study.summarize(config, arrays)["n_params"] == (3 + 1) * 4 + (4 + 1) * 2
 
-    results = edge_of_stability.main(
-        ["--quick", "--quiet", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
-    )
-    saved = json.loads((tmp_path / "edge_of_stability.json").read_text())
+
+@pytest.mark.slow  # the study's --quick run, end to end (shared with test_resume)
+def test_quick_run_writes_finite_numbers_and_one_figure(quick_outputs):
+    results, out, _ = quick_outputs("edge_of_stability")
+    saved = json.loads((out / "edge_of_stability.json").read_text())
     config = study.QUICK
     assert len(saved["runs"]) == len(config.learning_rates) * config.seeds
     n_records = len(config.record_epochs())
@@ -206,21 +161,14 @@ def test_quick_run_writes_finite_numbers_and_one_figure(tmp_path):
         assert np.isfinite(np.asarray(curve["train_loss_per_seed"], float)).all()
     for row in saved["runs"]:
         assert not row["diverged"]
-        for key in (
-            "initial_edge_ratio",
-            "max_edge_ratio",
-            "sharpening_ratio",
-            "late_edge_ratio",
-            "final_train_loss",
-            "test_loss",
-        ):
+        for key in ("initial_edge_ratio", "max_edge_ratio", "sharpening_ratio", "late_edge_ratio",
+                    "final_train_loss", "test_loss"):  # fmt: skip
             assert math.isfinite(row[key]) and row[key] > 0, (key, row)
     assert all(isinstance(s, str) and s for s in saved["conclusions"])
     assert results["run"]["config"]["learning_rates"] == list(config.learning_rates)
-    markdown = (tmp_path / "edge_of_stability.md").read_text()
+    markdown = (out / "edge_of_stability.md").read_text()
     assert markdown.count("![") == 1 and "### Progressive sharpening" in markdown
-    assert [p.name for p in tmp_path.glob("*.png")] == ["edge_of_stability.png"]
-    assert (tmp_path / "edge_of_stability.png").stat().st_size > 10_000
+    assert (out / "edge_of_stability.png").stat().st_size > 10_000
 
 
 @pytest.mark.parametrize(
@@ -234,23 +182,5 @@ def test_quick_run_writes_finite_numbers_and_one_figure(tmp_path):
         (["--seeds", "0"], "--seeds"),
     ],
 )
-def test_bad_command_line_exits_2_with_one_line(tmp_path, argv, name):
-    completed = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "experiments" / "edge_of_stability.py"),
-            *argv,
-            "--out",
-            str(tmp_path),
-            "--runs",
-            str(tmp_path / "runs"),
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 2, completed.stderr
-    lines = completed.stderr.strip().splitlines()
-    assert len(lines) == 1 and name in lines[0], completed.stderr
+def test_bad_command_line_exits_2_with_one_line(bad_input, argv, name):
+    bad_input("edge_of_stability", argv, name)

@@ -1,3 +1,5 @@
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -5,28 +7,44 @@ import pytest
 
 from jaxnn import gradstats, models, train
 
-N, D, O = 24, 3, 2
-SIZES = (D, 5, 4, O)
+N, D, OUT = 24, 3, 2
+SIZES = (D, 5, 4, OUT)
 LOSS_FN = train.make_loss_fn(models.MLPFamily(activation="tanh"))
 
 
-def _problem(seed: int = 0, dtype=jnp.float64):
+@jax.jit
+def _draw(seed):
     key_params, key_x, key_y = jax.random.split(jax.random.key(seed), 3)
-    params = models.init(key_params, SIZES, init_scheme="torch_uniform", dtype=dtype)
-    x = jax.random.normal(key_x, (N, D), dtype)
-    y = jax.random.normal(key_y, (N, O), dtype)
+    params = models.init(key_params, SIZES, init_scheme="torch_uniform", dtype=jnp.float64)
+    x = jax.random.normal(key_x, (N, D), jnp.float64)
+    y = jax.random.normal(key_y, (N, OUT), jnp.float64)
     return params, x, y
 
 
+@functools.cache
+def _draw_host(seed: int):
+    with jax.enable_x64(True):
+        return jax.tree.map(np.asarray, _draw(seed))
+
+
+def _problem(seed: int = 0, dtype=np.float64):
+    """NumPy arrays: one jitted draw per module (eager init compiles dozens of tiny programs),
+    and indexing or stacking them on the host compiles nothing."""
+    return jax.tree.map(lambda a: a.astype(dtype), _draw_host(seed))
+
+
 def _flat(tree) -> np.ndarray:
-    return np.concatenate([np.ravel(leaf) for leaf in jax.tree.leaves(tree)])
+    return np.concatenate([np.ravel(np.asarray(leaf)) for leaf in jax.tree.leaves(tree)])
+
+
+_GRAD_FN = jax.jit(jax.grad(LOSS_FN))  # one program per batch shape, not dozens of eager ops
 
 
 def _loop_stats(params, x, y, batch_size):
     """The definitions written out with a Python loop, a separate full-data grad and numpy sums."""
-    full = _flat(jax.grad(LOSS_FN)(params, x, y))
+    full = _flat(_GRAD_FN(params, x, y))
     batch_grads = [
-        _flat(jax.grad(LOSS_FN)(params, x[i : i + batch_size], y[i : i + batch_size]))
+        _flat(_GRAD_FN(params, x[i : i + batch_size], y[i : i + batch_size]))
         for i in range(0, x.shape[0], batch_size)
     ]
     variance = np.mean([np.sum((g - full) ** 2) for g in batch_grads])
@@ -55,7 +73,9 @@ def test_mean_of_batch_grads_is_the_full_grad_and_norms_decompose(x64, batch_siz
     )
 
 
-@pytest.mark.parametrize("batch_size", [1, 3, 8])
+# Batch sizes shared with other tests (each new one compiles gradient_stats and the reference
+# grad again): 24 one-example batches, 3 batches (an odd count) and the minimal 2.
+@pytest.mark.parametrize("batch_size", [1, 8, 12])
 def test_equals_a_python_loop_over_batches(x64, batch_size):
     params, x, y = _problem(seed=1)
     stats = gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size)
@@ -70,14 +90,14 @@ def test_variance_is_zero_for_one_full_batch(x64):
     stats = gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size=N)
     assert float(stats["batch_grad_variance"]) == 0.0
     np.testing.assert_allclose(
-        stats["grad_norm_sq"], np.sum(_flat(jax.grad(LOSS_FN)(params, x, y)) ** 2), rtol=1e-12
+        stats["grad_norm_sq"], np.sum(_flat(_GRAD_FN(params, x, y)) ** 2), rtol=1e-12
     )
 
 
 def test_batches_are_consecutive_slices_in_the_given_order(x64):
     """Reordering the data changes the batches, hence the variance, but not the full gradient."""
     params, x, y = _problem(seed=3)
-    order = jax.random.permutation(jax.random.key(0), N)
+    order = np.random.default_rng(0).permutation(N)
     plain = gradstats.gradient_stats(LOSS_FN, params, x, y, 6)
     shuffled = gradstats.gradient_stats(LOSS_FN, params, x[order], y[order], 6)
     np.testing.assert_allclose(plain["grad_norm_sq"], shuffled["grad_norm_sq"], rtol=1e-10)
@@ -91,9 +111,10 @@ def test_batches_are_consecutive_slices_in_the_given_order(x64):
 
 def test_works_under_vmap_over_params(x64):
     problems = [_problem(seed=s) for s in range(3)]
-    params = jax.tree.map(lambda *a: jnp.stack(a), *[p for p, _, _ in problems])
-    x, y = jnp.stack([p[1] for p in problems]), jnp.stack([p[2] for p in problems])
+    params = jax.tree.map(lambda *a: np.stack(a), *[p for p, _, _ in problems])
+    x, y = np.stack([p[1] for p in problems]), np.stack([p[2] for p in problems])
     stats = jax.vmap(lambda p, x, y: gradstats.gradient_stats(LOSS_FN, p, x, y, 4))(params, x, y)
+    stats = {name: np.asarray(value) for name, value in stats.items()}
     for index, (p, xi, yi) in enumerate(problems):
         reference = _loop_stats(p, xi, yi, 4)
         for name in ("grad_norm_sq", "batch_grad_variance"):
@@ -102,12 +123,9 @@ def test_works_under_vmap_over_params(x64):
 
 @pytest.mark.parametrize("batch_size", [5, 0, 25])
 def test_batch_size_that_does_not_divide_n_raises(batch_size):
-    params, x, y = _problem(dtype=jnp.float32)
+    params, x, y = _problem(dtype=np.float32)
     with pytest.raises(ValueError, match="batch_size"):
         gradstats.gradient_stats(LOSS_FN, params, x, y, batch_size)
-
-
-_GRAD_FN = jax.jit(jax.grad(LOSS_FN))  # compiled once per shape: the loops below stay fast
 
 
 def _per_example_loop(params, x, y):
@@ -124,18 +142,18 @@ def test_per_example_gradients_are_one_example_grads_and_average_to_the_full_gra
     for leaf, param in zip(jax.tree.leaves(per_example), jax.tree.leaves(params)):
         assert leaf.shape == (N, *param.shape)
     flat = np.concatenate(
-        [np.reshape(leaf, (N, -1)) for leaf in jax.tree.leaves(per_example)], axis=1
+        [np.reshape(np.asarray(leaf), (N, -1)) for leaf in jax.tree.leaves(per_example)], axis=1
     )  # row n is _flat of example n's gradient
     np.testing.assert_allclose(flat, _per_example_loop(params, x, y), rtol=1e-10, atol=1e-14)
     # The loss is a mean over examples, so the mean of the g_n is the full-batch gradient.
     np.testing.assert_allclose(
-        flat.mean(axis=0), _flat(jax.grad(LOSS_FN)(params, x, y)), rtol=1e-10, atol=1e-14
+        flat.mean(axis=0), _flat(_GRAD_FN(params, x, y)), rtol=1e-10, atol=1e-14
     )
 
 
 def _noise_scale_loop(params, x, y):
     """B_simple from the definition: a separate full grad, a loop over examples, numpy sums."""
-    full = _flat(jax.grad(LOSS_FN)(params, x, y))
+    full = _flat(_GRAD_FN(params, x, y))
     covariance_trace = sum(np.sum((g - full) ** 2) for g in _per_example_loop(params, x, y))
     return covariance_trace / (x.shape[0] - 1) / np.sum(full**2)
 
@@ -163,13 +181,13 @@ def test_batch_noise_scale_averages_to_the_finite_population_fraction_over_order
     """E over random orderings of B·V/‖G‖² is (1 - B/N) B_simple (sampling without replacement)."""
     params, x, y = _problem(seed=8)
     batch_size, orderings = 4, 400
-    keys = jax.random.split(jax.random.key(8), orderings)
-    orders = jax.vmap(lambda k: jax.random.permutation(k, N))(keys)
+    rng = np.random.default_rng(8)
+    orders = np.stack([rng.permutation(N) for _ in range(orderings)])
+    # The orderings gathered on the host: the vmapped program is gradient_stats alone.
     noise_scales = jax.vmap(
-        lambda order: gradstats.gradient_stats(LOSS_FN, params, x[order], y[order], batch_size)[
-            "noise_scale"
-        ]
-    )(orders)
+        lambda xo, yo: gradstats.gradient_stats(LOSS_FN, params, xo, yo, batch_size)["noise_scale"]
+    )(x[orders], y[orders])
+    noise_scales = np.asarray(noise_scales)
     expected = (1 - batch_size / N) * gradstats.gradient_noise_scale(LOSS_FN, params, x, y)
     # Orderings are independent draws: the mean is within 4 standard errors of its expectation.
     standard_error = np.std(noise_scales, ddof=1) / np.sqrt(orderings)
@@ -182,14 +200,16 @@ def test_batch_noise_scale_averages_to_the_finite_population_fraction_over_order
 
 def test_per_example_statistics_work_under_vmap_over_runs(x64):
     problems = [_problem(seed=s) for s in range(3)]
-    params = jax.tree.map(lambda *a: jnp.stack(a), *[p for p, _, _ in problems])
-    x, y = jnp.stack([p[1] for p in problems]), jnp.stack([p[2] for p in problems])
+    params = jax.tree.map(lambda *a: np.stack(a), *[p for p, _, _ in problems])
+    x, y = np.stack([p[1] for p in problems]), np.stack([p[2] for p in problems])
     per_example = jax.vmap(lambda p, x, y: gradstats.per_example_gradients(LOSS_FN, p, x, y))(
         params, x, y
     )
+    per_example = jax.tree.map(np.asarray, per_example)
     noise_scales = jax.vmap(lambda p, x, y: gradstats.gradient_noise_scale(LOSS_FN, p, x, y))(
         params, x, y
     )
+    noise_scales = np.asarray(noise_scales)
     for index, (p, xi, yi) in enumerate(problems):
         one = gradstats.per_example_gradients(LOSS_FN, p, xi, yi)
         for batched, single in zip(jax.tree.leaves(per_example), jax.tree.leaves(one)):
@@ -198,7 +218,7 @@ def test_per_example_statistics_work_under_vmap_over_runs(x64):
 
 
 def test_noise_scale_needs_two_examples():
-    params, x, y = _problem(dtype=jnp.float32)
+    params, x, y = _problem(dtype=np.float32)
     with pytest.raises(ValueError, match="x: need at least 2"):
         gradstats.gradient_noise_scale(LOSS_FN, params, x[:1], y[:1])
 
@@ -207,8 +227,24 @@ def test_noise_scale_needs_two_examples():
     "name", ["per_example_gradients", "gradient_noise_scale", "gradient_stats"]
 )
 def test_every_matmul_is_traced_at_highest_precision(name):
-    params, x, y = _problem(dtype=jnp.float32)
+    params, x, y = _problem(dtype=np.float32)
     extra = (4,) if name == "gradient_stats" else ()
     text = getattr(gradstats, name).lower(LOSS_FN, params, x, y, *extra).as_text()
     dots = [line for line in text.splitlines() if "dot_general" in line]
     assert dots and all("HIGHEST, HIGHEST" in line for line in dots), dots[:2]
+
+
+def test_member_gradient_stats_equal_one_member_at_a_time(x64):
+    """The vmapped, jitted statistics of every member equal ``gradient_stats`` of each alone."""
+    family = models.MLPFamily(input_dim=D, output_dim=OUT, depth=2, activation="tanh")
+    problems = [_problem(seed) for seed in range(3)]
+    params = jax.tree.map(lambda *leaves: np.stack(leaves), *[p for p, _, _ in problems])
+    x = np.stack([x for _, x, _ in problems])
+    y = np.stack([y for _, _, y in problems])
+    together = gradstats.member_gradient_stats(family, params, x, y, batch_size=6)
+    for index, (alone_params, alone_x, alone_y) in enumerate(problems):
+        alone = gradstats.gradient_stats(LOSS_FN, alone_params, alone_x, alone_y, 6)
+        for name, value in alone.items():
+            np.testing.assert_allclose(together[name][index], value, rtol=1e-12, err_msg=name)
+    with pytest.raises(ValueError, match="batch_size"):
+        gradstats.member_gradient_stats(family, params, x, y, batch_size=5)

@@ -1,3 +1,4 @@
+import functools
 import math
 
 import jax
@@ -11,42 +12,51 @@ from jaxnn import backprop, models, train
 @pytest.mark.parametrize("width", [1, 2, 10, 50, 100, 200])
 def test_parameter_count_matches_formula_and_arrays(width):
     sizes = (8, width, width, 8)
-    params = models.init(jax.random.key(0), sizes)
+    # The shapes init returns, traced without drawing: an eager draw per width costs seconds.
+    params = jax.eval_shape(lambda key: models.init(key, sizes), jax.random.key(0))
     counted = sum(leaf.size for leaf in jax.tree.leaves(params))
     assert models.parameter_count(sizes) == width**2 + 18 * width + 8 == counted
 
 
 def test_apply_matches_plain_numpy_forward(x64):
-    params = models.init(jax.random.key(1), (3, 5, 4, 2), init_scheme="lecun_normal")
+    # Jitted: eager op-by-op dispatch compiles a program per primitive and shape.
+    params = jax.jit(lambda key: models.init(key, (3, 5, 4, 2), init_scheme="lecun_normal"))(
+        jax.random.key(1)
+    )
     x = np.random.default_rng(0).normal(size=(7, 3))
     h = x
     layers = [params["layers"][k] for k in sorted(params["layers"])]
     for layer in layers[:-1]:
         h = np.tanh(h @ np.asarray(layer["kernel"]) + np.asarray(layer["bias"]))
     expected = h @ np.asarray(layers[-1]["kernel"]) + np.asarray(layers[-1]["bias"])
-    got = models.apply(params, jnp.asarray(x), activation="tanh")
+    got = jax.jit(functools.partial(models.apply, activation="tanh"))(params, x)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
-def _padded_pair(width, padded, key):
+@functools.partial(jax.jit, static_argnames="activation")
+def _narrow_and_padded_losses_and_grads(key, x, y, *, activation):
+    """One program per activation: eagerly, init, padding and two gradients cost ~10 s."""
+    width, padded = 5, 16
     narrow = models.init(key, (8, width, width, 8))
     narrow = jax.tree.map(lambda a: a.astype(jnp.float64), narrow)
     wide = models.pad_params(narrow, (8, padded, padded, 8))
     masks = models.hidden_masks_for(jnp.array([width, width]), (padded, padded))
-    return narrow, wide, masks
+    family = models.MLPFamily(activation=activation)
+    narrow_loss, narrow_grads = jax.value_and_grad(train.make_loss_fn(family))(narrow, x, y)
+    wide_loss, wide_grads = jax.value_and_grad(train.make_loss_fn(family, masks=masks))(wide, x, y)
+    embedded = models.pad_params(narrow_grads, (8, padded, padded, 8))
+    return narrow_loss, wide_loss, wide_grads, embedded
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "softplus"])
 def test_padded_masked_model_equals_narrow_model(x64, activation):
     """Same loss and gradients (float64, rtol 1e-10); padded gradients are exactly zero."""
-    narrow, wide, masks = _padded_pair(5, 16, jax.random.key(2))
-    x = jax.random.normal(jax.random.key(3), (20, 8), jnp.float64)
-    y = jax.random.normal(jax.random.key(4), (20, 8), jnp.float64)
-    family = models.MLPFamily(activation=activation)
-    narrow_loss, narrow_grads = jax.value_and_grad(train.make_loss_fn(family))(narrow, x, y)
-    wide_loss, wide_grads = jax.value_and_grad(train.make_loss_fn(family, masks=masks))(wide, x, y)
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(20, 8)), rng.normal(size=(20, 8))
+    narrow_loss, wide_loss, wide_grads, embedded = _narrow_and_padded_losses_and_grads(
+        jax.random.key(2), x, y, activation=activation
+    )
     np.testing.assert_allclose(wide_loss, narrow_loss, rtol=1e-10)
-    embedded = models.pad_params(narrow_grads, (8, 16, 16, 8))
     for got, expected in zip(jax.tree.leaves(wide_grads), jax.tree.leaves(embedded)):
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-300)
 
@@ -55,12 +65,16 @@ def test_padded_masked_model_equals_narrow_model(x64, activation):
 def test_init_padded_uses_the_true_fan_in(scheme):
     """The active block has the narrow model's variance; the padding is zero."""
     true_width, padded = 6, 64
-    keys = jax.random.split(jax.random.key(5), 400)
-    params = jax.vmap(
-        lambda k: models.init_padded(
-            k, jnp.array([true_width, true_width]), (8, padded, padded, 8), init_scheme=scheme
-        )
-    )(keys)
+
+    @jax.jit  # one program; the eager vmapped draw compiles dozens
+    def draws(key):
+        return jax.vmap(
+            lambda k: models.init_padded(
+                k, jnp.array([true_width, true_width]), (8, padded, padded, 8), init_scheme=scheme
+            )
+        )(jax.random.split(key, 400))
+
+    params = draws(jax.random.key(5))
     kernel = np.asarray(params["layers"][1]["kernel"])  # [draw, fan_in, fan_out]
     active = kernel[:, :true_width, :true_width].ravel()
     expected_var = {
@@ -84,8 +98,12 @@ def test_init_padded_uses_the_true_fan_in(scheme):
         (lambda: models.mlp_layer_sizes(8, [4, -1], 8), "hidden_widths"),
         (lambda: models.init(jax.random.key(0), (8, 4, 8), init_scheme="xavier"), "init_scheme"),
         (
-            lambda: models.apply(
-                models.init(jax.random.key(0), (2, 3, 1)), jnp.ones((1, 2)), activation="swish"
+            # Traced only: the check comes before any compute, and an eager init costs seconds.
+            lambda: jax.eval_shape(
+                lambda key: models.apply(
+                    models.init(key, (2, 3, 1)), jnp.ones((1, 2)), activation="swish"
+                ),
+                jax.random.key(0),
             ),
             "activation",
         ),
@@ -100,7 +118,7 @@ def test_bad_input_raises_value_error_naming_the_argument(call, name):
 
 
 def _numpy_conv1d(x, kernel, bias, stride, padding):
-    """out[b, j, o] = sum_{k, c} x_pad[b, j*stride + k, c] kernel[k, c, o] + bias[o], one j at a time."""
+    """out[b, j, o] = sum_{k,c} x_pad[b, j*stride + k, c] kernel[k, c, o] + bias[o], j by j."""
     width = kernel.shape[0]
     padded = np.pad(x, [(0, 0), (padding, padding), (0, 0)])
     length_out = (x.shape[1] + 2 * padding - width) // stride + 1
@@ -120,44 +138,56 @@ def test_conv1d_patches_equals_lax_conv_and_a_numpy_loop(x64, width, length):
     x = rng.normal(size=(3, length, 4))
     kernel = rng.normal(size=(width, 4, 6))
     bias = rng.normal(size=(6,))
-    got = models.conv1d_patches(
-        jnp.asarray(x), jnp.asarray(kernel), jnp.asarray(bias), stride=2, padding=1
-    )
-    lax = (
-        jax.lax.conv_general_dilated(
-            jnp.asarray(x),
-            jnp.asarray(kernel),
-            window_strides=(2,),
-            padding=[(1, 1)],
-            dimension_numbers=("NWC", "WIO", "NWC"),
+
+    @jax.jit  # one program per case instead of one per eager primitive
+    def both(x, kernel, bias):
+        got = models.conv1d_patches(x, kernel, bias, stride=2, padding=1)
+        lax = (
+            jax.lax.conv_general_dilated(
+                x,
+                kernel,
+                window_strides=(2,),
+                padding=[(1, 1)],
+                dimension_numbers=("NWC", "WIO", "NWC"),
+            )
+            + bias
         )
-        + bias
-    )
+        return got, lax
+
+    got, lax = both(x, kernel, bias)
     expected = _numpy_conv1d(x, kernel, bias, stride=2, padding=1)
     assert got.shape == expected.shape == lax.shape == (3, (length + 2 - width) // 2 + 1, 6)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     np.testing.assert_allclose(got, lax, rtol=1e-12)
 
 
-def _float64_cnn(family, width, padded_width, seed):
-    # Jitted throughout: op-by-op dispatch of these small graphs costs seconds on 2 cores.
-    params = jax.jit(family.init, static_argnums=(1, 2))(jax.random.key(seed), width, padded_width)
+# Each CNN test is one jitted program: op-by-op dispatch of these small graphs costs seconds
+# on 2 cores, and every separate jit compiles its own copy of the shared parts.
+
+
+def _float64_cnn(family, width, padded_width, key):
+    params = family.init(key, width, padded_width)
     return jax.tree.map(lambda a: a.astype(jnp.float64), params)
 
 
 def test_cnn_patches_and_lax_convolutions_give_the_same_outputs_and_gradients(x64):
-    """The default patches-times-matrix CNN against ``nnx.Conv`` on the same parameters (float64)."""
+    """The default patches-times-matrix CNN against ``nnx.Conv``, same parameters (float64)."""
     patches, lax = models.CNN1DFamily(), models.CNN1DFamily(conv_impl="lax")
-    params = _float64_cnn(patches, 4, 4, seed=0)
-    x = jax.random.normal(jax.random.key(1), (6, 40), jnp.float64)
-    labels = jnp.array([0, 3, 9, 1, 1, 7])
-    np.testing.assert_allclose(
-        jax.jit(patches.apply)(params, x), jax.jit(lax.apply)(params, x), rtol=1e-12
-    )
-    grads = [
-        jax.jit(jax.grad(train.make_loss_fn(family, "softmax_cross_entropy")))(params, x, labels)
-        for family in (patches, lax)
-    ]
+
+    @jax.jit
+    def outputs_and_grads(key, x, labels):
+        params = _float64_cnn(patches, 4, 4, key)
+        outputs = [family.apply(params, x) for family in (patches, lax)]
+        grads = [
+            jax.grad(train.make_loss_fn(family, "softmax_cross_entropy"))(params, x, labels)
+            for family in (patches, lax)
+        ]
+        return outputs, grads
+
+    x = np.random.default_rng(1).normal(size=(6, 40))
+    labels = np.array([0, 3, 9, 1, 1, 7])
+    outputs, grads = outputs_and_grads(jax.random.key(0), x, labels)
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-12)
     for got, expected in zip(jax.tree.leaves(grads[0]), jax.tree.leaves(grads[1])):
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-300)
 
@@ -165,22 +195,27 @@ def test_cnn_patches_and_lax_convolutions_give_the_same_outputs_and_gradients(x6
 def test_padded_masked_cnn_equals_narrow_cnn(x64):
     """Same loss and gradients (float64, rtol 1e-10); the padding's gradients are exactly zero."""
     family, width, padded = models.CNN1DFamily(), 3, 8
-    narrow = _float64_cnn(family, width, width, seed=2)
-    pad = jax.jit(family.pad_params, static_argnums=1)
-    wide = pad(narrow, padded)
-    x = jax.random.normal(jax.random.key(3), (6, 40), jnp.float64)
-    labels = jnp.array([2, 5, 0, 9, 4, 4])
-    narrow_loss, narrow_grads = jax.jit(
-        jax.value_and_grad(train.make_loss_fn(family, "softmax_cross_entropy"))
-    )(narrow, x, labels)
-    wide_loss, wide_grads = jax.jit(
-        jax.value_and_grad(
+
+    @jax.jit
+    def losses_and_grads(key, x, labels):
+        narrow = _float64_cnn(family, width, width, key)
+        wide = family.pad_params(narrow, padded)
+        narrow_loss, narrow_grads = jax.value_and_grad(
+            train.make_loss_fn(family, "softmax_cross_entropy")
+        )(narrow, x, labels)
+        wide_loss, wide_grads = jax.value_and_grad(
             train.make_loss_fn(family, "softmax_cross_entropy", masks=family.masks(width, padded))
-        )
-    )(wide, x, labels)
+        )(wide, x, labels)
+        embedded = family.pad_params(narrow_grads, padded)
+        active = family.pad_params(jax.tree.map(jnp.ones_like, narrow), padded)
+        return narrow_loss, narrow_grads, wide_loss, wide_grads, embedded, active
+
+    x = np.random.default_rng(3).normal(size=(6, 40))
+    labels = np.array([2, 5, 0, 9, 4, 4])
+    narrow_loss, narrow_grads, wide_loss, wide_grads, embedded, active = losses_and_grads(
+        jax.random.key(2), x, labels
+    )
     np.testing.assert_allclose(wide_loss, narrow_loss, rtol=1e-10)
-    embedded = pad(narrow_grads, padded)
-    active = pad(jax.tree.map(jnp.ones_like, narrow), padded)
     assert jax.tree.structure(wide_grads) == jax.tree.structure(embedded)
     for got, expected, inside in zip(
         jax.tree.leaves(wide_grads), jax.tree.leaves(embedded), jax.tree.leaves(active)
@@ -195,8 +230,10 @@ def test_padded_masked_cnn_equals_narrow_cnn(x64):
 def test_cnn_init_uses_the_true_fan_in():
     """Active blocks are U(-b, b), b = 1/sqrt(K C_in_true) (L C_true for the head); padding is 0."""
     family, width, padded = models.CNN1DFamily(), 6, 16
-    keys = jax.random.split(jax.random.key(7), 400)
-    params = jax.vmap(lambda k: family.init(k, width, padded))(keys)
+    draws = jax.jit(
+        lambda key: jax.vmap(lambda k: family.init(k, width, padded))(jax.random.split(key, 400))
+    )  # one program; the eager vmapped draw compiles dozens
+    params = draws(jax.random.key(7))
     length = family.lengths()[-1]  # 5 positions after three stride-2 convolutions of 40
     assert length == 5
     blocks = []  # (name, parameter [draw, ...], active-region selector, true fan-in)

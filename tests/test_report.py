@@ -11,19 +11,15 @@ EXPERIMENTS = tuple(
 )
 
 
-@pytest.fixture(scope="module")
-def quick_figures(tmp_path_factory):
+@pytest.fixture
+def quick_figures(quick_outputs):
     """Every experiment's --quick outputs in one folder, as the report reads them."""
-    import importlib
-
-    folder = tmp_path_factory.mktemp("figures")
-    runs = tmp_path_factory.mktemp("runs")
     for name in EXPERIMENTS:
-        module = importlib.import_module(name)
-        module.main(["--quick", "--quiet", "--out", str(folder), "--runs", str(runs)])
+        _, folder, _ = quick_outputs(name)
     return folder
 
 
+@pytest.mark.slow  # the study's --quick run, end to end (shared with test_resume)
 def test_report_from_quick_outputs_has_every_section_and_figure(quick_figures, tmp_path):
     import report as report_script
 

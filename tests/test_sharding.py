@@ -9,14 +9,16 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import json, sys
     import jax, jax.numpy as jnp, numpy as np
-    from jaxnn import models, train
+    from jaxnn import models, placement, train
 
     assert len(jax.devices()) == 4, jax.devices()
-    mesh = train.sweep_mesh()
+    mesh = placement.sweep_mesh()
 
 
     def compare(count):
@@ -56,6 +58,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a fresh JAX process compiling three sweeps: about 20 s
 def test_sharded_sweep_equals_unsharded_on_four_devices():
     env = dict(
         os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu"

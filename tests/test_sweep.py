@@ -67,44 +67,61 @@ def test_plan_groups_rejects_bad_widths():
         sweep.plan_groups([0, 4])
 
 
+# One data shape, one config and one group shape for the tests below: the group program
+# (4 members of padded width 8) is compiled once and shared by every test that trains it.
+CONFIG = train.TrainConfig(optimizer="adam", epochs=20, chunk_epochs=10)
+GROUP = sweep.WidthGroup(8, (3, 6), (12,))
+
+
+def _dataset(seed):
+    """Two training sets of 12 rows and a test set of 50, 8 inputs and 8 outputs.
+
+    Drawn with NumPy: these tests are about grouping, not data, and the teacher's draw
+    compiles a program of its own.
+    """
+    rng = np.random.default_rng(seed)
+    draw = lambda *shape: rng.standard_normal(shape, dtype=np.float32)  # noqa: E731
+    return draw(2, 12, 8), draw(2, 12, 8), draw(50, 8), draw(50, 8)
+
+
 def test_grouped_padded_sweep_equals_each_width_trained_alone():
     """A width's result does not depend on its group: narrow, unpadded runs agree."""
-    config_data = data.TeacherConfig(n_test=200, normalisation_samples=1000)
-    dataset = data.make_dataset(jax.random.key(0), config_data, 20, n_draws=2)
-    sets = {20: (dataset.x_train, dataset.y_train)}
-    config = train.TrainConfig(optimizer="adam", epochs=30, chunk_epochs=10)
+    x_train, y_train, x_test, y_test = _dataset(0)
+    sets = {12: (x_train, y_train)}
     key = jax.random.key(1)
-    group = sweep.WidthGroup(16, (3, 9), (20,))
-    results = sweep.run_width_sweep(key, [group], sets, dataset.x_test, dataset.y_test, config)
-    for width in group.widths:
+    results = sweep.run_width_sweep(key, [GROUP], sets, x_test, y_test, CONFIG)
+    for width in GROUP.widths:
+        # Drawn as a group of this width alone: the init must not depend on the group.
         padded_members, _ = sweep.width_group_members(
             key,
-            sweep.WidthGroup(16, (width,), (20,)),
+            sweep.WidthGroup(8, (width,), (12,)),
             {None: sweep.Variant(sets)},
             family=models.MLPFamily(),
             learning_rate=1e-3,
         )
         sizes = (8, width, width, 8)  # the narrow model's active block of the padded draw
+        # Sliced on the host: an eager slice compiles once per shape.
         narrow = {
             "layers": {
                 k: {
-                    "kernel": layer["kernel"][:, : sizes[k], : sizes[k + 1]],
-                    "bias": layer["bias"][:, : sizes[k + 1]],
+                    "kernel": np.asarray(layer["kernel"])[:, : sizes[k], : sizes[k + 1]],
+                    "bias": np.asarray(layer["bias"])[:, : sizes[k + 1]],
                 }
                 for k, layer in padded_members.params["layers"].items()
             }
         }
         alone = train.train(
-            config,
+            CONFIG,
             padded_members._replace(params=narrow, width_masks=None),
-            dataset.x_test,
-            dataset.y_test,
+            x_test,
+            y_test,
         )
-        np.testing.assert_allclose(results[(20, width)]["train_loss"], alone.train_loss, rtol=1e-4)
-        np.testing.assert_allclose(results[(20, width)]["test_loss"], alone.test_loss, rtol=1e-4)
+        np.testing.assert_allclose(results[(12, width)]["train_loss"], alone.train_loss, rtol=1e-4)
+        np.testing.assert_allclose(results[(12, width)]["test_loss"], alone.test_loss, rtol=1e-4)
         assert narrow["layers"][1]["kernel"].shape == (2, width, width)
 
 
+@pytest.mark.slow  # float64, two plans of two groups each: about 10 s
 def test_training_sets_of_two_sizes_sharing_a_group_train_as_they_would_apart(x64):
     """Rows of weight 0 pad N = 6 to N = 10: float64 losses equal the unpadded runs."""
     config_data = data.TeacherConfig(n_test=40, normalisation_samples=500)
@@ -136,19 +153,18 @@ def test_training_sets_of_two_sizes_sharing_a_group_train_as_they_would_apart(x6
 
 
 def test_resume_skips_groups_that_load_returns():
-    config_data = data.TeacherConfig(n_test=50, normalisation_samples=500)
-    dataset = data.make_dataset(jax.random.key(0), config_data, 10, n_draws=1)
-    sets = {10: (dataset.x_train, dataset.y_train)}
-    config = train.TrainConfig(epochs=4, chunk_epochs=2)
-    groups = [sweep.WidthGroup(8, (2, 4), (10,)), sweep.WidthGroup(16, (12,), (10,))]
+    x_train, y_train, x_test, y_test = _dataset(0)
+    sets = {12: (x_train, y_train)}
+    # Two groups of one shape: the resumed run compiles nothing new.
+    groups = [GROUP, sweep.WidthGroup(8, (5, 7), (12,))]
     saved = {}
     first = sweep.run_width_sweep(
         jax.random.key(1),
         groups,
         sets,
-        dataset.x_test,
-        dataset.y_test,
-        config,
+        x_test,
+        y_test,
+        CONFIG,
         save_group=lambda g, r: saved.__setitem__(g.name, r),
     )
     trained = []
@@ -156,42 +172,41 @@ def test_resume_skips_groups_that_load_returns():
         jax.random.key(1),
         groups,
         sets,
-        dataset.x_test,
-        dataset.y_test,
-        config,
-        load_group=lambda g: saved.get(g.name) if g.padded_width == 8 else None,
+        x_test,
+        y_test,
+        CONFIG,
+        load_group=lambda g: saved.get(g.name) if g == groups[0] else None,
         save_group=lambda g, r: trained.append(g.name),
     )
     assert trained == [groups[1].name]
-    for width in (2, 4, 12):
+    for width in (3, 6, 5, 7):
         np.testing.assert_array_equal(
-            first[(10, width)]["train_loss"], again[(10, width)]["train_loss"]
+            first[(12, width)]["train_loss"], again[(12, width)]["train_loss"]
         )
 
 
 def test_variants_train_in_one_group_as_they_would_alone():
     """Two label-noise variants with their own decays: one group equals two plain sweeps."""
-    config_data = data.TeacherConfig(n_test=50, normalisation_samples=500)
-    dataset = data.make_dataset(jax.random.key(5), config_data, 12, n_draws=2)
-    noisier = dataset.y_train + 0.5 * jax.random.normal(jax.random.key(6), dataset.y_train.shape)
+    x_train, y_train, x_test, y_test = _dataset(5)
+    # Noise drawn with NumPy: this test is not about jax.random.
+    noise = np.random.default_rng(6).standard_normal(y_train.shape, dtype=np.float32)
+    noisier = np.asarray(y_train) + 0.5 * noise
     variants = {
-        "clean": sweep.Variant({12: (dataset.x_train, dataset.y_train)}, 0.0),
-        "noisy": sweep.Variant({12: (dataset.x_train, noisier)}, 1e-2),
+        "clean": sweep.Variant({12: (x_train, y_train)}, 0.0),
+        "noisy": sweep.Variant({12: (x_train, noisier)}, 1e-2),
     }
-    config = train.TrainConfig(epochs=20, chunk_epochs=10)
-    group = sweep.WidthGroup(8, (3, 6), (12,))
     together = sweep.run_width_sweep(
-        jax.random.key(7), [group], None, dataset.x_test, dataset.y_test, config, variants=variants
+        jax.random.key(7), [GROUP], None, x_test, y_test, CONFIG, variants=variants
     )
     assert set(together) == {(v, 12, w) for v in variants for w in (3, 6)}
     for name, variant in variants.items():
         alone = sweep.run_width_sweep(
             jax.random.key(7),
-            [group],
+            [GROUP],
             None,
-            dataset.x_test,
-            dataset.y_test,
-            config,
+            x_test,
+            y_test,
+            CONFIG,
             variants={name: variant},
         )
         for width in (3, 6):

@@ -1,4 +1,5 @@
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -12,44 +13,73 @@ N, D, O = 20, 3, 2
 TANH = models.MLPFamily(input_dim=D, output_dim=O, activation="tanh")
 
 
-def _members(keys, learning_rates, widths=(4,), weight_decays=None, scheme="lecun_normal"):
-    """Members with their own data and init; unpadded (all the same width)."""
-    count = len(learning_rates)
+@functools.partial(jax.jit, static_argnames=("count", "widths", "scheme"))
+def _draw_params(seed, count, widths, scheme):
+    """Every member's initial parameters and shuffle key, from keys split from ``seed``."""
+    # One program per member count and shape: drawn op by op, every eager op (and each
+    # vmapped init) would compile on its own.
+    keys = jax.random.split(jax.random.key(seed), count)
     sizes = (D, *widths, O)
     params = jax.vmap(lambda k: models.init(jax.random.fold_in(k, 0), sizes, init_scheme=scheme))(
         keys
     )
-    x = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 1), (N, D)))(keys)
-    y = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 2), (N, O)))(keys)
+    return params, jax.vmap(lambda k: jax.random.fold_in(k, 3))(keys)
+
+
+def _float():
+    """JAX's default float: float64 inside the ``x64`` fixture, float32 otherwise."""
+    return jax.dtypes.canonicalize_dtype(np.float64)
+
+
+def _members(seed, learning_rates, widths=(4,), weight_decays=None, scheme="lecun_normal"):
+    """Members with their own data and init; unpadded (all the same width)."""
+    count, dtype = len(learning_rates), _float()
+    params, shuffle_key = _draw_params(seed, count=count, widths=tuple(widths), scheme=scheme)
+    # The data with NumPy: no compile, and no test here is about how it is drawn.
+    rng = np.random.default_rng(seed)
     return train.Members(
         params=params,
-        learning_rate=jnp.asarray(learning_rates),
-        weight_decay=jnp.zeros(count) if weight_decays is None else jnp.asarray(weight_decays),
-        x_train=x,
-        y_train=y,
-        shuffle_key=jax.vmap(lambda k: jax.random.fold_in(k, 3))(keys),
+        learning_rate=np.asarray(learning_rates, dtype),
+        weight_decay=np.asarray(np.zeros(count) if weight_decays is None else weight_decays, dtype),
+        x_train=rng.standard_normal((count, N, D)).astype(dtype),
+        y_train=rng.standard_normal((count, N, O)).astype(dtype),
+        shuffle_key=shuffle_key,
     )
 
 
+@jax.jit
 def _one(members, index):
-    return jax.tree.map(lambda a: a[index : index + 1], members)
+    """Member ``index`` alone; one compiled slice per members shape, whatever the index."""
+    return jax.tree.map(lambda a: jax.lax.dynamic_slice_in_dim(a, index, 1), members)
 
 
-X_TEST = jax.random.normal(jax.random.key(99), (50, D))
-Y_TEST = jax.random.normal(jax.random.key(98), (50, O))
+def _float64(tree):
+    """Floating leaves as float64 NumPy arrays (no compile); keys and integers unchanged."""
+    return jax.tree.map(
+        lambda a: np.asarray(a, np.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree
+    )
 
 
+# Drawn with NumPy: no test here is about how the test set is drawn.
+_RNG = np.random.default_rng(99)
+X_TEST = _RNG.standard_normal((50, D)).astype(np.float32)
+Y_TEST = _RNG.standard_normal((50, O)).astype(np.float32)
+X_TEST64, Y_TEST64 = X_TEST.astype(np.float64), Y_TEST.astype(np.float64)
+# The three members most tests train: one member count and shape, so one compile per program.
+LEARNING_RATES = [0.01, 0.03, 0.05]
+
+
+# Whole chunks only (the remainder has its own test): one chunk length per member count.
 @pytest.mark.parametrize(
     "config",
     [
-        train.TrainConfig(optimizer="adam", epochs=30, chunk_epochs=8, model=TANH),
-        train.TrainConfig(optimizer="sgd", epochs=12, batch_size=5, chunk_epochs=5),
+        train.TrainConfig(optimizer="adam", epochs=24, chunk_epochs=8, model=TANH),
+        train.TrainConfig(optimizer="sgd", epochs=10, batch_size=5, chunk_epochs=5),
     ],
     ids=["adam-full-batch", "sgd-minibatch"],
 )
 def test_vmapped_sweep_equals_members_trained_one_by_one(config):
-    keys = jax.random.split(jax.random.key(0), 3)
-    members = _members(keys, [0.01, 0.03, 0.05], weight_decays=[0.0, 1e-2, 1e-1])
+    members = _members(0, LEARNING_RATES, weight_decays=[0.0, 1e-2, 1e-1])
     together = train.train(config, members, X_TEST, Y_TEST)
     for index in range(3):
         alone = train.train(config, _one(members, index), X_TEST, Y_TEST)
@@ -59,78 +89,76 @@ def test_vmapped_sweep_equals_members_trained_one_by_one(config):
 
 def test_minibatch_epoch_equals_manual_sgd_over_the_shuffled_batches(x64):
     """One epoch of the loop = a hand-written SGD pass over the documented permutation."""
-    keys = jax.random.split(jax.random.key(1), 1)
-    members = _members(keys, [0.1])
-    members = members._replace(
-        params=jax.tree.map(lambda a: a.astype(jnp.float64), members.params),
-        x_train=members.x_train.astype(jnp.float64),
-        y_train=members.y_train.astype(jnp.float64),
-    )
+    members = _float64(_members(1, [0.1]))
     config = train.TrainConfig(optimizer="sgd", epochs=2, batch_size=4, chunk_epochs=2, model=TANH)
-    result = train.train(config, members, X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
-
-    params = jax.tree.map(lambda a: a[0], members.params)
-    x, y = members.x_train[0], members.y_train[0]
+    result = train.train(config, members, X_TEST64, Y_TEST64)
     loss_fn = train.make_loss_fn(TANH)
-    for epoch in range(2):
-        order = np.asarray(
-            jax.random.permutation(jax.random.fold_in(members.shuffle_key[0], epoch), N)
-        )
-        for start in range(0, N, 4):
-            batch = order[start : start + 4]
+
+    # The hand-written loop as one program: op by op, every eager op compiles on its own.
+    @jax.jit
+    def manual(members):
+        params = jax.tree.map(lambda a: a[0], members.params)
+        x, y = members.x_train[0], members.y_train[0]
+
+        def sgd_step(params, batch):
             grads = jax.grad(loss_fn)(params, x[batch], y[batch])
-            params = jax.tree.map(lambda p, g: p - 0.1 * g, params, grads)
+            return jax.tree.map(lambda p, g: p - 0.1 * g, params, grads), None
+
+        for epoch in range(2):
+            order = jax.random.permutation(jax.random.fold_in(members.shuffle_key[0], epoch), N)
+            # Row k is order[4k : 4k + 4]; scanned, not unrolled: a third of the compile time.
+            params, _ = jax.lax.scan(sgd_step, params, order.reshape(N // 4, 4))
+        return params, loss_fn(params, x, y)
+
+    params, final_loss = manual(members)
     for got, expected in zip(jax.tree.leaves(result.params), jax.tree.leaves(params)):
-        np.testing.assert_allclose(got[0], expected, rtol=1e-10)
-    np.testing.assert_allclose(result.train_loss[0, -1], loss_fn(params, x, y), rtol=1e-10)
+        np.testing.assert_allclose(np.asarray(got)[0], expected, rtol=1e-10)
+    np.testing.assert_allclose(result.train_loss[0, -1], final_loss, rtol=1e-10)
+
+
+@jax.jit
+def _narrow_and_padded(key):
+    """Float64 narrow parameters, the same padded to width 8, the masks, a shuffle key."""
+    width, padded = 3, 8
+    narrow = models.init(key, (D, width, width, O), dtype=jnp.float64)
+    wide = models.pad_params(narrow, (D, padded, padded, O))
+    masks = [m[None] for m in models.hidden_masks_for(jnp.array([width, width]), (padded, padded))]
+    return narrow, wide, masks, jax.random.split(key, 1)
 
 
 def test_padded_training_trajectory_equals_narrow(x64):
-    width, padded = 3, 8
-    key = jax.random.key(2)
-    narrow = jax.tree.map(lambda a: a.astype(jnp.float64), models.init(key, (D, width, width, O)))
-    wide = models.pad_params(narrow, (D, padded, padded, O))
-    x = jax.random.normal(jax.random.key(3), (1, N, D), jnp.float64)
-    y = jax.random.normal(jax.random.key(4), (1, N, O), jnp.float64)
+    narrow, wide, masks, shuffle_key = _narrow_and_padded(jax.random.key(2))
+    rng = np.random.default_rng(3)
     common = dict(
-        learning_rate=jnp.array([1e-2]),
-        weight_decay=jnp.array([1e-3]),
-        x_train=x,
-        y_train=y,
-        shuffle_key=jax.random.split(key, 1),
+        learning_rate=np.array([1e-2]),
+        weight_decay=np.array([1e-3]),
+        x_train=rng.standard_normal((1, N, D)),
+        y_train=rng.standard_normal((1, N, O)),
+        shuffle_key=shuffle_key,
     )
     config = train.TrainConfig(optimizer="adam", epochs=40, chunk_epochs=40)
-    expand = lambda tree: jax.tree.map(lambda a: a[None], tree)  # noqa: E731
-    masks = [m[None] for m in models.hidden_masks_for(jnp.array([width, width]), (padded, padded))]
+    expand = lambda tree: jax.tree.map(lambda a: np.asarray(a)[None], tree)  # noqa: E731
     narrow_run = train.train(
-        config,
-        train.Members(params=expand(narrow), **common),
-        X_TEST.astype(jnp.float64),
-        Y_TEST.astype(jnp.float64),
+        config, train.Members(params=expand(narrow), **common), X_TEST64, Y_TEST64
     )
     wide_run = train.train(
-        config,
-        train.Members(params=expand(wide), width_masks=masks, **common),
-        X_TEST.astype(jnp.float64),
-        Y_TEST.astype(jnp.float64),
+        config, train.Members(params=expand(wide), width_masks=masks, **common), X_TEST64, Y_TEST64
     )
     np.testing.assert_allclose(wide_run.train_loss, narrow_run.train_loss, rtol=1e-10)
     np.testing.assert_allclose(wide_run.test_loss, narrow_run.test_loss, rtol=1e-10)
 
 
 def test_same_seed_identical_different_seed_differs():
-    config = train.TrainConfig(optimizer="sgd", epochs=5, batch_size=10, chunk_epochs=5)
-    run = lambda seed: train.train(  # noqa: E731
-        config, _members(jax.random.split(jax.random.key(seed), 2), [0.05, 0.05]), X_TEST, Y_TEST
-    )
+    # The sgd-minibatch program and members shape of the vmapped-sweep test: compiled once.
+    config = train.TrainConfig(optimizer="sgd", epochs=5, batch_size=5, chunk_epochs=5)
+    run = lambda seed: train.train(config, _members(seed, [0.05] * 3), X_TEST, Y_TEST)  # noqa: E731
     first, again, other = run(7), run(7), run(8)
     np.testing.assert_array_equal(first.train_loss, again.train_loss)
     assert not np.allclose(first.train_loss, other.train_loss)
 
 
 def test_divergence_and_threshold_crossings_are_recorded():
-    keys = jax.random.split(jax.random.key(4), 2)
-    members = _members(keys, [0.05, 50.0], widths=(16,), scheme="he_normal")
+    members = _members(4, [0.05, 50.0], widths=(16,), scheme="he_normal")
     config = train.TrainConfig(
         optimizer="sgd", epochs=200, chunk_epochs=50, loss_thresholds=(0.5, 1e-30)
     )
@@ -165,14 +193,13 @@ def test_bad_config_raises(kwargs, name):
 
 
 def test_batch_size_must_divide_the_training_set():
-    members = _members(jax.random.split(jax.random.key(0), 1), [0.1])
+    members = _members(0, LEARNING_RATES)
     with pytest.raises(ValueError, match="batch_size"):
         train.train(train.TrainConfig(batch_size=7, epochs=1), members, X_TEST, Y_TEST)
 
 
 def test_snapshot_holds_the_parameters_at_the_first_epoch_below_the_level():
-    keys = jax.random.split(jax.random.key(6), 2)
-    members = _members(keys, [0.05, 0.1], widths=(16,))
+    members = _members(6, [0.05, 0.1], widths=(16,))
     level = 0.9
     config = train.TrainConfig(optimizer="sgd", epochs=60, chunk_epochs=20, snapshot_below=level)
     result = train.train(config, members, X_TEST, Y_TEST)
@@ -181,22 +208,37 @@ def test_snapshot_holds_the_parameters_at_the_first_epoch_below_the_level():
         below = np.flatnonzero(curve < level)
         assert below.size, "the run must reach the level for this test to mean anything"
         assert result.snapshot_epoch[index] == below[0]
-        # Re-train for exactly that many epochs: the parameters must be the snapshot.
-        short = train.TrainConfig(optimizer="sgd", epochs=int(below[0]), chunk_epochs=20)
-        replay = train.train(short, _one(members, index), X_TEST, Y_TEST)
+        # Re-train for exactly that many epochs without a snapshot: member ``index``'s
+        # parameters must be the snapshot. Both members and chunks of one epoch, so every
+        # replay runs the same compiled program.
+        short = train.TrainConfig(optimizer="sgd", epochs=int(below[0]), chunk_epochs=1)
+        replay = train.train(short, members, X_TEST, Y_TEST)
         for got, expected in zip(
             jax.tree.leaves(result.snapshot_params), jax.tree.leaves(replay.params)
         ):
-            np.testing.assert_allclose(got[index], expected[0], rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(
+                np.asarray(got)[index], np.asarray(expected)[index], rtol=1e-5, atol=1e-7
+            )
 
 
-def _lowered_chunk(config, members):
-    """The training chunk of ``config`` lowered for ``members`` (what a sweep compiles)."""
-    _, chunk_fn = train.compiled_functions(config)
-    state, _ = train.compiled_functions(config)[0](members, X_TEST, Y_TEST)
-    epochs = jnp.arange(config.chunk_epochs, dtype=jnp.int32)
-    targets = jnp.full((config.record_slots,), -1, jnp.int32)
-    return chunk_fn.lower(state, members, epochs, targets, X_TEST, Y_TEST)
+def _chunk_and_inputs(config):
+    """The chunk function of ``config`` and its inputs for two members, as shapes only.
+
+    ``eval_shape``: lowering and tracing need no compiled init or draw.
+    """
+    members = jax.eval_shape(lambda: _members(0, [0.01, 0.02], widths=(4, 4)))
+    init_fn, chunk_fn = train.compiled_functions(config)
+    state, _ = jax.eval_shape(init_fn, members, X_TEST, Y_TEST)
+    epochs = np.arange(config.chunk_epochs, dtype=np.int32)
+    targets = np.full((config.record_slots,), -1, np.int32)
+    return chunk_fn, (state, members, epochs, targets, X_TEST, Y_TEST)
+
+
+@functools.cache
+def _lowered_chunk(config):
+    """The training chunk of ``config`` lowered (what a sweep compiles); shared by two tests."""
+    chunk_fn, inputs = _chunk_and_inputs(config)
+    return chunk_fn.lower(*inputs)
 
 
 CHUNK_CONFIGS = [
@@ -214,52 +256,50 @@ CHUNK_CONFIGS = [
 
 @pytest.mark.parametrize("config", CHUNK_CONFIGS, ids=["adam-full-batch", "sgd-snapshot-record"])
 def test_every_float32_dot_of_the_training_chunk_is_exact_float32(config):
-    members = _members(jax.random.split(jax.random.key(0), 2), [0.01, 0.02], widths=(4, 4))
-    hlo = _lowered_chunk(config, members).compiler_ir("hlo").as_hlo_text()
+    hlo = _lowered_chunk(config).compiler_ir("hlo").as_hlo_text()
     dots = [line for line in hlo.splitlines() if " dot(" in line and "f32[" in line]
     assert dots, "the chunk must contain float32 dots for this test to mean anything"
     for line in dots:
         assert "operand_precision={highest,highest}" in line, line
     # Opting out is explicit and shows in the HLO.
     lax_config = dataclasses.replace(config, matmul_precision="default")
-    lax_hlo = _lowered_chunk(lax_config, members).compiler_ir("hlo").as_hlo_text()
+    lax_hlo = _lowered_chunk(lax_config).compiler_ir("hlo").as_hlo_text()
     assert "operand_precision={highest,highest}" not in lax_hlo
 
 
 @pytest.mark.parametrize("config", CHUNK_CONFIGS, ids=["adam-full-batch", "sgd-snapshot-record"])
 def test_the_training_chunk_has_no_conditional(config):
     """A conditional on a traced value would be a host round trip per epoch on a GPU."""
-    members = _members(jax.random.split(jax.random.key(0), 2), [0.01, 0.02], widths=(4, 4))
-    lowered = _lowered_chunk(config, members)
+    lowered = _lowered_chunk(config)
     hlo = lowered.compiler_ir("hlo").as_hlo_text()
     assert "conditional(" not in hlo
     assert "stablehlo.case" not in lowered.as_text() and "stablehlo.if" not in lowered.as_text()
-    _, chunk_fn = train.compiled_functions(config)
-    state, _ = train.compiled_functions(config)[0](members, X_TEST, Y_TEST)
-    jaxpr = jax.make_jaxpr(chunk_fn)(
-        state,
-        members,
-        jnp.arange(config.chunk_epochs),
-        jnp.full((config.record_slots,), -1, jnp.int32),
-        X_TEST,
-        Y_TEST,
-    )
+    chunk_fn, inputs = _chunk_and_inputs(config)
+    jaxpr = jax.make_jaxpr(chunk_fn)(*inputs)
     assert " cond[" not in str(jaxpr) and "cond(" not in str(jaxpr)
 
 
 def test_a_remainder_chunk_gives_the_same_run_as_one_chunk():
-    """30 epochs as 8+8+8+6 (a separately compiled remainder) equal one 30-epoch chunk."""
-    members = _members(jax.random.split(jax.random.key(5), 2), [0.01, 0.03])
-    chunked = train.train(train.TrainConfig(epochs=30, chunk_epochs=8), members, X_TEST, Y_TEST)
-    whole = train.train(train.TrainConfig(epochs=30, chunk_epochs=30), members, X_TEST, Y_TEST)
+    """12 epochs as 8+4 (a separately compiled remainder) equal one 12-epoch chunk.
+
+    The members and chunks of 8 of the adam vmapped-sweep test: that length is compiled once.
+    """
+    members = _members(5, LEARNING_RATES)
+    chunked = train.train(
+        train.TrainConfig(model=TANH, epochs=12, chunk_epochs=8), members, X_TEST, Y_TEST
+    )
+    whole = train.train(
+        train.TrainConfig(model=TANH, epochs=12, chunk_epochs=12), members, X_TEST, Y_TEST
+    )
     np.testing.assert_allclose(chunked.train_loss, whole.train_loss, rtol=1e-6)
     np.testing.assert_allclose(chunked.test_loss[:, -1], whole.test_loss[:, -1], rtol=1e-6)
-    assert list(chunked.test_epochs) == [0, 8, 16, 24, 30]
-    assert chunked.train_loss.shape == (2, 31)
+    assert list(chunked.test_epochs) == [0, 8, 12]
+    assert chunked.train_loss.shape == (3, 13)
 
 
 def test_recorded_epochs_give_the_test_loss_and_parameters_of_a_run_stopped_there():
-    members = _members(jax.random.split(jax.random.key(6), 2), [0.02, 0.05], widths=(6,))
+    # The members shape of the snapshot test (one draw compiled for both).
+    members = _members(6, [0.02, 0.05], widths=(16,))
     record = (0, 3, 8, 10, 17, 20)  # inside chunks, on chunk boundaries, and at the end
     config = train.TrainConfig(
         epochs=20, chunk_epochs=8, record_epochs=record, keep_recorded_params=True
@@ -271,9 +311,14 @@ def test_recorded_epochs_give_the_test_loss_and_parameters_of_a_run_stopped_ther
             stopped_params = members.params
             stopped_test = result.test_loss[:, 0]
         else:
+            # Chunks of one epoch: every stopped run is the same compiled program.
             stopped = train.train(
                 dataclasses.replace(
-                    config, epochs=epoch, record_epochs=(), keep_recorded_params=False
+                    config,
+                    epochs=epoch,
+                    chunk_epochs=1,
+                    record_epochs=(),
+                    keep_recorded_params=False,
                 ),
                 members,
                 X_TEST,
@@ -301,22 +346,14 @@ def test_divergence_and_crossings_on_the_host_follow_the_documented_rules():
     assert first.tolist() == [[2, 3], [-1, -1], [-1, -1]]
 
 
-def _float64(tree):
-    return jax.tree.map(
-        lambda a: a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree
-    )
-
-
 @pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
 def test_momentum_equals_optax_sgd_with_momentum_step_by_step(x64, weight_decay):
     """Full batch, float64: the loop's parameters after 6 epochs equal a hand-written optax loop."""
-    members = _members(
-        jax.random.split(jax.random.key(11), 1), [0.05], weight_decays=[weight_decay]
-    )
-    members = _float64(members)._replace(momentum=jnp.array([0.9]))
+    members = _float64(_members(11, [0.05], weight_decays=[weight_decay]))
+    members = members._replace(momentum=np.array([0.9]))
     # 4 + 2 epochs: the momentum buffer must also carry across a chunk boundary.
     config = train.TrainConfig(model=TANH, optimizer="momentum", epochs=6, chunk_epochs=4)
-    result = train.train(config, members, X_TEST.astype(jnp.float64), Y_TEST.astype(jnp.float64))
+    result = train.train(config, members, X_TEST64, Y_TEST64)
 
     sgd = optax.sgd(0.05, momentum=0.9)
     optimizer = (
@@ -324,50 +361,58 @@ def test_momentum_equals_optax_sgd_with_momentum_step_by_step(x64, weight_decay)
         if weight_decay == 0
         else optax.chain(optax.add_decayed_weights(weight_decay, mask=models.kernel_mask), sgd)
     )
-    params = jax.tree.map(lambda a: a[0], members.params)
-    x, y = members.x_train[0], members.y_train[0]
     loss_fn = train.make_loss_fn(TANH)
-    state = optimizer.init(params)
-    for _ in range(6):
-        updates, state = optimizer.update(jax.grad(loss_fn)(params, x, y), state, params)
-        params = optax.apply_updates(params, updates)
+
+    # The hand-written loop as one program: op by op, every eager op compiles on its own.
+    @jax.jit
+    def manual(params, x, y):
+        state = optimizer.init(params)
+        for _ in range(6):
+            updates, state = optimizer.update(jax.grad(loss_fn)(params, x, y), state, params)
+            params = optax.apply_updates(params, updates)
+        return params, loss_fn(params, x, y)
+
+    params = jax.tree.map(lambda a: a[0], members.params)
+    params, final_loss = manual(params, members.x_train[0], members.y_train[0])
     for got, expected in zip(jax.tree.leaves(result.params), jax.tree.leaves(params)):
-        np.testing.assert_allclose(got[0], expected, rtol=1e-10)
-    np.testing.assert_allclose(result.train_loss[0, -1], loss_fn(params, x, y), rtol=1e-10)
+        np.testing.assert_allclose(np.asarray(got)[0], expected, rtol=1e-10)
+    np.testing.assert_allclose(result.train_loss[0, -1], final_loss, rtol=1e-10)
 
 
 CNN = models.CNN1DFamily(input_length=12, output_dim=3)
 N_CLASSIFY = 12
 
 
-def _classification_members(keys, learning_rates, momenta):
-    """CNN members, each with its own init, inputs [N, 12] and integer labels in 0..2."""
+@jax.jit
+def _draw_cnns(keys):
+    # Jitted: drawing three CNNs op by op takes seconds on 2 cores.
     params = jax.vmap(lambda k: CNN.init(jax.random.fold_in(k, 0), 4, 4))(keys)
-    x = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 1), (N_CLASSIFY, 12)))(keys)
-    y = jax.vmap(lambda k: jax.random.randint(jax.random.fold_in(k, 2), (N_CLASSIFY,), 0, 3))(keys)
+    return params, jax.vmap(lambda k: jax.random.fold_in(k, 3))(keys)
+
+
+def _classification_members(seed, learning_rates, momenta):
+    """CNN members, each with its own init, inputs [N, 12] and integer labels in 0..2."""
+    count = len(learning_rates)
+    params, shuffle_key = _draw_cnns(jax.random.split(jax.random.key(seed), count))
+    rng = np.random.default_rng(seed)
     return train.Members(
         params=params,
-        learning_rate=jnp.asarray(learning_rates),
-        weight_decay=jnp.full(len(learning_rates), 1e-3),
-        x_train=x,
-        y_train=y,
-        shuffle_key=jax.vmap(lambda k: jax.random.fold_in(k, 3))(keys),
-        momentum=jnp.asarray(momenta),
+        learning_rate=np.asarray(learning_rates, np.float32),
+        weight_decay=np.full(count, 1e-3, np.float32),
+        x_train=rng.standard_normal((count, N_CLASSIFY, 12)).astype(np.float32),
+        y_train=rng.integers(0, 3, (count, N_CLASSIFY)).astype(np.int32),
+        shuffle_key=shuffle_key,
+        momentum=np.asarray(momenta, np.float32),
     )
 
 
-X_CLASSIFY = jax.random.normal(jax.random.key(97), (20, 12))
-Y_CLASSIFY = jax.random.randint(jax.random.key(96), (20,), 0, 3)
+X_CLASSIFY = _RNG.standard_normal((20, 12)).astype(np.float32)
+Y_CLASSIFY = _RNG.integers(0, 3, 20).astype(np.int32)
 
 
 def test_vmapped_classification_sweep_equals_members_trained_one_by_one():
-    """Loss curves and every metric at every measured epoch, float32 (rtol as the MSE sweep test)."""
-    # Jitted: drawing three CNNs op by op takes seconds on 2 cores.
-    members = jax.jit(_classification_members)(
-        jax.random.split(jax.random.key(12), 3),
-        jnp.array([0.05, 0.1, 0.2]),
-        jnp.array([0.0, 0.5, 0.9]),
-    )
+    """Loss curves and every metric at every measured epoch, float32 (rtol as for MSE sweeps)."""
+    members = _classification_members(12, [0.05, 0.1, 0.2], [0.0, 0.5, 0.9])
     config = train.TrainConfig(
         model=CNN,
         objective="softmax_cross_entropy",
@@ -380,7 +425,10 @@ def test_vmapped_classification_sweep_equals_members_trained_one_by_one():
     )
     together = train.train(config, members, X_CLASSIFY, Y_CLASSIFY)
     assert list(together.test_epochs) == [0, 2, 4]
-    final_outputs = jax.jit(jax.vmap(CNN.apply, in_axes=(0, None)))(together.params, X_CLASSIFY)
+    # Every member's error rate on the final parameters, in one program.
+    direct_errors = jax.jit(
+        jax.vmap(lambda params: objectives.error_rate(CNN.apply(params, X_CLASSIFY), Y_CLASSIFY))
+    )(together.params)
     assert set(together.test_metrics) == set(together.train_metrics) == {"loss", "error"}
     for index in range(3):
         alone = train.train(config, _one(members, index), X_CLASSIFY, Y_CLASSIFY)
@@ -391,17 +439,20 @@ def test_vmapped_classification_sweep_equals_members_trained_one_by_one():
         ):
             for name in ("loss", "error"):
                 np.testing.assert_allclose(metrics[name][index], alone_metrics[name][0], rtol=2e-5)
-        direct = objectives.error_rate(final_outputs[index], Y_CLASSIFY)
+        direct = np.asarray(direct_errors)[index]
         np.testing.assert_allclose(together.test_metrics["error"][index, -1], direct, rtol=1e-6)
     np.testing.assert_array_equal(together.test_loss, together.test_metrics["loss"])
 
 
 def test_blocked_training_run_reports_the_metrics_of_whole_set_evaluation(x64):
     """23 test and 20 training rows in blocks of 6 (last blocks padded): same run, float64."""
-    members = _float64(_members(jax.random.split(jax.random.key(13), 2), [0.05, 0.1]))
-    labels = lambda y: jnp.argmax(y, axis=-1)  # integer labels in 0..O-1
+    members = _float64(_members(13, [0.05, 0.1]))
+
+    def labels(y):  # integer labels in 0..O-1
+        return np.argmax(y, axis=-1)
+
     members = members._replace(y_train=labels(members.y_train))
-    x_test, y_test = X_TEST[:23].astype(jnp.float64), labels(Y_TEST[:23])
+    x_test, y_test = X_TEST64[:23], labels(Y_TEST64[:23])
     # A record epoch inside the chunk: its slots are evaluated one by one (lax.map) when blocked.
     whole = train.TrainConfig(
         model=TANH,
@@ -424,16 +475,21 @@ def test_blocked_training_run_reports_the_metrics_of_whole_set_evaluation(x64):
 @pytest.mark.parametrize("objective", ["mse", "softmax_cross_entropy"])
 def test_blocked_evaluate_fn_equals_whole_set_evaluation(x64, objective):
     """Blocks of 6 over 23 rows, with and without 0/1 weights, against one pass (float64)."""
-    params = _float64(models.init(jax.random.key(14), (D, 5, O)))
     family = models.MLPFamily(input_dim=D, output_dim=O, depth=1, activation="tanh")
-    x, y = X_TEST[:23].astype(jnp.float64), Y_TEST[:23].astype(jnp.float64)
+    x, y = X_TEST64[:23], Y_TEST64[:23]
     if objective == "softmax_cross_entropy":
-        y = jnp.argmax(y, axis=-1)
-    weights = (jnp.arange(23) % 3 != 1).astype(jnp.float64)
-    whole = jax.jit(train.make_evaluate_fn(family, objective))
-    blocked = jax.jit(train.make_evaluate_fn(family, objective, eval_batch_size=6))
-    for w in (None, weights):
-        expected, got = whole(params, x, y, w), blocked(params, x, y, w)
+        y = np.argmax(y, axis=-1)
+    weights = (np.arange(23) % 3 != 1).astype(np.float64)
+    whole = objectives.make_evaluate_fn(family, objective)
+    blocked = objectives.make_evaluate_fn(family, objective, eval_batch_size=6)
+
+    # Both evaluations, with and without weights, in one program (one compile, not four).
+    @jax.jit
+    def evaluations(key, x, y, weights):
+        params = models.init(key, (D, 5, O), dtype=jnp.float64)
+        return [(whole(params, x, y, w), blocked(params, x, y, w)) for w in (None, weights)]
+
+    for expected, got in evaluations(jax.random.key(14), x, y, weights):
         assert set(got) == set(expected) == set(objectives.get_objective(objective).metrics)
         for name in expected:
             np.testing.assert_allclose(got[name], expected[name], rtol=1e-12, err_msg=name)
@@ -462,10 +518,10 @@ def test_compile_cache_is_keyed_on_the_program_fields_only():
 
 
 def test_members_that_do_not_fit_the_config_raise_naming_the_field():
-    members = _members(jax.random.split(jax.random.key(0), 1), [0.1])  # real targets [1, N, O]
+    members = _members(0, LEARNING_RATES)  # real targets [3, N, O]
     classify = train.TrainConfig(model=TANH, objective="softmax_cross_entropy", epochs=1)
     with pytest.raises(ValueError, match="y_train"):
-        train.train(classify, members, X_TEST, jnp.argmax(Y_TEST, axis=-1))
+        train.train(classify, members, X_TEST, np.argmax(Y_TEST, axis=-1))
     with pytest.raises(ValueError, match="momentum"):
         train.train(
             train.TrainConfig(model=TANH, optimizer="momentum", epochs=1), members, X_TEST, Y_TEST

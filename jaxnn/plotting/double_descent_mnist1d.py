@@ -60,7 +60,7 @@ def _published(curve: dict) -> dict | None:
 
 
 def plot_widths(results: dict, path) -> Path:
-    """The notebook's three panels (error against width), and cross-entropy below, with seed bands."""
+    """The notebook's three panels (error against width) and cross-entropy below, seed bands."""
     curves = results["curves"]
     fig, axes = new_figure(ncols=len(curves), nrows=2, size=(4.6, 3.6))
     for column, curve in enumerate(curves):

@@ -14,7 +14,7 @@ def _num(values) -> np.ndarray:
 
 
 def plot_edge_of_stability(results: dict, path) -> Path:
-    """Training loss (log y) and λ_max against the step, with 2/μ dashed (Cohen et al. 2021, Fig. 1).
+    """Training loss (log y) and λ_max against the step, 2/μ dashed (Cohen et al. 2021, Fig. 1).
 
     One color per step size μ. Loss: the first seed solid, the others faint. λ_max:
     the seed median bold, each seed faint; the dashed line of the same color is 2/μ.
@@ -63,7 +63,8 @@ def plot_edge_of_stability(results: dict, path) -> Path:
     )
     sharp_ax.legend(fontsize=7, ncols=2, loc="upper right")
     fig.suptitle(
-        f"Edge of stability: 8 → {config['width']}×{config['depth']} → 8 ReLU, "
+        f"Edge of stability: {config['data']['input_dim']} → {config['width']}×{config['depth']} → "
+        f"{config['data']['output_dim']} ReLU, "
         f"N = {config['n_train']}, {config['init_scheme']} init, {seeds} "
         f"seed{'s' if seeds != 1 else ''}; dashed: "
         f"2/μ, where gradient descent on a quadratic turns unstable",

@@ -22,7 +22,8 @@ WHERE = {
 def _setup_text(results: dict) -> str:
     config = results["run"]["config"]
     return (
-        f"8 → {config['width']}×{config['depth']} → 8 ReLU, M = {config['width']}, "
+        f"{config['data']['input_dim']} → {config['width']}×{config['depth']} → "
+        f"{config['data']['output_dim']} ReLU, M = {config['width']}, "
         f"depth {config['depth']}, B = {config['batch_size']}, N = {config['n_train']}, "
         f"{config['epochs']} epochs, plain SGD"
     )
@@ -304,14 +305,14 @@ SHARPNESS_WHERE = {
 
 
 def _correlation_text(results: dict, key: str) -> str:
-    c = results["sharpness"]["correlations"][key]
+    c = results["correlations"]["columns"][key]
 
     def number(value):
         return "—" if value is None or not np.isfinite(value) else f"{value:+.2f}"
 
     return (
-        f"r = {number(c['pearson'])} (p = {_p_text(c['p_value'])}), "
-        f"ρ = {number(c['spearman'])}, within rates r = {number(c['within_rate_pearson'])}"
+        f"r = {number(c['pearson'])} (Holm p = {_p_text(c['p_holm'])}), "
+        f"ρ = {number(c['spearman'])}, within rates r = {number(c['within_pearson'])}"
     )
 
 
@@ -400,7 +401,7 @@ def plot_sharpness(results: dict, path) -> Path:
     ):
         for index, rate in enumerate(sorted({r["learning_rate"] for r in implicit})):
             runs = [r for r in implicit if r["learning_rate"] == rate]
-            for prefix, (where, marker, _, _) in SHARPNESS_WHERE.items():
+            for prefix, (_, marker, _, _) in SHARPNESS_WHERE.items():
                 ax.scatter(
                     [_num(r[f"{prefix}{stat}"]) for r in runs],
                     [_num(r["test_loss"]) for r in runs],

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from jaxnn import autodiff
+from jaxnn import autodiff, validation
 from jaxnn.formatting import fmt
 from jaxnn.studies import NoProgress, Progress
 
@@ -30,7 +30,6 @@ MIN_B = 1e-300
 # e^u overflows float64 above log(max float) = 709.78: jax.grad of the literal formula then
 # divides inf by inf and returns nan, which the fused node of the engine avoids.
 EXP_OVERFLOW = 1024 * math.log(2.0)
-MAX_SEED = 2**31 - 1
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -53,12 +52,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        if (
-            isinstance(self.seed, bool)
-            or not isinstance(self.seed, int)
-            or not (0 <= self.seed <= MAX_SEED)
-        ):
-            raise ValueError(f"seed: expected an integer in 0..{MAX_SEED}, got {self.seed!r}")
+        validation.seed(self.seed)
         if not (isinstance(self.a, (int, float)) and math.isfinite(self.a)):
             raise ValueError(f"a: must be a finite number, got {self.a!r}")
         if abs(self.a) > MAX_ABS:

@@ -14,22 +14,24 @@ Definitions used in the outputs:
 - interpolation threshold: the smallest width whose seed-median final training
   MSE is below ``interpolation_tol``;
 - test-loss peak: the width with the largest seed-mean test loss.
+
+The sentences and Markdown are in ``double_descent_text``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 
 import jax
 import numpy as np
+from scipy import stats as scipy_stats
 
-from jaxnn import data, models, precision, sweep, train
-from jaxnn.formatting import fmt, table
+from jaxnn import data, models, peaks, precision, stats, sweep, train, validation
 from jaxnn.studies import NoProgress
+from jaxnn.studies.double_descent_text import markdown, summary
 
-MAX_WIDTH = 4096  # a padded 4096-wide group of 3 seeds already needs gigabytes of Adam state
+__all__ = ["FULL", "QUICK", "Config", "markdown", "run", "summary"]
 
 DEFAULT_WIDTHS = (*range(2, 49, 2), 56, 64, 80, 100, 128, 160, 200)
 
@@ -77,23 +79,18 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        if self.epochwise_points < 0:
-            raise ValueError(f"epochwise_points: must be >= 0, got {self.epochwise_points}")
-        if max(self.widths + self.curve_widths) > MAX_WIDTH:
-            raise ValueError(
-                f"widths: at most {MAX_WIDTH}, got {max(self.widths + self.curve_widths)}"
-            )
-        for name in ("seeds", "epochs", "curve_epochs", "chunk_epochs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        validation.seed(self.seed)
+        validation.at_least(self, 0, "epochwise_points")
+        validation.at_least(self, 1, "seeds", "epochs", "curve_epochs", "chunk_epochs")
         for name in ("widths", "curve_widths", "n_train"):
             values = getattr(self, name)
             if not values or min(values) < 1:
                 raise ValueError(f"{name}: need values >= 1, got {values}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate: must be > 0, got {self.learning_rate}")
-        if not self.interpolation_tol > 0:
-            raise ValueError(f"interpolation_tol: must be > 0, got {self.interpolation_tol}")
+        if max(self.widths + self.curve_widths) > sweep.MAX_WIDTH:
+            raise ValueError(
+                f"widths: at most {sweep.MAX_WIDTH}, got {max(self.widths + self.curve_widths)}"
+            )
+        validation.positive(self, "learning_rate", "interpolation_tol")
         models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)
 
@@ -137,8 +134,8 @@ QUICK = Config(
     curve_widths=(6, 24),
     seeds=2,
     epochs=300,
-    curve_epochs=400,
-    chunk_epochs=100,
+    curve_epochs=300,
+    chunk_epochs=300,  # one chunk each: a smoke run compiles one chunk program per group
 )
 FULL = Config(widths=tuple(range(2, 201)), seeds=8, epochs=40_000, curve_epochs=100_000)
 
@@ -227,14 +224,18 @@ def summarize(config: Config, curves: dict, trained: dict, groups) -> dict:
             {
                 "n_train": n,
                 "n_params": n * config.data.output_dim,
-                "width": width_at_parameter_count(n * config.data.output_dim),
+                "width": config.model().width_at_parameter_count(n * config.data.output_dim),
             }
             for n in config.n_train
         ],
         "test_loss_peak": [test_loss_peak(rows[n]) for n in config.n_train],
+        "test_loss_bump": [tested_bump(rows[n]) for n in config.n_train],
         "more_data": more_data_rows(rows, more_data_widths),
         "more_data_hurts_widths": (
             harmful_data_widths(rows, *config.n_train[:2]) if len(config.n_train) > 1 else []
+        ),
+        "more_data_hurts_tested": (
+            tested_harm(rows, *config.n_train[:2]) if len(config.n_train) > 1 else None
         ),
         "bayes_check": {
             "lowest_test_loss": lowest,
@@ -250,110 +251,59 @@ def summarize(config: Config, curves: dict, trained: dict, groups) -> dict:
     }
 
 
-def epochwise_summary(results: dict[int, dict], n_train: int, z: float = 2.0) -> dict:
+def epochwise_summary(results: dict[int, dict], n_train: int) -> dict:
     r"""Test loss over (width, epoch) and the widths whose test loss is non-monotone in epochs.
 
     A width shows *epoch-wise double descent* (Nakkiran et al. 2019, §5) when
-    its seed-mean test loss rises significantly after some epoch and falls
-    significantly again later: there are epochs i < j < l with
-    :math:`L_j - L_i > z\,\sigma_{ij}` and :math:`L_j - L_l > z\,\sigma_{jl}`,
-    :math:`\sigma` the standard error of the difference of the seed means. A
-    significant rise that never comes down is *overfitting* (a U in epochs).
+    its test loss rises after some epoch and falls again later; a rise that
+    never comes down is *overfitting* (a U in epochs). Every (width, epoch) cell
+    is tested, paired over seeds, and the thousand-odd cells are scanned with
+    Benjamini–Hochberg false-discovery control (``peaks.nonmonotone_cells``), so
+    a mark survives a rerun with other seeds rather than being one of the cells
+    that cross two standard errors by chance.
 
     Returns:
         ``{"n_train", "epochs", "widths", "test_loss": [width][epoch] seed means,
-        "test_loss_standard_error", "nonmonotone": [{"width", "kind", "peak_epoch",
-        "rise", "fall"}]}``.
+        "test_loss_standard_error", "cells_scanned", "method", "alpha",
+        "nonmonotone": [{"width", "kind", "peak_epoch", "dip_epoch", "later_epoch",
+        "rise", "fall", "q"}]}``.
     """
     widths = sorted(results)
     epochs = np.asarray(results[widths[0]]["test_epochs"])
     losses = np.stack([np.asarray(results[w]["test_loss"]) for w in widths])  # [width, seed, epoch]
-    mean = losses.mean(axis=1)
-    n_seeds = losses.shape[1]
-    error = losses.std(axis=1, ddof=1) / math.sqrt(n_seeds) if n_seeds > 1 else np.zeros_like(mean)
-    marks = []
     for index, width in enumerate(widths):
-        curve, se = mean[index], error[index]
-        best = None
-        for j in range(1, len(curve)):
-            rise = max(curve[j] - curve[i] - z * math.hypot(se[i], se[j]) for i in range(j))
-            if rise <= 0:
-                continue
-            later = [
-                curve[j] - curve[k] - z * math.hypot(se[j], se[k]) for k in range(j + 1, len(curve))
-            ]
-            fall = max(later, default=-math.inf)
-            kind = "double descent" if fall > 0 else "overfitting"
-            candidate = {
-                "width": width,
-                "kind": kind,
-                "peak_epoch": int(epochs[j]),
-                "rise": float(curve[j] - curve[:j].min()),
-                "fall": float(curve[j] - curve[j + 1 :].min()) if j + 1 < len(curve) else 0.0,
-            }
-            if best is None or (kind == "double descent" and best["kind"] != kind):
-                best = candidate
-            if kind == "double descent":
-                break
-        if best is not None:
-            marks.append(best)
+        losses[index, np.asarray(results[width]["diverged"], bool)] = np.nan
+    mean = np.nanmean(losses, axis=1)
+    error = np.array(
+        [
+            [stats.seed_summary(losses[w, :, e])["standard_error"] for e in range(losses.shape[2])]
+            for w in range(losses.shape[0])
+        ]
+    )
+    scan = peaks.nonmonotone_cells(losses)
+    marks = [
+        {
+            "width": widths[m["curve"]],
+            "kind": m["kind"],
+            "peak_epoch": int(epochs[m["index"]]),
+            "dip_epoch": int(epochs[m["dip_index"]]),
+            "later_epoch": int(epochs[m["later_index"]]),
+            "rise": m["rise"],
+            "fall": m["fall"],
+            "q": m["q"],
+        }
+        for m in scan["marks"]
+    ]
     return {
         "n_train": n_train,
         "epochs": epochs.tolist(),
         "widths": widths,
         "test_loss": mean.tolist(),
         "test_loss_standard_error": error.tolist(),
+        "cells_scanned": scan["cells_scanned"],
+        "method": scan["method"],
+        "alpha": scan["alpha"],
         "nonmonotone": marks,
-    }
-
-
-def summary(results: dict) -> list[str]:
-    """Headline numbers for the console."""
-    lines = []
-    for peak in results["test_loss_peak"]:
-        threshold = next(
-            (t for t in results["interpolation_threshold"] if t["n_train"] == peak["n_train"]), None
-        )
-        lines.append(
-            f"N = {peak['n_train']}: test MSE peaks at M = {peak['width']} "
-            f"({fmt(peak['test_loss'])}, {fmt(peak['test_loss'] / results['bayes_risk'])}"
-            f" x R_t); interpolation threshold "
-            + (
-                f"M = {threshold['width']} ({threshold['n_params']} parameters)"
-                if threshold
-                else "not reached"
-            )
-        )
-    if results["more_data_hurts_widths"]:
-        hurt = results["more_data_hurts_widths"]
-        lines.append(f"more data hurt at {len(hurt)} widths, M = {min(hurt)}..{max(hurt)}")
-    return lines
-
-
-def width_at_parameter_count(
-    n_params: float, depth: int = 2, input_dim: int = 8, output_dim: int = 8
-) -> float:
-    """The real M at which a depth-``depth`` MLP has ``n_params`` parameters (for a plot marker)."""
-    low, high = 0.0, 1e6
-    count = lambda m: (depth - 1) * m * m + (input_dim + output_dim + depth) * m + output_dim  # noqa: E731
-    for _ in range(200):
-        middle = (low + high) / 2
-        low, high = (middle, high) if count(middle) < n_params else (low, middle)
-    return (low + high) / 2
-
-
-def seed_summary(values: np.ndarray) -> dict:
-    """Mean, std, median, min and max over the seed axis (NaN = diverged, ignored)."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return {k: float("nan") for k in ("mean", "std", "median", "min", "max")} | {"n": 0}
-    return {
-        "mean": float(finite.mean()),
-        "std": float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
-        "median": float(np.median(finite)),
-        "min": float(finite.min()),
-        "max": float(finite.max()),
-        "n": int(finite.size),
     }
 
 
@@ -362,8 +312,9 @@ def sweep_rows(results: dict[int, dict], n_train: int, depth: int = 2) -> list[d
     rows = []
     for width in sorted(results):
         result = results[width]
-        train = seed_summary(np.asarray(result["final_train_loss"]))
-        test = seed_summary(np.asarray(result["test_loss"])[:, -1])
+        train = stats.seed_summary(np.asarray(result["final_train_loss"]))
+        test_per_seed = np.where(result["diverged"], np.nan, np.asarray(result["test_loss"])[:, -1])
+        test = stats.seed_summary(test_per_seed)
         rows.append(
             {
                 "n_train": n_train,
@@ -379,6 +330,8 @@ def sweep_rows(results: dict[int, dict], n_train: int, depth: int = 2) -> list[d
                 "test_loss_median": test["median"],
                 "test_loss_min": test["min"],
                 "test_loss_max": test["max"],
+                "test_loss_standard_error": test["standard_error"],
+                "test_loss_per_seed": test_per_seed.tolist(),
                 "n_seeds": int(np.asarray(result["final_train_loss"]).shape[0]),
                 "n_diverged": int(np.sum(result["diverged"])),
             }
@@ -460,6 +413,59 @@ def more_data_rows(rows_by_n: dict[int, list[dict]], widths: Sequence[int]) -> l
     return table
 
 
+def tested_bump(rows: Sequence[dict]) -> dict | None:
+    """The test-loss bump over width tested against its dip and the widest (``peaks.peak_of``).
+
+    Seeds are paired across widths (seed s trains on training set s at every width).
+    """
+    peak = peaks.peak_of([row["test_loss_per_seed"] for row in rows])
+    if peak is None:
+        return None
+    peak["n_train"] = rows[0]["n_train"]
+    if peak["index"] is None:
+        return peak
+    return peak | {
+        "width": rows[peak["index"]]["width"],
+        "dip_width": rows[peak["dip_index"]]["width"],
+        "widest_width": rows[-1]["width"],
+    }
+
+
+def tested_harm(
+    rows_by_n: dict[int, list[dict]], small: int, large: int, alpha: float = peaks.SIGNIFICANCE
+) -> dict:
+    """Widths where the larger N has a higher test loss, tested width by width with Holm.
+
+    The two sizes train on independent draws, so each width's test is Welch's
+    one-sided t-test of the seeds' test losses (``scipy.stats.ttest_ind``), and
+    the p-values are Holm-adjusted over every width compared.
+    """
+    by_width = {r["width"]: r for r in rows_by_n[small]}
+    compared = [(r, by_width[r["width"]]) for r in rows_by_n[large] if r["width"] in by_width]
+    p_values = []
+    for larger, smaller in compared:
+        a, b = (np.asarray(r["test_loss_per_seed"], np.float64) for r in (larger, smaller))
+        a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+        test = (
+            scipy_stats.ttest_ind(a, b, equal_var=False, alternative="greater")
+            if min(a.size, b.size) > 1
+            else None
+        )
+        p_values.append(
+            float(test.pvalue) if test is not None and np.isfinite(test.pvalue) else 1.0
+        )
+    adjusted = stats.holm(p_values) if p_values else np.array([])
+    return {
+        "widths_compared": len(compared),
+        "method": "Welch t-test, Holm",
+        "alpha": alpha,
+        "significant_widths": [
+            larger["width"] for (larger, _), p in zip(compared, adjusted) if p < alpha
+        ],
+        "p_holm": {larger["width"]: float(p) for (larger, _), p in zip(compared, adjusted)},
+    }
+
+
 def harmful_data_widths(rows_by_n: dict[int, list[dict]], small: int, large: int) -> list[int]:
     """Widths where the larger training set has the higher mean test loss."""
     by_width = {r["width"]: r for r in rows_by_n[small]}
@@ -468,262 +474,3 @@ def harmful_data_widths(rows_by_n: dict[int, list[dict]], small: int, large: int
         for r in rows_by_n[large]
         if r["width"] in by_width and r["test_loss"] > by_width[r["width"]]["test_loss"]
     ]
-
-
-def markdown(results: dict) -> str:
-    """Computer assignment 1 for REPORT.md, every number read from ``results``."""
-    config = results["run"]["config"]
-    data = config["data"]
-    bayes = results["bayes_risk"]
-    check = results["bayes_check"]
-    curves = results["training_curves"]
-    n_first = results["curve_n_train"]
-    out = []
-
-    out.append("### Theoretical optimal test error $R_t$")
-    out.append(
-        f"Inputs $x \\sim \\mathcal N(0, I_{{{data['input_dim']}}})$, targets "
-        f"$y = g(x) + \\varepsilon$ with $\\varepsilon \\sim \\mathcal N(0, s^2 I_{{{data['output_dim']}}})$, "
-        f"$s = {fmt(data['noise_std'])}$, and $g$ a fixed random ReLU teacher "
-        f"{data['input_dim']}→{'→'.join(map(str, data['teacher_hidden']))}→{data['output_dim']} "
-        "normalised to unit variance per output (`jaxnn/data.py`). The MSE is averaged over samples "
-        "and output dimensions. The best possible predictor is $g$ itself, whose expected "
-        "test error is the noise alone:\n\n"
-        f"$$R_t = \\mathbb E\\,\\tfrac1O\\lVert g(x)+\\varepsilon-g(x)\\rVert^2 = s^2 = {fmt(bayes)}.$$\n\n"
-        f"Sanity check: the lowest test MSE measured in the whole study is {fmt(check['lowest_test_loss'])}, "
-        + ("not below" if check["passed"] else "**below**")
-        + f" $R_t$ minus three standard errors of the test-set estimate ({fmt(bayes - check['tolerance'])})."
-    )
-
-    out.append(f"### (b) Training curves for M ∈ {{{', '.join(str(c['width']) for c in curves)}}}")
-    out.append("![training loss curves](double_descent_curves.png)")
-    rows = [
-        [
-            c["width"],
-            c["n_params"],
-            c["first_epoch_below_1e-3"],
-            ", ".join(fmt(v) for v in c["first_epoch_below_1e-3_per_seed"]),
-            c["final_train_loss"],
-        ]
-        for c in curves
-    ]
-    out.append(
-        table(
-            [
-                "M",
-                "parameters",
-                "first epoch < 1e-3 (median)",
-                "per seed",
-                "final training MSE (median)",
-            ],
-            rows,
-        )
-    )
-    reached = [c for c in curves if c["first_epoch_below_1e-3"] is not None]
-    missed = [c for c in curves if c["first_epoch_below_1e-3"] is None]
-    sentence = (
-        f"Full-batch Adam (learning rate {fmt(config['learning_rate'])}, "
-        f"{fmt(config['curve_epochs'])} epochs, N = {n_first}, {config['seeds']} seeds). "
-    )
-    if reached:
-        sentence += "MSE below $10^{-3}$ is reached by M = " + ", ".join(
-            str(c["width"]) for c in reached
-        )
-        sentence += f"; not by M = {', '.join(str(c['width']) for c in missed)}" if missed else ""
-        sentence += ". "
-        ordered = sorted(reached, key=lambda c: c["width"])
-        epochs = [c["first_epoch_below_1e-3"] for c in ordered]
-        if len(ordered) > 1 and all(b < a for a, b in zip(epochs, epochs[1:])):
-            sentence += (
-                "Larger models are faster in epochs: "
-                + ", ".join(
-                    f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}" for c in ordered
-                )
-                + "."
-            )
-        elif len(ordered) > 1 and all(b > a for a, b in zip(epochs, epochs[1:])):
-            sentence += (
-                "Larger models are slower in epochs: "
-                + ", ".join(
-                    f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}" for c in ordered
-                )
-                + "."
-            )
-        elif len(ordered) > 1:
-            sentence += (
-                "The epoch count is not monotone in M: "
-                + ", ".join(
-                    f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}" for c in ordered
-                )
-                + "."
-            )
-    else:
-        sentence += "No width reached MSE below $10^{-3}$ in this run."
-    if missed:
-        sentence += (
-            " "
-            + " and ".join(
-                f"M = {c['width']} ({c['n_params']} parameters < N·O = {n_first * data['output_dim']} targets)"
-                for c in missed
-            )
-            + " cannot interpolate and plateaus at "
-            + ", ".join(fmt(c["final_train_loss"]) for c in missed)
-            + "."
-        )
-    out.append(sentence)
-
-    thresholds = {t["n_train"]: t for t in results["interpolation_threshold"]}
-    peaks = {p["n_train"]: p for p in results["test_loss_peak"]}
-    markers = {m["n_train"]: m for m in results["parameter_count_at_n_times_outputs"]}
-    out.append(
-        "### (c) Width sweep M = "
-        f"{min(config['widths'])}…{max(config['widths'])} ({len(config['widths'])} widths, "
-        f"B = N, {fmt(config['epochs'])} epochs, {config['seeds']} seeds)"
-    )
-    out.append("![double descent sweep](double_descent_sweep.png)")
-    threshold = thresholds.get(n_first)
-    peak = peaks[n_first]
-    text = (
-        f"*Interpolation threshold* (defined as the smallest M whose seed-median final training "
-        f"MSE is below {fmt(results['interpolation_tol'])}; the final training MSE of a run is the "
-        f"median over its last {fmt(max(1, config['epochs'] // 20))} epochs): "
-    )
-    if threshold:
-        text += (
-            f"**M = {threshold['width']}, {threshold['n_params']} parameters** for N = {n_first}, "
-            f"against N·O = {markers[n_first]['n_params']} targets (M ≈ "
-            f"{fmt(markers[n_first]['width'])}). "
-        )
-    else:
-        text += "no width of the grid interpolated in this run. "
-    text += (
-        f"The test loss peaks at **M = {peak['width']}** ({peak['n_params']} parameters) with "
-        f"mean test MSE {fmt(peak['test_loss'])}, {fmt(peak['test_loss'] / bayes)}× $R_t$; "
-    )
-    sweep = [r for r in results["sweep"] if r["n_train"] == n_first]
-    small, large = sweep[0], sweep[-1]
-    text += (
-        f"it is {fmt(small['test_loss'])} at M = {small['width']} and falls again to "
-        f"{fmt(large['test_loss'])} at M = {large['width']}. "
-    )
-    best = min(sweep, key=lambda r: r["test_loss"])
-    text += f"The best width is M = {best['width']} (test MSE {fmt(best['test_loss'])}); " + (
-        "the second descent ends below the small-model minimum."
-        if best["width"] > peak["width"]
-        else "the second descent does not reach the small-model minimum within this grid."
-    )
-    out.append(text)
-
-    if len(thresholds) > 1 or len(peaks) > 1:
-        n_values = sorted(peaks)
-        out.append(f"### (d) More data can hurt: N = {' vs '.join(map(str, n_values))}")
-        out.append("![test loss for each N](double_descent_more_data.png)")
-        more = results["more_data"]
-        widths = sorted({r["width"] for r in more})
-        header = (
-            ["M", "parameters"] + [f"test MSE, N = {n}" for n in n_values] + ["larger N worse?"]
-        )
-        rows = []
-        for width in widths:
-            entries = {r["n_train"]: r for r in more if r["width"] == width}
-            losses = [entries[n]["test_loss"] if n in entries else None for n in n_values]
-            worse = None if None in losses else losses[-1] > losses[0]
-            rows.append([width, next(iter(entries.values()))["n_params"], *losses, worse])
-        out.append(table(header, rows))
-        hurt = results.get("more_data_hurts_widths", [])
-        n_small, n_large = n_values[0], n_values[-1]
-        explanation = (
-            f"The two widths asked for are the measured N = {n_small} threshold "
-            f"(M = {thresholds[n_small]['width'] if n_small in thresholds else '—'}) and "
-            f"overparameterized widths beyond it. "
-        )
-        if hurt:
-            explanation += (
-                f"With N = {n_large}, the test loss is higher than with N = {n_small} at "
-                f"{len(hurt)} of {len(sweep)} widths, M = {min(hurt)}…{max(hurt)}. "
-            )
-        else:
-            explanation += f"In this run N = {n_large} was never worse than N = {n_small}. "
-        if n_large in thresholds and n_small in thresholds:
-            explanation += (
-                f"The reason (Nakkiran et al. 2019, *Deep double descent*, §6; Belkin et al. 2019): "
-                f"the peak sits where the model can just fit the N·O noisy targets. Doubling N moves "
-                f"the interpolation threshold from M = {thresholds[n_small]['width']} "
-                f"({thresholds[n_small]['n_params']} parameters) to M = {thresholds[n_large]['width']} "
-                f"({thresholds[n_large]['n_params']} parameters; N·O = {markers[n_large]['n_params']}), "
-                f"and the test peak from M = {peaks[n_small]['width']} to M = {peaks[n_large]['width']}. "
-                f"Between the two thresholds the N = {n_small} model is already past its peak and "
-                f"descending, while the N = {n_large} model is being forced to interpolate with "
-                "barely enough parameters, so it fits the noise with a large, erratic correction to "
-                "the teacher; there the extra data hurt."
-            )
-        helped = [w for w in widths_both(results, n_small, n_large) if w not in hurt]
-        if helped:
-            explanation += (
-                f" At the other {len(helped)} widths (M = "
-                + ", ".join(map(str, helped))
-                + f") N = {n_large} was at least as good."
-            )
-        out.append(explanation)
-    if results.get("epochwise"):
-        out.append(epochwise_markdown(results))
-    return "\n\n".join(out)
-
-
-def epochwise_markdown(results: dict) -> str:
-    """Part (e), beyond the sheet: is the test loss non-monotone in epochs as well as in width?"""
-    out = [
-        "### (e) Epoch-wise double descent",
-        "![test MSE over width and epoch](double_descent_epochwise.png)",
-    ]
-    text = (
-        "The sweep also recorded the test loss at "
-        f"{len(results['epochwise'][0]['epochs'])} epochs (log-spaced plus every chunk end) of "
-        "every run (Nakkiran et al. 2019, §5, Fig. 2, show test error against epochs rising and "
-        "falling again for widths near the threshold). A width is marked when its seed-mean "
-        "test loss rises by more than two standard errors above an earlier value and then "
-        "falls by more than two standard errors below that peak (*double descent*), or rises "
-        "and never comes back down (*overfitting*). "
-    )
-    sentences = []
-    for panel in results["epochwise"]:
-        marks = panel["nonmonotone"]
-        double = [m for m in marks if m["kind"] == "double descent"]
-        overfit = [m for m in marks if m["kind"] == "overfitting"]
-        sentence = f"N = {panel['n_train']}: "
-        if double:
-            sentence += "epoch-wise double descent at M = " + ", ".join(
-                f"{m['width']} (peak at epoch {m['peak_epoch']}, rise "
-                f"{fmt(m['rise'])}, fall {fmt(m['fall'])})"
-                for m in double
-            )
-        else:
-            sentence += "no width shows epoch-wise double descent"
-        if overfit:
-            sentence += (
-                "; the test loss rises for good (overfitting in epochs) at M = "
-                + ", ".join(str(m["width"]) for m in overfit)
-            )
-        sentences.append(sentence + ".")
-    kinds = {m["kind"] for panel in results["epochwise"] for m in panel["nonmonotone"]}
-    if "double descent" not in kinds:
-        sentences.append(
-            "This teacher does not show epoch-wise double descent within the "
-            "recorded epochs"
-            + (
-                ": where the test loss is non-monotone in epochs it "
-                "rises and stays up (overfitting) rather than "
-                "descending a second time."
-                if kinds
-                else "."
-            )
-        )
-    return "\n\n".join(out + [text + " ".join(sentences)])
-
-
-def widths_both(results: dict, n_small: int, n_large: int) -> list[int]:
-    """Widths swept for both training-set sizes."""
-    by_n = {
-        n: {r["width"] for r in results["sweep"] if r["n_train"] == n} for n in (n_small, n_large)
-    }
-    return sorted(by_n[n_small] & by_n[n_large])

@@ -28,15 +28,16 @@ sweep, grouped by width like the main study (``jaxnn.sweep.Variant``).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import jax
 import numpy as np
+from scipy import stats as scipy_stats
 
-from jaxnn import data, models, precision, sweep, train
+from jaxnn import data, models, peaks, precision, stats, sweep, train, validation
 from jaxnn.formatting import fmt, plus_minus, table
 from jaxnn.studies import NoProgress
-from jaxnn.studies.double_descent import MAX_WIDTH, width_at_parameter_count
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -75,25 +76,22 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("n_train", "seeds", "epochs", "chunk_epochs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
-        if not self.widths or min(self.widths) < 1 or max(self.widths) > MAX_WIDTH:
-            raise ValueError(f"widths: need values in 1..{MAX_WIDTH}, got {self.widths}")
+        validation.at_least(self, 1, "n_train", "seeds", "epochs", "chunk_epochs")
+        validation.seed(self.seed)
+        if not self.widths or min(self.widths) < 1 or max(self.widths) > sweep.MAX_WIDTH:
+            raise ValueError(f"widths: need values in 1..{sweep.MAX_WIDTH}, got {self.widths}")
         if tuple(sorted(set(self.widths))) != tuple(self.widths):
             raise ValueError("widths: must be sorted and unique")
         for name in ("noise_stds", "weight_decays"):
             values = getattr(self, name)
             if not values or not all(math.isfinite(v) and v >= 0 for v in values):
                 raise ValueError(f"{name}: need finite values >= 0, got {values}")
-        if not all(v > 0 for v in self.weight_decays):
-            raise ValueError(f"weight_decays: need values > 0, got {self.weight_decays}")
+        validation.all_positive(self, "weight_decays")
         if not (math.isfinite(self.decay_noise_std) and self.decay_noise_std >= 0):
             raise ValueError(
                 f"decay_noise_std: need a finite value >= 0, got {self.decay_noise_std}"
             )
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate: must be > 0, got {self.learning_rate}")
+        validation.positive(self, "learning_rate")
         models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)
 
@@ -114,7 +112,7 @@ QUICK = Config(
     chunk_epochs=100,
 )
 FULL = Config(
-    widths=tuple(range(2, 65, 2)) + (80, 100, 128, 160, 200),
+    widths=(*tuple(range(2, 65, 2)), 80, 100, 128, 160, 200),
     noise_stds=(0.0, 0.125, 0.25, 0.5, 1.0, 1.5, 2.0),
     weight_decays=(3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
     seeds=8,
@@ -198,86 +196,96 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
 
 
 def _cell(result: dict) -> dict:
-    """Seed mean and standard error of the excess risk and of the final training MSE."""
-    excess = np.asarray(result["test_loss"])[:, -1]
-    diverged = np.asarray(result["diverged"])
-    excess = excess[~diverged]
-    n = excess.size
+    """Seed mean and standard error of the excess risk, its per-seed values, and the train MSE."""
+    diverged = np.asarray(result["diverged"], bool)
+    per_seed = np.where(diverged, np.nan, np.asarray(result["test_loss"])[:, -1])
+    summary = stats.seed_summary(per_seed)
     return {
-        "excess_risk": float(excess.mean()) if n else math.nan,
-        "excess_risk_standard_error": float(excess.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
+        "excess_risk": summary["mean"],
+        "excess_risk_standard_error": summary["standard_error"],
+        "excess_risk_per_seed": per_seed.tolist(),
         "train_loss": float(np.nanmean(np.asarray(result["final_train_loss"]))),
-        "n_seeds": int(n),
+        "n_seeds": summary["n"],
         "n_diverged": int(diverged.sum()),
     }
 
 
 def peak_of(rows: list[dict]) -> dict:
-    """The double-descent bump of a curve: its largest rise above a narrower width's value.
+    """The double-descent bump of a curve, tested with the widths scanned (``peaks.peak_of``).
 
-    The peak is the width j maximising ``excess[j] - min(excess[:j])`` (so a
-    curve that only falls has none: an under-fitting start is not a peak).
-    ``height`` is that rise, with the standard error of the difference;
-    ``height_over_widest`` compares the peak with the widest model.
+    The peak is the width whose excess risk rises most above the lowest value at a
+    narrower width (so a curve that only falls has none: an under-fitting start is
+    not a peak). ``height`` is that rise and ``height_over_widest`` the peak's excess
+    over the widest model, each a paired difference over seeds (a seed trains on
+    the same data at every width) with its standard error and a Holm-adjusted
+    p-value that counts every width scanned. ``significant``: the rise survives.
     """
-    risks = [r["excess_risk"] for r in rows]
-    best = None
-    for j in range(1, len(rows)):
-        i = int(np.argmin(risks[:j]))
-        rise = risks[j] - risks[i]
-        if best is None or rise > best[0]:
-            best = (rise, i, j)
-    if best is None or best[0] <= 0:
-        return {
-            "width": None,
-            "n_params": None,
-            "excess_risk": None,
-            "excess_risk_standard_error": None,
-            "dip_width": None,
-            "height": 0.0,
-            "height_standard_error": 0.0,
-            "widest_excess_risk": risks[-1],
-            "height_over_widest": None,
-            "height_over_widest_standard_error": None,
-        }
-    rise, i, j = best
-    peak, dip, widest = rows[j], rows[i], rows[-1]
-    error = lambda a, b: math.hypot(
-        a["excess_risk_standard_error"],
-        b["excess_risk_standard_error"],
-    )
-    return {
-        "width": peak["width"],
-        "n_params": peak["n_params"],
-        "excess_risk": peak["excess_risk"],
-        "excess_risk_standard_error": peak["excess_risk_standard_error"],
-        "dip_width": dip["width"],
-        "height": rise,
-        "height_standard_error": error(peak, dip),
+    widest = rows[-1]
+    peak = peaks.peak_of([r["excess_risk_per_seed"] for r in rows]) or {"index": None}
+    none = {
+        "width": None,
+        "n_params": None,
+        "excess_risk": None,
+        "excess_risk_standard_error": None,
+        "dip_width": None,
+        "height": 0.0,
+        "height_standard_error": None,
+        "height_p_holm": None,
         "widest_excess_risk": widest["excess_risk"],
-        "height_over_widest": peak["excess_risk"] - widest["excess_risk"],
-        "height_over_widest_standard_error": error(peak, widest),
+        "height_over_widest": None,
+        "height_over_widest_standard_error": None,
+        "height_over_widest_p_holm": None,
+        "significant": False,
+        "widths_scanned": len(rows) - 1,
+    }
+    if peak["index"] is None:
+        return none
+    top, dip = rows[peak["index"]], rows[peak["dip_index"]]
+    return none | {
+        "width": top["width"],
+        "n_params": top["n_params"],
+        "excess_risk": top["excess_risk"],
+        "excess_risk_standard_error": top["excess_risk_standard_error"],
+        "dip_width": dip["width"],
+        "height": peak["rise"],
+        "height_standard_error": peak["rise_standard_error"],
+        "height_p_holm": peak["rise_p_holm"],
+        "height_over_widest": peak["excess"],
+        "height_over_widest_standard_error": peak["excess_standard_error"],
+        "height_over_widest_p_holm": peak["excess_p_holm"],
+        "significant": bool(peak["rise_p_holm"] < peaks.SIGNIFICANCE),
     }
 
 
-def monotone_violations(rows: list[dict], z: float = 2.0) -> list[dict]:
-    """Pairs of widths M < M' where M' is worse by more than ``z`` standard errors."""
-    violations = []
-    for i, narrow in enumerate(rows):
-        for wide in rows[i + 1 :]:
-            error = math.hypot(
-                narrow["excess_risk_standard_error"], wide["excess_risk_standard_error"]
-            )
-            if wide["excess_risk"] - narrow["excess_risk"] > z * error:
-                violations.append(
-                    {
-                        "narrow": narrow["width"],
-                        "wide": wide["width"],
-                        "increase": wide["excess_risk"] - narrow["excess_risk"],
-                        "standard_error": error,
-                    }
-                )
-    return violations
+def monotone_violations(rows: list[dict], alpha: float = peaks.SIGNIFICANCE) -> dict:
+    """Pairs of widths M < M' where M' is significantly worse, over every pair scanned.
+
+    Each pair is a paired one-sided t-test over seeds (``peaks.pairwise_p_greater``);
+    the p-values of all W(W-1)/2 pairs are Benjamini–Hochberg adjusted
+    (``scipy.stats.false_discovery_control``), so a violation is not one of the
+    pairs that cross two standard errors by chance.
+    """
+    values = np.array([r["excess_risk_per_seed"] for r in rows], np.float64).T  # [seed, width]
+    p = peaks.pairwise_p_greater(values)
+    pairs = [(i, j) for i in range(len(rows)) for j in range(i + 1, len(rows))]
+    q = scipy_stats.false_discovery_control([p[i, j] for i, j in pairs]) if pairs else []
+    violations = [
+        {
+            "narrow": rows[i]["width"],
+            "wide": rows[j]["width"],
+            "increase": rows[j]["excess_risk"] - rows[i]["excess_risk"],
+            "standard_error": stats.paired_difference(values[:, j], values[:, i])["standard_error"],
+            "q": float(q_ij),
+        }
+        for (i, j), q_ij in zip(pairs, q)
+        if q_ij < alpha
+    ]
+    return {
+        "pairs_scanned": len(pairs),
+        "method": "Benjamini-Hochberg",
+        "alpha": alpha,
+        "violations": violations,
+    }
 
 
 def summarize(config: Config, cells: dict) -> dict:
@@ -294,7 +302,7 @@ def summarize(config: Config, cells: dict) -> dict:
         for s in config.noise_stds
         for w in config.widths
     ]
-    peaks = [
+    noise_peaks = [
         {"noise_std": s, **peak_of([r for r in noise_rows if r["noise_std"] == s])}
         for s in config.noise_stds
     ]
@@ -314,9 +322,11 @@ def summarize(config: Config, cells: dict) -> dict:
     unregularized = [r for r in decay_rows if r["weight_decay"] == 0.0]
     return {
         "n_train": config.n_train,
-        "interpolation_width": width_at_parameter_count(config.n_train * config.data.output_dim),
+        "interpolation_width": models.MLPFamily(
+            input_dim=config.data.input_dim, output_dim=config.data.output_dim
+        ).width_at_parameter_count(config.n_train * config.data.output_dim),
         "noise_rows": noise_rows,
-        "noise_peaks": peaks,
+        "noise_peaks": noise_peaks,
         "decay_rows": decay_rows,
         "optimal_decay_rows": optimal_rows,
         "unregularized_peak": peak_of(unregularized),
@@ -327,15 +337,17 @@ def summarize(config: Config, cells: dict) -> dict:
 
 
 def summary(results: dict) -> list[str]:
-    peaks = ", ".join(
+    by_level = ", ".join(
         f"s = {p['noise_std']:g}: "
         + (f"M = {p['width']} (+{fmt(p['height'])})" if p["width"] else "none")
         for p in results["noise_peaks"]
     )
     return [
-        f"excess-risk peak (rise above its dip) by noise level: {peaks}",
-        f"optimal weight decay: {len(results['optimal_violations'])} monotonicity violations "
-        f"(unregularized: {len(results['unregularized_violations'])})",
+        f"excess-risk peak (rise above its dip) by noise level: {by_level}",
+        f"optimal weight decay: {len(results['optimal_violations']['violations'])} significant "
+        f"monotonicity violations (unregularized: "
+        f"{len(results['unregularized_violations']['violations'])}) of "
+        f"{results['optimal_violations']['pairs_scanned']} pairs",
     ]
 
 
@@ -347,7 +359,7 @@ def markdown(results: dict) -> str:
         f"{config['seeds']} seeds)",
         "![excess risk against width for each noise level](double_descent_noise.png)",
     ]
-    peaks = results["noise_peaks"]
+    noise_peaks = results["noise_peaks"]
     out.append(
         table(
             [
@@ -376,29 +388,31 @@ def markdown(results: dict) -> str:
                     else "none",
                     p["widest_excess_risk"],
                 ]
-                for p in peaks
+                for p in noise_peaks
             ],
         )
     )
-    significant = [p for p in peaks if p["width"] and p["height"] > 2 * p["height_standard_error"]]
+    significant = [p for p in noise_peaks if p["significant"]]
     text = (
         "The excess risk is test MSE against the noise-free teacher, i.e. test MSE − R_t. The "
         "peak of a curve is its largest rise above the lowest value at a narrower width (the "
-        f"dip). N·O = {n * config['data']['output_dim']} parameters sit at M ≈ {fmt(threshold)}; "
+        "dip); the rise is a paired test over seeds that counts every width scanned (Holm; "
+        f"`jaxnn.peaks`). N·O = {n * config['data']['output_dim']} parameters sit at "
+        f"M ≈ {fmt(threshold)}; "
     )
     if significant:
         text += (
-            "the peaks that stand more than two standard errors above their dip sit at "
+            "the peaks whose rise survives the correction sit at "
             + ", ".join(
                 f"M = {p['width']} ({p['n_params']} parameters, s = {p['noise_std']:g})"
                 for p in significant
             )
             + ". "
         )
-    noisy = [p for p in peaks if p["noise_std"] > 0 and p["width"]]
+    noisy = [p for p in noise_peaks if p["noise_std"] > 0 and p["width"]]
     heights = [p["height"] for p in noisy]
     if len(noisy) > 1:
-        grows = all(b > a for a, b in zip(heights, heights[1:]))
+        grows = all(b > a for a, b in itertools.pairwise(heights))
         text += (
             (
                 "The peak height grows with every step in s"
@@ -411,12 +425,13 @@ def markdown(results: dict) -> str:
         )
         slope = np.polyfit(np.log([p["noise_std"] for p in noisy]), np.log(heights), 1)[0]
         text += f"; on log axes it scales as s^{fmt(slope, 2)} across these levels. "
-    zero = next((p for p in peaks if p["noise_std"] == 0), None)
+    zero = next((p for p in noise_peaks if p["noise_std"] == 0), None)
     if zero is not None and noisy:
         top = noisy[-1]
         share = zero["height"] / top["height"] if top["height"] > 0 else math.nan
         text += (
-            f"Without label noise the rise is {plus_minus(zero['height'], zero['height_standard_error'])}"
+            "Without label noise the rise is "
+            f"{plus_minus(zero['height'], zero['height_standard_error'])}"
             f", {fmt(100 * share, 2)} % of the rise at s = {top['noise_std']:g}: "
         )
         text += (
@@ -456,28 +471,35 @@ def markdown(results: dict) -> str:
         )
     )
     before, after = results["unregularized_peak"], results["optimal_peak"]
-    violations = results["optimal_violations"]
-    describe = lambda p: (
-        f"peaks at M = {p['width']}, {plus_minus(p['height'], p['height_standard_error'])} "
-        f"above its dip at M = {p['dip_width']}"
-        if p["width"]
-        else "has no peak"
-    )
+    scanned = results["optimal_violations"]
+    violations = scanned["violations"]
+
+    def describe(p: dict) -> str:
+        if not p["width"]:
+            return "has no peak"
+        return (
+            f"peaks at M = {p['width']}, {plus_minus(p['height'], p['height_standard_error'])} "
+            f"above its dip at M = {p['dip_width']}"
+        )
+
     text = (
         f"Without decay the excess risk {describe(before)}; with the best λ per width it "
         f"{describe(after)}. "
     )
     if not violations:
         text += (
-            "The optimally regularized curve is monotone in M within seed noise (no wider "
-            "model is worse than a narrower one by more than two standard errors): optimal "
+            "The optimally regularized curve is monotone in M within seed noise: of the "
+            f"{scanned['pairs_scanned']} pairs of widths, none has the wider model significantly "
+            f"worse (paired tests, {scanned['method']} at {fmt(scanned['alpha'])}): optimal "
             "decay removes the peak, as Nakkiran, Venkat, Kakade & Ma (2021) prove for "
             "linear regression."
         )
     else:
         text += (
             f"The optimally regularized curve is *not* monotone within seed noise: "
-            f"{len(violations)} pair(s) of widths violate it, e.g. "
+            f"{len(violations)} of the {scanned['pairs_scanned']} pairs of widths have the wider "
+            f"model significantly worse (paired tests, {scanned['method']} at "
+            f"{fmt(scanned['alpha'])}), e.g. "
             + ", ".join(
                 f"M = {v['narrow']} → {v['wide']} (+{fmt(v['increase'])} ± "
                 f"{fmt(v['standard_error'])})"

@@ -70,11 +70,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import cho_factor, cho_solve
 
-from jaxnn import precision
+from jaxnn import placement, precision, validation
 from jaxnn.formatting import fmt, plus_minus, table
 from jaxnn.studies import NoProgress, Progress
 
-MAX_SEED = 2**31 - 1
 # Points with |p - n| below this are measured but not checked against the formula: their
 # risk has infinite variance for |p - n| <= 3, and at 4 the standard error itself is unreliable.
 CHECK_MARGIN = 5
@@ -142,8 +141,7 @@ class Config:
                 raise ValueError(f"{name}: must be an integer >= 1, got {getattr(self, name)!r}")
         if self.seeds < 2:
             raise ValueError(f"seeds: need >= 2 for a standard error, got {self.seeds}")
-        if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
-            raise ValueError(f"seed: must be an integer in 0..{MAX_SEED}, got {self.seed!r}")
+        validation.seed(self.seed)
         for name in ("noise_std", "beta_norm"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
@@ -370,9 +368,9 @@ def measure(
     parts = []
     for start in range(0, config.seeds, chunk):
         seed_ids = np.arange(start, start + chunk, dtype=np.uint32)
-        seed_ids = jax.device_put(seed_ids, sharding) if sharding else jnp.asarray(seed_ids)
+        seed_ids = placement.place(seed_ids, sharding) if sharding else jnp.asarray(seed_ids)
         count = min(chunk, config.seeds - start)
-        parts.append(np.asarray(excess_risk_fn(key_p, seed_ids))[:count])
+        parts.append(np.asarray(placement.to_host(excess_risk_fn(key_p, seed_ids)))[:count])
         progress(count)
     return np.concatenate(parts)
 
@@ -507,7 +505,8 @@ def markdown(results: dict) -> str:
         "$$\\mathbb E\\lVert\\hat\\beta-\\beta\\rVert^2 = s^2\\frac{p}{n-p-1}\\ (p \\le n-2),"
         "\\qquad s^2\\frac{n}{p-n-1} + \\lVert\\beta\\rVert^2\\Bigl(1-\\frac np\\Bigr)\\ "
         "(p \\ge n+2),$$\n\n"
-        f"infinite for |p − n| ≤ 1. Measured: the mean over draws ± its standard error ({results['dtype']})."
+        f"infinite for |p − n| ≤ 1. Measured: the mean over draws ± its standard error "
+        f"({results['dtype']})."
     )
     out.append(
         table(

@@ -16,11 +16,10 @@ import dataclasses
 import jax
 import numpy as np
 
-from jaxnn import backprop, precision
+from jaxnn import backprop, precision, validation
 from jaxnn.formatting import fmt, table
 from jaxnn.studies import NoProgress, Progress
 
-MAX_SEED = 2**31 - 1
 # the float64 gradient check materializes N × L activations per layer: 1024 × 4096 × 8 bytes
 # = 32 MiB each keeps the largest allowed net well inside a CPU's memory
 MAX_SIZE = 1024
@@ -103,12 +102,7 @@ class Config:
             )
         if not isinstance(self.grad_check, bool):
             raise ValueError(f"grad_check: expected True or False, got {self.grad_check!r}")
-        if (
-            isinstance(self.seed, bool)
-            or not isinstance(self.seed, int)
-            or not (0 <= self.seed <= MAX_SEED)
-        ):
-            raise ValueError(f"seed: expected an integer in 0..{MAX_SEED}, got {self.seed!r}")
+        validation.seed(self.seed)
         precision.check_precision(self.matmul_precision)
 
 

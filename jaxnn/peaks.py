@@ -1,0 +1,194 @@
+r"""Peaks found by scanning a curve, tested with the scan counted (double descent in width, epochs).
+
+A double-descent peak on an ordered axis (the widths of a sweep, or the
+epochs of one run) is a rise above an earlier dip and a fall to a later value.
+Picking the peak as the largest rise over many cells makes a naive
+two-standard-error test find peaks in noise: over 1,400 (width, epoch) cells
+about 30 cross it by chance. So every claim here is a paired, one-sided t-test
+over seeds (a seed is the same run at every cell of the axis: same data, same
+initialization) with the scan counted:
+
+- ``peak_of``: the largest rise along one axis, with Holm's step-down
+  correction over the candidate cells (family-wise error; few cells, e.g. 20
+  widths; Holm 1979);
+- ``nonmonotone_cells``: every cell of a grid (e.g. width × epoch) tested for
+  a rise and a later fall, with Benjamini–Hochberg false-discovery control
+  over all of them (``scipy.stats.false_discovery_control``; Benjamini &
+  Hochberg 1995), which keeps power when the cells number in the thousands.
+
+A test needs at least two seeds; with fewer, nothing is called significant.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+from jaxnn import stats
+
+SIGNIFICANCE = 0.05
+
+
+def pairwise_p_greater(values) -> np.ndarray:
+    """``p[i, j]``: one-sided paired p-value that cell j is above cell i, over seeds.
+
+    ``values`` is ``[seed, cell]`` (NaN: a diverged seed, left out of the pairs it
+    is in). The t statistic of the seed-wise differences with n − 1 degrees of
+    freedom; a pair without spread has p = 0 when j is above, 1 otherwise, and a
+    pair with fewer than two seeds p = 1 (nothing to test against).
+    """
+    values = np.asarray(values, np.float64)
+    differences = values[:, None, :] - values[:, :, None]  # [seed, i, j] = v[j] - v[i]
+    count = np.sum(np.isfinite(differences), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # pairs of < 2 seeds: handled below
+        mean = np.nanmean(differences, axis=0)
+        spread = np.nanstd(differences, axis=0, ddof=1)
+        t = mean / (spread / np.sqrt(count))
+        p = scipy_stats.t.sf(t, np.maximum(count - 1, 1))
+    p = np.where(spread == 0, np.where(mean > 0, 0.0, 1.0), p)
+    return np.where((count < 2) | ~np.isfinite(p), 1.0, p)
+
+
+def _below_any(p: np.ndarray, j: int, cells: range) -> tuple[float, int | None]:
+    """Bonferroni over ``cells``: is cell j above any of them? ``(p, the cell that shows it)``."""
+    cells = list(cells)
+    if not cells:
+        return 1.0, None
+    best = min(cells, key=lambda i: p[i, j])
+    return min(1.0, len(cells) * float(p[best, j])), best
+
+
+def peak_of(per_seed: Sequence[Sequence[float]], *, alpha: float = SIGNIFICANCE) -> dict | None:
+    """The largest rise above a dip along an axis, and its excess over the last cell.
+
+    For each cell j its *dip* is the earlier cell i < j of lowest seed mean; the
+    peak is the j whose rise ``mean[j] - mean[i]`` is largest, so a curve that
+    only falls has no peak (an under-fitting start is not one). Two paired,
+    one-sided tests over seeds, each counting the scan: the *rise* (is cell j
+    above any earlier cell? Bonferroni over the j earlier cells, then Holm over
+    the candidate cells j) and the *excess* over the last cell (the widest model,
+    the end of training; Holm over the cells before it). ``significant``: both
+    adjusted p-values below ``alpha``.
+
+    Args:
+        per_seed: ``[cell][seed]`` values along the axis (NaN: a diverged seed).
+
+    Returns:
+        ``None`` for a single cell; ``{"index": None, "cells_scanned"}`` when
+        nothing rises; otherwise the indices of the peak and its dip, the rise
+        and the excess with standard errors, raw and Holm-adjusted p-values.
+
+    Example:
+        >>> peak = peak_of([[3.0, 3.1, 2.9], [1.0, 1.2, 1.1], [2.0, 2.3, 2.1], [1.5, 1.6, 1.5]])
+        >>> peak["index"], peak["dip_index"]
+        (2, 1)
+    """
+    values = np.asarray(per_seed, np.float64).T  # [seed, cell]
+    n = values.shape[1]
+    if n < 2:
+        return None
+    means = np.nanmean(values, axis=0)
+    candidates = range(1, n)
+    dips = [int(np.nanargmin(means[:j])) for j in candidates]
+    rises = np.array([means[j] - means[i] for j, i in zip(candidates, dips)])
+    base = {"cells_scanned": n - 1}
+    if not np.any(rises > 0):
+        return base | {"index": None, "significant": False}
+    p = pairwise_p_greater(values)
+    rise_holm = stats.holm([_below_any(p, j, range(j))[0] for j in candidates])
+    excess_holm = stats.holm([p[n - 1, j] for j in range(n - 1)])
+    j = int(np.nanargmax(rises)) + 1
+    rise = stats.paired_difference(values[:, j], values[:, dips[j - 1]])
+    peak = base | {
+        "index": j,
+        "dip_index": dips[j - 1],
+        "rise": rise["mean"],
+        "rise_standard_error": rise["standard_error"],
+        "rise_p": _below_any(p, j, range(j))[0],
+        "rise_p_holm": float(rise_holm[j - 1]),
+    }
+    if j == n - 1:  # the last cell is the peak: no second descent on this axis
+        return peak | {
+            "excess": 0.0,
+            "excess_standard_error": None,
+            "excess_p": None,
+            "excess_p_holm": None,
+            "significant": False,
+        }
+    excess = stats.paired_difference(values[:, j], values[:, -1])
+    return peak | {
+        "excess": excess["mean"],
+        "excess_standard_error": excess["standard_error"],
+        "excess_p": float(p[n - 1, j]),
+        "excess_p_holm": float(excess_holm[j]),
+        "significant": bool(rise_holm[j - 1] < alpha and excess_holm[j] < alpha),
+    }
+
+
+def nonmonotone_cells(curves: np.ndarray, *, alpha: float = SIGNIFICANCE) -> dict:
+    """Curves that rise and fall again (or rise for good), with false-discovery control.
+
+    Every interior cell j of every curve is tested twice, paired over seeds:
+    a *rise* (is it above any earlier cell? Bonferroni over the earlier cells)
+    and a *fall* (is it above any later cell? Bonferroni over the later cells).
+    A double-descent cell needs both, so its p-value is the larger of the two
+    (an intersection–union test); an overfitting cell needs the rise only. Both
+    families are Benjamini–Hochberg adjusted over every cell of every curve. A
+    curve shows *double descent* when one of its cells survives at ``alpha``,
+    else *overfitting* when one of its rises does.
+
+    Args:
+        curves: ``[curve, seed, cell]`` values, e.g. test loss ``[width, seed, epoch]``.
+
+    Returns:
+        ``{"cells_scanned", "method", "alpha", "marks": [{"curve", "kind",
+        "index", "dip_index", "later_index", "rise", "fall", "q"}]}``, one mark
+        per curve that shows either (its most significant cell): the rise from
+        the dip and the fall to the later cell that show it, in seed means.
+    """
+    curves = np.asarray(curves, np.float64)
+    n_curves, _, n_cells = curves.shape
+    means = np.nanmean(curves, axis=1)
+    cells = []
+    for c in range(n_curves):
+        p = pairwise_p_greater(curves[c])
+        for j in range(1, n_cells - 1):
+            rise_p, i = _below_any(p, j, range(j))
+            fall_p, k = _below_any(p, j, range(j + 1, n_cells))
+            cells.append((c, j, i, k, max(rise_p, fall_p), rise_p))
+    result = {
+        "cells_scanned": len(cells),
+        "method": "Benjamini-Hochberg",
+        "alpha": alpha,
+        "marks": [],
+    }
+    if not cells:
+        return result
+    both_q = scipy_stats.false_discovery_control([cell[4] for cell in cells])
+    rise_q = scipy_stats.false_discovery_control([cell[5] for cell in cells])
+    for c in range(n_curves):
+        own = [n for n, cell in enumerate(cells) if cell[0] == c]
+        if not own:
+            continue
+        for kind, q in (("double descent", both_q), ("overfitting", rise_q)):
+            best = min(own, key=lambda n, q=q: q[n])
+            if q[best] < alpha:
+                _, j, i, k, _, _ = cells[best]
+                result["marks"].append(
+                    {
+                        "curve": c,
+                        "kind": kind,
+                        "index": j,
+                        "dip_index": i,
+                        "later_index": k,
+                        "rise": float(means[c, j] - means[c, i]),
+                        "fall": float(means[c, j] - means[c, k]),
+                        "q": float(q[best]),
+                    }
+                )
+                break
+    return result
