@@ -1,17 +1,18 @@
 """Double descent in width (computer assignment 1): training curves, width sweep, more data.
 
     python experiments/double_descent.py [--quick] [--full] [--seeds S] [--widths SPEC]
-        [--epochs T] [--curve-epochs T] [--n-train N ...] [--noise-std S]
+        [--epochs T] [--curve-epochs T] [--n-train LIST] [--noise-std S]
         [--out DIR] [--runs DIR] [--resume] [--no-plot] [--quiet] [--matmul-precision P]
 
 Writes ``double_descent.{json,md}`` and ``double_descent_{curves,sweep,more_data}.png``
 into ``--out``; finished width groups go to ``--runs``, so an interrupted run
-continues with ``--resume``. The study is ``jaxnn.studies.double_descent``.
+continues with ``--resume``. Lists are comma-separated, with inclusive integer ranges
+(``--widths 2:40:2,50``, ``--n-train 100,200``). The study is ``jaxnn.studies.double_descent``.
 """
 
 from __future__ import annotations
 
-from jaxnn import cli
+from jaxnn import cli, sweep
 from jaxnn.studies import double_descent as study
 
 
@@ -29,9 +30,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--curve-epochs", type=cli.int_in(1, 10**8), help="steps for the training curves"
     )
-    parser.add_argument(
-        "--n-train", type=cli.int_in(1, 10**6), nargs="+", help="training-set sizes"
-    )
+    parser.add_argument("--n-train", help="training-set sizes, e.g. '100,200'")
     parser.add_argument(
         "--noise-std", type=cli.finite_float(nonnegative=True), help="label noise s"
     )
@@ -43,10 +42,8 @@ def main(argv: list[str] | None = None) -> dict:
         epochs=args.epochs,
         curve_epochs=args.curve_epochs,
         data=cli.override(config.data, noise_std=args.noise_std),
-        n_train=None if args.n_train is None else tuple(args.n_train),
-        widths=None
-        if args.widths is None
-        else cli.parse_int_spec(args.widths, name="--widths", maximum=study.MAX_WIDTH),
+        n_train=cli.parse_int_spec(args.n_train, name="--n-train", maximum=10**6),
+        widths=cli.parse_int_spec(args.widths, name="--widths", maximum=sweep.MAX_WIDTH),
     )
     return cli.run_study(study, config, args, argv)
 

@@ -29,7 +29,6 @@ def main(argv: list[str] | None = None) -> dict:
     widths = {
         model: cli.parse_int_spec(text, name=f"--{model}-widths", maximum=study.MAX_WIDTH[model])
         for model, text in (("mlp", args.mlp_widths), ("cnn", args.cnn_widths))
-        if text
     }
     curves = config.curves
     if args.curves is not None:

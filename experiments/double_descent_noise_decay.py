@@ -10,7 +10,7 @@ into ``--out``. The study is ``jaxnn.studies.double_descent_noise_decay``.
 
 from __future__ import annotations
 
-from jaxnn import cli
+from jaxnn import cli, sweep
 from jaxnn.studies import double_descent_noise_decay as study
 
 
@@ -27,12 +27,11 @@ def main(argv: list[str] | None = None) -> dict:
         args,
         seeds=args.seeds,
         epochs=args.epochs,
-        widths=args.widths
-        and cli.parse_int_spec(args.widths, name="--widths", maximum=study.MAX_WIDTH),
-        noise_stds=args.noise_stds
-        and cli.parse_float_list(args.noise_stds, name="--noise-stds", nonnegative=True),
-        weight_decays=args.weight_decays
-        and cli.parse_float_list(args.weight_decays, name="--weight-decays", positive=True),
+        widths=cli.parse_int_spec(args.widths, name="--widths", maximum=sweep.MAX_WIDTH),
+        noise_stds=cli.parse_float_list(args.noise_stds, name="--noise-stds", nonnegative=True),
+        weight_decays=cli.parse_float_list(
+            args.weight_decays, name="--weight-decays", positive=True
+        ),
     )
     return cli.run_study(study, config, args, argv)
 

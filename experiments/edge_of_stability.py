@@ -29,9 +29,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--record-every", type=cli.int_in(1, 10**7), help="measure lambda_max every this many steps"
     )
     args = parser.parse_args(argv)
-    rates = args.learning_rates and cli.parse_float_list(
-        args.learning_rates, name="--learning-rates", positive=True
-    )
+    rates = cli.parse_float_list(args.learning_rates, name="--learning-rates", positive=True)
     config = cli.configure(
         study,
         args,

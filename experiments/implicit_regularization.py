@@ -1,4 +1,4 @@
-"""Implicit regularization of SGD (computer assignment 2): learning rates, gradient statistics, decay.
+"""Implicit regularization of SGD (computer assignment 2): learning rates, gradient statistics.
 
     python experiments/implicit_regularization.py [--quick] [--full] [--seeds S]
         [--learning-rates LIST] [--weight-decays LIST] [--epochs T] [--depth K]
@@ -26,12 +26,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=cli.int_in(1, 10**7), help="epochs for every run")
     parser.add_argument("--depth", type=cli.int_in(1, 100), help="number of hidden layers")
     args = parser.parse_args(argv)
-    rates = args.learning_rates and cli.parse_float_list(
-        args.learning_rates, name="--learning-rates", positive=True
-    )
-    decays = args.weight_decays and cli.parse_float_list(
-        args.weight_decays, name="--weight-decays", positive=True
-    )
+    rates = cli.parse_float_list(args.learning_rates, name="--learning-rates", positive=True)
+    decays = cli.parse_float_list(args.weight_decays, name="--weight-decays", positive=True)
     config = cli.configure(
         study,
         args,

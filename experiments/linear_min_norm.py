@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> dict:
         study,
         args,
         seeds=args.seeds,
-        ps=args.ps and cli.parse_int_spec(args.ps, name="--ps", maximum=study.MAX_FEATURES),
+        ps=cli.parse_int_spec(args.ps, name="--ps", maximum=study.MAX_FEATURES),
     )
     return cli.run_study(study, config, args, argv)
 

@@ -26,15 +26,9 @@ def main(argv: list[str] | None = None) -> dict:
         help="ψ of the hidden layers (default relu)",
     )
     args = parser.parse_args(argv)
-    widths = (
-        None
-        if args.widths is None
-        else cli.parse_int_spec(args.widths, name="--widths", maximum=study.MAX_SIZE)
-    )
-    batch_sizes = (
-        None
-        if args.batch_sizes is None
-        else cli.parse_int_spec(args.batch_sizes, name="--batch-sizes", maximum=study.MAX_BATCH)
+    widths = cli.parse_int_spec(args.widths, name="--widths", maximum=study.MAX_SIZE)
+    batch_sizes = cli.parse_int_spec(
+        args.batch_sizes, name="--batch-sizes", maximum=study.MAX_BATCH
     )
     config = cli.configure(
         study, args, widths=widths, batch_sizes=batch_sizes, activation=args.activation

@@ -15,6 +15,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -23,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import data, models, sweep, train
+from jaxnn import data, mnist1d, models, sweep, train, validation
 
 
 def useful_flops(widths: Sequence[int], n_train: int, steps: int, depth: int = 2) -> float:
@@ -133,24 +138,20 @@ def time_grouped_sweep(
     }
     for group in groups:
         for name, config in configs.items():
-            stamps: list[float] = []
-            start = time.perf_counter()
-            sweep.run_width_sweep(
-                jax.random.key(0),
-                [group],
-                training_sets,
-                dataset.x_test,
-                dataset.y_test,
-                config,
-                learning_rate=learning_rate,
-                mesh=mesh,
-                progress=lambda done: stamps.append(time.perf_counter()),
+            first, steady = chunk_timings(
+                lambda progress, g=group, c=config: sweep.run_width_sweep(
+                    jax.random.key(0),
+                    [g],
+                    training_sets,
+                    dataset.x_test,
+                    dataset.y_test,
+                    c,
+                    learning_rate=learning_rate,
+                    mesh=mesh,
+                    progress=progress,
+                )
             )
-            chunk_times = np.diff([start, *stamps])
-            steady = chunk_times[1:]
-            totals[name]["compile_seconds"] += chunk_times[0] - (
-                np.median(steady) if steady.size else 0.0
-            )
+            totals[name]["compile_seconds"] += first - (np.median(steady) if steady.size else 0.0)
             totals[name]["run_seconds"] += steady.sum()
             totals[name]["run_steps"] += len(group.widths) * chunk_epochs * steady.size
     results = {}
@@ -411,3 +412,201 @@ def mnist1d_report(results: dict) -> str:
     lines.append(f"({results['n_devices']} XLA device(s))")
     lines.append(f"ratio: {results['ratio']:.1f}x")
     return "\n".join(lines)
+
+
+# --- the teacher sweep against one model at a time (experiments/bench_sweep.py) -------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepBenchConfig:
+    """What ``experiments/bench_sweep.py`` times.
+
+    Attributes:
+        widths: M of the 8 -> M -> M -> 8 models.
+        steps: full-batch Adam steps per model, for both approaches.
+        n_train: N.
+        chunk_epochs: steps per compiled chunk of the grouped sweep.
+        plan_epochs: the run length the width groups are planned for (the
+            double-descent default), so the benchmark times the groups the study uses.
+        seed: data seed.
+    """
+
+    widths: tuple[int, ...] = tuple(range(2, 201))
+    steps: int = 1500
+    n_train: int = 100
+    chunk_epochs: int = 250
+    plan_epochs: int = 20_000
+    seed: int = 0
+
+    def __post_init__(self):
+        validation.at_least(self, 1, "chunk_epochs", "n_train", "plan_epochs")
+        if self.steps < 2 * self.chunk_epochs:
+            raise ValueError(
+                f"--steps: need at least 2 chunks ({2 * self.chunk_epochs}), got {self.steps}"
+            )
+        if not self.widths or min(self.widths) < 1:
+            raise ValueError(f"widths: need values >= 1, got {self.widths}")
+        validation.seed(self.seed)
+
+
+SWEEP_QUICK = SweepBenchConfig(widths=(2, 8, 16, 24), steps=40, chunk_epochs=10, plan_epochs=40)
+
+
+def compare_sweep(config: SweepBenchConfig, *, mesh=None) -> dict:
+    """The grouped sweep (flat and per-leaf Adam, in turns) against one model at a time.
+
+    A float32 matmul is timed before and after, because this machine's speed
+    drifts by 2-3x over minutes: only ratios measured side by side mean anything.
+    """
+    dataset = data.make_dataset(
+        jax.random.key(config.seed), data.TeacherConfig(), config.n_train, n_draws=1
+    )
+    timed = dict(chunk_epochs=config.chunk_epochs, plan_epochs=config.plan_epochs, mesh=mesh)
+    matmul_before = matmul_flops_per_second()
+    layouts = time_grouped_sweep(
+        config.widths,
+        dataset,
+        config.steps,
+        variants={"adam_per_leaf": {"flat_adam": False}, "flat_adam": {"flat_adam": True}},
+        **timed,
+    )
+    single = time_one_at_a_time(config.widths, dataset, config.steps)
+    matmul_after = matmul_flops_per_second()
+    matmul = (matmul_before + matmul_after) / 2
+    default = "flat_adam" if train.TrainConfig().flat_adam else "adam_per_leaf"
+    grouped = layouts[default]
+    return {
+        "default_layout": default,
+        "grouped_sweep": grouped,
+        "one_at_a_time": single,
+        "grouped_sweep_by_adam_layout": layouts,
+        "flat_adam_speedup": (
+            layouts["flat_adam"]["model_steps_per_second"]
+            / layouts["adam_per_leaf"]["model_steps_per_second"]
+        ),
+        "matmul_flops_per_second": matmul,
+        "matmul_flops_per_second_before_after": [matmul_before, matmul_after],
+        "ratio": grouped["model_steps_per_second"] / single["model_steps_per_second"],
+        "useful_fraction_of_matmul": grouped["useful_flops_per_second"] / matmul,
+    }
+
+
+def time_grouped_only(config: SweepBenchConfig, *, mesh=None) -> dict:
+    """The grouped sweep alone, default layout (one device count, for ``scaling_over_devices``)."""
+    dataset = data.make_dataset(
+        jax.random.key(config.seed), data.TeacherConfig(), config.n_train, n_draws=1
+    )
+    return time_grouped_sweep(
+        config.widths,
+        dataset,
+        config.steps,
+        chunk_epochs=config.chunk_epochs,
+        plan_epochs=config.plan_epochs,
+        mesh=mesh,
+    )["default"]
+
+
+def sweep_report(results: dict) -> str:
+    """The console lines of ``compare_sweep``."""
+    default = results["default_layout"]
+    lines = [
+        f"{name:>30}: {r['model_steps_per_second']:9.0f} model-steps/s  "
+        f"{r['useful_flops_per_second'] / 1e9:6.1f} useful GFLOP/s  "
+        f"compile {r['compile_seconds']:6.1f} s  run {r['run_seconds']:6.1f} s"
+        for name, r in (
+            (f"grouped sweep ({default})", results["grouped_sweep"]),
+            ("one at a time", results["one_at_a_time"]),
+            *(
+                (f"grouped, {k}", v)
+                for k, v in results["grouped_sweep_by_adam_layout"].items()
+                if k != default
+            ),
+        )
+    ]
+    lines.append(
+        f"float32 matmul: {results['matmul_flops_per_second'] / 1e9:.1f} GFLOP/s; useful "
+        f"fraction of it: {results['useful_fraction_of_matmul']:.0%}"
+    )
+    lines.append(
+        f"flat Adam vs per leaf, timed in turns group by group: {results['flat_adam_speedup']:.2f}x"
+    )
+    lines.append(f"ratio: {results['ratio']:.1f}x")
+    return "\n".join(lines)
+
+
+def scaling_over_devices(script: str, argv: Sequence[str], counts=(1, 2, 4)) -> list[dict]:
+    """Grouped-sweep throughput with each count of simulated host devices, one process each.
+
+    The device count must be fixed before JAX starts, hence a subprocess per count
+    running ``script --grouped-only`` (which prints one JSON line).
+    """
+    rows = []
+    for count in counts:
+        env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={count}")
+        command = [sys.executable, script, "--grouped-only", *argv]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        rows.append({"devices": count, **json.loads(done.stdout.strip().splitlines()[-1])})
+    return rows
+
+
+# --- MNIST-1D against the notebook's PyTorch loop (experiments/bench_mnist1d.py) -------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MNIST1DBenchConfig:
+    """What ``experiments/bench_mnist1d.py`` times.
+
+    Attributes:
+        widths: the MLP curve's hidden widths (the notebook's 19).
+        few_widths: widths also timed alone, for a per-width comparison.
+        seeds: members per width in our sweep (the study's default).
+        epochs: our epochs per group, in chunks of ``chunk_epochs`` (one compiles).
+        chunk_epochs: epochs per compiled chunk (metrics are evaluated at each end).
+        torch_epochs: timed PyTorch epochs per width (after one warm-up epoch).
+        torch_threads: PyTorch intra-op thread counts to time; the faster per width counts.
+        rounds: alternating rounds of both (the ratios of every round are kept).
+        study_epochs: the run length both are projected to (the notebook's 500).
+        label_noise: the curve's label noise.
+        data: MNIST-1D's generation arguments.
+        seed: label-noise and PyTorch seed.
+    """
+
+    widths: tuple[int, ...] = mnist1d.NOTEBOOK_MLP_WIDTHS
+    few_widths: tuple[int, ...] = (12, 61, 300)
+    seeds: int = 3
+    epochs: int = 30
+    chunk_epochs: int = 10
+    torch_epochs: int = 3
+    torch_threads: tuple[int, ...] = (1, 2)
+    rounds: int = 3
+    study_epochs: int = 500
+    label_noise: float = 0.15
+    data: mnist1d.MNIST1DConfig = mnist1d.MNIST1DConfig()
+    seed: int = 0
+
+    def __post_init__(self):
+        validation.at_least(
+            self, 1, "seeds", "chunk_epochs", "torch_epochs", "rounds", "study_epochs"
+        )
+        validation.seed(self.seed)
+        if self.epochs < 2 * self.chunk_epochs:
+            raise ValueError(
+                f"--epochs: need at least 2 chunks ({2 * self.chunk_epochs}), got {self.epochs}"
+            )
+        if not self.torch_threads or min(self.torch_threads) < 1:
+            raise ValueError(f"torch_threads: need counts >= 1, got {self.torch_threads}")
+        if not set(self.few_widths) <= set(self.widths):
+            raise ValueError(f"few_widths: must be among the widths, got {self.few_widths}")
+
+
+MNIST1D_QUICK = MNIST1DBenchConfig(
+    widths=(4, 16),
+    few_widths=(16,),
+    seeds=1,
+    epochs=4,
+    chunk_epochs=2,
+    torch_epochs=1,
+    torch_threads=(1,),
+    rounds=1,
+    data=mnist1d.MNIST1DConfig(num_samples=2000),
+)

@@ -1,9 +1,11 @@
-"""Command-line plumbing shared by every ``experiments/`` script: flags, validation, the study runner.
+"""Command-line plumbing shared by every ``experiments/`` script: flags, validation, study runner.
 
 Every study script has the same shape::
 
     python experiments/<study>.py [--quick] [--full] [--seed N] [--out DIR] [--no-plot]
-        [--quiet] [--runs DIR] [--resume] [--matmul-precision P] [study flags]
+        [--quiet] [--runs DIR] [--resume] [--matmul-precision P]
+        [--distributed [--coordinator HOST:PORT --num-processes N --process-id I]]
+        [study flags]
 
 and the same behaviour, implemented once here:
 
@@ -15,7 +17,11 @@ and the same behaviour, implemented once here:
 - every run ends with a short summary: the headline numbers and the files written;
 - Ctrl-C (or SIGTERM, a scheduler's time limit) prints one line saying what
   was kept and the ``--resume`` command;
-- an internal error keeps its traceback, exits 1 and marks the run failed.
+- an internal error keeps its traceback, exits 1 and marks the run failed;
+- ``--distributed`` (with ``--coordinator``, ``--num-processes``,
+  ``--process-id`` where no cluster provides them) runs one process per host:
+  every process computes the same results, process 0 alone prints the
+  progress and summary and writes files.
 
 This is the one place besides ``tests/conftest.py`` that calls ``jax.config.update``:
 it runs in entry points only, before JAX starts its backend.
@@ -41,6 +47,7 @@ from jaxnn import precision
 
 MAX_SEED = 2**31 - 1  # jax.random.key takes a signed 64-bit seed; keep every seed portable
 MAX_LIST_VALUES = 10_000
+MAX_PROCESSES = 100_000  # far above any cluster; bounds the flags, nothing is allocated per process
 
 
 class UsageError(Exception):
@@ -48,10 +55,20 @@ class UsageError(Exception):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """An ``argparse`` parser whose errors are one line and exit with status 2."""
+    """An ``argparse`` parser whose errors are one line and exit with status 2.
+
+    After parsing it checks the flags that only make sense together (the
+    ``--distributed`` options, ``check_distributed``), so a bad combination is
+    bad input before the script computes anything.
+    """
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        check_distributed(namespace)
+        return namespace, extras
 
 
 def _typed(convert: Callable[[str], Any], describe: str) -> Callable[[str], Any]:
@@ -92,6 +109,47 @@ def finite_float(*, positive: bool = False, nonnegative: bool = False) -> Callab
     return _typed(convert, kind)
 
 
+def _address(text: str) -> str:
+    host, colon, port = text.rpartition(":")
+    if not colon or not host.strip("[]") or any(c.isspace() for c in text):
+        raise ValueError
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError
+    return text
+
+
+# An argparse type: ``HOST:PORT`` (an IPv6 host in brackets), the port in 1..65535.
+coordinator_address = _typed(_address, "HOST:PORT with a port in 1..65535")
+
+
+def check_distributed(args) -> None:
+    """Checks the ``--distributed`` options of parsed ``args`` together.
+
+    ``--coordinator``, ``--num-processes`` and ``--process-id`` need
+    ``--distributed``; the count and the id go together (one without the other
+    names no process), and the id is below the count.
+
+    Raises:
+        UsageError: naming the flag.
+    """
+    coordinator = getattr(args, "coordinator", None)
+    count = getattr(args, "num_processes", None)
+    process_id = getattr(args, "process_id", None)
+    given = {"--coordinator": coordinator, "--num-processes": count, "--process-id": process_id}
+    if not getattr(args, "distributed", False):
+        for flag, value in given.items():
+            if value is not None:
+                raise UsageError(f"{flag}: needs --distributed")
+        return
+    if (count is None) != (process_id is None):
+        flag, other = (
+            ("--num-processes", "--process-id") if count else ("--process-id", "--num-processes")
+        )
+        raise UsageError(f"{flag}: needs {other} as well (every process its own id in 0..N-1)")
+    if count is not None and process_id >= count:
+        raise UsageError(f"--process-id: must be < --num-processes ({count}), got {process_id}")
+
+
 def make_parser(description: str, *, default_out: str = "figures") -> ArgumentParser:
     """The flags every study shares."""
     parser = ArgumentParser(description=description.strip().splitlines()[0])
@@ -121,8 +179,27 @@ def make_parser(description: str, *, default_out: str = "figures") -> ArgumentPa
     parser.add_argument(
         "--distributed",
         action="store_true",
-        help="multi-host run: call jax.distributed.initialize() (one process per "
-        "host, launched by the cluster); only process 0 writes files",
+        help="multi-process run: call jax.distributed.initialize() (one process per "
+        "host; SLURM, Open MPI and TPU slices are detected, else give the three flags "
+        "below); only process 0 writes files",
+    )
+    parser.add_argument(
+        "--coordinator",
+        type=coordinator_address,
+        metavar="HOST:PORT",
+        help="with --distributed: process 0's address and a free port (default: detected)",
+    )
+    parser.add_argument(
+        "--num-processes",
+        type=int_in(1, MAX_PROCESSES),
+        metavar="N",
+        help="with --distributed: how many processes take part (default: detected)",
+    )
+    parser.add_argument(
+        "--process-id",
+        type=int_in(0, MAX_PROCESSES - 1),
+        metavar="I",
+        help="with --distributed: this process's id in 0..N-1 (default: detected)",
     )
     return parser
 
@@ -190,7 +267,7 @@ def run_main(main, argv: list[str] | None = None) -> None:
 
 
 def setup_devices(args) -> None:
-    """Starts multi-host JAX if asked, else exposes one CPU device per core; sets the precision.
+    """Starts multi-process JAX if asked, else exposes one CPU device per core; sets the precision.
 
     Call first in ``main``, before anything touches a JAX device. The
     ``--matmul-precision`` becomes JAX's default for everything the run traces
@@ -202,9 +279,41 @@ def setup_devices(args) -> None:
         "jax_default_matmul_precision", getattr(args, "matmul_precision", precision.DEFAULT)
     )
     if getattr(args, "distributed", False):
-        jax.distributed.initialize()
+        start_distributed(args)
     else:
         use_all_host_cores()
+
+
+def start_distributed(args) -> None:
+    """Calls ``jax.distributed.initialize`` with the values of the three flags that go with it.
+
+    What is not given is detected from the cluster (SLURM, Open MPI, a TPU
+    slice) by JAX. On CPU each process keeps JAX's one CPU device (no
+    ``use_all_host_cores``): the mesh is then one device per process, and
+    ``XLA_FLAGS=--xla_force_host_platform_device_count`` still overrides it.
+
+    Raises:
+        UsageError: when JAX finds no cluster and the flags do not name the
+            coordinator, count and id (its ``ValueError`` says which).
+    """
+    import jax
+
+    if "JAX_CPU_COLLECTIVES_IMPLEMENTATION" not in os.environ:
+        # A CPU program spanning processes needs cross-process collectives (the
+        # sweep's allgather); gloo runs over TCP. Only the CPU backend reads it,
+        # and it must be set before the backend starts.
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    try:
+        jax.distributed.initialize(
+            coordinator_address=getattr(args, "coordinator", None),
+            num_processes=getattr(args, "num_processes", None),
+            process_id=getattr(args, "process_id", None),
+        )
+    except ValueError as error:
+        raise UsageError(
+            f"--distributed: {error} (no SLURM, Open MPI or TPU slice detected: give "
+            "--coordinator, --num-processes and --process-id)"
+        ) from None
 
 
 def use_all_host_cores() -> None:
@@ -226,14 +335,20 @@ def use_all_host_cores() -> None:
         pass  # the backend already started (e.g. main() called from a test): keep its devices
 
 
-def parse_int_spec(text: str, *, name: str, maximum: int | None = None) -> tuple[int, ...]:
+def parse_int_spec(
+    text: str | None, *, name: str, maximum: int | None = None
+) -> tuple[int, ...] | None:
     """Parses ``"2:40:2,50,100"`` (ranges inclusive of their end) into sorted unique ints.
 
-    Bounds are checked before a range is expanded, so a huge range fails at once.
+    The one syntax of every integer list flag. Bounds are checked before a range
+    is expanded, so a huge range fails at once. ``None`` (the flag not given)
+    stays ``None``; an empty text is bad input.
 
     Raises:
         UsageError: naming ``name`` on malformed, non-positive or too large entries.
     """
+    if text is None:
+        return None
     values: set[int] = set()
     example = "use e.g. '2:40:2,50,100'"
     for item in filter(None, (part.strip() for part in text.split(","))):
@@ -258,9 +373,14 @@ def parse_int_spec(text: str, *, name: str, maximum: int | None = None) -> tuple
 
 
 def parse_float_list(
-    text: str, *, name: str, positive: bool = False, nonnegative: bool = False
-) -> tuple[float, ...]:
-    """Parses ``"0.02,0.04"`` into finite floats, raising ``UsageError`` naming ``name``."""
+    text: str | None, *, name: str, positive: bool = False, nonnegative: bool = False
+) -> tuple[float, ...] | None:
+    """Parses ``"0.02,0.04"`` into finite floats, raising ``UsageError`` naming ``name``.
+
+    The one syntax of every real-valued list flag; ``None`` stays ``None``.
+    """
+    if text is None:
+        return None
     convert = finite_float(positive=positive, nonnegative=nonnegative)
     try:
         values = tuple(convert(v) for v in text.split(",") if v.strip())
@@ -402,18 +522,29 @@ def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
     out = writable_dir(args.out, name="--out")
     writable_dir(args.runs, name="--runs")
     record = io.run_record(config, seed=getattr(config, "seed", None), argv=argv)
-    run = io.RunDirectory(args.runs, name, record, resume=args.resume)
-    from jaxnn import train
+    run = io.RunDirectory(
+        args.runs,
+        name,
+        record,
+        resume=args.resume,
+        report=lambda line: print(f"{name}: {line}", file=sys.stderr),
+    )
+    from jaxnn import placement
 
-    mesh = train.sweep_mesh() if len(jax.devices()) > 1 else None
+    mesh = placement.sweep_mesh() if len(jax.devices()) > 1 else None
     start = time.perf_counter()
     # A batch scheduler's time limit arrives as SIGTERM: end it like Ctrl-C (status, resume hint).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # A multi-process run reports once: process 0 prints progress and the summary
+    # (and writes the files); the others print only errors.
+    writer = io.is_writer()
     try:
-        with ConsoleProgress(name, quiet=args.quiet) as progress:
+        if args.resume:
+            check_same_parts(run)
+        with ConsoleProgress(name, quiet=args.quiet or not writer) as progress:
             results = study.run(config, mesh=mesh, run_dir=run, progress=progress)
     except KeyboardInterrupt:
-        run.set_status("interrupted", wall_seconds=time.perf_counter() - start)
+        run.set_status("interrupted", wall_seconds=run.total_seconds(time.perf_counter() - start))
         kept = len(run.parts())
         command = record["command"] + ("" if "--resume" in (argv or []) else " --resume")
         print(
@@ -429,7 +560,9 @@ def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
     except BaseException as error:
         run.set_status("failed", error=f"{type(error).__name__}: {error}")
         raise
-    wall_seconds = time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    # The time the results took: with --resume, this run's and the runs it continued.
+    wall_seconds = run.total_seconds(elapsed)
     document = {
         **results,
         "wall_seconds": wall_seconds,
@@ -446,10 +579,40 @@ def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
     run.set_status("done", wall_seconds=wall_seconds)
     summary = [
         *study.summary(document),
-        f"wrote {', '.join(_short(p) for p in written)} in {_duration(wall_seconds)}",
+        f"wrote {', '.join(_short(p) for p in written)} in {_duration(elapsed)}",
     ]
-    print("\n".join(f"{name}: {line}" for line in summary), flush=True)
+    if writer:
+        print("\n".join(f"{name}: {line}" for line in summary), flush=True)
     return document
+
+
+def check_same_parts(run) -> None:
+    """On a resumed multi-process run, checks that every process sees the same finished parts.
+
+    Each process decides from its own ``--runs`` folder which parts to skip; if
+    they disagree, one process trains a group that the others skip and the run
+    hangs in its first collective. Only process 0 writes parts, so they agree
+    only when ``--runs`` is one folder that every process shares.
+
+    Raises:
+        UsageError: naming ``--resume`` when the processes see different parts.
+    """
+    import jax
+
+    if jax.process_count() == 1:
+        return
+    import zlib
+
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    names = "\n".join(part.name for part in run.parts())
+    seen = multihost_utils.process_allgather(np.uint32(zlib.crc32(names.encode())))
+    if len(set(np.asarray(seen).tolist())) > 1:
+        raise UsageError(
+            f"--resume: the processes see different finished parts in {run.path}; with "
+            "--distributed, --runs must be one folder that every process shares"
+        )
 
 
 def _short(path) -> str:

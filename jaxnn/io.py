@@ -15,6 +15,10 @@ import platform
 import shlex
 import sys
 import tempfile
+import warnings
+import zipfile
+import zlib
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -189,19 +193,49 @@ class RunDirectory:
         experiment: the study's name.
         record: the run record (``run_record``), written as ``config.json``.
         resume: reuse finished parts found in the folder; otherwise start afresh.
+        report: called with one line when a part cannot be read (the command
+            line prints it); default: a ``RuntimeWarning``.
     """
 
-    def __init__(self, root, experiment: str, record: dict, *, resume: bool):
+    def __init__(
+        self,
+        root,
+        experiment: str,
+        record: dict,
+        *,
+        resume: bool,
+        report: Callable[[str], None] | None = None,
+    ):
+        self.report = report or (lambda line: warnings.warn(line, RuntimeWarning, stacklevel=3))
         root = ensure_writable_dir(root, name="runs")
         self.root = root
         self.path = root / experiment / config_hash(record["config"])
-        if not resume and self.path.exists():
+        # Only the writer clears old parts: on a folder that the processes of a
+        # multi-process run share, the others would race it for the same files.
+        if not resume and self.path.exists() and is_writer():
             for old in self.path.glob("part-*.npz"):
                 old.unlink()
         self.path.mkdir(parents=True, exist_ok=True)
         self.resume = resume
+        self.earlier_seconds = self._recorded_seconds() if resume else 0.0
         write_json(self.path / "config.json", record)
         self.set_status("running")
+
+    def _recorded_seconds(self) -> float:
+        """Wall seconds that earlier runs of this folder recorded (0 without a readable status)."""
+        try:
+            seconds = read_json(self.path / "status.json").get("wall_seconds", 0.0)
+        except (OSError, ValueError, AttributeError):
+            return 0.0
+        return float(seconds) if isinstance(seconds, (int, float)) and seconds > 0 else 0.0
+
+    def total_seconds(self, seconds: float) -> float:
+        """This run's ``seconds`` plus those of the runs it resumed: the work the results took.
+
+        A resumed run that only rereads finished parts (to redraw figures or
+        rewrite the report) keeps the time the parts cost, not the seconds it spent.
+        """
+        return self.earlier_seconds + seconds
 
     @property
     def cache_dir(self) -> Path:
@@ -219,9 +253,21 @@ class RunDirectory:
         return self.path / f"part-{name}.npz"
 
     def load_part(self, name: str) -> dict[str, np.ndarray] | None:
-        """A finished part's arrays, or ``None`` if it must be (re)computed."""
+        """A finished part's arrays, or ``None`` if it must be (re)computed.
+
+        A part that cannot be read (truncated by a full disk or a killed copy,
+        corrupt) is named in one line (``report``), deleted and recomputed: a
+        damaged file costs that part, never the run.
+        """
         part = self._part(name)
-        return load_arrays(part) if self.resume and part.exists() else None
+        if not (self.resume and part.exists()):
+            return None
+        try:
+            return load_arrays(part)
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+            self.report(f"{part}: unreadable ({type(error).__name__}), recomputing this part")
+            part.unlink(missing_ok=True)
+            return None
 
     def save_part(self, name: str, arrays: dict[str, Any]) -> None:
         save_arrays(self._part(name), **arrays)

@@ -2,13 +2,17 @@
 
 import io as text_io
 import json
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from jaxnn import cli
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_plain_progress_lines_off_a_terminal_and_silence_when_quiet():
@@ -118,3 +122,67 @@ def test_a_study_run_ends_with_one_line_on_ctrl_c_and_a_traceback_on_a_bug(tmp_p
         assert done.returncode == 1 and status["status"] == "failed"
         assert "Traceback" in done.stderr and "RuntimeError: an internal bug" in done.stderr
         assert "an internal bug" in status["error"]
+
+
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        (["--process-id", "0"], "--process-id"),
+        (["--num-processes", "2"], "--num-processes"),
+        (["--coordinator", "127.0.0.1:1234"], "--coordinator"),
+        (["--distributed", "--num-processes", "2", "--process-id", "2"], "--process-id"),
+        (["--distributed", "--num-processes", "2"], "--num-processes"),
+        (["--distributed", "--process-id", "1"], "--process-id"),
+        (["--distributed", "--num-processes", "0", "--process-id", "0"], "--num-processes"),
+        (["--distributed", "--num-processes", "2", "--process-id", "-1"], "--process-id"),
+        (["--distributed", "--coordinator", "localhost"], "--coordinator"),
+        (["--distributed", "--coordinator", ":1234"], "--coordinator"),
+        (["--distributed", "--coordinator", "host:0"], "--coordinator"),
+        (["--distributed", "--coordinator", "host:65536"], "--coordinator"),
+        (["--distributed", "--coordinator", "host:port"], "--coordinator"),
+        (["--distributed", "--coordinator", "my host:1234"], "--coordinator"),
+    ],
+)
+def test_bad_distributed_flags_exit_2_with_one_line_before_jax_starts(bad_input, args, name):
+    # Checked when the flags are parsed: jax.distributed.initialize is never reached
+    # (in this process it would fail anyway: the backend has started).
+    bad_input("double_descent", args, name)
+
+
+def test_distributed_flags_parse_good_input():
+    parser = cli.make_parser("study")
+    argv = "--distributed --coordinator 10.0.0.1:1234 --num-processes 4 --process-id 3"
+    args = parser.parse_args(argv.split())
+    assert (args.coordinator, args.num_processes, args.process_id) == ("10.0.0.1:1234", 4, 3)
+    assert parser.parse_args(["--distributed", "--coordinator", "[::1]:8476"]).coordinator
+    plain = parser.parse_args(["--distributed"])  # a cluster fills in all three
+    assert (plain.coordinator, plain.num_processes, plain.process_id) == (None, None, None)
+
+
+def test_distributed_without_a_cluster_or_flags_exits_2_naming_it(tmp_path):
+    """Outside SLURM, Open MPI or a TPU slice, ``--distributed`` alone is bad input."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLURM_", "OMPI_", "PMIX_", "TPU_", "JAX_COORDINATOR"))
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "experiments" / "double_descent.py"),
+            "--quick",
+            "--distributed",
+            "--out",
+            str(tmp_path / "out"),
+            "--runs",
+            str(tmp_path / "runs"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "JAX_PLATFORMS": "cpu"},
+    )
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and "--distributed" in lines[0] and "--coordinator" in lines[0], lines
+    assert not (tmp_path / "out").exists()
