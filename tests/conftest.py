@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -5,6 +6,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))
+
+# The suite is compile-bound: hundreds of small programs, each run for a few steps.
+# LLVM's optimization level 0 compiles them about a third faster. There is no fast-math
+# at any level, but float32 transcendentals (the normal sampler's) may round differently
+# in the last bit between vectorised and scalar code, so tests that compare a vmapped
+# draw with a scalar one allow for it. Set before any test imports JAX; a user's own
+# flags win.
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 
 
 @pytest.fixture
@@ -43,3 +52,51 @@ def bad_input(tmp_path, capsys):
         return lines[0]
 
     return check
+
+
+@pytest.fixture(scope="session")
+def quick_outputs(tmp_path_factory):
+    """``quick(name) -> (document, out, runs)``: a study's ``--quick`` run, once per session.
+
+    Every study writes into one shared ``out`` folder (as the report reads them) and
+    one ``runs`` root; the smoke tests, the report test and the resume tests all read
+    the same run, so no ``--quick`` run is repeated. Tests that write must use their
+    own folders (``tmp_path``).
+    """
+    import importlib
+
+    base = tmp_path_factory.mktemp("quick")
+    out, runs = base / "out", base / "runs"
+    done: dict[str, tuple] = {}
+
+    def quick(name: str) -> tuple:
+        if name not in done:
+            script = importlib.import_module(name)
+            document = script.main(["--quick", "--quiet", "--out", str(out), "--runs", str(runs)])
+            done[name] = (document, out, runs)
+        return done[name]
+
+    return quick
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _compiled_programs_last_one_module():
+    """Drops every compiled program after each test module.
+
+    JAX keeps each compiled executable while its jitted function lives, and the
+    library caches jitted functions per configuration; over hundreds of tests
+    that holds gigabytes. A module's programs are rarely another module's, so
+    clearing between modules bounds the suite's memory at little recompiling.
+    """
+    yield
+    import gc
+
+    import jax
+
+    jax.clear_caches()
+    for name, module in list(sys.modules.items()):
+        if name == "jaxnn" or name.startswith("jaxnn."):
+            for value in vars(module).values():
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+    gc.collect()
