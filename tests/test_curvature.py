@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from host_problems import host_problem
 from jax.flatten_util import ravel_pytree
 
 from jaxnn import curvature, models, train
@@ -30,16 +31,7 @@ def _draw(seed):
     return params, x, y
 
 
-@functools.cache
-def _draw_host(seed: int):
-    with jax.enable_x64(True):
-        return jax.tree.map(np.asarray, _draw(seed))
-
-
-def _problem(seed: int = 0, dtype=np.float64):
-    """NumPy arrays: one jitted draw per module (eager init compiles dozens of tiny programs),
-    and indexing or stacking them on the host compiles nothing."""
-    return jax.tree.map(lambda a: a.astype(dtype), _draw_host(seed))
+_problem = host_problem(_draw)
 
 
 @jax.jit

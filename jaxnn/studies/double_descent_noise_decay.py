@@ -409,6 +409,8 @@ def markdown(results: dict) -> str:
             )
             + ". "
         )
+    else:
+        text += f"no peak's rise survives the correction with {config['seeds']} seeds. "
     noisy = [p for p in noise_peaks if p["noise_std"] > 0 and p["width"]]
     heights = [p["height"] for p in noisy]
     if len(noisy) > 1:

@@ -203,9 +203,9 @@ def markdown(results: dict) -> str:
                     f"; tested width by width ({tested['method']} over the "
                     f"{tested['widths_compared']} widths compared), the difference is significant "
                     + (
-                        f"at M = {', '.join(map(str, significant))}."
+                        f"at M = {', '.join(map(str, significant))}. "
                         if significant
-                        else "at none of them with these seeds."
+                        else "at none of them with these seeds. "
                     )
                 )
             else:

@@ -604,3 +604,29 @@ def markdown(results: dict) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def summary(results: dict) -> list[str]:
+    """Headline numbers for the console."""
+    implicit = [r for r in results["runs"] if r["weight_decay"] == 0]
+    lines = [
+        f"{sum(r['converged'] for r in implicit)} of {len(implicit)} implicit-only runs converged"
+    ]
+    ratios = ", ".join(
+        f"{r['learning_rate']:g}: {fmt(r['matched_loss_edge_ratio'])}/{fmt(r['edge_ratio'])}"
+        for r in results["rate_summary"]
+    )
+    lines.append(f"lambda_max*mu/2 (matched/final) by mu: {ratios}")
+    best = results["best"]
+    if best.get("implicit"):
+        lines.append(
+            f"best implicit-only test MSE {fmt(best['implicit']['test_loss'])} "
+            f"(mu = {best['implicit']['learning_rate']:g})"
+        )
+    if best.get("explicit"):
+        lines.append(
+            f"best with weight decay {fmt(best['explicit']['test_loss'])} "
+            f"(mu = {best['explicit']['learning_rate']:g}, "
+            f"lambda = {best['explicit']['weight_decay']:g})"
+        )
+    return lines
