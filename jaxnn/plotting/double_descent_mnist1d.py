@@ -8,17 +8,9 @@ import numpy as np
 from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from jaxnn.plotting import log_axis_with_plain_ticks, new_figure, save_figure
+from jaxnn.studies.double_descent_mnist1d_text import curve_title
 
 TEST, TRAIN = "tab:blue", "tab:orange"
-
-
-def _title(curve: dict) -> str:
-    noise = (
-        "no label noise"
-        if curve["label_noise"] == 0
-        else f"{100 * curve['label_noise']:g} % label noise"
-    )
-    return f"{curve['model'].upper()}, {noise}"
 
 
 def _rows(results: dict, curve: dict) -> list[dict]:
@@ -123,7 +115,7 @@ def plot_widths(results: dict, path) -> Path:
         unit = "hidden units M (40 → M → M → 10)" if curve["model"] == "mlp" else "channels C"
         highest = max(100 * max(r["test_error"], r["train_error"]) for r in rows)
         error_ax.set(
-            title=_title(curve),
+            title=curve_title(curve),
             xlabel=unit,
             ylabel="classification error (%)",
             ylim=(0, max(75, highest + 5)),
@@ -180,7 +172,9 @@ def plot_epochwise(results: dict, path) -> Path:
             )
         log_axis_with_plain_ticks(ax, epochs[1:])
         ax.set(
-            xlabel="epoch", ylabel="test error (%)", title=f"{_title(panel)}: seed-mean test error"
+            xlabel="epoch",
+            ylabel="test error (%)",
+            title=f"{curve_title(panel)}: seed-mean test error",
         )
         bar = fig.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax)
         bar.set_label("hidden units M" if panel["model"] == "mlp" else "channels C")

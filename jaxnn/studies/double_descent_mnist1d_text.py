@@ -36,7 +36,8 @@ def _points(value, error=None) -> str:
     return f"{sign}{fmt(100 * value, 3)} ± {fmt(100 * error, 2)} percentage points"
 
 
-def _curve_title(curve: dict) -> str:
+def curve_title(curve: dict) -> str:
+    """The name of a curve in the text and the figure titles, e.g. "MLP, 15 % label noise"."""
     noise = (
         "no label noise"
         if curve["label_noise"] == 0
@@ -47,7 +48,7 @@ def _curve_title(curve: dict) -> str:
 
 def _threshold_sentence(curve: dict, n_train: int) -> str:
     threshold = curve["interpolation_threshold"]
-    title = _curve_title(curve)
+    title = curve_title(curve)
     unit = "hidden units" if curve["model"] == "mlp" else "channels"
     if threshold is None:
         return (
@@ -79,7 +80,7 @@ def _difference(metric: str, value, error=None) -> str:
 
 def _peak_sentence(curve: dict, key: str) -> str:
     peak = curve[key]
-    title = _curve_title(curve)
+    title = curve_title(curve)
     what = "test error" if key == "test_error_peak" else "test cross-entropy"
     if peak is None:
         return f"{title}: a single width, no peak to find."
@@ -193,7 +194,7 @@ def _comparison_table(comparison: dict) -> str:
 def _comparison_sentence(curve: dict, comparison: dict) -> str:
     published = comparison["published"]
     return (
-        f"Published “{published['title']}” against our {_curve_title(curve)}: "
+        f"Published “{published['title']}” against our {curve_title(curve)}: "
         f"{comparison['within_2']} of {comparison['widths_compared']} widths within |z| ≤ 2, "
         f"median |z| {fmt(comparison['median_abs_z'], 2)}, "
         f"{comparison['significant_after_holm']} significant after Holm's correction."
@@ -247,7 +248,7 @@ def markdown(results: dict) -> str:
     curves = results["curves"]
     source = results["reference_source"]
     seeds = ", ".join(
-        f"{_curve_title(c)}: {c['seeds']} seeds, {len(c['widths'])} widths "
+        f"{curve_title(c)}: {c['seeds']} seeds, {len(c['widths'])} widths "
         f"{min(c['widths'])}…{max(c['widths'])}"
         for c in curves
     )
@@ -298,7 +299,7 @@ def markdown(results: dict) -> str:
         if comparison is None:
             continue
         out += [
-            f"**{_curve_title(curve)}** — {_comparison_sentence(curve, comparison)}",
+            f"**{curve_title(curve)}** — {_comparison_sentence(curve, comparison)}",
             _comparison_table(comparison),
         ]
     out += _cross_check(results)
@@ -326,7 +327,7 @@ def _epochwise_sentence(panel: dict, curve: dict) -> str:
     errors = np.asarray(panel["test_error"][panel["widths"].index(width)], np.float64)
     best = int(np.nanargmin(errors))
     return (
-        f"{_curve_title(curve)}, {which} ({width}): lowest test error "
+        f"{curve_title(curve)}, {which} ({width}): lowest test error "
         f"{_percent(errors[best])} after {panel['epochs'][best]} epochs, "
         f"{_percent(errors[-1])} after {panel['epochs'][-1]}."
     )
@@ -337,7 +338,7 @@ def summary(results: dict) -> list[str]:
     lines = []
     for curve in results["curves"]:
         peak, threshold = curve["test_error_peak"], curve["interpolation_threshold"]
-        text = f"{_curve_title(curve)}: "
+        text = f"{curve_title(curve)}: "
         text += (
             f"train error 0 from width {threshold['width']}" if threshold else "train error never 0"
         )
