@@ -105,18 +105,19 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     """Holm's step-down adjusted p-values (family-wise error over all the cells scanned).
 
     The k-th smallest of m p-values is multiplied by m - k + 1, then made
-    monotone; a cell is significant at level α when its adjusted p is ≤ α.
+    monotone; a cell is significant at level α when its adjusted p is ≤ α. A NaN
+    (an untestable cell) stays NaN and is not counted in m.
 
     Example:
         >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
         [0.03, 0.06, 0.06]
     """
     p = np.asarray(p_values, np.float64)
-    order = np.argsort(p)
-    m = p.size
-    adjusted = np.empty(m)
+    adjusted = np.full(p.shape, math.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    m = finite.size
     running = 0.0
-    for rank, index in enumerate(order):
+    for rank, index in enumerate(finite[np.argsort(p[finite])]):
         running = max(running, min(1.0, (m - rank) * p[index]))
         adjusted[index] = running
     return adjusted
@@ -322,16 +323,6 @@ def trend_word(slope: float, p_value: float, alpha: float = TREND_ALPHA) -> str:
     return "increases" if slope > 0 else "decreases"
 
 
-def holm_finite(p_values: Sequence[float]) -> np.ndarray:
-    """``holm`` over the finite p-values only: a NaN (an untestable cell) stays NaN, uncounted."""
-    p = np.asarray(p_values, np.float64)
-    adjusted = np.full(p.shape, math.nan)
-    finite = np.isfinite(p)
-    if finite.any():
-        adjusted[finite] = holm(p[finite])
-    return adjusted
-
-
 def trend_table(
     x: Sequence[float], columns: dict, *, log: bool = True, alpha: float = TREND_ALPHA
 ) -> dict:
@@ -348,7 +339,7 @@ def trend_table(
         with a p-value), ``n_tests`` (how many) and ``word``.
     """
     fits = {name: linear_fit(x, values, log=log) for name, values in columns.items()}
-    adjusted = holm_finite([fit["p_value"] for fit in fits.values()])
+    adjusted = holm([fit["p_value"] for fit in fits.values()])
     tested = int(np.isfinite(adjusted).sum())
     for fit, p in zip(fits.values(), adjusted):
         fit |= {"p_holm": float(p), "n_tests": tested, "word": trend_word(fit["slope"], p, alpha)}
@@ -382,7 +373,7 @@ def correlation_table(groups: Sequence[float], columns: dict, target: Sequence[f
             "within_dof": within["dof"],
         }
     tests = [(name, field) for name in table for field in ("p_value", "within_p_value")]
-    adjusted = holm_finite([table[name][field] for name, field in tests])
+    adjusted = holm([table[name][field] for name, field in tests])
     for (name, field), p in zip(tests, adjusted):
         table[name]["p_holm" if field == "p_value" else "within_p_holm"] = float(p)
     return {"n_tests": int(np.isfinite(adjusted).sum()), "columns": table}
@@ -404,7 +395,7 @@ def paired_comparisons(baseline: dict, candidates: dict) -> dict:
     for name, values in candidates.items():
         seeds = sorted(set(baseline) & set(values))
         result[name] = paired_difference([baseline[s] for s in seeds], [values[s] for s in seeds])
-    adjusted = holm_finite([r["p_greater"] for r in result.values()])
+    adjusted = holm([r["p_greater"] for r in result.values()])
     for r, p in zip(result.values(), adjusted):
         r["p_holm"] = float(p)
     return result

@@ -53,6 +53,11 @@ def test_holm_against_a_hand_worked_example_and_its_defining_properties():
     assert adjusted[np.argmin(p)] == pytest.approx(min(1.0, 12 * p.min()))  # Bonferroni at the top
     order = np.argsort(p)
     assert np.all(np.diff(adjusted[order]) >= 0)
+    # an untestable cell (NaN) stays NaN and is not counted: the others are the example's
+    with_nan = stats.holm([0.01, math.nan, 0.04, 0.03])
+    assert math.isnan(with_nan[1])
+    np.testing.assert_allclose(with_nan[[0, 2, 3]], [0.03, 0.06, 0.06])
+    assert stats.holm([]).shape == (0,)
 
 
 def test_prediction_z_is_t_distributed_with_n_minus_one_degrees_of_freedom():

@@ -454,7 +454,7 @@ def tested_harm(
         p_values.append(
             float(test.pvalue) if test is not None and np.isfinite(test.pvalue) else 1.0
         )
-    adjusted = stats.holm(p_values) if p_values else np.array([])
+    adjusted = stats.holm(p_values)
     return {
         "widths_compared": len(compared),
         "method": "Welch t-test, Holm",

@@ -477,7 +477,7 @@ def compare_with_published(published: dict, rows: Sequence[dict]) -> dict:
         )
         table_rows.append(item)
     p_values = [r["test_error_p"] for r in table_rows]
-    adjusted = stats.holm([p if math.isfinite(p) else 1.0 for p in p_values]) if p_values else []
+    adjusted = stats.holm([p if math.isfinite(p) else 1.0 for p in p_values])
     for item, p in zip(table_rows, adjusted):
         item["test_error_p_holm"] = float(p)
     z_values = np.array([r["test_error_z"] for r in table_rows], np.float64)

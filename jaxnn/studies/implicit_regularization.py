@@ -484,7 +484,7 @@ def _adjacent_rises(runs: Sequence[dict], metric: str) -> list[dict]:
         pairs[low, high] = stats.paired_difference(
             [by_rate[high][s] for s in seeds], [by_rate[low][s] for s in seeds]
         )
-    adjusted = stats.holm_finite([c["p_greater"] for c in pairs.values()])
+    adjusted = stats.holm([c["p_greater"] for c in pairs.values()])
     return [
         {"from": low, "to": high, "rise": c["mean"], "p_holm": float(p)}
         for ((low, high), c), p in zip(pairs.items(), adjusted)
