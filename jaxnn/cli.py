@@ -401,17 +401,15 @@ def parse_named_values(
     """
     pairs = []
     example = f"use e.g. '{names[0]}:0,{names[-1]}:0.15'"
+    convert = finite_float()
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, _, value = item.partition(":")
         if key not in names:
             raise UsageError(f"{name}: unknown {key!r} in {item!r}; choose from {list(names)}")
         try:
-            number = float(value)
-        except ValueError:
-            raise UsageError(f"{name}: cannot parse {item!r}; {example}") from None
-        if not math.isfinite(number):
-            raise UsageError(f"{name}: need a finite value in {item!r}")
-        pairs.append((key, number))
+            pairs.append((key, convert(value)))
+        except argparse.ArgumentTypeError as error:
+            raise UsageError(f"{name}: {error} in {item!r}; {example}") from None
     if not pairs:
         raise UsageError(f"{name}: no values in {text!r}; {example}")
     return tuple(pairs)
