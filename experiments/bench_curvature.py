@@ -15,7 +15,7 @@ import dataclasses
 
 import jax
 
-from jaxnn import cli, curvature, data, io, models, precision, train
+from jaxnn import cli, curvature, data, io, models, objectives, precision
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
     params = models.init(key_params, sizes, init_scheme="lecun_normal")
     dataset = data.make_dataset(key_data, data.TeacherConfig(), config.n_train, n_draws=1)
     timing = curvature.time_statistics(
-        train.make_loss_fn(models.MLPFamily()),
+        objectives.make_loss_fn(models.MLPFamily()),
         params,
         dataset.x_train[0],
         dataset.y_train[0],

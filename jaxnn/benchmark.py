@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import data, mnist1d, models, sweep, train, validation
+from jaxnn import data, mnist1d, models, objectives, sweep, train, validation
 
 
 def useful_flops(widths: Sequence[int], n_train: int, steps: int, depth: int = 2) -> float:
@@ -59,7 +59,7 @@ def time_one_at_a_time(
     """
     x, y = dataset.x_train[0], dataset.y_train[0]
     optimizer = optax.adam(learning_rate)
-    loss_fn = train.make_loss_fn(models.MLPFamily())
+    loss_fn = objectives.make_loss_fn(models.MLPFamily())
     compile_seconds = run_seconds = 0.0
     for width in widths:
         params = models.init(jax.random.key(width), (8, width, width, 8))

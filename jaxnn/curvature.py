@@ -101,7 +101,7 @@ import jax.scipy.linalg
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from jaxnn import gradstats, members, placement, precision, train
+from jaxnn import gradstats, objectives, placement, precision, streams
 
 TOP_EIGENVALUE_ITERATIONS = 30
 TRACE_SAMPLES = 100
@@ -472,14 +472,14 @@ def curvature_keys(key: jax.Array, seeds, where) -> jax.Array:
 
     def one(seed):
         seed_key = jax.random.fold_in(key, seed)
-        return jax.random.fold_in(jax.random.fold_in(seed_key, members.CURVATURE_STREAM), where)
+        return jax.random.fold_in(jax.random.fold_in(seed_key, streams.CURVATURE_STREAM), where)
 
     return jax.vmap(one)(jnp.asarray(seeds))
 
 
 @functools.lru_cache(maxsize=8)
 def _member_curvature_fn(family, objective, iterations, num_samples, matmul_precision):
-    loss_fn = train.make_loss_fn(family, objective)
+    loss_fn = objectives.make_loss_fn(family, objective)
 
     def stats(params, x, y, key):
         return curvature_stats(
@@ -531,7 +531,7 @@ def member_curvature_stats(
 
 @functools.lru_cache(maxsize=8)
 def _top_eigenvalue_fn(family, objective, iterations, matmul_precision):
-    loss_fn = train.make_loss_fn(family, objective)
+    loss_fn = objectives.make_loss_fn(family, objective)
 
     def one(params, x, y, key):
         return hessian_top_eigenvalue(

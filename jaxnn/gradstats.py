@@ -68,7 +68,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import precision, train
+from jaxnn import objectives, precision
 
 
 def _sum_of_squares(tree) -> jax.Array:
@@ -225,7 +225,7 @@ def gradient_noise_scale(
 
 @functools.lru_cache(maxsize=8)
 def _member_stats_fn(family, objective: str, batch_size: int, matmul_precision: str):
-    loss_fn = train.make_loss_fn(family, objective)
+    loss_fn = objectives.make_loss_fn(family, objective)
     stats = lambda p, x, y: gradient_stats(loss_fn, p, x, y, batch_size)  # noqa: E731
     return jax.jit(precision.pinned(jax.vmap(stats), matmul_precision))
 
@@ -244,7 +244,7 @@ def member_gradient_stats(
 
     Args:
         family: the model family (``jaxnn.models.MLPFamily``); with ``objective`` it
-            makes the loss (``train.make_loss_fn``). Hashable: one compile per family.
+            makes the loss (``objectives.make_loss_fn``). Hashable: one compile per family.
         params: ``[member, ...]`` parameters.
         x_train, y_train: ``[member, N, ...]``, each member's own training set, batched
             in the order given.

@@ -26,8 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnn import precision, train
-
-INIT_STREAM, SHUFFLE_STREAM, CURVATURE_STREAM = 0, 1, 2  # fold_in tags under a seed's key
+from jaxnn.streams import CURVATURE_STREAM, INIT_STREAM, SHUFFLE_STREAM  # noqa: F401
 
 
 class Grid(NamedTuple):

@@ -24,11 +24,10 @@ Initialization schemes (the choice is the experiment's, recorded in its config):
 - ``he_normal``: kernel ``N(0, 2/fan_in)``, zero bias (He et al. 2015), the
   variance-preserving choice for ReLU derived in ``init_theory``.
 
-Model families (``FAMILIES``, looked up by name with ``get_family``): a family
-is an architecture whose one width is swept, with the small surface the
-training loop and the planner need, ``init(key, width, padded_width)``,
-``masks(width, padded_width)``, ``apply(params, x, masks)``,
-``parameter_count(width)`` and ``flops_per_example(width)`` (``ModelFamily``):
+Model families: a family is an architecture whose one width is swept, with the
+small surface the training loop and the planner need (``ModelFamily``,
+``check_family``). The two hand-written ones (``get_family`` maps their names,
+a shortcut) are:
 
 - ``MLPFamily`` (``"mlp"``): ``input_dim -> width^depth -> output_dim`` as above.
 - ``CNN1DFamily`` (``"cnn"``): the MNIST-1D CNN of Greydanus & Kobak's
@@ -49,10 +48,10 @@ same convolution written as K strided slices concatenated into
 
 Padded widths: a sweep trains models of different widths in one compiled
 program by padding each to a common width and masking the extra hidden units
-(``hidden_masks``). ``init_padded`` draws a padded model whose active block has
-exactly the distribution of the narrow model's (weights scaled by the *true*
-fan-in) and zeros elsewhere; since masked units output 0, every gradient into
-or out of them is 0 and the padded model trains exactly as the narrow one.
+(``hidden_masks``). A member is drawn at its true width and embedded in zeros
+(``pad_params``), so its draw is the narrow model's whatever its group; since
+masked units output 0, every gradient into or out of them is 0 and the padded
+model trains exactly as the narrow one.
 """
 
 from __future__ import annotations
@@ -61,6 +60,7 @@ import dataclasses
 import functools
 import itertools
 import math
+import types
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
@@ -416,33 +416,72 @@ def cnn_graphdef(
 
 
 class ModelFamily(Protocol):
-    """An architecture whose one width is swept; frozen and hashable (a compile-cache key).
+    """What the sweep engine needs of an architecture whose one width is swept.
 
-    ``width`` may be a traced integer in ``init`` and ``masks``, so one compiled
-    program serves every width of a group padded to ``padded_width``.
+    A family is frozen and hashable (it keys the compile cache). The engine
+    draws every member at its *true* width, embeds it in zeros at its group's
+    padded width and trains the padded model, so a member's numbers never
+    depend on its group (``jaxnn.sweep``). The methods, all required
+    (``check_family`` names a missing one):
+
+    - ``init(key, width, *, init_scheme=...) -> params``: a pytree of arrays at
+      the true ``width`` (a Python int). Built-in families take an
+      ``init_scheme``; a family without schemes may refuse one.
+    - ``pad_params(params, padded_width) -> params``: the same network embedded
+      at ``padded_width``; trained with ``masks``, it must compute and learn
+      exactly what the narrow one does (``jaxnn.module_family.check_padding``
+      tests this for a user's module).
+    - ``masks(width, padded_width)``: per-member constants that ``apply`` takes
+      (width masks, or ``None``); ``width`` may be traced.
+    - ``apply(params, x, masks=None) -> outputs``.
+    - ``parameter_count(width) -> int`` and ``flops_per_example(width) -> int``:
+      reported, and the planner's cost model (forward and backward flops).
+
+    Hand-written families (``MLPFamily``, ``CNN1DFamily``) implement it
+    directly; ``jaxnn.module_family.ModuleFamily`` derives it from any Flax NNX
+    module.
     """
 
     name: ClassVar[str]
 
-    def init(
-        self,
-        key: jax.Array,
-        width,
-        padded_width: int,
-        *,
-        init_scheme: str = "torch_uniform",
-        dtype=None,
-    ) -> Params: ...
-
-    def masks(self, width, padded_width: int) -> list[jax.Array]: ...
-
-    def apply(self, params: Params, x: jax.Array, masks=None) -> jax.Array: ...
+    def init(self, key: jax.Array, width: int, **options) -> Params: ...
 
     def pad_params(self, params: Params, padded_width: int) -> Params: ...
+
+    def masks(self, width, padded_width: int) -> Any: ...
+
+    def apply(self, params: Params, x: jax.Array, masks=None) -> jax.Array: ...
 
     def parameter_count(self, width: int) -> int: ...
 
     def flops_per_example(self, width: int) -> int: ...
+
+
+FAMILY_METHODS = ("init", "pad_params", "masks", "apply", "parameter_count", "flops_per_example")
+
+
+def check_family(model: Any, name: str = "model") -> Any:
+    """``model`` if it has every method of ``ModelFamily`` and is hashable.
+
+    Raises:
+        ValueError: naming ``name`` and the first missing method.
+    """
+    if isinstance(model, str):
+        raise ValueError(
+            f"{name}: need a model family object (e.g. models.MLPFamily(), "
+            f"or jaxnn.width_sweep for an NNX module), got the string {model!r}"
+        )
+    for method in FAMILY_METHODS:
+        if not callable(getattr(model, method, None)):
+            raise ValueError(
+                f"{name}: {type(model).__name__} is not a model family: it has no "
+                f"{method}() (a family needs {', '.join(FAMILY_METHODS)}; see models.ModelFamily)"
+            )
+    try:
+        hash(model)
+    except TypeError as error:
+        raise ValueError(f"{name}: a model family must be hashable ({error})") from None
+    return model
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -491,7 +530,13 @@ class MLPFamily:
             low, high = (middle, high) if count < n_params else (low, middle)
         return (low + high) / 2
 
-    def init(self, key, width, padded_width, *, init_scheme="torch_uniform", dtype=None):
+    def init(self, key, width, padded_width=None, *, init_scheme="torch_uniform", dtype=None):
+        """Drawn at ``width``; with ``padded_width``, the draw of that width, masked to ``width``.
+
+        The sweep calls it at the true width and pads with ``pad_params``
+        (``padded_width=None``), so a member's draw never depends on its group.
+        """
+        padded_width = width if padded_width is None else padded_width
         hidden = jnp.full((self.depth,), width)
         return init_padded(
             key, hidden, self.layer_sizes(padded_width), init_scheme=init_scheme, dtype=dtype
@@ -584,13 +629,17 @@ class CNN1DFamily:
         mask = (jnp.arange(padded_width) < width).astype(jnp.float32)
         return [mask] * len(self.kernel_sizes)
 
-    def init(self, key, width, padded_width, *, init_scheme="torch_uniform", dtype=None):
+    def init(self, key, width, padded_width=None, *, init_scheme="torch_uniform", dtype=None):
         """A ``width``-channel CNN embedded in a ``padded_width`` one, zero outside it.
+
+        The sweep calls it at the true width (``padded_width=None``) and pads
+        with ``pad_params``, so a member's draw never depends on its group.
 
         As ``init_padded``: one flat draw, each layer scaled by its *true* fan-in
         (:math:`K C_\\text{in}` for a convolution, :math:`L C` for the head) and masked.
         """
         check_init_scheme(init_scheme)
+        padded_width = width if padded_width is None else padded_width
         dtype = dtype or jnp.zeros(()).dtype
         width = jnp.asarray(width)
         channel = (jnp.arange(padded_width) < width).astype(dtype)
@@ -664,7 +713,8 @@ class CNN1DFamily:
         }
 
 
-FAMILIES = {family.name: family for family in (MLPFamily, CNN1DFamily)}
+# Read-only: a name is a shortcut for a family value, never a way in (pass the value).
+FAMILIES = types.MappingProxyType({family.name: family for family in (MLPFamily, CNN1DFamily)})
 
 
 def get_family(name: str, **architecture) -> ModelFamily:
@@ -683,3 +733,99 @@ def kernel_mask(params: Params) -> Params:
     return jax.tree_util.tree_map_with_path(
         lambda path, _: getattr(path[-1], "key", None) == "kernel", params
     )
+
+
+# --- the MNIST-1D networks as plain NNX modules (swept by ``jaxnn.width_sweep``) ---------------
+
+
+def torch_uniform_init(fan_in: int):
+    """PyTorch's default for ``nn.Linear``/``nn.Conv1d`` weights and biases: U(±1/√fan_in).
+
+    (``kaiming_uniform_(a=√5)`` gives the bound :math:`\\sqrt{6/((1+a^2)\\,\\text{fan}_\\text{in})}
+    = 1/\\sqrt{\\text{fan}_\\text{in}}`, and the bias uses the same bound.)
+    """
+    bound = 1.0 / math.sqrt(fan_in)
+
+    def init(key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+    return init
+
+
+class MNIST1DMLP(nnx.Module):
+    """``40 -> width -> width -> 10``, ReLU, PyTorch's default initialization (the notebook's)."""
+
+    def __init__(self, width: int, *, rngs: nnx.Rngs, input_dim: int = 40, output_dim: int = 10):
+        sizes = (input_dim, width, width, output_dim)
+        self.layers = nnx.List(
+            [
+                nnx.Linear(
+                    fan_in,
+                    fan_out,
+                    kernel_init=torch_uniform_init(fan_in),
+                    bias_init=torch_uniform_init(fan_in),
+                    rngs=rngs,
+                )
+                for fan_in, fan_out in itertools.pairwise(sizes)
+            ]
+        )
+
+    def __call__(self, x):
+        for layer in self.layers[:-1]:
+            x = jax.nn.relu(layer(x))
+        return self.layers[-1](x)
+
+
+class MNIST1DCNN(nnx.Module):
+    """The notebook's CNN with ``channels`` in every convolution, as an NNX module.
+
+    ``Conv1d(1, C, 5, stride 2, padding 1)``, two ``Conv1d(C, C, 3, stride 2,
+    padding 1)``, ReLU after each, flatten, one linear layer; PyTorch's default
+    initialization. The flatten is channel-major (index ``channel * L +
+    position``), as PyTorch flattens ``[C, L]``: a narrow network's head rows
+    are then the first rows of a wider one's, so padding the channels with
+    zeros is exact (``jaxnn.module_family``).
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        *,
+        rngs: nnx.Rngs,
+        input_length: int = 40,
+        output_dim: int = 10,
+        kernel_sizes: Sequence[int] = (5, 3, 3),
+        stride: int = 2,
+        padding: int = 1,
+    ):
+        fan_ins = [1] + [channels] * (len(kernel_sizes) - 1)
+        self.convs = nnx.List(
+            [
+                nnx.Conv(
+                    c_in,
+                    channels,
+                    kernel_size=(k,),
+                    strides=(stride,),
+                    padding=[(padding, padding)],
+                    kernel_init=torch_uniform_init(c_in * k),
+                    bias_init=torch_uniform_init(c_in * k),
+                    rngs=rngs,
+                )
+                for c_in, k in zip(fan_ins, kernel_sizes)
+            ]
+        )
+        length = conv_output_length(input_length, kernel_sizes, stride, padding)
+        self.head = nnx.Linear(
+            length * channels,
+            output_dim,
+            kernel_init=torch_uniform_init(length * channels),
+            bias_init=torch_uniform_init(length * channels),
+            rngs=rngs,
+        )
+
+    def __call__(self, x):
+        h = x[..., None]  # [..., L] -> [..., L, 1]
+        for conv in self.convs:
+            h = jax.nn.relu(conv(h))
+        h = jnp.swapaxes(h, -1, -2)  # [..., C, L]: PyTorch's layout, channel-major flatten
+        return self.head(h.reshape(*h.shape[:-2], -1))

@@ -19,6 +19,13 @@ need no special case (init2winit's ``model_lib/losses.py`` convention):
 
 ``Objective.metrics`` always holds ``"loss"`` first; the loop reports every
 metric under its name (``train_loss``, ``test_error``, ...).
+
+Objectives are values: ``make_objective`` builds one from any per-example loss
+``loss_fn(outputs, targets) -> [N]`` and named per-example metrics, and every
+function that takes an objective takes either such a value or a registry name
+(``"mse"``, ``"softmax_cross_entropy"``) as a shortcut. ``make_loss_fn`` turns a
+model and an objective into ``loss_fn(params, x, y)``, the one signature the
+statistics modules (``jaxnn.gradstats``, ``jaxnn.curvature``) take.
 """
 
 from __future__ import annotations
@@ -81,9 +88,12 @@ def error_rate(logits: jax.Array, labels: jax.Array, weights: jax.Array | None =
     return weighted_mean(wrong, weights)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Objective:
     """A loss to minimise and the metrics to report, each ``fn(outputs, targets, weights)``.
+
+    Compared and hashed by identity (it is a compile-cache key): build one per
+    experiment, or use the registry's.
 
     Attributes:
         name: the registry name (``OBJECTIVES``).
@@ -114,19 +124,104 @@ OBJECTIVES = {
 }
 
 
-def get_objective(name: str) -> Objective:
-    """The objective registered as ``name``.
+PerExampleFn = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def per_example_metric(fn: PerExampleFn) -> MetricFn:
+    """``fn(outputs, targets) -> [N]`` as a weighted mean ``metric(outputs, targets, weights)``."""
+
+    def metric(outputs, targets, weights=None):
+        return weighted_mean(fn(outputs, targets), weights)
+
+    return metric
+
+
+def per_example_error(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """1 where the largest logit is not the label, else 0 (``error_rate`` before the mean)."""
+    return (jnp.argmax(logits, axis=-1) != labels).astype(logits.dtype)
+
+
+def make_objective(
+    loss_fn: PerExampleFn,
+    *,
+    metrics: Mapping[str, PerExampleFn] | None = None,
+    integer_targets: bool,
+    name: str | None = None,
+) -> Objective:
+    """An objective from a per-example loss and per-example metrics.
+
+    Args:
+        loss_fn: ``loss_fn(outputs[N, ...], targets[N, ...]) -> [N]``, what is minimised.
+        metrics: further ``{name: fn(outputs, targets) -> [N]}`` to report (e.g.
+            ``{"error": per_example_error}``); ``"loss"`` is reserved.
+        integer_targets: targets are class indices ``[N]``.
+        name: how results name it (default: the loss function's ``__name__``).
+
+    Example:
+        >>> hinge = lambda out, y: jnp.maximum(0.0, 1.0 - out[..., 0] * y)
+        >>> objective = make_objective(hinge, integer_targets=False, name="hinge")
+        >>> float(objective.loss(jnp.array([[0.5]]), jnp.array([1.0])))
+        0.5
+    """
+    if not callable(loss_fn):
+        raise ValueError(
+            f"loss: need a name or a callable (outputs, labels) -> [N], got {loss_fn!r}"
+        )
+    metrics = dict(metrics or {})
+    if "loss" in metrics:
+        raise ValueError("metrics: 'loss' is the objective's own name; call the metric otherwise")
+    for metric_name, fn in metrics.items():
+        if not callable(fn):
+            raise ValueError(f"metrics: {metric_name!r} is not callable, got {fn!r}")
+    return Objective(
+        name or getattr(loss_fn, "__name__", "loss"),
+        {"loss": per_example_metric(loss_fn)}
+        | {metric_name: per_example_metric(fn) for metric_name, fn in metrics.items()},
+        integer_targets=integer_targets,
+    )
+
+
+def get_objective(name: str | Objective) -> Objective:
+    """The objective registered as ``name``; an ``Objective`` value is returned as it is.
 
     Raises:
         ValueError: naming ``objective`` when ``name`` is unknown.
     """
-    if name not in OBJECTIVES:
+    if isinstance(name, Objective):
+        return name
+    if not isinstance(name, str) or name not in OBJECTIVES:
         raise ValueError(f"objective: unknown {name!r}; choose one of {sorted(OBJECTIVES)}")
     return OBJECTIVES[name]
 
 
+def make_metric_fn(
+    model, objective: str | Objective, metric: str, masks=None, example_weights=None
+) -> Callable:
+    """``metric_fn(params, x, y)``: one named metric (``"loss"``, ``"error"``) of ``model``.
+
+    ``model`` is a model family (``model.apply(params, x, masks)``); ``masks`` are
+    its per-member constants (width masks), ``example_weights[N]`` weigh the rows.
+    """
+    metric_fn = get_objective(objective).metrics[metric]
+
+    def fn(params, x, y):
+        return metric_fn(model.apply(params, x, masks), y, example_weights)
+
+    return fn
+
+
+def make_loss_fn(
+    model, objective: str | Objective = "mse", masks=None, example_weights=None
+) -> Callable:
+    """``loss_fn(params, x, y)``: the objective's mean loss of the (optionally masked) model.
+
+    The signature every statistic takes (``jaxnn.gradstats``, ``jaxnn.curvature``).
+    """
+    return make_metric_fn(model, objective, "loss", masks, example_weights)
+
+
 def make_evaluate_fn(
-    model, objective: str, masks=None, *, eval_batch_size: int | None = None
+    model, objective: str | Objective, masks=None, *, eval_batch_size: int | None = None
 ) -> Callable:
     """``evaluate(params, x, y, weights=None) -> {metric: value}``: a model on a whole set.
 

@@ -29,7 +29,8 @@ What is looked up by name (``TrainConfig``), never branched on by study:
   swept, with width masks;
 - the optimizer: ``adam``, ``sgd`` or ``momentum`` (heavy ball, PyTorch's
   ``SGD(momentum=β)``), with the learning rate, weight decay and momentum as
-  traced per-member values.
+  traced per-member values; or any optax transformation, or a factory of one
+  whose swept hyperparameters are traced per-member values (``Optimizer``).
 
 Conventions:
 
@@ -74,6 +75,35 @@ OPTIMIZERS = ("adam", "sgd", "momentum")
 LOSS_CURVES = ("full", "batches")
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Optimizer:
+    """Any optax optimizer, with hyperparameters that vary over a sweep's members.
+
+    ``factory(**hyperparams)`` is called inside the vmapped member function with
+    each member's values of ``hyperparams`` (``Members.hyperparams``) as traced
+    scalars, so members with different learning rates or decays share one
+    compiled program; with no names, ``factory()`` is the fixed transformation.
+    Compared and hashed by identity (a compile-cache key).
+
+    Example:
+        >>> sgd = Optimizer(lambda learning_rate: optax.sgd(learning_rate), ("learning_rate",))
+        >>> fixed = Optimizer.of(optax.adam(1e-3))
+    """
+
+    factory: Callable[..., optax.GradientTransformation]
+    hyperparams: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, transformation: optax.GradientTransformation) -> Optimizer:
+        """A fixed optax transformation (schedules included) as an ``Optimizer``."""
+        if not isinstance(transformation, optax.GradientTransformation):
+            raise ValueError(
+                "optimizer: need an optax GradientTransformation (e.g. optax.sgd(0.1)), "
+                f"got {transformation!r}"
+            )
+        return cls(lambda: transformation)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Program:
     """The fields of a ``TrainConfig`` that change the compiled program, and no others.
@@ -85,9 +115,10 @@ class Program:
     """
 
     model: Any
-    objective: str
-    optimizer: str
+    objective: Any
+    optimizer: Any
     batch_size: int | None
+    drop_last: bool
     train_loss_curve: str
     snapshot_below: float | None
     keep_recorded_params: bool
@@ -103,11 +134,18 @@ class TrainConfig:
     Attributes:
         model: the model family (``jaxnn.models.MLPFamily``, ``CNN1DFamily``); the
             parameters' shapes give the (padded) width, the family the architecture.
-        objective: the name of the loss and metrics (``jaxnn.objectives.OBJECTIVES``).
+        objective: the loss and metrics, a ``jaxnn.objectives.Objective`` or a
+            registry name (``"mse"``, ``"softmax_cross_entropy"``).
         optimizer: ``"adam"``, ``"sgd"`` (plain SGD, constant learning rate) or
-            ``"momentum"`` (heavy-ball SGD with each member's ``Members.momentum``).
+            ``"momentum"`` (heavy-ball SGD with each member's ``Members.momentum``),
+            with L2 on the kernels (``make_optimizer``); or an ``Optimizer``, any
+            optax transformation (its own decay, schedule and masks).
         epochs: T, the number of passes over the training set.
-        batch_size: B; ``None`` means full batch (B = N).
+        batch_size: B; ``None`` means full batch (B = N). When B does not divide N
+            the last mini-batch of an epoch holds the N mod B examples left over
+            (its loss is the mean over them, as PyTorch's ``DataLoader``), unless
+            ``drop_last``.
+        drop_last: leave out the N mod B examples an epoch's shuffle puts last.
         train_loss_curve: ``"full"``: ``train_loss[e]`` is the whole training set's
             loss before epoch e (exact; one extra forward pass per epoch with
             mini-batches); ``"batches"``: the mean of the epoch's mini-batch losses
@@ -146,9 +184,10 @@ class TrainConfig:
 
     model: Any = models.MLPFamily()
     objective: str = "mse"
-    optimizer: str = "adam"
+    optimizer: Any = "adam"
     epochs: int = 10_000
     batch_size: int | None = None
+    drop_last: bool = False
     train_loss_curve: str = "full"
     chunk_epochs: int = 500
     loss_thresholds: tuple[float, ...] = (1e-3, 1e-5)
@@ -162,17 +201,17 @@ class TrainConfig:
     flat_adam: bool = True
 
     def __post_init__(self):
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer: unknown {self.optimizer!r}; choose one of {OPTIMIZERS}")
+        if not isinstance(self.optimizer, Optimizer) and self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer: unknown {self.optimizer!r}; choose one of {OPTIMIZERS} "
+                "or pass a train.Optimizer"
+            )
         if self.train_loss_curve not in LOSS_CURVES:
             raise ValueError(
                 f"train_loss_curve: unknown {self.train_loss_curve!r}; choose one of {LOSS_CURVES}"
             )
         objectives.get_objective(self.objective)
-        if not isinstance(self.model, tuple(models.FAMILIES.values())):
-            raise ValueError(
-                f"model: need a model family ({', '.join(models.FAMILIES)}), got {self.model!r}"
-            )
+        models.check_family(self.model)
         precision.check_precision(self.matmul_precision)
         validation.at_least(self, 1, "epochs", "chunk_epochs", "final_window")
         for name in ("batch_size", "eval_batch_size"):
@@ -196,15 +235,19 @@ class TrainConfig:
         )
 
     def check_data(self, n_train: int) -> None:
-        """Raises if the batch size does not divide the training-set size."""
-        if self.batch_size is not None and n_train % self.batch_size:
+        """Raises if the batch size is larger than the training-set size."""
+        if self.batch_size is not None and self.batch_size > n_train:
             raise ValueError(
-                f"batch_size: {self.batch_size} does not divide the training-set size {n_train}"
+                f"batch_size: {self.batch_size} is larger than the training-set size {n_train}"
             )
 
     def steps_per_epoch(self, n_train: int) -> int:
-        """Optimizer steps in one epoch: N / B (1 with full batches)."""
-        return 1 if self.batch_size is None else max(1, n_train // self.batch_size)
+        """Optimizer steps in one epoch: ⌈N/B⌉, or ⌊N/B⌋ with ``drop_last`` (1 at full batch)."""
+        if self.batch_size is None:
+            return 1
+        if self.drop_last:
+            return max(1, n_train // self.batch_size)
+        return -(-n_train // self.batch_size)
 
     def chunks(self) -> list[tuple[int, int]]:
         """``(first_epoch, length)`` of every compiled call: full chunks, then the remainder.
@@ -245,6 +288,9 @@ class Members(NamedTuple):
             program (full batch only; the loss is the mean over the real rows).
         momentum: ``None`` or ``[member]`` heavy-ball coefficients β (optimizer
             ``"momentum"``).
+        hyperparams: ``None`` or ``{name: [member]}``, the swept hyperparameters
+            of an ``Optimizer`` (``learning_rate`` and ``weight_decay`` above are
+            the built-in optimizers').
     """
 
     params: Any
@@ -256,6 +302,7 @@ class Members(NamedTuple):
     width_masks: Any = None
     example_weights: jax.Array | None = None
     momentum: jax.Array | None = None
+    hyperparams: dict | None = None
 
 
 class TrainState(NamedTuple):
@@ -300,25 +347,6 @@ class TrainResult(NamedTuple):
     train_metrics: dict | None = None
 
 
-def make_loss_fn(
-    model=models.MLPFamily(), objective: str = "mse", masks=None, example_weights=None
-) -> Callable:
-    """``loss_fn(params, x, y)``: the objective's loss of the (optionally masked) model."""
-    return make_metric_fn(model, objective, "loss", masks, example_weights)
-
-
-def make_metric_fn(
-    model, objective: str, metric: str, masks=None, example_weights=None
-) -> Callable:
-    """``metric_fn(params, x, y)``: one named metric of the objective (``"loss"``, ``"error"``)."""
-    metric_fn = objectives.get_objective(objective).metrics[metric]
-
-    def fn(params, x, y):
-        return metric_fn(model.apply(params, x, masks), y, example_weights)
-
-    return fn
-
-
 def make_optimizer(
     name: str, learning_rate, weight_decay, *, momentum=None, flat_adam: bool = False
 ) -> optax.GradientTransformation:
@@ -355,12 +383,14 @@ def make_optimizer(
 
 def member_loss_fn(program: Program, member: Members) -> Callable:
     """The training loss of one member (its masks and example weights)."""
-    return make_loss_fn(
+    return objectives.make_loss_fn(
         program.model, program.objective, member.width_masks, member.example_weights
     )
 
 
 def member_optimizer(program: Program, member: Members) -> optax.GradientTransformation:
+    if isinstance(program.optimizer, Optimizer):
+        return program.optimizer.factory(**(member.hyperparams or {}))
     return make_optimizer(
         program.optimizer,
         member.learning_rate,
@@ -401,9 +431,27 @@ def make_epoch_fn(program: Program, member: Members) -> Callable:
 
     if member.example_weights is not None:
         raise ValueError("example_weights: padded training sets need full-batch training")
-    n_batches = n_train // program.batch_size
-    loss_fn = member_loss_fn(program, member)
+    batch = program.batch_size
+    full_batches, left_over = divmod(n_train, batch)
+    # A last, partial batch is padded to B with weight-0 rows: one batch shape, one compiled
+    # step, and its loss is still the mean over the real rows (objectives.weighted_mean).
+    partial = bool(left_over) and not program.drop_last
+    n_batches = full_batches + partial
+    batch_weights = None
+    if partial:
+        batch_weights = (np.arange(n_batches * batch) < n_train).astype(np.float32)
+        batch_weights = jnp.asarray(batch_weights.reshape(n_batches, batch))
 
+    def weighted_step(params, opt_state, x_batch, y_batch, weights):
+        loss, grads = jax.value_and_grad(
+            lambda p: objectives.get_objective(program.objective).loss(
+                program.model.apply(p, x_batch, member.width_masks), y_batch, weights
+            )
+        )(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    loss_fn = member_loss_fn(program, member)
     running = program.train_loss_curve == "batches"
 
     def epoch_fn(params, opt_state, epoch):
@@ -412,16 +460,26 @@ def make_epoch_fn(program: Program, member: Members) -> Callable:
         # and convergence epochs, which need the exact value.
         loss_before = None if running else loss_fn(params, x, y)
         order = jax.random.permutation(jax.random.fold_in(member.shuffle_key, epoch), n_train)
-        x_batches = x[order].reshape(n_batches, program.batch_size, *x.shape[1:])
-        y_batches = y[order].reshape(n_batches, program.batch_size, *y.shape[1:])
+        if partial:
+            order = jnp.concatenate([order, order[: n_batches * batch - n_train]])
+        else:
+            order = order[: n_batches * batch]
+        x_batches = x[order].reshape(n_batches, batch, *x.shape[1:])
+        y_batches = y[order].reshape(n_batches, batch, *y.shape[1:])
 
-        def batch_step(carry, batch):
-            params, opt_state, loss = step(*carry, *batch)
+        def batch_step(carry, batch_data):
+            if partial:
+                params, opt_state, loss = weighted_step(*carry, *batch_data)
+            else:
+                params, opt_state, loss = step(*carry, *batch_data)
             return (params, opt_state), (loss if running else None)
 
-        (params, opt_state), batch_losses = jax.lax.scan(
-            batch_step, (params, opt_state), (x_batches, y_batches)
-        )
+        data = (x_batches, y_batches) + ((batch_weights,) if partial else ())
+        (params, opt_state), batch_losses = jax.lax.scan(batch_step, (params, opt_state), data)
+        if running and partial:
+            # The epoch's mean loss over examples: the partial batch counts for its rows.
+            counts = jnp.sum(batch_weights, axis=1)
+            return params, opt_state, jnp.sum(batch_losses * counts) / n_train
         return params, opt_state, jnp.mean(batch_losses) if running else loss_before
 
     return epoch_fn
@@ -596,16 +654,25 @@ def check_members(config: TrainConfig, members: Members) -> None:
         raise ValueError("members: learning_rate must be a [member] vector")
     config.check_data(int(members.x_train.shape[1]))
     objective = objectives.get_objective(config.objective)
-    label_ndim = 2 if objective.integer_targets else 3
+    # The registry's objectives fix the target rank; a user's objective only its kind.
+    registered = objectives.OBJECTIVES.get(objective.name) is objective
+    label_ndim = (2 if objective.integer_targets else 3) if registered else members.y_train.ndim
     integer = jnp.issubdtype(members.y_train.dtype, jnp.integer)
     if members.y_train.ndim != label_ndim or integer != objective.integer_targets:
         kind = "integer labels [member, N]" if objective.integer_targets else "real [member, N, O]"
         raise ValueError(
-            f"y_train: the {config.objective} objective needs {kind}, "
+            f"y_train: the {objective.name} objective needs {kind}, "
             f"got {members.y_train.dtype} of shape {members.y_train.shape}"
         )
     if config.optimizer == "momentum" and members.momentum is None:
         raise ValueError("momentum: the momentum optimizer needs Members.momentum [member]")
+    if isinstance(config.optimizer, Optimizer):
+        given = set(members.hyperparams or {})
+        if given != set(config.optimizer.hyperparams):
+            raise ValueError(
+                f"hyperparams: the optimizer takes {sorted(config.optimizer.hyperparams)}, "
+                f"the members give {sorted(given)}"
+            )
 
 
 def train(

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from host_problems import host_problem
 
-from jaxnn import gradstats, models, train
+from jaxnn import gradstats, models, objectives
 
 N, D, OUT = 24, 3, 2
 SIZES = (D, 5, 4, OUT)
-LOSS_FN = train.make_loss_fn(models.MLPFamily(activation="tanh"))
+LOSS_FN = objectives.make_loss_fn(models.MLPFamily(activation="tanh"))
 
 
 @jax.jit

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnn import backprop, models, train
+from jaxnn import backprop, models, objectives
 
 
 @pytest.mark.parametrize("width", [1, 2, 10, 50, 100, 200])
@@ -42,8 +42,10 @@ def _narrow_and_padded_losses_and_grads(key, x, y, *, activation):
     wide = models.pad_params(narrow, (8, padded, padded, 8))
     masks = models.hidden_masks_for(jnp.array([width, width]), (padded, padded))
     family = models.MLPFamily(activation=activation)
-    narrow_loss, narrow_grads = jax.value_and_grad(train.make_loss_fn(family))(narrow, x, y)
-    wide_loss, wide_grads = jax.value_and_grad(train.make_loss_fn(family, masks=masks))(wide, x, y)
+    narrow_loss, narrow_grads = jax.value_and_grad(objectives.make_loss_fn(family))(narrow, x, y)
+    wide_loss, wide_grads = jax.value_and_grad(objectives.make_loss_fn(family, masks=masks))(
+        wide, x, y
+    )
     embedded = models.pad_params(narrow_grads, (8, padded, padded, 8))
     return narrow_loss, wide_loss, wide_grads, embedded
 
@@ -179,7 +181,7 @@ def test_cnn_patches_and_lax_convolutions_give_the_same_outputs_and_gradients(x6
         params = _float64_cnn(patches, 4, 4, key)
         outputs = [family.apply(params, x) for family in (patches, lax)]
         grads = [
-            jax.grad(train.make_loss_fn(family, "softmax_cross_entropy"))(params, x, labels)
+            jax.grad(objectives.make_loss_fn(family, "softmax_cross_entropy"))(params, x, labels)
             for family in (patches, lax)
         ]
         return outputs, grads
@@ -201,10 +203,12 @@ def test_padded_masked_cnn_equals_narrow_cnn(x64):
         narrow = _float64_cnn(family, width, width, key)
         wide = family.pad_params(narrow, padded)
         narrow_loss, narrow_grads = jax.value_and_grad(
-            train.make_loss_fn(family, "softmax_cross_entropy")
+            objectives.make_loss_fn(family, "softmax_cross_entropy")
         )(narrow, x, labels)
         wide_loss, wide_grads = jax.value_and_grad(
-            train.make_loss_fn(family, "softmax_cross_entropy", masks=family.masks(width, padded))
+            objectives.make_loss_fn(
+                family, "softmax_cross_entropy", masks=family.masks(width, padded)
+            )
         )(wide, x, labels)
         embedded = family.pad_params(narrow_grads, padded)
         active = family.pad_params(jax.tree.map(jnp.ones_like, narrow), padded)

@@ -84,41 +84,34 @@ def _dataset(seed):
     return draw(2, 12, 8), draw(2, 12, 8), draw(50, 8), draw(50, 8)
 
 
-def test_grouped_padded_sweep_equals_each_width_trained_alone():
-    """A width's result does not depend on its group: narrow, unpadded runs agree."""
+def test_grouped_padded_sweep_equals_each_width_trained_alone_unpadded():
+    """A width's numbers do not depend on its group: its draw, its batches and its training
+    are the narrow model's (the teacher studies' members: the built-in MLP family)."""
     x_train, y_train, x_test, y_test = _dataset(0)
     sets = {12: (x_train, y_train)}
     key = jax.random.key(1)
     results = sweep.run_width_sweep(key, [GROUP], sets, x_test, y_test, CONFIG)
     for width in GROUP.widths:
-        # Drawn as a group of this width alone: the init must not depend on the group.
-        padded_members, _ = sweep.width_group_members(
-            key,
-            sweep.WidthGroup(8, (width,), (12,)),
-            {None: sweep.Variant(sets)},
-            family=models.MLPFamily(),
-            learning_rate=1e-3,
+        alone = sweep.run_width_sweep(
+            key, [sweep.WidthGroup(width, (width,), (12,))], sets, x_test, y_test, CONFIG
         )
-        sizes = (8, width, width, 8)  # the narrow model's active block of the padded draw
-        # Sliced on the host: an eager slice compiles once per shape.
-        narrow = {
-            "layers": {
-                k: {
-                    "kernel": np.asarray(layer["kernel"])[:, : sizes[k], : sizes[k + 1]],
-                    "bias": np.asarray(layer["bias"])[:, : sizes[k + 1]],
-                }
-                for k, layer in padded_members.params["layers"].items()
-            }
-        }
-        alone = train.train(
-            CONFIG,
-            padded_members._replace(params=narrow, width_masks=None),
-            x_test,
-            y_test,
-        )
-        np.testing.assert_allclose(results[(12, width)]["train_loss"], alone.train_loss, rtol=1e-4)
-        np.testing.assert_allclose(results[(12, width)]["test_loss"], alone.test_loss, rtol=1e-4)
-        assert narrow["layers"][1]["kernel"].shape == (2, width, width)
+        for name in ("train_loss", "test_loss"):
+            np.testing.assert_allclose(
+                results[(12, width)][name], alone[(12, width)][name], rtol=1e-5
+            )
+
+
+def test_initial_draw_is_the_true_width_draw_embedded_in_zeros():
+    family = models.MLPFamily()
+    keys = jax.random.split(jax.random.key(3), 2)
+    padded = sweep.draw_initial_params(family, keys, [5, 3], 16, init_scheme="torch_uniform")
+    for member, width in enumerate((5, 3)):
+        narrow = family.init(keys[member], width)
+        for k, layer in narrow["layers"].items():
+            kernel = np.asarray(padded["layers"][k]["kernel"][member])
+            rows, cols = layer["kernel"].shape
+            np.testing.assert_allclose(kernel[:rows, :cols], layer["kernel"], rtol=1e-6)
+            assert not kernel[rows:].any() and not kernel[:, cols:].any()
 
 
 @pytest.mark.slow  # float64, two plans of two groups each: about 10 s

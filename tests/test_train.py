@@ -87,12 +87,25 @@ def test_vmapped_sweep_equals_members_trained_one_by_one(config):
         np.testing.assert_allclose(together.test_loss[index], alone.test_loss[0], rtol=2e-5)
 
 
-def test_minibatch_epoch_equals_manual_sgd_over_the_shuffled_batches(x64):
-    """One epoch of the loop = a hand-written SGD pass over the documented permutation."""
+@pytest.mark.parametrize(("batch_size", "drop_last"), [(4, False), (6, False), (6, True)])
+def test_minibatch_epoch_equals_manual_sgd_over_the_shuffled_batches(x64, batch_size, drop_last):
+    """One epoch of the loop = a hand-written SGD pass over the documented permutation.
+
+    With B = 6 and N = 20 the last batch holds the 2 examples left over (its mean loss),
+    or, with ``drop_last``, they sit out this epoch.
+    """
     members = _float64(_members(1, [0.1]))
-    config = train.TrainConfig(optimizer="sgd", epochs=2, batch_size=4, chunk_epochs=2, model=TANH)
+    config = train.TrainConfig(
+        optimizer="sgd",
+        epochs=2,
+        batch_size=batch_size,
+        drop_last=drop_last,
+        chunk_epochs=2,
+        model=TANH,
+    )
     result = train.train(config, members, X_TEST64, Y_TEST64)
-    loss_fn = train.make_loss_fn(TANH)
+    loss_fn = objectives.make_loss_fn(TANH)
+    full, left = divmod(N, batch_size)
 
     # The hand-written loop as one program: op by op, every eager op compiles on its own.
     @jax.jit
@@ -106,14 +119,18 @@ def test_minibatch_epoch_equals_manual_sgd_over_the_shuffled_batches(x64):
 
         for epoch in range(2):
             order = jax.random.permutation(jax.random.fold_in(members.shuffle_key[0], epoch), N)
-            # Row k is order[4k : 4k + 4]; scanned, not unrolled: a third of the compile time.
-            params, _ = jax.lax.scan(sgd_step, params, order.reshape(N // 4, 4))
+            # Row k is order[Bk : Bk + B]; scanned, not unrolled: a third of the compile time.
+            rows = order[: full * batch_size].reshape(full, batch_size)
+            params, _ = jax.lax.scan(sgd_step, params, rows)
+            if left and not drop_last:
+                params, _ = sgd_step(params, order[full * batch_size :])
         return params, loss_fn(params, x, y)
 
     params, final_loss = manual(members)
     for got, expected in zip(jax.tree.leaves(result.params), jax.tree.leaves(params)):
         np.testing.assert_allclose(np.asarray(got)[0], expected, rtol=1e-10)
     np.testing.assert_allclose(result.train_loss[0, -1], final_loss, rtol=1e-10)
+    assert config.steps_per_epoch(N) == full + (bool(left) and not drop_last)
 
 
 @jax.jit
@@ -192,10 +209,10 @@ def test_bad_config_raises(kwargs, name):
         train.TrainConfig(**kwargs)
 
 
-def test_batch_size_must_divide_the_training_set():
+def test_a_batch_larger_than_the_training_set_is_refused():
     members = _members(0, LEARNING_RATES)
     with pytest.raises(ValueError, match="batch_size"):
-        train.train(train.TrainConfig(batch_size=7, epochs=1), members, X_TEST, Y_TEST)
+        train.train(train.TrainConfig(batch_size=N + 1, epochs=1), members, X_TEST, Y_TEST)
 
 
 def test_snapshot_holds_the_parameters_at_the_first_epoch_below_the_level():
@@ -361,7 +378,7 @@ def test_momentum_equals_optax_sgd_with_momentum_step_by_step(x64, weight_decay)
         if weight_decay == 0
         else optax.chain(optax.add_decayed_weights(weight_decay, mask=models.kernel_mask), sgd)
     )
-    loss_fn = train.make_loss_fn(TANH)
+    loss_fn = objectives.make_loss_fn(TANH)
 
     # The hand-written loop as one program: op by op, every eager op compiles on its own.
     @jax.jit

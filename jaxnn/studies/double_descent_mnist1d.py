@@ -39,8 +39,9 @@ from importlib import resources
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
-from jaxnn import mnist1d, models, peaks, precision, stats, sweep, train, validation
+from jaxnn import mnist1d, models, module_sweep, peaks, precision, stats, train, validation
 from jaxnn.studies import NoProgress
 from jaxnn.studies.double_descent_mnist1d_text import markdown, summary
 
@@ -105,7 +106,6 @@ class Config:
         batch_size: B, examples per SGD step (must divide the training-set size).
         learning_rate: SGD's step size.
         momentum: the heavy-ball coefficient (PyTorch's ``SGD(momentum=...)``).
-        init_scheme: ``torch_uniform`` is PyTorch's default for Linear and Conv1d.
         chunk_epochs: epochs per compiled call: metrics are also measured at every
             chunk end, and a progress tick and one host transfer happen there.
         epochwise_points: density of the log-spaced epochs (over the whole run) at
@@ -125,7 +125,6 @@ class Config:
     batch_size: int = 100
     learning_rate: float = 0.01
     momentum: float = 0.9
-    init_scheme: str = "torch_uniform"
     chunk_epochs: int = 50
     epochwise_points: int = 25
     eval_batch_size: int = 2000
@@ -149,20 +148,22 @@ class Config:
         validation.positive(self, "learning_rate")
         if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
             raise ValueError(f"momentum: need a value in [0, 1), got {self.momentum}")
-        models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)
 
-    def train_config(self, model: str) -> train.TrainConfig:
+    def record_epochs(self) -> tuple[int, ...]:
+        """Log-spaced epochs inside the first chunk (later, the chunk ends are measured anyway):
+        two compiled chunk shapes per group, however many points."""
+        if not self.epochwise_points:
+            return ()
         chunk = min(self.chunk_epochs, self.epochs)
-        record = ()
-        if self.epochwise_points:
-            # Log-spaced inside the first chunk, then the chunk ends (measured anyway): two
-            # compiled chunk shapes per group, however many points.
-            record = tuple(
-                int(e)
-                for e in train.log_spaced_epochs(self.epochs, self.epochwise_points)
-                if 0 < e < chunk
-            )
+        return tuple(
+            int(e)
+            for e in train.log_spaced_epochs(self.epochs, self.epochwise_points)
+            if 0 < e < chunk
+        )
+
+    def train_config(self, model: str) -> train.TrainConfig:
+        """The engine config the built-in family of ``model`` trains with (the benchmark's)."""
         return train.TrainConfig(
             model=family_of(model),
             objective="softmax_cross_entropy",
@@ -170,13 +171,16 @@ class Config:
             epochs=self.epochs,
             batch_size=self.batch_size,
             train_loss_curve="batches",
-            chunk_epochs=chunk,
+            chunk_epochs=min(self.chunk_epochs, self.epochs),
             loss_thresholds=(),
             final_window=1,
-            record_epochs=record,
+            record_epochs=self.record_epochs(),
             eval_batch_size=self.eval_batch_size,
             matmul_precision=self.matmul_precision,
         )
+
+
+MODULES = {"mlp": models.MNIST1DMLP, "cnn": models.MNIST1DCNN}
 
 
 def family_of(model: str) -> models.ModelFamily:
@@ -241,80 +245,58 @@ def training_sets(
     return x, noisy
 
 
-def sweeps_of(config: Config) -> dict[tuple, list[Curve]]:
-    """Curves that train together: same model, widths and seeds; noise levels are variants."""
-    grouped: dict[tuple, list[Curve]] = {}
-    for curve in config.curves:
-        grouped.setdefault((curve.model, curve.widths, curve.seeds), []).append(curve)
-    return grouped
-
-
 def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
-    """Trains every curve (one vmapped, grouped sweep per model) and summarises it.
+    """Trains every curve with ``jaxnn.width_sweep`` (one vmapped, grouped sweep each) and
+    summarises them.
 
-    The generated dataset is cached in ``run_dir.cache_dir``; finished width
-    groups are saved in ``run_dir`` and reused when it was opened with ``resume``.
+    The networks are the NNX modules ``models.MNIST1DMLP`` and ``models.MNIST1DCNN``,
+    swept through the same public call a user makes. The generated dataset is cached
+    in ``run_dir.cache_dir``; finished width groups are saved in ``run_dir`` and reused
+    when it was opened with ``resume``.
     """
     progress = progress or NoProgress()
     dataset = mnist1d.load(config.data, run_dir.cache_dir if run_dir else None)
     key_noise, key_init = jax.random.split(jax.random.key(config.seed))
     n_train = len(dataset.y_train)
-    n_devices = 1 if mesh is None else mesh.size
-    x_test, y_test = jnp.asarray(dataset.x_test), jnp.asarray(dataset.y_test)
-    plans = []
-    for (model, widths, seeds), curves in sweeps_of(config).items():
-        train_config = config.train_config(model)
-        variants = {
-            c.label_noise: sweep.Variant(
-                {n_train: training_sets(key_noise, dataset, c.label_noise, seeds)}
-            )
-            for c in curves
-        }
-        groups = sweep.plan_groups(
-            widths,
-            n_trains=(n_train,),
-            family=train_config.model,
-            epochs=config.epochs,
-            steps_per_epoch=train_config.steps_per_epoch(n_train),
-            members_per_width=seeds * len(variants),
-            n_devices=n_devices,
-            costs=sweep.backend_costs(),
-        )
-        # A part's name says which sweep it belongs to: one model may train in several.
-        tag = f"{model}_s{seeds}_q" + "-".join(f"{c.label_noise:g}" for c in curves)
-        plans.append((model, tag, seeds, train_config, variants, groups))
-    progress.start(
-        sum(
-            sweep.work_gflop(groups, seeds, config.epochs, len(variants), family=train_config.model)
-            for _, _, seeds, train_config, variants, groups in plans
-        ),
-        "GFLOP",
-    )
-    trained = {}
-    for model, tag, _, train_config, variants, groups in plans:
-        cells = sweep.run_width_sweep(
-            jax.random.fold_in(key_init, MODEL_STREAM[model]),
-            groups,
-            None,
-            x_test,
-            y_test,
-            train_config,
-            variants=variants,
-            learning_rate=config.learning_rate,
-            momentum=config.momentum,
-            init_scheme=config.init_scheme,
-            mesh=mesh,
-            progress=progress,
-            load_group=lambda g, t=tag: run_dir.load_part(f"{t}_{g.name}") if run_dir else None,
-            save_group=lambda g, r, t=tag: (
-                run_dir.save_part(f"{t}_{g.name}", r) if run_dir else None
+    cells, plan = {}, {}
+    for curve in config.curves:
+        _, noisy = training_sets(key_noise, dataset, curve.label_noise, curve.seeds)
+        result = module_sweep.width_sweep(
+            MODULES[curve.model],
+            dict(
+                x_train=dataset.x_train,
+                y_train=np.asarray(noisy),
+                x_test=dataset.x_test,
+                y_test=dataset.y_test,
             ),
+            widths=curve.widths,
+            seeds=curve.seeds,
+            loss="softmax_cross_entropy",
+            optimizer=optax.sgd(config.learning_rate, momentum=config.momentum),
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            record_epochs=config.record_epochs(),
+            key=jax.random.fold_in(key_init, MODEL_STREAM[curve.model]),
+            eval_batch_size=config.eval_batch_size,
+            matmul_precision=config.matmul_precision,
+            progress=progress,
+            run_dir=run_dir,
+            mesh=mesh,
         )
-        trained.update(
-            {(model, noise, width): result for (noise, _, width), result in cells.items()}
-        )
-    plan = {tag: [dataclasses.asdict(g) for g in groups] for _, tag, *_, groups in plans}
-    return summarize(config, trained, n_train=n_train, n_test=len(dataset.y_test), groups=plan)
+        for width in curve.widths:
+            curves = result.curves[(0, width)]
+            cells[(curve.model, curve.label_noise, width)] = {
+                "train_set_error": curves["train_error"],
+                "test_error": curves["test_error"],
+                "train_set_loss": curves["train_loss"],
+                "test_loss": curves["test_loss"],
+                "test_epochs": result.epochs,
+                "diverged": result.diverged[(0, width)],
+            }
+        plan[f"{curve.model}_q{curve.label_noise:g}"] = result.config["groups"]
+        if result.notes:
+            raise RuntimeError(f"{curve.name}: padding refused: {result.notes}")
+    return summarize(config, cells, n_train=n_train, n_test=len(dataset.y_test), groups=plan)
 
 
 METRICS = ("train_error", "test_error", "train_loss", "test_loss")

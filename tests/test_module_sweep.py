@@ -1,0 +1,304 @@
+"""``jaxnn.width_sweep`` on users' own NNX modules: grouping-independent numbers, padding
+checked against the narrow model, open losses and optimizers, bad input named up front."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from flax import nnx
+
+import jaxnn
+from jaxnn import gradstats, module_family, module_sweep, objectives, sweep
+
+EPOCHS = 3
+
+
+class UserCNN(nnx.Module):
+    """A researcher's 2-D CNN as the issue describes it: two 3x3 convs, ReLU, pool, linear."""
+
+    def __init__(self, width, *, rngs):
+        self.conv1 = nnx.Conv(1, width, (3, 3), rngs=rngs)
+        self.conv2 = nnx.Conv(width, width, (3, 3), strides=(2, 2), rngs=rngs)
+        self.head = nnx.Linear(width, 4, rngs=rngs)
+
+    def __call__(self, x):
+        h = jax.nn.relu(self.conv2(jax.nn.relu(self.conv1(x))))
+        return self.head(h.mean(axis=(-3, -2)))
+
+
+class UserMLP(nnx.Module):
+    def __init__(self, width, *, rngs, activation=jnp.tanh):
+        self.activation = activation
+        self.hidden = nnx.Linear(6, width, rngs=rngs)
+        self.out = nnx.Linear(width, 3, rngs=rngs)
+
+    def __call__(self, x):
+        return self.out(self.activation(self.hidden(x)))
+
+
+class LayerNormMLP(nnx.Module):
+    """LayerNorm over the width: padding changes its statistics, so it must be refused."""
+
+    def __init__(self, width, *, rngs):
+        self.hidden = nnx.Linear(6, width, rngs=rngs)
+        self.norm = nnx.LayerNorm(width, rngs=rngs)
+        self.out = nnx.Linear(width, 3, rngs=rngs)
+
+    def __call__(self, x):
+        return self.out(jax.nn.relu(self.norm(self.hidden(x))))
+
+
+def sigmoid_mlp(width, *, rngs):
+    return UserMLP(width, rngs=rngs, activation=jax.nn.sigmoid)
+
+
+def _images(seed=0, n=40, n_test=20):
+    rng = np.random.default_rng(seed)
+    return dict(
+        x_train=rng.standard_normal((n, 6, 6, 1), dtype=np.float32),
+        y_train=rng.integers(0, 4, n),
+        x_test=rng.standard_normal((n_test, 6, 6, 1), dtype=np.float32),
+        y_test=rng.integers(0, 4, n_test),
+    )
+
+
+def _vectors(seed=1, n=30, n_test=20):
+    rng = np.random.default_rng(seed)
+    return dict(
+        x_train=rng.standard_normal((n, 6), dtype=np.float32),
+        y_train=rng.standard_normal((n, 3), dtype=np.float32),
+        x_test=rng.standard_normal((n_test, 6), dtype=np.float32),
+        y_test=rng.standard_normal((n_test, 3), dtype=np.float32),
+    )
+
+
+def _sweep(module, data, widths, **options):
+    options = {
+        "seeds": 2,
+        "optimizer": optax.sgd(0.05, momentum=0.9),
+        "epochs": EPOCHS,
+        "batch_size": 16,
+        "progress": False,
+        **options,
+    }
+    return jaxnn.width_sweep(module, data, widths=widths, **options)
+
+
+def _padded_width_of(result, width):
+    return next(g["padded_width"] for g in result.config["groups"] if width in g["widths"])
+
+
+@pytest.mark.slow  # end to end: compiles a sweep
+@pytest.mark.parametrize(
+    ("module", "data", "loss"),
+    [(UserCNN, _images(), "softmax_cross_entropy"), (UserMLP, _vectors(), "mse")],
+    ids=["cnn", "mlp"],
+)
+def test_a_width_alone_equals_the_same_width_inside_a_larger_padded_sweep(module, data, loss):
+    together = _sweep(module, data, [3, 8, 21], loss=loss)
+    alone = _sweep(module, data, [8], loss=loss)
+    assert _padded_width_of(together, 8) > 8 and _padded_width_of(alone, 8) == 8
+    assert not together.notes
+    for metric in together.metrics:
+        np.testing.assert_allclose(
+            together.curves[(0, 8)][metric], alone.curves[(0, 8)][metric], rtol=2e-5, atol=1e-6
+        )
+    # The seeds really differ: the comparison is not of two identical members.
+    assert not np.allclose(*together.curves[(0, 8)][together.metrics[0]])
+
+
+@pytest.mark.slow  # end to end: compiles a sweep
+@pytest.mark.parametrize("module", [LayerNormMLP, sigmoid_mlp], ids=["layernorm", "sigmoid"])
+def test_padding_that_changes_the_model_is_refused_in_one_line_and_trained_unpadded(module):
+    data = _vectors()
+    together = _sweep(module, data, [3, 8], loss="mse")
+    assert len(together.notes) == 1 and "\n" not in together.notes[0]
+    assert "unpadded" in together.notes[0]
+    assert {g["padded_width"] for g in together.config["groups"]} == {3, 8}
+    alone = _sweep(module, data, [3], loss="mse")
+    np.testing.assert_allclose(
+        together.curves[(0, 3)]["test_loss"], alone.curves[(0, 3)]["test_loss"], rtol=1e-6
+    )
+
+
+def test_check_padding_passes_relu_and_fails_sigmoid_on_the_same_draw():
+    x = jnp.asarray(np.random.default_rng(2).standard_normal((8, 6), dtype=np.float32))
+    y = jnp.asarray(np.random.default_rng(3).standard_normal((8, 3), dtype=np.float32))
+    objective = module_sweep.make_loss_objective("mse", None, False)
+    for module, expected in [(UserMLP, True), (sigmoid_mlp, False)]:
+        family = module_family.ModuleFamily(module, (6,))
+        params = sweep.draw_initial_params(family, jax.random.key(0)[None], [4], 16)
+        params = jax.tree.map(lambda a: a[0], params)
+        check = module_family.check_padding(
+            family, objective, optax.adam(1e-2), params, 4, 16, x, y
+        )
+        assert check.ok is expected, check.detail
+
+
+def test_members_draw_with_the_modules_own_initializers_at_their_true_width():
+    family = module_family.ModuleFamily(UserMLP, (6,))
+    key = jax.random.key(5)
+    padded = sweep.draw_initial_params(family, key[None], [4], 16)
+    narrow = nnx.to_pure_dict(nnx.state(UserMLP(4, rngs=nnx.Rngs(key)), nnx.Param))
+    kernel = np.asarray(padded["hidden"]["kernel"][0])
+    np.testing.assert_allclose(kernel[:, :4], narrow["hidden"]["kernel"], rtol=1e-6)
+    assert not kernel[:, 4:].any() and not np.asarray(padded["out"]["kernel"][0])[4:].any()
+
+
+@pytest.mark.slow  # end to end: compiles a sweep
+def test_swept_hyperparameters_equal_separate_sweeps_with_fixed_optimizers():
+    data = _vectors()
+    rates = [0.01, 0.1]
+    swept = _sweep(
+        UserMLP,
+        data,
+        [4],
+        loss="mse",
+        optimizer=lambda learning_rate: optax.sgd(learning_rate),
+        hyperparams={"learning_rate": rates},
+    )
+    assert [c["learning_rate"] for c in swept.hyperparams] == rates
+    assert {row["learning_rate"] for row in swept.summary()} == set(rates)
+    for index, rate in enumerate(rates):
+        fixed = _sweep(UserMLP, data, [4], loss="mse", optimizer=optax.sgd(rate))
+        np.testing.assert_allclose(
+            swept.curves[(index, 4)]["train_loss"], fixed.curves[(0, 4)]["train_loss"], rtol=1e-5
+        )
+
+
+@pytest.mark.slow  # end to end: compiles a sweep
+def test_a_loss_callable_and_metrics_and_per_seed_labels():
+    data = _images()
+    noisy = np.stack([data["y_train"], (data["y_train"] + 1) % 4])  # y_train[seed, N]
+
+    def cross_entropy(logits, labels):
+        return optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels)
+
+    def top2_miss(logits, labels):
+        top2 = jnp.argsort(logits, axis=-1)[..., -2:]
+        return 1.0 - jnp.any(top2 == labels[..., None], axis=-1).astype(logits.dtype)
+
+    result = _sweep(
+        UserCNN,
+        dict(data, y_train=noisy),
+        [4],
+        loss=cross_entropy,
+        metrics={"top2_miss": top2_miss},
+    )
+    assert set(result.metrics) == {
+        f"{part}_{m}" for part in ("train", "test") for m in ("loss", "error", "top2_miss")
+    }
+    by_name = _sweep(UserCNN, dict(data, y_train=noisy), [4], loss="softmax_cross_entropy")
+    np.testing.assert_allclose(
+        result.curves[(0, 4)]["test_loss"], by_name.curves[(0, 4)]["test_loss"], rtol=1e-6
+    )
+    rows = result.rows()
+    assert len(rows) == 2 and {r["seed"] for r in rows} == {0, 1}
+    summary = result.summary()[0]
+    finals = [r["test_error"] for r in rows]
+    assert math.isclose(summary["test_error"], np.mean(finals), rel_tol=1e-6)
+    assert math.isclose(
+        summary["test_error_se"], np.std(finals, ddof=1) / math.sqrt(2), rel_tol=1e-6, abs_tol=1e-9
+    )
+
+
+@pytest.mark.slow  # end to end: compiles a sweep
+def test_gradient_statistics_at_epoch_zero_are_those_of_the_initial_draw():
+    data = _vectors(n=32)
+    result = _sweep(
+        UserMLP,
+        data,
+        [4],
+        loss="mse",
+        record_epochs=[0],
+        statistics=["grad_norm_sq", "batch_grad_variance"],
+        key=7,
+    )
+    family = module_family.ModuleFamily(UserMLP, (6,))
+    objective = module_sweep.make_loss_objective("mse", None, False)
+    for seed in range(2):
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(7), 4), seed)
+        params = nnx.to_pure_dict(nnx.state(UserMLP(4, rngs=nnx.Rngs(key)), nnx.Param))
+        expected = gradstats.gradient_stats(
+            objectives.make_loss_fn(family, objective),
+            params,
+            jnp.asarray(data["x_train"]),
+            jnp.asarray(data["y_train"]),
+            16,
+        )
+        for name in ("grad_norm_sq", "batch_grad_variance"):
+            np.testing.assert_allclose(
+                result.statistics[(0, 4)][name][seed, 0], expected[name], rtol=1e-4
+            )
+
+
+@pytest.mark.slow  # end to end: compiles a sweep
+def test_a_last_partial_batch_is_used_unless_drop_last():
+    data = _vectors(n=30)  # 30 = 16 + 14
+    kept = _sweep(UserMLP, data, [4], loss="mse", seeds=1)
+    dropped = _sweep(UserMLP, data, [4], loss="mse", seeds=1, drop_last=True)
+    assert not np.allclose(kept.curves[(0, 4)]["train_loss"], dropped.curves[(0, 4)]["train_loss"])
+
+
+@pytest.mark.slow  # end to end: compiles a sweep
+def test_resume_reuses_finished_groups(tmp_path, monkeypatch):
+    data = _vectors()
+    first = _sweep(UserMLP, data, [2, 5], loss="mse", run_dir=tmp_path)
+    monkeypatch.setattr(sweep.train, "train", lambda *a, **k: pytest.fail("retrained a group"))
+    again = _sweep(UserMLP, data, [2, 5], loss="mse", run_dir=tmp_path, resume=True)
+    for cell in first.curves:
+        np.testing.assert_array_equal(
+            first.curves[cell]["test_loss"], again.curves[cell]["test_loss"]
+        )
+    saved = first.save(tmp_path / "sweep.json")
+    assert '"summary"' in saved.read_text()
+
+
+BAD = [
+    (dict(widths=[0, 4]), "widths"),
+    (dict(widths=[]), "widths"),
+    (dict(seeds=0), "seeds"),
+    (dict(epochs=0), "epochs"),
+    (dict(batch_size=1000), "batch_size"),
+    (dict(loss="hinge"), "loss"),
+    (dict(optimizer="sgd"), "optimizer"),
+    (dict(optimizer=optax.sgd(0.1), hyperparams={"learning_rate": [0.1]}), "optimizer"),
+    (dict(statistics=["grad_norm_sq"]), "statistics"),
+    (dict(resume=True), "resume"),
+]
+
+
+@pytest.mark.parametrize(("options", "name"), BAD, ids=[name for _, name in BAD])
+def test_bad_arguments_fail_before_any_compute_naming_the_argument(options, name, monkeypatch):
+    monkeypatch.setattr(sweep, "run_width_sweep", lambda *a, **k: pytest.fail("computed"))
+    with pytest.raises(ValueError, match=name):
+        _sweep(
+            UserMLP,
+            _vectors(),
+            options.pop("widths", [4]),
+            loss=options.pop("loss", "mse"),
+            **options,
+        )
+
+
+@pytest.mark.parametrize(
+    ("change", "name"),
+    [
+        (lambda d: d.pop("y_test"), "y_test"),
+        (lambda d: d.update(x_train=d["x_train"][:, :4]), "x_train"),
+        (lambda d: d.update(y_train=d["y_train"][:10]), "y_train"),
+        (lambda d: d["x_train"].__setitem__((0, 0), np.nan), "x_train"),
+        (lambda d: d.update(y_train=d["y_train"] + 10), "y_train"),
+        (lambda d: d.update(y_test=-d["y_test"] - 1), "y_test"),
+    ],
+    ids=["missing", "shape", "count", "nan", "label-high", "label-negative"],
+)
+def test_bad_data_fails_before_any_compute_naming_the_array(change, name, monkeypatch):
+    monkeypatch.setattr(sweep, "run_width_sweep", lambda *a, **k: pytest.fail("computed"))
+    data = {k: np.array(v) for k, v in _images().items()}
+    change(data)
+    with pytest.raises(ValueError, match=name):
+        _sweep(UserCNN, data, [4], loss="softmax_cross_entropy")
