@@ -340,20 +340,7 @@ class CNN1D(nnx.Module):
     ):
         self.activation, self.conv_impl = activation, conv_impl
         self.stride, self.padding = stride, padding
-        fan_ins = [1] + [channels] * (len(kernel_sizes) - 1)
-        self.convs = nnx.List(
-            [
-                nnx.Conv(
-                    c_in,
-                    channels,
-                    kernel_size=(k,),
-                    strides=(stride,),
-                    padding=[(padding, padding)],
-                    rngs=rngs,
-                )
-                for c_in, k in zip(fan_ins, kernel_sizes)
-            ]
-        )
+        self.convs = conv1d_stack(channels, kernel_sizes, stride, padding, rngs=rngs)
         length = conv_output_length(input_length, kernel_sizes, stride, padding)
         self.head = nnx.Linear(length * channels, output_dim, rngs=rngs)
 
@@ -371,6 +358,41 @@ class CNN1D(nnx.Module):
             if channel_masks is not None:
                 h = h * channel_masks[index]
         return self.head(h.reshape(*h.shape[:-2], -1))
+
+
+def conv1d_stack(
+    channels: int,
+    kernel_sizes: Sequence[int],
+    stride: int,
+    padding: int,
+    *,
+    rngs: nnx.Rngs,
+    torch_init: bool = False,
+) -> nnx.List:
+    """``nnx.Conv`` layers from 1 input channel to ``channels``, then ``channels`` to ``channels``.
+
+    ``torch_init`` draws PyTorch's default (``torch_uniform_init``) instead of Flax's.
+    """
+    fan_ins = [1] + [channels] * (len(kernel_sizes) - 1)
+    convs = []
+    for c_in, k in zip(fan_ins, kernel_sizes):
+        init = (
+            {"kernel_init": torch_uniform_init(c_in * k), "bias_init": torch_uniform_init(c_in * k)}
+            if torch_init
+            else {}
+        )
+        convs.append(
+            nnx.Conv(
+                c_in,
+                channels,
+                kernel_size=(k,),
+                strides=(stride,),
+                padding=[(padding, padding)],
+                rngs=rngs,
+                **init,
+            )
+        )
+    return nnx.List(convs)
 
 
 def conv_output_length(length: int, kernel_sizes: Sequence[int], stride: int, padding: int) -> int:
@@ -798,21 +820,8 @@ class MNIST1DCNN(nnx.Module):
         stride: int = 2,
         padding: int = 1,
     ):
-        fan_ins = [1] + [channels] * (len(kernel_sizes) - 1)
-        self.convs = nnx.List(
-            [
-                nnx.Conv(
-                    c_in,
-                    channels,
-                    kernel_size=(k,),
-                    strides=(stride,),
-                    padding=[(padding, padding)],
-                    kernel_init=torch_uniform_init(c_in * k),
-                    bias_init=torch_uniform_init(c_in * k),
-                    rngs=rngs,
-                )
-                for c_in, k in zip(fan_ins, kernel_sizes)
-            ]
+        self.convs = conv1d_stack(
+            channels, kernel_sizes, stride, padding, rngs=rngs, torch_init=True
         )
         length = conv_output_length(input_length, kernel_sizes, stride, padding)
         self.head = nnx.Linear(

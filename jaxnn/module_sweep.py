@@ -136,6 +136,44 @@ def check_data(data: Mapping, seeds: int) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _check_options(
+    widths, n_train, *, batch_size, statistics, record_epochs, run_dir, resume, key
+) -> tuple[str, ...]:
+    """Raises naming the argument; returns the statistics as a tuple."""
+    if widths[-1] > sweep.MAX_WIDTH:
+        raise ValueError(f"widths: at most {sweep.MAX_WIDTH}, got {widths[-1]}")
+    if batch_size is not None and _positive_int(batch_size, "batch_size") > n_train:
+        raise ValueError(f"batch_size: {batch_size} is larger than N = {n_train}")
+    if run_dir is None and resume:
+        raise ValueError("resume: needs a run_dir")
+    is_key = isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    if not (is_key and key.shape == ()) and (
+        isinstance(key, bool) or not isinstance(key, int | np.integer)
+    ):
+        raise ValueError(f"key: need an integer seed or a jax.random.key, got {key!r}")
+    statistics = tuple(statistics)
+    unknown = sorted(set(statistics) - set(STATISTICS))
+    if unknown:
+        raise ValueError(f"statistics: unknown {unknown}; choose from {STATISTICS}")
+    if statistics and not record_epochs:
+        raise ValueError("statistics: need record_epochs at which to measure them")
+    if statistics and batch_size is None:
+        raise ValueError("statistics: need a batch_size (the mini-batch variance is over batches)")
+    return statistics
+
+
+def check_labels(arrays: Mapping[str, np.ndarray], output_shape: tuple[int, ...]) -> None:
+    """Integer labels must index the module's outputs: ``0 <= y < K``."""
+    classes = output_shape[-1] if output_shape else 1
+    for name in ("y_train", "y_test"):
+        labels = arrays[name]
+        if labels.size and (labels.min() < 0 or labels.max() >= classes):
+            raise ValueError(
+                f"data: {name} has labels in [{labels.min()}, {labels.max()}]; the module "
+                f"has {classes} outputs, so labels must lie in [0, {classes - 1}]"
+            )
+
+
 def make_loss_objective(loss, metrics: Mapping | None, integer_targets: bool):
     """The objective of ``loss`` (a ``LOSSES`` name or a per-example callable) and ``metrics``.
 
@@ -477,27 +515,23 @@ def width_sweep(
         ValueError: naming the argument, before any compute, for bad input.
     """
     started = time.perf_counter()
-    seeds = _positive_int(seeds, "seeds")
-    epochs = _positive_int(epochs, "epochs")
-    widths = check_widths(widths)
-    if widths[-1] > sweep.MAX_WIDTH:
-        raise ValueError(f"widths: at most {sweep.MAX_WIDTH}, got {widths[-1]}")
+    seeds, epochs, widths = (
+        _positive_int(seeds, "seeds"),
+        _positive_int(epochs, "epochs"),
+        check_widths(widths),
+    )
     arrays = check_data(data, seeds)
+    statistics = _check_options(
+        widths,
+        arrays["x_train"].shape[1],
+        batch_size=batch_size,
+        statistics=statistics,
+        record_epochs=record_epochs,
+        run_dir=run_dir,
+        resume=resume,
+        key=key,
+    )
     n_train = arrays["x_train"].shape[1]
-    if batch_size is not None:
-        batch_size = _positive_int(batch_size, "batch_size")
-        if batch_size > n_train:
-            raise ValueError(f"batch_size: {batch_size} is larger than N = {n_train}")
-    if run_dir is None and resume:
-        raise ValueError("resume: needs a run_dir")
-    statistics = tuple(statistics)
-    unknown = sorted(set(statistics) - set(STATISTICS))
-    if unknown:
-        raise ValueError(f"statistics: unknown {unknown}; choose from {STATISTICS}")
-    if statistics and not record_epochs:
-        raise ValueError("statistics: need record_epochs at which to measure them")
-    if statistics and batch_size is None:
-        raise ValueError("statistics: need a batch_size (the mini-batch variance is over batches)")
     integer_targets = arrays["y_train"].dtype.kind in "biu"
     objective = make_loss_objective(loss, metrics, integer_targets)
     engine_optimizer, combinations = make_optimizer(optimizer, hyperparams)
@@ -506,16 +540,8 @@ def width_sweep(
 
         conv_impl = fastconv.default_conv_impl()
     family = module_family.ModuleFamily(module, arrays["x_train"].shape[2:], conv_impl=conv_impl)
-    out_shape = family.output_shape(widths[0])
     if integer_targets:
-        classes = out_shape[-1] if out_shape else 1
-        for name in ("y_train", "y_test"):
-            labels = arrays[name]
-            if labels.size and (labels.min() < 0 or labels.max() >= classes):
-                raise ValueError(
-                    f"data: {name} has labels in [{labels.min()}, {labels.max()}]; the module "
-                    f"has {classes} outputs, so labels must lie in [0, {classes - 1}]"
-                )
+        check_labels(arrays, family.output_shape(widths[0]))
     config = train.TrainConfig(
         model=family,
         objective=objective,
@@ -604,6 +630,34 @@ def width_sweep(
                 else None
             ),
         )
+    seconds = time.perf_counter() - started
+    if run is not None and run is not run_dir:
+        run.set_status("done", wall_seconds=run.total_seconds(seconds))
+    return _result(
+        cells,
+        family,
+        objective,
+        widths=widths,
+        seeds=seeds,
+        combinations=combinations,
+        statistics=statistics,
+        record_epochs=config.record_epochs,
+        notes=notes,
+        config={
+            **description,
+            "groups": [dataclasses.asdict(g) for g in groups],
+            "wall_seconds": seconds,
+            "versions": io.package_versions(),
+            "device": io.device_info(),
+        },
+    )
+
+
+def _result(
+    cells, family, objective, *, widths, seeds, combinations, statistics, **fields
+) -> SweepResult:
+    """A ``SweepResult`` from ``run_width_sweep``'s cells: every metric as
+    ``train_<m>`` (on the member's training set) and ``test_<m>`` at the evaluated epochs."""
     curves, diverged, stats = {}, {}, {}
     metric_names = objective.metric_names
     for (index, _, width), result in cells.items():
@@ -614,9 +668,6 @@ def width_sweep(
         diverged[(index, width)] = result["diverged"]
         if statistics:
             stats[(index, width)] = {n: result[f"statistic_{n}"] for n in statistics}
-    seconds = time.perf_counter() - started
-    if run is not None and run is not run_dir:
-        run.set_status("done", wall_seconds=run.total_seconds(seconds))
     first = next(iter(cells.values()))
     return SweepResult(
         widths=widths,
@@ -628,15 +679,7 @@ def width_sweep(
         curves=curves,
         diverged=diverged,
         statistics=stats,
-        record_epochs=config.record_epochs,
-        notes=notes,
-        config={
-            **description,
-            "groups": [dataclasses.asdict(g) for g in groups],
-            "wall_seconds": seconds,
-            "versions": io.package_versions(),
-            "device": io.device_info(),
-        },
+        **fields,
     )
 
 

@@ -303,3 +303,68 @@ def test_cnn_flops_are_six_times_the_traced_forward_multiply_adds_and_bias_adds(
 def test_bad_family_raises_value_error_naming_the_field(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_check_family_names_the_missing_method_and_accepts_the_built_in_families():
+    class NoPadding:
+        def init(self, key, width): ...
+
+    with pytest.raises(ValueError, match="pad_params"):
+        models.check_family(NoPadding())
+    with pytest.raises(ValueError, match="model"):
+        models.check_family("mlp")
+    for family in (models.MLPFamily(), models.CNN1DFamily()):
+        assert models.check_family(family) is family
+
+
+def test_the_statistics_modules_import_nothing_of_the_training_loop():
+    """gradstats and curvature take any loss_fn: they must not depend on train or sweep."""
+    import ast
+    from pathlib import Path
+
+    loop = {"train", "sweep", "members", "module_sweep"}
+    for name in ("gradstats", "curvature"):
+        tree = ast.parse((Path(models.__file__).parent / f"{name}.py").read_text())
+        imported = {
+            alias.name.split(".")[-1]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("jaxnn")
+            for alias in node.names
+        }
+        assert not imported & loop, (name, imported & loop)
+
+
+def test_mnist1d_nnx_modules_compute_the_built_in_families_networks(x64):
+    """The NNX modules the MNIST-1D study sweeps are the families' networks: same outputs
+    from the same weights (the CNN's head rows reordered: channel-major against
+    position-major flatten), same parameter counts."""
+    from flax import nnx
+
+    x = np.random.default_rng(0).standard_normal((5, 40))
+    mlp = models.MNIST1DMLP(6, rngs=nnx.Rngs(0))
+    mlp_params = nnx.to_pure_dict(nnx.state(mlp, nnx.Param))
+    mlp_family = models.MLPFamily(input_dim=40, output_dim=10)
+    np.testing.assert_allclose(mlp(x), mlp_family.apply(mlp_params, x), rtol=1e-12)
+    assert sum(p.size for p in jax.tree.leaves(mlp_params)) == mlp_family.parameter_count(6)
+
+    channels, length = 4, 5
+    cnn = models.MNIST1DCNN(channels, rngs=nnx.Rngs(1))
+    params = nnx.to_pure_dict(nnx.state(cnn, nnx.Param))
+    head = np.asarray(params["head"]["kernel"]).reshape(channels, length, 10)
+    family_params = {
+        "convs": params["convs"],
+        "head": {"kernel": head.transpose(1, 0, 2).reshape(-1, 10), "bias": params["head"]["bias"]},
+    }
+    family = models.CNN1DFamily(conv_impl="lax")
+    np.testing.assert_allclose(cnn(x), family.apply(family_params, x), rtol=1e-10)
+    assert sum(p.size for p in jax.tree.leaves(params)) == family.parameter_count(channels)
+
+
+def test_torch_uniform_init_draws_within_the_bound_with_the_uniform_spread():
+    fan_in, count = 50, 20_000
+    draws = np.asarray(models.torch_uniform_init(fan_in)(jax.random.key(0), (count,)))
+    bound = 1 / np.sqrt(fan_in)
+    assert np.all(np.abs(draws) <= bound)
+    # Var U(-b, b) = b^2/3; the sample variance's standard error is about b^2 sqrt(4/45/count).
+    standard_error = bound**2 * np.sqrt(4 / 45 / count)
+    assert abs(draws.var() - bound**2 / 3) < 4 * standard_error

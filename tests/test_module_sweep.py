@@ -268,6 +268,8 @@ BAD = [
     (dict(optimizer=optax.sgd(0.1), hyperparams={"learning_rate": [0.1]}), "optimizer"),
     (dict(statistics=["grad_norm_sq"]), "statistics"),
     (dict(resume=True), "resume"),
+    (dict(key="zero"), "key"),
+    (dict(record_epochs=[99]), "record_epochs"),
 ]
 
 
