@@ -12,8 +12,12 @@ __all__ = ["SweepResult", "width_sweep"]
 
 
 def __getattr__(name: str):
-    if name in __all__:
-        from jaxnn import module_sweep
+    import importlib
 
-        return getattr(module_sweep, name)
-    raise AttributeError(f"module 'jaxnn' has no attribute {name!r}")
+    if name in __all__:
+        return getattr(importlib.import_module("jaxnn.module_sweep"), name)
+    # Submodules on first use too (``jaxnn.placement.sweep_mesh()`` after ``import jaxnn``).
+    try:
+        return importlib.import_module(f"jaxnn.{name}")
+    except ModuleNotFoundError:
+        raise AttributeError(f"module 'jaxnn' has no attribute {name!r}") from None

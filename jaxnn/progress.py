@@ -90,8 +90,9 @@ class ConsoleProgress:
         self.last_line = now = time.perf_counter()
         elapsed = now - self.started
         fraction = self.done / self.total if self.total else 0.0
+        digits = 0 if self.total >= 10 else 2  # a small sweep is not "0 GFLOP"
         parts = [
-            f"{self.description}: {fraction:4.0%} of {self.total:,.0f} {self.unit}",
+            f"{self.description}: {fraction:4.0%} of {self.total:,.{digits}f} {self.unit}",
             f"{duration_text(elapsed)} elapsed",
         ]
         if note:

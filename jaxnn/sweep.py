@@ -342,16 +342,17 @@ def width_group_members(
     masks = jax.vmap(lambda w: family.masks(w, group.padded_width))(
         jnp.asarray([w for _, _, w, _ in cells])
     )
-    pad = lambda a, n: jnp.pad(a, [(0, 0), (0, rows - n)] + [(0, 0)] * (a.ndim - 2))  # noqa: E731
-    seeds = jnp.arange(n_seeds)
+    # The training sets are tiled on the host: eager device ops would each compile once
+    # per group shape. Width-major, seed-minor, as ``cells``.
+    pad = lambda a, n: np.pad(a, [(0, 0), (0, rows - n)] + [(0, 0)] * (a.ndim - 2))  # noqa: E731
+    repeat = lambda a: np.tile(a, (len(group.widths),) + (1,) * (a.ndim - 1))  # noqa: E731
     blocks = [
-        (pad(variants[v].training_sets[n][0], n), pad(variants[v].training_sets[n][1], n))
+        tuple(pad(np.asarray(part), n) for part in variants[v].training_sets[n])
         for v in variants
         for n in group.n_trains
     ]
-    repeat = lambda a: a[jnp.tile(seeds, len(group.widths))]  # noqa: E731  width-major, seed-minor
-    x_train = jnp.concatenate([repeat(x) for x, _ in blocks])
-    y_train = jnp.concatenate([repeat(y) for _, y in blocks])
+    x_train = jnp.asarray(np.concatenate([repeat(x) for x, _ in blocks]))
+    y_train = jnp.asarray(np.concatenate([repeat(y) for _, y in blocks]))
     example_weights = None
     if len(group.n_trains) > 1:
         example_weights = jnp.asarray(
