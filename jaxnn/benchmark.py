@@ -11,6 +11,9 @@
   notebook's own PyTorch loop (one model at a time, a Python loop over
   ``DataLoader`` batches). PyTorch is the optional ``bench`` extra, imported
   only here.
+- ``jaxnn.width_sweep`` on a user's own NNX modules
+  (``experiments/bench_width_sweep.py``, ``jaxnn.benchmark_width_sweep``):
+  a 2-D CNN and an MLP against the plain vmap-over-seeds loop.
 """
 
 from __future__ import annotations

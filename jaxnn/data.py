@@ -28,6 +28,7 @@ is a finite sample: :math:`\mathrm{se} = s^2\sqrt{2/(n_\text{test} O)}`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import NamedTuple
 
@@ -141,15 +142,32 @@ def make_dataset(
     """
     if n_train < 1:
         raise ValueError(f"n_train: must be >= 1, got {n_train}")
+    if n_draws is not None and n_draws < 1:
+        raise ValueError(f"n_draws: must be >= 1, got {n_draws}")
+    # The noise level is an argument, not part of the compiled program's key: studies
+    # that sweep it draw every level with one program.
+    noiseless = dataclasses.replace(config, noise_std=0.0)
+    x_train, y_train, x_test, y_test = _draw_dataset(
+        key, config.noise_std, noiseless, n_train, n_draws
+    )
+    return Dataset(x_train, y_train, x_test, y_test, bayes_risk(config))
+
+
+# One compiled program per (config, N, draws): drawn op by op, the teacher, its
+# normalisation and the samples are a hundred small eager programs, each compiled once.
+@functools.partial(jax.jit, static_argnames=("config", "n_train", "n_draws"))
+def _draw_dataset(
+    key: jax.Array, noise_std, config: TeacherConfig, n_train: int, n_draws: int | None
+):
     key_teacher, key_test = jax.random.split(jax.random.key(config.teacher_seed))
     teacher = make_teacher(key_teacher, config)
-    x_test, y_test = sample(key_test, teacher, config.n_test, config.noise_std)
+    x_test, y_test = sample(key_test, teacher, config.n_test, noise_std)
     if n_draws is None:
-        x_train, y_train = sample(key, teacher, n_train, config.noise_std)
+        x_train, y_train = sample(key, teacher, n_train, noise_std)
     else:
         keys = jax.random.split(key, n_draws)
-        x_train, y_train = jax.vmap(lambda k: sample(k, teacher, n_train, config.noise_std))(keys)
-    return Dataset(x_train, y_train, x_test, y_test, bayes_risk(config))
+        x_train, y_train = jax.vmap(lambda k: sample(k, teacher, n_train, noise_std))(keys)
+    return x_train, y_train, x_test, y_test
 
 
 def teacher_of(config: TeacherConfig) -> Teacher:

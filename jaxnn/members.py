@@ -88,17 +88,29 @@ def build_members(
     params_of = lambda k: family.init(k, width, width, init_scheme=init_scheme)  # noqa: E731
     _check_shapes(family, params_of, x_train, y_train)
     seed = jnp.asarray(grid.seed)
-    seed_keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(seed)
-    key_init = jax.vmap(lambda k: jax.random.fold_in(k, INIT_STREAM))(seed_keys)
-    key_shuffle = jax.vmap(lambda k: jax.random.fold_in(k, SHUFFLE_STREAM))(seed_keys)
+    params, key_shuffle = _member_draws(family, width, init_scheme)(key, seed)
     return train.Members(
-        params=jax.vmap(params_of)(key_init),
+        params=params,
         learning_rate=jnp.asarray(grid.learning_rate),
         weight_decay=jnp.asarray(grid.weight_decay),
         x_train=x_train[seed],
         y_train=y_train[seed],
         shuffle_key=key_shuffle,
     )
+
+
+# One compiled program per (family, width, scheme): drawn op by op, the keys and every
+# layer's initializers are dozens of small eager programs, each compiled once.
+@functools.lru_cache(maxsize=32)
+def _member_draws(family, width: int, init_scheme: str):
+    def draw(key, seed):
+        seed_keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(seed)
+        key_init = jax.vmap(lambda k: jax.random.fold_in(k, INIT_STREAM))(seed_keys)
+        key_shuffle = jax.vmap(lambda k: jax.random.fold_in(k, SHUFFLE_STREAM))(seed_keys)
+        init = lambda k: family.init(k, width, width, init_scheme=init_scheme)  # noqa: E731
+        return jax.vmap(init)(key_init), key_shuffle
+
+    return jax.jit(draw)
 
 
 def for_config(config, grid: Grid, dataset, key: jax.Array) -> train.Members:

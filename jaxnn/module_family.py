@@ -54,11 +54,12 @@ from jaxnn import objectives, precision
 ModuleFn = Callable[..., nnx.Module]
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True)
 class ModuleFamily:
     """A ``jaxnn.models.ModelFamily`` built from ``module_fn(width, *, rngs)``.
 
-    Compared and hashed by identity: one compile cache per family object.
+    Equal (and hashed alike) when built from the same ``module_fn`` with the same
+    input shape and convolution: sweeps of one module share compiled programs.
 
     Attributes:
         module_fn: the user's module class or factory, called as
@@ -91,7 +92,9 @@ class ModuleFamily:
 
     def abstract(self, width: int) -> tuple[nnx.GraphDef, dict, dict]:
         """``(graphdef, parameter shapes, other state shapes)`` at ``width``; nothing drawn."""
-        return _abstract(self, int(width))
+        built = _abstract(self, int(width))
+        self._width_by_shapes.setdefault(_signature(built[1]), int(width))
+        return built
 
     def init(self, key: jax.Array, width: int, *, init_scheme: str | None = None):
         """The module's own draw at the true ``width``: its ``nnx.Param`` values as a dict."""
@@ -196,7 +199,6 @@ def _abstract(family: ModuleFamily, width: int):
     shapes = jax.tree.map(
         lambda v: jax.ShapeDtypeStruct(v.shape, v.dtype), nnx.to_pure_dict(params)
     )
-    family._width_by_shapes.setdefault(_signature(shapes), width)
     return graphdef, shapes, nnx.to_pure_dict(rest)
 
 

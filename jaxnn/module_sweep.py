@@ -28,6 +28,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import logging
@@ -178,8 +179,23 @@ def make_loss_objective(loss, metrics: Mapping | None, integer_targets: bool):
     """The objective of ``loss`` (a ``LOSSES`` name or a per-example callable) and ``metrics``.
 
     With integer labels an ``error`` metric (the fraction misclassified) is
-    added unless ``metrics`` names its own.
+    added unless ``metrics`` names its own. The same loss and metric functions give
+    the same ``Objective`` object, so sweeps that share them share compiled programs.
     """
+    if metrics is None or isinstance(metrics, Mapping):
+        try:
+            return _cached_objective(loss, tuple((metrics or {}).items()), integer_targets)
+        except TypeError:  # an unhashable callable: build it afresh
+            pass
+    return _make_loss_objective(loss, metrics, integer_targets)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_objective(loss, metrics: tuple, integer_targets: bool):
+    return _make_loss_objective(loss, dict(metrics), integer_targets)
+
+
+def _make_loss_objective(loss, metrics: Mapping | None, integer_targets: bool):
     if isinstance(loss, str):
         if loss not in LOSSES:
             raise ValueError(
@@ -231,7 +247,16 @@ def make_optimizer(optimizer, hyperparams: Mapping | None) -> tuple[train.Optimi
                 "not an optax GradientTransformation"
             )
         return train.Optimizer(optimizer, names), combos
-    return train.Optimizer.of(optimizer), [{}]
+    try:
+        return _fixed_optimizer(optimizer), [{}]
+    except TypeError:  # unhashable: not a transformation, and Optimizer.of says so
+        return train.Optimizer.of(optimizer), [{}]
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_optimizer(transformation) -> train.Optimizer:
+    """One ``Optimizer`` per transformation: sweeps with the same one share compiled programs."""
+    return train.Optimizer.of(transformation)
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -231,7 +231,8 @@ DRAW_COMPILER_OPTIONS = {
 
 @functools.lru_cache(maxsize=32)
 def _compiled_draw(family, counts: tuple[tuple[int, int], ...], padded_width: int, options):
-    """One program drawing ``count`` members at each ``(width, count)``, padded to one width."""
+    """One compiled program drawing ``count`` members at each ``(width, count)``, padded to one
+    width; its argument is one ``[count]`` key array per width."""
 
     def draw(keys_by_width):
         blocks = []
@@ -241,7 +242,8 @@ def _compiled_draw(family, counts: tuple[tuple[int, int], ...], padded_width: in
             blocks.append(jax.vmap(lambda p: family.pad_params(p, padded_width))(narrow))
         return jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *blocks)
 
-    return draw
+    keys = [jax.ShapeDtypeStruct((count,), jax.random.key(0).dtype) for _, count in counts]
+    return jax.jit(draw).lower(keys).compile(compiler_options=DRAW_COMPILER_OPTIONS)
 
 
 def draw_initial_params(
@@ -266,8 +268,7 @@ def draw_initial_params(
     counts = tuple((w, widths.count(w)) for w in distinct)
     keys_by_width = [init_keys[np.asarray([i for i in order if widths[i] == w])] for w in distinct]
     draw = _compiled_draw(family, counts, padded_width, tuple(sorted(options.items())))
-    compiled = jax.jit(draw).lower(keys_by_width).compile(compiler_options=DRAW_COMPILER_OPTIONS)
-    drawn = compiled(keys_by_width)
+    drawn = draw(keys_by_width)
     back = np.argsort(np.asarray(order))  # drawn in width order, returned in the given order
     return jax.tree.map(lambda a: a[back], drawn)
 

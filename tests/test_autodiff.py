@@ -344,6 +344,7 @@ def test_largest_allowed_arguments_give_finite_numbers():
             assert math.isfinite(row["engine"]) and math.isfinite(row["central_difference"])
 
 
+@pytest.mark.slow  # the study's --quick run, end to end
 def test_experiment_writes_consistent_files(quick_outputs):
     results, tmp_path, _ = quick_outputs("autodiff_z")
     for name in ("autodiff_graph.png", "autodiff_z.json", "autodiff_z.md"):

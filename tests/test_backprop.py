@@ -373,6 +373,7 @@ def all_numbers(value):
         yield value
 
 
+@pytest.mark.slow  # the study's --quick run, end to end
 def test_experiment_quick_smoke(quick_outputs):
     results, tmp_path, _ = quick_outputs("mlp_backprop")
     for name in ("mlp_backprop.md", "mlp_backprop.json", "mlp_backprop_counts.png"):
@@ -393,6 +394,7 @@ def test_experiment_quick_smoke(quick_outputs):
     assert saved["run"]["config"]["matmul_precision"] == "highest"
 
 
+@pytest.mark.slow  # the study's run with its float64 check, end to end
 def test_study_with_grad_check_reports_float64_agreement():
     # the shallow net, N and ψ of test_max_relative_grad_error_is_at_float64_rounding, and a
     # deep net of the same width: every parameter shape drawn is one already compiled there

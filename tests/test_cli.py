@@ -92,6 +92,7 @@ STUDY_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a study in its own process, end to end
 @pytest.mark.parametrize("mode", ["interrupt", "terminate", "bug"])
 def test_a_study_run_ends_with_one_line_on_ctrl_c_and_a_traceback_on_a_bug(tmp_path, mode):
     done = subprocess.run(
@@ -159,6 +160,7 @@ def test_distributed_flags_parse_good_input():
     assert (plain.coordinator, plain.num_processes, plain.process_id) == (None, None, None)
 
 
+@pytest.mark.slow  # a study in its own process, end to end
 def test_distributed_without_a_cluster_or_flags_exits_2_naming_it(tmp_path):
     """Outside SLURM, Open MPI or a TPU slice, ``--distributed`` alone is bad input."""
     env = {

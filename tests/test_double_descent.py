@@ -167,6 +167,7 @@ def test_config_errors_name_the_field(fields, name):
         dd.Config(**fields)
 
 
+@pytest.mark.slow  # the script in its own process, end to end
 def test_the_script_itself_exits_2_with_one_line():
     """End to end through ``__main__``, in a fresh process."""
     result = subprocess.run(

@@ -136,6 +136,7 @@ def test_bad_config_raises_naming_the_field(changes, field):
         study.Config(**changes)
 
 
+@pytest.mark.slow  # the study's --quick run, end to end
 def test_quick_run_writes_numbers_markdown_and_figure(quick_outputs):
     document, tmp_path, _ = quick_outputs("linear_min_norm")
     saved = json.loads((tmp_path / "linear_min_norm.json").read_text())

@@ -259,6 +259,8 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     key_noise, key_init = jax.random.split(jax.random.key(config.seed))
     n_train = len(dataset.y_train)
     cells, plan = {}, {}
+    # One transformation for every curve: curves of one model then share compiled programs.
+    optimizer = optax.sgd(config.learning_rate, momentum=config.momentum)
     for curve in config.curves:
         _, noisy = training_sets(key_noise, dataset, curve.label_noise, curve.seeds)
         result = module_sweep.width_sweep(
@@ -272,7 +274,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
             widths=curve.widths,
             seeds=curve.seeds,
             loss="softmax_cross_entropy",
-            optimizer=optax.sgd(config.learning_rate, momentum=config.momentum),
+            optimizer=optimizer,
             epochs=config.epochs,
             batch_size=config.batch_size,
             record_epochs=config.record_epochs(),
