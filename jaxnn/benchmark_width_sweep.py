@@ -126,7 +126,7 @@ def sweep_errors(
     """``{width: test error [seed]}`` from one ``jaxnn.width_sweep`` call (and its notes)."""
     result = module_sweep.width_sweep(
         module, data, widths=widths, seeds=SEEDS, loss="softmax_cross_entropy",
-        optimizer=optax.sgd(LEARNING_RATE, momentum=MOMENTUM), epochs=epochs,
+        optimizer=OPTIMIZER, epochs=epochs,
         batch_size=BATCH, key=seed, progress=False, mesh=mesh, matmul_precision=matmul_precision,
     )  # fmt: skip
     for note in result.notes:

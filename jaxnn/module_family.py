@@ -253,6 +253,33 @@ class PaddingCheck:
     detail: str
 
 
+@functools.lru_cache(maxsize=64)
+def _padding_probe(family, objective, optimizer, steps: int, matmul_precision: str):
+    """The probe of ``check_padding``: outputs, then parameters after ``steps`` steps.
+
+    Jitted once per (family, objective, optimizer), so a second sweep of the
+    same module compiles nothing new; optimization level 0, because each shape
+    runs once and compiling at full optimization would cost more than it saves.
+    """
+
+    def run(params, masks, x_probe, y_probe):
+        def loss(p):
+            return objective.loss(family.apply(p, x_probe, masks), y_probe)
+
+        outputs = family.apply(params, x_probe, masks)
+        state = optimizer.init(params)
+        for _ in range(steps):
+            grads = jax.grad(loss)(params)
+            updates, state = optimizer.update(grads, state, params)
+            params = optax.apply_updates(params, updates)
+        return outputs, params
+
+    return jax.jit(
+        precision.pinned(run, matmul_precision),
+        compiler_options={"xla_backend_optimization_level": 0},
+    )
+
+
 def check_padding(
     family: ModuleFamily,
     objective: objectives.Objective,
@@ -278,27 +305,12 @@ def check_padding(
             embedded in zeros), so the narrow model is their leading block.
     """
     narrow = jax.tree.map(jnp.asarray, unpad_params(family, padded_params, width))
-
-    def run(params, masks):
-        def loss(p):
-            return objective.loss(family.apply(p, x_probe, masks), y_probe)
-
-        outputs = family.apply(params, x_probe, masks)
-        state = optimizer.init(params)
-        for _ in range(steps):
-            grads = jax.grad(loss)(params)
-            updates, state = optimizer.update(grads, state, params)
-            params = optax.apply_updates(params, updates)
-        return outputs, params
-
-    def compiled(params, masks):
-        fn = jax.jit(precision.pinned(run, matmul_precision))
-        return fn.lower(params, masks).compile(
-            compiler_options={"xla_backend_optimization_level": 0}
-        )(params, masks)
-
-    out_narrow, trained_narrow = compiled(narrow, family.masks(width, width))
-    out_padded, trained_padded = compiled(padded_params, family.masks(width, padded_width))
+    compiled = _padding_probe(family, objective, optimizer, steps, matmul_precision)
+    x_probe, y_probe = jnp.asarray(x_probe), jnp.asarray(y_probe)
+    out_narrow, trained_narrow = compiled(narrow, family.masks(width, width), x_probe, y_probe)
+    out_padded, trained_padded = compiled(
+        padded_params, family.masks(width, padded_width), x_probe, y_probe
+    )
     check = functools.partial(PaddingCheck, width, padded_width)
     out_narrow, out_padded = np.asarray(out_narrow), np.asarray(out_padded)
     scale = float(np.max(np.abs(out_narrow))) + 1e-30
