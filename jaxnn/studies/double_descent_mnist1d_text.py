@@ -222,22 +222,12 @@ def _cross_check(results: dict) -> list[str]:
     if clean_fit is None or noisy_fit is None:
         return []
     text = (
-        f"The notebook's curve titled “no label noise” is within |z| ≤ 2 of our clean MLP at "
+        f"The notebook's curve without label noise is within |z| ≤ 2 of our clean MLP at "
         f"{clean_fit['within_2']} of {clean_fit['widths_compared']} widths (median |z| "
         f"{fmt(clean_fit['median_abs_z'], 2)}) and of our {fmt(100 * noisy['label_noise'])} % "
         f"noise MLP at {noisy_fit['within_2']} of {noisy_fit['widths_compared']} (median |z| "
         f"{fmt(noisy_fit['median_abs_z'], 2)})."
     )
-    if (
-        noisy_fit["median_abs_z"] < clean_fit["median_abs_z"]
-        and noisy_fit["significant_after_holm"] < clean_fit["significant_after_holm"]
-    ):
-        text += (
-            " It matches the noisy curve better, as its code predicts: the notebook makes "
-            "its noisy labels with `data_with_label_noise = data.copy()` and assigns to "
-            "`data_with_label_noise['y'][i]` in place, and `dict.copy` is shallow, so the "
-            "“without label noise” cell trains on the same relabelled array."
-        )
     return [text]
 
 
@@ -287,9 +277,18 @@ def markdown(results: dict) -> str:
         out += ["### Label noise", " ".join(noise)]
     out.append("### Against the published curves")
     out.append(
-        "The notebook's printed final numbers (one seed each, transcribed in "
-        "`jaxnn/reference/mnist1d_deep_double_descent.json` with the commit they come "
-        "from) against our seed means. *z* is the published value minus our mean, divided "
+        "The notebook's printed final numbers (one seed each) at commit "
+        f"[`{source['commit'][:7]}`]({source['repository']}/blob/{source['commit']}/"
+        f"{source['file']})"
+        + (
+            f", unchanged through `{source['unchanged_through'][:7]}`, the repository's newest"
+            if source.get("unchanged_through")
+            else ""
+        )
+        + " (parsed from its stored outputs into "
+        "`jaxnn/reference/mnist1d_deep_double_descent.json`), against our seed means. "
+        + (source["history"] + " " if source.get("history") else "")
+        + "*z* is the published value minus our mean, divided "
         "by the standard deviation a single new run has around our mean, "
         "s·√(1 + 1/n) over our n seeds; *Holm p* is its two-sided p-value (t with n − 1 "
         "degrees of freedom), adjusted over the widths compared."
