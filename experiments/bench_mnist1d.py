@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> dict:
         "--torch-epochs", type=cli.int_in(1, 10**4), help="timed PyTorch epochs per width"
     )
     parser.add_argument("--rounds", type=cli.int_in(1, 100), help="alternating rounds")
+    # It times compiles: programs loaded from the persistent cache would hide them.
+    parser.set_defaults(no_compile_cache=True)
     args = parser.parse_args(argv)
     config = cli.override(
         benchmark.MNIST1D_QUICK if args.quick else benchmark.MNIST1DBenchConfig(),

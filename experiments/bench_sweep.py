@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> dict:
     )
     # Internal: one timing as a JSON line, for the --devices children.
     parser.add_argument("--grouped-only", action="store_true", help=argparse.SUPPRESS)
+    # It times compiles: programs loaded from the persistent cache would hide them.
+    parser.set_defaults(no_compile_cache=True)
     args = parser.parse_args(argv)
     config = cli.override(
         benchmark.SWEEP_QUICK if args.quick else benchmark.SweepBenchConfig(),

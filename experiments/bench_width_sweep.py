@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--mesh", action="store_true", help="shard width_sweep's members over every CPU device"
     )
+    # It times compiles: programs loaded from the persistent cache would hide them.
+    parser.set_defaults(no_compile_cache=True)
     args = parser.parse_args(argv)
     widths = (4, 16) if args.quick else (4, 8, 16, 24, 32)
     epochs = args.epochs or (1 if args.quick else 20)

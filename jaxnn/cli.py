@@ -179,6 +179,11 @@ def make_parser(description: str, *, default_out: str = "figures") -> ArgumentPa
         "speed studies only)",
     )
     parser.add_argument(
+        "--no-compile-cache",
+        action="store_true",
+        help="neither read nor write JAX's persistent compilation cache (jaxnn.compile_cache)",
+    )
+    parser.add_argument(
         "--distributed",
         action="store_true",
         help="multi-process run: call jax.distributed.initialize() (one process per "
@@ -273,9 +278,17 @@ def setup_devices(args) -> None:
 
     Call first in ``main``, before anything touches a JAX device. The
     ``--matmul-precision`` becomes JAX's default for everything the run traces
-    (library functions that train or measure pin it themselves as well).
+    (library functions that train or measure pin it themselves as well). The
+    persistent compilation cache is on unless ``--no-compile-cache``.
     """
     import jax
+
+    from jaxnn import compile_cache
+
+    if getattr(args, "no_compile_cache", False):
+        compile_cache.disable()
+    else:
+        compile_cache.enable()
 
     jax.config.update(
         "jax_default_matmul_precision", getattr(args, "matmul_precision", precision.DEFAULT)

@@ -487,6 +487,7 @@ def width_sweep(
     run_dir: str | Path | None = None,
     resume: bool = False,
     mesh: jax.sharding.Mesh | None = None,
+    compile_cache: bool = True,
 ) -> SweepResult:
     """Trains ``module`` at every width for every seed (and swept hyperparameter) at once.
 
@@ -532,6 +533,9 @@ def width_sweep(
         resume: reuse finished groups found in ``run_dir`` (a ``RunDirectory``
             brings its own).
         mesh: shard the member axis over these devices (``jaxnn.placement.sweep_mesh()``).
+        compile_cache: keep compiled programs on disk for the next process
+            (``jaxnn.compile_cache``: per user, one folder per machine); a folder
+            you configured yourself is kept.
 
     Returns:
         A ``SweepResult``: ``summary()``, ``rows()``, ``table()``, ``save(path)``.
@@ -560,6 +564,10 @@ def width_sweep(
     integer_targets = arrays["y_train"].dtype.kind in "biu"
     objective = make_loss_objective(loss, metrics, integer_targets)
     engine_optimizer, combinations = make_optimizer(optimizer, hyperparams)
+    if compile_cache:
+        from jaxnn import compile_cache as persistent_cache
+
+        persistent_cache.enable()
     if conv_impl is None:
         from jaxnn import fastconv
 

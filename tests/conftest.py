@@ -1,5 +1,6 @@
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,13 @@ sys.path.insert(0, str(ROOT / "experiments"))
 # draw with a scalar one allow for it. Set before any test imports JAX; a user's own
 # flags win.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+
+# The persistent compilation cache stays off in tests (a program loaded from disk would
+# change what the tests that count compiles see) and never touches the user's own
+# folder: tests/test_compile_cache.py turns it on in subprocesses, in temporary folders.
+os.environ["JAXNN_COMPILE_CACHE"] = "0"
+os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="jaxnn-test-cache-")
 
 
 @pytest.fixture
