@@ -44,11 +44,17 @@ def _band(ax, widths, rows, metric, scale, color, style, label):
     ax.plot(widths, mean, style, color=color, lw=1.6, ms=3, label=label)
 
 
-def _published(curve: dict) -> dict | None:
-    return next(
-        (c for c in curve["comparisons"] if c["published"]["label_noise"] == curve["label_noise"]),
+def _published(results: dict, curve: dict) -> list[dict] | None:
+    """Every printed row of the notebook's curve of this model and noise level."""
+    match = next(
+        (
+            c
+            for c in results.get("reference_curves", [])
+            if (c["model"], c["label_noise"]) == (curve["model"], curve["label_noise"])
+        ),
         None,
     )
+    return None if match is None else match["rows"]
 
 
 def plot_widths(results: dict, path) -> Path:
@@ -81,18 +87,19 @@ def plot_widths(results: dict, path) -> Path:
                 "s--",
                 f"train, mean ± s.e. of {seeds} seeds",
             )
-            published = _published(curve)
+            published = _published(results, curve)
             if published is not None:
-                marked = [r["width"] for r in published["rows"]]
+                marked = [r["width"] for r in published]
+                commit = results["reference_source"]["commit"][:7]
                 for part, marker, color in (("test", "x", "k"), ("train", "+", "dimgray")):
                     ax.plot(
                         marked,
-                        [scale * r[f"published_{part}_{metric_kind}"] for r in published["rows"]],
+                        [scale * r[f"{part}_{metric_kind}"] for r in published],
                         marker,
                         color=color,
                         ms=5,
                         ls="none",
-                        label=f"{part}, notebook (1 seed)",
+                        label=f"{part}, notebook at {commit} (1 seed)",
                     )
             threshold = curve["interpolation_threshold"]
             if threshold is not None:
@@ -103,7 +110,8 @@ def plot_widths(results: dict, path) -> Path:
                     lw=1.2,
                     label=f"train error 0 from width {threshold['width']}",
                 )
-            log_axis_with_plain_ticks(ax, widths)
+            shown = widths if published is None else np.union1d(widths, marked)
+            log_axis_with_plain_ticks(ax, shown)
         if curve["label_noise"] > 0:
             error_ax.axhline(
                 90 * curve["label_noise"],

@@ -514,6 +514,7 @@ def summarize(config: Config, cells: dict, *, n_train: int, n_test: int, groups:
         "label_noise_effect": label_noise_effect(curves),
         "epochwise": [epochwise(curve, cells) for curve in config.curves],
         "reference_source": reference["source"],
+        "reference_curves": reference["curves"],
         "reference_wall_seconds": {
             f"{c['model']}_{c['label_noise']:g}": c["wall_time_seconds"]
             for c in reference["curves"]
