@@ -1,10 +1,11 @@
 """JAX's persistent compilation cache: on by default, per user, one folder per machine.
 
-About half of a CPU study's first minute is XLA compiling programs that are
-the same in every run of the same config. JAX can keep compiled executables
-on disk and load them in the next process (its "persistent compilation
-cache"); ``enable`` turns that on for every study, benchmark and
-``jaxnn.width_sweep`` call, in
+A CPU study spends tens of seconds compiling programs that are the same in
+every run of the same config (on 2 cores a second run of ``double_descent.py``
+took 25 s less than the first, of the MNIST-1D study 92 s less). JAX can keep
+compiled executables on disk and load them in the next process (its
+"persistent compilation cache"); ``enable`` turns that on for every study and
+``jaxnn.width_sweep`` call (the benchmarks, which time compiles, keep it off), in
 
     $JAX_COMPILATION_CACHE_DIR/<machine>   if that variable is set, else
     $XDG_CACHE_HOME/jaxnn/xla/<machine>     (``~/.cache`` when XDG_CACHE_HOME is unset)
