@@ -22,7 +22,7 @@ import optax
 from flax import nnx
 from scipy import stats as scipy_stats
 
-from jaxnn import module_sweep, stats, train
+from jaxnn import benchmark, module_sweep, stats
 
 SEEDS, N_TRAIN, N_TEST, BATCH, LEARNING_RATE, MOMENTUM = 3, 1024, 512, 64, 0.05, 0.9
 METHODS = ("plain", "width_sweep")
@@ -192,8 +192,7 @@ def compare_round(
         }
         entry[name] = {}
         for method in METHODS if index % 2 == 0 else METHODS[::-1]:
-            jax.clear_caches()
-            train.compiled_program.cache_clear()
+            benchmark.forget_compiled_programs()
             entry[name][method] = {phase: timed(methods[method]) for phase in PHASES}
             log(
                 f"round {index + 1} {name} {method}: "
@@ -230,10 +229,9 @@ def summarise(rounds: list[dict], widths) -> dict:
                     row[f"{method}_{phase}_{field}"] = float(np.median(values))
             # Every round trains the same members: the last round's errors stand for all.
             errors = rounds[-1][name][method]["warm"]["output"]
-            row[f"{method}_test_error"] = {w: float(np.mean(errors[w])) for w in widths}
-            row[f"{method}_test_error_se"] = {
-                w: float(np.std(errors[w], ddof=1) / np.sqrt(SEEDS)) for w in widths
-            }
+            per_width = {w: stats.seed_summary(errors[w]) for w in widths}
+            row[f"{method}_test_error"] = {w: s["mean"] for w, s in per_width.items()}
+            row[f"{method}_test_error_se"] = {w: s["standard_error"] for w, s in per_width.items()}
         ratios = {
             "cold": ("cold", "seconds"),
             "warm": ("warm", "seconds"),
@@ -250,18 +248,13 @@ def summarise(rounds: list[dict], widths) -> dict:
             )
         # Different init streams and batch orders: the two methods' seeds are independent
         # samples, so each width is a Welch t-test, Holm over the widths (a scan).
-        p_values = [
-            welch_p(
-                rounds[-1][name]["plain"]["warm"]["output"][w],
-                rounds[-1][name]["width_sweep"]["warm"]["output"][w],
-            )
-            for w in widths
-        ]
+        final = {method: rounds[-1][name][method]["warm"]["output"] for method in METHODS}
+        p_values = [welch_p(final["plain"][w], final["width_sweep"][w]) for w in widths]
         adjusted = stats.holm(p_values)
         row["errors_holm_p"] = dict(zip(widths, map(float, adjusted), strict=True))
         row["errors_agree"] = {
             w: bool(p > AGREE_ALPHA) for w, p in zip(widths, adjusted, strict=True)
         }
-        row["width_sweep_groups"] = rounds[-1][name]["width_sweep"]["warm"]["output"]["groups"]
+        row["width_sweep_groups"] = final["width_sweep"]["groups"]
         summary[name] = row
     return summary
