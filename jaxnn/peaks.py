@@ -11,6 +11,11 @@ initialization) with the scan counted:
 - ``peak_of``: the largest rise along one axis, with Holm's step-down
   correction over the candidate cells (family-wise error; few cells, e.g. 20
   widths; Holm 1979);
+- ``threshold_contrast``: the one pre-registered test of a curve, where the
+  theory puts the peak (Nakkiran et al. 2019: at the interpolation threshold,
+  which the *training* error locates): the test error in a window of cells at
+  the threshold against the cells before it and against the last cell, with
+  the minimum rise the test detects at 80 % power;
 - ``nonmonotone_cells``: every cell of a grid (e.g. width × epoch) tested for
   a rise and a later fall, with Benjamini–Hochberg false-discovery control
   over all of them (``scipy.stats.false_discovery_control``; Benjamini &
@@ -21,6 +26,7 @@ A test needs at least two seeds; with fewer, nothing is called significant.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -127,6 +133,168 @@ def peak_of(per_seed: Sequence[Sequence[float]], *, alpha: float = SIGNIFICANCE)
         "excess_p_holm": float(excess_holm[j]),
         "significant": bool(rise_holm[j - 1] < alpha and excess_holm[j] < alpha),
     }
+
+
+POWER = 0.8
+
+
+def minimum_detectable(standard_error: float, n: int, level: float, power: float = POWER) -> float:
+    """The smallest true difference a one-sided paired t-test at ``level`` detects with ``power``.
+
+    Exact under normal differences with the observed spread: the noncentral t
+    with n - 1 degrees of freedom and noncentrality δ is above the test's
+    critical value with probability ``power``; the answer is δ × the standard
+    error of the mean difference. NaN with fewer than two pairs.
+
+    Example:
+        >>> round(minimum_detectable(1.0, 1000, 0.05), 2)  # the normal limit: 1.645 + 0.842
+        2.49
+    """
+    from scipy import optimize
+
+    if n < 2 or not math.isfinite(standard_error):
+        return math.nan
+    df = n - 1
+    critical = scipy_stats.t.isf(level, df)
+
+    def shortfall(delta: float) -> float:
+        return scipy_stats.nct.sf(critical, df, delta) - power
+
+    upper = critical + scipy_stats.norm.isf(1 - power) + 10.0
+    while shortfall(upper) < 0:
+        upper *= 2
+    return float(optimize.brentq(shortfall, 0.0, upper) * standard_error)
+
+
+def threshold_contrast(
+    per_seed: Sequence[Sequence[float]],
+    window: Sequence[int],
+    *,
+    alpha: float = SIGNIFICANCE,
+    power: float = POWER,
+) -> dict:
+    """The pre-registered peak test: a window of cells against the cells before it and the last.
+
+    The window is fixed before the test values are looked at (from the training
+    error: the interpolation threshold and its neighbour), so this is one test
+    per curve, not a scan. A seed's window value is its mean over the window's
+    cells. Two paired one-sided t-tests over seeds:
+
+    - *rise*: is the window above any cell before it? Bonferroni over those
+      cells (the lowest of them need not be known in advance);
+    - *excess*: is the window above the last cell (the widest model, the most
+      data)?
+
+    ``significant`` needs both at ``alpha`` (an intersection–union test: no
+    further correction). Each comes with its minimum detectable difference at
+    ``power`` (``minimum_detectable``) from its observed spread, so a verdict of
+    "not established" says how large a rise it could have missed.
+
+    Args:
+        per_seed: ``[cell][seed]`` values along the axis (NaN: a diverged seed).
+        window: contiguous cell indices, after the first cell and before the last.
+
+    Returns:
+        ``{"window", "tested", "significant", "rise", "rise_standard_error",
+        "rise_p", "rise_versus", "rise_cells", "rise_minimum_detectable",
+        "excess", "excess_standard_error", "excess_p", "excess_minimum_detectable",
+        "window_value", "window_standard_error", "seeds", "alpha", "power"}``;
+        ``tested`` is False (and the reason given) when the window leaves no
+        cell before or after it.
+
+    Example:
+        >>> c = threshold_contrast([[3, 3, 3], [1, 1.1, 0.9], [2, 2.2, 2.1], [1.2, 1.3, 1.1]], [2])
+        >>> c["rise_versus"], round(c["rise"], 3), c["significant"]
+        (1, 1.1, True)
+    """
+    values = np.asarray(per_seed, np.float64).T  # [seed, cell]
+    n_cells = values.shape[1]
+    window = [int(i) for i in window]
+    if not window or window != list(range(window[0], window[-1] + 1)):
+        raise ValueError(f"window: need contiguous cell indices, got {window}")
+    if window[0] < 0 or window[-1] >= n_cells:
+        raise ValueError(f"window: indices must lie in 0..{n_cells - 1}, got {window}")
+    base = {"window": window, "alpha": alpha, "power": power, "seeds": int(values.shape[0])}
+    if window[0] == 0 or window[-1] == n_cells - 1:
+        where = "before" if window[0] == 0 else "after"
+        return base | {
+            "tested": False,
+            "significant": False,
+            "reason": f"no cell {where} the window",
+        }
+    inside = np.nanmean(values[:, window], axis=1)
+    summary = stats.seed_summary(inside)
+    earlier = range(window[0])
+    rises = [stats.paired_difference(inside, values[:, i]) for i in earlier]
+    p_rise = [r["p_greater"] if math.isfinite(r["p_greater"]) else 1.0 for r in rises]
+    best = int(np.argmin(p_rise))
+    rise = rises[best]
+    excess = stats.paired_difference(inside, values[:, -1])
+    p_excess = excess["p_greater"] if math.isfinite(excess["p_greater"]) else 1.0
+    rise_p = min(1.0, len(rises) * p_rise[best])
+    return base | {
+        "tested": True,
+        "window_value": summary["mean"],
+        "window_standard_error": summary["standard_error"],
+        "rise": rise["mean"],
+        "rise_standard_error": rise["standard_error"],
+        "rise_p": float(rise_p),
+        "rise_versus": best,
+        "rise_cells": len(rises),
+        "rise_minimum_detectable": minimum_detectable(
+            rise["standard_error"], rise["n"], alpha / len(rises), power
+        ),
+        "excess": excess["mean"],
+        "excess_standard_error": excess["standard_error"],
+        "excess_p": float(p_excess),
+        "excess_minimum_detectable": minimum_detectable(
+            excess["standard_error"], excess["n"], alpha, power
+        ),
+        "significant": bool(rise_p < alpha and p_excess < alpha),
+    }
+
+
+def contrast_at_threshold(
+    per_seed: Sequence[Sequence[float]],
+    axis: Sequence[float],
+    threshold: float | None,
+    *,
+    neighbour: int = -1,
+    alpha: float = SIGNIFICANCE,
+    missing: str = "no threshold on this axis",
+) -> dict:
+    """``threshold_contrast`` with the window given on the axis: the threshold's cell and
+    its neighbour (-1: the cell before it, +1: the one after, 0: none).
+
+    Args:
+        per_seed: ``[cell][seed]`` values along the axis.
+        axis: the axis value of each cell (widths, training-set sizes), increasing.
+        threshold: the axis value where the training error says the model starts (or,
+            along N, stops) interpolating; ``None``: nothing to test.
+        missing: the reason given when there is no threshold.
+
+    Returns:
+        The contrast with the axis values added: ``window_values``, and when tested
+        ``rise_versus_value`` (the cell the rise is shown against) and ``last_value``.
+    """
+    if neighbour not in (-1, 0, 1):
+        raise ValueError(f"neighbour: need -1, 0 or 1, got {neighbour}")
+    axis = list(axis)
+    if threshold is None:
+        return {
+            "tested": False,
+            "significant": False,
+            "reason": missing,
+            "window_values": [],
+        }
+    index = axis.index(threshold)
+    ends = sorted((index, min(max(index + neighbour, 0), len(axis) - 1)))
+    window = list(range(ends[0], ends[1] + 1))
+    contrast = threshold_contrast(per_seed, window, alpha=alpha)
+    contrast["window_values"] = [axis[i] for i in window]
+    if contrast["tested"]:
+        contrast |= {"rise_versus_value": axis[contrast["rise_versus"]], "last_value": axis[-1]}
+    return contrast
 
 
 def nonmonotone_cells(curves: np.ndarray, *, alpha: float = SIGNIFICANCE) -> dict:

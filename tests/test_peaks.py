@@ -94,3 +94,72 @@ def test_pairwise_p_values_are_the_paired_t_tests_of_every_pair():
             expected = stats.paired_difference(values[keep, j], values[keep, i])["p_greater"]
             assert p[i, j] == pytest.approx(expected, rel=1e-9), (i, j)
     assert peaks.pairwise_p_greater(np.ones((1, 3)))[0, 1] == 1.0  # one seed: nothing to test
+
+
+def _curve_with_a_bump():
+    """[cell][seed]: a fall, a dip at cell 2, a bump at cells 4-5, a second descent."""
+    means = [0.60, 0.45, 0.40, 0.44, 0.50, 0.49, 0.43, 0.41]
+    wiggle = [0.0, 0.012, -0.008, 0.005, -0.01, 0.003]
+    return [
+        [m + w + 0.004 * k * (c % 3) for k, w in enumerate(wiggle)] for c, m in enumerate(means)
+    ]
+
+
+def test_threshold_contrast_equals_scipy_paired_t_tests_with_bonferroni_over_earlier_cells():
+    from scipy import stats as scipy_stats
+
+    per_seed = _curve_with_a_bump()
+    contrast = peaks.threshold_contrast(per_seed, [4, 5])
+    window = np.mean(np.asarray(per_seed)[[4, 5]], axis=0)
+    earlier = [
+        scipy_stats.ttest_rel(window, per_seed[i], alternative="greater").pvalue for i in range(4)
+    ]
+    best = int(np.argmin(earlier))
+    assert contrast["tested"] and contrast["rise_versus"] == best == 2
+    assert contrast["rise_cells"] == 4
+    assert contrast["rise_p"] == pytest.approx(min(1.0, 4 * earlier[best]), rel=1e-9)
+    assert contrast["rise"] == pytest.approx(np.mean(window - np.asarray(per_seed[2])), rel=1e-12)
+    last = scipy_stats.ttest_rel(window, per_seed[-1], alternative="greater").pvalue
+    assert contrast["excess_p"] == pytest.approx(last, rel=1e-9)
+    assert contrast["significant"] == (contrast["rise_p"] < 0.05 and last < 0.05)
+    assert contrast["window_value"] == pytest.approx(window.mean(), rel=1e-12)
+
+
+def test_threshold_contrast_needs_cells_on_both_sides_and_a_contiguous_window():
+    per_seed = _curve_with_a_bump()
+    assert not peaks.threshold_contrast(per_seed, [0, 1])["tested"]
+    assert not peaks.threshold_contrast(per_seed, [6, 7])["significant"]
+    with pytest.raises(ValueError, match="window"):
+        peaks.threshold_contrast(per_seed, [3, 5])
+    with pytest.raises(ValueError, match="window"):
+        peaks.threshold_contrast(per_seed, [8])
+
+
+def test_contrast_at_threshold_places_the_window_by_axis_value_and_neighbour():
+    per_seed = _curve_with_a_bump()
+    axis = [2, 3, 4, 6, 8, 11, 16, 22]
+    below = peaks.contrast_at_threshold(per_seed, axis, 11)
+    assert below["window"] == [4, 5] and below["window_values"] == [8, 11]
+    assert below["rise_versus_value"] == 4 and below["last_value"] == 22
+    above = peaks.contrast_at_threshold(per_seed, axis, 8, neighbour=1)
+    assert above["window_values"] == [8, 11]
+    assert not peaks.contrast_at_threshold(per_seed, axis, None)["tested"]
+    with pytest.raises(ValueError, match="neighbour"):
+        peaks.contrast_at_threshold(per_seed, axis, 8, neighbour=2)
+
+
+@pytest.mark.parametrize("n, level", [(4, 0.05 / 10), (8, 0.05)])
+def test_minimum_detectable_difference_is_detected_with_the_stated_power_by_monte_carlo(n, level):
+    import jax
+    from scipy import stats as scipy_stats
+
+    # With the true spread σ, a mean difference of minimum_detectable(σ/√n, n, level) is
+    # rejected by the one-sided t-test with probability 0.8 (the noncentral t, exactly).
+    runs = 20_000
+    delta = peaks.minimum_detectable(1.0 / math.sqrt(n), n, level)
+    draws = np.asarray(jax.random.normal(jax.random.key(n), (runs, n)), np.float64) + delta
+    t = draws.mean(axis=1) / (draws.std(axis=1, ddof=1) / math.sqrt(n))
+    rejected = np.mean(t > scipy_stats.t.isf(level, n - 1))
+    standard_error = math.sqrt(0.8 * 0.2 / runs)
+    assert abs(rejected - 0.8) < 4 * standard_error
+    assert math.isnan(peaks.minimum_detectable(1.0, 1, 0.05))
