@@ -19,10 +19,18 @@ from jaxnn.studies import double_descent_mnist1d as study
 
 def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__)
-    parser.add_argument("--seeds", type=cli.int_in(1, 1000), help="repetitions of every curve")
+    parser.add_argument(
+        "--seeds",
+        type=cli.int_in(1, 1000),
+        help="repetitions at every width of every curve (replaces the default's extra seeds "
+        "at narrow widths)",
+    )
     parser.add_argument("--curves", help="model:label-noise pairs, e.g. 'mlp:0,cnn:0.15'")
     parser.add_argument("--mlp-widths", help="hidden units of the MLP curves, e.g. '2:64:2,100'")
-    parser.add_argument("--cnn-widths", help="channels of the CNN curves, e.g. '2:28:2,40'")
+    parser.add_argument(
+        "--cnn-widths",
+        help="channels of the CNN curves, e.g. '2:28:2,40'",
+    )
     parser.add_argument("--epochs", type=cli.int_in(1, 10**6), help="passes over the training set")
     args = parser.parse_args(argv)
     config = cli.configure(study, args)
@@ -40,7 +48,12 @@ def main(argv: list[str] | None = None) -> dict:
         config,
         epochs=args.epochs,
         curves=tuple(
-            cli.override(curve, seeds=args.seeds, widths=widths.get(curve.model))
+            cli.override(
+                curve,
+                seeds=args.seeds,
+                more_seeds=() if args.seeds is not None else None,
+                widths=widths.get(curve.model),
+            )
             for curve in curves
         ),
     )

@@ -91,3 +91,8 @@ def listed(values: Sequence[Any], empty: str = "none") -> str:
 def count_of(count: int, noun: str) -> str:
     """``"1 seed"``, ``"3 seeds"``: a count with its noun, plural when it is not one."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def label_noise_words(fraction: float) -> str:
+    """ "no label noise" or "15 % label noise": a label-noise level in prose."""
+    return "no label noise" if fraction == 0 else f"{fmt(100 * fraction)} % label noise"

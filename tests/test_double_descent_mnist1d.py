@@ -29,18 +29,25 @@ def test_quick_run_writes_every_row_with_finite_numbers_and_the_run_record(quick
     expected = [(c.model, c.label_noise, w) for c in study.QUICK.curves for w in c.widths]
     rows = written["rows"]
     assert [(r["model"], r["label_noise"], r["width"]) for r in rows] == expected
+    curves = {(c.model, c.label_noise): c for c in study.QUICK.curves}
+    assert any(c.max_seeds > c.seeds for c in curves.values())  # a tier of extra seeds
     for row in rows:
-        assert row["seeds"] == 2 and row["n_diverged"] == 0
+        seeds = curves[(row["model"], row["label_noise"])].seeds_at(row["width"])
+        assert row["seeds"] == seeds and row["n_diverged"] == 0
         for metric in study.METRICS:
             assert math.isfinite(row[metric]) and math.isfinite(row[f"{metric}_standard_error"])
-            assert len(row[f"{metric}_per_seed"]) == 2
+            assert len(row[f"{metric}_per_seed"]) == seeds
             assert row[metric] == pytest.approx(np.mean(row[f"{metric}_per_seed"]))
         assert 0 <= row["test_error"] <= 1 and 0 <= row["train_error"] <= 1
         assert row["n_params"] == study.family_of(row["model"]).parameter_count(row["width"])
     panel = written["epochwise"][0]
     assert panel["epochs"][0] == 0 and panel["epochs"][-1] == study.QUICK.epochs
     assert np.asarray(panel["test_error"]).shape == (3, len(panel["epochs"]))
-    assert "Against the published curves" in (out / "double_descent_mnist1d.md").read_text()
+    text = (out / "double_descent_mnist1d.md").read_text()
+    assert "Against the published curves" in text and "(pre-registered)" in text
+    assert [c["name"] for c in written["threshold_contrasts"]] == [
+        c.name for c in study.QUICK.curves
+    ]
 
 
 @pytest.mark.slow  # the study's --quick run, end to end (shared with test_resume)
@@ -171,6 +178,34 @@ def test_peak_is_the_largest_rise_above_a_dip_tested_with_holm_over_every_width(
         _row(16, [0.0] * 3, [0.40, 0.421, 0.41]),
     ]
     assert not study.peak_of(noisy, "test_error")["significant"]
+
+
+def test_seed_tiers_give_narrow_widths_more_seeds_and_one_sweep_per_count():
+    curve = study.Curve(
+        model="mlp", label_noise=0.1, widths=(2, 4, 8, 16), seeds=2, more_seeds=((8, 4), (2, 6))
+    )
+    assert [curve.seeds_at(w) for w in curve.widths] == [6, 4, 4, 2]
+    assert curve.tiers() == [(2, (16,)), (4, (4, 8)), (6, (2,))]
+    assert curve.max_seeds == 6
+    with pytest.raises(ValueError, match="^more_seeds:"):
+        study.Curve(model="mlp", label_noise=0.0, widths=(4,), seeds=2, more_seeds=((4, 0),))
+
+
+def test_threshold_contrast_uses_the_seeds_each_pair_of_widths_shares():
+    # Width 8 interpolates; the window is widths 4 and 8; width 16 has only 2 of the 3 seeds.
+    rows = [
+        _row(2, [0.5] * 3, [0.40, 0.42, 0.41]),
+        _row(4, [0.2] * 3, [0.50, 0.53, 0.52]),
+        _row(8, [0.0] * 3, [0.51, 0.52, 0.50]),
+        _row(16, [0.0] * 2, [0.40, 0.41]),
+    ]
+    curve = study.Curve(model="mlp", label_noise=0.1, widths=(2, 4, 8, 16), seeds=2)
+    contrast = study.threshold_contrast(curve, rows, n_train=40)
+    assert contrast["window_values"] == [4, 8] and contrast["rise_versus_value"] == 2
+    window = np.mean([[0.50, 0.53, 0.52], [0.51, 0.52, 0.50]], axis=0)
+    assert contrast["rise"] == pytest.approx(np.mean(window - [0.40, 0.42, 0.41]), rel=1e-12)
+    assert contrast["excess"] == pytest.approx(np.mean(window[:2] - [0.40, 0.41]), rel=1e-12)
+    assert np.isnan(study.per_seed(rows, "test_error")[3, 2])
 
 
 def test_comparison_with_a_published_curve_uses_the_prediction_z():

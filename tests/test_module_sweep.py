@@ -110,6 +110,22 @@ def test_a_width_alone_equals_the_same_width_inside_a_larger_padded_sweep(module
     assert not np.allclose(*together.curves[(0, 8)][together.metrics[0]])
 
 
+@pytest.mark.slow  # end to end: compiles two sweeps
+def test_fewer_seeds_are_the_first_members_of_more_seeds():
+    # The MNIST-1D study trains narrow widths with more seeds than wide ones, in separate
+    # sweeps, and pairs seed s across them: a member must not depend on the seed count.
+    data = _vectors()
+    more = _sweep(UserMLP, data, [4, 8], seeds=3, loss="mse")
+    fewer = _sweep(UserMLP, data, [8], seeds=1, loss="mse")
+    for metric in more.metrics:
+        np.testing.assert_allclose(
+            np.asarray(more.curves[(0, 8)][metric])[:1],
+            fewer.curves[(0, 8)][metric],
+            rtol=2e-5,
+            atol=1e-6,
+        )
+
+
 @pytest.mark.slow  # end to end: compiles a sweep
 @pytest.mark.parametrize("module", [LayerNormMLP, sigmoid_mlp], ids=["layernorm", "sigmoid"])
 def test_padding_that_changes_the_model_is_refused_in_one_line_and_trained_unpadded(module):

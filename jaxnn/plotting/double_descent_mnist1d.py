@@ -64,7 +64,8 @@ def plot_widths(results: dict, path) -> Path:
     for column, curve in enumerate(curves):
         rows = _rows(results, curve)
         widths = np.array([r["width"] for r in rows])
-        seeds = curve["seeds"]
+        counts = sorted({r["seeds"] for r in rows})
+        seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
         error_ax, loss_ax = axes[0, column], axes[1, column]
         for ax, metric_kind, scale in ((error_ax, "error", 100.0), (loss_ax, "loss", 1.0)):
             _band(
@@ -75,7 +76,7 @@ def plot_widths(results: dict, path) -> Path:
                 scale,
                 TEST,
                 "o-",
-                f"test, mean ± s.e. of {seeds} seeds",
+                "test, mean ± s.e. over seeds",
             )
             _band(
                 ax,
@@ -85,7 +86,7 @@ def plot_widths(results: dict, path) -> Path:
                 scale,
                 TRAIN,
                 "s--",
-                f"train, mean ± s.e. of {seeds} seeds",
+                "train, mean ± s.e. over seeds",
             )
             published = _published(results, curve)
             if published is not None:
@@ -123,7 +124,7 @@ def plot_widths(results: dict, path) -> Path:
         unit = "hidden units M (40 → M → M → 10)" if curve["model"] == "mlp" else "channels C"
         highest = max(100 * max(r["test_error"], r["train_error"]) for r in rows)
         error_ax.set(
-            title=curve_title(curve),
+            title=f"{curve_title(curve)} ({seeds} seeds per width)",
             xlabel=unit,
             ylabel="classification error (%)",
             ylim=(0, max(75, highest + 5)),

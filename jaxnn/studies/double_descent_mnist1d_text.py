@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from jaxnn.formatting import fmt, table
+from jaxnn.formatting import fmt, label_noise_words, table
+from jaxnn.studies.contrast_text import contrast_sentence
 
 
 def _percent(value, digits: int = 3) -> str:
@@ -38,12 +39,7 @@ def _points(value, error=None) -> str:
 
 def curve_title(curve: dict) -> str:
     """The name of a curve in the text and the figure titles, e.g. "MLP, 15 % label noise"."""
-    noise = (
-        "no label noise"
-        if curve["label_noise"] == 0
-        else f"{fmt(100 * curve['label_noise'])} % label noise"
-    )
-    return f"{curve['model'].upper()}, {noise}"
+    return f"{curve['model'].upper()}, {label_noise_words(curve['label_noise'])}"
 
 
 def _threshold_sentence(curve: dict, n_train: int) -> str:
@@ -231,15 +227,36 @@ def _cross_check(results: dict) -> list[str]:
     return [text]
 
 
+def _seed_words(curve: dict) -> str:
+    """ "4 seeds", or "12 seeds up to width 80, 4 beyond" where narrow widths train more."""
+    by_width = curve.get("seeds_by_width") or [curve["seeds"]] * len(curve["widths"])
+    tiers = []
+    for width, count in zip(curve["widths"], by_width):
+        if tiers and tiers[-1][1] == count:
+            tiers[-1][0] = width
+        else:
+            tiers.append([width, count])
+    if len(tiers) == 1:
+        text = _seeds(tiers[0][1])
+    else:
+        parts = [f"{_seeds(count)} up to width {width}" for width, count in tiers[:-1]]
+        text = ", ".join(parts) + f", {tiers[-1][1]} beyond"
+    return text
+
+
+def _seeds(count: int) -> str:
+    return f"{count} seed{'' if count == 1 else 's'}"
+
+
 def markdown(results: dict) -> str:
     """The MNIST-1D section of REPORT.md, every number read from ``results``."""
     config = results["run"]["config"]
     n_train = results["n_train"]
     curves = results["curves"]
     source = results["reference_source"]
-    seeds = ", ".join(
-        f"{curve_title(c)}: {c['seeds']} seeds, {len(c['widths'])} widths "
-        f"{min(c['widths'])}…{max(c['widths'])}"
+    seeds = "; ".join(
+        f"{curve_title(c)}: {len(c['widths'])} widths {min(c['widths'])}…{max(c['widths'])}, "
+        f"{_seed_words(c)}"
         for c in curves
     )
     out = [
@@ -256,18 +273,45 @@ def markdown(results: dict) -> str:
         f"[`{source['file']}`]({source['repository']}) (Prince, *Understanding Deep "
         "Learning*, §8.4), which trains one model at a time with one seed. Here every width, "
         f"seed and noise level of a model trains in one vmapped sweep ({seeds}). Errors are "
-        "fractions misclassified, shown in percent; ± is the standard error over seeds.",
+        "fractions misclassified, shown in percent; ± is the standard error over seeds."
+        + (
+            " Narrow widths are cheap and train more seeds, since the spread between seeds "
+            "is largest there; a member is the same draw whichever sweep trains it, so seed s "
+            "pairs across widths."
+            if any(c.get("max_seeds", c["seeds"]) > c["seeds"] for c in curves)
+            else ""
+        ),
         "![MNIST-1D double descent](double_descent_mnist1d.png)",
         "### Where the training error reaches 0",
         " ".join(_threshold_sentence(c, n_train) for c in curves)
         + " Nakkiran et al. (2019) place the test-error peak at this *effective model "
         "complexity*: the largest training set a model can fit to (near) zero error; "
         "Belkin et al. (2019) call it the interpolation threshold.",
-        "### The test-error peak",
-        "Each curve's peak is the width whose seed mean rises most above the lowest value "
-        "at a narrower width (its dip). Both the rise and the peak's excess over the widest "
-        "model are paired one-sided t-tests over seeds, each Holm-adjusted over all the "
-        "widths scanned, since the peak was picked as the largest.",
+        "### The test-error peak at the interpolation threshold (pre-registered)",
+        "One test per curve, where the theory puts the peak: the window is the interpolation "
+        "threshold above and the width just below it, fixed from the training error before "
+        "the test error is read. A seed's window value is its mean over the window; the "
+        "*rise* is a paired one-sided t-test over seeds of the window against each narrower "
+        "width (Bonferroni over them, since the lowest is not known in advance), the "
+        "*excess* one against the widest width. A peak needs both below 0.05. With each "
+        "comes the smallest difference the test detects with 80 % power at the measured "
+        "spread (noncentral t), so a negative verdict says what it could have missed.",
+        " ".join(
+            contrast_sentence(
+                curve_title(c),
+                c["threshold_contrast"],
+                unit="width",
+                value=_percent_pm,
+                difference=_points,
+            )
+            for c in curves
+        ),
+        "### The test-error peak, exploratory scan",
+        "The scan over every width: each curve's peak is the width whose seed mean rises most "
+        "above the lowest value at a narrower width (its dip). Both the rise and the peak's "
+        "excess over the widest model are paired one-sided t-tests over seeds, each "
+        "Holm-adjusted over all the widths scanned, since the peak was picked as the largest. "
+        "It looks everywhere, so it pays for the search; the verdict is the test above.",
         " ".join(_peak_sentence(c, "test_error_peak") for c in curves),
         "The same for the test cross-entropy, which also counts how confidently the wrong "
         "classes are predicted: " + " ".join(_peak_sentence(c, "test_loss_peak") for c in curves),
@@ -348,5 +392,11 @@ def summary(results: dict) -> list[str]:
             )
         elif peak is not None:
             text += "; test error has no peak"
+        contrast = curve["threshold_contrast"]
+        if contrast["tested"]:
+            text += (
+                f"; threshold test: {'peak' if contrast['significant'] else 'not established'}"
+                f" (rise p {fmt(contrast['rise_p'], 2)}, excess p {fmt(contrast['excess_p'], 2)})"
+            )
         lines.append(text)
     return lines

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 
 from jaxnn.formatting import fmt, plus_minus, table
+from jaxnn.studies.contrast_text import contrast_sentence
 
 
 def markdown(results: dict) -> str:
@@ -164,6 +165,15 @@ def markdown(results: dict) -> str:
     bump = next(
         (b for b in results.get("test_loss_bump", []) if b and b["n_train"] == n_first), None
     )
+    contrast = _contrast_of(results, n_first)
+    if contrast:
+        text += (
+            " The pre-registered test (one per N; `jaxnn.peaks.threshold_contrast`) puts the "
+            "window at the threshold width and the width below it, fixed from the training "
+            "loss before the test loss is read, and tests the seeds' window mean against every "
+            "narrower width (paired one-sided t, Bonferroni) and against the widest: "
+            + _contrast(contrast)
+        )
     if bump:
         text += " " + bump_sentence(bump)
     out.append(text)
@@ -240,21 +250,48 @@ def markdown(results: dict) -> str:
                 + ", ".join(map(str, helped))
                 + f") N = {n_large} was at least as good."
             )
+        contrast = _contrast_of(results, n_large)
+        if contrast:
+            explanation += (
+                f" The same pre-registered test at N = {n_large}'s own threshold: "
+                + _contrast(contrast)
+            )
         out.append(explanation)
     if results.get("epochwise"):
         out.append(epochwise_markdown(results))
     return "\n\n".join(out)
 
 
+def _contrast_of(results: dict, n_train: int) -> dict | None:
+    return next(
+        (c for c in results.get("threshold_contrasts", []) if c["n_train"] == n_train), None
+    )
+
+
+def _contrast(contrast: dict) -> str:
+    return contrast_sentence(
+        contrast["name"],
+        contrast,
+        unit="M",
+        value=_plus_minus,
+        difference=_plus_minus,
+        metric="test MSE",
+    )
+
+
+def _plus_minus(value, error) -> str:
+    return fmt(value) if error is None else plus_minus(value, error)
+
+
 def bump_sentence(bump: dict) -> str:
     """The tested double-descent bump of one N, in words (see ``tested_bump``)."""
     if bump.get("index") is None:
         return (
-            f"Tested over the {bump['cells_scanned'] + 1} widths, the mean test loss never "
-            "rises above a narrower width's: no bump."
+            f"The exploratory scan over the {bump['cells_scanned'] + 1} widths: the mean test "
+            "loss never rises above a narrower width's, no bump."
         )
     text = (
-        f"Tested as a bump (paired over seeds, each test counting the "
+        f"The exploratory scan over every width (paired over seeds, each test counting the "
         f"{bump['cells_scanned']} widths scanned; `jaxnn.peaks`): the test loss rises from "
         f"M = {bump['dip_width']} to M = {bump['width']} by "
         f"{plus_minus(bump['rise'], bump['rise_standard_error'])} (Holm p = "
