@@ -73,3 +73,31 @@ def test_report_cli_rejects_a_folder_as_output_and_names_a_corrupt_result_file(t
     (tmp_path / "double_descent.md").write_text("text")
     with pytest.raises(UsageError, match="double_descent.json"):
         report_script.main(["--figures", str(tmp_path), "--output", str(tmp_path / "R.md")])
+
+
+def _contrasts(shift):
+    from jaxnn import peaks
+
+    bump = [[m + 0.01 * ((s * 3 + c) % 4) for s in range(4)] for c, m in enumerate(shift)]
+    return [
+        {"name": "mlp", "metric": "test_error"}
+        | peaks.contrast_at_threshold(bump, [2, 4, 8, 16, 32], 16),
+        {"name": "untested", "metric": "test_error"}
+        | peaks.contrast_at_threshold(bump, [2, 4, 8, 16, 32], None),
+    ]
+
+
+def test_seed_block_section_sets_each_curves_verdict_beside_the_other_blocks(tmp_path):
+    (tmp_path / "seed1").mkdir()
+    bump, flat = (0.6, 0.4, 0.5, 0.5, 0.3), (0.5, 0.5, 0.5, 0.5, 0.5)
+    for folder, shift, seed in ((tmp_path, bump, 0), (tmp_path / "seed1", flat, 1)):
+        document = {"threshold_contrasts": _contrasts(shift), "run": {"seed": seed}}
+        (folder / "study.json").write_text(json.dumps(document))
+    (tmp_path / "other.json").write_text(json.dumps({"rows": []}))  # no contrasts: skipped
+    first, second = (_contrasts(s)[0] for s in (bump, flat))
+    assert first["significant"] and not second["significant"]
+    text = report.seed_block_section(tmp_path)
+    assert text.count("| `study` | mlp |") == 2 and "`--seed 1`" in text
+    assert "agree between the two seed blocks for 1 of 2 curves" in text
+    assert "disagree for 1" in text
+    assert "No second seed block yet" in report.seed_block_section(tmp_path / "seed1")

@@ -16,6 +16,7 @@ STUDIES_WITH_PARTS = (
     "double_descent_noise_decay",
     "linear_min_norm",
     "double_descent_mnist1d",
+    "sample_wise_mnist1d",
     "implicit_regularization",
     "edge_of_stability",
 )
