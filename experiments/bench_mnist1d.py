@@ -3,28 +3,36 @@
     python experiments/bench_mnist1d.py [--quick] [--seeds S] [--epochs T]
         [--torch-epochs T] [--rounds R] [--out DIR] [--runs DIR]
 
-Needs PyTorch (``pip install -e '.[bench]'``). Both run in this one process,
-in alternating rounds, because this machine's speed drifts by 2-3x over
-minutes: only ratios measured side by side mean anything. Our side trains the
-study's MLP curve (every width, ``--seeds`` seeds, grouped as the study plans
-it) for ``--epochs`` epochs and separates compile time from steady epochs; the
-notebook's side trains each width alone for ``--torch-epochs`` epochs after a
-warm-up epoch, on 1 and on 2 threads (the faster counts). Both are projected
-to the study's 500 epochs per seed. Prints seconds per seed for the curve and
-at a few widths, and a line ``ratio: R.Rx``; writes ``bench_mnist1d.json``.
+Needs PyTorch (``pip install -e '.[bench]'``). Every round times the notebook's
+loop (each width alone, one seed, ``--torch-epochs`` epochs after a warm-up
+epoch, on 1 and on 2 threads, the faster counts) in this process, and our
+sweep of the study's MLP curve (every width, ``--seeds`` seeds, grouped as the
+study plans it, ``--epochs`` epochs) twice, each in a fresh Python process
+timed from its start: *cold*, with JAX's persistent compilation cache in a new
+empty temporary folder, then *warm*, with the folder the cold process filled
+(``jaxnn.benchmark_mnist1d``). Rounds alternate which side runs first, because
+this machine's speed drifts by 2-3x over minutes: only ratios measured side by
+side mean anything. Both are projected to the study's 500 epochs per seed.
+Prints every round and the lines ``cold ratio: R.Rx`` and ``warm ratio: R.Rx``
+(medians over rounds, with their targets); writes ``bench_mnist1d.json``.
+``--child cold|warm`` is the phase's own process (it prints one JSON line).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
 
-import jax
-
-from jaxnn import benchmark, cli, io, mnist1d, placement
-from jaxnn.studies import double_descent_mnist1d as study
+from jaxnn import benchmark_mnist1d as bench
+from jaxnn import cli, io, placement
 
 
 def main(argv: list[str] | None = None) -> dict:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = cli.make_parser(__doc__)
     parser.add_argument("--seeds", type=cli.int_in(1, 1000), help="our members per width")
     parser.add_argument("--epochs", type=cli.int_in(1, 10**5), help="our epochs per group")
@@ -32,42 +40,45 @@ def main(argv: list[str] | None = None) -> dict:
         "--torch-epochs", type=cli.int_in(1, 10**4), help="timed PyTorch epochs per width"
     )
     parser.add_argument("--rounds", type=cli.int_in(1, 100), help="alternating rounds")
-    # It times compiles: programs loaded from the persistent cache would hide them.
-    parser.set_defaults(no_compile_cache=True)
+    parser.add_argument("--child", choices=bench.PHASES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     config = cli.override(
-        benchmark.MNIST1D_QUICK if args.quick else benchmark.MNIST1DBenchConfig(),
+        bench.MNIST1D_QUICK if args.quick else bench.MNIST1DBenchConfig(),
         seeds=args.seeds,
         epochs=args.epochs,
         torch_epochs=args.torch_epochs,
         rounds=args.rounds,
         seed=args.seed,
     )
-    out = cli.writable_dir(args.out)
     runs = cli.writable_dir(args.runs, name="--runs")
+    if args.child:
+        # A phase: the cache on, in the folder the parent's environment names.
+        started = float(os.environ.get(bench.START_ENV, time.time()))
+        args.no_compile_cache = False
+        cli.setup_devices(args)
+        import jax
+
+        mesh = placement.sweep_mesh() if len(jax.devices()) > 1 else None
+        result = bench.time_curve(config, data_dir=runs / "cache", started=started, mesh=mesh)
+        print(json.dumps(result))
+        return result
+    out = cli.writable_dir(args.out)
+    # This process only times PyTorch: it neither reads nor writes a compile cache.
+    args.no_compile_cache = True
     cli.setup_devices(args)
-    dataset = mnist1d.load(config.data, runs / "cache")
-    defaults = study.Config()
-    train_config = dataclasses.replace(
-        defaults.train_config("mlp"),
-        epochs=config.epochs,
-        chunk_epochs=config.chunk_epochs,
-        record_epochs=(),
-    )
-    sets = study.training_sets(
-        jax.random.key(config.seed), dataset, config.label_noise, config.seeds
-    )
-    results = benchmark.compare_mnist1d_mlp(
+    # The dataset file is written here, before any phase, so no phase generates it.
+    inputs = bench.study_inputs(config, runs / "cache")
+    ((x_train, y_train),) = inputs["training_sets"].values()
+    results = bench.compare(
         config,
-        train_config=train_config,
-        training_sets={len(dataset.y_train): sets},
-        x_test=dataset.x_test,
-        y_test=dataset.y_test,
-        learning_rate=defaults.learning_rate,
-        momentum=defaults.momentum,
-        mesh=placement.sweep_mesh() if len(jax.devices()) > 1 else None,
+        [sys.executable, str(Path(__file__).resolve()), *argv],
+        x_train=x_train[0],
+        y_train=y_train[0],
+        learning_rate=inputs["learning_rate"],
+        momentum=inputs["momentum"],
+        log=(lambda line: None) if args.quiet else (lambda line: print(line, flush=True)),
     )
-    print(benchmark.mnist1d_report(results))
+    print(bench.report(results, rounds=args.quiet))
     io.write_json(
         out / "bench_mnist1d.json",
         {**results, **io.run_record(config, seed=config.seed, argv=argv)},

@@ -6,11 +6,11 @@
   ``6 N p`` per model-step for a model with ``p`` parameters (forward 2Np,
   backward 4Np), padding not counted, so padding waste shows up as a lower
   useful rate.
-- MNIST-1D (``experiments/bench_mnist1d.py``): the MLP curve of the
-  double-descent study as our sweep trains it, against the mnist1d
-  notebook's own PyTorch loop (one model at a time, a Python loop over
-  ``DataLoader`` batches). PyTorch is the optional ``bench`` extra, imported
-  only here.
+- MNIST-1D (``experiments/bench_mnist1d.py``, ``jaxnn.benchmark_mnist1d``):
+  the MLP curve of the double-descent study as our sweep trains it, cold and
+  warm in fresh processes, against the mnist1d notebook's own PyTorch loop
+  (one model at a time, a Python loop over ``DataLoader`` batches). PyTorch
+  is the optional ``bench`` extra, imported only there.
 - ``jaxnn.width_sweep`` on a user's own NNX modules
   (``experiments/bench_width_sweep.py``, ``jaxnn.benchmark_width_sweep``):
   a 2-D CNN and an MLP against the plain vmap-over-seeds loop.
@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import data, mnist1d, models, objectives, sweep, train, validation
+from jaxnn import data, models, objectives, sweep, train, validation
 
 
 def forget_compiled_programs() -> None:
@@ -242,199 +242,6 @@ def time_sweep_groups(
     return {"compile_seconds": compile_seconds, "seconds_per_epoch": run_seconds}
 
 
-def time_torch_mlp(
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    widths: Sequence[int],
-    *,
-    epochs: int,
-    threads: int,
-    batch_size: int = 100,
-    learning_rate: float = 0.01,
-    momentum: float = 0.9,
-    seed: int = 0,
-) -> dict[int, float]:
-    """Seconds per epoch of the mnist1d notebook's PyTorch loop, for each width (median).
-
-    The loop of ``notebooks/deep-double-descent.ipynb``'s ``fit_model``: an
-    ``nn.Sequential`` MLP 40 -> M -> M -> 10, ``CrossEntropyLoss``, ``SGD(lr,
-    momentum)``, a shuffling ``DataLoader`` of batch 100 and a Python loop with
-    ``zero_grad``/``backward``/``step``, on ``threads`` intra-op threads. One
-    warm-up epoch per width is not timed.
-    """
-    try:
-        import torch
-        from torch import nn
-        from torch.utils.data import DataLoader, TensorDataset
-    except ImportError:
-        raise ImportError(
-            "the PyTorch comparison needs the bench extra: pip install -e '.[bench]'"
-        ) from None
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    inputs = torch.tensor(np.asarray(x_train, np.float32))
-    labels = torch.tensor(np.asarray(y_train, np.int64))
-    loader = DataLoader(TensorDataset(inputs, labels), batch_size=batch_size, shuffle=True)
-    seconds = {}
-    for width in widths:
-        model = nn.Sequential(
-            nn.Linear(inputs.shape[1], width),
-            nn.ReLU(),
-            nn.Linear(width, width),
-            nn.ReLU(),
-            nn.Linear(width, 10),
-        )
-        loss_fn = nn.CrossEntropyLoss()
-        optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=momentum)
-        per_epoch = []
-        for epoch in range(epochs + 1):
-            start = time.perf_counter()
-            for x_batch, y_batch in loader:
-                optimizer.zero_grad()
-                loss = loss_fn(model(x_batch), y_batch)
-                loss.backward()
-                optimizer.step()
-            if epoch:  # the first epoch warms up the allocator and kernels
-                per_epoch.append(time.perf_counter() - start)
-        seconds[int(width)] = float(np.median(per_epoch))
-    return seconds
-
-
-def compare_mnist1d_mlp(
-    config,
-    *,
-    train_config: train.TrainConfig,
-    training_sets: dict,
-    x_test,
-    y_test,
-    learning_rate: float,
-    momentum: float,
-    mesh=None,
-) -> dict:
-    """Our MLP curve against the notebook's PyTorch loop, in ``config.rounds`` alternating rounds.
-
-    Every round times PyTorch on each of ``config.torch_threads`` thread counts
-    (the faster per width is the comparison: the loop as well as it runs here),
-    then our sweep of the curve and of each of ``few_widths`` alone, with every
-    compiled program dropped first, so each round pays its compiles as a real
-    run does.
-
-    Args:
-        config: the benchmark's settings (``experiments/bench_mnist1d.py``'s ``Config``:
-            widths, few_widths, seeds, torch_epochs, torch_threads, rounds,
-            study_epochs, seed).
-        train_config: the study's training config, with the epochs and chunk
-            length to time (and no record epochs).
-        training_sets: ``{N: (x[seed, N, 40], y[seed, N])}``, the curve's noisy
-            training sets; PyTorch trains on seed 0's.
-
-    Returns:
-        Per round, PyTorch's seconds per epoch of every width and thread count
-        and our compile seconds and seconds per epoch, each projected to
-        seconds per seed for ``study_epochs`` epochs (ours: compile plus
-        epochs, over ``seeds``); ``ratio`` is the median over rounds of the
-        curve's PyTorch / ours.
-    """
-    ((n_train, (x_train, y_train)),) = training_sets.items()
-    n_devices = 1 if mesh is None else mesh.size
-    groups = sweep.plan_groups(
-        config.widths,
-        n_trains=(n_train,),
-        family=train_config.model,
-        epochs=config.study_epochs,
-        steps_per_epoch=train_config.steps_per_epoch(n_train),
-        members_per_width=config.seeds,
-        n_devices=n_devices,
-        costs=sweep.backend_costs(),
-    )
-    timed = dict(mesh=mesh, learning_rate=learning_rate, momentum=momentum)
-
-    def ours(timed_groups) -> dict:
-        forget_compiled_programs()
-        timing = time_sweep_groups(
-            timed_groups, train_config, training_sets, x_test, y_test, **timed
-        )
-        return timing | {
-            "seconds_per_seed": (
-                timing["compile_seconds"] + config.study_epochs * timing["seconds_per_epoch"]
-            )
-            / config.seeds
-        }
-
-    rounds = []
-    for index in range(config.rounds):
-        torch_seconds = {
-            threads: time_torch_mlp(
-                np.asarray(x_train[0]),
-                np.asarray(y_train[0]),
-                config.widths,
-                epochs=config.torch_epochs,
-                threads=threads,
-                learning_rate=learning_rate,
-                momentum=momentum,
-                seed=config.seed + index,
-            )
-            for threads in config.torch_threads
-        }
-        fastest = {w: min(seconds[w] for seconds in torch_seconds.values()) for w in config.widths}
-        curve = ours(groups)
-        torch_curve = config.study_epochs * sum(fastest.values())
-        widths = {}
-        for width in config.few_widths:
-            alone = ours([sweep.WidthGroup(sweep.round_up(width, 8), (width,), (n_train,))])
-            torch_width = config.study_epochs * fastest[width]
-            widths[width] = {
-                "torch_seconds_per_seed": torch_width,
-                "jaxnn": alone,
-                "ratio": torch_width / alone["seconds_per_seed"],
-            }
-        rounds.append(
-            {
-                "torch_seconds_per_epoch": torch_seconds,
-                "torch_seconds_per_seed": torch_curve,
-                "torch_seconds_per_seed_by_threads": {
-                    threads: config.study_epochs * sum(seconds.values())
-                    for threads, seconds in torch_seconds.items()
-                },
-                "jaxnn": curve,
-                "ratio": torch_curve / curve["seconds_per_seed"],
-                "widths": widths,
-            }
-        )
-    return {
-        "rounds": rounds,
-        "ratio": float(np.median([r["ratio"] for r in rounds])),
-        "groups": [g.padded_width for g in groups],
-        "n_devices": n_devices,
-        "n_train": n_train,
-    }
-
-
-def mnist1d_report(results: dict) -> str:
-    """The console lines of ``compare_mnist1d_mlp``: seconds per seed and ratios, round by round."""
-    lines = []
-    for index, entry in enumerate(results["rounds"]):
-        by_threads = ", ".join(
-            f"{seconds:.0f} s on {threads} thread(s)"
-            for threads, seconds in entry["torch_seconds_per_seed_by_threads"].items()
-        )
-        lines.append(
-            f"round {index + 1}: MLP curve ({len(results['groups'])} groups), per seed: "
-            f"PyTorch loop {entry['torch_seconds_per_seed']:.0f} s (faster thread count "
-            f"per width; {by_threads}), jaxnn sweep "
-            f"{entry['jaxnn']['seconds_per_seed']:.0f} s (compiles "
-            f"{entry['jaxnn']['compile_seconds']:.0f} s in all) -> {entry['ratio']:.1f}x"
-        )
-        for width, w in entry["widths"].items():
-            lines.append(
-                f"    M = {width}: PyTorch {w['torch_seconds_per_seed']:.1f} s, jaxnn "
-                f"{w['jaxnn']['seconds_per_seed']:.1f} s per seed -> {w['ratio']:.1f}x"
-            )
-    lines.append(f"({results['n_devices']} XLA device(s))")
-    lines.append(f"ratio: {results['ratio']:.1f}x")
-    return "\n".join(lines)
-
-
 # --- the teacher sweep against one model at a time (experiments/bench_sweep.py) -------------
 
 
@@ -568,66 +375,3 @@ def scaling_over_devices(script: str, argv: Sequence[str], counts=(1, 2, 4)) -> 
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
         rows.append({"devices": count, **json.loads(done.stdout.strip().splitlines()[-1])})
     return rows
-
-
-# --- MNIST-1D against the notebook's PyTorch loop (experiments/bench_mnist1d.py) -------------
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class MNIST1DBenchConfig:
-    """What ``experiments/bench_mnist1d.py`` times.
-
-    Attributes:
-        widths: the MLP curve's hidden widths (the notebook's 19).
-        few_widths: widths also timed alone, for a per-width comparison.
-        seeds: members per width in our sweep (the study's default).
-        epochs: our epochs per group, in chunks of ``chunk_epochs`` (one compiles).
-        chunk_epochs: epochs per compiled chunk (metrics are evaluated at each end).
-        torch_epochs: timed PyTorch epochs per width (after one warm-up epoch).
-        torch_threads: PyTorch intra-op thread counts to time; the faster per width counts.
-        rounds: alternating rounds of both (the ratios of every round are kept).
-        study_epochs: the run length both are projected to (the notebook's 500).
-        label_noise: the curve's label noise.
-        data: MNIST-1D's generation arguments.
-        seed: label-noise and PyTorch seed.
-    """
-
-    widths: tuple[int, ...] = mnist1d.NOTEBOOK_MLP_WIDTHS
-    few_widths: tuple[int, ...] = (12, 61, 300)
-    seeds: int = 3
-    epochs: int = 30
-    chunk_epochs: int = 10
-    torch_epochs: int = 3
-    torch_threads: tuple[int, ...] = (1, 2)
-    rounds: int = 3
-    study_epochs: int = 500
-    label_noise: float = 0.15
-    data: mnist1d.MNIST1DConfig = mnist1d.MNIST1DConfig()
-    seed: int = 0
-
-    def __post_init__(self):
-        validation.at_least(
-            self, 1, "seeds", "chunk_epochs", "torch_epochs", "rounds", "study_epochs"
-        )
-        validation.seed(self.seed)
-        if self.epochs < 2 * self.chunk_epochs:
-            raise ValueError(
-                f"--epochs: need at least 2 chunks ({2 * self.chunk_epochs}), got {self.epochs}"
-            )
-        if not self.torch_threads or min(self.torch_threads) < 1:
-            raise ValueError(f"torch_threads: need counts >= 1, got {self.torch_threads}")
-        if not set(self.few_widths) <= set(self.widths):
-            raise ValueError(f"few_widths: must be among the widths, got {self.few_widths}")
-
-
-MNIST1D_QUICK = MNIST1DBenchConfig(
-    widths=(4, 16),
-    few_widths=(16,),
-    seeds=1,
-    epochs=4,
-    chunk_epochs=2,
-    torch_epochs=1,
-    torch_threads=(1,),
-    rounds=1,
-    data=mnist1d.MNIST1DConfig(num_samples=2000),
-)

@@ -1,4 +1,10 @@
-"""The benchmark scripts reject bad input up front (they never time anything in the tests)."""
+"""The benchmark scripts reject bad input up front; the MNIST-1D one's cold and warm phases
+are checked on a ``--quick`` run (the only benchmark that times anything in the tests)."""
+
+import json
+import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,6 +35,72 @@ def test_bench_sweep_bad_input_exits_2_before_any_compute(bad_input, args, name)
 )
 def test_bench_mnist1d_bad_input_exits_2_before_any_compute(bad_input, args, name):
     bad_input("bench_mnist1d", args, name)
+
+
+def test_bench_mnist1d_phase_process_gets_its_own_cache_folder(tmp_path):
+    """The phase's process sees the cache on, in the given folder, with the start time set."""
+    import sys
+
+    from jaxnn import benchmark_mnist1d as bench
+
+    names = ("JAX_COMPILATION_CACHE_DIR", "XDG_CACHE_HOME", "JAXNN_COMPILE_CACHE", bench.START_ENV)
+    script = f"import json, os, sys; print(json.dumps({{n: os.environ[n] for n in {names}}}))"
+    # The command gets "--child warm" appended; python -c leaves it in sys.argv.
+    seen = bench.run_phase([sys.executable, "-c", script], "warm", tmp_path)
+    assert seen["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "xla")
+    assert seen["XDG_CACHE_HOME"] == str(tmp_path / "xdg")
+    assert seen["JAXNN_COMPILE_CACHE"] == "1"
+    assert 0 < seen["process_seconds"] < 60
+    assert float(seen[bench.START_ENV]) > 0
+
+
+def test_bench_mnist1d_projects_the_measured_wall_to_the_study_length():
+    from jaxnn import benchmark_mnist1d as bench
+
+    config = bench.MNIST1DBenchConfig(seeds=4, epochs=20, chunk_epochs=10, study_epochs=500)
+    phase = {"wall_seconds": 30.0, "seconds_per_epoch": 0.1}
+    assert bench.seconds_per_seed(config, phase) == pytest.approx((30.0 + 480 * 0.1) / 4)
+
+
+@pytest.mark.slow  # end to end: two fresh processes compile and train
+def test_bench_mnist1d_warm_phase_reads_what_the_cold_phase_wrote(tmp_path, capsys):
+    """One ``--quick`` round: each phase is a fresh process; the cold one starts from an empty
+    temporary cache folder, the warm one loads every program from it, and neither touches
+    the user's own cache (``XDG_CACHE_HOME``, a temporary folder in tests)."""
+    pytest.importorskip("torch")
+    import bench_mnist1d
+
+    user_cache = Path(os.environ["XDG_CACHE_HOME"])
+    user_files = sorted((user_cache / "jaxnn").rglob("*"))
+    out = tmp_path / "out"
+    argv = ["--quick", "--quiet", "--out", str(out), "--runs", str(tmp_path / "runs")]
+    results = bench_mnist1d.main(argv)
+    (entry,) = results["rounds"]
+    cold, warm = entry["cold"], entry["warm"]
+    assert cold["cache_entries_at_start"] == 0 and cold["cache_hits"] == 0
+    assert cold["cache_writes"] > 0 and entry["cache_entries_after_cold"] > 0
+    assert warm["cache_dir"] == cold["cache_dir"]
+    assert warm["cache_entries_at_start"] == cold["cache_entries_at_end"] > 0
+    assert warm["cache_hits"] > 0 and warm["cache_writes"] == 0
+    assert warm["compile_seconds"] < cold["compile_seconds"]
+    # The phases' folder was a temporary one, removed afterwards; the user's is unchanged.
+    cache_dir = Path(cold["cache_dir"])
+    assert not cache_dir.exists() and not cache_dir.is_relative_to(user_cache)
+    assert sorted((user_cache / "jaxnn").rglob("*")) == user_files
+    for phase in ("cold", "warm"):
+        record = entry[phase]
+        assert 0 < record["setup_seconds"] < record["wall_seconds"] < record["process_seconds"]
+        assert entry[f"ratio_{phase}"] == pytest.approx(
+            entry["torch_seconds_per_seed"] / record["seconds_per_seed"]
+        )
+        assert results[f"ratio_{phase}"] == results["median"][f"ratio_{phase}"] > 0
+    assert results["ratio"] == results["ratio_cold"]
+    printed = capsys.readouterr().out
+    for phase, target in (("cold", 7), ("warm", 10)):
+        assert re.search(rf"^{phase} ratio: \d+\.\dx \(target {target}x: (met|not met)\)$",
+                         printed, re.M)  # fmt: skip
+    document = json.loads((out / "bench_mnist1d.json").read_text())
+    assert document["met"].keys() == {"cold", "warm"} and document["targets"]["warm"] == 10
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,492 @@
+"""The MNIST-1D MLP curve, our vmapped sweep against the notebook's PyTorch loop, cold and warm.
+
+For ``experiments/bench_mnist1d.py``. Our side is the double-descent study's MLP
+curve (every width, ``seeds`` members per width, grouped as the study plans it),
+trained by ``sweep.run_width_sweep``; the notebook's side is
+``notebooks/deep-double-descent.ipynb``'s loop (``time_torch_mlp``: each width
+alone, one seed). Both are counted in seconds per seed of the study's 500 epochs.
+
+Our side runs as two fresh Python processes per round (``time_phases``), each
+timed from just before the process starts to the end of training, so imports,
+JAX's start-up, data loading and compiles are all inside:
+
+- *cold*: JAX's persistent compilation cache (``jaxnn.compile_cache``) points at
+  a new, empty temporary folder: every program is compiled, as in a user's first run;
+- *warm*: a second process with the same folder, which the cold one filled: the
+  programs are loaded from disk, as in a user's second run.
+
+Each process gets the temporary folder through ``JAX_COMPILATION_CACHE_DIR``
+(and ``XDG_CACHE_HOME``, so nothing can fall back to the user's own cache), and
+``JAXNN_COMPILE_CACHE=1``; the folder is removed after the round. The process
+that runs the benchmark keeps the cache off.
+
+Measured: each process's wall seconds for ``epochs`` epochs, and the steady
+seconds per epoch (chunks after each group's first). Projected: the same run at
+``study_epochs`` epochs, ``wall + (study_epochs - epochs) * seconds_per_epoch``,
+over ``seeds``. PyTorch's seconds per epoch (median of ``torch_epochs`` timed
+epochs after a warm-up epoch, the faster of ``torch_threads`` per width) times
+``study_epochs``, summed over widths. Ratios are PyTorch / ours per round (the
+rounds alternate which side runs first, since this machine's speed drifts by
+2-3x over minutes: only ratios measured side by side mean anything), and their
+medians over rounds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from jaxnn import benchmark, compile_cache, mnist1d, validation
+
+PHASES = ("cold", "warm")
+TARGETS = {"cold": 7.0, "warm": 10.0}  # issue 24: ratios on 2 CPU cores
+# The parent's ``time.time()`` just before it starts a phase's process: the child's clock
+# starts there, so the interpreter's start and every import are timed.
+START_ENV = "JAXNN_BENCH_START"
+# Top-level tracing (JAX records it only outside other traces), lowering and XLA compiling
+# (for a program loaded from the persistent cache, the load).
+COMPILE_EVENTS = tuple(
+    f"/jax/core/compile/{name}_duration"
+    for name in ("jaxpr_trace", "jaxpr_to_mlir_module", "backend_compile")
+)
+CACHE_EVENTS = {
+    "/jax/compilation_cache/cache_hits": "cache_hits",
+    "/jax/compilation_cache/cache_misses": "cache_writes",  # JAX records a miss as it writes
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MNIST1DBenchConfig:
+    """What ``experiments/bench_mnist1d.py`` times.
+
+    Attributes:
+        widths: the MLP curve's hidden widths (the notebook's 19).
+        seeds: members per width in our sweep (the study's default).
+        epochs: our epochs per group, in chunks of ``chunk_epochs`` (the first compiles).
+        chunk_epochs: epochs per compiled chunk (metrics are evaluated at each end).
+        torch_epochs: timed PyTorch epochs per width (after one warm-up epoch).
+        torch_threads: PyTorch intra-op thread counts to time; the faster per width counts.
+        rounds: alternating rounds of both (the ratios of every round are kept).
+        study_epochs: the run length both are projected to (the notebook's 500).
+        label_noise: the curve's label noise.
+        data: MNIST-1D's generation arguments.
+        seed: label-noise and PyTorch seed.
+    """
+
+    widths: tuple[int, ...] = mnist1d.NOTEBOOK_MLP_WIDTHS
+    seeds: int = 3
+    epochs: int = 30
+    chunk_epochs: int = 10
+    torch_epochs: int = 3
+    torch_threads: tuple[int, ...] = (1, 2)
+    rounds: int = 3
+    study_epochs: int = 500
+    label_noise: float = 0.15
+    data: mnist1d.MNIST1DConfig = mnist1d.MNIST1DConfig()
+    seed: int = 0
+
+    def __post_init__(self):
+        validation.at_least(
+            self, 1, "seeds", "chunk_epochs", "torch_epochs", "rounds", "study_epochs"
+        )
+        validation.seed(self.seed)
+        if self.epochs < 2 * self.chunk_epochs:
+            raise ValueError(
+                f"--epochs: need at least 2 chunks ({2 * self.chunk_epochs}), got {self.epochs}"
+            )
+        if self.epochs > self.study_epochs:
+            raise ValueError(
+                f"--epochs: at most study_epochs ({self.study_epochs}), got {self.epochs}"
+            )
+        if not self.widths or min(self.widths) < 1:
+            raise ValueError(f"widths: need values >= 1, got {self.widths}")
+        if not self.torch_threads or min(self.torch_threads) < 1:
+            raise ValueError(f"torch_threads: need counts >= 1, got {self.torch_threads}")
+
+
+MNIST1D_QUICK = MNIST1DBenchConfig(
+    widths=(4, 16),
+    seeds=1,
+    epochs=4,
+    chunk_epochs=2,
+    torch_epochs=1,
+    torch_threads=(1,),
+    rounds=1,
+    data=mnist1d.MNIST1DConfig(num_samples=2000),
+)
+
+
+def study_inputs(config: MNIST1DBenchConfig, data_dir) -> dict:
+    """The curve's data and training settings, as the study sets them.
+
+    Returns:
+        ``{"dataset", "training_sets": {N: (x[seed, N, 40], y[seed, N])},
+        "train_config", "learning_rate", "momentum"}``; ``data_dir`` caches the
+        generated dataset (the benchmark's process writes it before any phase).
+    """
+    import jax
+
+    from jaxnn.studies import double_descent_mnist1d as study
+
+    dataset = mnist1d.load(config.data, data_dir)
+    defaults = study.Config()
+    train_config = dataclasses.replace(
+        defaults.train_config("mlp"),
+        epochs=config.epochs,
+        chunk_epochs=config.chunk_epochs,
+        record_epochs=(),
+    )
+    sets = study.training_sets(
+        jax.random.key(config.seed), dataset, config.label_noise, config.seeds
+    )
+    return {
+        "dataset": dataset,
+        "training_sets": {len(dataset.y_train): sets},
+        "train_config": train_config,
+        "learning_rate": defaults.learning_rate,
+        "momentum": defaults.momentum,
+    }
+
+
+# --- our side: one phase, in its own process ----------------------------------------------------
+
+_counts = {"compile_seconds": 0.0, "cache_hits": 0, "cache_writes": 0}
+
+
+def _on_duration(event: str, seconds: float, **_) -> None:
+    if event in COMPILE_EVENTS:
+        _counts["compile_seconds"] += seconds
+
+
+def _on_event(event: str, **_) -> None:
+    if event in CACHE_EVENTS:
+        _counts[CACHE_EVENTS[event]] += 1
+
+
+@functools.cache
+def listen_to_compiles() -> None:
+    """Counts compile seconds, persistent-cache hits and writes from now on (once per process)."""
+    import jax
+
+    jax.monitoring.register_event_duration_secs_listener(_on_duration)
+    jax.monitoring.register_event_listener(_on_event)
+
+
+def cache_entries(directory) -> int:
+    """Files under ``directory`` (0 when it does not exist)."""
+    directory = Path(directory)
+    return sum(1 for p in directory.rglob("*") if p.is_file()) if directory.exists() else 0
+
+
+def time_curve(config: MNIST1DBenchConfig, *, data_dir, started: float, mesh=None) -> dict:
+    """Trains the study's MLP curve once and times it from ``started`` (a ``time.time()``).
+
+    Called in a fresh process (``experiments/bench_mnist1d.py --child``), with the
+    persistent compilation cache already turned on. Every group runs
+    ``config.epochs`` epochs (``benchmark.time_sweep_groups``).
+
+    Returns:
+        ``wall_seconds`` (``started`` to the end of training), ``setup_seconds``
+        (to the start of training: interpreter, imports, JAX, data),
+        ``compile_seconds`` (tracing, lowering, compiling or loading),
+        ``seconds_per_epoch`` (steady, all groups), ``cache_hits`` and
+        ``cache_writes`` of the persistent cache, its folder and the files in it
+        at the start and the end, the padded widths of the groups, the device count.
+    """
+    import jax
+
+    from jaxnn import sweep
+
+    listen_to_compiles()
+    cache_dir = compile_cache.enabled() and Path(jax.config.jax_compilation_cache_dir)
+    if not cache_dir:
+        raise RuntimeError("the persistent compilation cache is off in this phase's process")
+    entries_at_start = cache_entries(cache_dir)
+    inputs = study_inputs(config, data_dir)
+    ((n_train, _),) = inputs["training_sets"].items()
+    n_devices = 1 if mesh is None else mesh.size
+    train_config = inputs["train_config"]
+    groups = sweep.plan_groups(
+        config.widths,
+        n_trains=(n_train,),
+        family=train_config.model,
+        epochs=config.study_epochs,
+        steps_per_epoch=train_config.steps_per_epoch(n_train),
+        members_per_width=config.seeds,
+        n_devices=n_devices,
+        costs=sweep.backend_costs(),
+    )
+    setup_seconds = time.time() - started
+    timing = benchmark.time_sweep_groups(
+        groups,
+        train_config,
+        inputs["training_sets"],
+        inputs["dataset"].x_test,
+        inputs["dataset"].y_test,
+        mesh=mesh,
+        learning_rate=inputs["learning_rate"],
+        momentum=inputs["momentum"],
+    )
+    wall_seconds = time.time() - started
+    return {
+        "wall_seconds": wall_seconds,
+        "setup_seconds": setup_seconds,
+        "compile_seconds": _counts["compile_seconds"],
+        "seconds_per_epoch": timing["seconds_per_epoch"],
+        "cache_hits": _counts["cache_hits"],
+        "cache_writes": _counts["cache_writes"],
+        "cache_dir": str(cache_dir),
+        "cache_entries_at_start": entries_at_start,
+        "cache_entries_at_end": cache_entries(cache_dir),
+        "groups": [g.padded_width for g in groups],
+        "n_devices": n_devices,
+        "n_train": n_train,
+    }
+
+
+def seconds_per_seed(config: MNIST1DBenchConfig, phase: dict) -> float:
+    """A phase projected to ``study_epochs``: its wall plus the epochs it did not run, per seed."""
+    remaining = config.study_epochs - config.epochs
+    return (phase["wall_seconds"] + remaining * phase["seconds_per_epoch"]) / config.seeds
+
+
+def run_phase(command: Sequence[str], phase: str, cache_root: Path) -> dict:
+    """Runs ``command --child phase`` in a fresh process with its cache under ``cache_root``.
+
+    The child's environment points ``JAX_COMPILATION_CACHE_DIR`` at
+    ``cache_root/xla`` and ``XDG_CACHE_HOME`` at ``cache_root/xdg`` and turns
+    the cache on; it prints its ``time_curve`` as the last line of its stdout.
+    Adds ``process_seconds``: the parent's clock from start to exit.
+    """
+    env = dict(os.environ)
+    env[compile_cache.ENV_DIR] = str(cache_root / "xla")
+    env["XDG_CACHE_HOME"] = str(cache_root / "xdg")
+    env[compile_cache.ENV_SWITCH] = "1"
+    start = time.time()
+    env[START_ENV] = repr(start)
+    done = subprocess.run(
+        [*command, "--child", phase], env=env, capture_output=True, text=True, check=False
+    )
+    process_seconds = time.time() - start
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"the {phase} phase's process exited {done.returncode}:\n{done.stderr[-4000:]}"
+        )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result | {"process_seconds": process_seconds}
+
+
+def time_phases(command: Sequence[str]) -> dict:
+    """``{"cold": ..., "warm": ..., "cache_entries_after_cold": n}``: two fresh processes,
+    the first with an empty cache folder, the second with what the first wrote; the
+    folder is removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="jaxnn-bench-mnist1d-") as root:
+        cache_root = Path(root)
+        cold = run_phase(command, "cold", cache_root)
+        after_cold = cache_entries(cache_root / "xla")
+        warm = run_phase(command, "warm", cache_root)
+    return {"cold": cold, "warm": warm, "cache_entries_after_cold": after_cold}
+
+
+# --- the notebook's side ------------------------------------------------------------------------
+
+
+def time_torch_mlp(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    widths: Sequence[int],
+    *,
+    epochs: int,
+    threads: int,
+    batch_size: int = 100,
+    learning_rate: float = 0.01,
+    momentum: float = 0.9,
+    seed: int = 0,
+) -> dict[int, float]:
+    """Seconds per epoch of the mnist1d notebook's PyTorch loop, for each width (median).
+
+    The loop of ``notebooks/deep-double-descent.ipynb``'s ``fit_model``: an
+    ``nn.Sequential`` MLP 40 -> M -> M -> 10, ``CrossEntropyLoss``, ``SGD(lr,
+    momentum)``, a shuffling ``DataLoader`` of batch 100 and a Python loop with
+    ``zero_grad``/``backward``/``step``, on ``threads`` intra-op threads. One
+    warm-up epoch per width is not timed.
+    """
+    try:
+        import torch
+        from torch import nn
+        from torch.utils.data import DataLoader, TensorDataset
+    except ImportError:
+        raise ImportError(
+            "the PyTorch comparison needs the bench extra: pip install -e '.[bench]'"
+        ) from None
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    inputs = torch.tensor(np.asarray(x_train, np.float32))
+    labels = torch.tensor(np.asarray(y_train, np.int64))
+    loader = DataLoader(TensorDataset(inputs, labels), batch_size=batch_size, shuffle=True)
+    seconds = {}
+    for width in widths:
+        model = nn.Sequential(
+            nn.Linear(inputs.shape[1], width),
+            nn.ReLU(),
+            nn.Linear(width, width),
+            nn.ReLU(),
+            nn.Linear(width, 10),
+        )
+        loss_fn = nn.CrossEntropyLoss()
+        optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=momentum)
+        per_epoch = []
+        for epoch in range(epochs + 1):
+            start = time.perf_counter()
+            for x_batch, y_batch in loader:
+                optimizer.zero_grad()
+                loss = loss_fn(model(x_batch), y_batch)
+                loss.backward()
+                optimizer.step()
+            if epoch:  # the first epoch warms up the allocator and kernels
+                per_epoch.append(time.perf_counter() - start)
+        seconds[int(width)] = float(np.median(per_epoch))
+    return seconds
+
+
+# --- both, in alternating rounds ----------------------------------------------------------------
+
+
+def compare(
+    config: MNIST1DBenchConfig,
+    command: Sequence[str],
+    *,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    learning_rate: float,
+    momentum: float,
+    log: Callable[[str], None] = lambda line: None,
+) -> dict:
+    """Our cold and warm phases against the notebook's loop, in ``config.rounds`` rounds.
+
+    Even rounds time PyTorch first, odd rounds ours first. PyTorch trains on
+    ``x_train[N, 40]``, ``y_train[N]`` (seed 0's noisy labels) in this process;
+    ours runs ``command --child cold|warm`` (``time_phases``).
+
+    Returns:
+        ``rounds``: per round, PyTorch's seconds per epoch ``[threads][width]``
+        and per seed, each phase's record (``time_curve``, plus
+        ``seconds_per_seed`` and ``process_seconds``), ``ratio_cold`` and
+        ``ratio_warm``; ``median``: the medians over rounds of the seconds per
+        seed and of the ratios; ``ratio_cold``, ``ratio_warm`` (those medians),
+        ``ratio`` (= ``ratio_cold``: a first run, compiles included, as this
+        benchmark's single ratio always meant), ``targets`` and ``met``.
+    """
+    rounds = []
+    for index in range(config.rounds):
+
+        def torch_side(index=index) -> dict:
+            return {
+                threads: time_torch_mlp(
+                    x_train,
+                    y_train,
+                    config.widths,
+                    epochs=config.torch_epochs,
+                    threads=threads,
+                    learning_rate=learning_rate,
+                    momentum=momentum,
+                    seed=config.seed + index,
+                )
+                for threads in config.torch_threads
+            }
+
+        if index % 2 == 0:
+            torch_seconds = torch_side()
+            phases = time_phases(command)
+        else:
+            phases = time_phases(command)
+            torch_seconds = torch_side()
+        fastest = {w: min(seconds[w] for seconds in torch_seconds.values()) for w in config.widths}
+        torch_per_seed = config.study_epochs * sum(fastest.values())
+        entry = {
+            "torch_seconds_per_epoch": torch_seconds,
+            "torch_seconds_per_seed": torch_per_seed,
+            "torch_seconds_per_seed_by_threads": {
+                threads: config.study_epochs * sum(seconds.values())
+                for threads, seconds in torch_seconds.items()
+            },
+            "cache_entries_after_cold": phases["cache_entries_after_cold"],
+        }
+        for phase in PHASES:
+            record = phases[phase] | {"seconds_per_seed": seconds_per_seed(config, phases[phase])}
+            entry[phase] = record
+            entry[f"{phase}_seconds_per_seed"] = record["seconds_per_seed"]
+            entry[f"ratio_{phase}"] = torch_per_seed / record["seconds_per_seed"]
+        rounds.append(entry)
+        log(round_line(index, entry))
+    keys = ["torch_seconds_per_seed", *(f"{p}_seconds_per_seed" for p in PHASES)]
+    keys += [f"ratio_{phase}" for phase in PHASES]
+    median = {key: float(np.median([r[key] for r in rounds])) for key in keys}
+    last = rounds[-1]["cold"]
+    return {
+        "rounds": rounds,
+        "median": median,
+        "ratio_cold": median["ratio_cold"],
+        "ratio_warm": median["ratio_warm"],
+        "ratio": median["ratio_cold"],
+        "targets": dict(TARGETS),
+        "met": {phase: median[f"ratio_{phase}"] >= TARGETS[phase] for phase in PHASES},
+        "groups": last["groups"],
+        "n_devices": last["n_devices"],
+        "n_train": last["n_train"],
+        "measured_epochs": config.epochs,
+        "study_epochs": config.study_epochs,
+    }
+
+
+def round_line(index: int, entry: dict) -> str:
+    """One round of ``compare`` as a console line."""
+    by_threads = ", ".join(
+        f"{seconds:.0f} s on {threads} thread(s)"
+        for threads, seconds in entry["torch_seconds_per_seed_by_threads"].items()
+    )
+    phases = "; ".join(
+        f"{phase} {entry[phase]['seconds_per_seed']:.1f} s (process "
+        f"{entry[phase]['wall_seconds']:.1f} s: {entry[phase]['setup_seconds']:.1f} s start-up "
+        f"and data, {entry[phase]['compile_seconds']:.1f} s compiling, "
+        f"{entry[phase]['cache_hits']} cache hits, {entry[phase]['cache_writes']} writes)"
+        for phase in PHASES
+    )
+    return (
+        f"round {index + 1}: per seed, PyTorch loop {entry['torch_seconds_per_seed']:.0f} s "
+        f"(faster thread count per width; {by_threads}); jaxnn {phases} -> cold "
+        f"{entry['ratio_cold']:.1f}x, warm {entry['ratio_warm']:.1f}x"
+    )
+
+
+def report(results: dict, *, rounds: bool = True) -> str:
+    """The console lines of ``compare``: every round (unless ``rounds`` is False: they were
+    logged as they ended), the medians, then the two ratios against their targets."""
+    lines = []
+    if rounds:
+        lines = [round_line(index, entry) for index, entry in enumerate(results["rounds"])]
+    median = results["median"]
+    lines.append(
+        f"MLP curve, {len(results['groups'])} width group(s) on {results['n_devices']} "
+        "XLA device(s); "
+        f"ours in fresh processes timed from their start, {results['measured_epochs']} epochs "
+        f"measured, projected to {results['study_epochs']} with the steady epoch time; "
+        f"medians per seed: PyTorch {median['torch_seconds_per_seed']:.0f} s, jaxnn cold "
+        f"{median['cold_seconds_per_seed']:.1f} s, warm {median['warm_seconds_per_seed']:.1f} s"
+    )
+    for phase in PHASES:
+        met = "met" if results["met"][phase] else "not met"
+        lines.append(
+            f"{phase} ratio: {results[f'ratio_{phase}']:.1f}x "
+            f"(target {results['targets'][phase]:g}x: {met})"
+        )
+    return "\n".join(lines)
