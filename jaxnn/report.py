@@ -200,7 +200,8 @@ def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:
         "(`jaxnn.peaks.threshold_contrast`; the study sections give the details). The same "
         f"defaults rerun with `--seed 1` into `figures/{block}/` redraw every initialization, "
         "batch order and noise draw. A verdict that holds in one block only was not settled "
-        "by the seeds it had."
+        "by the seeds it had. Values are in each study's units: error rates as fractions, the "
+        "teacher's test loss as MSE."
     ]
     if not compared:
         text.append(

@@ -19,7 +19,7 @@ def test_contrast_sentence_reads_the_window_the_p_values_and_the_verdict():
     bump[5][1] -= 0.01
     contrast = _contrast(bump)
     text = contrast_sentence("MLP", contrast, unit="width", value=_words, difference=_words)
-    assert "widths 8 and 11" in text and "best narrower width (4" in text
+    assert "widths 8 and 11" in text and "best narrower (width 4)" in text
     assert f"p = {fmt(contrast['rise_p'], 2)}" in text
     assert contrast["significant"] and "a peak at the threshold, 5 seeds" in text
 

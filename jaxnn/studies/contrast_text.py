@@ -14,11 +14,13 @@ from collections.abc import Callable
 from jaxnn.formatting import fmt
 
 
-def _window_words(values, unit: str) -> str:
+def _at(unit: str, values) -> str:
+    """ "width 8", "widths 8 and 11", or for a symbol "M = 8 and 11"."""
     values = [fmt(v) for v in values]
-    if len(values) == 1:
-        return f"{unit} {values[0]}"
-    return f"{unit}s {' and '.join([', '.join(values[:-1]), values[-1]])}"
+    listed = values[0] if len(values) == 1 else f"{', '.join(values[:-1])} and {values[-1]}"
+    if len(unit) <= 2:  # a symbol such as M or N
+        return f"{unit} = {listed}"
+    return f"{unit}{'' if len(values) == 1 else 's'} {listed}"
 
 
 def contrast_sentence(
@@ -49,15 +51,15 @@ def contrast_sentence(
     alpha = contrast["alpha"]
     power = f"{fmt(100 * contrast['power'])} %"
     text = (
-        f"{title}: the window at {_window_words(contrast['window_values'], unit)} "
+        f"{title}: the window at {_at(unit, contrast['window_values'])} "
         f"(fixed by the training error) has {metric} "
-        f"{value(contrast['window_value'], contrast['window_standard_error'])}. It lies "
-        f"{difference(contrast['rise'], contrast['rise_standard_error'])} above the best "
-        f"{before} {unit} ({fmt(contrast['rise_versus_value'])}; Bonferroni over "
+        f"{value(contrast['window_value'], contrast['window_standard_error'])}. Against the "
+        f"best {before} ({_at(unit, [contrast['rise_versus_value']])}) it differs by "
+        f"{difference(contrast['rise'], contrast['rise_standard_error'])} (Bonferroni over "
         f"{contrast['rise_cells']}, p = {fmt(contrast['rise_p'], 2)}; a rise of "
         f"{difference(contrast['rise_minimum_detectable'], None)} would be detected with "
-        f"{power} power) and {difference(contrast['excess'], contrast['excess_standard_error'])}"
-        f" above {last} ({unit} {fmt(contrast['last_value'])}; p = "
+        f"{power} power), against {last} ({_at(unit, [contrast['last_value']])}) by "
+        f"{difference(contrast['excess'], contrast['excess_standard_error'])} (p = "
         f"{fmt(contrast['excess_p'], 2)}; detectable: "
         f"{difference(contrast['excess_minimum_detectable'], None)}). "
     )
