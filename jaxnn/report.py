@@ -174,7 +174,8 @@ def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:
         if not other_path.exists():
             missing.append(path.stem)
             continue
-        other = {c["name"]: c for c in read_results(other_path).get("threshold_contrasts", [])}
+        rerun = read_results(other_path)
+        other = {c["name"]: c for c in rerun.get("threshold_contrasts", [])}
         for contrast in results["threshold_contrasts"]:
             if contrast["name"] not in other:
                 continue
@@ -182,8 +183,7 @@ def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:
             compared += 1
             if contrast["significant"] == second["significant"]:
                 agree.append(contrast["name"])
-            seeds = (results, read_results(other_path))
-            for run, entry in zip(seeds, (contrast, second)):
+            for run, entry in ((results, contrast), (rerun, second)):
                 rows.append(
                     [
                         f"`{path.stem}`",

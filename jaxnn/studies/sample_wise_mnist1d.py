@@ -421,10 +421,14 @@ def curve_summary(label_noise: float, width: int, rows: Sequence[dict]) -> dict:
     if threshold["window"] is None:
         curve["contrast"] = None
         return curve
-    contrast = peaks.threshold_contrast(
-        [row["test_error_per_seed"] for row in rows], threshold["window"]
+    # The window is the threshold's N and the next larger one (the first N some seed misses).
+    contrast = peaks.contrast_at_threshold(
+        [row["test_error_per_seed"] for row in rows],
+        n_train,
+        n_train[threshold["index"]],
+        neighbour=1,
     )
-    curve["window_values"] = [n_train[i] for i in threshold["window"]]
+    curve["window_values"] = contrast["window_values"]
     smaller = rows[: threshold["window"][0]]
     if smaller:
         lowest = min(smaller, key=lambda row: np.nanmean(row["test_error_per_seed"]))
@@ -434,7 +438,7 @@ def curve_summary(label_noise: float, width: int, rows: Sequence[dict]) -> dict:
         }
     curve["contrast"] = contrast
     if contrast["tested"]:
-        curve["rise_versus_n_train"] = n_train[contrast["rise_versus"]]
+        curve["rise_versus_n_train"] = contrast["rise_versus_value"]
     return curve
 
 
