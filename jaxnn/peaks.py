@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from jaxnn import stats
+from jaxnn import stats, verdicts
 
 SIGNIFICANCE = 0.05
 
@@ -103,7 +103,7 @@ def peak_of(per_seed: Sequence[Sequence[float]], *, alpha: float = SIGNIFICANCE)
     rises = np.array([means[j] - means[i] for j, i in zip(candidates, dips)])
     base = {"cells_scanned": n - 1}
     if not np.any(rises > 0):
-        return base | {"index": None, "significant": False}
+        return base | {"index": None, "significant": False, "verdict": "no rise", "qualifies": False}
     p = pairwise_p_greater(values)
     rise_holm = stats.holm([_below_any(p, j, range(j))[0] for j in candidates])
     excess_holm = stats.holm([p[n - 1, j] for j in range(n - 1)])
@@ -124,15 +124,28 @@ def peak_of(per_seed: Sequence[Sequence[float]], *, alpha: float = SIGNIFICANCE)
             "excess_p": None,
             "excess_p_holm": None,
             "significant": False,
+            "verdict": "no second descent in the grid",
+            "qualifies": False,
         }
     excess = stats.paired_difference(values[:, j], values[:, -1])
-    return peak | {
-        "excess": excess["mean"],
-        "excess_standard_error": excess["standard_error"],
-        "excess_p": float(p[n - 1, j]),
-        "excess_p_holm": float(excess_holm[j]),
-        "significant": bool(rise_holm[j - 1] < alpha and excess_holm[j] < alpha),
-    }
+    return (
+        peak
+        | {
+            "excess": excess["mean"],
+            "excess_standard_error": excess["standard_error"],
+            "excess_p": float(p[n - 1, j]),
+            "excess_p_holm": float(excess_holm[j]),
+            "significant": bool(rise_holm[j - 1] < alpha and excess_holm[j] < alpha),
+        }
+        | sized_verdict(
+            rise=rise["mean"],
+            rise_p=float(rise_holm[j - 1]),
+            rise_floor=verdicts.spread_floor(values[:, j], values[:, dips[j - 1]]),
+            excess=excess["mean"],
+            excess_p=float(excess_holm[j]),
+            alpha=alpha,
+        )
+    )
 
 
 POWER = 0.8
@@ -220,6 +233,8 @@ def threshold_contrast(
         return base | {
             "tested": False,
             "significant": False,
+            "verdict": "not tested",
+            "qualifies": False,
             "reason": f"no cell {where} the window",
         }
     inside = np.nanmean(values[:, window], axis=1)
@@ -251,6 +266,46 @@ def threshold_contrast(
             excess["standard_error"], excess["n"], alpha, power
         ),
         "significant": bool(rise_p < alpha and p_excess < alpha),
+    } | sized_verdict(
+        rise=rise["mean"],
+        rise_p=rise_p,
+        rise_floor=verdicts.spread_floor(*values[:, window].T, values[:, best]),
+        excess=excess["mean"],
+        excess_p=p_excess,
+        alpha=alpha,
+    )
+
+
+def sized_verdict(
+    *, rise: float, rise_p: float, rise_floor: float, excess: float, excess_p: float, alpha: float
+) -> dict:
+    """A threshold contrast's verdict with its size (``jaxnn.verdicts``).
+
+    The rise must be significant and at least its floor (the pooled seed spread of
+    the window and the cell it is shown against); then the excess over the last
+    cell (the second descent) must be significant and undo at least
+    ``verdicts.SECOND_DESCENT_SHARE`` of the rise.
+
+    Returns:
+        ``{"rise_floor", "rise_verdict", "undone", "share", "verdict", "qualifies"}``:
+        ``verdict`` is ``"double descent"``, ``"overfitting that levels off"``,
+        ``"rise below floor"`` or ``"no rise detected"``.
+    """
+    judged = verdicts.judge(rise, rise_p, floor=rise_floor, alpha=alpha)
+    second = verdicts.second_descent(rise, excess, fall_significant=excess_p < alpha)
+    if judged["verdict"] == verdicts.EFFECT:
+        verdict = second["kind"]
+    elif judged["verdict"] == verdicts.BELOW_FLOOR:
+        verdict = "rise below floor"
+    else:
+        verdict = "no rise detected"
+    return {
+        "rise_floor": float(rise_floor),
+        "rise_verdict": judged["verdict"],
+        "undone": second["undone"],
+        "share": second["share"],
+        "verdict": verdict,
+        "qualifies": verdict == verdicts.DOUBLE_DESCENT,
     }
 
 
@@ -284,6 +339,8 @@ def contrast_at_threshold(
         return {
             "tested": False,
             "significant": False,
+            "verdict": "not tested",
+            "qualifies": False,
             "reason": missing,
             "window_values": [],
         }
@@ -297,66 +354,95 @@ def contrast_at_threshold(
     return contrast
 
 
-def nonmonotone_cells(curves: np.ndarray, *, alpha: float = SIGNIFICANCE) -> dict:
-    """Curves that rise and fall again (or rise for good), with false-discovery control.
+def nonmonotone_cells(
+    curves: np.ndarray,
+    *,
+    alpha: float = SIGNIFICANCE,
+    share: float = verdicts.SECOND_DESCENT_SHARE,
+) -> dict:
+    """Curves that rise and fall again, or rise and level off, with false-discovery control
+    and a size (``jaxnn.verdicts``).
 
     Every interior cell j of every curve is tested twice, paired over seeds:
     a *rise* (is it above any earlier cell? Bonferroni over the earlier cells)
     and a *fall* (is it above any later cell? Bonferroni over the later cells).
-    A double-descent cell needs both, so its p-value is the larger of the two
-    (an intersection–union test); an overfitting cell needs the rise only. Both
-    families are Benjamini–Hochberg adjusted over every cell of every curve. A
-    curve shows *double descent* when one of its cells survives at ``alpha``,
-    else *overfitting* when one of its rises does.
+    A rise-and-fall needs both, so its p-value is the larger of the two (an
+    intersection–union test). Both families are Benjamini–Hochberg adjusted over
+    every cell of every curve. Then the size decides, in seed means: the rise
+    from the lowest earlier cell must be at least its floor (the pooled seed
+    spread of the two cells), and the fall to the lowest later cell must undo
+    at least ``share`` of it (``verdicts.undone_share``).
+
+    A curve shows *double descent* when one of its cells passes both tests and
+    both sizes; otherwise *overfitting that levels off* when one of its rises is
+    significant and above its floor (whatever sliver it falls back by). Cells
+    whose rise and fall are significant but whose fall undoes less than
+    ``share`` are counted in ``slivers``: significant, and too small to be a
+    second descent.
 
     Args:
         curves: ``[curve, seed, cell]`` values, e.g. test loss ``[width, seed, epoch]``.
 
     Returns:
-        ``{"cells_scanned", "method", "alpha", "marks": [{"curve", "kind",
-        "index", "dip_index", "later_index", "rise", "fall", "q"}]}``, one mark
-        per curve that shows either (its most significant cell): the rise from
-        the dip and the fall to the later cell that show it, in seed means.
+        ``{"cells_scanned", "method", "alpha", "share", "slivers", "marks": [{"curve",
+        "kind", "index", "dip_index", "later_index", "rise", "fall", "undone",
+        "rise_floor", "q"}]}``, one mark per curve that shows either: for double
+        descent its most significant qualifying cell, for overfitting the
+        significant rise above its floor with the largest rise.
     """
     curves = np.asarray(curves, np.float64)
     n_curves, _, n_cells = curves.shape
-    means = np.nanmean(curves, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells stay NaN
+        means = np.nanmean(curves, axis=1)
     cells = []
     for c in range(n_curves):
         p = pairwise_p_greater(curves[c])
         for j in range(1, n_cells - 1):
-            rise_p, i = _below_any(p, j, range(j))
-            fall_p, k = _below_any(p, j, range(j + 1, n_cells))
-            cells.append((c, j, i, k, max(rise_p, fall_p), rise_p))
+            rise_p, _ = _below_any(p, j, range(j))
+            fall_p, _ = _below_any(p, j, range(j + 1, n_cells))
+            cells.append((c, j, max(rise_p, fall_p), rise_p))
     result = {
         "cells_scanned": len(cells),
         "method": "Benjamini-Hochberg",
         "alpha": alpha,
+        "share": share,
+        "slivers": 0,
         "marks": [],
     }
     if not cells:
         return result
-    both_q = scipy_stats.false_discovery_control([cell[4] for cell in cells])
-    rise_q = scipy_stats.false_discovery_control([cell[5] for cell in cells])
+    both_q = scipy_stats.false_discovery_control([cell[2] for cell in cells])
+    rise_q = scipy_stats.false_discovery_control([cell[3] for cell in cells])
+    sized = []
+    for c, j, _, _ in cells:
+        size = verdicts.undone_share(means[c], j)
+        dip = int(np.nanargmin(means[c, :j]))
+        later = j + 1 + int(np.nanargmin(means[c, j + 1 :]))
+        floor = verdicts.spread_floor(curves[c, :, dip], curves[c, :, j])
+        sized.append(size | {"dip_index": dip, "later_index": later, "rise_floor": floor})
     for c in range(n_curves):
         own = [n for n, cell in enumerate(cells) if cell[0] == c]
-        if not own:
+        rising = [n for n in own if rise_q[n] < alpha and sized[n]["rise"] >= sized[n]["rise_floor"]]
+        both = [n for n in rising if both_q[n] < alpha]
+        qualifying = [n for n in both if sized[n]["undone"] >= share]
+        result["slivers"] += len(both) - len(qualifying)
+        if qualifying:
+            kind, best = verdicts.DOUBLE_DESCENT, min(qualifying, key=lambda n: both_q[n])
+            q = both_q[best]
+        elif rising:
+            kind, best = verdicts.LEVELS_OFF, max(rising, key=lambda n: sized[n]["rise"])
+            q = rise_q[best]
+        else:
             continue
-        for kind, q in (("double descent", both_q), ("overfitting", rise_q)):
-            best = min(own, key=lambda n, q=q: q[n])
-            if q[best] < alpha:
-                _, j, i, k, _, _ = cells[best]
-                result["marks"].append(
-                    {
-                        "curve": c,
-                        "kind": kind,
-                        "index": j,
-                        "dip_index": i,
-                        "later_index": k,
-                        "rise": float(means[c, j] - means[c, i]),
-                        "fall": float(means[c, j] - means[c, k]),
-                        "q": float(q[best]),
-                    }
-                )
-                break
+        result["marks"].append(
+            {
+                "curve": c,
+                "kind": kind,
+                "index": cells[best][1],
+                **{key: sized[best][key] for key in ("dip_index", "later_index")},
+                **{key: float(sized[best][key]) for key in ("rise", "fall", "undone", "rise_floor")},
+                "q": float(q),
+            }
+        )
     return result

@@ -75,7 +75,7 @@ def test_nonmonotone_cells_marks_a_clear_double_descent_and_a_clear_rise():
     curves = np.stack([s[None, :] + 0.01 * rng.normal(size=(4, epochs.size)) for s in shapes])
     result = peaks.nonmonotone_cells(curves)
     kinds = {mark["curve"]: mark["kind"] for mark in result["marks"]}
-    assert kinds == {1: "double descent", 2: "overfitting"}
+    assert kinds == {1: "double descent", 2: "overfitting that levels off"}
     assert result["cells_scanned"] == 3 * (epochs.size - 2)
     mark = next(m for m in result["marks"] if m["curve"] == 1)
     assert 4 <= mark["index"] <= 8 and mark["rise"] > 0.3 and mark["fall"] > 0.3
@@ -163,3 +163,63 @@ def test_minimum_detectable_difference_is_detected_with_the_stated_power_by_mont
     standard_error = math.sqrt(0.8 * 0.2 / runs)
     assert abs(rejected - 0.8) < 4 * standard_error
     assert math.isnan(peaks.minimum_detectable(1.0, 1, 0.05))
+
+
+def _hand_made_curves(fall_back: float, seeds: int = 8, noise: float = 0.01):
+    """[curve=1, seed, epoch]: down from 1 to 0.5, up to 1.5, then down by ``fall_back`` of the
+    rise; seeds share the curve and differ by small noise, so every step is significant."""
+    rng = np.random.default_rng(7)
+    shape = np.r_[np.linspace(1.0, 0.5, 5), np.linspace(0.6, 1.5, 5), 1.5 - fall_back * np.r_[0.3, 0.6, 1.0, 1.0]]
+    return shape[None, None, :] + noise * rng.normal(size=(1, seeds, shape.size))
+
+
+@pytest.mark.parametrize(
+    ("fall_back", "kind"),
+    [
+        (0.9, "double descent"),  # a hump: the fall undoes 90 % of the rise
+        (0.0, "overfitting that levels off"),  # a plateau
+        (0.05, "overfitting that levels off"),  # a significant sliver: 5 % of the rise
+    ],
+)
+def test_nonmonotone_cells_names_double_descent_only_when_the_fall_undoes_half_the_rise(
+    fall_back, kind
+):
+    result = peaks.nonmonotone_cells(_hand_made_curves(fall_back))
+    (mark,) = result["marks"]
+    assert mark["kind"] == kind
+    assert mark["rise"] == pytest.approx(1.0, abs=0.05)
+    if fall_back == 0.05:  # the sliver is significant: the share alone refuses it
+        assert result["slivers"] >= 1 and mark["undone"] < 0.5
+
+
+def test_nonmonotone_cells_ignores_a_significant_rise_below_the_seed_spread():
+    # Seeds differ by a common offset of spread 1 (a paired test sees through it), the
+    # curve rises by 0.1: significant, below the one-standard-deviation floor.
+    rng = np.random.default_rng(3)
+    shape = np.r_[np.linspace(1.0, 0.5, 5), np.linspace(0.52, 0.6, 5)]
+    curves = shape[None, None, :] + rng.normal(size=(1, 16, 1)) + 1e-3 * rng.normal(size=(1, 16, 10))
+    assert peaks.nonmonotone_cells(curves)["marks"] == []
+
+
+def _contrast_curve(excess_share: float, seeds: int = 6):
+    """[cell][seed]: dip, a window peak 1 above it at cell 3, the last cell ``excess_share``
+    of the rise below the peak."""
+    rng = np.random.default_rng(5)
+    means = [2.0, 1.0, 1.2, 2.0, 1.8, 2.0 - excess_share]
+    return [m + 0.02 * rng.normal(size=seeds) for m in means]
+
+
+@pytest.mark.parametrize(
+    ("excess_share", "verdict"),
+    [
+        (0.8, "double descent"),  # a hump: the widest falls back 80 % of the rise
+        (0.0, "overfitting that levels off"),  # a plateau: no significant excess
+        (0.1, "overfitting that levels off"),  # a significant sliver: 10 % of the rise
+    ],
+)
+def test_threshold_contrast_verdict_needs_the_second_descent_share(excess_share, verdict):
+    contrast = peaks.threshold_contrast(_contrast_curve(excess_share), [3])
+    assert contrast["rise_verdict"] == "effect"
+    assert contrast["significant"] == (excess_share > 0)  # the sliver passes both p-values
+    assert contrast["verdict"] == verdict
+    assert contrast["qualifies"] == (verdict == "double descent")

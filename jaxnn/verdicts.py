@@ -1,0 +1,223 @@
+r"""Verdicts with a size: an effect is named only when it is significant *and* large enough.
+
+A p-value says whether an effect can be told from noise, not whether it
+matters (Wasserstein & Lazar 2016, the ASA statement on p-values); more seeds
+keep finding smaller effects. So every sentence the code chooses rests on two
+things fixed before the data are read (Lakens 2017, the "smallest effect size
+of interest"):
+
+- **The second-descent share.** A double descent is a rise *and* a fall that
+  undoes a stated share of it. In Nakkiran et al. 2019 (*Deep double
+  descent*, Fig. 1 in width and §5 Fig. 2 in epochs, and the OpenAI post on
+  it) the large models' test error falls back from the peak to about its
+  earlier minimum (the fall undoes about all of the rise) while the medium
+  models' rises and stays up (about none). ``SECOND_DESCENT_SHARE = 0.5``
+  lies half-way between the two pictures: a fall must undo at least half of
+  its rise, measured from the lowest value before the peak to the lowest
+  after it,
+
+  .. math:: \text{undone} = \frac{v_\text{peak} - \min_{k > \text{peak}} v_k}
+                                 {v_\text{peak} - \min_{i < \text{peak}} v_i} \ge 0.5 .
+
+  A significant rise that falls by less is *overfitting that levels off*.
+
+- **The seed-spread floor.** A rise, a difference or a trend must be at least
+  one seed-to-seed standard deviation :math:`\sigma` of the quantity
+  compared (``SPREAD_FLOOR_MULTIPLE = 1``). The floor is the scatter a reader
+  sees between two runs that differ only in their seed; it does not shrink
+  with more seeds, as a standard error does. For an effect :math:`d\sigma`,
+  two single runs show it with the wrong sign with probability
+  :math:`\Phi(-d/\sqrt2)`: 24 % at the floor, more below it.
+
+``judge`` turns one test into one of three verdicts: *effect* (significant
+and at or above the floor), *below floor* (significant but smaller: a
+significant sliver, not a phenomenon) and *not detected* (with the smallest
+effect the test could have detected, so "no effect" has a size too).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from jaxnn.formatting import fmt
+
+SIGNIFICANCE = 0.05
+SECOND_DESCENT_SHARE = 0.5
+SPREAD_FLOOR_MULTIPLE = 1.0
+
+SECOND_DESCENT_REASON = (
+    "a double descent's fall must undo at least half of its rise (Nakkiran et al. 2019, "
+    "Fig. 1 and §5 Fig. 2: a large model's test error falls back to about its earlier "
+    "minimum, a medium model's rises and stays up)"
+)
+SPREAD_FLOOR_REASON = (
+    "an effect must be at least one seed-to-seed standard deviation of the quantity "
+    "compared: below it, two runs that differ only in their seed show it with the wrong "
+    "sign more than 24 % of the time"
+)
+
+EFFECT, BELOW_FLOOR, NOT_DETECTED = "effect", "below floor", "not detected"
+DOUBLE_DESCENT, LEVELS_OFF = "double descent", "overfitting that levels off"
+
+
+def seed_spread(*per_seed: Sequence[float]) -> float:
+    """The pooled seed-to-seed standard deviation of one or more cells (NaN entries left out).
+
+    Each argument is one cell's values over seeds; the pooled variance weights
+    each cell's sample variance (ddof 1) by its degrees of freedom. NaN when no
+    cell has two finite values.
+
+    Example:
+        >>> round(seed_spread([1.0, 2.0, 3.0], [2.0, 4.0]), 4)
+        1.1547
+    """
+    squares, dof = 0.0, 0
+    for values in per_seed:
+        finite = np.asarray(values, np.float64).ravel()
+        finite = finite[np.isfinite(finite)]
+        if finite.size > 1:
+            squares += float(np.sum((finite - finite.mean()) ** 2))
+            dof += finite.size - 1
+    return math.sqrt(squares / dof) if dof else math.nan
+
+
+def spread_floor(*per_seed: Sequence[float], multiple: float = SPREAD_FLOOR_MULTIPLE) -> float:
+    """The seed-spread floor of a comparison between these cells: ``multiple`` × ``seed_spread``."""
+    return multiple * seed_spread(*per_seed)
+
+
+def judge(
+    estimate: float,
+    p: float | None,
+    *,
+    floor: float,
+    standard_error: float | None = None,
+    minimum_detectable: float | None = None,
+    alpha: float = SIGNIFICANCE,
+) -> dict:
+    """One one-sided effect (a rise, a difference, a trend's size) against its test and floor.
+
+    Args:
+        estimate: the effect in the direction tested (positive: the claimed direction).
+        p: its one-sided p-value (after any multiple-comparison correction); None or
+            NaN: untestable, treated as not significant.
+        floor: the smallest effect that would matter, in the estimate's units (a NaN
+            floor, e.g. a spread from one seed, never lets an effect through).
+        standard_error, minimum_detectable: carried into the verdict for the text.
+
+    Returns:
+        ``{"estimate", "standard_error", "p", "alpha", "floor", "minimum_detectable",
+        "significant", "above_floor", "verdict"}`` with ``verdict`` one of ``"effect"``,
+        ``"below floor"`` and ``"not detected"``.
+
+    Example:
+        >>> judge(0.005, 0.001, floor=0.3)["verdict"], judge(1.2, 0.001, floor=0.3)["verdict"]
+        ('below floor', 'effect')
+    """
+    significant = p is not None and math.isfinite(p) and p < alpha
+    above = bool(math.isfinite(floor) and estimate >= floor)
+    if not significant:
+        verdict = NOT_DETECTED
+    else:
+        verdict = EFFECT if above else BELOW_FLOOR
+    return {
+        "estimate": float(estimate),
+        "standard_error": None if standard_error is None else float(standard_error),
+        "p": None if p is None else float(p),
+        "alpha": alpha,
+        "floor": float(floor),
+        "minimum_detectable": None if minimum_detectable is None else float(minimum_detectable),
+        "significant": bool(significant),
+        "above_floor": above,
+        "verdict": verdict,
+    }
+
+
+def undone_share(values: Sequence[float], peak: int) -> dict:
+    """How much of the rise to ``values[peak]`` the later values undo (seed means in, one curve).
+
+    ``rise`` is the peak over the lowest value before it, ``fall`` the peak over
+    the lowest value after it, ``undone = fall / rise`` (NaN without a rise).
+
+    Example:
+        >>> s = undone_share([3.0, 1.0, 2.0, 1.9, 1.95], 2)
+        >>> round(s["rise"], 3), round(s["fall"], 3), round(s["undone"], 3)
+        (1.0, 0.1, 0.1)
+    """
+    values = np.asarray(values, np.float64)
+    if not 0 < peak < values.size - 1:
+        raise ValueError(f"peak: need an interior index of {values.size} values, got {peak}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN sides: NaN shares
+        rise = float(values[peak] - np.nanmin(values[:peak]))
+        fall = float(values[peak] - np.nanmin(values[peak + 1 :]))
+    undone = fall / rise if rise > 0 else math.nan
+    return {"rise": rise, "fall": fall, "undone": undone}
+
+
+def second_descent(
+    rise: float,
+    fall: float,
+    *,
+    fall_significant: bool = True,
+    share: float = SECOND_DESCENT_SHARE,
+) -> dict:
+    """A significant rise, classified by how much of it the later fall undoes.
+
+    Returns:
+        ``{"rise", "fall", "undone", "share", "kind"}``: ``kind`` is ``"double descent"``
+        when the fall is significant and undoes at least ``share`` of the rise, else
+        ``"overfitting that levels off"``.
+
+    Example:
+        >>> second_descent(2.82, 0.0053)["kind"], second_descent(5.3, 4.9)["kind"]
+        ('overfitting that levels off', 'double descent')
+    """
+    undone = fall / rise if rise > 0 else math.nan
+    qualifies = bool(fall_significant and math.isfinite(undone) and undone >= share)
+    return {
+        "rise": float(rise),
+        "fall": float(fall),
+        "undone": float(undone),
+        "share": share,
+        "kind": DOUBLE_DESCENT if qualifies else LEVELS_OFF,
+    }
+
+
+def effect_text(judgement: dict, *, noun: str = "rise", number=fmt) -> str:
+    """A verdict in words with its size and floor, e.g. "a rise of 5.28 ± 0.53 (p = 0.003;
+    floor 1.2)". ``number(value)`` formats a value in the effect's units."""
+
+    def size(value, error=None):
+        return number(value) + ("" if error is None else f" ± {number(error)}")
+
+    estimate = size(judgement["estimate"], judgement.get("standard_error"))
+    p = judgement.get("p")
+    tested = f"p = {fmt(p, 2)}; " if p is not None else ""
+    floor = f"floor {number(judgement['floor'])}"
+    if judgement["verdict"] == EFFECT:
+        return f"a {noun} of {estimate} ({tested}{floor})"
+    if judgement["verdict"] == BELOW_FLOOR:
+        return f"a significant but small {noun} of {estimate} ({tested}below its {floor})"
+    detectable = judgement.get("minimum_detectable")
+    could = (
+        f"; the test would have detected {number(detectable)} at 80 % power"
+        if detectable is not None and math.isfinite(detectable)
+        else ""
+    )
+    return f"no {noun} established: {estimate} ({tested}{floor}{could})"
+
+
+def descent_text(second: dict, *, number=fmt) -> str:
+    """ "falls 4.9 from its peak, 93 % of its 5.3 rise: double descent" and the like."""
+    undone = second["undone"]
+    share = f"{fmt(100 * undone, 2)} %" if math.isfinite(undone) else "—"
+    kind = second["kind"]
+    return (
+        f"falls {number(second['fall'])} from its peak, {share} of its {number(second['rise'])} "
+        f"rise (at least {fmt(100 * second['share'])} % needed): {kind}"
+    )
