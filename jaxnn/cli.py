@@ -497,6 +497,8 @@ def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
         "run": {**record, "run_dir": str(run.path)},
     }
     document = io.to_jsonable(document)
+    if hasattr(study, "with_verdicts"):  # the same path as experiments/reanalyse.py
+        document = io.to_jsonable(study.with_verdicts(document))
     written = [
         io.write_json(out / f"{name}.json", document),
         io.write_text(out / f"{name}.md", study.markdown(document)),

@@ -96,3 +96,21 @@ def count_of(count: int, noun: str) -> str:
 def label_noise_words(fraction: float) -> str:
     """ "no label noise" or "15 % label noise": a label-noise level in prose."""
     return "no label noise" if fraction == 0 else f"{fmt(100 * fraction)} % label noise"
+
+
+def details(summary: str, body: str) -> str:
+    """A Markdown block that GitHub renders folded: ``summary`` on the fold, ``body`` inside.
+
+    The method, the p-values and the per-cell lists of a section go here, so the
+    answer, the figure and the compact table come first.
+
+    Example:
+        >>> print(details("How it was tested", "Paired t-tests over seeds."))
+        <details>
+        <summary>How it was tested</summary>
+        <BLANKLINE>
+        Paired t-tests over seeds.
+        <BLANKLINE>
+        </details>
+    """
+    return f"<details>\n<summary>{summary}</summary>\n\n{body.strip()}\n\n</details>"

@@ -103,7 +103,12 @@ def peak_of(per_seed: Sequence[Sequence[float]], *, alpha: float = SIGNIFICANCE)
     rises = np.array([means[j] - means[i] for j, i in zip(candidates, dips)])
     base = {"cells_scanned": n - 1}
     if not np.any(rises > 0):
-        return base | {"index": None, "significant": False, "verdict": "no rise", "qualifies": False}
+        return base | {
+            "index": None,
+            "significant": False,
+            "verdict": "no rise",
+            "qualifies": False,
+        }
     p = pairwise_p_greater(values)
     rise_holm = stats.holm([_below_any(p, j, range(j))[0] for j in candidates])
     excess_holm = stats.holm([p[n - 1, j] for j in range(n - 1)])
@@ -247,32 +252,36 @@ def threshold_contrast(
     excess = stats.paired_difference(inside, values[:, -1])
     p_excess = excess["p_greater"] if math.isfinite(excess["p_greater"]) else 1.0
     rise_p = min(1.0, len(rises) * p_rise[best])
-    return base | {
-        "tested": True,
-        "window_value": summary["mean"],
-        "window_standard_error": summary["standard_error"],
-        "rise": rise["mean"],
-        "rise_standard_error": rise["standard_error"],
-        "rise_p": float(rise_p),
-        "rise_versus": best,
-        "rise_cells": len(rises),
-        "rise_minimum_detectable": minimum_detectable(
-            rise["standard_error"], rise["n"], alpha / len(rises), power
-        ),
-        "excess": excess["mean"],
-        "excess_standard_error": excess["standard_error"],
-        "excess_p": float(p_excess),
-        "excess_minimum_detectable": minimum_detectable(
-            excess["standard_error"], excess["n"], alpha, power
-        ),
-        "significant": bool(rise_p < alpha and p_excess < alpha),
-    } | sized_verdict(
-        rise=rise["mean"],
-        rise_p=rise_p,
-        rise_floor=verdicts.spread_floor(*values[:, window].T, values[:, best]),
-        excess=excess["mean"],
-        excess_p=p_excess,
-        alpha=alpha,
+    return (
+        base
+        | {
+            "tested": True,
+            "window_value": summary["mean"],
+            "window_standard_error": summary["standard_error"],
+            "rise": rise["mean"],
+            "rise_standard_error": rise["standard_error"],
+            "rise_p": float(rise_p),
+            "rise_versus": best,
+            "rise_cells": len(rises),
+            "rise_minimum_detectable": minimum_detectable(
+                rise["standard_error"], rise["n"], alpha / len(rises), power
+            ),
+            "excess": excess["mean"],
+            "excess_standard_error": excess["standard_error"],
+            "excess_p": float(p_excess),
+            "excess_minimum_detectable": minimum_detectable(
+                excess["standard_error"], excess["n"], alpha, power
+            ),
+            "significant": bool(rise_p < alpha and p_excess < alpha),
+        }
+        | sized_verdict(
+            rise=rise["mean"],
+            rise_p=rise_p,
+            rise_floor=verdicts.spread_floor(*values[:, window].T, values[:, best]),
+            excess=excess["mean"],
+            excess_p=p_excess,
+            alpha=alpha,
+        )
     )
 
 
@@ -423,7 +432,9 @@ def nonmonotone_cells(
         sized.append(size | {"dip_index": dip, "later_index": later, "rise_floor": floor})
     for c in range(n_curves):
         own = [n for n, cell in enumerate(cells) if cell[0] == c]
-        rising = [n for n in own if rise_q[n] < alpha and sized[n]["rise"] >= sized[n]["rise_floor"]]
+        rising = [
+            n for n in own if rise_q[n] < alpha and sized[n]["rise"] >= sized[n]["rise_floor"]
+        ]
         both = [n for n in rising if both_q[n] < alpha]
         qualifying = [n for n in both if sized[n]["undone"] >= share]
         result["slivers"] += len(both) - len(qualifying)
@@ -441,7 +452,9 @@ def nonmonotone_cells(
                 "kind": kind,
                 "index": cells[best][1],
                 **{key: sized[best][key] for key in ("dip_index", "later_index")},
-                **{key: float(sized[best][key]) for key in ("rise", "fall", "undone", "rise_floor")},
+                **{
+                    key: float(sized[best][key]) for key in ("rise", "fall", "undone", "rise_floor")
+                },
                 "q": float(q),
             }
         )

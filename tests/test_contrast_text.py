@@ -1,6 +1,6 @@
 from jaxnn import peaks
 from jaxnn.formatting import fmt
-from jaxnn.studies.contrast_text import contrast_sentence
+from jaxnn.studies.contrast_text import contrast_sentence, contrast_test_sentence
 
 
 def _words(value, error):
@@ -19,16 +19,22 @@ def test_contrast_sentence_reads_the_window_the_p_values_and_the_verdict():
     bump[5][1] -= 0.01
     contrast = _contrast(bump)
     text = contrast_sentence("MLP", contrast, unit="width", value=_words, difference=_words)
-    assert "widths 8 and 11" in text and "best narrower (width 4)" in text
-    assert f"p = {fmt(contrast['rise_p'], 2)}" in text
-    assert contrast["significant"] and "a peak at the threshold, 5 seeds" in text
+    assert "widths 8 and 11" in text and "best narrower (width 4" in text
+    assert contrast["significant"]
+    # The widest model (0.41) is back below the window (~0.495) by ~95 % of the rise (~0.095).
+    assert contrast["verdict"] == "double descent" and "**double descent**" in text
+    assert f"floor {fmt(contrast['rise_floor'])}" in text
+    tests = contrast_test_sentence("MLP", contrast, unit="width", difference=_words)
+    assert f"p = {fmt(contrast['rise_p'], 2)}" in tests and "5 seeds" in tests
 
 
 def test_contrast_sentence_names_the_test_that_failed_and_an_untested_curve():
     flat = [[0.5 + 0.01 * ((s * 7 + c) % 5) for s in range(4)] for c in range(8)]
     contrast = _contrast(flat)
     text = contrast_sentence("CNN", contrast, unit="width", value=_words, difference=_words)
-    assert not contrast["significant"] and "no peak established" in text
+    assert (
+        not contrast["significant"] and "**no peak**" in text and "would have been detected" in text
+    )
     untested = peaks.contrast_at_threshold(flat, range(8), None)
     assert "not tested" in contrast_sentence(
         "CNN", untested, unit="width", value=_words, difference=_words

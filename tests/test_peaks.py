@@ -169,7 +169,11 @@ def _hand_made_curves(fall_back: float, seeds: int = 8, noise: float = 0.01):
     """[curve=1, seed, epoch]: down from 1 to 0.5, up to 1.5, then down by ``fall_back`` of the
     rise; seeds share the curve and differ by small noise, so every step is significant."""
     rng = np.random.default_rng(7)
-    shape = np.r_[np.linspace(1.0, 0.5, 5), np.linspace(0.6, 1.5, 5), 1.5 - fall_back * np.r_[0.3, 0.6, 1.0, 1.0]]
+    shape = np.r_[
+        np.linspace(1.0, 0.5, 5),
+        np.linspace(0.6, 1.5, 5),
+        1.5 - fall_back * np.r_[0.3, 0.6, 1.0, 1.0],
+    ]
     return shape[None, None, :] + noise * rng.normal(size=(1, seeds, shape.size))
 
 
@@ -197,7 +201,9 @@ def test_nonmonotone_cells_ignores_a_significant_rise_below_the_seed_spread():
     # curve rises by 0.1: significant, below the one-standard-deviation floor.
     rng = np.random.default_rng(3)
     shape = np.r_[np.linspace(1.0, 0.5, 5), np.linspace(0.52, 0.6, 5)]
-    curves = shape[None, None, :] + rng.normal(size=(1, 16, 1)) + 1e-3 * rng.normal(size=(1, 16, 10))
+    curves = (
+        shape[None, None, :] + rng.normal(size=(1, 16, 1)) + 1e-3 * rng.normal(size=(1, 16, 10))
+    )
     assert peaks.nonmonotone_cells(curves)["marks"] == []
 
 

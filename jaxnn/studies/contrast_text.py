@@ -34,7 +34,12 @@ def contrast_sentence(
     before: str = "narrower",
     last: str = "the widest",
 ) -> str:
-    """One curve's verdict, e.g. "MLP, 15 % label noise: in the window at widths 47 and 61 ...".
+    """One curve's verdict with its size, e.g. "MLP: double descent at widths 47 and 61 ...".
+
+    The verdict is the contrast's ``verdict`` (``peaks.sized_verdict``): double
+    descent only when the rise is significant and at least its floor and the last
+    cell undoes at least the second-descent share of it. The p-values and the
+    detectable sizes are in ``contrast_test_sentence``, for the method block.
 
     Args:
         title: the curve's name in the text.
@@ -48,31 +53,59 @@ def contrast_sentence(
     """
     if not contrast.get("tested"):
         return f"{title}: not tested ({contrast.get('reason', 'no window')})."
-    alpha = contrast["alpha"]
-    power = f"{fmt(100 * contrast['power'])} %"
-    text = (
-        f"{title}: the window at {_at(unit, contrast['window_values'])} "
-        f"(fixed by the training error) has {metric} "
-        f"{value(contrast['window_value'], contrast['window_standard_error'])}. Against the "
-        f"best {before} ({_at(unit, [contrast['rise_versus_value']])}) it differs by "
-        f"{difference(contrast['rise'], contrast['rise_standard_error'])} (Bonferroni over "
-        f"{contrast['rise_cells']}, p = {fmt(contrast['rise_p'], 2)}; a rise of "
-        f"{difference(contrast['rise_minimum_detectable'], None)} would be detected with "
-        f"{power} power), against {last} ({_at(unit, [contrast['last_value']])}) by "
-        f"{difference(contrast['excess'], contrast['excess_standard_error'])} (p = "
-        f"{fmt(contrast['excess_p'], 2)}; detectable: "
-        f"{difference(contrast['excess_minimum_detectable'], None)}). "
-    )
-    if contrast["significant"]:
-        return (
-            text + f"Both below {fmt(alpha)}: a peak at the threshold, {contrast['seeds']} seeds."
+    window = _at(unit, contrast["window_values"])
+    rise = difference(contrast["rise"], contrast["rise_standard_error"])
+    floor = difference(contrast["rise_floor"], None)
+    versus = _at(unit, [contrast["rise_versus_value"]])
+    undone = contrast["undone"]
+    share = f"{fmt(100 * undone, 2)} %" if undone == undone else "none"
+    needed = f"{fmt(100 * contrast['share'])} %"
+    widest = f"{last} ({_at(unit, [contrast['last_value']])})"
+    verdict = contrast["verdict"]
+    if verdict in ("double descent", "overfitting that levels off"):
+        head = (
+            "**double descent**"
+            if verdict == "double descent"
+            else "a peak that levels off, **not double descent**"
         )
-    missed = [
-        name
-        for name, key in (("rise", "rise_p"), ("excess", "excess_p"))
-        if not contrast[key] < alpha
-    ]
-    return text + (
-        f"The {' and the '.join(missed)} {'is' if len(missed) == 1 else 'are'} not below "
-        f"{fmt(alpha)} with {contrast['seeds']} seeds: no peak established at the threshold."
+        return (
+            f"{title}: {head} at the threshold ({window}). The {metric} rises {rise} above the "
+            f"best {before} ({versus}; floor {floor}); {widest} undoes {share} of that rise "
+            f"({difference(contrast['excess'], contrast['excess_standard_error'])}; at least "
+            f"{needed} needed)."
+        )
+    if verdict == "rise below floor":
+        return (
+            f"{title}: **no peak that matters** at the threshold ({window}): the {metric} rises "
+            f"{rise} above the best {before} ({versus}), significant but below its floor {floor}."
+        )
+    return (
+        f"{title}: **no peak** at the threshold ({window}): the {metric} differs by {rise} from "
+        f"the best {before} ({versus}; floor {floor}); a rise of "
+        f"{difference(contrast['rise_minimum_detectable'], None)} would have been detected "
+        f"with {fmt(100 * contrast['power'])} % power."
+    )
+
+
+def contrast_test_sentence(
+    title: str,
+    contrast: dict,
+    *,
+    unit: str,
+    difference: Callable[[float, float | None], str],
+    before: str = "narrower",
+    last: str = "the widest",
+) -> str:
+    """The tests behind ``contrast_sentence``: p-values and detectable sizes, for a method block."""
+    if not contrast.get("tested"):
+        return f"{title}: not tested ({contrast.get('reason', 'no window')})."
+    power = f"{fmt(100 * contrast['power'])} %"
+    return (
+        f"{title}: window {_at(unit, contrast['window_values'])}, {contrast['seeds']} seeds. "
+        f"Rise over the best {before} ({_at(unit, [contrast['rise_versus_value']])}): "
+        f"Bonferroni over {contrast['rise_cells']}, p = {fmt(contrast['rise_p'], 2)}, "
+        f"detectable at {power} power "
+        f"{difference(contrast['rise_minimum_detectable'], None)}. Excess over {last} "
+        f"({_at(unit, [contrast['last_value']])}): p = {fmt(contrast['excess_p'], 2)}, "
+        f"detectable {difference(contrast['excess_minimum_detectable'], None)}."
     )
