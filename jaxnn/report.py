@@ -203,7 +203,7 @@ def _contrast_cells(contrast: dict) -> list:
         f"(floor {fmt(contrast.get('rise_floor'))}; p {fmt(contrast['rise_p'], 2)})",
         f"{fmt(contrast['excess'])} ± {fmt(contrast['excess_standard_error'], 2)} "
         f"(p {fmt(contrast['excess_p'], 2)})",
-        "—" if undone is None else f"{fmt(100 * undone, 2)} %",
+        "—" if undone is None else f"{fmt(100 * undone, 3)} %",
         f"**{contrast['verdict']}**" if contrast.get("qualifies") else contrast.get("verdict", "?"),
     ]
 

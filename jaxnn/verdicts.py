@@ -60,6 +60,15 @@ SPREAD_FLOOR_REASON = (
     "sign more than 24 % of the time"
 )
 
+# Why 3/4: a property describes "a run" only if two runs picked at random both show it more
+# often than not (0.75² ≈ 0.56); a bare majority (say 9 of 16) describes neither side.
+RUN_SHARE = 0.75
+RUN_SHARE_REASON = (
+    "a property of the runs (a regime, a signature) is named only when at least 3/4 of the "
+    "runs show it and a one-sided binomial test puts its share above 1/2: then two runs picked "
+    "at random both show it more often than not (0.75² ≈ 0.56)"
+)
+
 EFFECT, BELOW_FLOOR, NOT_DETECTED = "effect", "below floor", "not detected"
 DOUBLE_DESCENT, LEVELS_OFF = "double descent", "overfitting that levels off"
 
@@ -135,6 +144,22 @@ def judge(
         "above_floor": above,
         "verdict": verdict,
     }
+
+
+def judge_share(count: int, runs: int, *, alpha: float = SIGNIFICANCE) -> dict:
+    """How many of ``runs`` show a property, judged against ``RUN_SHARE``: ``judge`` of the
+    share with a one-sided binomial test of a share above 1/2 (``scipy.stats.binomtest``).
+
+    Example:
+        >>> judge_share(16, 16)["verdict"], judge_share(9, 16)["verdict"]
+        ('effect', 'not detected')
+    """
+    from scipy import stats as scipy_stats
+
+    if runs < 1:
+        return judge(math.nan, None, floor=RUN_SHARE, alpha=alpha) | {"count": count, "runs": 0}
+    p = float(scipy_stats.binomtest(count, runs, 0.5, alternative="greater").pvalue)
+    return judge(count / runs, p, floor=RUN_SHARE, alpha=alpha) | {"count": count, "runs": runs}
 
 
 def undone_share(values: Sequence[float], peak: int) -> dict:
@@ -215,7 +240,7 @@ def effect_text(judgement: dict, *, noun: str = "rise", number=fmt) -> str:
 def descent_text(second: dict, *, number=fmt) -> str:
     """ "falls 4.9 from its peak, 93 % of its 5.3 rise: double descent" and the like."""
     undone = second["undone"]
-    share = f"{fmt(100 * undone, 2)} %" if math.isfinite(undone) else "—"
+    share = f"{fmt(100 * undone, 3)} %" if math.isfinite(undone) else "—"
     kind = second["kind"]
     return (
         f"falls {number(second['fall'])} from its peak, {share} of its {number(second['rise'])} "

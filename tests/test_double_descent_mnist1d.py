@@ -44,7 +44,7 @@ def test_quick_run_writes_every_row_with_finite_numbers_and_the_run_record(quick
     assert panel["epochs"][0] == 0 and panel["epochs"][-1] == study.QUICK.epochs
     assert np.asarray(panel["test_error"]).shape == (3, len(panel["epochs"]))
     text = (out / "double_descent_mnist1d.md").read_text()
-    assert "Against the published curves" in text and "(pre-registered)" in text
+    assert "Against the published notebook" in text and "pre-registered test" in text
     assert [c["name"] for c in written["threshold_contrasts"]] == [
         c.name for c in study.QUICK.curves
     ]
@@ -250,3 +250,78 @@ def test_published_reference_holds_the_notebook_widths_and_names_its_source():
     for curve in reference["curves"]:
         for row in curve["rows"]:
             assert 0 <= row["test_error"] <= 1 and 0 <= row["train_error"] <= 1
+
+
+@pytest.mark.slow  # the study's --quick run, end to end (shared with test_resume)
+def test_with_verdicts_is_idempotent_and_matches_what_the_run_wrote(quick_run):
+    from jaxnn import io
+
+    _, out, _ = quick_run
+    written = json.loads((out / "double_descent_mnist1d.json").read_text())
+    again = io.to_jsonable(study.with_verdicts(written))
+    for key in ("curves", "threshold_contrasts", "label_noise_effect", "epochwise", "verdicts"):
+        assert again[key] == written[key], key
+    for panel in written["epochwise"]:  # a new run stores the per-seed curves the test reads
+        assert panel["nonmonotone"]["tested"]
+    for row in study.answers(written):
+        assert set(row) == {"item", "question", "answer", "figure"}
+        assert "\n" not in row["answer"] and len(row["answer"]) <= 320
+
+
+def _curve_rows(last_test):
+    """Width 8 interpolates (window 4-8); the test error dips at 2, rises in the window and
+    ends at ``last_test`` (per seed) at width 16."""
+    return [
+        _row(2, [0.5] * 4, [0.40, 0.41, 0.42, 0.40]),
+        _row(4, [0.2] * 4, [0.50, 0.52, 0.51, 0.50]),
+        _row(8, [0.0] * 4, [0.51, 0.52, 0.50, 0.51]),
+        _row(16, [0.0] * 4, last_test),
+    ]
+
+
+@pytest.mark.parametrize(
+    "last, verdict",
+    [
+        ([0.40, 0.41, 0.42, 0.41], "double descent"),  # a hump: the widest undoes all the rise
+        ([0.51, 0.52, 0.50, 0.51], "overfitting that levels off"),  # a plateau
+        ([0.50, 0.51, 0.49, 0.50], "overfitting that levels off"),  # a significant sliver
+    ],
+)
+def test_threshold_verdict_needs_the_widest_to_undo_half_the_rise(last, verdict):
+    curve = {"model": "mlp", "label_noise": 0.1}
+    contrast = study.threshold_contrast(curve, _curve_rows(last), n_train=40)
+    assert contrast["verdict"] == verdict and contrast["rise_verdict"] == "effect"
+    assert contrast["qualifies"] == (verdict == "double descent")
+    if last[0] == 0.50:  # the sliver: its fall of 1 point is significant, and a tenth of the rise
+        assert contrast["excess_p"] < 0.05 and contrast["undone"] < 0.5
+
+
+def _panel(per_seed):
+    per_seed = np.asarray(per_seed, np.float64)
+    return {
+        "model": "mlp",
+        "label_noise": 0.1,
+        "widths": [4, 8],
+        "epochs": list(range(per_seed.shape[2])),
+        "test_error": np.nanmean(per_seed, axis=1).tolist(),
+        "test_error_per_seed": per_seed.tolist(),
+    }
+
+
+def test_epochwise_marks_only_a_fall_that_undoes_half_the_rise():
+    rng = np.random.default_rng(0)
+    jitter = 0.002 * rng.standard_normal((2, 6, 7))
+    hump = [0.5, 0.3, 0.2, 0.35, 0.25, 0.2, 0.2]  # rises 15 points, falls back 15
+    plateau = [0.5, 0.3, 0.2, 0.35, 0.35, 0.34, 0.34]  # rises 15 points, falls 1: a sliver
+    test = study.epochwise_test(_panel(np.array([hump, plateau])[:, None, :] + jitter))
+    kinds = {m["width"]: m["kind"] for m in test["marks"]}
+    assert kinds == {4: "double descent", 8: "overfitting that levels off"}
+    assert test["verdict"] == "double descent" and test["slivers"] >= 1
+    only_plateau = study.epochwise_test(_panel(np.array([plateau, plateau])[:, None, :] + jitter))
+    assert only_plateau["verdict"] == "overfitting that levels off"
+    # A file with seed means only is not tested, and still gives the size on seed means.
+    panel = _panel(np.array([hump, plateau])[:, None, :] + jitter)
+    del panel["test_error_per_seed"]
+    untested = study.epochwise_test(panel)
+    assert untested["verdict"] == "not tested" and untested["marks"] == []
+    assert untested["largest_rise"]["rise"] == pytest.approx(0.15, abs=0.01)

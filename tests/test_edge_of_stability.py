@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from test_stability import synthetic_edge_run as _edge_run
 
-from jaxnn import data, members, stability
+from jaxnn import data, io, members, stability
 from jaxnn.studies import edge_of_stability as study
 from jaxnn.studies import edge_of_stability_text as edge_text
 
@@ -34,10 +34,11 @@ def test_summary_classification_and_sentences_follow_the_numbers():
             **dict.fromkeys(stability.MEASURES),
         }
     )
-    rows = study.rate_summary(runs)
+    analysis = study.analyse(runs, band=0.1, epochs=1000, alpha=0.05)
+    rows = analysis["rate_summary"]
     assert [(r["n_seeds"], r["n_diverged"], r["n_onset"]) for r in rows] == [(3, 0, 3), (4, 1, 3)]
     assert rows[0]["edge"] == pytest.approx(20.0)
-    marks = [study.classify(r, band=0.1) for r in rows]
+    marks = [study.classify(r) for r in rows]
     assert marks[0] == {"sharpening": True, "hovering": True, "non_monotone": True}
     # Alternating 1.3 / 0.7: only the records at 0.7 are out of band too -> never in band.
     assert marks[1] == {"sharpening": True, "hovering": False, "non_monotone": True}
@@ -45,12 +46,18 @@ def test_summary_classification_and_sentences_follow_the_numbers():
     assert any(
         s.startswith("A plateau at 2/μ") and "μ = 0.1; not at μ = 0.2" in s for s in sentences
     )
-    assert any(s.startswith("Progressive sharpening") and "μ = 0.1, 0.2." in s for s in sentences)
+    assert any(
+        s.startswith("Progressive sharpening") and "μ = 0.1, 0.2 (seeds" in s for s in sentences
+    )
     assert any("overshoots the band" in s and "0.2 (peak 1.3·2/μ" in s for s in sentences)
     study.late_ratio_tests(runs, rows)  # μ = 0.1: 1.02 in every seed, no spread: untestable
     assert all(math.isnan(r["late_edge_ratio_p_holm"]) for r in rows)
     assert any("cannot be tested" in s for s in study.conclusions(rows, band=0.1, epochs=1000))
-    assert any("every one of the 2 step sizes" in s for s in sentences)
+    assert any("each of the 2 step sizes" in s for s in sentences)
+    # Pooled: 6 of 6 runs sharpen (binomial p = 1/64), 3 of 6 hover (50 % < 75 %).
+    assert analysis["signatures"]["sharpening"]["verdict"] == "effect"
+    assert analysis["signatures"]["hovering"]["verdict"] == "not detected"
+    assert study.answers({**analysis, "n_params": 1})[0]["item"] == "Beyond"
 
 
 def test_trajectories_keep_an_odd_loss_stride():
@@ -97,6 +104,21 @@ def test_second_half_ratios_are_tested_against_the_edge_with_holm_over_step_size
     assert "Holm over the 3 step sizes tested" in sentence
     assert "above 2/μ at μ = 0.1; below 2/μ at μ = 0.4" in sentence
     assert "not distinguishably off 2/μ at μ = 0.2" in sentence
+    assert rows[0]["late_edge_ratio_floor"] == pytest.approx(0.01)
+
+
+def test_a_significant_departure_below_the_seed_spread_is_not_named():
+    runs = [
+        {"learning_rate": rate, "late_edge_ratio": ratio}
+        for rate, ratios in ((0.1, (1.005, 1.006, 1.007)), (0.2, (0.9, 1.0, 1.1)))
+        for ratio in ratios
+    ]
+    rows = [{"learning_rate": 0.1, "late_edge_ratio": 1.006}, {"learning_rate": 0.2,
+             "late_edge_ratio": 1.0}]  # fmt: skip
+    study.late_ratio_tests(runs, rows)
+    assert rows[0]["late_edge_ratio_p_holm"] < 0.05  # 0.006 ± 0.0006: significant
+    assert rows[0]["late_edge_ratio_verdict"] == "below floor"  # pooled spread 0.07
+    assert "off 2/μ by less than the floor at μ = 0.1" in edge_text._side_sentence(rows, 0.05)
 
 
 def test_config_rejects_bad_values_naming_them():
@@ -184,3 +206,10 @@ def test_quick_run_writes_finite_numbers_and_one_figure(quick_outputs):
 )
 def test_bad_command_line_exits_2_with_one_line(bad_input, argv, name):
     bad_input("edge_of_stability", argv, name)
+
+
+@pytest.mark.slow  # the --quick run's document, recomputed from its own JSON
+def test_with_verdicts_rebuilds_the_quick_document(quick_outputs):
+    _, out, _ = quick_outputs("edge_of_stability")
+    saved = json.loads((out / "edge_of_stability.json").read_text())
+    assert io.to_jsonable(study.with_verdicts(saved)) == saved

@@ -5,7 +5,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxnn import data, members
+from jaxnn import data, io, members
 from jaxnn.studies import implicit_regularization as study
 
 CONFIG = study.Config(learning_rates=(0.02, 0.04, 0.08), weight_decays=(1e-2,), seeds=3)
@@ -149,13 +149,18 @@ def test_trend_words_come_from_holm_adjusted_slopes_and_the_sentences_say_so():
     assert sentences[0].startswith("Every implicit-only run")
     assert "Holm-adjusted over the 5 trends" in sentences[1]
     assert "‖∇J‖²/J decreases" in sentences[2] and "agrees with" in sentences[2]
-    assert "log-log slope -1.00" in sentences[2] and "Holm-adjusted p = " in sentences[2]
+    # Slope -1 over log(0.08/0.02): a fitted log change of -log 4 = -1.39, far above the
+    # seed-spread floor (the 1 % jitter gives about 0.01 in log).
+    assert trend["change"] == pytest.approx(-math.log(4)) and trend["verdict"] == "effect"
+    assert trend["floor"] == pytest.approx(0.01, abs=0.005)
+    assert "a fall of log ‖∇J‖²/J across μ = 0.02–0.16" not in sentences[2]
+    assert "a fall of log ‖∇J‖²/J across μ = 0.02–0.08 of 1.4" in sentences[2]
     assert "‖∇J‖²/J increases" in rising["conclusions"][2]
     assert "disagrees with" in rising["conclusions"][2]
     assert "float32 floor" in sentences[4]
     assert "Test MSE decreases" in sentences[5] and "Test MSE increases" in rising["conclusions"][5]
-    assert any("not sufficient" in s and "Holm over the 1 weight-decay setting " in s
-               for s in sentences)  # fmt: skip
+    assert any("not sufficient" in s for s in sentences)
+    assert any("Holm over the 1 weight-decay setting " in s for s in sentences)
     assert any("implicit regularization is sufficient" in s for s in rising["conclusions"])
     # (μ/4)(‖∇J‖² + V)/J = 0.005 · 6e-4 · 1.5 · 1.01 / 1e-4 ≈ 0.03 at μ = 0.02.
     assert any("0.03–0.03 times the training loss" in s and "meant to hold" in s for s in sentences)
@@ -173,7 +178,8 @@ def test_a_large_but_noisy_slope_is_no_trend_and_a_bump_is_named_with_its_test()
     assert results["trends"]["test_loss"]["word"] == "shows no clear trend"
     bump = results["trends"]["matched_loss_grad_norm_sq_per_loss"]
     assert [(r["from"], r["to"]) for r in bump["rises"]] == [(0.02, 0.04)]
-    assert "rises between μ = 0.02 and 0.04" in results["conclusions"][2]
+    assert "rises between μ = 0.02 → 0.04" in results["conclusions"][2]
+    assert bump["rises"][0]["verdict"] in ("effect", "below floor", "not detected")
     assert "Holm over the 2 adjacent pairs" in results["conclusions"][2]
 
 
@@ -200,7 +206,8 @@ def test_correlations_are_holm_adjusted_over_every_test_the_report_shows():
     assert "μ^-1.00" in plain["sharpness_conclusions"][4]
     assert "18 of 18 exceed 2/μ itself, by up to 3 %" in plain["sharpness_conclusions"][2]
     below = _analysis(_synthetic_rows(rates, tests, 1.0, edge_ratio=0.5))
-    assert "most settle below it" in below["sharpness_conclusions"][2]
+    assert "they sit below the edge" in below["sharpness_conclusions"][2]
+    assert below["sharpness"]["regime"][""]["regime"] == "below"
     against = _analysis(_synthetic_rows(rates, {0.02: 1.5, 0.04: 1.8, 0.08: 2.0}, 1.0))
     assert "generalize *better*" in against["sharpness_conclusions"][-1]
 
@@ -311,3 +318,57 @@ def test_quick_run_writes_files_with_finite_numbers(quick_outputs):
 )
 def test_bad_command_line_exits_2_with_one_line(bad_input, argv, name):
     bad_input("implicit_regularization", argv, name)
+
+
+def test_a_significant_trend_smaller_than_the_seed_spread_is_no_trend():
+    """Three seeds whose own level differs by far more than the rate's effect: the slope is
+    significant (the seeds are paired across rates) but below one seed's spread."""
+    rows = _synthetic_rows(
+        {0.02: 1e-4, 0.04: 1e-4, 0.08: 1e-4}, {0.02: 2.0, 0.04: 2.0, 0.08: 2.0}, 1.0
+    )
+    for row in rows:
+        if row["weight_decay"] == 0:
+            level = (1.0, 3.0, 9.0)[row["seed"]]  # seed spread of the log: about 1.1
+            shrink = {0.02: 1.0, 0.04: 0.98, 0.08: 0.96}[row["learning_rate"]]
+            row["test_loss"] = level * shrink
+    trend = _analysis(rows)["trends"]["test_loss"]
+    assert trend["floor"] > 1.0 and abs(trend["change"]) < 0.1
+    assert trend["verdict"] != "effect" and trend["word"] != "decreases"
+
+
+def test_weight_decay_beats_implicit_only_by_its_floor_or_not():
+    big = _analysis(_synthetic_rows({0.02: 4e-4, 0.08: 1e-4}, {0.02: 2.0, 0.08: 1.5}, 1.0))
+    assert big["best"]["improvement"]["verdict"] == "effect" and big["best"]["n_better"] == 1
+    rows = _synthetic_rows({0.02: 4e-4, 0.08: 1e-4}, {0.02: 2.0, 0.08: 1.5}, 1.4)
+    for row in rows:  # a paired gain of 0.01 against a seed spread of about 0.3
+        row["test_loss"] = (1.0, 1.5, 2.0)[row["seed"]] - (0.01 if row["weight_decay"] else 0)
+    small = _analysis(rows)["best"]
+    assert small["improvement"]["verdict"] == "below floor" and small["n_better"] == 0
+    assert small["n_significant"] >= 1
+
+
+def test_a_regime_needs_three_quarters_of_the_runs():
+    from jaxnn.studies.implicit_regularization import edge_regime
+
+    counts = {"": {"below": 9, "at": 7, "above": 0, "n": 16}}
+    assert edge_regime(counts, alpha=0.05)[""]["regime"] is None  # 56 %: a bare majority
+    counts = {"": {"below": 13, "at": 3, "above": 0, "n": 16}}
+    assert edge_regime(counts, alpha=0.05)[""]["regime"] == "below"
+
+
+def test_answers_cover_every_item_in_one_line_each():
+    results = _analysis(_synthetic_rows({0.02: 4e-4, 0.08: 1e-4}, {0.02: 2.0, 0.08: 1.5}, 1.0))
+    results["run"] = {"config": _config_json(CONFIG)}
+    rows = study.answers(results)
+    assert [r["item"] for r in rows] == ["CA 2(a)/(b)", "CA 2(b)", "CA 2(c)", "CA 2(c)",
+                                         "CA 2(c)", "CA 2(d)", "CA 2(d)", "Beyond"]  # fmt: skip
+    assert all("\n" not in r["answer"] and len(r["answer"]) <= 400 for r in rows)
+    assert "Not sufficient" in rows[6]["answer"]
+
+
+@pytest.mark.slow  # the --quick run's document, recomputed from its own JSON
+def test_with_verdicts_rebuilds_the_quick_document(quick_outputs):
+    _, out, _ = quick_outputs("implicit_regularization")
+    saved = json.loads((out / "implicit_regularization.json").read_text())
+    again = io.to_jsonable(study.with_verdicts(saved))
+    assert again == saved

@@ -195,3 +195,74 @@ def test_config_errors_name_the_field(fields, name):
 )
 def test_bad_command_line_exits_2_with_one_line(bad_input, args, name):
     bad_input("sample_wise_mnist1d", ["--quick", *args], name)
+
+
+@pytest.mark.slow  # the study's --quick run, end to end (shared with the report and resume tests)
+def test_with_verdicts_is_idempotent_and_matches_what_the_run_wrote(quick_run):
+    from jaxnn import io
+
+    _, out, _ = quick_run
+    written = json.loads((out / "sample_wise_mnist1d.json").read_text())
+    again = io.to_jsonable(study.with_verdicts(written))
+    for key in ("curves", "threshold_contrasts", "threshold_shift", "verdicts"):
+        assert again[key] == written[key], key
+    for row in study.answers(written):
+        assert set(row) == {"item", "question", "answer", "figure"}
+        assert "\n" not in row["answer"] and len(row["answer"]) <= 320
+
+
+def _hurt_rows(largest):
+    """The test error dips at N = 20, rises 5 points over the window {30, 40} and ends at
+    ``largest`` (per seed) at N = 80."""
+    return [
+        _row(10, [0.0] * 4, [0.50, 0.52, 0.51, 0.53]),
+        _row(20, [0.0] * 4, [0.40, 0.41, 0.42, 0.41]),
+        _row(30, [0.0] * 4, [0.45, 0.47, 0.46, 0.46]),
+        _row(40, [0.01, 0.0, 0.02, 0.0], [0.46, 0.45, 0.47, 0.46]),
+        _row(80, [0.1] * 4, largest),
+    ]
+
+
+@pytest.mark.parametrize(
+    "largest, verdict",
+    [
+        ([0.38, 0.40, 0.39, 0.40], "double descent"),  # a hump: N = 80 undoes the whole rise
+        ([0.46, 0.46, 0.47, 0.45], "overfitting that levels off"),  # a plateau
+        ([0.455, 0.455, 0.465, 0.455], "overfitting that levels off"),  # a sliver
+    ],
+)
+def test_more_data_hurt_is_sized_and_double_descent_needs_half_the_rise_undone(largest, verdict):
+    curve = study.curve_summary(0.1, 8, _hurt_rows(largest))
+    assert curve["more_data_hurt"]["verdict"] == "effect"
+    assert curve["contrast"]["verdict"] == verdict
+    # The same rise, shrunk below its floor by noisy seeds, is not "more data hurt".
+    noisy = _hurt_rows(largest)
+    noisy[2]["test_error_per_seed"] = [0.40, 0.47, 0.43, 0.46]
+    noisy[3]["test_error_per_seed"] = [0.41, 0.45, 0.43, 0.46]
+    judged = study.curve_summary(0.1, 8, noisy)["more_data_hurt"]
+    assert judged["verdict"] != "effect" and judged["minimum_detectable"] > 0
+
+
+def test_threshold_shift_is_judged_by_its_ratio_against_the_seed_spread():
+    def curve(width, per_seed_fits):
+        rows = [
+            _row(n, [0.0 if n <= fit else 0.1 for fit in per_seed_fits], [0.5] * 5, width, 0.0)
+            for n in (10, 20, 40, 80, 160, 320)
+        ]
+        return study.curve_summary(0.0, width, rows)
+
+    (shift,) = study.threshold_shift([curve(8, [10] * 5), curve(32, [20] * 5)])
+    assert shift["ratio"] == 2.0 and shift["floor_ratio"] == pytest.approx(1.0)
+    assert shift["verdict"] == "effect" and shift["smallest_p"] == pytest.approx(1 / 32)
+    # The same ratio and the same 5-of-5 sign, but one seed of each width fits 8 times more:
+    # seeds scatter by more than the move, which is below its floor.
+    (scattered,) = study.threshold_shift(
+        [curve(8, [10, 10, 10, 10, 80]), curve(32, [20, 20, 20, 20, 160])]
+    )
+    assert scattered["ratio"] == 2.0 and scattered["sign_test_p"] < 0.05
+    assert scattered["floor_ratio"] > 2 and scattered["verdict"] == "below floor"
+    # Seeds split 3 to 2: not significant, whatever the ratio.
+    (split,) = study.threshold_shift(
+        [curve(8, [10, 40, 10, 40, 10]), curve(32, [20, 20, 20, 20, 20])]
+    )
+    assert split["ratio"] == 2.0 and split["verdict"] == "not detected"

@@ -145,7 +145,8 @@ def plot_more_data(results: dict, path) -> Path:
         )
         _threshold_marker(ax, results, n_train, color)
     ax.axhline(results["bayes_risk"], color="k", ls="--", lw=1, label=r"$R_t = s^2$")
-    hurt = results.get("more_data_hurts_widths") or []
+    tested = results.get("more_data_hurts_tested") or {}
+    hurt = tested.get("harmful_widths") or []
     if hurt:
         ax.scatter(
             hurt,
@@ -154,7 +155,7 @@ def plot_more_data(results: dict, path) -> Path:
             color="tab:red",
             s=80,
             clip_on=False,
-            label="larger N has higher test loss",
+            label="larger N worse (significant, ≥ seed-spread floor)",
         )
     log_axis_with_plain_ticks(ax, [r["width"] for r in results["sweep"]])
     ax.set(
@@ -168,7 +169,12 @@ def plot_more_data(results: dict, path) -> Path:
 
 
 def plot_epochwise(results: dict, path) -> Path:
-    """Test MSE over (width, epoch) for every N, with the non-monotone widths marked."""
+    """Test MSE over (width, epoch) for every N: marked only where the verdicts say so.
+
+    A white circle is epoch-wise double descent (the fall undoes at least the
+    second-descent share of a rise above its floor, ``epochwise_verdicts``), a red
+    cross overfitting that levels off; a significant sliver is not marked.
+    """
     panels = results["epochwise"]
     fig, axes = new_figure(ncols=len(panels), size=(5.4, 4.4))
     from matplotlib.colors import LogNorm
@@ -179,9 +185,10 @@ def plot_epochwise(results: dict, path) -> Path:
         widths, epochs = np.asarray(panel["widths"]), np.asarray(panel["epochs"])
         loss = np.asarray(panel["test_loss"]).T  # [epoch, width]
         mesh = ax.pcolormesh(widths, epochs + 1, loss, norm=norm, cmap="viridis", shading="nearest")
+        share = f"{100 * panel.get('share', 0.5):g} %"
         styles = {
-            "double descent": ("w", "o", "test loss rises, then falls again"),
-            "overfitting": ("r", "x", "test loss rises and stays up"),
+            "double descent": ("w", "o", f"double descent: falls back ≥ {share} of its rise"),
+            "overfitting that levels off": ("r", "x", "overfitting that levels off"),
         }
         for kind, (color, marker, label) in styles.items():
             marks = [m for m in panel["nonmonotone"] if m["kind"] == kind]
@@ -194,6 +201,8 @@ def plot_epochwise(results: dict, path) -> Path:
                     s=25,
                     label=f"{label} (peak epoch)",
                 )
+            elif kind == "double descent":  # say so in the legend: nothing qualifies
+                ax.scatter([], [], color=color, marker=marker, s=25, label=f"{label}: none")
         for entry in results["parameter_count_at_n_times_outputs"]:
             if entry["n_train"] == panel["n_train"]:
                 ax.axvline(entry["width"], color="w", ls=":", lw=1, label="params = N·O")

@@ -123,8 +123,9 @@ def plot_widths(results: dict, path) -> Path:
             )
         unit = "hidden units M (40 → M → M → 10)" if curve["model"] == "mlp" else "channels C"
         highest = max(100 * max(r["test_error"], r["train_error"]) for r in rows)
+        verdict = curve.get("threshold_contrast", {}).get("verdict", "not tested")
         error_ax.set(
-            title=f"{curve_title(curve)} ({seeds} seeds per width)",
+            title=f"{curve_title(curve)} ({seeds} seeds per width)\nthreshold test: {verdict}",
             xlabel=unit,
             ylabel="classification error (%)",
             ylim=(0, max(75, highest + 5)),
@@ -184,6 +185,36 @@ def plot_epochwise(results: dict, path) -> Path:
             xlabel="epoch",
             ylabel="test error (%)",
             title=f"{curve_title(panel)}: seed-mean test error",
+        )
+        # Only what qualifies is marked: a width whose fall undoes at least the second-descent
+        # share of a rise above its floor (``epochwise_test``), never overfitting that levels off.
+        test = panel.get("nonmonotone") or {}
+        double = [m for m in test.get("marks", []) if m["kind"] == "double descent"]
+        if double:
+            ax.scatter(
+                [m["peak_epoch"] for m in double],
+                [
+                    100
+                    * panel["test_error"][panel["widths"].index(m["width"])][
+                        panel["epochs"].index(m["peak_epoch"])
+                    ]
+                    for m in double
+                ],
+                marker="*",
+                s=90,
+                color="k",
+                zorder=3,
+                label="double descent: peak epoch (fall ≥ half the rise)",
+            )
+            ax.legend(fontsize=7, loc="upper right")
+        verdict = test.get("verdict", "not tested")
+        ax.text(
+            0.02,
+            0.02,
+            f"epoch-wise: {verdict}",
+            transform=ax.transAxes,
+            fontsize=8,
+            color="dimgray",
         )
         bar = fig.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax)
         bar.set_label("hidden units M" if panel["model"] == "mlp" else "channels C")

@@ -58,7 +58,8 @@ def contrast_sentence(
     floor = difference(contrast["rise_floor"], None)
     versus = _at(unit, [contrast["rise_versus_value"]])
     undone = contrast["undone"]
-    share = f"{fmt(100 * undone, 2)} %" if undone == undone else "none"
+    # JSON stores a NaN share (no rise to undo) as null.
+    share = f"{fmt(100 * undone, 3)} %" if undone is not None and undone == undone else "none"
     needed = f"{fmt(100 * contrast['share'])} %"
     widest = f"{last} ({_at(unit, [contrast['last_value']])})"
     verdict = contrast["verdict"]

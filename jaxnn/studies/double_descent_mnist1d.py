@@ -16,20 +16,34 @@ What it measures (Belkin et al. 2019; Nakkiran et al. 2019, "Deep double descent
 
 - *interpolation threshold*: the smallest width at which every seed reaches
   training error 0, compared with N = 4,000 through the parameter count;
-- *peak* (of the test error, and of the test cross-entropy): the width whose
-  seed mean rises most above a narrower width's (its dip), with two paired
-  one-sided tests over seeds (the same seeds see the same noisy labels at every
-  width) that count every width scanned: the rise, and the excess over the
-  widest model (``jaxnn.peaks.peak_of``); the peak is called real only when
-  both adjusted p-values are below 0.05;
+- *the pre-registered peak test* at the interpolation threshold
+  (``peaks.contrast_at_threshold``): double descent only when the rise is
+  significant and at least one seed-to-seed standard deviation, and the widest
+  model undoes at least half of it (``jaxnn.verdicts``: Nakkiran et al. 2019,
+  Fig. 1, where the large models fall back to about their earlier minimum);
+  a rise that stays up is overfitting that levels off;
+- *exploratory peak* (of the test error, and of the test cross-entropy): the
+  width whose seed mean rises most above a narrower width's (its dip), with two
+  paired one-sided tests over seeds that count every width scanned
+  (``jaxnn.peaks.peak_of``, Holm), and the same floor and share;
+- *label noise*: whether it grows the pre-registered rise (Nakkiran et al.
+  2019, §4: label noise makes the peak more pronounced), a Welch test with the
+  seed-spread floor;
+- *epoch-wise*: every (width, epoch) cell of each curve tested for a rise and a
+  later fall (``peaks.nonmonotone_cells``, Benjamini–Hochberg), double descent
+  only where the fall undoes half the rise;
 - the published single-seed curves against our seed means, width by width, in
   units of ``jaxnn.stats.prediction_z``.
+
+``with_verdicts`` recomputes every verdict from the per-seed numbers the
+result file holds, so a committed file gets new criteria without retraining.
 
 The sentences and Markdown are in ``double_descent_mnist1d_text``.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -40,12 +54,33 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from scipy import stats as scipy_stats
 
-from jaxnn import mnist1d, models, module_sweep, peaks, precision, stats, train, validation
+from jaxnn import (
+    mnist1d,
+    models,
+    module_sweep,
+    peaks,
+    precision,
+    stats,
+    train,
+    validation,
+    verdicts,
+)
 from jaxnn.studies import NoProgress
-from jaxnn.studies.double_descent_mnist1d_text import markdown, summary
+from jaxnn.studies.double_descent_mnist1d_text import answers, markdown, summary
 
-__all__ = ["FULL", "QUICK", "Config", "Curve", "markdown", "run", "summary"]
+__all__ = [
+    "FULL",
+    "QUICK",
+    "Config",
+    "Curve",
+    "answers",
+    "markdown",
+    "run",
+    "summary",
+    "with_verdicts",
+]
 
 MODELS = ("mlp", "cnn")
 MAX_WIDTH = {"mlp": 4096, "cnn": 1024}
@@ -115,7 +150,12 @@ class Curve:
 
     @property
     def name(self) -> str:
-        return f"{self.model}, label noise {self.label_noise:g}"
+        return curve_name(self.model, self.label_noise)
+
+
+def curve_name(model: str, label_noise: float) -> str:
+    """A curve's name in the JSON, e.g. ``"mlp, label noise 0.15"``."""
+    return f"{model}, label noise {label_noise:g}"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -400,7 +440,7 @@ def per_seed(rows: Sequence[dict], metric: str) -> np.ndarray:
     return np.array([list(v) + [math.nan] * (seeds - len(v)) for v in values], np.float64)
 
 
-def threshold_contrast(curve: Curve, rows: Sequence[dict], n_train: int) -> dict:
+def threshold_contrast(curve: Curve | dict, rows: Sequence[dict], n_train: int) -> dict:
     """The curve's one pre-registered test of its test error (``peaks.contrast_at_threshold``).
 
     The window is fixed from the training error alone, before any test error is
@@ -408,7 +448,10 @@ def threshold_contrast(curve: Curve, rows: Sequence[dict], n_train: int) -> dict
     just fit its training set, and the threshold as measured here (every seed at
     training error exactly 0) is the first width past that point, so the window
     takes the widest width that does not interpolate as well. It is tested
-    against the narrower widths and against the widest.
+    against the narrower widths and against the widest, and sized
+    (``peaks.sized_verdict``): ``verdict`` is "double descent" only when the
+    widest model undoes at least ``verdicts.SECOND_DESCENT_SHARE`` of a rise
+    that is at least its seed-spread floor.
     """
     threshold = interpolation_threshold(rows, n_train)
     contrast = peaks.contrast_at_threshold(
@@ -417,7 +460,10 @@ def threshold_contrast(curve: Curve, rows: Sequence[dict], n_train: int) -> dict
         None if threshold is None else threshold["width"],
         missing="no width reaches training error 0 on every seed",
     )
-    return {"name": curve.name, "metric": "test_error", "axis": "width"} | contrast
+    name = (
+        curve.name if isinstance(curve, Curve) else curve_name(curve["model"], curve["label_noise"])
+    )
+    return {"name": name, "metric": "test_error", "axis": "width"} | contrast
 
 
 def peak_of(rows: Sequence[dict], metric: str = "test_error") -> dict | None:
@@ -427,6 +473,10 @@ def peak_of(rows: Sequence[dict], metric: str = "test_error") -> dict | None:
     narrower width (its dip); the rise and the peak's excess over the widest
     model are paired one-sided tests over seeds (the seeds share their noisy
     labels across widths), each counting every width scanned.
+
+    It is exploratory: its ``verdict`` carries the same floor and share as the
+    pre-registered test (``peaks.peak_of``), and the text reports it beside that
+    test, never instead of it.
 
     Returns:
         ``None`` for a single width; ``{"width": None, ...}`` when nothing rises.
@@ -442,6 +492,11 @@ def peak_of(rows: Sequence[dict], metric: str = "test_error") -> dict | None:
         "widest_value": widest[metric],
         "widest_standard_error": widest[f"{metric}_standard_error"],
         "significant": peak["significant"],
+        **{
+            key: peak[key]
+            for key in ("verdict", "qualifies", "rise_floor", "rise_verdict", "undone", "share")
+            if key in peak
+        },
     }
     if peak["index"] is None:
         return result | {"width": None}
@@ -470,7 +525,9 @@ def peak_of(rows: Sequence[dict], metric: str = "test_error") -> dict | None:
 
 
 def epochwise(curve: Curve, cells: dict) -> dict:
-    """Seed-mean training and test error at every evaluated epoch, ``[width][epoch]``."""
+    """Seed-mean training and test error at every evaluated epoch, ``[width][epoch]``, and
+    every seed's test error, ``test_error_per_seed[width][seed][epoch]`` (NaN: a seed the
+    width did not train, or one that diverged), which the epoch-wise test reads."""
     first = cells[(curve.model, curve.label_noise, curve.widths[0])]
     out = {
         "model": curve.model,
@@ -485,7 +542,79 @@ def epochwise(curve: Curve, cells: dict) -> dict:
             ).tolist()
             for w in curve.widths
         ]
+    seeds_per_width = []
+    for w in curve.widths:
+        cell = cells[(curve.model, curve.label_noise, w)]
+        values = np.asarray(cell["test_error"], np.float64)
+        values[np.asarray(cell["diverged"], bool)] = np.nan
+        padding = np.full((curve.max_seeds - values.shape[0], values.shape[1]), np.nan)
+        seeds_per_width.append(np.concatenate([values, padding]).tolist())
+    out["test_error_per_seed"] = seeds_per_width
     return out
+
+
+def epochwise_test(panel: dict) -> dict:
+    """Epoch-wise double descent in one curve's widths (Nakkiran et al. 2019, §5).
+
+    Every (width, epoch) cell is tested for a rise over an earlier epoch and a
+    fall to a later one, paired over seeds, with Benjamini–Hochberg control over
+    all cells (``peaks.nonmonotone_cells``). A width shows double descent only
+    when a cell's rise is at least its seed-spread floor and its fall undoes at
+    least ``verdicts.SECOND_DESCENT_SHARE`` of it; a width whose significant
+    rise falls back by less is *overfitting that levels off*. The panel's
+    ``verdict`` is "double descent" when some width qualifies, "overfitting that
+    levels off" when some width rises and none qualifies, else "no rise detected".
+
+    A panel without per-seed curves (files written before they were stored) is
+    not tested; its ``largest_rise`` still gives the size on seed means: the
+    largest rise of any width over an earlier epoch, and the share its later
+    epochs undo.
+    """
+    means = np.asarray(panel["test_error"], np.float64)  # [width, epoch]
+    epochs, widths = panel["epochs"], panel["widths"]
+    largest = None
+    for w, curve in enumerate(means):
+        for j in range(1, curve.size - 1):
+            size = verdicts.undone_share(curve, j)
+            if math.isfinite(size["rise"]) and (largest is None or size["rise"] > largest["rise"]):
+                largest = {"width": widths[w], "peak_epoch": epochs[j], **size}
+    base = {"share": verdicts.SECOND_DESCENT_SHARE, "largest_rise": largest}
+    if panel.get("test_error_per_seed") is None:
+        return base | {
+            "tested": False,
+            "verdict": "not tested",
+            "reason": "the file holds seed means only; a rerun stores the per-seed curves",
+            "marks": [],
+        }
+    curves = np.asarray(panel["test_error_per_seed"], np.float64)  # [width, seed, epoch]
+    scan = peaks.nonmonotone_cells(curves)
+    marks = [
+        {
+            "width": widths[m["curve"]],
+            "kind": m["kind"],
+            "peak_epoch": epochs[m["index"]],
+            "dip_epoch": epochs[m["dip_index"]],
+            "later_epoch": epochs[m["later_index"]],
+            **{key: m[key] for key in ("rise", "fall", "undone", "rise_floor", "q")},
+        }
+        for m in scan["marks"]
+    ]
+    kinds = {m["kind"] for m in marks}
+    if verdicts.DOUBLE_DESCENT in kinds:
+        verdict = verdicts.DOUBLE_DESCENT
+    elif kinds:
+        verdict = verdicts.LEVELS_OFF
+    else:
+        verdict = "no rise detected"
+    return base | {
+        "tested": True,
+        "verdict": verdict,
+        "cells_scanned": scan["cells_scanned"],
+        "method": scan["method"],
+        "alpha": scan["alpha"],
+        "slivers": scan["slivers"],
+        "marks": marks,
+    }
 
 
 def load_reference() -> dict:
@@ -502,8 +631,6 @@ def compare_with_published(published: dict, rows: Sequence[dict]) -> dict:
     n - 1 degrees of freedom (the spread is estimated from n seeds), and the
     p-values are Holm-adjusted over the widths compared.
     """
-    from scipy import stats as scipy_stats
-
     ours = {row["width"]: row for row in rows}
     table_rows = []
     for entry in published["rows"]:
@@ -569,50 +696,169 @@ def summarize(config: Config, cells: dict, *, n_train: int, n_test: int, groups:
                 "max_seeds": curve.max_seeds,
                 "seeds_by_width": [curve.seeds_at(w) for w in curve.widths],
                 "widths": list(curve.widths),
-                "interpolation_threshold": interpolation_threshold(own, n_train),
-                "threshold_contrast": threshold_contrast(curve, own, n_train),
-                "test_error_peak": peak_of(own, "test_error"),
-                "test_loss_peak": peak_of(own, "test_loss"),
                 "comparisons": [c for c in comparisons if c["widths_compared"]],
             }
         )
-    return {
-        "n_train": n_train,
-        "n_test": n_test,
-        "rows": rows,
-        "curves": curves,
-        "threshold_contrasts": [curve["threshold_contrast"] for curve in curves],
-        "label_noise_effect": label_noise_effect(curves),
-        "epochwise": [epochwise(curve, cells) for curve in config.curves],
-        "reference_source": reference["source"],
-        "reference_curves": reference["curves"],
-        "reference_wall_seconds": {
-            f"{c['model']}_{c['label_noise']:g}": c["wall_time_seconds"]
-            for c in reference["curves"]
-        },
-        "groups": groups,
-    }
+    # The verdicts come from with_verdicts alone, the function a committed file is reanalysed
+    # with, so a run and a reanalysis of its file cannot disagree.
+    return with_verdicts(
+        {
+            "n_train": n_train,
+            "n_test": n_test,
+            "rows": rows,
+            "curves": curves,
+            "epochwise": [epochwise(curve, cells) for curve in config.curves],
+            "reference_source": reference["source"],
+            "reference_curves": reference["curves"],
+            "reference_wall_seconds": {
+                f"{c['model']}_{c['label_noise']:g}": c["wall_time_seconds"]
+                for c in reference["curves"]
+            },
+            "groups": groups,
+        }
+    )
 
 
-def label_noise_effect(curves: Sequence[dict]) -> list[dict]:
-    """For each model trained at several noise levels: the peak and threshold at each level."""
+def contrast_rises(contrast: dict, rows: Sequence[dict]) -> np.ndarray:
+    """Each seed's rise in a tested threshold contrast: its mean over the window minus its
+    value at the cell the rise is shown against (seeds missing from either left out)."""
+    values = per_seed(rows, "test_error").T  # [seed, width]
+    rises = np.nanmean(values[:, contrast["window"]], axis=1) - values[:, contrast["rise_versus"]]
+    return rises[np.isfinite(rises)]
+
+
+def noise_growth(low: dict, high: dict, rows_low, rows_high) -> dict:
+    """Does label noise grow the pre-registered rise? (Nakkiran et al. 2019, §4, Fig. 4.)
+
+    The estimate is the noisy curve's rise minus the clean one's, tested with a
+    one-sided Welch t-test over their per-seed rises (the two noise levels draw
+    different labels, so seeds are not paired), and judged against the
+    seed-spread floor of those rises (``verdicts.spread_floor``).
+    """
+    contrasts = (low["threshold_contrast"], high["threshold_contrast"])
+    if not all(c.get("tested") for c in contrasts):
+        return {"tested": False, "verdict": "not tested", "reason": "a curve has no window"}
+    a, b = contrast_rises(contrasts[0], rows_low), contrast_rises(contrasts[1], rows_high)
+    error = math.hypot(
+        stats.seed_summary(a)["standard_error"], stats.seed_summary(b)["standard_error"]
+    )
+    p = (
+        float(scipy_stats.ttest_ind(b, a, equal_var=False, alternative="greater").pvalue)
+        if min(a.size, b.size) > 1
+        else math.nan
+    )
+    judged = verdicts.judge(
+        float(np.mean(b) - np.mean(a)),
+        p if math.isfinite(p) else None,
+        floor=verdicts.spread_floor(a, b),
+        standard_error=error,
+        # the paired-test size at the smaller group's seeds: an approximation for Welch's test
+        minimum_detectable=peaks.minimum_detectable(error, min(a.size, b.size), peaks.SIGNIFICANCE),
+    )
+    return {"tested": True, "seeds": [int(a.size), int(b.size)], **judged}
+
+
+def label_noise_effect(curves: Sequence[dict], rows: Sequence[dict] = ()) -> list[dict]:
+    """For each model trained at several noise levels: the peak and threshold at each level,
+    and whether the highest level's pre-registered rise exceeds the lowest's (``noise_growth``)."""
     effects = []
     for model in MODELS:
         levels = sorted((c for c in curves if c["model"] == model), key=lambda c: c["label_noise"])
         if len(levels) < 2:
             continue
-        effects.append(
+        effect = {
+            "model": model,
+            "levels": [
+                {
+                    "label_noise": c["label_noise"],
+                    "test_error_peak": c["test_error_peak"],
+                    "test_loss_peak": c["test_loss_peak"],
+                    "interpolation_threshold": c["interpolation_threshold"],
+                }
+                for c in levels
+            ],
+        }
+        if rows:
+            low, high = levels[0], levels[-1]
+            effect["rise_growth"] = noise_growth(
+                low, high, _curve_rows(rows, low), _curve_rows(rows, high)
+            )
+        effects.append(effect)
+    return effects
+
+
+def _curve_rows(rows: Sequence[dict], curve: dict) -> list[dict]:
+    return sorted(
+        (
+            r
+            for r in rows
+            if r["model"] == curve["model"] and r["label_noise"] == curve["label_noise"]
+        ),
+        key=lambda r: r["width"],
+    )
+
+
+def with_verdicts(document: dict) -> dict:
+    """The document with every verdict recomputed from the per-seed numbers it holds.
+
+    Pure: works on the run's own dict or on a JSON-loaded one (lists, string
+    keys) and returns a new document. It rebuilds, per curve, the interpolation
+    threshold (training errors), the pre-registered contrast and the
+    exploratory peaks (``rows[*]["*_per_seed"]``); the label-noise comparison;
+    the epoch-wise test (``epochwise[*]["test_error_per_seed"]``, where stored);
+    and ``verdicts``, one ``{"name", "verdict", "estimate", "floor"}`` per
+    verdict for the seed-block comparison.
+    """
+    out = copy.deepcopy(document)
+    n_train = out["n_train"]
+    for curve in out["curves"]:
+        own = _curve_rows(out["rows"], curve)
+        curve["interpolation_threshold"] = interpolation_threshold(own, n_train)
+        curve["threshold_contrast"] = threshold_contrast(curve, own, n_train)
+        curve["test_error_peak"] = peak_of(own, "test_error")
+        curve["test_loss_peak"] = peak_of(own, "test_loss")
+    out["threshold_contrasts"] = [curve["threshold_contrast"] for curve in out["curves"]]
+    out["label_noise_effect"] = label_noise_effect(out["curves"], out["rows"])
+    for panel in out["epochwise"]:
+        panel["nonmonotone"] = epochwise_test(panel)
+    out["verdicts"] = verdict_list(out)
+    return out
+
+
+def verdict_list(document: dict) -> list[dict]:
+    """Every verdict besides the threshold contrasts, by name, with its size and floor."""
+    listed = []
+    for curve in document["curves"]:
+        name = curve_name(curve["model"], curve["label_noise"])
+        peak = curve["test_error_peak"]
+        if peak is not None:
+            listed.append(
+                {
+                    "name": f"exploratory test-error peak: {name}",
+                    "verdict": peak.get("verdict", "no rise"),
+                    "estimate": peak.get("rise"),
+                    "floor": peak.get("rise_floor"),
+                }
+            )
+    for effect in document["label_noise_effect"]:
+        growth = effect.get("rise_growth", {})
+        listed.append(
             {
-                "model": model,
-                "levels": [
-                    {
-                        "label_noise": c["label_noise"],
-                        "test_error_peak": c["test_error_peak"],
-                        "test_loss_peak": c["test_loss_peak"],
-                        "interpolation_threshold": c["interpolation_threshold"],
-                    }
-                    for c in levels
-                ],
+                "name": f"label noise grows the threshold rise: {effect['model']}",
+                "verdict": growth.get("verdict", "not tested"),
+                "estimate": growth.get("estimate"),
+                "floor": growth.get("floor"),
             }
         )
-    return effects
+    for panel in document["epochwise"]:
+        test = panel["nonmonotone"]
+        largest = test["largest_rise"] or {}
+        listed.append(
+            {
+                "name": f"epoch-wise: {curve_name(panel['model'], panel['label_noise'])}",
+                "verdict": test["verdict"],
+                "estimate": largest.get("undone"),
+                "floor": test["share"],
+            }
+        )
+    return listed

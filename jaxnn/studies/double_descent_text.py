@@ -1,404 +1,742 @@
-"""Sentences and Markdown of the double-descent study, chosen from its results alone.
+"""Sentences, Markdown and answers of the double-descent study, chosen from its results alone.
 
-Every sentence reads numbers that ``double_descent.run`` computed: the training
-curves, the interpolation threshold and the test-loss peak of each N, the
-tested bump over width, the width-by-width test of "more data hurts" with its
-Holm adjustment, and the epoch-wise scan with its false-discovery control.
-Nothing here trains or measures.
+Every sentence reads numbers that ``double_descent.run`` and
+``double_descent.with_verdicts`` computed: the training curves and their speed
+comparison, the interpolation threshold and the sized threshold contrast of
+each N, the exploratory scan over width, "more data hurts" width by width with
+Holm and its floor, and the epoch-wise scan with its false-discovery control
+and the second-descent share (``jaxnn.verdicts``). Nothing here trains or
+measures.
 """
 
 from __future__ import annotations
 
-import itertools
+from jaxnn import verdicts
+from jaxnn.formatting import count_of, details, fmt, p_text, plus_minus, table
+from jaxnn.studies.contrast_text import contrast_sentence, contrast_test_sentence
 
-from jaxnn.formatting import fmt, plus_minus, table
-from jaxnn.studies.contrast_text import contrast_sentence
+CURVES_PNG = "double_descent_curves.png"
+SWEEP_PNG = "double_descent_sweep.png"
+MORE_DATA_PNG = "double_descent_more_data.png"
+EPOCHWISE_PNG = "double_descent_epochwise.png"
+
+
+def ranges(values, grid) -> str:
+    """Widths as runs of the grid: ``"28–48, 56"`` (consecutive grid widths joined)."""
+    grid = sorted(grid)
+    chosen = sorted(set(values))
+    runs: list[list[int]] = []
+    for value in chosen:
+        if runs and grid.index(value) == grid.index(runs[-1][-1]) + 1:
+            runs[-1].append(value)
+        else:
+            runs.append([value])
+    return (
+        ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs) or "none"
+    )
+
+
+def _span(values, digits: int = 2) -> str:
+    """ "0.2–3" for a list of numbers (one number when they agree), "—" for none."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "—"
+    low, high = fmt(min(values), digits), fmt(max(values), digits)
+    return low if low == high else f"{low}–{high}"
+
+
+def _pct(share) -> str:
+    """A share of a rise as a percentage; "none" when the curve keeps rising (share <= 0)."""
+    if share is None or share != share:
+        return "—"
+    return "none" if share <= 0 else f"{fmt(round(100 * share, 1 if share < 0.1 else 0))} %"
+
+
+def _percent_span(values) -> str:
+    return "—" if not values else f"{_span([100 * v for v in values])} %"
+
+
+def _pm(value, error) -> str:
+    return fmt(value) if error is None else plus_minus(value, error)
+
+
+def _rows(results: dict, n_train: int) -> list[dict]:
+    return sorted(
+        (r for r in results["sweep"] if r["n_train"] == n_train), key=lambda r: r["width"]
+    )
+
+
+def _n_values(results: dict) -> list[int]:
+    return list(dict.fromkeys(r["n_train"] for r in results["sweep"]))
+
+
+def _by_n(entries, n_train: int):
+    return next((e for e in entries or [] if e and e["n_train"] == n_train), None)
+
+
+def _row_at(results: dict, n_train: int, width: int) -> dict | None:
+    return next((r for r in _rows(results, n_train) if r["width"] == width), None)
+
+
+def _contrast(contrast: dict) -> str:
+    return contrast_sentence(
+        contrast["name"], contrast, unit="M", value=_pm, difference=_pm, metric="test MSE"
+    )
+
+
+def _contrast_tests(contrast: dict) -> str:
+    return contrast_test_sentence(contrast["name"], contrast, unit="M", difference=_pm)
+
+
+def speed_sentence(results: dict) -> str:
+    """Which widths reach training MSE < 1e-3, and whether wider is faster (sized)."""
+    curves = sorted(results["training_curves"], key=lambda c: c["width"])
+    reached = [c for c in curves if c["first_epoch_below_1e-3"] is not None]
+    missed = [c for c in curves if c["first_epoch_below_1e-3"] is None]
+    if not reached:
+        return "**No width reaches MSE < 10⁻³** in this run."
+    text = (
+        "**M = "
+        + ", ".join(str(c["width"]) for c in reached)
+        + " reach MSE < 10⁻³** (median epoch "
+        + ", ".join(fmt(c["first_epoch_below_1e-3"]) for c in reached)
+        + ")"
+    )
+    if missed:
+        text += "; " + ", ".join(
+            f"M = {c['width']} ({c['n_params']} parameters) plateaus at "
+            f"{fmt(c['final_train_loss'])}"
+            for c in missed
+        )
+    speed = results.get("training_speed") or {"verdict": "untested", "steps": []}
+    steps = speed["steps"]
+    if speed["verdict"] in ("faster", "slower"):
+        sizes = "; ".join(
+            f"{_pm(abs(s['difference']), s['standard_error'])} epochs from M = {s['narrow']} to "
+            f"{s['wide']}, floor {fmt(s['floor'])}"
+            for s in steps
+        )
+        return text + f". **Larger models are {speed['verdict']}** in epochs ({sizes})."
+    if steps:
+        sizes = "; ".join(
+            f"M = {s['narrow']} − {s['wide']}: {_pm(s['difference'], s['standard_error'])} epochs "
+            f"({p_text(s['p'])}, floor {fmt(s['floor'])})"
+            for s in steps
+        )
+        return text + f". No speed ordering is established ({sizes})."
+    return text + "."
+
+
+def threshold_sentence(results: dict, n_train: int) -> str:
+    threshold = _by_n(results["interpolation_threshold"], n_train)
+    marker = _by_n(results["parameter_count_at_n_times_outputs"], n_train)
+    if threshold is None:
+        return f"N = {n_train}: no width of the grid interpolates."
+    return (
+        f"**M = {threshold['width']} ({threshold['n_params']} parameters)** for N = {n_train}, "
+        f"against N·O = {marker['n_params']} targets (M ≈ {fmt(marker['width'])})"
+    )
+
+
+def harm_sentence(results: dict) -> str:
+    """ "More data hurt at M = 30–64 ..." from ``more_data_hurts_tested``, sized."""
+    tested = results.get("more_data_hurts_tested")
+    if not tested:
+        return "Only one training-set size was run."
+    n_small, n_large = _n_values(results)[:2]
+    grid = [r["width"] for r in _rows(results, n_large)]
+    largest = tested["largest"]
+    if largest is None:
+        return "No width could be compared."
+    size = (
+        f"{_pm(largest['difference'], largest['standard_error'])} test MSE at "
+        f"M = {largest['width']}, floor {fmt(largest['floor'])}"
+    )
+    if tested["harmful_widths"]:
+        return (
+            f"**More data hurt at M = {ranges(tested['harmful_widths'], grid)}**: N = {n_large} "
+            f"has the higher test MSE there, at most by {size}."
+        )
+    return (
+        f"**More data did not measurably hurt**: the largest excess of N = {n_large} over "
+        f"N = {n_small} is {size} (detectable: {fmt(largest['minimum_detectable'])})."
+    )
+
+
+def mechanism_sentence(results: dict) -> str:
+    """Why more data can hurt, with this run's thresholds (Nakkiran et al. 2019, §6)."""
+    n_small, n_large = _n_values(results)[:2]
+    small = _by_n(results["interpolation_threshold"], n_small)
+    large = _by_n(results["interpolation_threshold"], n_large)
+    if not (small and large):
+        return ""
+    return (
+        f"Doubling N moves the interpolation threshold from M = {small['width']} to "
+        f"M = {large['width']}, so between them the N = {n_small} model is already past its "
+        f"peak while the N = {n_large} model must fit its noisy targets with barely enough "
+        "parameters (Nakkiran et al. 2019, §6)."
+    )
+
+
+def epochwise_sentence(results: dict) -> str:
+    """The epoch-wise verdict over every N, with the sizes of what rises and what falls back."""
+    panels = results.get("epochwise") or []
+    share = f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} %"
+    double = [(p["n_train"], w) for p in panels for w in p["double_descent_widths"]]
+    falls = [f for p in panels for f in p["significant_rise_and_fall"]]
+    slivers = [f for f in falls if f["kind"] == "sliver"]
+    levels = sum(len(p["levels_off_widths"]) for p in panels)
+    if double:
+        head = "**Epoch-wise double descent** at " + "; ".join(
+            f"N = {p['n_train']}: M = {ranges(p['double_descent_widths'], p['widths'])}"
+            for p in panels
+            if p["double_descent_widths"]
+        )
+    else:
+        head = f"**No epoch-wise double descent**: no width's fall undoes {share} of its rise"
+    text = head + (
+        f"; the test MSE rises and levels off (overfitting) at {levels} (width, N) pairs"
+        if levels
+        else ""
+    )
+    if slivers:
+        text += (
+            f". {count_of(len(slivers), 'width')} {'has' if len(slivers) == 1 else 'have'} a "
+            "significant fall that undoes only "
+            f"{_percent_span([f['undone'] for f in slivers])} of a "
+            f"{_span([f['rise'] for f in slivers])} rise"
+        )
+    return text + "."
 
 
 def markdown(results: dict) -> str:
     """Computer assignment 1 for REPORT.md, every number read from ``results``."""
-    config = results["run"]["config"]
-    data = config["data"]
-    bayes = results["bayes_risk"]
-    check = results["bayes_check"]
-    curves = results["training_curves"]
-    n_first = results["curve_n_train"]
-    out = []
+    sections = [
+        bayes_markdown(results),
+        curves_markdown(results),
+        sweep_markdown(results),
+    ]
+    if len(_n_values(results)) > 1:
+        sections.append(more_data_markdown(results))
+    if results.get("epochwise"):
+        sections.append(epochwise_markdown(results))
+    return "\n\n".join(sections)
 
-    out.append("### Theoretical optimal test error $R_t$")
-    out.append(
-        f"Inputs $x \\sim \\mathcal N(0, I_{{{data['input_dim']}}})$, targets "
-        f"$y = g(x) + \\varepsilon$ with "
-        f"$\\varepsilon \\sim \\mathcal N(0, s^2 I_{{{data['output_dim']}}})$, "
-        f"$s = {fmt(data['noise_std'])}$, and $g$ a fixed random ReLU teacher "
-        f"{data['input_dim']}→{'→'.join(map(str, data['teacher_hidden']))}→{data['output_dim']} "
-        "normalised to unit variance per output (`jaxnn/data.py`). The MSE is averaged over "
-        "samples and output dimensions. The best possible predictor is $g$ itself, whose expected "
-        "test error is the noise alone:\n\n"
-        "$$R_t = \\mathbb E\\,\\tfrac1O\\lVert g(x)+\\varepsilon-g(x)\\rVert^2 = s^2 = "
-        f"{fmt(bayes)}.$$\n\n"
-        "Sanity check: the lowest test MSE measured in the whole study is "
-        f"{fmt(check['lowest_test_loss'])}, "
-        + ("not below" if check["passed"] else "**below**")
-        + " $R_t$ minus three standard errors of the test-set estimate "
-        f"({fmt(bayes - check['tolerance'])})."
+
+def bayes_markdown(results: dict) -> str:
+    data = results["run"]["config"]["data"]
+    bayes, check = results["bayes_risk"], results["bayes_check"]
+    return "\n\n".join(
+        [
+            "### Theoretical optimal test error $R_t$",
+            f"**$R_t = s^2 = {fmt(bayes)}$**: the best predictor is the teacher itself, and its "
+            "expected test error is the label noise alone. The lowest test MSE measured, "
+            f"{fmt(check['lowest_test_loss'])}, is "
+            + ("not below" if check["passed"] else "**below**")
+            + f" $R_t$ minus three standard errors of the test-set estimate "
+            f"({fmt(bayes - check['tolerance'])}).",
+            "$$R_t = \\mathbb E\\,\\tfrac1O\\lVert g(x)+\\varepsilon-g(x)\\rVert^2 = s^2 = "
+            f"{fmt(bayes)}.$$",
+            details(
+                "How it was set up",
+                f"Inputs $x \\sim \\mathcal N(0, I_{{{data['input_dim']}}})$, targets "
+                f"$y = g(x) + \\varepsilon$ with "
+                f"$\\varepsilon \\sim \\mathcal N(0, s^2 I_{{{data['output_dim']}}})$, "
+                f"$s = {fmt(data['noise_std'])}$, and $g$ a fixed random ReLU teacher "
+                f"{data['input_dim']}→{'→'.join(map(str, data['teacher_hidden']))}→"
+                f"{data['output_dim']} normalised to unit variance per output "
+                "(`jaxnn/data.py`). The MSE is averaged over samples and output dimensions; "
+                f"the test set has {fmt(data['n_test'])} points (standard error of $R_t$'s "
+                f"estimate {fmt(results['bayes_risk_standard_error'])}).",
+            ),
+        ]
     )
 
-    out.append(f"### (b) Training curves for M ∈ {{{', '.join(str(c['width']) for c in curves)}}}")
-    out.append("![training loss curves](double_descent_curves.png)")
+
+def curves_markdown(results: dict) -> str:
+    config = results["run"]["config"]
+    curves = sorted(results["training_curves"], key=lambda c: c["width"])
     rows = [
         [
             c["width"],
             c["n_params"],
             c["first_epoch_below_1e-3"],
             ", ".join(fmt(v) for v in c["first_epoch_below_1e-3_per_seed"]),
+            c.get("first_epoch_below_1e-5"),
             c["final_train_loss"],
         ]
         for c in curves
     ]
-    out.append(
-        table(
+    speed = results.get("training_speed") or {"steps": []}
+    tests = " ".join(
+        f"M = {s['narrow']} vs {s['wide']}: {_pm(s['difference'], s['standard_error'])} epochs "
+        f"(paired over seeds, two-sided {p_text(s['p'])}; floor {fmt(s['floor'])}, the pooled "
+        f"seed spread of the two widths' epochs): {s['verdict']}."
+        for s in speed["steps"]
+    )
+    return "\n\n".join(
+        [
+            f"### (b) Training curves for M ∈ {{{', '.join(str(c['width']) for c in curves)}}}",
+            speed_sentence(results),
+            f"![training loss curves]({CURVES_PNG})",
+            table(
+                [
+                    "M",
+                    "parameters",
+                    "first epoch < 1e-3 (median)",
+                    "per seed",
+                    "first epoch < 1e-5",
+                    "final training MSE (median)",
+                ],
+                rows,
+            ),
+            details(
+                "How it was tested",
+                f"Full-batch Adam (learning rate {fmt(config['learning_rate'])}, "
+                f"{fmt(config['curve_epochs'])} epochs, N = {results['curve_n_train']}, "
+                f"{config['seeds']} seeds; seed s trains on training set s at every width). "
+                "A width that cannot fit the N·O targets has fewer parameters than targets. "
+                + tests,
+            ),
+        ]
+    )
+
+
+def sweep_markdown(results: dict) -> str:
+    config = results["run"]["config"]
+    n_values = _n_values(results)
+    n_first = n_values[0]
+    contrast = _by_n(results["threshold_contrasts"], n_first)
+    answer = f"*Interpolation threshold*: {threshold_sentence(results, n_first)}. " + (
+        _contrast(contrast) if contrast else ""
+    )
+    rows = []
+    for n in n_values:
+        sweep = _rows(results, n)
+        peak = _by_n(results["test_loss_peak"], n)
+        best = min(sweep, key=lambda r: r["test_loss"])
+        threshold = _by_n(results["interpolation_threshold"], n)
+        c = _by_n(results["threshold_contrasts"], n) or {}
+        tested = c.get("tested")
+        rows.append(
             [
-                "M",
-                "parameters",
-                "first epoch < 1e-3 (median)",
-                "per seed",
-                "final training MSE (median)",
-            ],
-            rows,
+                n,
+                "—" if threshold is None else f"{threshold['width']} ({threshold['n_params']})",
+                f"{peak['width']}: {fmt(peak['test_loss'])} "
+                f"({fmt(peak['test_loss'] / results['bayes_risk'])}× $R_t$)",
+                f"{fmt(sweep[0]['test_loss'])} / {fmt(sweep[-1]['test_loss'])}",
+                f"{best['width']}: {fmt(best['test_loss'])}",
+                f"{_pm(c['rise'], c['rise_standard_error'])} ({fmt(c['rise_floor'])})"
+                if tested
+                else "—",
+                _pct(c["undone"]) if tested else "—",
+                f"**{c['verdict']}**" if c.get("qualifies") else c.get("verdict", "—"),
+            ]
         )
+    method = [
+        f"Interpolation threshold: the smallest M whose seed-median final training MSE is "
+        f"below {fmt(results['interpolation_tol'])} (a run's final training MSE is the median "
+        f"over its last {fmt(max(1, config['epochs'] // 20))} epochs). The pre-registered test "
+        "(one per N; `jaxnn.peaks.threshold_contrast`) puts the window at the threshold width "
+        "and the width below it, fixed from the training loss before the test loss is read, "
+        "and tests the seeds' window mean against every narrower width (paired one-sided t, "
+        "Bonferroni) and against the widest. Double descent needs the rise significant and at "
+        "least its floor (" + verdicts.SPREAD_FLOOR_REASON + ") and the widest width to undo "
+        "at least "
+        + f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} % of it: "
+        + verdicts.SECOND_DESCENT_REASON
+        + ".",
+        *(_contrast_tests(c) for c in results["threshold_contrasts"]),
+        *(_contrast(c) for c in results["threshold_contrasts"][1:]),
+        *(bump_sentence(b) for b in results.get("test_loss_bump") or [] if b),
+    ]
+    return "\n\n".join(
+        [
+            f"### (c) Width sweep M = {min(config['widths'])}…{max(config['widths'])} "
+            f"({len(config['widths'])} widths, B = N, {fmt(config['epochs'])} epochs, "
+            f"{config['seeds']} seeds)",
+            answer,
+            f"![double descent sweep]({SWEEP_PNG})",
+            table(
+                [
+                    "N",
+                    "threshold M (parameters)",
+                    "test-MSE peak M: mean",
+                    f"test MSE at M = {min(config['widths'])} / {max(config['widths'])}",
+                    "best M: test MSE",
+                    "rise at the threshold ± s.e. (floor)",
+                    "rise undone by the widest",
+                    "verdict",
+                ],
+                rows,
+            ),
+            details("How it was tested", "\n\n".join(method)),
+        ]
     )
-    reached = [c for c in curves if c["first_epoch_below_1e-3"] is not None]
-    missed = [c for c in curves if c["first_epoch_below_1e-3"] is None]
-    sentence = (
-        f"Full-batch Adam (learning rate {fmt(config['learning_rate'])}, "
-        f"{fmt(config['curve_epochs'])} epochs, N = {n_first}, {config['seeds']} seeds). "
-    )
-    if reached:
-        sentence += "MSE below $10^{-3}$ is reached by M = " + ", ".join(
-            str(c["width"]) for c in reached
-        )
-        sentence += f"; not by M = {', '.join(str(c['width']) for c in missed)}" if missed else ""
-        sentence += ". "
-        ordered = sorted(reached, key=lambda c: c["width"])
-        epochs = [c["first_epoch_below_1e-3"] for c in ordered]
-        if len(ordered) > 1 and all(b < a for a, b in itertools.pairwise(epochs)):
-            sentence += (
-                "Larger models are faster in epochs: "
-                + ", ".join(
-                    f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}" for c in ordered
-                )
-                + "."
-            )
-        elif len(ordered) > 1 and all(b > a for a, b in itertools.pairwise(epochs)):
-            sentence += (
-                "Larger models are slower in epochs: "
-                + ", ".join(
-                    f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}" for c in ordered
-                )
-                + "."
-            )
-        elif len(ordered) > 1:
-            sentence += (
-                "The epoch count is not monotone in M: "
-                + ", ".join(
-                    f"M = {c['width']} after {fmt(c['first_epoch_below_1e-3'])}" for c in ordered
-                )
-                + "."
-            )
-    else:
-        sentence += "No width reached MSE below $10^{-3}$ in this run."
-    if missed:
-        sentence += (
-            " "
-            + " and ".join(
-                f"M = {c['width']} ({c['n_params']} parameters < "
-                f"N·O = {n_first * data['output_dim']} targets)"
-                for c in missed
-            )
-            + " cannot interpolate and plateaus at "
-            + ", ".join(fmt(c["final_train_loss"]) for c in missed)
-            + "."
-        )
-    out.append(sentence)
-
-    thresholds = {t["n_train"]: t for t in results["interpolation_threshold"]}
-    peaks = {p["n_train"]: p for p in results["test_loss_peak"]}
-    markers = {m["n_train"]: m for m in results["parameter_count_at_n_times_outputs"]}
-    out.append(
-        "### (c) Width sweep M = "
-        f"{min(config['widths'])}…{max(config['widths'])} ({len(config['widths'])} widths, "
-        f"B = N, {fmt(config['epochs'])} epochs, {config['seeds']} seeds)"
-    )
-    out.append("![double descent sweep](double_descent_sweep.png)")
-    threshold = thresholds.get(n_first)
-    peak = peaks[n_first]
-    text = (
-        f"*Interpolation threshold* (defined as the smallest M whose seed-median final training "
-        f"MSE is below {fmt(results['interpolation_tol'])}; the final training MSE of a run is the "
-        f"median over its last {fmt(max(1, config['epochs'] // 20))} epochs): "
-    )
-    if threshold:
-        text += (
-            f"**M = {threshold['width']}, {threshold['n_params']} parameters** for N = {n_first}, "
-            f"against N·O = {markers[n_first]['n_params']} targets (M ≈ "
-            f"{fmt(markers[n_first]['width'])}). "
-        )
-    else:
-        text += "no width of the grid interpolated in this run. "
-    text += (
-        f"The test loss peaks at **M = {peak['width']}** ({peak['n_params']} parameters) with "
-        f"mean test MSE {fmt(peak['test_loss'])}, {fmt(peak['test_loss'] / bayes)}× $R_t$; "
-    )
-    sweep = [r for r in results["sweep"] if r["n_train"] == n_first]
-    small, large = sweep[0], sweep[-1]
-    text += (
-        f"it is {fmt(small['test_loss'])} at M = {small['width']} and falls again to "
-        f"{fmt(large['test_loss'])} at M = {large['width']}. "
-    )
-    best = min(sweep, key=lambda r: r["test_loss"])
-    text += f"The best width is M = {best['width']} (test MSE {fmt(best['test_loss'])}); " + (
-        "the second descent ends below the small-model minimum."
-        if best["width"] > peak["width"]
-        else "the second descent does not reach the small-model minimum within this grid."
-    )
-    bump = next(
-        (b for b in results.get("test_loss_bump", []) if b and b["n_train"] == n_first), None
-    )
-    contrast = _contrast_of(results, n_first)
-    if contrast:
-        text += (
-            " The pre-registered test (one per N; `jaxnn.peaks.threshold_contrast`) puts the "
-            "window at the threshold width and the width below it, fixed from the training "
-            "loss before the test loss is read, and tests the seeds' window mean against every "
-            "narrower width (paired one-sided t, Bonferroni) and against the widest: "
-            + _contrast(contrast)
-        )
-    if bump:
-        text += " " + bump_sentence(bump)
-    out.append(text)
-
-    if len(thresholds) > 1 or len(peaks) > 1:
-        n_values = sorted(peaks)
-        out.append(f"### (d) More data can hurt: N = {' vs '.join(map(str, n_values))}")
-        out.append("![test loss for each N](double_descent_more_data.png)")
-        more = results["more_data"]
-        widths = sorted({r["width"] for r in more})
-        header = (
-            ["M", "parameters"] + [f"test MSE, N = {n}" for n in n_values] + ["larger N worse?"]
-        )
-        rows = []
-        for width in widths:
-            entries = {r["n_train"]: r for r in more if r["width"] == width}
-            losses = [entries[n]["test_loss"] if n in entries else None for n in n_values]
-            worse = None if None in losses else losses[-1] > losses[0]
-            rows.append([width, next(iter(entries.values()))["n_params"], *losses, worse])
-        out.append(table(header, rows))
-        hurt = results.get("more_data_hurts_widths", [])
-        n_small, n_large = n_values[0], n_values[-1]
-        explanation = (
-            f"The two widths asked for are the measured N = {n_small} threshold "
-            f"(M = {thresholds[n_small]['width'] if n_small in thresholds else '—'}) and "
-            f"overparameterized widths beyond it. "
-        )
-        tested = results.get("more_data_hurts_tested")
-        significant = tested["significant_widths"] if tested else []
-        if hurt:
-            explanation += (
-                f"With N = {n_large}, the mean test loss is higher than with N = {n_small} at "
-                f"{len(hurt)} of {len(sweep)} widths, M = {min(hurt)}…{max(hurt)}"
-            )
-            if tested:
-                explanation += (
-                    f"; tested width by width ({tested['method']} over the "
-                    f"{tested['widths_compared']} widths compared), the difference is significant "
-                    + (
-                        f"at M = {', '.join(map(str, significant))}. "
-                        if significant
-                        else "at none of them with these seeds. "
-                    )
-                )
-            else:
-                explanation += ". "
-        else:
-            explanation += f"In this run N = {n_large} was never worse than N = {n_small}. "
-        if n_large in thresholds and n_small in thresholds:
-            explanation += (
-                "The reason (Nakkiran et al. 2019, *Deep double descent*, §6; Belkin et al. "
-                "2019): the peak sits where the model can just fit the N·O noisy targets. "
-                "Doubling N moves the interpolation threshold from "
-                f"M = {thresholds[n_small]['width']} ({thresholds[n_small]['n_params']} "
-                f"parameters) to M = {thresholds[n_large]['width']} "
-                f"({thresholds[n_large]['n_params']} parameters; "
-                f"N·O = {markers[n_large]['n_params']}), and the test peak from "
-                f"M = {peaks[n_small]['width']} to M = {peaks[n_large]['width']}. "
-                f"Between the two thresholds the N = {n_small} model is already past its peak and "
-                f"descending, while the N = {n_large} model is being forced to interpolate with "
-                "barely enough parameters, so it fits the noise with a large, erratic correction "
-                "to the teacher"
-                + (
-                    "; there the extra data hurt."
-                    if significant
-                    else ". That is the mechanism; with these seeds the harm is not established "
-                    "at any single width."
-                )
-            )
-        helped = [w for w in widths_both(results, n_small, n_large) if w not in hurt]
-        if helped:
-            explanation += (
-                f" At the other {len(helped)} widths (M = "
-                + ", ".join(map(str, helped))
-                + f") N = {n_large} was at least as good."
-            )
-        contrast = _contrast_of(results, n_large)
-        if contrast:
-            explanation += (
-                f" The same pre-registered test at N = {n_large}'s own threshold: "
-                + _contrast(contrast)
-            )
-        out.append(explanation)
-    if results.get("epochwise"):
-        out.append(epochwise_markdown(results))
-    return "\n\n".join(out)
-
-
-def _contrast_of(results: dict, n_train: int) -> dict | None:
-    return next(
-        (c for c in results.get("threshold_contrasts", []) if c["n_train"] == n_train), None
-    )
-
-
-def _contrast(contrast: dict) -> str:
-    return contrast_sentence(
-        contrast["name"],
-        contrast,
-        unit="M",
-        value=_plus_minus,
-        difference=_plus_minus,
-        metric="test MSE",
-    )
-
-
-def _plus_minus(value, error) -> str:
-    return fmt(value) if error is None else plus_minus(value, error)
 
 
 def bump_sentence(bump: dict) -> str:
-    """The tested double-descent bump of one N, in words (see ``tested_bump``)."""
+    """The exploratory scan over width of one N, with its sized verdict."""
+    head = f"Exploratory scan, N = {bump['n_train']}"
     if bump.get("index") is None:
-        return (
-            f"The exploratory scan over the {bump['cells_scanned'] + 1} widths: the mean test "
-            "loss never rises above a narrower width's, no bump."
-        )
+        return f"{head}: the mean test loss never rises above a narrower width's."
     text = (
-        f"The exploratory scan over every width (paired over seeds, each test counting the "
-        f"{bump['cells_scanned']} widths scanned; `jaxnn.peaks`): the test loss rises from "
-        f"M = {bump['dip_width']} to M = {bump['width']} by "
-        f"{plus_minus(bump['rise'], bump['rise_standard_error'])} (Holm p = "
-        f"{fmt(bump['rise_p_holm'], 2)})"
+        f"{head} (every width a candidate, Holm over the {bump['cells_scanned']} scanned; "
+        f"`jaxnn.peaks.peak_of`): the test MSE rises from M = {bump['dip_width']} to "
+        f"M = {bump['width']} by {_pm(bump['rise'], bump['rise_standard_error'])} (Holm "
+        f"{p_text(bump['rise_p_holm'])}; floor {fmt(bump.get('rise_floor'))})"
     )
-    if bump["excess_p_holm"] is None:
+    if bump.get("excess_p_holm") is None:
         return text + f" and is highest at the widest M = {bump['widest_width']}."
-    text += (
-        f" and falls by {plus_minus(bump['excess'], bump['excess_standard_error'])} to "
-        f"M = {bump['widest_width']} (Holm p = {fmt(bump['excess_p_holm'], 2)}): "
-    )
     return text + (
-        "both significant, a double-descent bump that survives the scan."
-        if bump["significant"]
-        else "not both significant with these seeds."
+        f" and falls by {_pm(bump['excess'], bump['excess_standard_error'])} to "
+        f"M = {bump['widest_width']} (Holm {p_text(bump['excess_p_holm'])}; "
+        f"{_pct(bump['undone'])} of the rise undone): {bump['verdict']}."
+    )
+
+
+def more_data_markdown(results: dict) -> str:
+    n_small, n_large = _n_values(results)[:2]
+    tested = results["more_data_hurts_tested"]
+    by_width = {c["width"]: c for c in tested["comparisons"]}
+    more = results["more_data"]
+    rows = []
+    for width in sorted({r["width"] for r in more}):
+        entries = {r["n_train"]: r for r in more if r["width"] == width}
+        c = by_width.get(width)
+        rows.append(
+            [
+                width,
+                next(iter(entries.values()))["n_params"],
+                *(
+                    _pm(entries[n]["test_loss"], entries[n]["test_loss_std"])
+                    if n in entries
+                    else "—"
+                    for n in (n_small, n_large)
+                ),
+                "—" if c is None else _pm(c["difference"], c["standard_error"]),
+                "—" if c is None else fmt(c["floor"]),
+                "—" if c is None else fmt(c["p_holm"], 2),
+                "—" if c is None else c["verdict"],
+            ]
+        )
+    every = table(
+        ["M", f"N = {n_large} − N = {n_small} ± s.e.", "floor", "Holm p", "detectable", "verdict"],
+        [
+            [
+                c["width"],
+                _pm(c["difference"], c["standard_error"]),
+                fmt(c["floor"]),
+                fmt(c["p_holm"], 2),
+                fmt(c["minimum_detectable"]),
+                c["verdict"],
+            ]
+            for c in tested["comparisons"]
+        ],
+    )
+    grid = [r["width"] for r in _rows(results, n_large)]
+    hurt = results.get("more_data_hurts_widths") or []
+    method = (
+        f"Width by width, Welch's one-sided t-test of the seeds' test MSE (N = {n_large} above "
+        f"N = {n_small}; independent training sets), Holm over the {tested['widths_compared']} "
+        f"widths. A width counts only when the difference is significant and at least its "
+        f"floor, the pooled seed-to-seed standard deviation of the two cells: "
+        f"{tested['floor_reason']}. The detectable difference is at 80 % power at Holm's first "
+        f"step. The seed means alone put N = {n_large} higher at M = {ranges(hurt, grid)}; "
+        f"significant at M = {ranges(tested['significant_widths'], grid)}. The first table's "
+        "widths are the measured thresholds and the widest (± is the seed standard deviation)."
+    )
+    return "\n\n".join(
+        [
+            f"### (d) More data can hurt: N = {n_small} vs {n_large}",
+            harm_sentence(results) + " " + mechanism_sentence(results),
+            f"![test loss for each N]({MORE_DATA_PNG})",
+            table(
+                [
+                    "M",
+                    "parameters",
+                    f"test MSE, N = {n_small}",
+                    f"test MSE, N = {n_large}",
+                    "difference ± s.e.",
+                    "floor",
+                    "Holm p",
+                    "verdict",
+                ],
+                rows,
+            ),
+            details("How it was tested", method + "\n\n" + every),
+        ]
     )
 
 
 def epochwise_markdown(results: dict) -> str:
     """Part (e), beyond the sheet: is the test loss non-monotone in epochs as well as in width?"""
-    out = [
-        "### (e) Epoch-wise double descent",
-        "![test MSE over width and epoch](double_descent_epochwise.png)",
-    ]
-    first = results["epochwise"][0]
-    text = (
-        "The sweep also recorded the test loss at "
-        f"{len(first['epochs'])} epochs (log-spaced plus every chunk end) of "
-        "every run (Nakkiran et al. 2019, §5, Fig. 2, show test error against epochs rising and "
-        "falling again for widths near the threshold). Every (width, epoch) cell is tested, "
-        "paired over seeds: is its test loss above some earlier epoch's (a rise) and above some "
-        "later epoch's (a fall)? A width shows *double descent* when a cell has both, "
-        "*overfitting* when a cell rises and nothing later falls significantly. Scanning "
-        f"{fmt(sum(p['cells_scanned'] for p in results['epochwise']))} cells "
-        f"({len(first['widths'])} widths × {len(first['epochs']) - 2} interior epochs per N), "
-        "a naive two-standard-error rule finds some by chance, so the cells' p-values are "
-        f"{first['method']}-adjusted (false-discovery rate {fmt(first['alpha'])}; the q-value of "
-        "each mark is given). "
-    )
-    sentences = []
-    for panel in results["epochwise"]:
-        marks = panel["nonmonotone"]
-        double = [m for m in marks if m["kind"] == "double descent"]
-        overfit = [m for m in marks if m["kind"] == "overfitting"]
-        sentence = f"N = {panel['n_train']}: "
-        if double:
-            sentence += "epoch-wise double descent at M = " + ", ".join(
-                f"{m['width']} (peak at epoch {m['peak_epoch']}, rise "
-                f"{fmt(m['rise'])}, fall {fmt(m['fall'])}, q = {fmt(m['q'], 2)})"
-                for m in double
-            )
-        else:
-            sentence += "no width shows epoch-wise double descent"
-        if overfit:
-            sentence += (
-                "; the test loss rises for good (overfitting in epochs) at M = "
-                + ", ".join(str(m["width"]) for m in overfit)
-            )
-        sentences.append(sentence + ".")
-    kinds = {m["kind"] for panel in results["epochwise"] for m in panel["nonmonotone"]}
-    if "double descent" not in kinds:
-        sentences.append(
-            "This teacher does not show epoch-wise double descent within the "
-            "recorded epochs"
-            + (
-                ": where the test loss is non-monotone in epochs it "
-                "rises and stays up (overfitting) rather than "
-                "descending a second time."
-                if kinds
-                else "."
-            )
+    panels = results["epochwise"]
+    share = f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} %"
+    summary_rows = []
+    for p in panels:
+        levels = [m for m in p["nonmonotone"] if m["kind"] == verdicts.LEVELS_OFF]
+        falls = p["significant_rise_and_fall"]
+        summary_rows.append(
+            [
+                p["n_train"],
+                p["verdict"],
+                ranges(p["double_descent_widths"], p["widths"]),
+                ranges(p["levels_off_widths"], p["widths"]),
+                _span([m["rise"] for m in levels]),
+                ranges(p["sliver_widths"], p["widths"]),
+                _span([f["fall"] for f in falls]),
+                _percent_span([f["undone"] for f in falls]),
+                "—" if p.get("slivers") is None else p["slivers"],
+            ]
         )
-    return "\n\n".join([*out, text + " ".join(sentences)])
+    marks = table(
+        ["N", "M", "kind", "peak epoch", "rise", "fall", "undone", "floor", "q", "q tests"],
+        [
+            [
+                p["n_train"],
+                m["width"],
+                m["kind"],
+                m["peak_epoch"],
+                m["rise"],
+                m["fall"],
+                _pct(m["undone"]),
+                m["rise_floor"],
+                fmt(m["q"], 2),
+                m["tested"],
+            ]
+            for p in panels
+            for m in [
+                *p["nonmonotone"],
+                *(
+                    f
+                    for f in p["significant_rise_and_fall"]
+                    if (f["width"], f["peak_epoch"])
+                    not in {(m["width"], m["peak_epoch"]) for m in p["nonmonotone"]}
+                ),
+            ]
+        ],
+    )
+    first = panels[0]
+    method = (
+        f"The sweep recorded the test MSE at {len(first['epochs'])} epochs (log-spaced, then "
+        "every chunk end) of every run. Every (width, epoch) cell is tested, paired over "
+        "seeds: is it above some earlier epoch (a rise) and above some later epoch (a fall)? "
+        f"Over {fmt(sum(p['cells_scanned'] for p in panels))} cells the p-values are "
+        f"{first['method']}-adjusted (false-discovery rate {fmt(first['alpha'])}). A width "
+        f"shows double descent only when a cell's rise is significant and at least its floor "
+        f"({verdicts.SPREAD_FLOOR_REASON}) and its fall is significant and undoes at least "
+        f"{share} of the rise ({verdicts.SECOND_DESCENT_REASON}); a significant rise above "
+        "its floor that falls back by less is overfitting that levels off. Rise: from the "
+        "lowest earlier epoch; fall: to the lowest later epoch (seed means). The table lists "
+        "each width's mark (for overfitting, its largest significant rise) and then its most "
+        "significant rise-and-fall where that is another cell, whatever share it undoes."
+    )
+    return "\n\n".join(
+        [
+            "### (e) Epoch-wise double descent",
+            epochwise_sentence(results),
+            f"![test MSE over width and epoch]({EPOCHWISE_PNG})",
+            table(
+                [
+                    "N",
+                    "verdict",
+                    "double descent at M",
+                    "levels off at M",
+                    "rise",
+                    "significant slivers at M",
+                    "their fall",
+                    "undone",
+                    "sliver cells",
+                ],
+                summary_rows,
+            ),
+            details("How it was tested", method + "\n\n" + marks),
+        ]
+    )
 
 
-def widths_both(results: dict, n_small: int, n_large: int) -> list[int]:
-    """Widths swept for both training-set sizes."""
-    by_n = {
-        n: {r["width"] for r in results["sweep"] if r["n_train"] == n} for n in (n_small, n_large)
-    }
-    return sorted(by_n[n_small] & by_n[n_large])
+def answers(results: dict) -> list[dict]:
+    """One row per item of computer assignment 1 and the epoch-wise question beyond it."""
+    n_values = _n_values(results)
+    n_first = n_values[0]
+    bayes, check = results["bayes_risk"], results["bayes_check"]
+    sweep = _rows(results, n_first)
+    peak = _by_n(results["test_loss_peak"], n_first)
+    config = results["run"]["config"]
+    curves = sorted(results["training_curves"], key=lambda c: c["width"])
+    peak_error = _row_at(results, n_first, peak["width"])["test_loss_standard_error"]
+    rows = [
+        {
+            "item": "CA 1(b)",
+            "question": "What is the theoretical optimal test error $R_t$?",
+            "answer": f"$R_t = s^2 = {fmt(bayes)}$, the label-noise variance (the teacher is "
+            f"the best predictor); the lowest test MSE measured, "
+            f"{fmt(check['lowest_test_loss'])}, is "
+            + ("not below it." if check["passed"] else "**below it**: check the data."),
+            "figure": None,
+        },
+        {
+            "item": "CA 1(b)",
+            "question": "Training loss for each M (log–log plot)",
+            "answer": "Training MSE against epoch for M = "
+            + ", ".join(str(c["width"]) for c in curves)
+            + f" (N = {results['curve_n_train']}, {config['seeds']} seeds, "
+            f"{fmt(config['curve_epochs'])} full-batch Adam steps); final median MSE "
+            + ", ".join(fmt(c["final_train_loss"]) for c in curves)
+            + ".",
+            "figure": CURVES_PNG,
+        },
+        {
+            "item": "CA 1(b)",
+            "question": "Which M reach MSE < 10⁻³? Faster or slower for larger models?",
+            "answer": speed_sentence(results),
+            "figure": CURVES_PNG,
+        },
+        {
+            "item": "CA 1(c)",
+            "question": "Final training and test loss against M",
+            "answer": f"N = {n_first}: training MSE reaches "
+            f"{fmt(results['interpolation_tol'])} from the threshold on; test MSE "
+            f"{fmt(sweep[0]['test_loss'])} at M = {sweep[0]['width']}, peak "
+            f"{_pm(peak['test_loss'], peak_error)} "
+            f"at M = {peak['width']}, {fmt(sweep[-1]['test_loss'])} at M = "
+            f"{sweep[-1]['width']}.",
+            "figure": SWEEP_PNG,
+        },
+        {
+            "item": "CA 1(c)",
+            "question": "What is the interpolation threshold, and how many parameters?",
+            "answer": threshold_sentence(results, n_first)
+            + f": the smallest M whose seed-median final training MSE is below "
+            f"{fmt(results['interpolation_tol'])}.",
+            "figure": SWEEP_PNG,
+        },
+    ]
+    contrast = _by_n(results["threshold_contrasts"], n_first)
+    if contrast:
+        rows.append(
+            {
+                "item": "CA 1(c)",
+                "question": "Is there a double-descent peak at the threshold?",
+                "answer": _short_contrast(contrast),
+                "figure": SWEEP_PNG,
+            }
+        )
+    if len(n_values) > 1:
+        rows.append(
+            {
+                "item": "CA 1(d)",
+                "question": f"Test loss for N = {n_values[0]} and {n_values[1]} at the threshold "
+                "and beyond it; why?",
+                "answer": more_data_answer(results),
+                "figure": MORE_DATA_PNG,
+            }
+        )
+    if results.get("epochwise"):
+        rows.append(
+            {
+                "item": "Beyond the sheet",
+                "question": "Epoch-wise double descent in the teacher?",
+                "answer": epochwise_sentence(results),
+                "figure": EPOCHWISE_PNG,
+            }
+        )
+    return rows
+
+
+def _short_contrast(contrast: dict) -> str:
+    """The threshold verdict in one sentence: its size, its floor, the share undone."""
+    if not contrast.get("tested"):
+        return f"Not tested ({contrast.get('reason', 'no window')})."
+    window = "–".join(str(w) for w in contrast["window_values"])
+    rise = (
+        f"the test MSE at M = {window} is {_pm(contrast['rise'], contrast['rise_standard_error'])} "
+        f"above M = {contrast['rise_versus_value']} (floor {fmt(contrast['rise_floor'])})"
+    )
+    undone = _pct(contrast["undone"])
+    if contrast["verdict"] == verdicts.DOUBLE_DESCENT:
+        return (
+            f"**Yes, double descent**: {rise}, and M = {contrast['last_value']} undoes {undone} "
+            f"of it ({fmt(100 * contrast['share'])} % needed)."
+        )
+    if contrast["verdict"] == verdicts.LEVELS_OFF:
+        return f"**No, it levels off**: {rise}; M = {contrast['last_value']} undoes {undone}."
+    return f"**No peak established**: {rise}; {contrast['verdict']}."
+
+
+def more_data_answer(results: dict) -> str:
+    """CA 1(d): the two models' test losses for both N (mean ± s.e.), the verdict and why."""
+    n_small, n_large = _n_values(results)[:2]
+    widths = sorted({r["width"] for r in results["more_data"]})[:2]
+    values = []
+    for width in widths:
+        pair = [_row_at(results, n, width) for n in (n_small, n_large)]
+        if None not in pair:
+            values.append(
+                f"M = {width}: "
+                + " vs ".join(_pm(r["test_loss"], r["test_loss_standard_error"]) for r in pair)
+            )
+    text = f"Test MSE, N = {n_small} vs {n_large}: " + "; ".join(values) + ". "
+    tested = results["more_data_hurts_tested"]
+    largest = tested["largest"]
+    small = _by_n(results["interpolation_threshold"], n_small)
+    large = _by_n(results["interpolation_threshold"], n_large)
+    why = (
+        f": doubling N moves the interpolation threshold, and its peak, from M = "
+        f"{small['width']} to {large['width']}."
+        if small and large
+        else "."
+    )
+    if tested["harmful_widths"]:
+        grid = [r["width"] for r in _rows(results, n_large)]
+        return (
+            text + f"**More data hurt at M = {ranges(tested['harmful_widths'], grid)}** (at most "
+            f"{_pm(largest['difference'], largest['standard_error'])} at M = {largest['width']}, "
+            f"floor {fmt(largest['floor'])})" + why
+        )
+    return text + harm_sentence(results)
 
 
 def summary(results: dict) -> list[str]:
     """Headline numbers for the console."""
     lines = []
-    for peak in results["test_loss_peak"]:
-        threshold = next(
-            (t for t in results["interpolation_threshold"] if t["n_train"] == peak["n_train"]), None
-        )
+    for n in _n_values(results):
+        peak = _by_n(results["test_loss_peak"], n)
+        threshold = _by_n(results["interpolation_threshold"], n)
+        contrast = _by_n(results["threshold_contrasts"], n) or {}
         lines.append(
-            f"N = {peak['n_train']}: test MSE peaks at M = {peak['width']} "
-            f"({fmt(peak['test_loss'])}, {fmt(peak['test_loss'] / results['bayes_risk'])}"
-            f" x R_t); interpolation threshold "
+            f"N = {n}: test MSE peaks at M = {peak['width']} ({fmt(peak['test_loss'])}, "
+            f"{fmt(peak['test_loss'] / results['bayes_risk'])} x R_t); interpolation threshold "
             + (
                 f"M = {threshold['width']} ({threshold['n_params']} parameters)"
                 if threshold
                 else "not reached"
             )
+            + f"; threshold test: {contrast.get('verdict', 'not tested')}"
+            + (
+                f" (rise {fmt(contrast['rise'])}, floor {fmt(contrast['rise_floor'])}, "
+                f"{_pct(contrast['undone'])} undone)"
+                if contrast.get("tested")
+                else ""
+            )
         )
-    if results["more_data_hurts_widths"]:
-        hurt = results["more_data_hurts_widths"]
-        tested = results.get("more_data_hurts_tested") or {}
-        significant = tested.get("significant_widths", [])
+    tested = results.get("more_data_hurts_tested")
+    if tested:
+        largest = tested["largest"] or {}
         lines.append(
-            f"more data: higher mean test MSE at {len(hurt)} width(s), "
-            f"M = {min(hurt)}..{max(hurt)}; significant (Holm) at "
-            f"{', '.join(map(str, significant)) if significant else 'none'}"
+            f"more data hurt (significant and >= floor) at "
+            f"{len(tested['harmful_widths'])} width(s): M = "
+            f"{', '.join(map(str, tested['harmful_widths'])) or 'none'}; largest difference "
+            f"{fmt(largest.get('difference'))} (floor {fmt(largest.get('floor'))})"
+        )
+    for panel in results.get("epochwise") or []:
+        largest = panel["undone"]
+        lines.append(
+            f"epoch-wise, N = {panel['n_train']}: {panel['verdict']}; double descent at "
+            f"{len(panel['double_descent_widths'])} width(s), levels off at "
+            f"{len(panel['levels_off_widths'])}, significant slivers at "
+            f"{len(panel['sliver_widths'])} (largest share undone "
+            f"{_percent_span([] if largest is None else [largest])})"
         )
     return lines

@@ -31,11 +31,15 @@ with :math:`|r - 1| \le b`; the median :math:`r` over the second half; and the f
 of epochs at which the training loss rose,
 before and after the onset (the non-monotone loss that marks the edge of stability).
 
-The signatures per step size are thresholds on seed medians (descriptive, every step size
-scanned and named). Whether λ_max over the second half sits above or below 2/μ is a test:
-a two-sided t-test of the seeds' second-half median ratios against 1, Holm-adjusted over
-the step sizes scanned (``jaxnn.stats``). The sentences and Markdown are in
-``edge_of_stability_text``.
+Each run shows or lacks each signature (thresholds in ``edge_of_stability_text``);
+a step size shows it when at least ``verdicts.RUN_SHARE`` of its seeds do (a description),
+and the study's verdict pools every run: a signature is named when at least
+``verdicts.RUN_SHARE`` of the runs show it and a one-sided binomial test puts that
+share above 1/2 (``verdicts.judge_share``). Whether λ_max over the second half sits above or below
+2/μ is a two-sided t-test of the seeds' second-half median ratios against 1,
+Holm-adjusted over the step sizes, named only when the mean departure is at least the
+pooled seed-to-seed standard deviation of those ratios (``jaxnn.verdicts``). The
+sentences and Markdown are in ``edge_of_stability_text``.
 """
 
 from __future__ import annotations
@@ -48,18 +52,43 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import stats as scipy_stats
 
-from jaxnn import curvature, data, members, models, precision, stability, stats, train, validation
+from jaxnn import (
+    curvature,
+    data,
+    members,
+    models,
+    precision,
+    stability,
+    stats,
+    train,
+    validation,
+    verdicts,
+)
 from jaxnn.studies import NoProgress
 from jaxnn.studies.edge_of_stability_text import (
+    SIGNATURES,
+    answers,
     classify,
     conclusions,
     markdown,
+    run_signatures,
     seed_median,
     summary,
 )
 
-__all__ = ["FULL", "QUICK", "Config", "markdown", "run", "summary", "train_and_measure"]
+__all__ = [
+    "FULL",
+    "QUICK",
+    "Config",
+    "answers",
+    "markdown",
+    "run",
+    "summary",
+    "train_and_measure",
+    "with_verdicts",
+]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -197,16 +226,29 @@ def rate_summary(runs: Sequence[dict]) -> list[dict]:
             "n_onset": sum(r["onset_epoch"] is not None for r in alive),
         }
         row |= {name: seed_median([r[name] for r in alive]) for name in stability.MEASURES}
+        row |= {f"n_{name}": sum(r.get(name, False) for r in alive) for name in SIGNATURES}
         rows.append(row)
     return rows
 
 
-def late_ratio_tests(runs: Sequence[dict], rate_rows: Sequence[dict]) -> None:
+def late_ratio_tests(
+    runs: Sequence[dict], rate_rows: Sequence[dict], alpha: float = verdicts.SIGNIFICANCE
+) -> None:
     """Adds to each rate row the t-test of its seeds' second-half ratios against 1, Holm over rates.
 
     ``late_edge_ratio_t``, ``late_edge_ratio_p`` (two-sided, ``stats.mean_test``) and
-    ``late_edge_ratio_p_holm`` (over the step sizes with a p-value; NaN with one seed).
+    ``late_edge_ratio_p_holm`` (over the step sizes with a p-value; NaN with one seed);
+    ``late_edge_ratio_floor`` (the pooled seed-to-seed standard deviation of the ratios
+    over every step size, ``verdicts.spread_floor``), ``late_edge_ratio_detectable`` (the
+    |mean − 1| the test finds at 80 % power, level α/m) and ``late_edge_ratio_verdict``
+    (``verdicts.judge`` of |mean − 1|).
     """
+    cells = [
+        [r["late_edge_ratio"] for r in runs if r["learning_rate"] == row["learning_rate"]
+         and r["late_edge_ratio"] is not None]
+        for row in rate_rows
+    ]  # fmt: skip
+    floor = verdicts.spread_floor(*cells)
     tests = [
         stats.mean_test(
             [r["late_edge_ratio"] for r in runs if r["learning_rate"] == row["learning_rate"]
@@ -216,9 +258,28 @@ def late_ratio_tests(runs: Sequence[dict], rate_rows: Sequence[dict]) -> None:
         for row in rate_rows
     ]  # fmt: skip
     adjusted = stats.holm([t["p_value"] for t in tests])
+    m = max(1, int(np.isfinite(adjusted).sum()))
     for row, test, p in zip(rate_rows, tests, adjusted):
         row |= {"late_edge_ratio_t": test["t"], "late_edge_ratio_p": test["p_value"]}
         row["late_edge_ratio_p_holm"] = float(p)
+        dof, error = test["n"] - 1, test["standard_error"]
+        detectable = (
+            float(
+                (scipy_stats.t.ppf(1 - alpha / (2 * m), dof) + scipy_stats.t.ppf(0.8, dof)) * error
+            )
+            if dof >= 1 and math.isfinite(error)
+            else math.nan
+        )
+        departure = abs(test["mean"] - 1) if math.isfinite(test["mean"]) else math.nan
+        judgement = verdicts.judge(
+            departure, float(p) if math.isfinite(p) else None, floor=floor, alpha=alpha
+        )
+        row |= {
+            "late_edge_ratio_mean": test["mean"],
+            "late_edge_ratio_floor": floor,
+            "late_edge_ratio_detectable": detectable,
+            "late_edge_ratio_verdict": judgement["verdict"],
+        }
 
 
 def trajectories(
@@ -321,6 +382,59 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     return summarize(config, arrays)
 
 
+def signature_verdicts(runs: Sequence[dict], *, alpha: float) -> dict:
+    """Per signature, over every non-diverged run: count, share, binomial p, floor, verdict.
+
+    A signature is named (``verdict`` ``"effect"``) when at least ``verdicts.RUN_SHARE`` of
+    the runs show it and a one-sided binomial test puts the share above 1/2
+    (``verdicts.judge_share``).
+    """
+    alive = [r for r in runs if not r["diverged"]]
+    out = {}
+    for name in SIGNATURES:
+        k, n = sum(bool(r.get(name)) for r in alive), len(alive)
+        judgement = verdicts.judge_share(k, n, alpha=alpha)
+        out[name] = {"count": k, "n": n, "share": judgement["estimate"], "p": judgement["p"]}
+        out[name] |= {"floor": verdicts.RUN_SHARE, "verdict": judgement["verdict"]}
+    return out | {"reason": verdicts.RUN_SHARE_REASON}
+
+
+def analyse(runs: Sequence[dict], *, band: float, epochs: int, alpha: float) -> dict:
+    """Per-run signatures, per-rate rows, tests, verdicts and sentences from the ``runs`` rows."""
+    runs = [r | run_signatures(r, band=band) for r in runs]
+    rate_rows = rate_summary(runs)
+    for row in rate_rows:
+        row |= classify(row)
+    late_ratio_tests(runs, rate_rows, alpha)
+    signatures = signature_verdicts(runs, alpha=alpha)
+    return {
+        "runs": runs,
+        "rate_summary": rate_rows,
+        "signatures": signatures,
+        "conclusions": conclusions(
+            rate_rows, band=band, epochs=epochs, alpha=alpha, signatures=signatures
+        ),
+    }
+
+
+def with_verdicts(document: dict) -> dict:
+    """The document with signatures, tests, verdicts and sentences recomputed from its runs.
+
+    Pure and idempotent: reads the JSON-ready ``runs`` rows and ``run.config``; the
+    trajectories and timings are kept.
+    """
+    config = document["run"]["config"]
+    return {
+        **document,
+        **analyse(
+            document["runs"],
+            band=config["edge_band"],
+            epochs=config["epochs"],
+            alpha=config["significance"],
+        ),
+    }
+
+
 def summarize(config: Config, arrays: dict) -> dict:
     """Rows per run and per step size, sentences and figure curves from the measured arrays."""
     record_epochs = np.asarray(arrays["record_epochs"])
@@ -347,17 +461,9 @@ def summarize(config: Config, arrays: dict) -> dict:
                 **measures,
             }
         )
-    rate_rows = rate_summary(runs)
-    for row in rate_rows:
-        row |= classify(row, band=config.edge_band)
-    late_ratio_tests(runs, rate_rows)
     return {
         "n_params": config.model().parameter_count(config.width),
-        "runs": runs,
-        "rate_summary": rate_rows,
-        "conclusions": conclusions(
-            rate_rows, band=config.edge_band, epochs=config.epochs, alpha=config.significance
-        ),
+        **analyse(runs, band=config.edge_band, epochs=config.epochs, alpha=config.significance),
         "trajectories": trajectories(
             np.asarray(arrays["learning_rate"]),
             np.asarray(arrays["seed"]),

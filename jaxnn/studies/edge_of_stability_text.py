@@ -1,8 +1,10 @@
 """Sentences and Markdown of the edge-of-stability study, chosen from its results alone.
 
-The signatures per step size (``classify``) are thresholds on seed medians, named
-here with the sentences that report them; whether λ_max sits above or below 2/μ is
-read from the Holm-adjusted tests the study adds to each rate row.
+Each run shows or lacks each signature (``run_signatures``: thresholds on its own
+trajectory); a step size shows it when at least ``verdicts.RUN_SHARE`` of its seeds do
+(``classify``), and the study names it when the runs pooled over step sizes clear that
+share and a binomial test. Whether λ_max sits above or below 2/μ is read from the
+Holm-adjusted tests and floors the study adds to each rate row.
 """
 
 from __future__ import annotations
@@ -10,12 +12,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from jaxnn import stats
-from jaxnn.formatting import count_of, fmt, listed, percent, table
+from jaxnn import stats, verdicts
+from jaxnn.formatting import count_of, details, fmt, listed, p_text, percent, table
 
-HOVER_FRACTION = 0.8  # "hovers at the edge": at least this share of records after the onset in band
-RISING_FRACTION = 0.05  # "non-monotone loss": the loss rises in at least this share of epochs
+# "Hovers at the edge": at least this share of the records after the onset in band. Cohen et
+# al. 2021 (Fig. 1) show λ_max pinned at 2/μ after the onset except for brief spikes; 80 %
+# allows such spikes and still describes a plateau.
+HOVER_FRACTION = 0.8
+# "Non-monotone loss": the loss rises in at least this share of the epochs after the onset.
+# Before the onset gradient descent's loss rises in well under 1 % of epochs (a descent
+# method); 5 % is five times that and leaves no doubt that the loss has stopped descending.
+RISING_FRACTION = 0.05
 SHORT_SHARPENING = 0.05  # an onset within this share of training counts as a brief sharpening
+SIGNATURES = ("sharpening", "hovering", "non_monotone")
 
 
 def seed_median(values: Sequence) -> float | None:
@@ -24,28 +33,33 @@ def seed_median(values: Sequence) -> float | None:
     return median if math.isfinite(median) else None
 
 
-def classify(row: dict, *, band: float) -> dict:
-    """Which edge-of-stability signatures a step size shows (from its ``rate_summary`` row).
+def run_signatures(run: dict, *, band: float) -> dict:
+    """Which edge-of-stability signatures one run shows (from its ``trajectory_measures``).
 
-    ``sharpening``: every non-diverged seed reached the edge from below (initial ratio
-    < 1 − b). ``hovering``: the median share of records in band after the onset is at
-    least ``HOVER_FRACTION``. ``non_monotone``: the median share of rising epochs after
-    the onset is at least ``RISING_FRACTION``.
+    ``sharpening``: it reached the edge from below (initial ratio < 1 − b). ``hovering``:
+    at least ``HOVER_FRACTION`` of its records after the onset lie in band.
+    ``non_monotone``: its loss rose in at least ``RISING_FRACTION`` of the epochs after
+    the onset. A diverged run, or one that never reached the edge, shows none.
+    """
+    reached = not run.get("diverged") and run.get("onset_epoch") is not None
+    in_band, rising = run.get("fraction_in_band"), run.get("loss_rise_fraction_after")
+    return {
+        "sharpening": bool(reached and run["initial_edge_ratio"] < 1 - band),
+        "hovering": bool(reached and in_band is not None and in_band >= HOVER_FRACTION),
+        "non_monotone": bool(reached and rising is not None and rising >= RISING_FRACTION),
+    }
+
+
+def classify(row: dict) -> dict:
+    """Which signatures a step size shows: those at least ``verdicts.RUN_SHARE`` of its seeds show.
+
+    Reads the counts ``n_<signature>`` of its ``rate_summary`` row; a description of each
+    step size (with three seeds, all three), not a test.
     """
     alive = row["n_seeds"] - row["n_diverged"]
-    reached = alive > 0 and row["n_onset"] == alive
     return {
-        "sharpening": bool(reached and row["initial_edge_ratio"] < 1 - band),
-        "hovering": bool(
-            reached
-            and row["fraction_in_band"] is not None
-            and row["fraction_in_band"] >= HOVER_FRACTION
-        ),
-        "non_monotone": bool(
-            reached
-            and row["loss_rise_fraction_after"] is not None
-            and row["loss_rise_fraction_after"] >= RISING_FRACTION
-        ),
+        name: bool(alive > 0 and row[f"n_{name}"] / alive >= verdicts.RUN_SHARE)
+        for name in SIGNATURES
     }
 
 
@@ -89,7 +103,8 @@ def rate_sentence(row: dict, *, band: float, epochs: int) -> str:
 
 
 def _side_sentence(rate_rows: Sequence[dict], alpha: float = 0.05) -> str:
-    """Where λ_max sits against 2/μ over the second half: tested per step size, Holm over them."""
+    """Where λ_max sits against 2/μ over the second half: tested per step size, Holm over them,
+    named only at or above the floor (the pooled seed spread of the ratios)."""
     rows = [r for r in rate_rows if r["late_edge_ratio"] is not None]
     if not rows:
         return "No step size has a second-half λ_max to compare with 2/μ."
@@ -101,25 +116,39 @@ def _side_sentence(rate_rows: Sequence[dict], alpha: float = 0.05) -> str:
             f"Over the second half λ_max sits at {medians}; with one seed per step size, "
             "whether it lies above or below 2/μ cannot be tested."
         )
-    above = [r["learning_rate"] for r in tested if r["late_edge_ratio_p_holm"] < alpha
-             and r["late_edge_ratio_t"] > 0]  # fmt: skip
-    below = [r["learning_rate"] for r in tested if r["late_edge_ratio_p_holm"] < alpha
-             and r["late_edge_ratio_t"] < 0]  # fmt: skip
-    neither = [r["learning_rate"] for r in tested if r["learning_rate"] not in above + below]
+    effect = [r for r in tested if r["late_edge_ratio_verdict"] == verdicts.EFFECT]
+    above = [r["learning_rate"] for r in effect if r["late_edge_ratio_t"] > 0]
+    below = [r["learning_rate"] for r in effect if r["late_edge_ratio_t"] < 0]
+    small = [
+        r["learning_rate"] for r in tested if r["late_edge_ratio_verdict"] == verdicts.BELOW_FLOOR
+    ]
+    neither = [
+        r["learning_rate"] for r in tested if r["late_edge_ratio_verdict"] == verdicts.NOT_DETECTED
+    ]
+    floor = tested[0]["late_edge_ratio_floor"]
     sentence = (
         f"Over the second half ({medians}; each seed's median ratio tested against 1 by a "
         f"two-sided t-test, Holm over the {count_of(len(tested), 'step size')} tested, level "
-        f"{alpha:g}), λ_max lies "
+        f"{alpha:g}; floor {fmt(floor, 2)}, the pooled seed-to-seed standard deviation of the "
+        "ratios), λ_max lies "
         + "; ".join(
             f"{side} at μ = {listed(rates)}"
             for side, rates in (
                 ("above 2/μ", above),
                 ("below 2/μ", below),
+                ("off 2/μ by less than the floor", small),
                 ("not distinguishably off 2/μ", neither),
             )
             if rates
         )
-        + "."
+        + " (departures "
+        + ", ".join(
+            f"{fmt(r['late_edge_ratio_mean'] - 1, 2)} at μ = {r['learning_rate']:g} "
+            f"({p_text(r['late_edge_ratio_p_holm'])}; detectable "
+            f"{fmt(r['late_edge_ratio_detectable'], 2)})"
+            for r in tested
+        )
+        + ")."
     )
     if above:
         sentence += (
@@ -129,34 +158,51 @@ def _side_sentence(rate_rows: Sequence[dict], alpha: float = 0.05) -> str:
     return sentence
 
 
+SIGNATURE_NAMES = {
+    "sharpening": "progressive sharpening from below to the edge",
+    "hovering": "a plateau at 2/μ",
+    "non_monotone": "a non-monotone loss at the edge",
+}
+
+
+def signature_text(name: str, verdict: dict) -> str:
+    """ "12 of 12 runs (100 %; binomial p = 2.4e-04 against 1/2, floor 75 %)"."""
+    return (
+        f"{verdict['count']} of {verdict['n']} runs ({percent(verdict['share'])}; binomial "
+        f"{p_text(verdict['p'])} against 1/2, floor {percent(verdict['floor'])})"
+    )
+
+
 def conclusions(
-    rate_rows: Sequence[dict], *, band: float, epochs: int, alpha: float = 0.05
+    rate_rows: Sequence[dict],
+    *,
+    band: float,
+    epochs: int,
+    alpha: float = 0.05,
+    signatures: dict | None = None,
 ) -> list[str]:
     """Per step size one sentence, then which signatures hold where, and where they do not."""
     sentences = [rate_sentence(r, band=band, epochs=epochs) for r in rate_rows]
-    marks = {r["learning_rate"]: classify(r, band=band) for r in rate_rows}
+    marks = {r["learning_rate"]: classify(r) for r in rate_rows}
     sentences.append(
-        f"The signatures below are read off every one of the {count_of(len(marks), 'step size')} "
-        "(a threshold on the seed medians, every seed needing to reach the edge; a description "
-        "of each step size, not a test)."
+        f"A step size shows a signature when at least {percent(verdicts.RUN_SHARE)} of its "
+        f"seeds do (a description of each of the {count_of(len(marks), 'step size')}, not a test); "
+        f"thresholds per run: a plateau has at least {HOVER_FRACTION:.0%} of the records after "
+        f"the onset within ±{band:g}·2/μ, a non-monotone loss rises in at least "
+        f"{RISING_FRACTION:.0%} of the epochs after the onset."
     )
-    names = {
-        "sharpening": "progressive sharpening from below to the edge",
-        "hovering": (
-            f"a plateau at 2/μ (at least {HOVER_FRACTION:.0%} of the records after "
-            f"the onset within ±{band:g}·2/μ)"
-        ),
-        "non_monotone": (
-            f"a non-monotone loss at the edge (rising in at least "
-            f"{RISING_FRACTION:.0%} of the epochs after the onset)"
-        ),
-    }
-    for name, text in names.items():
+    alive = {r["learning_rate"]: r["n_seeds"] - r["n_diverged"] for r in rate_rows}
+    for name, text in SIGNATURE_NAMES.items():
         shown = [rate for rate, mark in marks.items() if mark[name]]
         missing = [rate for rate, mark in marks.items() if not mark[name]]
-        sentence = f"{text.capitalize()}: μ = {listed(shown)}"
+        counts = ", ".join(f"{r[f'n_{name}']}/{alive[r['learning_rate']]}" for r in rate_rows)
+        sentence = f"{text[0].upper() + text[1:]}: μ = {listed(shown)}"
         if missing:
             sentence += f"; not at μ = {listed(missing)}"
+        sentence += f" (seeds showing it per step size: {counts})"
+        if signatures:
+            sentence += f"; over all runs {signature_text(name, signatures[name])}: "
+            sentence += signatures[name]["verdict"]
         sentences.append(sentence + ".")
     sentences.append(_side_sentence(rate_rows, alpha))
     short = [
@@ -197,62 +243,116 @@ def conclusions(
     return sentences
 
 
+def edge_answer(results: dict) -> str:
+    """Does sharpness rise to 2/μ and hover? The pooled signature verdicts in one sentence."""
+    signatures = results.get("signatures")
+    if not signatures or not signatures["sharpening"]["n"]:
+        return "No run survived to measure"
+    sharpening, hovering = signatures["sharpening"], signatures["hovering"]
+    named = [n for n in ("sharpening", "hovering") if signatures[n]["verdict"] == verdicts.EFFECT]
+    verdict = (
+        "**Yes: λ_max rises to 2/μ and hovers there**"
+        if len(named) == 2
+        else "**It rises to 2/μ but does not hover in most runs**"
+        if named == ["sharpening"]
+        else "**No edge-of-stability plateau established**"
+    )
+    late = [r["late_edge_ratio"] for r in results["rate_summary"] if r["late_edge_ratio"]]
+    return (
+        f"{verdict}: {sharpening['count']} of {sharpening['n']} runs sharpen to the edge and "
+        f"{hovering['count']} hover within the band (binomial {p_text(hovering['p'])} against "
+        f"1/2; floor {percent(hovering['floor'])}); second-half λ_max = "
+        f"{fmt(min(late), 3)}–{fmt(max(late), 3)}·2/μ"
+    )
+
+
+def answers(results: dict) -> list[dict]:
+    """One row for the beyond-the-sheet question this study answers."""
+    return [
+        {
+            "item": "Beyond",
+            "question": "Full-batch GD at the edge of stability: does sharpness rise to 2/μ and "
+            "hover?",
+            "answer": edge_answer(results) + ".",
+            "figure": "edge_of_stability.png",
+        }
+    ]
+
+
 def summary(results: dict) -> list[str]:
-    """Headline numbers for the console."""
+    """Headline numbers and verdicts for the console."""
     rows = results["rate_summary"]
     late = ", ".join(f"{r['learning_rate']:g}: {fmt(r['late_edge_ratio'])}" for r in rows)
     reached = ", ".join(
         f"{r['learning_rate']:g}: {r['n_onset']}/{r['n_seeds'] - r['n_diverged']}" for r in rows
     )
-    return [
+    lines = [
         f"lambda_max*mu/2 over the second half (seed median) by mu: {late}",
         f"edge reached (seeds) by mu: {reached}",
-        (
-            f"training {fmt(results['train_seconds'], 2)} s, curvature "
-            f"{fmt(results['curvature_seconds'], 2)} s"
-        ),
     ]
+    for name, verdict in results.get("signatures", {}).items():
+        if isinstance(verdict, dict):
+            lines.append(
+                f"{name}: {verdict['count']}/{verdict['n']} runs (floor "
+                f"{fmt(verdict['floor'])}): {verdict['verdict']}"
+            )
+    lines.append(
+        f"training {fmt(results['train_seconds'], 2)} s, curvature "
+        f"{fmt(results['curvature_seconds'], 2)} s"
+    )
+    return lines
 
 
-def _intro(results: dict) -> str:
+def _setup(results: dict) -> str:
     config = results["run"]["config"]
-    band, shape = config["edge_band"], config["data"]
+    shape = config["data"]
+    return (
+        f"Full-batch gradient descent (every step sees all N = {config['n_train']} points) on "
+        f"the implicit-regularization study's network {shape['input_dim']} → {config['width']} × "
+        f"{config['depth']} → {shape['output_dim']} ReLU and data, {config['epochs']} steps, "
+        f"{count_of(config['seeds'], 'seed')} per step size μ."
+    )
+
+
+def _method(results: dict) -> str:
+    config = results["run"]["config"]
+    band = config["edge_band"]
     n_records = len(results["trajectories"][0]["record_epochs"]) if results["trajectories"] else 0
     return (
-        f"Full-batch gradient descent (constant step μ, every step sees all N = "
-        f"{config['n_train']} points) on the implicit-regularization study's network "
-        f"{shape['input_dim']} → {config['width']} × {config['depth']} → {shape['output_dim']} "
-        f"ReLU ({results['n_params']} parameters, {config['init_scheme']} init) and data, "
-        f"{config['epochs']} steps, {count_of(config['seeds'], 'seed')}; λ_max of the full "
+        f"{results['n_params']} parameters, {config['init_scheme']} init. λ_max of the full "
         f"training MSE by Lanczos ({config['lanczos_iterations']} Hessian-vector products) every "
         f"{config['record_every']} steps ({n_records} records per run). Gradient descent on a "
         "quadratic is stable only while λ_max ≤ 2/μ; Cohen et al. (2021) found that on neural "
         "networks λ_max rises until it reaches 2/μ and then hovers there while the loss keeps "
         f"falling non-monotonically. Onset: first record with λ_max·μ/2 ≥ {1 - band:g}; in band: "
         f"|λ_max·μ/2 − 1| ≤ {band:g}. Seed medians; “vs 1”: Holm-adjusted two-sided p of the "
-        "seeds' second-half ratios against 1 (t-test; — with one seed)."
+        "seeds' second-half ratios against 1 (t-test; — with one seed), with its verdict "
+        f"against the floor. Signature floor: {verdicts.RUN_SHARE_REASON}."
     )
 
 
 def markdown(results: dict) -> str:
-    """The study's section: setup, figure, table per step size and sentences from the numbers."""
+    """The study's section: answer, figure, compact table, then the method and every number."""
     header = ["μ", "2/μ", "λ_max·μ/2 at 0", "onset epoch (seeds)", "λ_max·μ/2 second half"]
-    header += ["vs 1", "peak λ_max·μ/2", "sharpening ×", "records in band"]
+    header += ["vs 1", "verdict", "peak λ_max·μ/2", "sharpening ×", "records in band"]
     header += ["loss rises after onset", "before", "final train MSE", "test MSE"]
-    header += ["sharpening / plateau / non-monotone"]
-    rows = []
+    header += ["seeds sharpening / plateau / non-monotone"]
+    rows, compact = [], []
     for r in results["rate_summary"]:
         tests = [
             x["test_loss"] for x in results["runs"] if x["learning_rate"] == r["learning_rate"]
         ]
+        alive = r["n_seeds"] - r["n_diverged"]
+        counts = " / ".join(f"{r[f'n_{k}']}/{alive}" for k in SIGNATURES)
         rows.append(
             [
                 f"{r['learning_rate']:g}",
                 r["edge"],
                 r["initial_edge_ratio"],
-                f"{fmt(r['onset_epoch'])} ({r['n_onset']}/{r['n_seeds'] - r['n_diverged']})",
+                f"{fmt(r['onset_epoch'])} ({r['n_onset']}/{alive})",
                 r["late_edge_ratio"],
                 fmt(r.get("late_edge_ratio_p_holm"), 2),
+                r.get("late_edge_ratio_verdict", "—"),
                 r["max_edge_ratio"],
                 r["sharpening_ratio"],
                 percent(r["fraction_in_band"]),
@@ -260,22 +360,56 @@ def markdown(results: dict) -> str:
                 percent(r["loss_rise_fraction_before"]),
                 r["final_train_loss"],
                 seed_median(tests),
-                " / ".join(fmt(r[k]) for k in ("sharpening", "hovering", "non_monotone")),
+                counts,
             ]
         )
+        compact.append(
+            [
+                f"{r['learning_rate']:g}",
+                f"{fmt(r['onset_epoch'])} ({r['n_onset']}/{alive})",
+                r["late_edge_ratio"],
+                percent(r["fraction_in_band"]),
+                percent(r["loss_rise_fraction_after"]),
+                counts,
+            ]
+        )
+    compact_header = ["μ", "onset epoch (seeds)", "λ_max·μ/2 second half", "records in band"]
+    compact_header += ["loss rises after onset", "seeds sharpening / plateau / non-monotone"]
+    signatures = results.get("signatures", {})
+    verdict_rows = [
+        [
+            SIGNATURE_NAMES[name],
+            f"{v['count']}/{v['n']}",
+            percent(v["share"]),
+            fmt(v["p"], 2),
+            percent(v["floor"]),
+            f"**{v['verdict']}**" if v["verdict"] == verdicts.EFFECT else v["verdict"],
+        ]
+        for name, v in signatures.items()
+        if isinstance(v, dict)
+    ]
+    body = "\n\n".join(
+        [
+            _method(results),
+            table(header, rows),
+            "\n".join(f"- {sentence}" for sentence in results["conclusions"]),
+        ]
+    )
     return "\n".join(
         [
-            _intro(results),
+            _setup(results),
             "",
             "### Progressive sharpening and the edge of stability",
             "",
+            edge_answer(results) + ".",
+            "",
             "![training loss and sharpness against the step](edge_of_stability.png)",
             "",
-            table(header, rows),
+            table(["signature", "runs", "share", "binomial p", "floor", "verdict"], verdict_rows),
             "",
-            "### What the numbers say (chosen by code from the table)",
+            table(compact_header, compact),
             "",
-            *[f"- {sentence}" for sentence in results["conclusions"]],
+            details("How it was tested", body),
             "",
         ]
     )

@@ -34,14 +34,21 @@ Divergence: a run is *diverged* if the training loop flagged it (non-finite or
 exploding loss) or if its network collapsed to a constant output
 (``members.output_spread`` below ``collapse_tol`` times that of the targets).
 
-Statistics (``jaxnn.stats``): a trend against :math:`\mu` is the least-squares
-slope of log statistic on log :math:`\mu` over the converged runs, called rising
-or falling only when its Holm-adjusted two-sided p (over the trends the
-conclusions read) is below 0.05; correlations with the test error carry exact
-p-values (within a rate: the partial correlation given the rate), Holm-adjusted
-over every correlation the report shows; weight decay beats implicit
-regularization only where a decay setting is lower than the best implicit-only
-rate in a paired t-test over seeds, Holm-adjusted over the decay settings scanned.
+Statistics (``jaxnn.stats``, ``jaxnn.verdicts``): every verdict is significant *and*
+at least a floor fixed before the data. A trend against :math:`\mu` is the least-squares
+slope of log statistic on log :math:`\mu` over the converged runs; its size is the
+fitted change across the swept range, :math:`b\,\log(\mu_\max/\mu_\min)`, against the
+seed-to-seed standard deviation of the log statistic within a rate (``TREND_FLOOR_REASON``),
+tested by the Holm-adjusted two-sided p (over the trends the conclusions read).
+Correlations with the test error carry exact p-values (within a rate: the partial
+correlation given the rate), Holm-adjusted over every correlation the report shows; their
+size is the fitted change of the test MSE across the statistic's range, against the test
+MSE's seed spread (``CORRELATION_FLOOR_REASON``). Weight decay beats implicit
+regularization only where a decay setting is lower than the best implicit-only rate in a
+paired t-test over seeds, Holm-adjusted over the settings scanned, by at least the two
+settings' pooled seed spread. A regime of the sharpness (below, at or above the edge) is
+named only when at least ``verdicts.RUN_SHARE`` of the runs show it
+(``verdicts.judge_share``).
 
 Everything here is pure: arrays in, plain dicts and strings out; the
 experiment script writes them. The sentences and Markdown are in
@@ -59,6 +66,7 @@ from collections.abc import Sequence
 
 import jax
 import numpy as np
+from scipy import stats as scipy_stats
 
 from jaxnn import (
     curvature,
@@ -71,16 +79,38 @@ from jaxnn import (
     stats,
     train,
     validation,
+    verdicts,
 )
 from jaxnn.studies import NoProgress
 from jaxnn.studies.implicit_regularization_text import (
+    answers,
     conclusions,
     markdown,
     sharpness_conclusions,
     summary,
 )
 
-__all__ = ["FULL", "QUICK", "Config", "markdown", "run", "summary"]
+__all__ = ["FULL", "QUICK", "Config", "answers", "markdown", "run", "summary", "with_verdicts"]
+
+POWER = 0.8  # the power at which a "not detected" sentence states the smallest detectable effect
+TREND_FLOOR_REASON = (
+    "a trend's fitted change across the swept μ (in log units of the statistic) must be at "
+    "least one seed-to-seed standard deviation of the log statistic within a rate: below it, "
+    "two seeds at one rate differ by as much as the whole trend"
+)
+CORRELATION_FLOOR_REASON = (
+    "a correlation's fitted change in test MSE from the lowest to the highest value of the "
+    "statistic must be at least one seed-to-seed standard deviation of the test MSE within a rate"
+)
+# Why 0.2: the modified loss of Smith et al. 2021 is a series in ε; when its first-order
+# term is a share s of C, the neglected higher-order terms are of order s² C, under 4 % of
+# the loss for s ≤ 0.2, so the first-order picture holds to a few per cent.
+MODIFIED_LOSS_SMALL = 0.2
+MODIFIED_LOSS_REASON = (
+    "the first-order implicit penalty is small when it is at most 0.2 of the training loss: "
+    "the neglected terms of the modified loss, of order (penalty/loss)² × loss, then stay "
+    "under 4 % of the loss"
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -407,9 +437,12 @@ def best_settings(decay_rows: Sequence[dict], rows: Sequence[dict], *, alpha: fl
     A setting counts only if none of its seeds diverged. Every eligible weight-decay
     setting is compared with the best implicit-only one on the seeds they share
     (paired: same training set and init; one-sided: is its test loss lower?), Holm over
-    the ``n_scanned`` settings (``stats.paired_comparisons``); ``n_better`` have an
-    adjusted p below ``alpha``. ``difference`` (explicit minus implicit) and its paired
-    standard error and adjusted p are those of the best two.
+    the ``n_scanned`` settings (``stats.paired_comparisons``), and judged against the
+    seed-spread floor of the two settings' test MSE (``verdicts.spread_floor``): each
+    comparison gets ``floor`` and ``verdict`` (``verdicts.judge``); ``n_significant`` have
+    an adjusted p below ``alpha``, ``n_better`` are also at least their floor.
+    ``difference`` (explicit minus implicit), its paired standard error, adjusted p and
+    ``improvement`` (the judgement of minus the difference) are those of the best two.
     """
     eligible = [r for r in decay_rows if r["n_diverged"] == 0 and np.isfinite(r["test_loss"])]
     implicit = [r for r in eligible if r["weight_decay"] == 0]
@@ -430,36 +463,89 @@ def best_settings(decay_rows: Sequence[dict], rows: Sequence[dict], *, alpha: fl
             for rate, decay in settings
         },
     )
-    comparisons = [
-        {"learning_rate": rate, "weight_decay": decay, **c}
-        for (rate, decay), c in zip(settings, compared.values())
-    ]
-    top = compared[f"{b['learning_rate']:g}/{b['weight_decay']:g}"]
+    comparisons = []
+    for (rate, decay), c in zip(settings, compared.values()):
+        candidate = _by_seed(rows, "test_loss", learning_rate=rate, weight_decay=decay)
+        judgement = verdicts.judge(
+            c["mean"],
+            c["p_holm"],
+            floor=verdicts.spread_floor(list(baseline.values()), list(candidate.values())),
+            standard_error=c["standard_error"],
+            minimum_detectable=_detectable_t(
+                c["standard_error"], c["n"] - 1, alpha / len(settings)
+            ),
+            alpha=alpha,
+        )
+        comparisons.append(
+            {"learning_rate": rate, "weight_decay": decay, **c}
+            | {"floor": judgement["floor"], "verdict": judgement["verdict"]}
+        )
+    top = next(
+        c
+        for c in comparisons
+        if (c["learning_rate"], c["weight_decay"]) == (b["learning_rate"], b["weight_decay"])
+    )
+    candidate = _by_seed(rows, "test_loss", learning_rate=top["learning_rate"],
+                         weight_decay=top["weight_decay"])  # fmt: skip
+    improvement = verdicts.judge(
+        a["test_loss"] - b["test_loss"],
+        top["p_holm"],
+        floor=top["floor"],
+        standard_error=top["standard_error"],
+        minimum_detectable=_detectable_t(
+            top["standard_error"], top["n"] - 1, alpha / len(settings)
+        ),
+        alpha=alpha,
+    )
     return result | {
         "difference": b["test_loss"] - a["test_loss"],
         "difference_standard_error": top["standard_error"],
         "difference_p_holm": top["p_holm"],
+        "improvement": improvement,
+        "n_seeds_compared": len(candidate),
         "comparisons": comparisons,
         "n_scanned": len(comparisons),
-        "n_better": sum(c["p_holm"] < alpha for c in comparisons),
+        "n_significant": sum(c["p_holm"] < alpha for c in comparisons),
+        "n_better": sum(c["verdict"] == verdicts.EFFECT for c in comparisons),
     }
 
 
-def implicit_penalty_table(rate_rows: Sequence[dict], n_batches: int) -> list[dict]:
+def _detectable_t(standard_error: float, dof: int, level: float, sides: int = 1) -> float:
+    """The smallest effect a t-test at ``level`` detects with ``POWER``: (t_level + t_power)·s.e."""
+    if not (dof >= 1 and math.isfinite(standard_error)):
+        return math.nan
+    quantile = scipy_stats.t.ppf(1 - level / sides, dof) + scipy_stats.t.ppf(POWER, dof)
+    return float(quantile * standard_error)
+
+
+def implicit_penalty_table(
+    rate_rows: Sequence[dict], n_batches: int, runs: Sequence[dict] = ()
+) -> list[dict]:
     r"""Smith et al. 2021 coefficients per rate and the penalties they give at the matched loss.
 
     ``coefficient`` is :math:`\varepsilon/4`, which multiplies both
     :math:`\|\nabla C\|^2` and :math:`V = \frac1m\sum_k\|\nabla C_k-\nabla C\|^2`
     (the per-batch coefficient is :math:`\varepsilon/(4m)`). The penalties use
     the seed means of the matched-loss statistics; ``penalty_per_loss`` is their
-    sum divided by the mean matched training loss.
+    sum divided by the mean matched training loss; ``penalty_per_loss_std`` is the seed
+    standard deviation of each converged run's own ratio (from ``runs``). ``small`` says
+    whether the ratio is at most ``floor`` = ``MODIFIED_LOSS_SMALL`` (``MODIFIED_LOSS_REASON``).
     """
+    converged = _converged_implicit(runs)
     table = []
     for row in rate_rows:
         rate = row["learning_rate"]
         coefficient = rate / 4
         norm_penalty = coefficient * row["matched_loss_grad_norm_sq"]
         variance_penalty = coefficient * row["matched_loss_batch_grad_variance"]
+        ratio = (norm_penalty + variance_penalty) / row["matched_loss_train_loss"]
+        per_run = [
+            coefficient * (r["matched_loss_grad_norm_sq_per_loss"]
+                           + r["matched_loss_batch_grad_variance_per_loss"])
+            for r in converged
+            if r["learning_rate"] == rate and r["matched_loss_grad_norm_sq_per_loss"] is not None
+            and r["matched_loss_batch_grad_variance_per_loss"] is not None
+        ]  # fmt: skip
         table.append(
             {
                 "learning_rate": rate,
@@ -467,8 +553,10 @@ def implicit_penalty_table(rate_rows: Sequence[dict], n_batches: int) -> list[di
                 "per_batch_coefficient": rate / (4 * n_batches),
                 "grad_norm_penalty": norm_penalty,
                 "variance_penalty": variance_penalty,
-                "penalty_per_loss": (norm_penalty + variance_penalty)
-                / row["matched_loss_train_loss"],
+                "penalty_per_loss": ratio,
+                "penalty_per_loss_std": stats.seed_summary(per_run)["std"],
+                "floor": MODIFIED_LOSS_SMALL,
+                "small": bool(math.isfinite(ratio) and ratio <= MODIFIED_LOSS_SMALL),
             }
         )
     return table
@@ -485,11 +573,16 @@ def _adjacent_rises(runs: Sequence[dict], metric: str) -> list[dict]:
             [by_rate[high][s] for s in seeds], [by_rate[low][s] for s in seeds]
         )
     adjusted = stats.holm([c["p_greater"] for c in pairs.values()])
-    return [
-        {"from": low, "to": high, "rise": c["mean"], "p_holm": float(p)}
-        for ((low, high), c), p in zip(pairs.items(), adjusted)
-        if c["mean"] > 0
-    ]
+    rises = []
+    for ((low, high), c), p in zip(pairs.items(), adjusted):
+        if c["mean"] > 0:
+            floor = verdicts.spread_floor(list(by_rate[low].values()), list(by_rate[high].values()))
+            judgement = verdicts.judge(c["mean"], float(p), floor=floor)
+            rises.append(
+                {"from": low, "to": high, "rise": c["mean"], "p_holm": float(p), "floor": floor}
+                | {"verdict": judgement["verdict"]}
+            )
+    return rises
 
 
 def statistic_trends(rows: Sequence[dict], *, alpha: float) -> dict:
@@ -498,30 +591,179 @@ def statistic_trends(rows: Sequence[dict], *, alpha: float) -> dict:
     For each of ``TRENDS``: ``stats.trend_table`` (slope, standard error, p, its
     Holm adjustment over the ``len(TRENDS)`` trends, and the word it chooses), plus
     the adjacent rates whose seed mean rises (``rises``: paired over seeds, one-sided,
-    Holm over the ``n_pairs`` adjacent pairs).
+    Holm over the ``n_pairs`` adjacent pairs, each with its seed-spread ``floor`` and
+    ``verdict``).
+
+    Each trend's size is ``change`` = slope × log(μ_max/μ_min), the fitted change of the
+    log statistic across the swept rates, with ``change_standard_error``; ``floor`` is the
+    pooled seed-to-seed standard deviation of the log statistic within a rate
+    (``TREND_FLOOR_REASON``); ``minimum_detectable`` the |change| the Holm-adjusted test
+    would detect with ``POWER`` (at level α/m, the first Holm step); ``verdict`` is
+    ``verdicts.judge`` of |change| and ``word`` names a direction only for an ``"effect"``
+    (``"changes by less than its floor"`` for a significant sliver).
     """
     runs = _converged_implicit(rows)
     columns = {name: _values(runs, name) for name in TRENDS}
-    fits = stats.trend_table(_values(runs, "learning_rate"), columns, alpha=alpha)
+    rates = _values(runs, "learning_rate")
+    fits = stats.trend_table(rates, columns, alpha=alpha)
     n_pairs = max(0, len({r["learning_rate"] for r in runs}) - 1)
     for name, fit in fits.items():
         fit |= {"rises": _adjacent_rises(runs, name), "n_pairs": n_pairs}
+        fit |= _trend_size(fit, rates, columns[name], alpha)
     return fits
 
 
-def test_loss_correlations(rows: Sequence[dict]) -> dict:
+def _trend_size(fit: dict, rates: np.ndarray, values: np.ndarray, alpha: float) -> dict:
+    """The size, floor and verdict of one log-log trend (see ``statistic_trends``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(values > 0, np.log(values), np.nan)
+    used = np.isfinite(logs) & np.isfinite(rates)
+    span = math.log(rates[used].max() / rates[used].min()) if used.any() else math.nan
+    floor = verdicts.spread_floor(*(logs[used & (rates == r)] for r in np.unique(rates[used])))
+    change = fit["slope"] * span
+    error = fit["standard_error"] * span
+    level = alpha / max(1, fit["n_tests"])
+    detectable = _detectable_t(error, fit["n"] - 2, level, sides=2)
+    judgement = verdicts.judge(
+        abs(change) if math.isfinite(change) else math.nan,
+        fit["p_holm"] if math.isfinite(change) else None,
+        floor=floor,
+        standard_error=error,
+        minimum_detectable=detectable,
+        alpha=alpha,
+    )
+    if not math.isfinite(change) or not math.isfinite(fit["p_holm"]):
+        word = "cannot be measured"
+    elif judgement["verdict"] == verdicts.EFFECT:
+        word = "increases" if change > 0 else "decreases"
+    elif judgement["verdict"] == verdicts.BELOW_FLOOR:
+        word = "changes by less than its floor"
+    else:
+        word = "shows no clear trend"
+    return {
+        "rates": [float(rates[used].min()), float(rates[used].max())] if used.any() else [],
+        "change": change,
+        "change_standard_error": error,
+        "log_rate_span": span,
+        "floor": floor,
+        "minimum_detectable": detectable,
+        "verdict": judgement["verdict"],
+        "word": word,
+    }
+
+
+def test_loss_correlations(rows: Sequence[dict], *, alpha: float | None = None) -> dict:
     """Test MSE against each log statistic of ``CORRELATED`` over converged implicit-only runs.
 
     ``stats.correlation_table`` with the learning rate as the group: Pearson r and p,
     Spearman ρ, the correlation within rates (the rate held fixed), and both p-values
     Holm-adjusted over all the ``2 len(CORRELATED)`` tests, the family the report shows.
+
+    Each correlation's size: ``change`` (``within_change``), the fitted change of the test
+    MSE from the lowest to the highest log statistic across runs (after removing each rate's
+    mean), against ``floor``, the pooled seed spread of the test MSE within a rate
+    (``CORRELATION_FLOOR_REASON``); ``verdict`` (``within_verdict``) judges |change| with
+    the Holm-adjusted p, and ``minimum_detectable`` the change the test would detect with
+    ``POWER`` (Fisher z at level α/m).
     """
     runs = _converged_implicit(rows)
+    rates, test = _values(runs, "learning_rate"), _values(runs, "test_loss")
     with np.errstate(divide="ignore", invalid="ignore"):
         columns = {key: np.log(_values(runs, key)) for key in CORRELATED}
-    return stats.correlation_table(
-        _values(runs, "learning_rate"), columns, _values(runs, "test_loss")
-    )
+    table = stats.correlation_table(rates, columns, test)
+    alpha = verdicts.SIGNIFICANCE if alpha is None else alpha
+    floor = verdicts.spread_floor(*(test[rates == r] for r in np.unique(rates)))
+    for key, entry in table["columns"].items():
+        x, y, groups = columns[key], test, rates
+        keep = np.isfinite(x) & np.isfinite(y)
+        for prefix, centred in (("", False), ("within_", True)):
+            xs, ys = x[keep], y[keep]
+            if centred:
+                xs, ys = _centred(xs, groups[keep]), _centred(ys, groups[keep])
+            dof = entry["within_dof"] - 1 if centred else entry["n"] - 3
+            change, detectable = _fitted_change(xs, ys, dof, alpha / max(1, table["n_tests"]))
+            judgement = verdicts.judge(
+                abs(change) if math.isfinite(change) else math.nan,
+                entry[f"{prefix}p_holm"] if math.isfinite(change) else None,
+                floor=floor,
+                minimum_detectable=detectable,
+                alpha=alpha,
+            )
+            entry |= {
+                f"{prefix}change": change,
+                f"{prefix}minimum_detectable": detectable,
+                f"{prefix}verdict": judgement["verdict"],
+            }
+        entry["floor"] = floor
+    return table | {"floor": floor}
+
+
+def _centred(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``values`` less their group means (groups of one become NaN: nothing within them)."""
+    out = np.full(values.shape, np.nan)
+    for g in np.unique(groups):
+        members = groups == g
+        if members.sum() > 1:
+            out[members] = values[members] - values[members].mean()
+    return out
+
+
+def _fitted_change(x: np.ndarray, y: np.ndarray, dof: int, level: float) -> tuple[float, float]:
+    """Least-squares change of y across the range of x, and the change a two-sided test at
+    ``level`` would detect with ``POWER`` (Fisher z of r with ``dof`` = n − 3 − controls)."""
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan, math.nan
+    scale = float(np.std(y) / np.std(x) * np.ptp(x))  # change per unit r
+    r = float(np.corrcoef(x, y)[0, 1])
+    if dof < 1:
+        return r * scale, math.nan
+    z = scipy_stats.norm.ppf(1 - level / 2) + scipy_stats.norm.ppf(POWER)
+    return r * scale, float(math.tanh(z / math.sqrt(dof)) * scale)
+
+
+def edge_regime(totals: dict, *, alpha: float) -> dict:
+    """Which position against the edge (below, at, above) describes the runs, per place.
+
+    For each place of ``stability.edge_summary``'s ``totals`` and each position: the
+    share of runs there, the one-sided binomial p that the share exceeds 1/2, and
+    ``verdicts.judge`` of the share against ``verdicts.RUN_SHARE`` (``verdicts.RUN_SHARE_REASON``).
+    ``regime`` is the position judged an effect, or ``None`` (no single regime).
+    """
+    out = {}
+    for place, counts in totals.items():
+        n, entry = counts["n"], {"n": counts["n"], "floor": verdicts.RUN_SHARE}
+        regime = None
+        for position in ("below", "at", "above"):
+            k = counts[position]
+            judgement = verdicts.judge_share(k, n, alpha=alpha)
+            entry[position] = {"count": k, "share": judgement["estimate"], "p": judgement["p"],
+                               "verdict": judgement["verdict"]}  # fmt: skip
+            if judgement["verdict"] == verdicts.EFFECT:
+                regime = position
+        out[place] = entry | {"regime": regime}
+    return out
+
+
+def with_verdicts(document: dict) -> dict:
+    """The document with every summary, test, verdict and sentence recomputed from its runs.
+
+    Pure: reads the JSON-ready ``runs`` rows and ``run.config`` (lists, string keys) and
+    returns a new document; idempotent. The training curves and timings are kept.
+    """
+    return {**document, **analyse(document["runs"], config_from_json(document["run"]["config"]))}
+
+
+def config_from_json(config: dict) -> Config:
+    """The ``Config`` a JSON document's ``run.config`` was written from (lists back to tuples)."""
+
+    def tuples(fields: dict, cls) -> dict:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items() if k in names}
+
+    return Config(data=data.TeacherConfig(**tuples(config["data"], data.TeacherConfig)),
+                  **tuples({k: v for k, v in config.items() if k != "data"}, Config))  # fmt: skip
 
 
 def run_sweep(config: Config, grid: members.Grid, dataset, key, *, mesh, progress) -> dict:
@@ -624,15 +866,25 @@ def analyse(runs: Sequence[dict], config: Config) -> dict:
         "rate_summary": rate_rows,
         "decay_summary": decay_rows,
         "best": best_settings(decay_rows, runs, alpha=alpha),
-        "implicit_penalty": implicit_penalty_table(rate_rows, n_batches),
+        "implicit_penalty": implicit_penalty_table(rate_rows, n_batches, runs),
         "trends": statistic_trends(runs, alpha=alpha),
-        "correlations": test_loss_correlations(runs),
+        "correlations": test_loss_correlations(runs, alpha=alpha),
         "sharpness": stability.edge_summary(
             _converged_implicit(runs),
             [r for r in runs if r["weight_decay"] > 0 and not r["diverged"]],
             band=config.edge_tolerance,
         ),
+        "floors": {
+            "trend": TREND_FLOOR_REASON,
+            "correlation": CORRELATION_FLOOR_REASON,
+            "weight_decay": verdicts.SPREAD_FLOOR_REASON,
+            "regime": verdicts.RUN_SHARE_REASON,
+            "regime_share": verdicts.RUN_SHARE,
+            "modified_loss": MODIFIED_LOSS_REASON,
+            "modified_loss_small": MODIFIED_LOSS_SMALL,
+        },
     }
+    results["sharpness"]["regime"] = edge_regime(results["sharpness"]["totals"], alpha=alpha)
     results["conclusions"] = conclusions(
         results, convergence_level=config.convergence_level, matched_loss=config.matched_loss
     )

@@ -59,14 +59,24 @@ Design:
   Paired one-sided t-tests over seeds; the minimum rise detectable at 80 %
   power is reported with each. An exploratory scan (``peaks.peak_of``: the
   largest rise over any N, Holm over the N's scanned) is kept beside it;
+- *sizes* (``jaxnn.verdicts``): "more data hurt" only when the rise is
+  significant and at least its seed-spread floor (otherwise the rise, its
+  floor and the smallest rise the test could detect); sample-wise double
+  descent only when the largest N also undoes at least half of that rise;
 - *movement of the threshold*: the threshold N of the wide model against the
-  narrow one's, at each noise level, and per seed (a sign test over seeds).
+  narrow one's, at each noise level, and per seed (a sign test over seeds),
+  sized by the ratio of the thresholds against the seed spread of the
+  per-seed thresholds.
+
+``with_verdicts`` recomputes every verdict from the per-seed numbers in the
+result file, so a committed file gets new criteria without retraining.
 
 The sentences and Markdown are in ``sample_wise_mnist1d_text``.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from collections.abc import Sequence
@@ -76,14 +86,15 @@ import numpy as np
 import optax
 from scipy import stats as scipy_stats
 
-from jaxnn import mnist1d, models, module_sweep, peaks, precision, stats, validation
+from jaxnn import mnist1d, models, module_sweep, peaks, precision, stats, validation, verdicts
 from jaxnn.studies import NoProgress
-from jaxnn.studies.sample_wise_mnist1d_text import curve_name, markdown, summary
+from jaxnn.studies.sample_wise_mnist1d_text import answers, curve_name, markdown, summary
 
 __all__ = [
     "FULL",
     "QUICK",
     "Config",
+    "answers",
     "curve_name",
     "locate_threshold",
     "markdown",
@@ -91,6 +102,7 @@ __all__ = [
     "run",
     "summary",
     "training_set",
+    "with_verdicts",
 ]
 
 MAX_WIDTH = 4096
@@ -439,7 +451,23 @@ def curve_summary(label_noise: float, width: int, rows: Sequence[dict]) -> dict:
     curve["contrast"] = contrast
     if contrast["tested"]:
         curve["rise_versus_n_train"] = contrast["rise_versus_value"]
+        curve["more_data_hurt"] = more_data_hurt(contrast)
     return curve
+
+
+def more_data_hurt(contrast: dict) -> dict:
+    """Did more data hurt? The contrast's rise (the threshold window over the best smaller N)
+    judged with its floor (``verdicts.judge``): "effect" only when it is significant and at
+    least the pooled seed spread of the cells compared; otherwise the smallest rise the test
+    could have detected goes with it."""
+    return verdicts.judge(
+        contrast["rise"],
+        contrast["rise_p"],
+        floor=contrast["rise_floor"],
+        standard_error=contrast["rise_standard_error"],
+        minimum_detectable=contrast["rise_minimum_detectable"],
+        alpha=contrast["alpha"],
+    )
 
 
 def threshold_shift(curves: Sequence[dict]) -> list[dict]:
@@ -490,8 +518,36 @@ def threshold_shift(curves: Sequence[dict]) -> list[dict]:
         shift["wide_larger"] = bool(
             both and wide["threshold_n_train"] > narrow["threshold_n_train"]
         )
+        shift |= shift_size(shift, narrow, wide)
         shifts.append(shift)
     return shifts
+
+
+def shift_size(shift: dict, narrow: dict, wide: dict) -> dict:
+    """The threshold's move judged by its size: the ratio of the two thresholds against the
+    seed-spread floor of the per-seed thresholds (``verdicts.spread_floor`` of their log2,
+    pooled over the two widths, as a ratio), with the sign test's p.
+
+    A ratio inside the floor is a move two seeds of one width make between
+    themselves. The sign test over n seeds cannot reach p below 2^-n, which is
+    its detectable limit.
+    """
+    logs = [
+        np.log2([n for n in curve["per_seed_threshold_n_train"] if n is not None])
+        for curve in (narrow, wide)
+    ]
+    floor = 2 ** verdicts.spread_floor(*logs)
+    p = shift["sign_test_p"]
+    judged = verdicts.judge(
+        shift["ratio"] if math.isfinite(shift["ratio"]) else math.nan,
+        p if math.isfinite(p) else None,
+        floor=floor,
+    )
+    return {
+        "floor_ratio": judged["floor"],
+        "verdict": judged["verdict"],
+        "smallest_p": 0.5 ** shift["seeds_compared"] if shift["seeds_compared"] else math.nan,
+    }
 
 
 def _next(curve: dict) -> int | None:
@@ -507,12 +563,33 @@ def summarize(config: Config, cells: dict, *, n_params: dict, n_pool: int, n_tes
         for w in config.widths
         for n in config.n_train
     ]
+    # The verdicts come from with_verdicts alone, the function a committed file is reanalysed
+    # with, so a run and a reanalysis of its file cannot disagree.
+    return with_verdicts({"n_pool": n_pool, "n_test": n_test, "rows": rows})
+
+
+def with_verdicts(document: dict) -> dict:
+    """The document with every verdict recomputed from the per-seed numbers in its rows.
+
+    Pure: works on the run's own dict or on a JSON-loaded one and returns a new
+    document. Rebuilds each curve (threshold from the training errors, the
+    pre-registered contrast, "more data hurt" with its floor, the exploratory
+    scan), ``threshold_contrasts``, ``threshold_shift`` (with its size) and
+    ``verdicts``, one ``{"name", "verdict", "estimate", "floor"}`` per verdict
+    for the seed-block comparison.
+    """
+    out = copy.deepcopy(document)
+    rows = out["rows"]
     curves = []
-    for q in config.label_noises:
-        for w in config.widths:
-            own = [r for r in rows if r["label_noise"] == q and r["width"] == w]
+    for q in sorted({r["label_noise"] for r in rows}):
+        for w in sorted({r["width"] for r in rows if r["label_noise"] == q}):
+            own = sorted(
+                (r for r in rows if r["label_noise"] == q and r["width"] == w),
+                key=lambda r: r["n_train"],
+            )
             curves.append(curve_summary(q, w, own))
-    contrasts = [
+    out["curves"] = curves
+    out["threshold_contrasts"] = [
         {
             "name": c["name"],
             "metric": "test_error",
@@ -521,16 +598,37 @@ def summarize(config: Config, cells: dict, *, n_params: dict, n_pool: int, n_tes
             **(
                 c["contrast"]
                 if c["contrast"] is not None
-                else {"tested": False, "significant": False, "reason": c["threshold"]["reason"]}
+                else {
+                    "tested": False,
+                    "significant": False,
+                    "verdict": "not tested",
+                    "qualifies": False,
+                    "reason": c["threshold"]["reason"],
+                }
             ),
         }
         for c in curves
     ]
-    return {
-        "n_pool": n_pool,
-        "n_test": n_test,
-        "rows": rows,
-        "curves": curves,
-        "threshold_contrasts": contrasts,
-        "threshold_shift": threshold_shift(curves),
-    }
+    out["threshold_shift"] = threshold_shift(curves)
+    listed = []
+    for curve in curves:
+        hurt = curve.get("more_data_hurt")
+        listed.append(
+            {
+                "name": f"more data hurt: {curve['name']}",
+                "verdict": hurt["verdict"] if hurt else "not tested",
+                "estimate": hurt["estimate"] if hurt else None,
+                "floor": hurt["floor"] if hurt else None,
+            }
+        )
+    for shift in out["threshold_shift"]:
+        listed.append(
+            {
+                "name": f"threshold moves with width: label noise {shift['label_noise']:g}",
+                "verdict": shift["verdict"],
+                "estimate": shift["ratio"],
+                "floor": shift["floor_ratio"],
+            }
+        )
+    out["verdicts"] = listed
+    return out

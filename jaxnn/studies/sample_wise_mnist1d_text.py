@@ -1,18 +1,20 @@
 """Sentences and Markdown of the sample-wise MNIST-1D study, chosen from its results alone.
 
-Every sentence reads numbers that ``sample_wise_mnist1d.run`` computed: where
-each curve's training error stops being 0 as N grows, the pre-registered
-threshold contrast of its test error (rise over a smaller N, excess over the
-largest N, minimum detectable rise), the exploratory Holm-controlled scan, and
-how the threshold moves with width. Errors are shown in percent. Nothing here
-trains or measures.
+Every sentence reads numbers that ``sample_wise_mnist1d.with_verdicts``
+computed: where each curve's training error stops being 0 as N grows, the
+pre-registered threshold contrast of its test error with its size (the rise
+over a smaller N against its seed-spread floor and the smallest detectable
+rise; the share of it the largest N undoes), the exploratory Holm-controlled
+scan, and how the threshold moves with width (the ratio of the thresholds and
+its floor). Errors are shown in percent. Nothing here trains or measures.
 """
 
 from __future__ import annotations
 
 import math
 
-from jaxnn.formatting import fmt, label_noise_words, p_text, table
+from jaxnn import verdicts
+from jaxnn.formatting import details, fmt, label_noise_words, p_text, table
 
 CITATION = (
     "Nakkiran, Kaplun, Bansal, Yang, Barak & Sutskever (2019), “Deep double descent: where "
@@ -75,51 +77,82 @@ def _threshold_sentence(curve: dict) -> str:
     return text + "."
 
 
-def _contrast_sentence(curve: dict) -> str:
+def _pt(value, error=None) -> str:
+    """A difference in percentage points, short, for answers and tables."""
+    if not _finite(value):
+        return "—"
+    if not _finite(error):
+        return f"{fmt(100 * value, 3)} pt"
+    return f"{fmt(100 * value, 3)} ± {fmt(100 * error, 2)} pt"
+
+
+def _share(value) -> str:
+    return f"{fmt(100 * value, 3)} %" if _finite(value) else "—"
+
+
+def _verdict_sentence(curve: dict) -> str:
+    """Did more data hurt this curve? The ``verdict`` with its size, floor and detectable rise
+    (N-axis wording: the rise is over a *smaller* N, the second descent at the largest)."""
     title = curve_title(curve)
     contrast = curve["contrast"]
     if contrast is None:
         return f"{title}: no window to test ({curve['threshold']['reason']})."
-    window = " and ".join(fmt(n) for n in curve["window_values"])
+    window = "–".join(fmt(n) for n in curve["window_values"])
     if not contrast["tested"]:
         return f"{title}: window N = {window} not tested ({contrast['reason']})."
+    versus = _n(curve["rise_versus_n_train"])
+    rise = _pt(contrast["rise"], contrast["rise_standard_error"])
+    floor = _pt(contrast["rise_floor"])
+    largest = _n(curve["n_train"][-1])
+    verdict = contrast["verdict"]
+    if verdict in (verdicts.DOUBLE_DESCENT, verdicts.LEVELS_OFF):
+        head = (
+            "**more data hurt: sample-wise double descent**"
+            if verdict == verdicts.DOUBLE_DESCENT
+            else "**more data hurt**, but the rise levels off, **not double descent**"
+        )
+        return (
+            f"{title}: {head}. Going from {versus} to the threshold window N = {window} raises "
+            f"the test error {rise} (floor {floor}); {largest} undoes "
+            f"{_share(contrast['undone'])} of that rise (at least "
+            f"{fmt(100 * contrast['share'])} % needed)."
+        )
+    if verdict == "rise below floor":
+        return (
+            f"{title}: **more data did not hurt by a size that matters**: the window N = "
+            f"{window} is {rise} above {versus}, significant but below its floor {floor}."
+        )
+    return (
+        f"{title}: **more data did not hurt**: the window N = {window} differs by {rise} from "
+        f"{versus}, the smaller N closest to a rise (floor {floor}); a rise of "
+        f"{_pt(contrast['rise_minimum_detectable'])} would have been detected with "
+        f"{fmt(100 * contrast['power'])} % power."
+    )
+
+
+def _contrast_sentence(curve: dict) -> str:
+    """The test behind ``_verdict_sentence``: window value, p-values and detectable sizes."""
+    title = curve_title(curve)
+    contrast = curve["contrast"]
+    if contrast is None or not contrast["tested"]:
+        return _verdict_sentence(curve)
+    window = " and ".join(fmt(n) for n in curve["window_values"])
     lowest = curve["smaller_lowest"]
-    text = (
+    return (
         f"{title}: over the window N = {window} the test error is "
-        f"{_percent(contrast['window_value'], contrast['window_standard_error'])}. Against "
+        f"{_percent(contrast['window_value'], contrast['window_standard_error'])}; the lowest "
+        f"at a smaller N is {_percent(lowest['value'])} at N = {fmt(lowest['n_train'])}. Against "
         f"{_n(curve['rise_versus_n_train'])}, the smaller N whose paired test comes closest "
         "to a rise, it differs by "
-        f"**{_points(contrast['rise'], contrast['rise_standard_error'])}** "
+        f"{_points(contrast['rise'], contrast['rise_standard_error'])} "
         f"(Bonferroni over {contrast['rise_cells']} smaller N, {p_text(contrast['rise_p'])}; "
+        f"floor {_points(contrast['rise_floor'])}; "
         f"the smallest rise this test detects with {fmt(100 * contrast['power'], 2)} % power is "
         f"{_points(contrast['rise_minimum_detectable'])}); against the largest "
         f"{_n(curve['n_train'][-1])} by "
         f"{_points(contrast['excess'], contrast['excess_standard_error'])} "
         f"({p_text(contrast['excess_p'])}; minimum detectable "
-        f"{_points(contrast['excess_minimum_detectable'])}). "
-    )
-    alpha = contrast["alpha"]
-    if contrast["significant"]:
-        return text + (
-            f"Both are significant at {fmt(alpha)}: **more data hurt** — going from "
-            f"N = {fmt(curve['rise_versus_n_train'])} to the threshold window raised the test "
-            "error, and it falls again at the largest N."
-        )
-    if contrast["rise_p"] < alpha:
-        return text + (
-            f"The rise is significant at {fmt(alpha)} but the excess over the largest N is not, "
-            "so a peak (rise and fall) is not established."
-        )
-    if contrast["window_value"] < lowest["value"]:
-        return text + (
-            "The window's seed mean is below the lowest at any smaller N "
-            f"({_percent(lowest['value'])} at N = {fmt(lowest['n_train'])}): **more data did "
-            "not hurt**, and a true rise of the detectable size would have been found with 80 % "
-            "power."
-        )
-    return text + (
-        f"The rise is not significant at {fmt(alpha)}: with these seeds more data did not "
-        "measurably hurt."
+        f"{_points(contrast['excess_minimum_detectable'])})."
     )
 
 
@@ -140,7 +173,14 @@ def _scan_sentence(curve: dict) -> str:
             f", {_points(scan['excess'], scan['excess_standard_error'])} above the largest N "
             f"(Holm p = {fmt(scan['excess_p_holm'], 2)})"
         )
-    return text + (": a peak." if scan["significant"] else ": not a peak after Holm's correction.")
+    verdict = scan.get("verdict")
+    if verdict == verdicts.DOUBLE_DESCENT:
+        return text + ": a rise and a fall that undoes at least half of it."
+    if verdict == verdicts.LEVELS_OFF:
+        return text + f": a rise that levels off ({_share(scan['undone'])} of it undone)."
+    if verdict == "rise below floor":
+        return text + f": significant, but below its floor {_points(scan.get('rise_floor'))}."
+    return text + ": not a peak after Holm's correction."
 
 
 def _shift_sentence(shift: dict) -> str:
@@ -175,9 +215,11 @@ def _shift_sentence(shift: dict) -> str:
         text += (
             f"; seed by seed (each seed's own largest fitted N) the wide model's is larger on "
             f"{shift['seeds_wide_larger']} of {shift['seeds_compared']} seeds and smaller on "
-            f"{shift['seeds_wide_smaller']} (one-sided sign test {p_text(shift['sign_test_p'])})"
+            f"{shift['seeds_wide_smaller']} (one-sided sign test {p_text(shift['sign_test_p'])}; "
+            f"the smallest p {shift['seeds_compared']} seeds can give is "
+            f"{fmt(shift.get('smallest_p'), 2)})"
         )
-    return text + "."
+    return text + f". Floor: a ratio of {fmt(shift.get('floor_ratio'), 3)}."
 
 
 def _curve_table(results: dict, curve: dict) -> str:
@@ -200,17 +242,63 @@ def _curve_table(results: dict, curve: dict) -> str:
     return table(["N", "epochs", "train error", "test error", "test cross-entropy"], body)
 
 
-def markdown(results: dict) -> str:
-    """The sample-wise section of REPORT.md, every number read from ``results``."""
+def _shift_answer(shift: dict) -> str:
+    """Does the threshold move with width? The verdict with its size (the ratio) and floor."""
+    noise = label_noise_words(shift["label_noise"])
+    narrow, wide = shift["narrow_threshold_n_train"], shift["wide_threshold_n_train"]
+    if narrow is None or wide is None:
+        return f"{noise.capitalize()}: a threshold lies outside the grid; the move is not measured."
+    size = (
+        f"M = {shift['wide_width']} fits up to N = {fmt(wide)}, M = {shift['narrow_width']} up "
+        f"to N = {fmt(narrow)}: a ratio of {fmt(shift['ratio'], 3)} (floor "
+        f"{fmt(shift['floor_ratio'], 3)}; {shift['seeds_wide_larger']} of "
+        f"{shift['seeds_compared']} seeds larger, sign test {p_text(shift['sign_test_p'])})"
+    )
+    if shift["verdict"] == verdicts.EFFECT:
+        return f"{noise.capitalize()}: **the wider model's threshold sits at a larger N**; {size}."
+    if shift["verdict"] == verdicts.BELOW_FLOOR:
+        return f"{noise.capitalize()}: a move **below its floor**; {size}."
+    return f"{noise.capitalize()}: **no move established**; {size}."
+
+
+def _contrast_table(curves: list[dict]) -> str:
+    body = []
+    for curve in curves:
+        contrast = curve["contrast"]
+        fitted = _n(curve["threshold_n_train"])
+        if contrast is None or not contrast["tested"]:
+            body.append([curve_title(curve), fitted, "—", "—", "—", "—", "not tested"])
+            continue
+        body.append(
+            [
+                curve_title(curve),
+                f"{fitted} ({fmt(curve['params_per_example'], 2)} params per example)",
+                "–".join(fmt(n) for n in curve["window_values"]),
+                f"{_pt(contrast['rise'], contrast['rise_standard_error'])} over "
+                f"{_n(curve['rise_versus_n_train'])}",
+                _pt(contrast["rise_floor"]),
+                _pt(contrast["rise_minimum_detectable"]),
+                f"**{contrast['verdict']}**" if contrast["qualifies"] else contrast["verdict"],
+            ]
+        )
+    return table(
+        [
+            "curve",
+            "fitted exactly up to",
+            "window",
+            "rise ± s.e. (more data hurt?)",
+            "floor",
+            "detectable (80 % power)",
+            "verdict",
+        ],
+        body,
+    )
+
+
+def _setup(results: dict) -> str:
     config = results["run"]["config"]
-    curves = results["curves"]
-    contrasts = results["threshold_contrasts"]
-    significant = [c for c in contrasts if c.get("significant")]
-    rises = [c for c in contrasts if c.get("tested") and c["rise_p"] < c["alpha"]]
-    seeds = config["seeds"]
     grid = ", ".join(fmt(n) for n in config["n_train"])
-    out = [
-        "### Set-up",
+    return (
         "Nakkiran et al. define a training procedure's *effective model complexity* as the "
         "largest number of training examples it fits to (near) zero training error, and "
         "predict that test error peaks when N is close to it; at a fixed width, adding data "
@@ -222,47 +310,143 @@ def markdown(results: dict) -> str:
         "are nested and its noisy labels, initialization and test set are the same at every "
         f"N (paired across N). N = {grid}; MLP 40 → M → M → 10 with M = "
         f"{', '.join(str(w) for w in config['widths'])}; label noise "
-        f"{', '.join(fmt(100 * q) + ' %' for q in config['label_noises'])}; {seeds} seeds. "
-        "SGD with learning rate "
+        f"{', '.join(fmt(100 * q) + ' %' for q in config['label_noises'])}; "
+        f"{config['seeds']} seeds. SGD with learning rate "
         f"{fmt(config['learning_rate'])}, momentum {fmt(config['momentum'])}, batches of "
         f"{config['batch_size']}, softmax cross-entropy, **{fmt(config['steps'])} steps at "
         "every N** (epochs = steps × batch / N, rounded), so every N gets the same "
         "optimization and the training error rises with N. Errors are fractions "
-        "misclassified in percent; ± is the standard error over seeds.",
-        "![Sample-wise double descent on MNIST-1D](sample_wise_mnist1d.png)",
-        "### Where the training error stops being 0",
+        "misclassified in percent; ± is the standard error over seeds."
+    )
+
+
+def markdown(results: dict) -> str:
+    """The sample-wise section of REPORT.md, every number read from ``results``: for each part
+    the answer, the figure, a compact table, then the method folded."""
+    curves = results["curves"]
+    contrasts = results["threshold_contrasts"]
+    alpha = fmt(contrasts[0].get("alpha", 0.05)) if contrasts else "0.05"
+    method = [
+        _setup(results),
         "The threshold is read from the training error alone: the largest N at which every "
-        "seed fits every training label exactly. The window tested below is that N and the "
-        "next larger one (marked ◀ in the tables), fixed before any test error is compared.",
+        "seed fits every training label exactly. The window tested is that N and the next "
+        "larger one (marked ◀ in the tables), fixed before any test error is compared.",
         " ".join(_threshold_sentence(c) for c in curves),
-        "### Did more data hurt? The pre-registered threshold contrast",
         "For each curve one test (`jaxnn.peaks.threshold_contrast`): each seed's mean test "
         "error over the window against (i) its test error at every smaller N, one-sided "
         "paired t-tests Bonferroni-corrected over those N (the *rise*: more data hurt), and "
-        "(ii) its test error at the largest N (the *excess*: the second descent). A curve "
-        f"shows sample-wise double descent when both are significant at "
-        f"{fmt(contrasts[0].get('alpha', 0.05)) if contrasts else '0.05'}.",
+        "(ii) its test error at the largest N (the *excess*: the second descent), each at "
+        f"{alpha}. More data hurt only when the rise is significant and at least its floor: "
+        + verdicts.SPREAD_FLOOR_REASON
+        + " (the pooled spread of the window's N and the N the rise is shown against). "
+        "Sample-wise double descent needs, besides, the largest N to undo at least "
+        f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} % of the rise: "
+        + verdicts.SECOND_DESCENT_REASON
+        + ".",
         " ".join(_contrast_sentence(c) for c in curves),
-        (
-            f"**Verdict:** {len(significant)} of {len(contrasts)} curves show a significant rise "
-            "and fall at the threshold"
-            + (": " + "; ".join(c["name"] for c in significant) + "." if significant else ".")
-            + f" {len(rises)} of {len(contrasts)} show a significant rise over a smaller N"
-            + (" (" + "; ".join(c["name"] for c in rises) + ")." if rises else ".")
-        ),
-        "### Does the threshold move with width?",
-        " ".join(_shift_sentence(s) for s in results["threshold_shift"])
-        or "Only one width per noise level: nothing to compare.",
-        "### Exploratory scan",
-        "Not pre-registered: along each curve, the N whose seed-mean test error rises most "
-        "above a smaller N's (`jaxnn.peaks.peak_of`), its rise and its excess over the "
-        "largest N each Holm-adjusted over the N's scanned.",
-        " ".join(_scan_sentence(c) for c in curves),
-        "### Numbers",
+        "**Exploratory scan**, not pre-registered: along each curve, the N whose seed-mean "
+        "test error rises most above a smaller N's (`jaxnn.peaks.peak_of`), its rise and its "
+        "excess over the largest N each Holm-adjusted over the N's scanned, with the same "
+        "floor and share. " + " ".join(_scan_sentence(c) for c in curves),
     ]
+    shifts = results["threshold_shift"]
+    out = [
+        "### Did more data hurt?",
+        "\n".join(f"- {_verdict_sentence(c)}" for c in curves),
+        "![Sample-wise double descent on MNIST-1D](sample_wise_mnist1d.png)",
+        _contrast_table(curves),
+        details("How it was tested", "\n\n".join(method)),
+        "### Does the threshold move with width?",
+        " ".join(_shift_answer(s) for s in shifts)
+        or "Only one width per noise level: nothing to compare.",
+    ]
+    if shifts:
+        out.append(
+            details(
+                "How it was tested",
+                "Each seed's threshold is its own largest N fitted exactly; the sign test "
+                "counts the seeds whose wider model's threshold is the larger (ties left out, "
+                "one-sided exact binomial). The size is the ratio of the two widths' "
+                "thresholds, and its floor one seed-to-seed standard deviation of the "
+                "per-seed thresholds (pooled over both widths, on a log scale, as a ratio): "
+                + verdicts.SPREAD_FLOOR_REASON
+                + ". "
+                + " ".join(_shift_sentence(s) for s in shifts),
+            )
+        )
+    numbers = []
     for curve in curves:
-        out += [f"**{curve_title(curve)}**", _curve_table(results, curve)]
+        numbers += [f"**{curve_title(curve)}**", _curve_table(results, curve)]
+    out.append(details("Numbers for every N", "\n\n".join(numbers)))
     return "\n\n".join(out)
+
+
+def answers(results: dict) -> list[dict]:
+    """Beyond-the-sheet rows of REPORT.md's Answers: did more data hurt, and does the
+    threshold move with width?"""
+    figure = "sample_wise_mnist1d.png"
+    tested = [c for c in results["curves"] if c["contrast"] is not None and c["contrast"]["tested"]]
+    hurt = [c for c in tested if c["more_data_hurt"]["verdict"] == verdicts.EFFECT]
+    rows = []
+    if not tested:
+        answer = "Not tested: no curve has a threshold window inside the grid."
+    elif hurt:
+        answer = "**Yes** for " + "; ".join(
+            f"{curve_title(c)} ({_pt(c['contrast']['rise'], c['contrast']['rise_standard_error'])}"
+            f", floor {_pt(c['contrast']['rise_floor'])}: {c['contrast']['verdict']})"
+            for c in hurt
+        )
+        answer += f"; not for the other {len(tested) - len(hurt)} curves."
+    else:
+        rises = [c["contrast"]["rise"] for c in tested]
+        detectable = [c["contrast"]["rise_minimum_detectable"] for c in tested]
+        floors = [c["contrast"]["rise_floor"] for c in tested]
+        answer = (
+            f"**No**, in none of the {len(tested)} curves: the threshold window's test error "
+            f"differs from the best smaller N by {_range(rises)} (floors {_range(floors)}); a "
+            f"rise of {_range(detectable)} would have been detected with 80 % power."
+        )
+    rows.append(
+        {
+            "item": "Beyond 8.2",
+            "question": "Sample-wise: did more data hurt?",
+            "answer": answer,
+            "figure": figure,
+        }
+    )
+    shifts = results["threshold_shift"]
+    if shifts:
+        moved = [s for s in shifts if s["verdict"] == verdicts.EFFECT]
+        head = "**Yes**" if len(moved) == len(shifts) else "**No**" if not moved else "**Partly**"
+        rows.append(
+            {
+                "item": "Beyond 8.2",
+                "question": "Does the sample-wise threshold move with width?",
+                "answer": f"{head}: "
+                + "; ".join(
+                    f"{label_noise_words(s['label_noise'])}, N = "
+                    f"{fmt(s['narrow_threshold_n_train'])} → {fmt(s['wide_threshold_n_train'])} "
+                    f"(M = {s['narrow_width']} → {s['wide_width']}), ratio {fmt(s['ratio'], 3)}"
+                    f" (floor {fmt(s['floor_ratio'], 3)}), {s['seeds_wide_larger']}/"
+                    f"{s['seeds_compared']} seeds, {p_text(s['sign_test_p'])}"
+                    for s in shifts
+                )
+                + ".",
+                "figure": figure,
+            }
+        )
+    return rows
+
+
+def _range(values) -> str:
+    """ "−7.9 to −3.0 pt" (or one value) for a set of differences in error rate."""
+    finite = [v for v in values if _finite(v)]
+    if not finite:
+        return "—"
+    low, high = min(finite), max(finite)
+    if fmt(100 * low, 2) == fmt(100 * high, 2):
+        return _pt(low)
+    return f"{fmt(100 * low, 2)} to {fmt(100 * high, 2)} pt"
 
 
 def summary(results: dict) -> list[str]:
@@ -279,9 +463,15 @@ def summary(results: dict) -> list[str]:
         if contrast is not None and contrast["tested"]:
             text += (
                 f"; window {curve['window_values']}: rise {100 * contrast['rise']:+.2f} pp "
-                f"(p = {contrast['rise_p']:.2g}), excess {100 * contrast['excess']:+.2f} pp "
-                f"(p = {contrast['excess_p']:.2g}), "
-                + ("significant" if contrast["significant"] else "not significant")
+                f"(p = {contrast['rise_p']:.2g}, floor {100 * contrast['rise_floor']:.2f} pp), "
+                f"excess {100 * contrast['excess']:+.2f} pp (p = {contrast['excess_p']:.2g}): "
+                f"more data hurt? {curve['more_data_hurt']['verdict']}; {contrast['verdict']}"
             )
         lines.append(text)
+    for shift in results["threshold_shift"]:
+        lines.append(
+            f"label noise {shift['label_noise']:g}: threshold ratio {fmt(shift['ratio'], 3)} "
+            f"(floor {fmt(shift['floor_ratio'], 3)}, sign p {fmt(shift['sign_test_p'], 2)}): "
+            f"{shift['verdict']}"
+        )
     return lines
