@@ -367,6 +367,11 @@ def test_experiment_writes_consistent_files(quick_outputs):
     markdown = (tmp_path / "autodiff_z.md").read_text()
     assert "sum of the 2 paths" in markdown
     assert "](autodiff_graph.png)" in markdown and not markdown.startswith("# ")
+    assert markdown.startswith("**At $(a, b)$ = (2, 3)") and "<details>" in markdown
+    rows = study.answers(saved)
+    assert [row["item"] for row in rows] == ["Ex 1(a)", "Ex 1(b)", "Ex 1(c)", "Ex 1(d)"]
+    assert "equal to `jax.grad` in float64" in rows[3]["answer"]
+    assert all(len(row["answer"]) <= 300 and "\n" not in row["answer"] for row in rows)
 
 
 @pytest.mark.parametrize(

@@ -413,7 +413,10 @@ def test_study_with_grad_check_reports_float64_agreement():
     assert results["grad_check_batch_size"] == 100
     assert len(study.summary(results)) == 3
     text = study.markdown(results)
-    assert all(f"{name}: {fmt(error, 2)}" in text for name, error in errors.items())
+    assert all(f"{fmt(error, 2)} ({name})" in text for name, error in errors.items())
+    rows = study.answers(results)
+    assert [row["item"] for row in rows] == ["Ex 2(a)", "Ex 2(b)", "Ex 2(c)"]
+    assert "matches jax.grad in float64" in rows[1]["answer"] and "1.9" in rows[2]["answer"]
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,80 @@ def test_peak_is_the_largest_rise_above_a_narrower_dip():
     # A curve that only falls (an under-fitting start) has no peak.
     falling = study.peak_of(_rows([[3.0, 3.1, 2.9], [2.0, 2.1, 1.9], [1.0, 1.1, 0.9]]))
     assert falling["width"] is None and falling["height"] == 0.0 and not falling["significant"]
+    assert falling["verdict"] == "no rise detected" and not falling["qualifies"]
+
+
+# Hand-made curves over 5 seeds (widths 4, 8, ...): each value is its level plus a small
+# seed-to-seed scatter, so the rise is significant and well above the seed-spread floor.
+_SCATTER = np.array([0.0, 0.02, -0.02, 0.01, -0.01])
+
+
+def _curve(levels):
+    return _rows([list(level + _SCATTER) for level in levels])
+
+
+def test_a_hump_that_falls_back_qualifies_as_double_descent():
+    peak = study.peak_of(_curve([1.0, 0.5, 3.0, 1.0, 0.6]))
+    assert peak["width"] == 12 and peak["rise_verdict"] == "effect"
+    assert peak["undone"] == pytest.approx(2.4 / 2.5)
+    assert peak["verdict"] == "double descent" and peak["qualifies"]
+
+
+def test_a_plateau_does_not_qualify():
+    peak = study.peak_of(_curve([1.0, 0.5, 3.0, 3.0, 2.9]))
+    assert peak["rise_verdict"] == "effect" and peak["undone"] < 0.5
+    assert peak["verdict"] == "overfitting that levels off" and not peak["qualifies"]
+
+
+def test_a_significant_sliver_does_not_qualify():
+    # The rise 0.5 -> 3 is large, the fall 3 -> 2.95 significant (every seed) but 2 % of it.
+    peak = study.peak_of(_curve([1.0, 0.5, 3.0, 2.98, 2.95]))
+    assert peak["height_over_widest_p_holm"] < 0.05
+    assert peak["verdict"] == "overfitting that levels off" and not peak["qualifies"]
+
+
+def test_a_significant_rise_below_its_floor_is_no_peak():
+    # Seeds scatter by 0.5 with the same pattern at every width, so the paired rise of
+    # 0.02 is significant but far under the seed-to-seed spread.
+    scatter = np.array([0.0, 0.5, -0.5, 0.3, -0.3])
+    rows = _rows([list(v + scatter + 0.001 * np.arange(5)) for v in (1.0, 0.5, 0.52, 0.3)])
+    peak = study.peak_of(rows)
+    assert peak["height"] == pytest.approx(0.02, abs=0.003)
+    assert peak["verdict"] in ("rise below floor", "no rise detected") and not peak["qualifies"]
+
+
+def test_height_trend_names_only_steps_above_their_floor():
+    low = _curve([1.0, 0.5, 1.0, 0.6])  # rise 0.5
+    # rise 0.51 with a seed-to-seed spread of the rise: the step from `low` is not detected
+    same = _rows([list(v + k * _SCATTER) for v, k in ((1.0, 1), (0.5, 1), (1.01, 3), (0.6, 1))])
+    high = _curve([1.0, 0.5, 3.0, 0.6])  # rise 2.5
+    curves = [(s, rows, study.peak_of(rows)) for s, rows in ((0.5, low), (1.0, same), (2.0, high))]
+    trend = study.height_trend(curves)
+    assert [s["verdict"] for s in trend["steps"]] == ["not detected", "effect"]
+    assert trend["verdict"] == "grows at some steps" and trend["steps_grown"] == 1
+    assert trend["log_log_slope"] > 0
+
+
+def test_violations_below_their_floor_are_set_apart():
+    # 1.0 -> 1.05 on every seed is significant, but the seeds scatter by 0.5 at each width.
+    scatter = np.array([0.0, 0.5, -0.5, 0.3, -0.3])
+    rows = _rows([list(1.0 + scatter), list(1.05 + scatter + 0.001 * np.arange(5))])
+    scanned = study.monotone_violations(rows)
+    assert scanned["violations"] == [] and len(scanned["below_floor"]) == 1
+    assert scanned["below_floor"][0]["floor"] == pytest.approx(np.std(scatter, ddof=1), rel=0.01)
+
+
+def test_optimal_decay_removes_a_qualifying_peak_only_when_the_curve_is_flat():
+    before = study.peak_of(_curve([1.0, 0.5, 3.0, 1.0, 0.6]))
+    flat = _curve([0.5, 0.45, 0.44, 0.43, 0.42])
+    after = study.peak_of(flat)
+    reduction = study.decay_comparison(_curve([1.0, 0.5, 3.0, 1.0, 0.6]), flat, before)
+    assert reduction["verdict"] == "effect" and reduction["estimate"] == pytest.approx(2.56)
+    violations = study.monotone_violations(flat)
+    assert study.removes_peak(before, after, violations, reduction) == "removes the peak"
+    bumpy = _curve([0.5, 0.3, 1.5, 0.4, 0.35])
+    kept = study.peak_of(bumpy), study.monotone_violations(bumpy)
+    assert study.removes_peak(before, *kept, reduction) == "lowers the peak"
 
 
 def test_monotone_violations_are_significant_rises_after_false_discovery_control():
@@ -92,7 +166,16 @@ def test_quick_run_writes_numbers_and_figures(quick_outputs):
         assert row["excess_risk"] <= row["unregularized_excess_risk"] + 1e-12
     assert results["run"]["config"]["noise_stds"] == list(config.noise_stds)
     markdown = (tmp_path / "double_descent_noise_decay.md").read_text()
-    assert markdown.count("![") == 2
+    assert markdown.count("![") == 2 and markdown.count("<details>") == 2
+    # The verdicts are recomputed from the stored per-seed numbers alone: the same again.
+    again = study.with_verdicts(saved)
+    assert again == saved and study.with_verdicts(again) == again
+    assert [row["question"] for row in study.answers(saved)] == [
+        "How does the peak height change with label noise?",
+        "Does optimal weight decay remove the peak?",
+    ]
+    for row in study.answers(saved):
+        assert "\n" not in row["answer"] and len(row["answer"]) <= 320
     for name in ("noise", "decay"):
         assert (tmp_path / f"double_descent_{name}.png").stat().st_size > 10_000
 

@@ -22,16 +22,30 @@ def test_conclusion_follows_the_numbers():
     weight_vars = [0.1, 1.0, 10.0]
     rising, falling, flat = [1.0, 2.0, 3.0], [3.0, 2.0, 1.0], [5.0, 5.0, 5.0]
     text = smoothness_conclusion(weight_vars, rising, flat, rising, relu_bias_var=1.0)
-    assert "smaller sigma^2 gives smoother" in text
-    assert "the same at every sigma^2" in text
+    assert "tanh: smaller σ² gives smoother" in text
+    assert "the same at every σ²" in text
     assert "ratio of weight to bias scale" in text
     text = smoothness_conclusion(weight_vars, falling, rising, falling, relu_bias_var=1.0)
-    assert "larger sigma^2 gives smoother" in text
-    assert "changes with sigma^2" in text
-    text = smoothness_conclusion(weight_vars, [1.0, 3.0, 2.0], flat, flat, relu_bias_var=1.0)
-    assert "no monotone trend" in text
+    assert "tanh: larger σ² gives smoother" in text
+    assert "changes with σ²" in text
+    # Up and down, ending 1.2 times higher: under the twofold floor, no trend is named.
+    text = smoothness_conclusion(weight_vars, [1.0, 3.0, 1.2], flat, flat, relu_bias_var=1.0)
+    assert "tanh: no trend established" in text and "floor a factor of 2" in text
     with pytest.raises(ValueError, match="weight_vars"):
         smoothness_conclusion([1.0, 0.5], rising[:2], flat[:2], rising[:2], relu_bias_var=1.0)
+
+
+def test_a_trend_needs_significance_and_the_twofold_floor():
+    weight_vars = [0.01, 1.0, 100.0]
+    large = study.roughness_trend(weight_vars, [1.0, 5.0, 30.0], [0.05, 0.2, 1.5])
+    assert large["verdict"] == "effect" and large["direction"] == "increasing"
+    assert large["fold"] == pytest.approx(30.0) and large["rising_steps"] == 2
+    # A 1.5-fold change measured precisely is significant but below the floor.
+    small = study.roughness_trend(weight_vars, [1.0, 1.2, 1.5], [0.01, 0.01, 0.01])
+    assert small["p"] < 1e-6 and small["verdict"] == "below floor"
+    # A tenfold change measured with huge errors is not detected.
+    noisy = study.roughness_trend(weight_vars, [1.0, 5.0, 10.0], [0.9, 4.0, 9.0])
+    assert noisy["verdict"] == "not detected"
 
 
 def test_config_errors_name_the_field():
@@ -117,9 +131,14 @@ def test_quick_run_writes_files_with_finite_numbers(quick_outputs):
     assert len(written["depth"]["curves"]) == 3
     assert len(written["depth"]["curves"][0]["second_moment"]) == written["depth"]["depth"] + 1
     assert written["conclusion"] == document["conclusion"]
-    # the quick run's own roughness series: tanh rises with sigma^2, ReLU is scale-invariant
-    assert written["conclusion"].startswith("tanh: smaller sigma^2 gives smoother")
-    assert "the same at every sigma^2" in written["conclusion"]
+    # the quick run's own roughness series: tanh rises with σ², ReLU is scale-invariant
+    assert written["conclusion"].startswith("tanh: smaller σ² gives smoother")
+    assert "the same at every σ²" in written["conclusion"]
+    assert written["smoothness_trends"]["tanh"]["verdict"] == "effect"
+    assert study.with_verdicts(written) == written  # rebuilt from the stored series alone
+    answers = study.answers(written)
+    assert [row["item"] for row in answers] == [f"Ex 3({part})" for part in "abcde"]
+    assert all(len(row["answer"]) <= 320 and "\n" not in row["answer"] for row in answers)
     assert written["run"]["config"] == dataclasses.asdict(study.QUICK) | {
         "depth_gains": [0.5, 1.0, 2.0],
         "smoothness_vars": list(study.QUICK.smoothness_vars),
@@ -130,7 +149,8 @@ def test_quick_run_writes_files_with_finite_numbers(quick_outputs):
     assert len(examples["relu"][0]) == study.QUICK.examples_per_panel
     assert len(examples["relu"][0][0]) == len(examples["inputs"]) <= study.EXAMPLE_POINTS
     markdown = (out / "initialization.md").read_text()
-    assert "$$" in markdown and "| quantity |" in markdown and document["conclusion"] in markdown
+    assert "$$" in markdown and "| quantity |" in markdown and "<details>" in markdown
+    assert document["conclusion"].split(": the roughness", 1)[1] in markdown
     assert "](init_depth.png)" in markdown and "](init_smoothness.png)" in markdown
     assert not any(line.startswith(("# ", "## ")) for line in markdown.splitlines())
     assert len(study.summary(written)) == 3

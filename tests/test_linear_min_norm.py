@@ -161,6 +161,10 @@ def test_quick_run_writes_numbers_markdown_and_figure(quick_outputs):
     markdown = (tmp_path / "linear_min_norm.md").read_text()
     assert markdown.startswith("### ") and "nan" not in markdown.lower()
     assert markdown.count("\n| ") == len(study.QUICK.ps) + 1  # header and one row per p
+    assert study.with_verdicts(saved) == saved  # the verdict is rebuilt from the rows alone
+    assert saved["descent"]["verdict"] in ("double descent", "overfitting that levels off")
+    (row,) = study.answers(saved)
+    assert row["figure"] == "linear_min_norm.png" and len(row["answer"]) <= 320
     assert (tmp_path / "linear_min_norm.png").stat().st_size > 10_000
 
 
@@ -197,10 +201,11 @@ def test_markdown_reports_misses_and_unchecked_points():
         "n_within_3_se": 1,
         "all_within_3_se_away_from_threshold": False,
         "largest_abs_z_score": 4.49,
+        "check_standard_errors": 3.0,
         "peak": {"p": 100, "excess_risk": 5e3, "standard_error": 4e3},
     }
-    text = study.markdown(results)
-    assert "At 1 of the 2 feature counts" in text and "p = 50 misses with z = 4.49" in text
+    text = study.markdown(study.with_verdicts(results))
+    assert "at 1 of the 2 feature counts" in text and "p = 50 misses with z = 4.49" in text
     assert "not checked" in text and "at the interpolation threshold p = n" in text
     assert "—" in text  # the infinite theory at p = n, stored as null in the JSON
 
@@ -211,3 +216,49 @@ def test_markdown_reports_misses_and_unchecked_points():
 )
 def test_bad_input_exits_2_with_one_line(bad_input, args, name):
     bad_input("linear_min_norm", args, name)
+
+
+def _curve(points, seeds=1000):
+    """Checked rows from (p, mean, draw-to-draw standard deviation), n = 100."""
+    return [
+        {
+            "p": p,
+            "excess_risk": mean,
+            "standard_error": spread / math.sqrt(seeds),
+            "n_seeds": seeds,
+            "checked": abs(p - 100) >= study.CHECK_MARGIN,
+        }
+        for p, mean, spread in points
+    ]
+
+
+def test_a_hump_that_falls_back_is_a_double_descent():
+    verdict = study.descent_verdict(
+        _curve(
+            [(10, 0.03, 0.01), (90, 2.5, 1.0), (98, 20.0, 60.0), (110, 2.9, 1.0), (200, 0.75, 0.1)]
+        ),
+        100,
+    )
+    assert verdict["peak_p"] == 98 and verdict["checked_peak_p"] == 110  # p = 98 is unchecked
+    assert verdict["verdict"] == "double descent" and verdict["qualifies"]
+    assert verdict["undone"] == pytest.approx((2.9 - 0.75) / (2.9 - 0.03))
+
+
+def test_a_plateau_and_a_significant_sliver_are_not():
+    plateau = study.descent_verdict(
+        _curve([(10, 0.03, 0.01), (110, 2.9, 1.0), (200, 2.9, 1.0), (300, 2.8, 1.0)]), 100
+    )
+    assert plateau["verdict"] == "overfitting that levels off" and not plateau["qualifies"]
+    # The fall 2.9 -> 2.7 is significant with 1000 draws but undoes 7 % of the rise.
+    sliver = study.descent_verdict(
+        _curve([(10, 0.03, 0.01), (110, 2.9, 1.0), (200, 2.7, 1.0)]), 100
+    )
+    assert sliver["fall"]["significant"] and sliver["undone"] < 0.1
+    assert sliver["verdict"] == "overfitting that levels off"
+
+
+def test_a_significant_rise_below_the_draw_spread_is_no_peak():
+    verdict = study.descent_verdict(
+        _curve([(10, 1.0, 2.0), (110, 1.3, 2.0), (200, 0.5, 2.0)], seeds=10_000), 100
+    )
+    assert verdict["rise"]["significant"] and verdict["verdict"] == "rise below floor"

@@ -18,7 +18,7 @@ import dataclasses
 import math
 
 from jaxnn import autodiff, validation
-from jaxnn.formatting import fmt
+from jaxnn.formatting import details, fmt
 from jaxnn.studies import NoProgress, Progress
 
 FUNCTION_LATEX = r"z(a, b) = \frac{\log b}{1 + e^{a^2 + b^2}}"
@@ -258,29 +258,104 @@ def _overflow_note(results: dict) -> str:
     )
 
 
+def _math(node: dict) -> str:
+    return f"${autodiff.latex_name(node['name'])} = {node['definition']}$"
+
+
+def _adjoint_formula(node: dict) -> str:
+    """ "$\\bar{b} = \\bar{v}_{2}\\,\\partial v_2/\\partial b + ...$": one adjoint's chain rule."""
+    terms = " + ".join(
+        rf"{autodiff.bar_name(t['via'])}\,{_partial_symbol(t['via'], t['local_partial']['wrt'])}"
+        for t in node["terms"]
+    )
+    return f"${autodiff.bar_name(node['name'])} = {terms or '1'}$"
+
+
+def _agreement(results: dict) -> str:
+    rows = results["comparison"].values()
+    worst_difference = max(abs(row["engine_minus_central_difference"]) for row in rows)
+    text = f"within {fmt(worst_difference, 2)} of a central difference"
+    if results["jax_grad_finite"]:
+        worst_jax = max(abs(row["engine_minus_jax_grad"]) for row in rows)
+        same = "equal to" if worst_jax == 0 else f"within {fmt(worst_jax, 2)} of"
+        text = f"{same} `jax.grad` in float64 and " + text
+    else:
+        text = "(`jax.grad` of the formula as written overflows here) " + text
+    return text
+
+
+def answers(results: dict) -> list[dict]:
+    """One row per part of exercise 1, each read from the traced graph and its checks."""
+    inner = [node for node in results["forward"] if node["definition"]]
+    values = ", ".join(
+        f"${autodiff.latex_name(node['name'])}$ = {fmt(node['value'], 4)}" for node in inner
+    )
+    paths = results["paths_into_b"]
+    via = [key for key in paths if key.startswith("via_")]
+    point = f"(a, b) = ({fmt(results['a'])}, {fmt(results['b'])})"
+    return [
+        {
+            "item": "Ex 1(a)",
+            "question": "What is the computational graph of z(a, b)?",
+            "answer": ", ".join(_math(node) for node in inner)
+            + f": {len(results['forward'])} nodes; b reaches z along {len(via)} paths.",
+            "figure": "autodiff_graph.png",
+        },
+        {
+            "item": "Ex 1(b)",
+            "question": f"What does the forward pass give at {point}?",
+            "answer": values + ".",
+            "figure": "autodiff_graph.png",
+        },
+        {
+            "item": "Ex 1(c)",
+            "question": "What does the backward pass compute?",
+            "answer": "Adjoints from $\\bar z = 1$ back to the inputs, each the sum over its "
+            "children of child adjoint × local partial; for b the two paths give "
+            + " + ".join(fmt(paths[key], 4) for key in via)
+            + f" = {fmt(paths['sum'], 4)}.",
+            "figure": "autodiff_graph.png",
+        },
+        {
+            "item": "Ex 1(d)",
+            "question": f"What are ∂z/∂a and ∂z/∂b at {point}?",
+            "answer": f"∂z/∂a = {fmt(results['dz_da'], 10)}, ∂z/∂b = "
+            f"{fmt(results['dz_db'], 10)}, {_agreement(results)}.",
+            "figure": None,
+        },
+    ]
+
+
 def markdown(results: dict) -> str:
-    """The study's section of REPORT.md: forward and backward tables, gradient checked."""
+    """The study's section of REPORT.md: the gradient first, then the graph and the tables."""
     point = f"$(a, b)$ = ({fmt(results['a'], 10)}, {fmt(results['b'], 10)})"
+    inner = [node for node in results["forward"] if node["definition"]]
     parts = [
-        f"Reverse-mode AD of ${results['function']}$ at {point}: $z$ = "
-        f"{fmt(results['z'], 10)}, $\\partial z/\\partial a$ = {fmt(results['dz_da'], 10)}, "
-        f"$\\partial z/\\partial b$ = {fmt(results['dz_db'], 10)}.",
-        "The graph fuses $1/(1 + e^{v_3})$ into one overflow-free node "
-        r"$v_4 = \sigma(-v_3)$ with $\partial v_4/\partial v_3 = -\sigma(v_3)\,\sigma(-v_3)$, "
-        "so large $a, b$ give $0$ instead of `nan` (see `jaxnn/autodiff.py`).",
-        "### Forward pass",
+        f"**At {point}: $z$ = {fmt(results['z'], 10)}, $\\partial z/\\partial a$ = "
+        f"{fmt(results['dz_da'], 10)}, $\\partial z/\\partial b$ = {fmt(results['dz_db'], 10)}**,"
+        f" {_agreement(results)}, for ${results['function']}$.",
+        "![The computational graph of z(a, b) with values, adjoints and local "
+        "partial derivatives](autodiff_graph.png)",
+        "### Graph and forward pass",
+        "The graph: " + ", ".join(_math(node) for node in inner) + ".",
         forward_markdown(results["forward"]),
         r"### Backward pass: adjoints $\bar v = \partial z/\partial v$, in the order computed",
+        "; ".join(_adjoint_formula(node) for node in results["backward"]) + ".",
         backward_markdown(results["backward"]),
         "### Gradient, checked",
         comparison_markdown(results["comparison"], results["fd_step"]),
     ]
-    if not results["jax_grad_finite"]:
-        parts.append(_overflow_note(results))
-    parts.append(
-        "![The computational graph of z(a, b) with values, adjoints and local "
-        "partial derivatives](autodiff_graph.png)"
+    note = (
+        "The graph fuses $1/(1 + e^{v_3})$ into one overflow-free node "
+        r"$v_4 = \sigma(-v_3)$ with $\partial v_4/\partial v_3 = -\sigma(v_3)\,\sigma(-v_3)$, "
+        "so large $a, b$ give $0$ instead of `nan` (see `jaxnn/autodiff.py`). `jax.grad` "
+        "differentiates the formula as written, in float64; the central difference "
+        f"$(z(x + h e_i) - z(x - h e_i))/2h$ with $h$ = {fmt(results['fd_step'])} has error "
+        "$O(h^2)$ truncation plus $O(\\epsilon |z|/h)$ rounding."
     )
+    if not results["jax_grad_finite"]:
+        note += " " + _overflow_note(results)
+    parts.append(details("How it was checked", note))
     return "\n\n".join(parts) + "\n"
 
 

@@ -18,8 +18,14 @@ of the same 8 -> M -> M -> 8 ReLU networks, teacher and full-batch Adam:
    point minimises :math:`L + \tfrac\lambda2\lVert W\rVert^2`). For each width
    we take the best :math:`\lambda` of the grid (the oracle choice of the
    paper) and test whether the resulting curve is monotone in M: no width may
-   be worse than a narrower one by more than two standard errors of the
-   difference of seed means.
+   be worse than a narrower one by an increase that is significant (paired
+   tests, Benjamini-Hochberg) and at least the seed spread of the two widths.
+
+Every verdict has a size (``jaxnn.verdicts``): a peak is a "double descent"
+only when its rise is significant and at least its seed-spread floor and the
+widest model undoes at least half of it; ``analyse`` recomputes every verdict
+from the stored per-seed numbers, so ``with_verdicts`` rebuilds them from a
+saved JSON.
 
 Every (noise level or decay, width, seed) is one member of one vmapped
 sweep, grouped by width like the main study (``jaxnn.sweep.Variant``).
@@ -35,8 +41,8 @@ import jax
 import numpy as np
 from scipy import stats as scipy_stats
 
-from jaxnn import data, models, peaks, precision, stats, sweep, train, validation
-from jaxnn.formatting import fmt, plus_minus, table
+from jaxnn import data, io, models, peaks, precision, stats, sweep, train, validation, verdicts
+from jaxnn.formatting import details, fmt, p_text, plus_minus, table
 from jaxnn.studies import NoProgress
 
 
@@ -218,7 +224,15 @@ def peak_of(rows: list[dict]) -> dict:
     not a peak). ``height`` is that rise and ``height_over_widest`` the peak's excess
     over the widest model, each a paired difference over seeds (a seed trains on
     the same data at every width) with its standard error and a Holm-adjusted
-    p-value that counts every width scanned. ``significant``: the rise survives.
+    p-value that counts every width scanned. ``significant``: both survive.
+
+    The verdict has a size (``jaxnn.verdicts``): the rise must also be at least its
+    floor (the pooled seed spread of the peak and its dip), and the curve is a
+    ``"double descent"`` only when the widest model undoes at least
+    ``verdicts.SECOND_DESCENT_SHARE`` of the rise (Nakkiran et al. 2019, Fig. 1).
+    ``height_minimum_detectable`` is the smallest rise the test would find at 80 %
+    power at the most conservative level of the scan (Bonferroni over every earlier
+    width and every width scanned).
     """
     widest = rows[-1]
     peak = peaks.peak_of([r["excess_risk_per_seed"] for r in rows]) or {"index": None}
@@ -231,16 +245,25 @@ def peak_of(rows: list[dict]) -> dict:
         "height": 0.0,
         "height_standard_error": None,
         "height_p_holm": None,
+        "height_minimum_detectable": None,
         "widest_excess_risk": widest["excess_risk"],
         "height_over_widest": None,
         "height_over_widest_standard_error": None,
         "height_over_widest_p_holm": None,
         "significant": False,
+        "rise_floor": None,
+        "rise_verdict": verdicts.NOT_DETECTED,
+        "undone": None,
+        "share": verdicts.SECOND_DESCENT_SHARE,
+        "verdict": "no rise detected",
+        "qualifies": False,
         "widths_scanned": len(rows) - 1,
     }
     if peak["index"] is None:
         return none
     top, dip = rows[peak["index"]], rows[peak["dip_index"]]
+    seeds = int(np.isfinite(np.asarray(top["excess_risk_per_seed"], np.float64)).sum())
+    level = peaks.SIGNIFICANCE / (peak["index"] * (len(rows) - 1))
     return none | {
         "width": top["width"],
         "n_params": top["n_params"],
@@ -250,32 +273,114 @@ def peak_of(rows: list[dict]) -> dict:
         "height": peak["rise"],
         "height_standard_error": peak["rise_standard_error"],
         "height_p_holm": peak["rise_p_holm"],
+        "height_minimum_detectable": peaks.minimum_detectable(
+            peak["rise_standard_error"], seeds, level
+        ),
         "height_over_widest": peak["excess"],
         "height_over_widest_standard_error": peak["excess_standard_error"],
         "height_over_widest_p_holm": peak["excess_p_holm"],
-        "significant": bool(peak["rise_p_holm"] < peaks.SIGNIFICANCE),
+        "significant": bool(peak["significant"]),
+        "rise_floor": peak.get("rise_floor"),
+        "rise_verdict": peak.get("rise_verdict", verdicts.NOT_DETECTED),
+        "undone": peak.get("undone"),
+        "verdict": peak.get("verdict", "no second descent in the grid"),
+        "qualifies": bool(peak.get("qualifies", False)),
+    }
+
+
+def _seed_heights(rows: list[dict], peak: dict) -> np.ndarray:
+    """Each seed's rise from the curve's dip to its peak (zeros where the curve has no peak)."""
+    if peak["width"] is None:
+        return np.zeros(len(rows[0]["excess_risk_per_seed"]))
+    by_width = {r["width"]: np.asarray(r["excess_risk_per_seed"], np.float64) for r in rows}
+    return by_width[peak["width"]] - by_width[peak["dip_width"]]
+
+
+def height_trend(curves: list[tuple[float, list[dict], dict]]) -> dict:
+    """Does the peak height grow with each step in label noise? One paired test per step.
+
+    The levels are paired (the same inputs, unit noise draw and initializations at
+    every s), so each step compares the seeds' heights (peak minus dip, at each
+    level's own peak and dip) in a one-sided paired t-test, Holm-adjusted over the
+    steps. A step is a growth only when it is significant and at least the seed
+    spread of the two levels' heights (``verdicts.spread_floor``); the trend is
+    named "grows with every step" only when every step is. ``slope`` is the
+    least-squares slope of log height against log s over the noisy levels with a
+    positive height (descriptive, no verdict).
+
+    Args:
+        curves: ``(noise level, rows, peak_of(rows))`` in increasing noise level.
+    """
+    steps = []
+    for (s_low, rows_low, low), (s_high, rows_high, high) in itertools.pairwise(curves):
+        h_low, h_high = _seed_heights(rows_low, low), _seed_heights(rows_high, high)
+        difference = stats.paired_difference(h_high, h_low)
+        steps.append(
+            {
+                "from_noise_std": s_low,
+                "to_noise_std": s_high,
+                "difference": difference["mean"],
+                "standard_error": difference["standard_error"],
+                "p": difference["p_greater"],
+                "floor": verdicts.spread_floor(h_low, h_high),
+                "seeds": difference["n"],
+            }
+        )
+    p_holm = stats.holm([s["p"] for s in steps]) if steps else []
+    for step, p in zip(steps, p_holm):
+        level = peaks.SIGNIFICANCE / len(steps)
+        step["p_holm"] = float(p)
+        step["minimum_detectable"] = peaks.minimum_detectable(
+            step["standard_error"], step["seeds"], level
+        )
+        step["verdict"] = verdicts.judge(step["difference"], float(p), floor=step["floor"])[
+            "verdict"
+        ]
+    grown = sum(s["verdict"] == verdicts.EFFECT for s in steps)
+    noisy = [(s, p["height"]) for s, _, p in curves if s > 0 and p["height"] > 0]
+    slope = (
+        float(np.polyfit(np.log([s for s, _ in noisy]), np.log([h for _, h in noisy]), 1)[0])
+        if len(noisy) > 1
+        else None
+    )
+    if steps and grown == len(steps):
+        verdict = "grows with every step"
+    elif grown:
+        verdict = "grows at some steps"
+    else:
+        verdict = "no growth established"
+    return {
+        "steps": steps,
+        "steps_grown": grown,
+        "verdict": verdict,
+        "floor_reason": verdicts.SPREAD_FLOOR_REASON,
+        "log_log_slope": slope,
     }
 
 
 def monotone_violations(rows: list[dict], alpha: float = peaks.SIGNIFICANCE) -> dict:
-    """Pairs of widths M < M' where M' is significantly worse, over every pair scanned.
+    """Pairs of widths M < M' where M' is worse by a significant amount that matters.
 
     Each pair is a paired one-sided t-test over seeds (``peaks.pairwise_p_greater``);
     the p-values of all W(W-1)/2 pairs are Benjamini–Hochberg adjusted
     (``scipy.stats.false_discovery_control``), so a violation is not one of the
-    pairs that cross two standard errors by chance.
+    pairs that cross two standard errors by chance. A significant increase is a
+    violation only when it is at least its floor, the pooled seed spread of the two
+    widths (``verdicts.spread_floor``); the significant ones below it are kept as
+    ``below_floor``.
     """
     values = np.array([r["excess_risk_per_seed"] for r in rows], np.float64).T  # [seed, width]
     p = peaks.pairwise_p_greater(values)
     pairs = [(i, j) for i in range(len(rows)) for j in range(i + 1, len(rows))]
     q = scipy_stats.false_discovery_control([p[i, j] for i, j in pairs]) if pairs else []
-    violations = [
+    significant = [
         {
             "narrow": rows[i]["width"],
             "wide": rows[j]["width"],
             "increase": rows[j]["excess_risk"] - rows[i]["excess_risk"],
             "standard_error": stats.paired_difference(values[:, j], values[:, i])["standard_error"],
             "q": float(q_ij),
+            "floor": verdicts.spread_floor(values[:, i], values[:, j]),
         }
         for (i, j), q_ij in zip(pairs, q)
         if q_ij < alpha
@@ -284,12 +389,92 @@ def monotone_violations(rows: list[dict], alpha: float = peaks.SIGNIFICANCE) -> 
         "pairs_scanned": len(pairs),
         "method": "Benjamini-Hochberg",
         "alpha": alpha,
-        "violations": violations,
+        "floor_reason": verdicts.SPREAD_FLOOR_REASON,
+        "violations": [v for v in significant if v["increase"] >= v["floor"]],
+        "below_floor": [v for v in significant if not v["increase"] >= v["floor"]],
     }
 
 
+def decay_comparison(unregularized: list[dict], optimal: list[dict], before: dict) -> dict:
+    """How much the best λ lowers the excess risk where the unregularized curve peaks.
+
+    A paired one-sided test over seeds (the λ = 0 run and the decay runs share data
+    and initializations) of risk(λ = 0) − risk(best λ) at the unregularized peak
+    width, judged against the seed spread of the two cells. The best λ is the
+    oracle choice on the test set (Nakkiran, Venkat, Kakade & Ma 2021), so the
+    reduction is slightly optimistic.
+    """
+    if before["width"] is None:
+        return {"width": None, "verdict": "not tested", "reason": "no unregularized peak"}
+    index = [r["width"] for r in unregularized].index(before["width"])
+    a = np.asarray(unregularized[index]["excess_risk_per_seed"], np.float64)
+    b = np.asarray(optimal[index]["excess_risk_per_seed"], np.float64)
+    difference = stats.paired_difference(a, b)
+    judged = verdicts.judge(
+        difference["mean"],
+        difference["p_greater"],
+        floor=verdicts.spread_floor(a, b),
+        standard_error=difference["standard_error"],
+        minimum_detectable=peaks.minimum_detectable(
+            difference["standard_error"], difference["n"], peaks.SIGNIFICANCE
+        ),
+    )
+    return {"width": before["width"], "weight_decay": optimal[index].get("weight_decay"), **judged}
+
+
+def removes_peak(before: dict, after: dict, violations: dict, reduction: dict) -> str:
+    """The answer to "does optimal weight decay remove the peak?", from the sized verdicts.
+
+    "removes the peak": the unregularized curve has a rise at least its floor, the
+    optimally regularized one has none (no rise that is significant and at least its
+    floor) and no width is worse than a narrower one by a significant amount at least
+    its floor. "lowers the peak": the reduction at the peak is an effect but a rise or
+    a violation remains. Otherwise "not established".
+    """
+    if before["rise_verdict"] != verdicts.EFFECT:
+        return "no peak to remove"
+    flat = after["rise_verdict"] != verdicts.EFFECT and not violations["violations"]
+    if flat:
+        return "removes the peak"
+    if reduction.get("verdict") == verdicts.EFFECT:
+        return "lowers the peak"
+    return "not established"
+
+
+def analyse(noise_rows: list[dict], decay_rows: list[dict], optimal_rows: list[dict]) -> dict:
+    """Every verdict of the study from the rows' per-seed numbers (JSON-ready or fresh)."""
+    levels = list(dict.fromkeys(r["noise_std"] for r in noise_rows))
+    curves = []
+    for s in levels:
+        rows = [r for r in noise_rows if r["noise_std"] == s]
+        curves.append((s, rows, peak_of(rows)))
+    unregularized = [r for r in decay_rows if r["weight_decay"] == 0.0]
+    before, after = peak_of(unregularized), peak_of(optimal_rows)
+    optimal_violations = monotone_violations(optimal_rows)
+    reduction = decay_comparison(unregularized, optimal_rows, before)
+    return {
+        "noise_peaks": [{"noise_std": s, **p} for s, _, p in curves],
+        "noise_height_trend": height_trend(curves),
+        "unregularized_peak": before,
+        "optimal_peak": after,
+        "unregularized_violations": monotone_violations(unregularized),
+        "optimal_violations": optimal_violations,
+        "optimal_decay_reduction": reduction,
+        "optimal_decay_verdict": removes_peak(before, after, optimal_violations, reduction),
+        "share": verdicts.SECOND_DESCENT_SHARE,
+        "share_reason": verdicts.SECOND_DESCENT_REASON,
+    }
+
+
+def with_verdicts(document: dict) -> dict:
+    """The document with every verdict recomputed from its rows' per-seed numbers (pure)."""
+    return document | io.to_jsonable(
+        analyse(document["noise_rows"], document["decay_rows"], document["optimal_decay_rows"])
+    )
+
+
 def summarize(config: Config, cells: dict) -> dict:
-    """Rows per noise level and per width of the decay sweep, peaks, and the monotonicity test."""
+    """Rows per noise level and per width of the decay sweep, and every verdict (``analyse``)."""
     count = lambda w: models.parameter_count(models.stacked_layer_sizes(w, 2))  # noqa: E731
     noise_rows = [
         {
@@ -301,10 +486,6 @@ def summarize(config: Config, cells: dict) -> dict:
         }
         for s in config.noise_stds
         for w in config.widths
-    ]
-    noise_peaks = [
-        {"noise_std": s, **peak_of([r for r in noise_rows if r["noise_std"] == s])}
-        for s in config.noise_stds
     ]
     s = config.decay_noise_std
     decays = (0.0, *config.weight_decays)
@@ -319,34 +500,160 @@ def summarize(config: Config, cells: dict) -> dict:
             (e for e in entries if math.isfinite(e["excess_risk"])), key=lambda e: e["excess_risk"]
         )
         optimal_rows.append({**best, "unregularized_excess_risk": entries[0]["excess_risk"]})
-    unregularized = [r for r in decay_rows if r["weight_decay"] == 0.0]
     return {
         "n_train": config.n_train,
         "interpolation_width": models.MLPFamily(
             input_dim=config.data.input_dim, output_dim=config.data.output_dim
         ).width_at_parameter_count(config.n_train * config.data.output_dim),
         "noise_rows": noise_rows,
-        "noise_peaks": noise_peaks,
         "decay_rows": decay_rows,
         "optimal_decay_rows": optimal_rows,
-        "unregularized_peak": peak_of(unregularized),
-        "optimal_peak": peak_of(optimal_rows),
-        "unregularized_violations": monotone_violations(unregularized),
-        "optimal_violations": monotone_violations(optimal_rows),
+        **analyse(noise_rows, decay_rows, optimal_rows),
     }
+
+
+def _level(s: float) -> str:
+    return f"s = {s:g}"
+
+
+def _peak_words(p: dict) -> str:
+    """One curve's peak verdict with its size and floor, e.g. "double descent at M = 22 ..."."""
+    if p["width"] is None:
+        return "no rise above a narrower width"
+    rise = (
+        f"rise {plus_minus(p['height'], p['height_standard_error'], 2)} above M = "
+        f"{p['dip_width']} (Holm {p_text(p['height_p_holm'])}; floor {fmt(p['rise_floor'], 2)})"
+    )
+    if p["verdict"] in (verdicts.DOUBLE_DESCENT, verdicts.LEVELS_OFF):
+        undone = "—" if p["undone"] is None else f"{fmt(100 * p['undone'], 2)} %"
+        return f"{p['verdict']} at M = {p['width']}: {rise}, {undone} of it undone by the widest"
+    detectable = fmt(p["height_minimum_detectable"], 2)
+    if p["verdict"] == "rise below floor":
+        return f"a significant rise below its floor at M = {p['width']}: {rise}"
+    return f"no peak established: largest {rise}; detectable {detectable}"
+
+
+def _trend_words(trend: dict) -> str:
+    steps = trend["steps"]
+    grown = [s for s in steps if s["verdict"] == verdicts.EFFECT]
+    if not steps:
+        return "one noise level: no trend tested"
+    listed = ", ".join(
+        f"{s['from_noise_std']:g} → {s['to_noise_std']:g} "
+        f"(+{plus_minus(s['difference'], s['standard_error'], 2)}, floor {fmt(s['floor'], 2)})"
+        for s in grown
+    )
+    if trend["verdict"] == "grows with every step":
+        head = f"**The peak grows with every step in s** ({listed})"
+    elif grown:
+        head = (
+            f"**The peak grows with label noise at {len(grown)} of {len(steps)} steps** "
+            f"({listed}; each significant and above its seed-spread floor)"
+        )
+    else:
+        head = (
+            f"**No growth of the peak with label noise is established** at any of the "
+            f"{len(steps)} steps"
+        )
+    slope = trend.get("log_log_slope")
+    return head + ("" if slope is None else f"; on log axes the height scales as s^{fmt(slope, 2)}")
+
+
+def _decay_words(results: dict) -> str:
+    before, after = results["unregularized_peak"], results["optimal_peak"]
+    verdict = results["optimal_decay_verdict"]
+    scanned = results["optimal_violations"]
+    reduction = results["optimal_decay_reduction"]
+    head = {
+        "removes the peak": "**Optimal weight decay removes the peak**",
+        "lowers the peak": "**Optimal weight decay lowers the peak but does not remove it**",
+        "not established": "**That optimal weight decay removes the peak is not established**",
+        "no peak to remove": "**Without decay there is no peak to remove**",
+    }[verdict]
+    text = (
+        f"{head}: without decay, {_peak_words(before)}; with the best λ per width, "
+        f"{_peak_words(after)}, and {len(scanned['violations'])} of "
+        f"{scanned['pairs_scanned']} pairs of widths have the wider model worse by a "
+        "significant amount above its floor"
+    )
+    if reduction.get("width") is not None:
+        text += (
+            f". At M = {reduction['width']} the best λ = {fmt(reduction['weight_decay'])} lowers "
+            "the excess risk by "
+            f"{plus_minus(reduction['estimate'], reduction['standard_error'], 2)}"
+            f" (floor {fmt(reduction['floor'], 2)})"
+        )
+    return text + "."
+
+
+def answers(results: dict) -> list[dict]:
+    """The two beyond-the-sheet questions this study answers, each from its sized verdicts."""
+    trend = results["noise_height_trend"]
+    peaks_by_level = "; ".join(
+        f"{_level(p['noise_std'])}: {plus_minus(p['height'], p['height_standard_error'], 2)}"
+        + ("" if p["qualifies"] else " (not established)")
+        for p in results["noise_peaks"]
+    )
+    label = _trend_words(trend).split(" (")[0].replace("**", "")
+    missed = [s for s in trend["steps"] if s["verdict"] != verdicts.EFFECT]
+    if missed and len(missed) < len(trend["steps"]):
+        label += (
+            " (not at "
+            + ", ".join(
+                f"{s['from_noise_std']:g} → {s['to_noise_std']:g}: "
+                f"+{plus_minus(s['difference'], s['standard_error'], 2)}, {s['verdict']}"
+                for s in missed
+            )
+            + ")"
+        )
+    label += f". Rise above the dip: {peaks_by_level}"
+    slope = trend.get("log_log_slope")
+    if slope is not None:
+        label += f"; about s^{fmt(slope, 2)}"
+    before, after = results["unregularized_peak"], results["optimal_peak"]
+    decay = (
+        {
+            "removes the peak": "Yes",
+            "lowers the peak": "It lowers the peak but does not remove it",
+            "not established": "Not established",
+            "no peak to remove": "There is no peak to remove",
+        }[results["optimal_decay_verdict"]]
+        + ": the largest rise falls from "
+        f"{plus_minus(before['height'], before['height_standard_error'], 2)} (λ = 0, "
+        f"{before['verdict']}) to {plus_minus(after['height'], after['height_standard_error'], 2)}"
+        f" ({after['verdict']}; floor {fmt(after['rise_floor'], 2)}), with "
+        f"{len(results['optimal_violations']['violations'])} monotonicity violations above floor."
+    )
+    return [
+        {
+            "item": "Beyond 6.2",
+            "question": "How does the peak height change with label noise?",
+            "answer": label + ".",
+            "figure": "double_descent_noise.png",
+        },
+        {
+            "item": "Beyond 6.2",
+            "question": "Does optimal weight decay remove the peak?",
+            "answer": decay,
+            "figure": "double_descent_decay.png",
+        },
+    ]
 
 
 def summary(results: dict) -> list[str]:
     by_level = ", ".join(
         f"s = {p['noise_std']:g}: "
-        + (f"M = {p['width']} (+{fmt(p['height'])})" if p["width"] else "none")
+        + (f"M = {p['width']} (+{fmt(p['height'])}, {p['verdict']})" if p["width"] else "none")
         for p in results["noise_peaks"]
     )
+    trend = results["noise_height_trend"]
     return [
         f"excess-risk peak (rise above its dip) by noise level: {by_level}",
-        f"optimal weight decay: {len(results['optimal_violations']['violations'])} significant "
-        f"monotonicity violations (unregularized: "
-        f"{len(results['unregularized_violations']['violations'])}) of "
+        f"peak height against noise: {trend['verdict']} ({trend['steps_grown']} of "
+        f"{len(trend['steps'])} steps significant and above floor)",
+        f"optimal weight decay: {results['optimal_decay_verdict']}; "
+        f"{len(results['optimal_violations']['violations'])} monotonicity violations above floor "
+        f"(unregularized: {len(results['unregularized_violations']['violations'])}) of "
         f"{results['optimal_violations']['pairs_scanned']} pairs",
     ]
 
@@ -354,99 +661,111 @@ def summary(results: dict) -> list[str]:
 def markdown(results: dict) -> str:
     config = results["run"]["config"]
     n, threshold = results["n_train"], results["interpolation_width"]
+    noise_peaks = results["noise_peaks"]
+    trend = results["noise_height_trend"]
+    qualifying = [_level(p["noise_std"]) for p in noise_peaks if p["qualifies"]]
+    absent = [p for p in noise_peaks if not p["qualifies"]]
+    answer = _trend_words(trend) + ". "
+    answer += (
+        f"A double descent qualifies at {', '.join(qualifying)}"
+        if qualifying
+        else "No level's curve qualifies as a double descent"
+    )
+    answer += (
+        " (rise significant and at least its floor, at least "
+        f"{fmt(100 * results['share'])} % of it undone at the widest model)"
+    )
+    if absent:
+        answer += "; at " + ", ".join(_level(p["noise_std"]) for p in absent) + " "
+        answer += "it does not: " + "; ".join(
+            f"{_level(p['noise_std'])}: {_peak_words(p)}" for p in absent[:2]
+        )
     out = [
         f"### Peak height against label noise (N = {n}, {config['epochs']} Adam steps, "
         f"{config['seeds']} seeds)",
+        answer + ".",
         "![excess risk against width for each noise level](double_descent_noise.png)",
-    ]
-    noise_peaks = results["noise_peaks"]
-    out.append(
         table(
             [
                 "s",
                 "R_t = s²",
-                "peak width M",
-                "parameters",
+                "peak M (parameters)",
                 "excess risk at the peak",
-                "rise above the dip (width of the dip)",
-                "excess risk at M = " + str(config["widths"][-1]),
+                "rise above the dip (dip M)",
+                "floor",
+                "undone",
+                "verdict",
+                f"excess risk at M = {config['widths'][-1]}",
             ],
             [
                 [
                     p["noise_std"],
                     p["noise_std"] ** 2,
-                    p["width"],
-                    p["n_params"],
+                    f"{p['width']} ({p['n_params']})" if p["width"] else "—",
                     plus_minus(p["excess_risk"], p["excess_risk_standard_error"])
                     if p["width"]
                     else "—",
-                    (
-                        plus_minus(p["height"], p["height_standard_error"])
-                        + f" (M = {p['dip_width']})"
-                    )
+                    f"{plus_minus(p['height'], p['height_standard_error'])} (M = {p['dip_width']})"
                     if p["width"]
                     else "none",
+                    p["rise_floor"],
+                    "—" if p["undone"] is None else f"{fmt(100 * p['undone'], 2)} %",
+                    p["verdict"],
                     p["widest_excess_risk"],
                 ]
                 for p in noise_peaks
             ],
-        )
-    )
-    significant = [p for p in noise_peaks if p["significant"]]
-    text = (
-        "The excess risk is test MSE against the noise-free teacher, i.e. test MSE − R_t. The "
-        "peak of a curve is its largest rise above the lowest value at a narrower width (the "
-        "dip); the rise is a paired test over seeds that counts every width scanned (Holm; "
-        f"`jaxnn.peaks`). N·O = {n * config['data']['output_dim']} parameters sit at "
-        f"M ≈ {fmt(threshold)}; "
-    )
-    if significant:
-        text += (
-            "the peaks whose rise survives the correction sit at "
-            + ", ".join(
-                f"M = {p['width']} ({p['n_params']} parameters, s = {p['noise_std']:g})"
-                for p in significant
+        ),
+        details(
+            "How it was tested",
+            "The excess risk is test MSE against the noise-free teacher, i.e. test MSE − R_t. "
+            "The peak of a curve is its largest rise above the lowest value at a narrower width "
+            "(the dip); the rise is a paired test over seeds that counts every width scanned "
+            "(Holm; `jaxnn.peaks`), and the fall is the peak's excess over the widest model "
+            f"(Holm). N·O = {n * config['data']['output_dim']} parameters sit at "
+            f"M ≈ {fmt(threshold)}. Floors: {verdicts.SPREAD_FLOOR_REASON}; "
+            f"{results['share_reason']}.\n\n"
+            + table(
+                ["s", "rise Holm p", "detectable rise", "excess over widest", "Holm p"],
+                [
+                    [
+                        p["noise_std"],
+                        p["height_p_holm"],
+                        p["height_minimum_detectable"],
+                        plus_minus(p["height_over_widest"], p["height_over_widest_standard_error"])
+                        if p["height_over_widest"] is not None
+                        else "—",
+                        p["height_over_widest_p_holm"],
+                    ]
+                    for p in noise_peaks
+                ],
             )
-            + ". "
-        )
-    else:
-        text += f"no peak's rise survives the correction with {config['seeds']} seeds. "
-    noisy = [p for p in noise_peaks if p["noise_std"] > 0 and p["width"]]
-    heights = [p["height"] for p in noisy]
-    if len(noisy) > 1:
-        grows = all(b > a for a, b in itertools.pairwise(heights))
-        text += (
-            (
-                "The peak height grows with every step in s"
-                if grows
-                else "The peak height does not grow monotonically with s"
-            )
-            + " ("
-            + ", ".join(f"s = {p['noise_std']:g}: {fmt(p['height'])}" for p in noisy)
-            + ")"
-        )
-        slope = np.polyfit(np.log([p["noise_std"] for p in noisy]), np.log(heights), 1)[0]
-        text += f"; on log axes it scales as s^{fmt(slope, 2)} across these levels. "
-    zero = next((p for p in noise_peaks if p["noise_std"] == 0), None)
-    if zero is not None and noisy:
-        top = noisy[-1]
-        share = zero["height"] / top["height"] if top["height"] > 0 else math.nan
-        text += (
-            "Without label noise the rise is "
-            f"{plus_minus(zero['height'], zero['height_standard_error'])}"
-            f", {fmt(100 * share, 2)} % of the rise at s = {top['noise_std']:g}: "
-        )
-        text += (
-            "the bump all but vanishes, as Nakkiran et al. (2019, §4) report."
-            if share < 0.1
-            else "a bump remains, against Nakkiran et al. (2019, §4)."
-        )
-    out.append(text)
+            + "\n\nEach step in s compares the seeds' heights (peak minus dip) at the two "
+            "levels, paired (the levels share inputs, unit noise draw and initializations); "
+            "one-sided t-tests, Holm over the steps; detectable: the smallest growth the test "
+            "finds at 80 % power (Bonferroni level).\n\n"
+            + table(
+                ["step in s", "growth ± s.e.", "Holm p", "floor", "detectable", "verdict"],
+                [
+                    [
+                        f"{s['from_noise_std']:g} → {s['to_noise_std']:g}",
+                        plus_minus(s["difference"], s["standard_error"]),
+                        s["p_holm"],
+                        s["floor"],
+                        s["minimum_detectable"],
+                        s["verdict"],
+                    ]
+                    for s in trend["steps"]
+                ],
+            ),
+        ),
+    ]
 
     out.append(
         f"### Optimal weight decay (s = {config['decay_noise_std']:g}, λ ∈ "
         f"{{0, {', '.join(f'{wd:g}' for wd in config['weight_decays'])}}})"
     )
+    out.append(_decay_words(results))
     out.append("![optimal weight decay against none](double_descent_decay.png)")
     optimal = results["optimal_decay_rows"]
     out.append(
@@ -472,46 +791,39 @@ def markdown(results: dict) -> str:
             ],
         )
     )
+    scanned, raw = results["optimal_violations"], results["unregularized_violations"]
     before, after = results["unregularized_peak"], results["optimal_peak"]
-    scanned = results["optimal_violations"]
-    violations = scanned["violations"]
 
-    def describe(p: dict) -> str:
-        if not p["width"]:
-            return "has no peak"
-        return (
-            f"peaks at M = {p['width']}, {plus_minus(p['height'], p['height_standard_error'])} "
-            f"above its dip at M = {p['dip_width']}"
+    def pairs(found: list[dict]) -> str:
+        return ", ".join(
+            f"M = {v['narrow']} → {v['wide']} (+{plus_minus(v['increase'], v['standard_error'])},"
+            f" floor {fmt(v['floor'], 2)})"
+            for v in found[:3]
         )
 
-    text = (
-        f"Without decay the excess risk {describe(before)}; with the best λ per width it "
-        f"{describe(after)}. "
+    method = (
+        "The peaks are tested as above (rise Holm p: "
+        f"{fmt(before['height_p_holm'], 2)} without decay, {fmt(after['height_p_holm'], 2)} with "
+        f"the best λ; excess over the widest model Holm p: "
+        f"{fmt(before['height_over_widest_p_holm'], 2)} and "
+        f"{fmt(after['height_over_widest_p_holm'], 2)}). Monotonicity: every pair of widths "
+        f"M < M', a paired one-sided test of M' worse ({scanned['method']} over the "
+        f"{scanned['pairs_scanned']} pairs at {fmt(scanned['alpha'])}), a violation only when "
+        "the increase is also at least the pooled seed spread of the two widths. With the best "
+        f"λ: {len(scanned['violations'])} violations"
+        + (f" ({pairs(scanned['violations'])})" if scanned["violations"] else "")
+        + f", {len(scanned['below_floor'])} significant but below floor"
+        + (f" ({pairs(scanned['below_floor'])})" if scanned["below_floor"] else "")
+        + f". Without decay: {len(raw['violations'])} violations, e.g. {pairs(raw['violations'])}"
+        f", and {len(raw['below_floor'])} below floor. The best λ is chosen per width on the "
+        "test set itself (the paper's oracle, Nakkiran, Venkat, Kakade & Ma 2021), which biases "
+        "each chosen risk slightly downward."
     )
-    if not violations:
-        text += (
-            "The optimally regularized curve is monotone in M within seed noise: of the "
-            f"{scanned['pairs_scanned']} pairs of widths, none has the wider model significantly "
-            f"worse (paired tests, {scanned['method']} at {fmt(scanned['alpha'])}): optimal "
-            "decay removes the peak, as Nakkiran, Venkat, Kakade & Ma (2021) prove for "
-            "linear regression."
+    reduction = results["optimal_decay_reduction"]
+    if reduction.get("width") is not None:
+        method += (
+            f" The reduction at M = {reduction['width']} is a paired one-sided test "
+            f"({p_text(reduction['p'])}; detectable {fmt(reduction['minimum_detectable'], 2)})."
         )
-    else:
-        text += (
-            f"The optimally regularized curve is *not* monotone within seed noise: "
-            f"{len(violations)} of the {scanned['pairs_scanned']} pairs of widths have the wider "
-            f"model significantly worse (paired tests, {scanned['method']} at "
-            f"{fmt(scanned['alpha'])}), e.g. "
-            + ", ".join(
-                f"M = {v['narrow']} → {v['wide']} (+{fmt(v['increase'])} ± "
-                f"{fmt(v['standard_error'])})"
-                for v in violations[:3]
-            )
-            + "; the decay grid removes "
-            + ("part of the peak." if after["height"] < before["height"] else "none of the peak.")
-        )
-    out.append(
-        text + " The best λ is chosen per width on the test set itself (the paper's "
-        "oracle), which biases each chosen value slightly downward."
-    )
+    out.append(details("How it was tested", method))
     return "\n\n".join(out)

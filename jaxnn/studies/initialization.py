@@ -24,11 +24,30 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnn import init_moments, init_smoothness, precision, validation
+from jaxnn.io import to_jsonable
 from jaxnn.stats import seed_summary
 from jaxnn.studies import NoProgress, Progress
-from jaxnn.studies.initialization_text import markdown, smoothness_conclusion, summary
+from jaxnn.studies.initialization_text import (
+    answers,
+    markdown,
+    roughness_trend,
+    smoothness_conclusion,
+    smoothness_verdicts,
+    summary,
+)
 
-__all__ = ["FULL", "QUICK", "Config", "markdown", "run", "summary"]
+__all__ = [
+    "FULL",
+    "QUICK",
+    "Config",
+    "answers",
+    "markdown",
+    "roughness_trend",
+    "run",
+    "smoothness_conclusion",
+    "summary",
+    "with_verdicts",
+]
 
 # The largest array a sampler materializes (draws × its per-draw size) must stay below this
 # many elements: 1e9 float32 is 4 GB, the size of FULL's second layer on an accelerator.
@@ -483,17 +502,15 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
             for v in config.smoothness_vars
         ],
     }
-    conclusion = smoothness_conclusion(
-        smoothness["weight_vars"],
-        smoothness["tanh_roughness"],
-        smoothness["relu_roughness"],
-        smoothness["relu_fixed_bias_roughness"],
-        relu_bias_var=config.relu_bias_var,
-    )
     return {
         "moments": moments,
         "depth": depth,
         "smoothness": smoothness,
         "examples": examples,
-        "conclusion": conclusion,
+        **smoothness_verdicts(smoothness),
     }
+
+
+def with_verdicts(document: dict) -> dict:
+    """The document with the smoothness trends and the conclusion recomputed (pure)."""
+    return document | to_jsonable(smoothness_verdicts(document["smoothness"]))

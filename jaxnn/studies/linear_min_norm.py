@@ -70,8 +70,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import cho_factor, cho_solve
 
-from jaxnn import placement, precision, validation
-from jaxnn.formatting import fmt, plus_minus, table
+from jaxnn import io, placement, precision, validation, verdicts
+from jaxnn.formatting import details, fmt, p_text, plus_minus, table
 from jaxnn.studies import NoProgress, Progress
 
 # Points with |p - n| below this are measured but not checked against the formula: their
@@ -408,6 +408,82 @@ def theory_curve(config: Config) -> dict:
     }
 
 
+def _spread(row: dict) -> float:
+    """One draw's standard deviation at this p, from the mean's standard error."""
+    return row["standard_error"] * math.sqrt(row["n_seeds"])
+
+
+def _above(a: dict, b: dict) -> dict:
+    """``a`` over ``b``: the difference of two independent means, its z-test and its floor.
+
+    The draws at different p are independent, so the difference's standard error is
+    the root sum of squares; the one-sided p is normal (1000s of draws per p). The floor
+    is the pooled draw-to-draw spread of the two cells (``verdicts.SPREAD_FLOOR_REASON``).
+    """
+    from scipy import stats as scipy_stats
+
+    difference = a["excess_risk"] - b["excess_risk"]
+    error = math.hypot(a["standard_error"], b["standard_error"])
+    p = float(scipy_stats.norm.sf(difference / error)) if error > 0 else math.nan
+    floor = math.sqrt((_spread(a) ** 2 + _spread(b) ** 2) / 2)
+    return verdicts.judge(difference, p, floor=floor, standard_error=error)
+
+
+def descent_verdict(rows: list[dict], n: int) -> dict:
+    """Is the measured curve a double descent? Judged on the checked points only.
+
+    Within ``CHECK_MARGIN`` of p = n a single draw's risk has infinite variance, so
+    neither a standard error nor a draw-to-draw spread means anything there; the rise
+    and the fall are measured between checked points (|p − n| ≥ ``CHECK_MARGIN``):
+    the highest checked point, the lowest checked point before it (the dip) and the
+    lowest after it. The rise must be significant and at least its floor (the pooled
+    draw-to-draw spread of the two points, ``verdicts.spread_floor``'s rule), and the
+    fall must be significant and undo at least ``verdicts.SECOND_DESCENT_SHARE`` of
+    it (Nakkiran et al. 2019). The largest measured mean over every p, checked or
+    not, is reported as the peak's location.
+    """
+    checked = [r for r in rows if r["checked"] and math.isfinite(r["excess_risk"])]
+    top = max(rows, key=lambda r: r["excess_risk"])
+    base = {
+        "peak_p": top["p"],
+        "peak_excess_risk": top["excess_risk"],
+        "peak_standard_error": top["standard_error"],
+        "peak_distance_from_n": abs(top["p"] - n),
+        "nearest_grid_p": sorted({r["p"] for r in rows}, key=lambda p: (abs(p - n), p))[:2],
+        "share": verdicts.SECOND_DESCENT_SHARE,
+        "floor_reason": verdicts.SPREAD_FLOOR_REASON,
+    }
+    index = max(range(len(checked)), key=lambda i: checked[i]["excess_risk"], default=None)
+    if index is None or not 0 < index < len(checked) - 1:
+        return base | {"verdict": "not tested", "qualifies": False}
+    high = checked[index]
+    dip = min(checked[:index], key=lambda r: r["excess_risk"])
+    after = min(checked[index + 1 :], key=lambda r: r["excess_risk"])
+    rise, fall = _above(high, dip), _above(high, after)
+    second = verdicts.second_descent(
+        rise["estimate"], fall["estimate"], fall_significant=fall["significant"]
+    )
+    if rise["verdict"] == verdicts.EFFECT:
+        verdict = second["kind"]
+    else:
+        verdict = "rise below floor" if rise["significant"] else "no rise detected"
+    return base | {
+        "checked_peak_p": high["p"],
+        "dip_p": dip["p"],
+        "after_p": after["p"],
+        "rise": rise,
+        "fall": fall,
+        "undone": second["undone"],
+        "verdict": verdict,
+        "qualifies": verdict == verdicts.DOUBLE_DESCENT,
+    }
+
+
+def with_verdicts(document: dict) -> dict:
+    """The document with ``descent`` recomputed from its rows (pure)."""
+    return document | io.to_jsonable({"descent": descent_verdict(document["rows"], document["n"])})
+
+
 def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = None) -> dict:
     """Measures the excess risk at every p and checks it against the formula.
 
@@ -469,8 +545,66 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
         "all_within_3_se_away_from_threshold": all(r["within_3_se"] for r in checked),
         "largest_abs_z_score": max((abs(r["z_score"]) for r in checked), default=None),
         "peak": {k: peak[k] for k in ("p", "excess_risk", "standard_error")},
+        "descent": descent_verdict(rows, config.n),
         "theory_curve": theory_curve(config),
     }
+
+
+def _answer(results: dict) -> str:
+    """Where the measured risk peaks and whether it matches the formula (plain text)."""
+    n, peak = results["n"], results["descent"]
+    if peak["peak_distance_from_n"] == 0:
+        where = f"at the interpolation threshold p = n = {n}"
+    elif peak["peak_p"] in peak["nearest_grid_p"]:
+        where = f"at the grid point nearest n = {n} (the formula is infinite for |p − n| ≤ 1)"
+    else:
+        where = f"{peak['peak_distance_from_n']} from the interpolation threshold p = n = {n}"
+    agree = results["n_within_3_se"] == results["n_checked"]
+    return (
+        f"{'Yes' if agree and peak['peak_distance_from_n'] <= 2 else 'Not fully'}: the measured "
+        f"risk peaks at p = {peak['peak_p']} "
+        f"({plus_minus(peak['peak_excess_risk'], peak['peak_standard_error'])}), {where}, "
+        f"and lies within {fmt(results['check_standard_errors'])} standard errors of the "
+        f"finite-n formula at {results['n_within_3_se']} of {results['n_checked']} checked p "
+        f"(largest |z| = {fmt(results['largest_abs_z_score'], 2)})"
+    )
+
+
+def _descent_text(descent: dict) -> str:
+    if descent["verdict"] == "not tested":
+        return "The checked points leave no interior maximum: no double descent tested"
+    rise, fall = descent["rise"], descent["fall"]
+    undone = f"{fmt(100 * descent['undone'], 2)} %" if descent["undone"] is not None else "—"
+    return (
+        f"Among the checked points the curve shows **{descent['verdict']}**: it rises "
+        f"{plus_minus(rise['estimate'], rise['standard_error'], 2)} from p = {descent['dip_p']} "
+        f"to p = {descent['checked_peak_p']} (floor {fmt(rise['floor'], 2)}) and falls "
+        f"{plus_minus(fall['estimate'], fall['standard_error'], 2)} to p = "
+        f"{descent['after_p']}, {undone} of the rise (at least "
+        f"{fmt(100 * descent['share'])} % needed)"
+    )
+
+
+def answers(results: dict) -> list[dict]:
+    """The beyond-the-sheet question this study answers."""
+    descent = results["descent"]
+    text = _answer(results) + "; "
+    if descent["verdict"] == "not tested":
+        text += "no double descent tested."
+    else:
+        text += (
+            f"checked points: {descent['verdict']}, "
+            f"{fmt(100 * descent['undone'], 2)} % of the rise undone."
+        )
+    return [
+        {
+            "item": "Beyond 6.1",
+            "question": "Does the exact linear baseline (min-norm least squares) show the peak at "
+            "p = n, matching the finite-n formula?",
+            "answer": text,
+            "figure": "linear_min_norm.png",
+        }
+    ]
 
 
 def summary(results: dict) -> list[str]:
@@ -482,42 +616,28 @@ def summary(results: dict) -> list[str]:
         f"{fmt(results['largest_abs_z_score'])}); measured peak at p = {peak['p']} "
         f"(n = {results['n']}): {plus_minus(peak['excess_risk'], peak['standard_error'])}"
     )
-    return [line]
+    return [line, f"checked points: {results['descent']['verdict']}"]
 
 
 def markdown(results: dict) -> str:
-    """The study's section: set-up, the table of theory against measurement, what it shows."""
+    """The study's section: the answer, the formula, the figure, the table, the method."""
     n, s, r = results["n"], results["noise_std"], results["beta_norm"]
     margin, rows = results["check_margin"], results["rows"]
     heading = (
         f"### Minimum-norm least squares on p isotropic Gaussian features (n = {n}, "
         f"s = {fmt(s)}, ‖β‖ = {fmt(r)}, {results['n_seeds']} draws per p)"
     )
-    out = [heading, "![excess risk of minimum-norm least squares against p](linear_min_norm.png)"]
-    out.append(
-        "For every draw, β is uniform on the sphere of radius ‖β‖ in $\\mathbb R^p$, "
-        f"$X \\in \\mathbb R^{{{n}\\times p}}$ has independent $\\mathcal N(0,1)$ entries, "
-        "$y = X\\beta + s\\varepsilon$, and $\\hat\\beta = X^+y$ is the least-squares fit "
-        "(p < n) or the interpolator of smallest norm (p > n). With isotropic test inputs the "
-        "excess test risk is exactly $\\lVert\\hat\\beta-\\beta\\rVert^2$, whose expectation "
-        "for Gaussian design is known at finite n (Hastie, Montanari, Rosset & Tibshirani 2019; "
-        "Belkin, Hsu & Xu 2019):\n\n"
+    answer = _answer(results)
+    answer = "**" + answer.replace(": ", ":** ", 1) + ". " + _descent_text(results["descent"]) + "."
+    out = [
+        heading,
+        answer,
         "$$\\mathbb E\\lVert\\hat\\beta-\\beta\\rVert^2 = s^2\\frac{p}{n-p-1}\\ (p \\le n-2),"
         "\\qquad s^2\\frac{n}{p-n-1} + \\lVert\\beta\\rVert^2\\Bigl(1-\\frac np\\Bigr)\\ "
-        "(p \\ge n+2),$$\n\n"
-        f"infinite for |p − n| ≤ 1. Measured: the mean over draws ± its standard error "
-        f"({results['dtype']})."
-    )
-    out.append(
+        "(p \\ge n+2),\\qquad \\infty\\ (|p-n| \\le 1).$$",
+        "![excess risk of minimum-norm least squares against p](linear_min_norm.png)",
         table(
-            [
-                "p",
-                "p / n",
-                "theory",
-                "measured ± s.e.",
-                "z = (measured − theory) / s.e.",
-                "within 3 s.e.?",
-            ],
+            ["p", "p / n", "theory", "measured ± s.e.", "z", "within 3 s.e.?"],
             [
                 [
                     row["p"],
@@ -529,51 +649,59 @@ def markdown(results: dict) -> str:
                 ]
                 for row in rows
             ],
-        )
-    )
+        ),
+    ]
     checked = [row for row in rows if row["checked"] and row["z_score"] is not None]
     misses = [row for row in checked if not row["within_3_se"]]
-    text = (
-        f"At {results['n_within_3_se']} of the {results['n_checked']} feature counts with "
-        f"|p − n| ≥ {margin} the measured risk lies within three standard errors of the "
+    method = (
+        "For every draw, β is uniform on the sphere of radius ‖β‖ in $\\mathbb R^p$, "
+        f"$X \\in \\mathbb R^{{{n}\\times p}}$ has independent $\\mathcal N(0,1)$ entries, "
+        "$y = X\\beta + s\\varepsilon$, and $\\hat\\beta = X^+y$ is the least-squares fit "
+        "(p < n) or the interpolator of smallest norm (p > n). With isotropic test inputs the "
+        "excess test risk is exactly $\\lVert\\hat\\beta-\\beta\\rVert^2$, whose expectation "
+        "for Gaussian design is known at finite n (Hastie, Montanari, Rosset & Tibshirani 2019; "
+        "Belkin, Hsu & Xu 2019). Measured: the mean over draws ± its standard error "
+        f"({results['dtype']}); z = (measured − theory) / s.e. This is a check, not a "
+        f"verdict: at {results['n_within_3_se']} of the {results['n_checked']} feature counts "
+        f"with |p − n| ≥ {margin} the measured risk lies within three standard errors of the "
         f"formula (largest |z| = {fmt(results['largest_abs_z_score'])})"
     )
-    text += (
+    method += (
         "; "
         + ", ".join(f"p = {row['p']} misses with z = {fmt(row['z_score'])}" for row in misses)
         + ". "
         if misses
         else ". "
     )
-    peak = results["peak"]
     near = [row for row in rows if not row["checked"]]
-    text += (
-        f"The measured risk peaks at p = {peak['p']} "
-        f"({plus_minus(peak['excess_risk'], peak['standard_error'])}), "
-        + (
-            "at the interpolation threshold p = n. "
-            if peak["p"] == n
-            else f"{abs(peak['p'] - n)} from the interpolation threshold p = n. "
-        )
-    )
     if near:
-        text += (
+        method += (
             f"The {len(near)} points with |p − n| < {margin} (p = "
             + ", ".join(str(row["p"]) for row in near)
             + ") are shown but not checked: there the risk of one draw has infinite "
             "variance (|p − n| ≤ 3) or mean (|p − n| ≤ 1), so their standard errors "
             "understate the spread. "
         )
+    descent = results["descent"]
+    if descent["verdict"] != "not tested":
+        method += (
+            "The double-descent verdict uses the checked points only, for the same reason: the "
+            "highest of them, the lowest before it and the lowest after it; each difference is "
+            f"a z-test of two independent means (rise {p_text(descent['rise']['p'])}, fall "
+            f"{p_text(descent['fall']['p'])}), the floor the pooled draw-to-draw spread of the "
+            f"two points ({descent['floor_reason']}), and the fall must undo at least "
+            f"{fmt(100 * descent['share'])} % of the rise ({verdicts.SECOND_DESCENT_REASON}). "
+        )
     under = [row for row in rows if row["p"] < n]
     over = [row for row in rows if row["p"] > n]
     if under and over:
         low = min(under, key=lambda row: row["excess_risk"])
         best_over = min(over, key=lambda row: row["excess_risk"])
-        text += (
+        method += (
             f"Below the threshold the risk is smallest at p = {low['p']} "
-            f"({fmt(low['excess_risk'])}); beyond it, it descends a second time to "
-            f"{fmt(best_over['excess_risk'])} at p = {best_over['p']}, against "
-            f"‖β‖² = {fmt(r * r)} for the zero estimator β̂ = 0."
+            f"({fmt(low['excess_risk'])}); beyond it, it is smallest at p = {best_over['p']} "
+            f"({fmt(best_over['excess_risk'])}), against ‖β‖² = {fmt(r * r)} for the zero "
+            "estimator β̂ = 0."
         )
-    out.append(text)
+    out.append(details("How it was tested", method))
     return "\n\n".join(out)

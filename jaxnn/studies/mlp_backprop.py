@@ -17,7 +17,7 @@ import jax
 import numpy as np
 
 from jaxnn import backprop, precision, validation
-from jaxnn.formatting import fmt, table
+from jaxnn.formatting import details, fmt, table
 from jaxnn.studies import NoProgress, Progress
 
 # the float64 gradient check materializes N × L activations per layer: 1024 × 4096 × 8 bytes
@@ -328,8 +328,72 @@ def _nets_table(rows: list[dict]) -> str:
     return table(header, cells)
 
 
+def _ratio_range(rows: list[dict]) -> str:
+    ratios = [
+        row["closed_form"]["backward_multiply_adds"] / row["closed_form"]["forward_multiply_adds"]
+        for row in rows
+    ]
+    low, high = min(ratios), max(ratios)
+    return fmt(low, 3) if fmt(low, 3) == fmt(high, 3) else f"{fmt(low, 3)}–{fmt(high, 3)}"
+
+
+def _exact(rows: list[dict]) -> bool:
+    return all(
+        row["jaxpr"][f"{stage}_multiply_adds"] == row["closed_form"][f"{stage}_multiply_adds"]
+        for row in rows
+        for stage in ("forward", "backward")
+    )
+
+
+def _largest(rows: list[dict]) -> dict:
+    single = [row for row in rows if row["batch_size"] == 1] or rows
+    return max(single, key=lambda row: row["closed_form"]["backward_multiply_adds"])
+
+
+def answers(results: dict) -> list[dict]:
+    """One row per part of exercise 2, each checked against the traced program or jax.grad."""
+    rows = results["nets"]
+    errors = results["max_relative_grad_error_float64"]
+    largest = _largest(rows)
+    forward = largest["closed_form"]["forward_multiply_adds"]
+    backward = largest["closed_form"]["backward_multiply_adds"]
+    check = (
+        f"; it matches jax.grad in float64 to {fmt(max(errors.values()), 2)} relative"
+        if errors
+        else ""
+    )
+    traced = "equal to" if _exact(rows) else "NOT equal to"
+    return [
+        {
+            "item": "Ex 2(a)",
+            "question": "What is the forward pass, with the sizes of every quantity?",
+            "answer": "a_k = W_k h_{k−1} + b_k 1ᵀ and h_k = ψ(a_k) (L×N, W_1 is L×I, W_k L×L) for "
+            "k = 1..K; ŷ = W_{K+1} h_K + b_{K+1} 1ᵀ (O×N); J = Σ(ŷ − y)²/(NO), with h_0 = x (I×N).",
+            "figure": None,
+        },
+        {
+            "item": "Ex 2(b)",
+            "question": "What is the backward pass, and where does it come from?",
+            "answer": "δ_{K+1} = 2e/(NO); δ_k = (W_{k+1}ᵀ δ_{k+1}) ⊙ ψ'(a_k); ∇W_k = δ_k h_{k−1}ᵀ, "
+            "∇b_k = δ_k 1 (Goodfellow, Bengio & Courville 2016, §6.5.4, Algorithm 6.4)"
+            + check
+            + ".",
+            "figure": None,
+        },
+        {
+            "item": "Ex 2(c)",
+            "question": "How many operations do the forward and backward passes take?",
+            "answer": "Forward N(LI + (K−1)L² + OL) multiply–adds, backward "
+            "N(LI + 2(K−1)L² + 2OL): the leading L² term doubles, so backward ≈ 2× forward "
+            f"({_ratio_range(rows)} for the assignment's nets); {largest['net']}, N = 1: "
+            f"{fmt(forward)} and {fmt(backward)} MAC, {traced} the traced jaxpr count.",
+            "figure": "mlp_backprop_counts.png",
+        },
+    ]
+
+
 def markdown(results: dict) -> str:
-    """The study's section of REPORT.md: equations, operation counts, the nets' numbers."""
+    """The study's section of REPORT.md: equations, the counts' formula, the nets' numbers."""
     operations = table(
         ["pass", "computation", "kind", "operands", "times", "cost of one"],
         [
@@ -350,45 +414,60 @@ def markdown(results: dict) -> str:
         for stage, lines in stages.items()
     ]
     errors = results["max_relative_grad_error_float64"]
-    check = (
-        "not run (`grad_check` off)"
-        if not errors
-        else "; ".join(f"{name}: {fmt(error, 2)}" for name, error in errors.items())
-    )
     batch = results["grad_check_batch_size"]
+    check = (
+        "The hand-derived gradient was not checked against `jax.grad` (`grad_check` off)."
+        if not errors
+        else f"The hand-derived gradient matches `jax.grad` of a plain forward in float64 "
+        f"(N = {fmt(batch)}) to a largest relative difference of "
+        + "; ".join(f"{fmt(error, 2)} ({name})" for name, error in errors.items())
+        + "."
+    )
+    rows = results["nets"]
+    largest = _largest(rows)
+    counts = (
+        "**The backward pass costs about twice the forward**: the leading term "
+        "$N(K-1)L^2$ of the forward becomes $2N(K-1)L^2$, because each hidden layer needs "
+        "one product for $\\nabla_{W_k}$ and one to pass $\\delta$ down. For the "
+        f"assignment's nets the ratio is {_ratio_range(rows)}; {largest['net']} at N = 1 takes "
+        f"{fmt(largest['closed_form']['forward_multiply_adds'])} and "
+        f"{fmt(largest['closed_form']['backward_multiply_adds'])} multiply–adds (MAC). "
+        "The traced jaxpr counts "
+        + ("equal" if _exact(rows) else "do **not** equal")
+        + " the closed form for every net and batch size."
+    )
     return "\n".join(
         [
             "Forward and backward pass of a K-hidden-layer MLP derived by hand, their operation "
             "counts in closed form, and three independent checks: the multiply–adds of the traced "
             "program, XLA's flop estimate, and `jax.grad` in float64.",
             EQUATIONS,
+            check,
+            "",
             "### Operation counts (c)",
-            "",
-            "Naive costs: an $(i\\times j)(j\\times k)$ product is $O(ijk)$ multiply–adds (MAC); "
-            "elementwise work is one scalar operation per element. For a single example set "
-            "$N = 1$.",
-            "",
-            operations,
-            "",
-            "Grouped by kind and size:",
-            "",
-            *summaries,
-            "",
-            "In closed form:",
             "",
             "$$\\text{forward MAC} = N\\,(LI + (K-1)L^2 + OL), \\qquad "
             "\\text{backward MAC} = N\\,(LI + 2(K-1)L^2 + 2OL).$$",
             "",
-            f"### The assignment's nets (ψ = {results['activation']})",
-            "",
-            _nets_table(results["nets"]),
-            "",
-            results["explanation"],
-            "",
-            "Hand-derived gradient against `jax.grad` of a plain forward in float64, "
-            f"largest relative difference (N = {fmt(batch)}): {check}.",
+            counts,
             "",
             "![multiply–adds against width](mlp_backprop_counts.png)",
+            "",
+            f"The assignment's nets (ψ = {results['activation']}):",
+            "",
+            _nets_table(rows),
+            "",
+            details(
+                "How it was counted",
+                "Naive costs: an $(i\\times j)(j\\times k)$ product is $O(ijk)$ multiply–adds "
+                "(MAC); elementwise work is one scalar operation per element. For a single "
+                "example set $N = 1$.\n\n"
+                + operations
+                + "\n\nGrouped by kind and size:\n\n"
+                + "\n".join(summaries)
+                + "\n\n"
+                + results["explanation"],
+            ),
             "",
         ]
     )
