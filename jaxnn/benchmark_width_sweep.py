@@ -131,7 +131,7 @@ def sweep_errors(
     )  # fmt: skip
     for note in result.notes:
         print(f"width_sweep note: {note}")
-    errors = {w: result.curves[(0, w)]["test_error"][:, -1] for w in widths}
+    errors = {w: result.curves[("data", 0, w)]["test_error"][:, -1] for w in widths}
     return errors | {"groups": [g["padded_width"] for g in result.config["groups"]]}
 
 

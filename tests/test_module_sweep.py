@@ -104,10 +104,13 @@ def test_a_width_alone_equals_the_same_width_inside_a_larger_padded_sweep(module
     assert not together.notes
     for metric in together.metrics:
         np.testing.assert_allclose(
-            together.curves[(0, 8)][metric], alone.curves[(0, 8)][metric], rtol=2e-5, atol=1e-6
+            together.curves[("data", 0, 8)][metric],
+            alone.curves[("data", 0, 8)][metric],
+            rtol=2e-5,
+            atol=1e-6,
         )
     # The seeds really differ: the comparison is not of two identical members.
-    assert not np.allclose(*together.curves[(0, 8)][together.metrics[0]])
+    assert not np.allclose(*together.curves[("data", 0, 8)][together.metrics[0]])
 
 
 @pytest.mark.slow  # end to end: compiles two sweeps
@@ -119,8 +122,8 @@ def test_fewer_seeds_are_the_first_members_of_more_seeds():
     fewer = _sweep(UserMLP, data, [8], seeds=1, loss="mse")
     for metric in more.metrics:
         np.testing.assert_allclose(
-            np.asarray(more.curves[(0, 8)][metric])[:1],
-            fewer.curves[(0, 8)][metric],
+            np.asarray(more.curves[("data", 0, 8)][metric])[:1],
+            fewer.curves[("data", 0, 8)][metric],
             rtol=2e-5,
             atol=1e-6,
         )
@@ -136,7 +139,9 @@ def test_padding_that_changes_the_model_is_refused_in_one_line_and_trained_unpad
     assert {g["padded_width"] for g in together.config["groups"]} == {3, 8}
     alone = _sweep(module, data, [3], loss="mse")
     np.testing.assert_allclose(
-        together.curves[(0, 3)]["test_loss"], alone.curves[(0, 3)]["test_loss"], rtol=1e-6
+        together.curves[("data", 0, 3)]["test_loss"],
+        alone.curves[("data", 0, 3)]["test_loss"],
+        rtol=1e-6,
     )
 
 
@@ -181,7 +186,9 @@ def test_swept_hyperparameters_equal_separate_sweeps_with_fixed_optimizers():
     for index, rate in enumerate(rates):
         fixed = _sweep(UserMLP, data, [4], loss="mse", optimizer=optax.sgd(rate))
         np.testing.assert_allclose(
-            swept.curves[(index, 4)]["train_loss"], fixed.curves[(0, 4)]["train_loss"], rtol=1e-5
+            swept.curves[("data", index, 4)]["train_loss"],
+            fixed.curves[("data", 0, 4)]["train_loss"],
+            rtol=1e-5,
         )
 
 
@@ -209,7 +216,9 @@ def test_a_loss_callable_and_metrics_and_per_seed_labels():
     }
     by_name = _sweep(UserCNN, dict(data, y_train=noisy), [4], loss="softmax_cross_entropy")
     np.testing.assert_allclose(
-        result.curves[(0, 4)]["test_loss"], by_name.curves[(0, 4)]["test_loss"], rtol=1e-6
+        result.curves[("data", 0, 4)]["test_loss"],
+        by_name.curves[("data", 0, 4)]["test_loss"],
+        rtol=1e-6,
     )
     rows = result.rows()
     assert len(rows) == 2 and {r["seed"] for r in rows} == {0, 1}
@@ -247,7 +256,7 @@ def test_gradient_statistics_at_epoch_zero_are_those_of_the_initial_draw():
         )
         for name in ("grad_norm_sq", "batch_grad_variance"):
             np.testing.assert_allclose(
-                result.statistics[(0, 4)][name][seed, 0], expected[name], rtol=1e-4
+                result.statistics[("data", 0, 4)][name][seed, 0], expected[name], rtol=1e-4
             )
 
 
@@ -256,7 +265,9 @@ def test_a_last_partial_batch_is_used_unless_drop_last():
     data = _vectors(n=30)  # 30 = 16 + 14
     kept = _sweep(UserMLP, data, [4], loss="mse", seeds=1)
     dropped = _sweep(UserMLP, data, [4], loss="mse", seeds=1, drop_last=True)
-    assert not np.allclose(kept.curves[(0, 4)]["train_loss"], dropped.curves[(0, 4)]["train_loss"])
+    assert not np.allclose(
+        kept.curves[("data", 0, 4)]["train_loss"], dropped.curves[("data", 0, 4)]["train_loss"]
+    )
 
 
 @pytest.mark.slow  # end to end: compiles a sweep
@@ -320,3 +331,59 @@ def test_bad_data_fails_before_any_compute_naming_the_array(change, name, monkey
     change(data)
     with pytest.raises(ValueError, match=name):
         _sweep(UserCNN, data, [4], loss="softmax_cross_entropy")
+
+
+def _float_labels(data, test=False):
+    floats = {k: data[k].astype(np.float32) for k in ("y_train", "y_test")[: 1 + test]}
+    return dict(data, **floats)
+
+
+def _smaller_images(data):
+    return dict(data, x_train=data["x_train"][:, :5, :5], x_test=data["x_test"][:, :5, :5])
+
+
+BAD_SETS = [
+    (lambda d: {"a": d, "a ": d}, "data: set name 'a' is given more than once"),
+    (lambda d: {"": d}, "data: set names must be non-empty strings"),
+    (lambda d: {"small": d, "7": d, 7: d}, "data: set names must be non-empty strings"),
+    (lambda d: {"a": d, "b": _smaller_images(d)}, r"data: set 'b' has inputs of shape \(5, 5, 1\)"),
+    (
+        lambda d: {"a": d, "b": _float_labels(d)},
+        r"data\['b'\]: y_train is float32 and y_test int64",
+    ),
+    (
+        lambda d: {"a": d, "b": _float_labels(d, test=True)},
+        "data: set 'b' has real labels",
+    ),
+    (lambda d: {"a": d, "b": d["x_train"]}, "data: need one dict"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_SETS, ids=[m[:24] for _, m in BAD_SETS])
+def test_bad_training_sets_fail_before_anything_is_traced(change, message, monkeypatch):
+    # The module is never built, so nothing is traced, let alone compiled.
+    monkeypatch.setattr(module_sweep, "_family", lambda *a, **k: pytest.fail("traced"))
+    with pytest.raises(ValueError, match=message):
+        _sweep(UserCNN, change(_images()), [4], loss="softmax_cross_entropy")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (dict(widths=[2, 2]), "widths: 2 appears more than once"),
+        (dict(widths=[4, 2, 4, 2]), "widths: 2, 4 appears more than once"),
+        (dict(steps=10), "epochs: give epochs or steps"),
+        (dict(epochs=None), "epochs: give epochs or steps"),
+        (dict(epochs=None, steps=1), r"steps: 1 steps are less than one epoch \(3 steps\)"),
+        (dict(epochs={"other": 3}), r"epochs: need one value per set \['data'\]"),
+        (dict(data=_float_labels(_images(), test=True)), "data: y_train is float32, but loss"),
+    ],
+    ids=["duplicate", "duplicates", "both", "neither", "short", "names", "float-labels"],
+)
+def test_bad_widths_schedule_and_labels_fail_before_anything_is_traced(
+    options, message, monkeypatch
+):
+    monkeypatch.setattr(module_sweep, "_family", lambda *a, **k: pytest.fail("traced"))
+    data = options.pop("data", _images())
+    with pytest.raises(ValueError, match=message):
+        _sweep(UserCNN, data, options.pop("widths", [4]), loss="softmax_cross_entropy", **options)

@@ -363,14 +363,14 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
                 mesh=mesh,
             )
             for width in widths:
-                curves = result.curves[(0, width)]
+                curves = result.curves[("data", 0, width)]
                 cells[(curve.model, curve.label_noise, width)] = {
                     "train_set_error": curves["train_error"],
                     "test_error": curves["test_error"],
                     "train_set_loss": curves["train_loss"],
                     "test_loss": curves["test_loss"],
-                    "test_epochs": result.epochs,
-                    "diverged": result.diverged[(0, width)],
+                    "test_epochs": result.epochs["data"],
+                    "diverged": result.diverged[("data", 0, width)],
                 }
             plan[f"{curve.model}_q{curve.label_noise:g}"] += [
                 group | {"seeds": seeds} for group in result.config["groups"]

@@ -359,8 +359,8 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
                 raise RuntimeError(f"N = {n_train}: padding refused: {result.notes}")
             n_params.update(result.n_params)
             for width in config.widths:
-                curves = result.curves[(0, width)]
-                diverged = np.asarray(result.diverged[(0, width)], bool)
+                curves = result.curves[("data", 0, width)]
+                diverged = np.asarray(result.diverged[("data", 0, width)], bool)
                 cells[(label_noise, width, n_train)] = {
                     "epochs": epochs,
                     "steps": epochs * (n_train // config.batch_size),
