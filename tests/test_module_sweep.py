@@ -387,3 +387,74 @@ def test_bad_widths_schedule_and_labels_fail_before_anything_is_traced(
     data = options.pop("data", _images())
     with pytest.raises(ValueError, match=message):
         _sweep(UserCNN, data, options.pop("widths", [4]), loss="softmax_cross_entropy", **options)
+
+
+def _sets():
+    """Three training sets of one task: N = 30, its first 20, and N = 30 with each seed's
+    own label noise ``y_train[seed, N, 3]``; a fourth with a test set of its own."""
+    data = _vectors(n=30)
+    noise = np.random.default_rng(5).standard_normal((2, 30, 3), dtype=np.float32)
+    return {
+        "n30": data,
+        "n20": dict(data, x_train=data["x_train"][:20], y_train=data["y_train"][:20]),
+        "noisy": dict(data, y_train=data["y_train"] + 0.5 * noise),
+        "own_test": dict(_vectors(seed=3, n=30), x_train=data["x_train"], y_train=data["y_train"]),
+    }
+
+
+# float32: a set padded to a larger N sums its loss over more (zero-weight) rows, and a
+# width padded to its group's width adds zero products; both change rounding only.
+SET_RTOL, SET_ATOL = 2e-5, 1e-6
+
+
+@pytest.mark.slow  # end to end: compiles several sweeps
+@pytest.mark.parametrize("batch_size", [None, 16], ids=["full-batch", "mini-batch"])
+def test_a_training_set_alone_equals_the_same_set_inside_one_call(batch_size):
+    sets = _sets()
+    together = _sweep(UserMLP, sets, [3, 8], loss="mse", batch_size=batch_size)
+    assert together.data == tuple(sets)
+    if batch_size is None:  # N = 20 and 30 share padded groups (rows of weight 0)
+        assert any(len(g["n_trains"]) > 1 for g in together.config["groups"])
+    for name, data in sets.items():
+        alone = _sweep(UserMLP, data, [8], loss="mse", batch_size=batch_size)
+        for metric in together.metrics:
+            np.testing.assert_allclose(
+                together.curves[(name, 0, 8)][metric],
+                alone.curves[("data", 0, 8)][metric],
+                rtol=SET_RTOL,
+                atol=SET_ATOL,
+                err_msg=f"{name} {metric}",
+            )
+    finals = {name: together.curves[(name, 0, 8)]["test_loss"][:, -1] for name in sets}
+    assert not np.allclose(finals["n30"], finals["noisy"])  # the sets really differ
+    assert not np.allclose(finals["n30"], finals["own_test"])  # ... and so do the test sets
+
+
+@pytest.mark.slow  # end to end: compiles a sweep
+def test_every_summary_and_row_names_its_set_and_n_and_steps_fix_the_epochs():
+    sets = {k: v for k, v in _sets().items() if k in ("n30", "n20")}
+    result = _sweep(UserMLP, sets, [4], loss="mse", epochs=None, steps=6, batch_size=10)
+    # batch 10: N = 30 takes 3 steps an epoch (2 epochs), N = 20 takes 2 (3 epochs).
+    assert result.sets == {
+        "n30": {"n_train": 30, "epochs": 2, "steps": 6},
+        "n20": {"n_train": 20, "epochs": 3, "steps": 6},
+    }
+    summary = result.summary()
+    assert [(r["data"], r["n_train"], r["width"]) for r in summary] == [
+        ("n30", 30, 4),
+        ("n20", 20, 4),
+    ]
+    rows = result.rows()
+    assert [(r["data"], r["n_train"], r["seed"]) for r in rows] == [
+        ("n30", 30, 0),
+        ("n30", 30, 1),
+        ("n20", 20, 0),
+        ("n20", 20, 1),
+    ]
+    by_epochs = _sweep(UserMLP, sets["n20"], [4], loss="mse", epochs=3, batch_size=10)
+    np.testing.assert_array_equal(
+        result.curves[("n20", 0, 4)]["train_loss"], by_epochs.curves[("data", 0, 4)]["train_loss"]
+    )
+    assert "n_train" in result.table().splitlines()[0]
+    saved = result.to_json()
+    assert {c["data"] for c in saved["curves"]} == {"n30", "n20"}
