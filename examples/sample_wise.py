@@ -28,11 +28,10 @@ def main(argv=None) -> jaxnn.SweepResult:
     quick, noises = ([4, 16], [50, 100], 10), (0.0, 0.2)
     widths, sizes, steps = quick if args.quick else ([4, 16, 64], [50, 100, 200, 400, 800], 300)
     data = mnist1d.load(mnist1d.MNIST1DConfig(num_samples=4 * max(sizes)))  # 25 % train
-    keys = jax.random.split(jax.random.key(1), 3)  # seed s's own noise, paired over levels
-    sets = {}  # {"N=50 noise=0.2": dict(x_train=[50, 40], y_train=[3, 50], x_test, y_test)}
+    keys, sets = jax.random.split(jax.random.key(1), 3), {}  # seed s's noise, paired over levels
     for noise in noises:
         noisy = jax.vmap(lambda k, q=noise: mnist1d.corrupt_labels(k, data.y_train, q))(keys)
-        for n in sizes:  # the first n examples, with each seed's noisy labels; clean test labels
+        for n in sizes:  # first n: x_train [n, 40], y_train [seed, n]; clean test labels
             sets[f"N={n} noise={noise:g}"] = dict(
                 data._asdict(), x_train=data.x_train[:n], y_train=noisy[:, :n]
             )
@@ -48,8 +47,9 @@ def main(argv=None) -> jaxnn.SweepResult:
             rows = [summary[(f"N={n} noise={noise:g}", width)] for n in sizes]
             mean, se = ([r[f"test_error{s}"] for r in rows] for s in ("", "_se"))
             ax.errorbar(sizes, mean, se, marker="o", capsize=3, label=f"width {width}")
-        ax.set_xscale("log")  # N spans decades
-        ax.set(title=f"{noise:.0%} label noise", xlabel="training examples N")
+        ax.set(xscale="log", xticks=sizes, xticklabels=sizes, xlabel="training examples N")
+        ax.set_title(f"{noise:.0%} label noise")
+        ax.minorticks_off()  # N spans decades: a log axis, ticked at the sizes trained
     axes[0].set_ylabel("test error, mean ± se of 3 seeds")
     axes[0].legend(title=f"own MLP on MNIST-1D, {steps} steps")
     axes[0].figure.savefig(f"{args.out}/sample_wise.png", dpi=150)
