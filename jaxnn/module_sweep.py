@@ -1,18 +1,26 @@
 r"""``width_sweep``: your own Flax NNX module, loss and optax optimizer, swept over widths.
 
-One call trains every (width, seed) and every combination of swept
-optimizer hyperparameters, seed-averaged, through the engine the studies use
-(``jaxnn.sweep``, ``jaxnn.train``): widths are grouped, each member drawn by
+One call trains every (training set, width, seed) and every combination of
+swept optimizer hyperparameters, seed-averaged, through the engine the studies
+use (``jaxnn.sweep``, ``jaxnn.train``): widths are grouped, each member drawn by
 the module's own initializers at its true width and embedded in zeros at its
 group's width (``jaxnn.module_family``), every group one compiled
 ``jit(vmap(lax.scan))`` over its members.
 
+Training sets (``data={name: dict(...)}``, Nakkiran et al. 2019's sample-wise
+and label-noise axes) are grouped by what one engine call shares: a test set
+and an epoch count, and with mini-batches one N (an epoch of N/B steps is the
+scan's length). At full batch, sets of different N share width groups, each
+padded to the largest N with rows of weight 0, so its loss
+:math:`\sum_i w_i \ell_i / \sum_i w_i` is its own set's mean.
+
 Reproducibility: a member's initial parameters come from
 ``fold_in(fold_in(key, width), seed)`` and its mini-batch order from a
-``fold_in`` of that key; label noise is the caller's ``y_train[seed, N]``. None
-of it depends on the group, the padded width, the backend or the device
-count, so ``widths=[8]`` gives width 8's numbers of any larger sweep (to
-float32 rounding of the padded matmuls).
+``fold_in`` of that key, for every training set alike; label noise is the
+caller's ``y_train[seed, N]``. None of it depends on the group, the padded
+width or N, the other sets, the backend or the device count, so ``widths=[8]``
+or one set alone gives its numbers of any larger sweep (to float32 rounding of
+the padded matmuls and sums).
 
 Example::
 
@@ -43,7 +51,7 @@ import numpy as np
 import optax
 
 from jaxnn import io, module_family, objectives, sweep, sweep_checks, train
-from jaxnn.progress import ConsoleProgress
+from jaxnn.progress import make_reporter
 from jaxnn.sweep_checks import DATA_KEYS, STATISTICS, check_data, check_labels, check_widths
 from jaxnn.sweep_result import SweepResult
 
@@ -243,6 +251,8 @@ class _Spec:
     drop_last: bool
     record_epochs: tuple[int, ...]
     statistics: tuple[str, ...]
+    loss_thresholds: tuple[float, ...]
+    final_window: int
     eval_batch_size: int | None
     matmul_precision: str
     mesh: Any
@@ -257,8 +267,8 @@ class _Spec:
             drop_last=self.drop_last,
             train_loss_curve="batches",
             chunk_epochs=_chunk_epochs(epochs),
-            loss_thresholds=(),
-            final_window=1,
+            loss_thresholds=self.loss_thresholds,
+            final_window=self.final_window,
             record_epochs=self.record_epochs,
             keep_recorded_params=bool(self.statistics),
             eval_batch_size=self.eval_batch_size,
@@ -344,6 +354,8 @@ def _describe(spec: _Spec, sets, schedule, *, loss_name, conv_impl) -> tuple[dic
         "drop_last": spec.drop_last,
         "record_epochs": list(spec.record_epochs),
         "statistics": list(spec.statistics),
+        "loss_thresholds": list(spec.loss_thresholds),
+        "final_window": spec.final_window,
         "key": [int(k) for k in np.ravel(jax.random.key_data(spec.key))],
         "conv_impl": conv_impl,
         "matmul_precision": spec.matmul_precision,
@@ -417,6 +429,8 @@ def width_sweep(
     metrics: Mapping[str, Callable] | None = None,
     record_epochs: Sequence[int] = (),
     statistics: Sequence[str] = (),
+    loss_thresholds: Sequence[float] = (),
+    final_window: int = 1,
     key: int | jax.Array = 0,
     eval_batch_size: int | None = None,
     conv_impl: str | None = None,
@@ -461,6 +475,13 @@ def width_sweep(
             (``jaxnn.gradstats``, batches of ``batch_size`` in order), and the
             Hessian's ``top_eigenvalue`` (``jaxnn.curvature``, Lanczos), each at
             ``record_epochs`` on the member's training set and its narrow model.
+        loss_thresholds: record the first epoch whose training loss is below each
+            (``SweepResult.first_epoch_below``; -1: never, or only after diverging).
+        final_window: ``final_train_loss`` is the median of the training loss over
+            the last ``final_window`` epochs (float32 Adam bounces near zero loss).
+            The training loss of an epoch is that of the parameters it starts from
+            at full batch (``batch_size=None``), else the mean of its mini-batch
+            losses; the last entry is always the whole set's loss at the end.
         key: an integer seed or a ``jax.random.key``.
         eval_batch_size: evaluate the metrics this many examples at a time.
         conv_impl: ``"patches"`` (convolutions as patches times a matrix; the CPU
@@ -503,6 +524,9 @@ def width_sweep(
         key=key,
     )
     record_epochs = sweep_checks.check_record_epochs(record_epochs, schedule)
+    loss_thresholds, final_window = sweep_checks.check_loss_options(
+        loss_thresholds, final_window, schedule
+    )
     integer_targets = next(iter(sets.values()))["y_train"].dtype.kind in "biu"
     objective = make_loss_objective(loss, metrics, integer_targets)
     engine_optimizer, combinations = make_optimizer(optimizer, hyperparams)
@@ -523,6 +547,8 @@ def width_sweep(
         drop_last=drop_last,
         record_epochs=record_epochs,
         statistics=statistics,
+        loss_thresholds=loss_thresholds,
+        final_window=final_window,
         eval_batch_size=eval_batch_size,
         matmul_precision=matmul_precision,
         mesh=mesh,
@@ -562,7 +588,7 @@ def _sweep(spec: _Spec, sets, schedule, run_dir, resume, progress, conv_impl, st
         + io.config_hash({**common, "sets": {n: per_set[n] for n in bucket.names}})
         for bucket, _, _ in planned
     ]
-    reporter = _progress(progress, spec.family.label)
+    reporter = make_reporter(progress, f"width_sweep {spec.family.label}")
     with reporter:
         reporter.start(
             sum(
@@ -575,13 +601,17 @@ def _sweep(spec: _Spec, sets, schedule, run_dir, resume, progress, conv_impl, st
         )
         cells = _train_buckets(spec, sets, schedule, planned, run, tags, reporter)
     seconds = time.perf_counter() - started
+    one_set = tuple(sets) == (sweep_checks.DEFAULT_SET,)
     if run is not None and run is not run_dir:
         run.set_status("done", wall_seconds=run.total_seconds(seconds))
     config = {
         **common,
         "sets": per_set,
+        # A plain dict's groups read as before (the MNIST-1D study records them).
         "groups": [
-            {**dataclasses.asdict(g), "data": list(b.names)} for b, _, gs in planned for g in gs
+            dataclasses.asdict(g) | ({} if one_set else {"data": list(b.names)})
+            for b, _, gs in planned
+            for g in gs
         ],
         "wall_seconds": seconds,
         "versions": io.package_versions(),
@@ -603,6 +633,7 @@ def _result(spec: _Spec, cells, sets, schedule, **fields) -> SweepResult:
     """A ``SweepResult`` from the engine's cells: every metric as ``train_<m>`` (on the
     member's training set) and ``test_<m>`` at the evaluated epochs."""
     curves, diverged, stats, epochs = {}, {}, {}, {}
+    training = {"loss_curves": {}, "first_epoch_below": {}, "final_train_loss": {}}
     metric_names = spec.objective.metric_names
     for (name, index, width), result in cells.items():
         curves[(name, index, width)] = {
@@ -610,6 +641,9 @@ def _result(spec: _Spec, cells, sets, schedule, **fields) -> SweepResult:
             **{f"test_{m}": result[f"test_{m}"] for m in metric_names},
         }
         diverged[(name, index, width)] = result["diverged"]
+        training["loss_curves"][(name, index, width)] = result["train_loss"]
+        training["first_epoch_below"][(name, index, width)] = result["first_epoch_below"]
+        training["final_train_loss"][(name, index, width)] = result["final_train_loss"]
         epochs[name] = np.asarray(result["test_epochs"])
         if spec.statistics:
             stats[(name, index, width)] = {n: result[f"statistic_{n}"] for n in spec.statistics}
@@ -633,43 +667,11 @@ def _result(spec: _Spec, cells, sets, schedule, **fields) -> SweepResult:
         diverged=diverged,
         statistics=stats,
         record_epochs=spec.record_epochs,
+        loss_thresholds=spec.loss_thresholds,
+        final_window=spec.final_window,
+        **training,
         **fields,
     )
-
-
-class _Silent:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return False
-
-    def start(self, total, unit="step"):
-        pass
-
-    def __call__(self, done):
-        pass
-
-
-def _progress(progress, label: str):
-    if progress is True:
-        return ConsoleProgress(f"width_sweep {label}")
-    if progress is False or progress is None:
-        return _Silent()
-    if not (callable(progress) and hasattr(progress, "start")):
-        raise ValueError("progress: need True, False or an object with start(total, unit) and ()")
-    return _Forward(progress)
-
-
-class _Forward(_Silent):
-    def __init__(self, target):
-        self.target = target
-
-    def start(self, total, unit="step"):
-        self.target.start(total, unit)
-
-    def __call__(self, done):
-        self.target(done)
 
 
 def _make_measure(family, objective, names, config, key) -> Callable:

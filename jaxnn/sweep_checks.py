@@ -260,6 +260,28 @@ def check_record_epochs(record_epochs, schedule: Mapping[str, tuple[int, int]]) 
     return epochs
 
 
+def check_loss_options(
+    loss_thresholds, final_window, schedule: Mapping[str, tuple[int, int]]
+) -> tuple[tuple[float, ...], int]:
+    """Positive finite thresholds, each once, in the order given, and a window of 1 to T + 1."""
+    try:
+        thresholds = tuple(float(t) for t in np.ravel(np.asarray(loss_thresholds, float)))
+    except (TypeError, ValueError):
+        raise ValueError(f"loss_thresholds: need numbers, got {loss_thresholds!r}") from None
+    if any(not (np.isfinite(t) and t > 0) for t in thresholds):
+        raise ValueError(f"loss_thresholds: need finite values > 0, got {list(thresholds)}")
+    if len(set(thresholds)) < len(thresholds):
+        raise ValueError(f"loss_thresholds: a value appears twice in {list(thresholds)}")
+    window = positive_int(final_window, "final_window")
+    shortest = min(total for total, _ in schedule.values())
+    if window > shortest + 1:
+        raise ValueError(
+            f"final_window: {window} epochs is more than the {shortest + 1} losses recorded "
+            f"(epochs 0..{shortest})"
+        )
+    return thresholds, window
+
+
 def check_labels(arrays: Mapping[str, np.ndarray], output_shape, where: str = "data") -> None:
     """Integer labels must index the module's outputs: ``0 <= y < K``."""
     classes = output_shape[-1] if output_shape else 1

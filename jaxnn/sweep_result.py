@@ -38,6 +38,14 @@ class SweepResult:
         record_epochs: the epochs of ``statistics``.
         notes: one line for each width that could not be padded, and why.
         config: what the sweep was asked (JSON-ready) and the package versions.
+        loss_thresholds: the levels of ``first_epoch_below``.
+        final_window: the epochs ``final_train_loss`` is the median over.
+        loss_curves: ``{cell: [seed, T + 1]}`` the training loss after every epoch
+            (see ``width_sweep``'s ``final_window``); not written by ``save``.
+        first_epoch_below: ``{cell: [seed, threshold]}`` the first epoch the training
+            loss is below each of ``loss_thresholds`` (-1: never, or only after diverging).
+        final_train_loss: ``{cell: [seed]}`` the median training loss over the last
+            ``final_window`` epochs (``nan`` where diverged).
     """
 
     widths: tuple[int, ...]
@@ -54,6 +62,11 @@ class SweepResult:
     record_epochs: tuple[int, ...]
     notes: list[str]
     config: dict
+    loss_thresholds: tuple[float, ...] = ()
+    final_window: int = 1
+    loss_curves: dict = dataclasses.field(default_factory=dict)
+    first_epoch_below: dict = dataclasses.field(default_factory=dict)
+    final_train_loss: dict = dataclasses.field(default_factory=dict)
 
     def _cells(self):
         for name in self.data:
@@ -82,6 +95,9 @@ class SweepResult:
                     "n_params": self.n_params[cell[2]],
                 }
                 row.update({m: float(curves[m][seed, -1]) for m in self.metrics})
+                row["final_train_loss"] = float(self.final_train_loss[cell][seed])
+                if self.loss_thresholds:
+                    row["first_epoch_below"] = [int(e) for e in self.first_epoch_below[cell][seed]]
                 row["diverged"] = bool(self.diverged[cell][seed])
                 for name, values in self.statistics.get(cell, {}).items():
                     row[name] = [float(v) for v in values[seed]]
@@ -89,14 +105,17 @@ class SweepResult:
         return rows
 
     def summary(self) -> list[dict]:
-        """One dict per (set, combination, width): each metric's seed mean ``m`` and standard
-        error ``m_se`` (``nan`` with one seed), over the seeds that did not diverge."""
+        """One dict per (set, combination, width): each metric's (and ``final_train_loss``'s)
+        seed mean ``m`` and standard error ``m_se`` (``nan`` with one seed), over the seeds
+        that did not diverge."""
         out = []
         for cell, combination in self._cells():
             curves, kept = self.curves[cell], ~np.asarray(self.diverged[cell])
             row = {**self._labels(cell, combination), "n_params": self.n_params[cell[2]]}
-            for metric in self.metrics:
-                finals = np.asarray(curves[metric][kept, -1], np.float64)
+            finals_of = {m: curves[m][:, -1] for m in self.metrics}
+            finals_of["final_train_loss"] = self.final_train_loss[cell]
+            for metric, values in finals_of.items():
+                finals = np.asarray(values, np.float64)[kept]
                 row[metric] = float(np.mean(finals)) if finals.size else math.nan
                 row[f"{metric}_se"] = (
                     float(np.std(finals, ddof=1) / math.sqrt(finals.size))

@@ -11,7 +11,7 @@ import pytest
 from flax import nnx
 
 import jaxnn
-from jaxnn import gradstats, module_family, module_sweep, objectives, sweep
+from jaxnn import gradstats, module_family, module_sweep, objectives, sweep, train
 
 EPOCHS = 3
 
@@ -458,3 +458,109 @@ def test_every_summary_and_row_names_its_set_and_n_and_steps_fix_the_epochs():
     assert "n_train" in result.table().splitlines()[0]
     saved = result.to_json()
     assert {c["data"] for c in saved["curves"]} == {"n30", "n20"}
+
+
+# --- options the studies need, each against the engine on the same members ---------------------
+
+ENGINE_EPOCHS, THRESHOLDS, WINDOW = 60, (3.0, 1.0, 0.5, 1e-9), 7
+
+
+def kernels_only(params):  # the README's mask: decay the kernels, not the biases
+    return jax.tree_util.tree_map_with_path(lambda path, _: path[-1].key == "kernel", params)
+
+
+def _engine(data, optimizer, *, learning_rate=0.0, weight_decay=0.0):
+    """``train.train`` on width 4's members as ``width_sweep`` draws them (key 0), full batch,
+    exact per-epoch training loss, the thresholds and the window above."""
+    family = module_family.ModuleFamily(UserMLP, (6,))
+    objective = module_sweep.make_loss_objective("mse", None, False)
+    x, y = (np.broadcast_to(data[k], (2, *data[k].shape)) for k in ("x_train", "y_train"))
+    variant = sweep.Variant({30: (jnp.asarray(x), jnp.asarray(y))}, weight_decay=weight_decay)
+    members, _ = sweep.width_group_members(
+        jax.random.key(0),
+        sweep.WidthGroup(4, (4,), (30,)),
+        {0: variant},
+        family=family,
+        learning_rate=learning_rate,
+        init_scheme=None,
+    )
+    config = train.TrainConfig(
+        model=family,
+        objective=objective,
+        optimizer=optimizer,
+        epochs=ENGINE_EPOCHS,
+        train_loss_curve="full",
+        chunk_epochs=ENGINE_EPOCHS,
+        loss_thresholds=THRESHOLDS,
+        final_window=WINDOW,
+    )
+    return train.train(config, members, jnp.asarray(data["x_test"]), jnp.asarray(data["y_test"]))
+
+
+@pytest.fixture(scope="module")
+def full_batch_pair():
+    data, adam = _vectors(n=30), optax.adam(0.05)
+    swept = _sweep(
+        UserMLP,
+        data,
+        [4],
+        loss="mse",
+        optimizer=adam,
+        epochs=ENGINE_EPOCHS,
+        batch_size=None,
+        loss_thresholds=THRESHOLDS,
+        final_window=WINDOW,
+    )
+    return swept, _engine(data, train.Optimizer.of(adam))
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the engine
+def test_full_batch_training_equals_the_engines_full_batch_run(full_batch_pair):
+    swept, engine = full_batch_pair
+    # Full batch: an epoch is one step, and its loss is the exact loss of the parameters
+    # it starts from (the engine's train_loss_curve="full"). float32, other scan lengths.
+    np.testing.assert_allclose(swept.loss_curves[("data", 0, 4)], engine.train_loss, rtol=1e-5)
+    np.testing.assert_allclose(
+        swept.curves[("data", 0, 4)]["test_loss"][:, -1], engine.test_loss[:, -1], rtol=1e-5
+    )
+    assert swept.sets["data"] == {"n_train": 30, "epochs": ENGINE_EPOCHS, "steps": ENGINE_EPOCHS}
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the engine
+def test_first_epoch_below_each_threshold_equals_the_engines(full_batch_pair):
+    swept, engine = full_batch_pair
+    below = swept.first_epoch_below[("data", 0, 4)]
+    np.testing.assert_array_equal(below, engine.first_epoch_below)
+    curve = swept.loss_curves[("data", 0, 4)]
+    for seed in range(2):  # and the first epoch of the curve below each, by hand
+        for index, threshold in enumerate(THRESHOLDS):
+            crossed = np.flatnonzero(curve[seed] < threshold)
+            assert below[seed, index] == (crossed[0] if crossed.size else -1)
+    assert (below[:, 0] >= 0).all() and (below[:, -1] == -1).all()  # crossed, and never
+    assert [r["first_epoch_below"] for r in swept.rows()] == below.tolist()
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the engine
+def test_final_window_median_equals_the_engines(full_batch_pair):
+    swept, engine = full_batch_pair
+    final = swept.final_train_loss[("data", 0, 4)]
+    np.testing.assert_allclose(final, engine.final_train_loss, rtol=1e-5)
+    curve = swept.loss_curves[("data", 0, 4)]
+    np.testing.assert_allclose(final, np.median(curve[:, -WINDOW:], axis=1), rtol=1e-7)
+    summary = swept.summary()[0]
+    assert math.isclose(summary["final_train_loss"], float(np.mean(final)), rel_tol=1e-6)
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the engine
+def test_kernel_weight_decay_as_an_optax_mask_equals_the_engines_weight_decay():
+    data, rate, decay = _vectors(n=30), 0.05, 0.1
+    optimizer = optax.chain(optax.add_decayed_weights(decay, mask=kernels_only), optax.sgd(rate))
+    swept = _sweep(
+        UserMLP, data, [4], loss="mse", optimizer=optimizer, epochs=ENGINE_EPOCHS, batch_size=None
+    )
+    engine = _engine(data, "sgd", learning_rate=rate, weight_decay=decay)
+    np.testing.assert_allclose(swept.loss_curves[("data", 0, 4)], engine.train_loss, rtol=1e-5)
+    plain = _sweep(
+        UserMLP, data, [4], loss="mse", optimizer=optax.sgd(rate), epochs=ENGINE_EPOCHS
+    )  # the decay does something
+    assert not np.allclose(swept.loss_curves[("data", 0, 4)], plain.loss_curves[("data", 0, 4)])
