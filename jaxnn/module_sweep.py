@@ -50,7 +50,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import io, module_family, objectives, sweep, sweep_checks, train
+from jaxnn import io, module_family, objectives, sweep, sweep_checks, sweep_measure, train
 from jaxnn.progress import make_reporter
 from jaxnn.sweep_checks import DATA_KEYS, STATISTICS, check_data, check_labels, check_widths
 from jaxnn.sweep_result import SweepResult
@@ -253,6 +253,7 @@ class _Spec:
     statistics: tuple[str, ...]
     loss_thresholds: tuple[float, ...]
     final_window: int
+    snapshot_below: float | None
     eval_batch_size: int | None
     matmul_precision: str
     mesh: Any
@@ -265,12 +266,14 @@ class _Spec:
             epochs=epochs,
             batch_size=self.batch_size,
             drop_last=self.drop_last,
-            train_loss_curve="batches",
+            # A snapshot needs each epoch's exact loss: one more forward pass an epoch.
+            train_loss_curve="batches" if self.snapshot_below is None else "full",
             chunk_epochs=_chunk_epochs(epochs),
             loss_thresholds=self.loss_thresholds,
             final_window=self.final_window,
+            snapshot_below=self.snapshot_below,
             record_epochs=self.record_epochs,
-            keep_recorded_params=bool(self.statistics),
+            keep_recorded_params=bool(self.statistics and self.record_epochs),
             eval_batch_size=self.eval_batch_size,
             matmul_precision=self.matmul_precision,
         )
@@ -356,6 +359,7 @@ def _describe(spec: _Spec, sets, schedule, *, loss_name, conv_impl) -> tuple[dic
         "statistics": list(spec.statistics),
         "loss_thresholds": list(spec.loss_thresholds),
         "final_window": spec.final_window,
+        "snapshot_below": spec.snapshot_below,
         "key": [int(k) for k in np.ravel(jax.random.key_data(spec.key))],
         "conv_impl": conv_impl,
         "matmul_precision": spec.matmul_precision,
@@ -404,8 +408,10 @@ def _train_buckets(spec: _Spec, sets, schedule, planned, run, tags, reporter) ->
             load_group=lambda g, t=tag: run.load_part(f"{t}_{g.name}") if run else None,
             save_group=lambda g, r, t=tag: run.save_part(f"{t}_{g.name}", r) if run else None,
             measure=(
-                _make_measure(spec.family, spec.objective, spec.statistics, config, spec.key)
-                if spec.statistics
+                sweep_measure.make_measure(
+                    spec.family, spec.objective, spec.statistics, config, spec.key
+                )
+                if spec.statistics or spec.snapshot_below is not None
                 else None
             ),
         )
@@ -431,6 +437,7 @@ def width_sweep(
     statistics: Sequence[str] = (),
     loss_thresholds: Sequence[float] = (),
     final_window: int = 1,
+    snapshot_below: float | None = None,
     key: int | jax.Array = 0,
     eval_batch_size: int | None = None,
     conv_impl: str | None = None,
@@ -482,6 +489,11 @@ def width_sweep(
             The training loss of an epoch is that of the parameters it starts from
             at full batch (``batch_size=None``), else the mean of its mini-batch
             losses; the last entry is always the whole set's loss at the end.
+        snapshot_below: keep each member's parameters at the first epoch whose
+            training loss is below this level (runs compared at a matched loss):
+            ``SweepResult.snapshot_epoch`` and, with ``statistics``, their values
+            there (``snapshot_statistics``). Makes every epoch's training loss exact
+            (one more forward pass an epoch with mini-batches).
         key: an integer seed or a ``jax.random.key``.
         eval_batch_size: evaluate the metrics this many examples at a time.
         conv_impl: ``"patches"`` (convolutions as patches times a matrix; the CPU
@@ -518,7 +530,7 @@ def width_sweep(
         sets,
         batch_size=batch_size,
         statistics=statistics,
-        record_epochs=record_epochs,
+        record_epochs=record_epochs or snapshot_below is not None,
         run_dir=run_dir,
         resume=resume,
         key=key,
@@ -527,6 +539,7 @@ def width_sweep(
     loss_thresholds, final_window = sweep_checks.check_loss_options(
         loss_thresholds, final_window, schedule
     )
+    snapshot_below = sweep_checks.check_snapshot(snapshot_below)
     integer_targets = next(iter(sets.values()))["y_train"].dtype.kind in "biu"
     objective = make_loss_objective(loss, metrics, integer_targets)
     engine_optimizer, combinations = make_optimizer(optimizer, hyperparams)
@@ -549,6 +562,7 @@ def width_sweep(
         statistics=statistics,
         loss_thresholds=loss_thresholds,
         final_window=final_window,
+        snapshot_below=snapshot_below,
         eval_batch_size=eval_batch_size,
         matmul_precision=matmul_precision,
         mesh=mesh,
@@ -634,6 +648,7 @@ def _result(spec: _Spec, cells, sets, schedule, **fields) -> SweepResult:
     member's training set) and ``test_<m>`` at the evaluated epochs."""
     curves, diverged, stats, epochs = {}, {}, {}, {}
     training = {"loss_curves": {}, "first_epoch_below": {}, "final_train_loss": {}}
+    snapshots = {"snapshot_epoch": {}, "snapshot_statistics": {}}
     metric_names = spec.objective.metric_names
     for (name, index, width), result in cells.items():
         curves[(name, index, width)] = {
@@ -644,6 +659,11 @@ def _result(spec: _Spec, cells, sets, schedule, **fields) -> SweepResult:
         training["loss_curves"][(name, index, width)] = result["train_loss"]
         training["first_epoch_below"][(name, index, width)] = result["first_epoch_below"]
         training["final_train_loss"][(name, index, width)] = result["final_train_loss"]
+        if spec.snapshot_below is not None:
+            snapshots["snapshot_epoch"][(name, index, width)] = result["snapshot_epoch"]
+            snapshots["snapshot_statistics"][(name, index, width)] = {
+                n: result[f"snapshot_statistic_{n}"] for n in spec.statistics
+            }
         epochs[name] = np.asarray(result["test_epochs"])
         if spec.statistics:
             stats[(name, index, width)] = {n: result[f"statistic_{n}"] for n in spec.statistics}
@@ -669,55 +689,8 @@ def _result(spec: _Spec, cells, sets, schedule, **fields) -> SweepResult:
         record_epochs=spec.record_epochs,
         loss_thresholds=spec.loss_thresholds,
         final_window=spec.final_window,
+        snapshot_below=spec.snapshot_below,
         **training,
+        **snapshots,
         **fields,
     )
-
-
-def _make_measure(family, objective, names, config, key) -> Callable:
-    """``measure(cells, members, result)`` for ``sweep.run_width_sweep``: the statistics of
-    every member at ``config.record_epochs``, ``{name: [member, record epoch]}``.
-
-    Computed on each member's *narrow* parameters (cut from the padded ones), so
-    padded directions never enter the Hessian; on the member's own training set,
-    in batches of ``config.batch_size`` in order (a partial last batch left out).
-    """
-    from jaxnn import curvature, gradstats, streams
-
-    loss_fn = objectives.make_loss_fn(family, objective)
-    gradient_names = [n for n in names if n != "top_eigenvalue"]
-
-    def measure(cells, members, result) -> dict[str, np.ndarray]:
-        values = {name: np.zeros((len(cells), len(config.record_epochs))) for name in names}
-        for member, (_, _, width, seed) in enumerate(cells):
-            x, y = members.x_train[member], members.y_train[member]
-            usable = (x.shape[0] // config.batch_size) * config.batch_size
-            for slot in range(len(config.record_epochs)):
-                padded = jax.tree.map(lambda a, m=member, r=slot: a[m, r], result.recorded_params)
-                params = jax.tree.map(
-                    jnp.asarray, module_family.unpad_params(family, padded, width)
-                )
-                if gradient_names:
-                    stats = gradstats.gradient_stats(
-                        loss_fn,
-                        params,
-                        x[:usable],
-                        y[:usable],
-                        config.batch_size,
-                        matmul_precision=config.matmul_precision,
-                    )
-                    for name in gradient_names:
-                        values[name][member, slot] = float(stats[name])
-                if "top_eigenvalue" in names:
-                    seed_key = jax.random.fold_in(jax.random.fold_in(key, width), seed)
-                    probe = jax.random.fold_in(
-                        jax.random.fold_in(seed_key, streams.CURVATURE_STREAM), slot
-                    )
-                    values["top_eigenvalue"][member, slot] = float(
-                        curvature.hessian_top_eigenvalue(
-                            loss_fn, params, x, y, probe, matmul_precision=config.matmul_precision
-                        )
-                    )
-        return {f"statistic_{name}": value for name, value in values.items()}
-
-    return measure

@@ -242,7 +242,7 @@ def check_options(
     if unknown:
         raise ValueError(f"statistics: unknown {unknown}; choose from {STATISTICS}")
     if statistics and not record_epochs:
-        raise ValueError("statistics: need record_epochs at which to measure them")
+        raise ValueError("statistics: need record_epochs (or a snapshot_below) to measure them at")
     if statistics and batch_size is None:
         raise ValueError("statistics: need a batch_size (the mini-batch variance is over batches)")
     return statistics
@@ -280,6 +280,19 @@ def check_loss_options(
             f"(epochs 0..{shortest})"
         )
     return thresholds, window
+
+
+def check_snapshot(snapshot_below) -> float | None:
+    """``None`` or a finite level > 0."""
+    if snapshot_below is None:
+        return None
+    try:
+        level = float(snapshot_below)
+    except (TypeError, ValueError):
+        raise ValueError(f"snapshot_below: need a number > 0, got {snapshot_below!r}") from None
+    if not (np.isfinite(level) and level > 0):
+        raise ValueError(f"snapshot_below: need a finite number > 0, got {snapshot_below!r}")
+    return level
 
 
 def check_labels(arrays: Mapping[str, np.ndarray], output_shape, where: str = "data") -> None:

@@ -46,6 +46,11 @@ class SweepResult:
             loss is below each of ``loss_thresholds`` (-1: never, or only after diverging).
         final_train_loss: ``{cell: [seed]}`` the median training loss over the last
             ``final_window`` epochs (``nan`` where diverged).
+        snapshot_below: the matched training loss of the snapshots (``None``: none taken).
+        snapshot_epoch: ``{cell: [seed]}`` the first epoch whose training loss is below
+            ``snapshot_below`` (-1: never).
+        snapshot_statistics: ``{cell: {statistic: [seed]}}`` at that epoch's parameters
+            (``nan`` where never reached).
     """
 
     widths: tuple[int, ...]
@@ -67,6 +72,9 @@ class SweepResult:
     loss_curves: dict = dataclasses.field(default_factory=dict)
     first_epoch_below: dict = dataclasses.field(default_factory=dict)
     final_train_loss: dict = dataclasses.field(default_factory=dict)
+    snapshot_below: float | None = None
+    snapshot_epoch: dict = dataclasses.field(default_factory=dict)
+    snapshot_statistics: dict = dataclasses.field(default_factory=dict)
 
     def _cells(self):
         for name in self.data:
@@ -98,6 +106,10 @@ class SweepResult:
                 row["final_train_loss"] = float(self.final_train_loss[cell][seed])
                 if self.loss_thresholds:
                     row["first_epoch_below"] = [int(e) for e in self.first_epoch_below[cell][seed]]
+                if self.snapshot_below is not None:
+                    row["snapshot_epoch"] = int(self.snapshot_epoch[cell][seed])
+                    for name, values in self.snapshot_statistics[cell].items():
+                        row[f"snapshot_{name}"] = float(values[seed])
                 row["diverged"] = bool(self.diverged[cell][seed])
                 for name, values in self.statistics.get(cell, {}).items():
                     row[name] = [float(v) for v in values[seed]]

@@ -11,7 +11,17 @@ import pytest
 from flax import nnx
 
 import jaxnn
-from jaxnn import gradstats, module_family, module_sweep, objectives, sweep, train
+from jaxnn import (
+    curvature,
+    gradstats,
+    module_family,
+    module_sweep,
+    objectives,
+    streams,
+    sweep,
+    sweep_measure,
+    train,
+)
 
 EPOCHS = 3
 
@@ -297,6 +307,10 @@ BAD = [
     (dict(resume=True), "resume"),
     (dict(key="zero"), "key"),
     (dict(record_epochs=[99]), "record_epochs"),
+    (dict(loss_thresholds=[0.0]), "loss_thresholds"),
+    (dict(loss_thresholds=[1e-3, 1e-3]), "loss_thresholds"),
+    (dict(final_window=5), "final_window"),  # 3 epochs: 4 losses recorded
+    (dict(snapshot_below=-1.0), "snapshot_below"),
 ]
 
 
@@ -469,16 +483,17 @@ def kernels_only(params):  # the README's mask: decay the kernels, not the biase
     return jax.tree_util.tree_map_with_path(lambda path, _: path[-1].key == "kernel", params)
 
 
-def _engine(data, optimizer, *, learning_rate=0.0, weight_decay=0.0):
+def _engine(data, optimizer, *, learning_rate=0.0, weight_decay=0.0, **options):
     """``train.train`` on width 4's members as ``width_sweep`` draws them (key 0), full batch,
     exact per-epoch training loss, the thresholds and the window above."""
     family = module_family.ModuleFamily(UserMLP, (6,))
     objective = module_sweep.make_loss_objective("mse", None, False)
     x, y = (np.broadcast_to(data[k], (2, *data[k].shape)) for k in ("x_train", "y_train"))
-    variant = sweep.Variant({30: (jnp.asarray(x), jnp.asarray(y))}, weight_decay=weight_decay)
+    n = x.shape[1]
+    variant = sweep.Variant({n: (jnp.asarray(x), jnp.asarray(y))}, weight_decay=weight_decay)
     members, _ = sweep.width_group_members(
         jax.random.key(0),
-        sweep.WidthGroup(4, (4,), (30,)),
+        sweep.WidthGroup(4, (4,), (n,)),
         {0: variant},
         family=family,
         learning_rate=learning_rate,
@@ -493,6 +508,7 @@ def _engine(data, optimizer, *, learning_rate=0.0, weight_decay=0.0):
         chunk_epochs=ENGINE_EPOCHS,
         loss_thresholds=THRESHOLDS,
         final_window=WINDOW,
+        **options,
     )
     return train.train(config, members, jnp.asarray(data["x_test"]), jnp.asarray(data["y_test"]))
 
@@ -564,3 +580,42 @@ def test_kernel_weight_decay_as_an_optax_mask_equals_the_engines_weight_decay():
         UserMLP, data, [4], loss="mse", optimizer=optax.sgd(rate), epochs=ENGINE_EPOCHS
     )  # the decay does something
     assert not np.allclose(swept.loss_curves[("data", 0, 4)], plain.loss_curves[("data", 0, 4)])
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the engine
+def test_a_snapshot_at_matched_loss_and_its_statistics_equal_the_engines():
+    data, adam, level = _vectors(n=32), optax.adam(0.05), 1.0
+    swept = _sweep(
+        UserMLP, data, [4], loss="mse", optimizer=adam, epochs=ENGINE_EPOCHS, batch_size=16,
+        snapshot_below=level, statistics=["grad_norm_sq", "top_eigenvalue"],
+    )  # fmt: skip
+    engine = _engine(
+        data,
+        train.Optimizer.of(adam),
+        batch_size=16,
+        snapshot_below=level,
+        keep_recorded_params=False,
+    )
+    epochs = swept.snapshot_epoch[("data", 0, 4)]
+    np.testing.assert_array_equal(epochs, engine.snapshot_epoch)
+    assert (epochs > 0).all()  # reached, after some training
+    # The snapshot makes every epoch's loss exact, as the engine's "full" curve.
+    np.testing.assert_allclose(swept.loss_curves[("data", 0, 4)], engine.train_loss, rtol=1e-5)
+    assert (swept.loss_curves[("data", 0, 4)][np.arange(2), epochs] < level).all()
+    family = module_family.ModuleFamily(UserMLP, (6,))
+    loss_fn = objectives.make_loss_fn(family, module_sweep.make_loss_objective("mse", None, False))
+    x, y = jnp.asarray(data["x_train"]), jnp.asarray(data["y_train"])
+    for seed in range(2):
+        params = jax.tree.map(lambda a, s=seed: a[s], engine.snapshot_params)
+        params = jax.tree.map(jnp.asarray, module_family.unpad_params(family, params, 4))
+        expected = gradstats.gradient_stats(loss_fn, params, x, y, 16)["grad_norm_sq"]
+        seed_key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), 4), seed)
+        probe = jax.random.fold_in(
+            jax.random.fold_in(seed_key, streams.CURVATURE_STREAM), sweep_measure.SNAPSHOT_PROBE
+        )
+        top = curvature.hessian_top_eigenvalue(loss_fn, params, x, y, key=probe)
+        got = swept.snapshot_statistics[("data", 0, 4)]
+        np.testing.assert_allclose(got["grad_norm_sq"][seed], expected, rtol=1e-4)
+        np.testing.assert_allclose(got["top_eigenvalue"][seed], top, rtol=1e-4)
+    row = swept.rows()[1]
+    assert row["snapshot_epoch"] == epochs[1] and "snapshot_top_eigenvalue" in row
