@@ -383,7 +383,7 @@ def _open_run(run_dir, description: dict, resume: bool):
     return io.RunDirectory(run_dir, "width_sweep", {"config": description}, resume=bool(resume))
 
 
-def _train_buckets(spec: _Spec, sets, schedule, planned, run, tags, reporter) -> dict:
+def _train_buckets(spec: _Spec, sets, planned, run, tags, reporter) -> dict:
     """``{(set name, combination index, width): result}`` over every bucket."""
     cells = {}
     for (bucket, config, groups), tag in zip(planned, tags):
@@ -567,7 +567,8 @@ def width_sweep(
         matmul_precision=matmul_precision,
         mesh=mesh,
     )
-    return _sweep(spec, sets, schedule, run_dir, resume, progress, conv_impl, started)
+    reporter = make_reporter(progress, f"width_sweep {family.label}")
+    return _sweep(spec, sets, schedule, run_dir, resume, reporter, conv_impl, started)
 
 
 def _family(module, sets, conv_impl, compile_cache) -> tuple[module_family.ModuleFamily, str]:
@@ -583,7 +584,7 @@ def _family(module, sets, conv_impl, compile_cache) -> tuple[module_family.Modul
     return module_family.ModuleFamily(module, input_shape, conv_impl=conv_impl), conv_impl
 
 
-def _sweep(spec: _Spec, sets, schedule, run_dir, resume, progress, conv_impl, started):
+def _sweep(spec: _Spec, sets, schedule, run_dir, resume, reporter, conv_impl, started):
     """Plans every bucket of sets, trains them, and gathers the ``SweepResult``."""
     planned, notes = [], []
     for bucket in _buckets(sets, schedule, spec.batch_size):
@@ -602,7 +603,6 @@ def _sweep(spec: _Spec, sets, schedule, run_dir, resume, progress, conv_impl, st
         + io.config_hash({**common, "sets": {n: per_set[n] for n in bucket.names}})
         for bucket, _, _ in planned
     ]
-    reporter = make_reporter(progress, f"width_sweep {spec.family.label}")
     with reporter:
         reporter.start(
             sum(
@@ -613,7 +613,7 @@ def _sweep(spec: _Spec, sets, schedule, run_dir, resume, progress, conv_impl, st
             ),
             "GFLOP",
         )
-        cells = _train_buckets(spec, sets, schedule, planned, run, tags, reporter)
+        cells = _train_buckets(spec, sets, planned, run, tags, reporter)
     seconds = time.perf_counter() - started
     one_set = tuple(sets) == (sweep_checks.DEFAULT_SET,)
     if run is not None and run is not run_dir:

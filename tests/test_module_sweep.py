@@ -311,6 +311,7 @@ BAD = [
     (dict(loss_thresholds=[1e-3, 1e-3]), "loss_thresholds"),
     (dict(final_window=5), "final_window"),  # 3 epochs: 4 losses recorded
     (dict(snapshot_below=-1.0), "snapshot_below"),
+    (dict(progress="yes"), "progress"),
 ]
 
 
