@@ -29,6 +29,12 @@ time less what JAX spent tracing, lowering and compiling in it. Prints the
 medians over rounds, the ratios plain / width_sweep and both methods' final
 test errors per width (they differ by init streams and batch orders, so they
 agree to seed noise, not bit for bit); writes ``bench_width_sweep.json``.
+
+Training sets as a member axis: per model, the warm seconds of one
+``width_sweep`` call over three training sets (N = 1,024, its first 512, and
+N = 1,024 with 20 % of the labels redrawn; one test set) against three
+separate calls, each run once untimed first, in interleaved rounds; prints
+the ratio separate / one call (``jaxnn.benchmark_width_sweep.sets_round``).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import functools
 import os
 
 import jax
+import numpy as np
 
 from jaxnn import benchmark_width_sweep as lib
 from jaxnn import cli, io, placement
@@ -114,13 +121,36 @@ def main(argv: list[str] | None = None) -> dict:
         )
         for index in range(rounds)
     ]
+    sets = lib.make_sets(args.seed)
+    set_rounds = {
+        name: [
+            lib.sets_round(
+                index, module, sets, widths, epochs, args.seed, mesh=mesh,
+                precision=args.matmul_precision,
+            )
+            for index in range(rounds)
+        ]
+        for name, module in lib.MODELS.items()
+    }  # fmt: skip
     load["after"] = os.getloadavg()
     summary = lib.summarise(rounds_, widths)
     print(report(summary, widths))
+    for name, entries in set_rounds.items():
+        one, separate = (
+            np.median([e[method]["seconds"] for e in entries])
+            for method in ("one_call", "separate_calls")
+        )
+        summary[name]["sets_ratio_warm"] = float(np.median([e["ratio"] for e in entries]))
+        print(
+            f"{name}: warm, {len(sets)} sets ({', '.join(sets)}): three separate calls "
+            f"{separate:.2f} s, one call {one:.2f} s, ratio separate / one "
+            f"{summary[name]['sets_ratio_warm']:.2f}x (median of {len(entries)} rounds)"
+        )
     print(f"load average (1, 5, 15 min): before {load['before']}, after {load['after']}")
     document = {
         "summary": summary,
         "rounds": rounds_,
+        "set_rounds": set_rounds,
         "load_average": load,
         **io.run_record(config, seed=args.seed, argv=argv),
     }

@@ -1,8 +1,8 @@
 """jaxnn: optimization and generalization of neural networks, in JAX.
 
 The public call is ``jaxnn.width_sweep`` (``jaxnn.module_sweep``): your own Flax
-NNX module, loss and optax optimizer, swept over widths, seeds and
-hyperparameters. It is imported on first use, so ``import jaxnn.autodiff``
+NNX module, loss and optax optimizer, swept over widths, seeds,
+hyperparameters and named training sets. It is imported on first use, so ``import jaxnn.autodiff``
 (pure Python) does not start JAX.
 """
 

@@ -131,7 +131,7 @@ def sweep_errors(
     )  # fmt: skip
     for note in result.notes:
         print(f"width_sweep note: {note}")
-    errors = {w: result.curves[(0, w)]["test_error"][:, -1] for w in widths}
+    errors = {w: result.curves[("data", 0, w)]["test_error"][:, -1] for w in widths}
     return errors | {"groups": [g["padded_width"] for g in result.config["groups"]]}
 
 
@@ -258,3 +258,50 @@ def summarise(rounds: list[dict], widths) -> dict:
         row["width_sweep_groups"] = final["width_sweep"]["groups"]
         summary[name] = row
     return summary
+
+
+# --- one call over several training sets ---------------------------------------------------------
+
+SET_NOISE = 0.2  # the noisy set's share of labels replaced by a uniform draw
+
+
+def make_sets(seed: int) -> dict[str, dict[str, np.ndarray]]:
+    """Three training sets of ``make_data(seed)`` sharing its test set: all N = 1,024 examples,
+    the first half, and all with ``SET_NOISE`` of the labels redrawn (``default_rng(seed)``)."""
+    data = make_data(seed)
+    half = N_TRAIN // 2
+    rng = np.random.default_rng(seed)
+    noisy = data["y_train"].copy()
+    flip = rng.random(N_TRAIN) < SET_NOISE
+    noisy[flip] = rng.integers(0, 10, int(flip.sum()))
+    return {
+        f"n{N_TRAIN}": data,
+        f"n{half}": dict(data, x_train=data["x_train"][:half], y_train=data["y_train"][:half]),
+        f"n{N_TRAIN}_noise{SET_NOISE:g}": dict(data, y_train=noisy),
+    }
+
+
+def sets_round(
+    index: int, module, sets, widths, epochs: int, seed: int, *, mesh=None, precision="highest"
+) -> dict:
+    """Warm seconds of one ``width_sweep`` call over every set against one call per set
+    (both run once untimed first, so neither pays a compile); round ``index`` runs them in
+    the other order from round ``index - 1``."""
+    options = dict(
+        widths=widths, seeds=SEEDS, loss="softmax_cross_entropy", optimizer=OPTIMIZER,
+        epochs=epochs, batch_size=BATCH, key=seed, progress=False, mesh=mesh,
+        matmul_precision=precision,
+    )  # fmt: skip
+    methods = {
+        "one_call": lambda: module_sweep.width_sweep(module, sets, **options),
+        "separate_calls": lambda: [
+            module_sweep.width_sweep(module, data, **options) for data in sets.values()
+        ],
+    }
+    order = list(methods) if index % 2 == 0 else list(methods)[::-1]
+    for name in order:
+        methods[name]()
+    times = {name: timed(methods[name]) for name in order}
+    entry = {name: {k: v for k, v in t.items() if k != "output"} for name, t in times.items()}
+    entry["ratio"] = entry["separate_calls"]["seconds"] / entry["one_call"]["seconds"]
+    return entry

@@ -1,18 +1,26 @@
 r"""``width_sweep``: your own Flax NNX module, loss and optax optimizer, swept over widths.
 
-One call trains every (width, seed) and every combination of swept
-optimizer hyperparameters, seed-averaged, through the engine the studies use
-(``jaxnn.sweep``, ``jaxnn.train``): widths are grouped, each member drawn by
+One call trains every (training set, width, seed) and every combination of
+swept optimizer hyperparameters, seed-averaged, through the engine the studies
+use (``jaxnn.sweep``, ``jaxnn.train``): widths are grouped, each member drawn by
 the module's own initializers at its true width and embedded in zeros at its
 group's width (``jaxnn.module_family``), every group one compiled
 ``jit(vmap(lax.scan))`` over its members.
 
+Training sets (``data={name: dict(...)}``, Nakkiran et al. 2019's sample-wise
+and label-noise axes) are grouped by what one engine call shares: a test set
+and an epoch count, and with mini-batches one N (an epoch of N/B steps is the
+scan's length). At full batch, sets of different N share width groups, each
+padded to the largest N with rows of weight 0, so its loss
+:math:`\sum_i w_i \ell_i / \sum_i w_i` is its own set's mean.
+
 Reproducibility: a member's initial parameters come from
 ``fold_in(fold_in(key, width), seed)`` and its mini-batch order from a
-``fold_in`` of that key; label noise is the caller's ``y_train[seed, N]``. None
-of it depends on the group, the padded width, the backend or the device
-count, so ``widths=[8]`` gives width 8's numbers of any larger sweep (to
-float32 rounding of the padded matmuls).
+``fold_in`` of that key, for every training set alike; label noise is the
+caller's ``y_train[seed, N]``. None of it depends on the group, the padded
+width or N, the other sets, the backend or the device count, so ``widths=[8]``
+or one set alone gives its numbers of any larger sweep (to float32 rounding of
+the padded matmuls and sums).
 
 Example::
 
@@ -32,7 +40,6 @@ import functools
 import hashlib
 import itertools
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -43,136 +50,32 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import io, module_family, objectives, sweep, train
-from jaxnn.progress import ConsoleProgress
+from jaxnn import io, module_family, objectives, sweep, sweep_checks, sweep_measure, train
+from jaxnn.progress import make_reporter
+from jaxnn.sweep_checks import DATA_KEYS, STATISTICS, check_data, check_labels, check_widths
+from jaxnn.sweep_result import SweepResult
+
+__all__ = [
+    "DATA_KEYS",
+    "LOSSES",
+    "STATISTICS",
+    "SweepResult",
+    "check_data",
+    "check_labels",
+    "check_widths",
+    "make_loss_objective",
+    "make_optimizer",
+    "width_sweep",
+]
 
 logger = logging.getLogger("jaxnn")
 
-DATA_KEYS = ("x_train", "y_train", "x_test", "y_test")
 LOSSES = {
     "mse": lambda outputs, targets: jnp.mean(
         jnp.square(outputs - targets).reshape(outputs.shape[0], -1), axis=-1
     ),
     "softmax_cross_entropy": optax.losses.softmax_cross_entropy_with_integer_labels,
 }
-STATISTICS = ("grad_norm_sq", "batch_grad_variance", "noise_scale", "top_eigenvalue")
-
-
-# --- checking the input before any compute ------------------------------------------------------
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name}: need an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def check_widths(widths) -> tuple[int, ...]:
-    try:
-        values = [int(w) for w in widths]
-    except (TypeError, ValueError):
-        raise ValueError(f"widths: need a list of integers >= 1, got {widths!r}") from None
-    if not values or min(values) < 1 or any(float(w) != int(w) for w in widths):
-        raise ValueError(f"widths: need a list of integers >= 1, got {list(widths)!r}")
-    return tuple(sorted(set(values)))
-
-
-def _array(data: Mapping, name: str) -> np.ndarray:
-    try:
-        value = np.asarray(data[name])
-    except Exception as error:
-        raise ValueError(f"data: {name} is not an array ({error})") from None
-    if value.dtype.kind not in "biuf":
-        raise ValueError(f"data: {name} must be numeric, got dtype {value.dtype}")
-    if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
-        raise ValueError(f"data: {name} has NaN or infinite values")
-    return value
-
-
-def check_data(data: Mapping, seeds: int) -> dict[str, np.ndarray]:
-    """The four arrays, with ``x_train`` and ``y_train`` given a leading ``[seed]`` axis.
-
-    ``y_train`` (and ``x_train``) may be shared by all seeds (``[N, ...]``) or one
-    per seed (``[seeds, N, ...]``, e.g. labels with seed s's noise): a per-seed
-    array has one axis more than its test counterpart.
-    """
-    if not isinstance(data, Mapping):
-        raise ValueError(f"data: need a dict with keys {DATA_KEYS}, got {type(data).__name__}")
-    missing = [k for k in DATA_KEYS if k not in data]
-    extra = sorted(set(data) - set(DATA_KEYS))
-    if missing or extra:
-        raise ValueError(
-            f"data: need exactly the keys {DATA_KEYS}; missing {missing}, extra {extra}"
-        )
-    arrays = {name: _array(data, name) for name in DATA_KEYS}
-    for part in ("x", "y"):
-        train_, test = arrays[f"{part}_train"], arrays[f"{part}_test"]
-        if test.ndim < 1 or test.shape[0] < 1:
-            raise ValueError(f"data: {part}_test needs at least one example, got {test.shape}")
-        if train_.ndim == test.ndim:
-            train_ = np.broadcast_to(train_, (seeds, *train_.shape))
-        elif train_.ndim != test.ndim + 1 or train_.shape[0] != seeds:
-            raise ValueError(
-                f"data: {part}_train must be [N, ...] like {part}_test {test.shape[1:]} or "
-                f"[seeds={seeds}, N, ...], got {train_.shape}"
-            )
-        if train_.shape[2:] != test.shape[1:]:
-            raise ValueError(
-                f"data: {part}_train examples have shape {train_.shape[2:]}, "
-                f"{part}_test examples {test.shape[1:]}"
-            )
-        arrays[f"{part}_train"] = train_
-    if arrays["x_train"].shape[1] != arrays["y_train"].shape[1]:
-        raise ValueError(
-            f"data: x_train has {arrays['x_train'].shape[1]} examples, "
-            f"y_train {arrays['y_train'].shape[1]}"
-        )
-    if arrays["x_test"].shape[0] != arrays["y_test"].shape[0]:
-        raise ValueError(
-            f"data: x_test has {arrays['x_test'].shape[0]} examples, "
-            f"y_test {arrays['y_test'].shape[0]}"
-        )
-    if arrays["x_train"].shape[1] < 1:
-        raise ValueError("data: x_train has no examples")
-    return arrays
-
-
-def _check_options(
-    widths, n_train, *, batch_size, statistics, record_epochs, run_dir, resume, key
-) -> tuple[str, ...]:
-    """Raises naming the argument; returns the statistics as a tuple."""
-    if widths[-1] > sweep.MAX_WIDTH:
-        raise ValueError(f"widths: at most {sweep.MAX_WIDTH}, got {widths[-1]}")
-    if batch_size is not None and _positive_int(batch_size, "batch_size") > n_train:
-        raise ValueError(f"batch_size: {batch_size} is larger than N = {n_train}")
-    if run_dir is None and resume:
-        raise ValueError("resume: needs a run_dir")
-    is_key = isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
-    if not (is_key and key.shape == ()) and (
-        isinstance(key, bool) or not isinstance(key, int | np.integer)
-    ):
-        raise ValueError(f"key: need an integer seed or a jax.random.key, got {key!r}")
-    statistics = tuple(statistics)
-    unknown = sorted(set(statistics) - set(STATISTICS))
-    if unknown:
-        raise ValueError(f"statistics: unknown {unknown}; choose from {STATISTICS}")
-    if statistics and not record_epochs:
-        raise ValueError("statistics: need record_epochs at which to measure them")
-    if statistics and batch_size is None:
-        raise ValueError("statistics: need a batch_size (the mini-batch variance is over batches)")
-    return statistics
-
-
-def check_labels(arrays: Mapping[str, np.ndarray], output_shape: tuple[int, ...]) -> None:
-    """Integer labels must index the module's outputs: ``0 <= y < K``."""
-    classes = output_shape[-1] if output_shape else 1
-    for name in ("y_train", "y_test"):
-        labels = arrays[name]
-        if labels.size and (labels.min() < 0 or labels.max() >= classes):
-            raise ValueError(
-                f"data: {name} has labels in [{labels.min()}, {labels.max()}]; the module "
-                f"has {classes} outputs, so labels must lie in [0, {classes - 1}]"
-            )
 
 
 def make_loss_objective(loss, metrics: Mapping | None, integer_targets: bool):
@@ -259,122 +162,6 @@ def _fixed_optimizer(transformation) -> train.Optimizer:
     return train.Optimizer.of(transformation)
 
 
-# --- results ------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class SweepResult:
-    """What ``width_sweep`` measured.
-
-    Attributes:
-        widths: the swept widths.
-        seeds: the number of seeds.
-        hyperparams: every swept combination, ``[{name: value}]`` (``[{}]``: none).
-        n_params: ``{width: parameter count}``.
-        metrics: the metric names (``train_loss``, ``test_loss``, ``train_error``, ...).
-        epochs: ``[k]`` the epochs at which every metric was measured.
-        curves: ``{(combination index, width): {metric: [seed, k]}}``.
-        diverged: ``{(combination index, width): [seed]}``.
-        statistics: ``{(combination index, width): {statistic: [seed, r]}}`` at
-            ``record_epochs`` (empty unless asked for).
-        record_epochs: the epochs of ``statistics``.
-        notes: one line for each width that could not be padded, and why.
-        config: what the sweep was asked (JSON-ready) and the package versions.
-    """
-
-    widths: tuple[int, ...]
-    seeds: int
-    hyperparams: list[dict]
-    n_params: dict[int, int]
-    metrics: tuple[str, ...]
-    epochs: np.ndarray
-    curves: dict
-    diverged: dict
-    statistics: dict
-    record_epochs: tuple[int, ...]
-    notes: list[str]
-    config: dict
-
-    def _cells(self):
-        for index, combination in enumerate(self.hyperparams):
-            for width in self.widths:
-                yield index, combination, width
-
-    def rows(self) -> list[dict]:
-        """One dict per (combination, width, seed): the final value of every metric."""
-        rows = []
-        for index, combination, width in self._cells():
-            curves = self.curves[(index, width)]
-            for seed in range(self.seeds):
-                row = {
-                    "width": width,
-                    **combination,
-                    "seed": seed,
-                    "n_params": self.n_params[width],
-                }
-                row.update({m: float(curves[m][seed, -1]) for m in self.metrics})
-                row["diverged"] = bool(self.diverged[(index, width)][seed])
-                for name, values in self.statistics.get((index, width), {}).items():
-                    row[name] = [float(v) for v in values[seed]]
-                rows.append(row)
-        return rows
-
-    def summary(self) -> list[dict]:
-        """One dict per (combination, width): each metric's seed mean ``m`` and standard error
-        ``m_se`` (``nan`` with one seed), over the seeds that did not diverge."""
-        out = []
-        for index, combination, width in self._cells():
-            curves, diverged = self.curves[(index, width)], self.diverged[(index, width)]
-            kept = ~np.asarray(diverged)
-            row = {"width": width, **combination, "n_params": self.n_params[width]}
-            for metric in self.metrics:
-                finals = np.asarray(curves[metric][kept, -1], np.float64)
-                row[metric] = float(np.mean(finals)) if finals.size else math.nan
-                row[f"{metric}_se"] = (
-                    float(np.std(finals, ddof=1) / math.sqrt(finals.size))
-                    if finals.size > 1
-                    else math.nan
-                )
-            row["diverged"] = int(np.sum(~kept))
-            out.append(row)
-        return out
-
-    def table(self) -> str:
-        """The summary as aligned text: width, parameters, every metric as mean ± se."""
-        header = ["width", *self.hyperparams[0], "n_params", *self.metrics]
-        lines = [header]
-        for row in self.summary():
-            cells = [str(row["width"])] + [f"{row[k]:g}" for k in self.hyperparams[0]]
-            cells.append(str(row["n_params"]))
-            cells += [f"{row[m]:.4g} ± {row[m + '_se']:.2g}" for m in self.metrics]
-            lines.append(cells)
-        sizes = [max(len(line[i]) for line in lines) for i in range(len(header))]
-        return "\n".join("  ".join(c.rjust(s) for c, s in zip(line, sizes)) for line in lines)
-
-    def to_json(self) -> dict:
-        curves = [
-            {
-                "width": width,
-                **combination,
-                **{m: self.curves[(index, width)][m].tolist() for m in self.metrics},
-            }
-            for index, combination, width in self._cells()
-        ]
-        return {
-            "config": self.config,
-            "summary": self.summary(),
-            "rows": self.rows(),
-            "epochs": self.epochs.tolist(),
-            "record_epochs": list(self.record_epochs),
-            "curves": curves,
-            "notes": self.notes,
-        }
-
-    def save(self, path) -> Path:
-        """Writes ``to_json()`` to ``path`` (atomically); returns the path."""
-        return io.write_json(path, self.to_json())
-
-
 # --- the sweep ----------------------------------------------------------------------------------
 
 
@@ -408,21 +195,6 @@ def _optimizer_fingerprint(optimizer: train.Optimizer, combination: dict) -> lis
         params = optax.apply_updates(params, updates)
         trace += [float(f"{v:.6g}") for v in np.asarray(params["w"])]
     return trace
-
-
-def _plan(
-    family, widths, seeds, n_variants, n_train, config: train.TrainConfig, mesh
-) -> list[sweep.WidthGroup]:
-    return sweep.plan_groups(
-        widths,
-        n_trains=(n_train,),
-        family=family,
-        epochs=config.epochs,
-        steps_per_epoch=config.steps_per_epoch(n_train),
-        members_per_width=seeds * n_variants,
-        n_devices=1 if mesh is None else mesh.size,
-        costs=sweep.backend_costs(),
-    )
 
 
 def _checked_groups(
@@ -464,6 +236,189 @@ def _checked_groups(
     return checked, notes
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Spec:
+    """What every training set of one call shares: the model, loss, optimizer and settings."""
+
+    family: module_family.ModuleFamily
+    objective: objectives.Objective
+    optimizer: train.Optimizer
+    combinations: list
+    widths: tuple[int, ...]
+    seeds: int
+    key: jax.Array
+    batch_size: int | None
+    drop_last: bool
+    record_epochs: tuple[int, ...]
+    statistics: tuple[str, ...]
+    loss_thresholds: tuple[float, ...]
+    final_window: int
+    snapshot_below: float | None
+    eval_batch_size: int | None
+    matmul_precision: str
+    mesh: Any
+
+    def train_config(self, epochs: int) -> train.TrainConfig:
+        return train.TrainConfig(
+            model=self.family,
+            objective=self.objective,
+            optimizer=self.optimizer,
+            epochs=epochs,
+            batch_size=self.batch_size,
+            drop_last=self.drop_last,
+            # A snapshot needs each epoch's exact loss: one more forward pass an epoch.
+            train_loss_curve="batches" if self.snapshot_below is None else "full",
+            chunk_epochs=_chunk_epochs(epochs),
+            loss_thresholds=self.loss_thresholds,
+            final_window=self.final_window,
+            snapshot_below=self.snapshot_below,
+            record_epochs=self.record_epochs,
+            keep_recorded_params=bool(self.statistics and self.record_epochs),
+            eval_batch_size=self.eval_batch_size,
+            matmul_precision=self.matmul_precision,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Bucket:
+    """Training sets trained by one ``run_width_sweep``: one test set and one epoch count
+    (and with mini-batches one N, whose batches fix the steps of an epoch)."""
+
+    names: tuple[str, ...]
+    epochs: int
+
+
+def _buckets(sets, schedule, batch_size) -> list[_Bucket]:
+    """Sets grouped by what one engine call shares. At full batch, sets of different N share
+    a bucket: the planner pads them to the largest N with rows of weight 0 where that pays."""
+    buckets: dict[tuple, list[str]] = {}
+    for name, arrays in sets.items():
+        n_train = arrays["x_train"].shape[1]
+        test = _fingerprint({k: arrays[k] for k in ("x_test", "y_test")})
+        bucket_key = (test, schedule[name][0], None if batch_size is None else n_train)
+        buckets.setdefault(bucket_key, []).append(name)
+    return [_Bucket(tuple(names), key[1]) for key, names in buckets.items()]
+
+
+def _variants(spec: _Spec, names, sets) -> dict[tuple[str, int], sweep.Variant]:
+    """``{(set name, combination index): Variant}``: each set at its own N."""
+    kind = jnp.int32 if spec.objective.integer_targets else jnp.float32
+    variants = {}
+    for name in names:
+        arrays = sets[name]
+        x = jnp.asarray(arrays["x_train"], jnp.float32)
+        y = jnp.asarray(arrays["y_train"], kind)
+        for index, combination in enumerate(spec.combinations):
+            variants[(name, index)] = sweep.Variant({x.shape[1]: (x, y)}, hyperparams=combination)
+    return variants
+
+
+def _bucket_groups(spec: _Spec, bucket: _Bucket, sets, config) -> tuple[list, list[str]]:
+    """The planned width groups of a bucket, those whose padding changes the model apart."""
+    n_trains = sorted({sets[name]["x_train"].shape[1] for name in bucket.names})
+    sets_per_n = max(
+        sum(sets[name]["x_train"].shape[1] == n for name in bucket.names) for n in n_trains
+    )
+    groups = sweep.plan_sweep(
+        spec.widths,
+        n_trains,
+        family=spec.family,
+        epochs=config.epochs,
+        steps_per_epoch=config.steps_per_epoch(n_trains[-1]),
+        members_per_width=spec.seeds * len(spec.combinations) * sets_per_n,
+        n_devices=1 if spec.mesh is None else spec.mesh.size,
+        costs=sweep.backend_costs(),
+    )
+    first = sets[bucket.names[0]]
+    return _checked_groups(
+        groups,
+        spec.family,
+        spec.objective,
+        spec.optimizer,
+        spec.combinations[0],
+        spec.key,
+        first["x_train"],
+        first["y_train"],
+        spec.matmul_precision,
+    )
+
+
+def _describe(spec: _Spec, sets, schedule, *, loss_name, conv_impl) -> tuple[dict, dict]:
+    """What the sweep was asked, JSON-ready: the shared settings and ``{set: its own}``."""
+    common = {
+        "module": spec.family.label,
+        "widths": list(spec.widths),
+        "seeds": spec.seeds,
+        "loss": loss_name,
+        "metrics": list(spec.objective.metric_names),
+        "optimizer": [_optimizer_fingerprint(spec.optimizer, c) for c in spec.combinations],
+        "hyperparams": spec.combinations,
+        "batch_size": spec.batch_size,
+        "drop_last": spec.drop_last,
+        "record_epochs": list(spec.record_epochs),
+        "statistics": list(spec.statistics),
+        "loss_thresholds": list(spec.loss_thresholds),
+        "final_window": spec.final_window,
+        "snapshot_below": spec.snapshot_below,
+        "key": [int(k) for k in np.ravel(jax.random.key_data(spec.key))],
+        "conv_impl": conv_impl,
+        "matmul_precision": spec.matmul_precision,
+    }
+    per_set = {
+        name: {
+            "n_train": int(arrays["x_train"].shape[1]),
+            "epochs": schedule[name][0],
+            "steps": schedule[name][1],
+            "shapes": {k: list(a.shape) for k, a in arrays.items()},
+            "sha256": _fingerprint(arrays),
+        }
+        for name, arrays in sets.items()
+    }
+    return common, per_set
+
+
+def _open_run(run_dir, description: dict, resume: bool):
+    if run_dir is None or isinstance(run_dir, io.RunDirectory):
+        return run_dir
+    return io.RunDirectory(run_dir, "width_sweep", {"config": description}, resume=bool(resume))
+
+
+def _train_buckets(spec: _Spec, sets, planned, run, tags, reporter) -> dict:
+    """``{(set name, combination index, width): result}`` over every bucket."""
+    cells = {}
+    for (bucket, config, groups), tag in zip(planned, tags):
+        variants = _variants(spec, bucket.names, sets)
+        x_test = jnp.asarray(sets[bucket.names[0]]["x_test"], jnp.float32)
+        y_test = jnp.asarray(
+            sets[bucket.names[0]]["y_test"],
+            jnp.int32 if spec.objective.integer_targets else jnp.float32,
+        )
+        trained = sweep.run_width_sweep(
+            spec.key,
+            groups,
+            None,
+            x_test,
+            y_test,
+            config,
+            variants=variants,
+            init_scheme=None,
+            learning_rate=0.0,
+            mesh=spec.mesh,
+            progress=reporter,
+            load_group=lambda g, t=tag: run.load_part(f"{t}_{g.name}") if run else None,
+            save_group=lambda g, r, t=tag: run.save_part(f"{t}_{g.name}", r) if run else None,
+            measure=(
+                sweep_measure.make_measure(
+                    spec.family, spec.objective, spec.statistics, config, spec.key
+                )
+                if spec.statistics or spec.snapshot_below is not None
+                else None
+            ),
+        )
+        cells.update({(*variant, width): r for (variant, _, width), r in trained.items()})
+    return cells
+
+
 def width_sweep(
     module: Callable,
     data: Mapping[str, Any],
@@ -472,13 +427,17 @@ def width_sweep(
     seeds: int = 1,
     loss: str | Callable = "softmax_cross_entropy",
     optimizer: optax.GradientTransformation | Callable[..., optax.GradientTransformation],
-    epochs: int,
+    epochs: int | Mapping[str, int] | None = None,
+    steps: int | Mapping[str, int] | None = None,
     batch_size: int | None = None,
     drop_last: bool = False,
     hyperparams: Mapping[str, Sequence[float]] | None = None,
     metrics: Mapping[str, Callable] | None = None,
     record_epochs: Sequence[int] = (),
     statistics: Sequence[str] = (),
+    loss_thresholds: Sequence[float] = (),
+    final_window: int = 1,
+    snapshot_below: float | None = None,
     key: int | jax.Array = 0,
     eval_batch_size: int | None = None,
     conv_impl: str | None = None,
@@ -489,22 +448,27 @@ def width_sweep(
     mesh: jax.sharding.Mesh | None = None,
     compile_cache: bool = True,
 ) -> SweepResult:
-    """Trains ``module`` at every width for every seed (and swept hyperparameter) at once.
+    """Trains ``module`` at every width for every seed, swept hyperparameter and training set.
 
     Args:
         module: any callable ``(width, *, rngs) -> nnx.Module``: your class, unchanged.
         data: ``dict(x_train=[N, ...], y_train=..., x_test=[M, ...], y_test=...)``;
             labels are integer classes ``[N]`` or real targets ``[N, ...]``;
             ``x_train`` or ``y_train`` may carry a leading ``[seeds]`` axis (seed
-            s's own draw, e.g. its label noise).
-        widths: the widths to sweep (integers >= 1).
+            s's own draw, e.g. its label noise). Or ``{name: such a dict}``: every
+            named training set is one more member axis (N values, label-noise
+            levels, resamples), each with its own test set if it likes.
+        widths: the widths to sweep (integers >= 1, each once).
         seeds: members per width; seed s draws its initial parameters and batch
-            order from ``key`` (see the module docstring).
-        loss: ``"softmax_cross_entropy"``, ``"mse"`` or a callable
+            order from ``key`` (see the module docstring), the same for every set.
+        loss: ``"softmax_cross_entropy"`` (integer labels), ``"mse"`` or a callable
             ``(outputs, labels) -> per-example losses [N]``.
-        optimizer: any optax ``GradientTransformation`` (schedules included); with
-            ``hyperparams``, a factory ``optimizer(**values)`` of one.
-        epochs: passes over the training set.
+        optimizer: any optax ``GradientTransformation`` (schedules and masks
+            included); with ``hyperparams``, a factory ``optimizer(**values)`` of one.
+        epochs: passes over each training set (an integer, or ``{name: integer}``).
+        steps: instead of ``epochs``, optimizer steps for each set (an integer, or
+            ``{name: integer}``): a set of N trains ``round(steps / ⌈N/B⌉)`` whole
+            epochs (at full batch exactly ``steps``); ``sets[name]["steps"]`` says how many.
         batch_size: examples per step (``None``: full batch); a last partial batch
             is used unless ``drop_last``.
         hyperparams: ``{name: [values]}`` swept as further member axes (every
@@ -518,6 +482,18 @@ def width_sweep(
             (``jaxnn.gradstats``, batches of ``batch_size`` in order), and the
             Hessian's ``top_eigenvalue`` (``jaxnn.curvature``, Lanczos), each at
             ``record_epochs`` on the member's training set and its narrow model.
+        loss_thresholds: record the first epoch whose training loss is below each
+            (``SweepResult.first_epoch_below``; -1: never, or only after diverging).
+        final_window: ``final_train_loss`` is the median of the training loss over
+            the last ``final_window`` epochs (float32 Adam bounces near zero loss).
+            The training loss of an epoch is that of the parameters it starts from
+            at full batch (``batch_size=None``), else the mean of its mini-batch
+            losses; the last entry is always the whole set's loss at the end.
+        snapshot_below: keep each member's parameters at the first epoch whose
+            training loss is below this level (runs compared at a matched loss):
+            ``SweepResult.snapshot_epoch`` and, with ``statistics``, their values
+            there (``snapshot_statistics``). Makes every epoch's training loss exact
+            (one more forward pass an epoch with mini-batches).
         key: an integer seed or a ``jax.random.key``.
         eval_batch_size: evaluate the metrics this many examples at a time.
         conv_impl: ``"patches"`` (convolutions as patches times a matrix; the CPU
@@ -529,7 +505,7 @@ def width_sweep(
         run_dir: keep each finished width group here (a folder, or an open
             ``jaxnn.io.RunDirectory``); with ``resume``, a rerun of the same sweep
             (same module name, data, widths, seeds, loss, optimizer behaviour and
-            settings) reuses them.
+            settings) reuses them, set by set.
         resume: reuse finished groups found in ``run_dir`` (a ``RunDirectory``
             brings its own).
         mesh: shard the member axis over these devices (``jaxnn.placement.sweep_mesh()``).
@@ -538,32 +514,64 @@ def width_sweep(
             you configured yourself is kept.
 
     Returns:
-        A ``SweepResult``: ``summary()``, ``rows()``, ``table()``, ``save(path)``.
+        A ``SweepResult``: ``summary()``, ``rows()`` (each with its set's ``data``
+        name and ``n_train``), ``table()``, ``save(path)``.
 
     Raises:
         ValueError: naming the argument, before any compute, for bad input.
     """
     started = time.perf_counter()
-    seeds, epochs, widths = (
-        _positive_int(seeds, "seeds"),
-        _positive_int(epochs, "epochs"),
-        check_widths(widths),
-    )
-    arrays = check_data(data, seeds)
-    statistics = _check_options(
-        widths,
-        arrays["x_train"].shape[1],
+    seeds = sweep_checks.positive_int(seeds, "seeds")
+    widths = sweep_checks.check_widths(widths)
+    sets = sweep_checks.check_sets(data, seeds)
+    sweep_checks.check_loss_labels(loss, sets)
+    schedule = sweep_checks.check_schedule(sets, epochs, steps, batch_size, drop_last)
+    statistics = sweep_checks.check_options(
+        sets,
         batch_size=batch_size,
         statistics=statistics,
-        record_epochs=record_epochs,
+        record_epochs=record_epochs or snapshot_below is not None,
         run_dir=run_dir,
         resume=resume,
         key=key,
     )
-    n_train = arrays["x_train"].shape[1]
-    integer_targets = arrays["y_train"].dtype.kind in "biu"
+    record_epochs = sweep_checks.check_record_epochs(record_epochs, schedule)
+    loss_thresholds, final_window = sweep_checks.check_loss_options(
+        loss_thresholds, final_window, schedule
+    )
+    snapshot_below = sweep_checks.check_snapshot(snapshot_below)
+    integer_targets = next(iter(sets.values()))["y_train"].dtype.kind in "biu"
     objective = make_loss_objective(loss, metrics, integer_targets)
     engine_optimizer, combinations = make_optimizer(optimizer, hyperparams)
+    family, conv_impl = _family(module, sets, conv_impl, compile_cache)
+    if integer_targets:
+        for name, arrays in sets.items():
+            where = "data" if len(sets) == 1 else f"data[{name!r}]"
+            sweep_checks.check_labels(arrays, family.output_shape(widths[0]), where)
+    spec = _Spec(
+        family=family,
+        objective=objective,
+        optimizer=engine_optimizer,
+        combinations=combinations,
+        widths=widths,
+        seeds=seeds,
+        key=jax.random.key(key) if isinstance(key, int | np.integer) else key,
+        batch_size=batch_size,
+        drop_last=drop_last,
+        record_epochs=record_epochs,
+        statistics=statistics,
+        loss_thresholds=loss_thresholds,
+        final_window=final_window,
+        snapshot_below=snapshot_below,
+        eval_batch_size=eval_batch_size,
+        matmul_precision=matmul_precision,
+        mesh=mesh,
+    )
+    reporter = make_reporter(progress, f"width_sweep {family.label}")
+    return _sweep(spec, sets, schedule, run_dir, resume, reporter, conv_impl, started)
+
+
+def _family(module, sets, conv_impl, compile_cache) -> tuple[module_family.ModuleFamily, str]:
     if compile_cache:
         from jaxnn import compile_cache as persistent_cache
 
@@ -572,229 +580,117 @@ def width_sweep(
         from jaxnn import fastconv
 
         conv_impl = fastconv.default_conv_impl()
-    family = module_family.ModuleFamily(module, arrays["x_train"].shape[2:], conv_impl=conv_impl)
-    if integer_targets:
-        check_labels(arrays, family.output_shape(widths[0]))
-    config = train.TrainConfig(
-        model=family,
-        objective=objective,
-        optimizer=engine_optimizer,
-        epochs=epochs,
-        batch_size=batch_size,
-        drop_last=drop_last,
-        train_loss_curve="batches",
-        chunk_epochs=_chunk_epochs(epochs),
-        loss_thresholds=(),
-        final_window=1,
-        record_epochs=tuple(sorted({int(e) for e in record_epochs})),
-        keep_recorded_params=bool(statistics),
-        eval_batch_size=eval_batch_size,
-        matmul_precision=matmul_precision,
-    )
-    root_key = jax.random.key(key) if isinstance(key, int | np.integer) else key
+    input_shape = next(iter(sets.values()))["x_train"].shape[2:]
+    return module_family.ModuleFamily(module, input_shape, conv_impl=conv_impl), conv_impl
 
-    x_train = jnp.asarray(arrays["x_train"], jnp.float32)
-    y_kind = jnp.int32 if integer_targets else jnp.float32
-    y_train = jnp.asarray(arrays["y_train"], y_kind)
-    x_test = jnp.asarray(arrays["x_test"], jnp.float32)
-    y_test = jnp.asarray(arrays["y_test"], y_kind)
-    variants = {
-        index: sweep.Variant({n_train: (x_train, y_train)}, hyperparams=combination)
-        for index, combination in enumerate(combinations)
-    }
-    groups = _plan(family, widths, seeds, len(variants), n_train, config, mesh)
-    groups, notes = _checked_groups(
-        groups,
-        family,
-        objective,
-        engine_optimizer,
-        combinations[0],
-        root_key,
-        arrays["x_train"],
-        arrays["y_train"],
-        matmul_precision,
+
+def _sweep(spec: _Spec, sets, schedule, run_dir, resume, reporter, conv_impl, started):
+    """Plans every bucket of sets, trains them, and gathers the ``SweepResult``."""
+    planned, notes = [], []
+    for bucket in _buckets(sets, schedule, spec.batch_size):
+        config = spec.train_config(bucket.epochs)
+        groups, bucket_notes = _bucket_groups(spec, bucket, sets, config)
+        planned.append((bucket, config, groups))
+        notes += [n for n in bucket_notes if n not in notes]
+    common, per_set = _describe(
+        spec, sets, schedule, loss_name=spec.objective.name, conv_impl=conv_impl
     )
-    description = {
-        "module": family.label,
-        "widths": list(widths),
-        "seeds": seeds,
-        "loss": objective.name,
-        "metrics": list(objective.metric_names),
-        "optimizer": [_optimizer_fingerprint(engine_optimizer, c) for c in combinations],
-        "hyperparams": combinations,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "drop_last": drop_last,
-        "record_epochs": list(config.record_epochs),
-        "statistics": list(statistics),
-        "key": [int(k) for k in np.ravel(jax.random.key_data(root_key))],
-        "data": {name: list(a.shape) for name, a in arrays.items()},
-        "data_sha256": _fingerprint(arrays),
-        "conv_impl": conv_impl,
-        "matmul_precision": matmul_precision,
-    }
-    run = run_dir
-    if run_dir is not None and not isinstance(run_dir, io.RunDirectory):
-        run = io.RunDirectory(run_dir, "width_sweep", {"config": description}, resume=bool(resume))
-    # Parts are named by what they hold, so sweeps sharing a run folder never mix.
-    tag = f"{family.label}_{io.config_hash(description)}"
-    reporter = _progress(progress, family.label)
+    run = _open_run(run_dir, {**common, "sets": per_set}, resume)
+    # Parts are named by what they hold (the shared settings and the bucket's own sets), so
+    # sweeps sharing a run folder never mix, and a rerun with one set more reuses the rest.
+    tags = [
+        f"{spec.family.label}_"
+        + io.config_hash({**common, "sets": {n: per_set[n] for n in bucket.names}})
+        for bucket, _, _ in planned
+    ]
     with reporter:
         reporter.start(
-            sweep.work_gflop(groups, seeds, epochs, len(variants), family=family), "GFLOP"
-        )
-        cells = sweep.run_width_sweep(
-            root_key,
-            groups,
-            None,
-            x_test,
-            y_test,
-            config,
-            variants=variants,
-            init_scheme=None,
-            learning_rate=0.0,
-            mesh=mesh,
-            progress=reporter,
-            load_group=lambda g: run.load_part(f"{tag}_{g.name}") if run else None,
-            save_group=lambda g, r: run.save_part(f"{tag}_{g.name}", r) if run else None,
-            measure=(
-                _make_measure(family, objective, statistics, config, root_key)
-                if statistics
-                else None
+            sum(
+                sweep.group_gflop(g, _sizes(spec, b, sets), spec.seeds, family=spec.family)
+                * c.epochs
+                for b, c, groups in planned
+                for g in groups
             ),
+            "GFLOP",
         )
+        cells = _train_buckets(spec, sets, planned, run, tags, reporter)
     seconds = time.perf_counter() - started
+    one_set = tuple(sets) == (sweep_checks.DEFAULT_SET,)
     if run is not None and run is not run_dir:
         run.set_status("done", wall_seconds=run.total_seconds(seconds))
-    return _result(
-        cells,
-        family,
-        objective,
-        widths=widths,
-        seeds=seeds,
-        combinations=combinations,
-        statistics=statistics,
-        record_epochs=config.record_epochs,
-        notes=notes,
-        config={
-            **description,
-            "groups": [dataclasses.asdict(g) for g in groups],
-            "wall_seconds": seconds,
-            "versions": io.package_versions(),
-            "device": io.device_info(),
-        },
-    )
+    config = {
+        **common,
+        "sets": per_set,
+        # A plain dict's groups read as before (the MNIST-1D study records them).
+        "groups": [
+            dataclasses.asdict(g) | ({} if one_set else {"data": list(b.names)})
+            for b, _, gs in planned
+            for g in gs
+        ],
+        "wall_seconds": seconds,
+        "versions": io.package_versions(),
+        "device": io.device_info(),
+    }
+    return _result(spec, cells, sets, schedule, notes=notes, config=config)
 
 
-def _result(
-    cells, family, objective, *, widths, seeds, combinations, statistics, **fields
-) -> SweepResult:
-    """A ``SweepResult`` from ``run_width_sweep``'s cells: every metric as
-    ``train_<m>`` (on the member's training set) and ``test_<m>`` at the evaluated epochs."""
-    curves, diverged, stats = {}, {}, {}
-    metric_names = objective.metric_names
-    for (index, _, width), result in cells.items():
-        curves[(index, width)] = {
+def _sizes(spec: _Spec, bucket: _Bucket, sets) -> dict[tuple[str, int], tuple[int, ...]]:
+    """``{variant: its training-set sizes}``: what ``sweep.group_gflop`` counts."""
+    return {
+        (name, index): (sets[name]["x_train"].shape[1],)
+        for name in bucket.names
+        for index in range(len(spec.combinations))
+    }
+
+
+def _result(spec: _Spec, cells, sets, schedule, **fields) -> SweepResult:
+    """A ``SweepResult`` from the engine's cells: every metric as ``train_<m>`` (on the
+    member's training set) and ``test_<m>`` at the evaluated epochs."""
+    curves, diverged, stats, epochs = {}, {}, {}, {}
+    training = {"loss_curves": {}, "first_epoch_below": {}, "final_train_loss": {}}
+    snapshots = {"snapshot_epoch": {}, "snapshot_statistics": {}}
+    metric_names = spec.objective.metric_names
+    for (name, index, width), result in cells.items():
+        curves[(name, index, width)] = {
             **{f"train_{m}": result[f"train_set_{m}"] for m in metric_names},
             **{f"test_{m}": result[f"test_{m}"] for m in metric_names},
         }
-        diverged[(index, width)] = result["diverged"]
-        if statistics:
-            stats[(index, width)] = {n: result[f"statistic_{n}"] for n in statistics}
-    first = next(iter(cells.values()))
+        diverged[(name, index, width)] = result["diverged"]
+        training["loss_curves"][(name, index, width)] = result["train_loss"]
+        training["first_epoch_below"][(name, index, width)] = result["first_epoch_below"]
+        training["final_train_loss"][(name, index, width)] = result["final_train_loss"]
+        if spec.snapshot_below is not None:
+            snapshots["snapshot_epoch"][(name, index, width)] = result["snapshot_epoch"]
+            snapshots["snapshot_statistics"][(name, index, width)] = {
+                n: result[f"snapshot_statistic_{n}"] for n in spec.statistics
+            }
+        epochs[name] = np.asarray(result["test_epochs"])
+        if spec.statistics:
+            stats[(name, index, width)] = {n: result[f"statistic_{n}"] for n in spec.statistics}
     return SweepResult(
-        widths=widths,
-        seeds=seeds,
-        hyperparams=combinations,
-        n_params={w: family.parameter_count(w) for w in widths},
+        widths=spec.widths,
+        seeds=spec.seeds,
+        hyperparams=spec.combinations,
+        data=tuple(sets),
+        sets={
+            name: {
+                "n_train": int(arrays["x_train"].shape[1]),
+                "epochs": schedule[name][0],
+                "steps": schedule[name][1],
+            }
+            for name, arrays in sets.items()
+        },
+        n_params={w: spec.family.parameter_count(w) for w in spec.widths},
         metrics=tuple(f"{part}_{m}" for m in metric_names for part in ("train", "test")),
-        epochs=np.asarray(first["test_epochs"]),
+        epochs=epochs,
         curves=curves,
         diverged=diverged,
         statistics=stats,
+        record_epochs=spec.record_epochs,
+        loss_thresholds=spec.loss_thresholds,
+        final_window=spec.final_window,
+        snapshot_below=spec.snapshot_below,
+        **training,
+        **snapshots,
         **fields,
     )
-
-
-class _Silent:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return False
-
-    def start(self, total, unit="step"):
-        pass
-
-    def __call__(self, done):
-        pass
-
-
-def _progress(progress, label: str):
-    if progress is True:
-        return ConsoleProgress(f"width_sweep {label}")
-    if progress is False or progress is None:
-        return _Silent()
-    if not (callable(progress) and hasattr(progress, "start")):
-        raise ValueError("progress: need True, False or an object with start(total, unit) and ()")
-    return _Forward(progress)
-
-
-class _Forward(_Silent):
-    def __init__(self, target):
-        self.target = target
-
-    def start(self, total, unit="step"):
-        self.target.start(total, unit)
-
-    def __call__(self, done):
-        self.target(done)
-
-
-def _make_measure(family, objective, names, config, key) -> Callable:
-    """``measure(cells, members, result)`` for ``sweep.run_width_sweep``: the statistics of
-    every member at ``config.record_epochs``, ``{name: [member, record epoch]}``.
-
-    Computed on each member's *narrow* parameters (cut from the padded ones), so
-    padded directions never enter the Hessian; on the member's own training set,
-    in batches of ``config.batch_size`` in order (a partial last batch left out).
-    """
-    from jaxnn import curvature, gradstats, streams
-
-    loss_fn = objectives.make_loss_fn(family, objective)
-    gradient_names = [n for n in names if n != "top_eigenvalue"]
-
-    def measure(cells, members, result) -> dict[str, np.ndarray]:
-        values = {name: np.zeros((len(cells), len(config.record_epochs))) for name in names}
-        for member, (_, _, width, seed) in enumerate(cells):
-            x, y = members.x_train[member], members.y_train[member]
-            usable = (x.shape[0] // config.batch_size) * config.batch_size
-            for slot in range(len(config.record_epochs)):
-                padded = jax.tree.map(lambda a, m=member, r=slot: a[m, r], result.recorded_params)
-                params = jax.tree.map(
-                    jnp.asarray, module_family.unpad_params(family, padded, width)
-                )
-                if gradient_names:
-                    stats = gradstats.gradient_stats(
-                        loss_fn,
-                        params,
-                        x[:usable],
-                        y[:usable],
-                        config.batch_size,
-                        matmul_precision=config.matmul_precision,
-                    )
-                    for name in gradient_names:
-                        values[name][member, slot] = float(stats[name])
-                if "top_eigenvalue" in names:
-                    seed_key = jax.random.fold_in(jax.random.fold_in(key, width), seed)
-                    probe = jax.random.fold_in(
-                        jax.random.fold_in(seed_key, streams.CURVATURE_STREAM), slot
-                    )
-                    values["top_eigenvalue"][member, slot] = float(
-                        curvature.hessian_top_eigenvalue(
-                            loss_fn, params, x, y, probe, matmul_precision=config.matmul_precision
-                        )
-                    )
-        return {f"statistic_{name}": value for name, value in values.items()}
-
-    return measure

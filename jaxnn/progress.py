@@ -100,3 +100,44 @@ class ConsoleProgress:
         elif 0 < fraction < 1:
             parts.append(f"ETA {duration_text(elapsed * (1 - fraction) / fraction)}")
         print(", ".join(parts), file=self.stream, flush=True)
+
+
+class Silent:
+    """No progress: what a caller gets with ``progress=False``."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def start(self, total, unit="step"):
+        pass
+
+    def __call__(self, done):
+        pass
+
+
+class Forward(Silent):
+    """Sends ``start(total, unit)`` and ``(done)`` on to the caller's own object."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def start(self, total, unit="step"):
+        self.target.start(total, unit)
+
+    def __call__(self, done):
+        self.target(done)
+
+
+def make_reporter(progress, description: str):
+    """A progress context from a public call's ``progress`` argument: ``True`` (a
+    ``ConsoleProgress``), ``False``/``None`` (nothing), or an object with ``start`` and ``()``."""
+    if progress is True:
+        return ConsoleProgress(description)
+    if progress is False or progress is None:
+        return Silent()
+    if not (callable(progress) and hasattr(progress, "start")):
+        raise ValueError("progress: need True, False or an object with start(total, unit) and ()")
+    return Forward(progress)

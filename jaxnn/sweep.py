@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Container, Hashable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -313,18 +313,10 @@ def width_group_members(
 
     Returns:
         The members, ordered ``[(variant, n, width, seed) for variant for n for
-        width for seed]``, and that list. With several N, every training set is
-        padded to the largest with rows of weight 0.
+        width for seed]`` (``group_cells``), and that list. With several N, every
+        training set is padded to the largest with rows of weight 0.
     """
-    first = next(iter(variants.values())).training_sets[group.n_trains[0]]
-    n_seeds = first[0].shape[0]
-    cells = [
-        (v, n, w, s)
-        for v in variants
-        for n in group.n_trains
-        for w in group.widths
-        for s in range(n_seeds)
-    ]
+    cells = group_cells(group, variants)
     rows = max(group.n_trains)
 
     # Keys on the host, one scalar fold_in at a time: a vmapped fold_in inside the
@@ -351,6 +343,7 @@ def width_group_members(
         tuple(pad(np.asarray(part), n) for part in variants[v].training_sets[n])
         for v in variants
         for n in group.n_trains
+        if n in variants[v].training_sets
     ]
     x_train = jnp.asarray(np.concatenate([repeat(x) for x, _ in blocks]))
     y_train = jnp.asarray(np.concatenate([repeat(y) for _, y in blocks]))
@@ -372,6 +365,24 @@ def width_group_members(
         hyperparams=_hyperparams(variants, cells),
     )
     return members, cells
+
+
+def group_cells(group: WidthGroup, variants: Mapping[Hashable, Variant]) -> list[tuple]:
+    """``(variant, N, width, seed)`` of every member of a group, in training order.
+
+    A variant trains at the N it has a training set for: a sweep whose
+    variants are training sets of different sizes (``jaxnn.width_sweep``'s
+    ``data`` mapping) gives each only its own; the studies give every variant every N.
+    """
+    n_seeds = next(iter(next(iter(variants.values())).training_sets.values()))[0].shape[0]
+    return [
+        (v, n, w, s)
+        for v in variants
+        for n in group.n_trains
+        if n in variants[v].training_sets
+        for w in group.widths
+        for s in range(n_seeds)
+    ]
 
 
 def _hyperparams(variants: Mapping[Hashable, Variant], cells) -> dict | None:
@@ -454,9 +465,10 @@ def run_width_sweep(
         variants = {None: Variant(training_sets)}
     results = {}
     for group in groups:
-        some_set = next(iter(variants.values())).training_sets[group.n_trains[0]][0]
-        n_seeds = some_set.shape[0]
-        per_epoch = work_gflop([group], n_seeds, 1, len(variants), family=config.model)
+        cells = group_cells(group, variants)
+        n_seeds = 1 + max(s for *_, s in cells)
+        sizes = {v: variant.training_sets for v, variant in variants.items()}
+        per_epoch = group_gflop(group, sizes, n_seeds, family=config.model)
         tick = None if progress is None else (lambda epochs, w=per_epoch: progress(epochs * w))
         stored = load_group(group)
         if stored is None:
@@ -476,18 +488,29 @@ def run_width_sweep(
             save_group(group, stored)
         elif tick is not None:
             tick(config.epochs)
-        index = 0
-        for variant in variants:
-            for n in group.n_trains:
-                for width in group.widths:
-                    rows = slice(index, index + n_seeds)
-                    cell = (variant, n, width) if keyed_by_variant else (n, width)
-                    results[cell] = {
-                        name: (value if name == "test_epochs" else value[rows])
-                        for name, value in stored.items()
-                    }
-                    index += n_seeds
+        for index in range(0, len(cells), n_seeds):
+            variant, n, width, _ = cells[index]
+            rows = slice(index, index + n_seeds)
+            cell = (variant, n, width) if keyed_by_variant else (n, width)
+            results[cell] = {
+                name: (value if name == "test_epochs" else value[rows])
+                for name, value in stored.items()
+            }
     return results
+
+
+def group_gflop(
+    group: WidthGroup,
+    sizes: Mapping[Hashable, Container[int]],
+    n_seeds: int,
+    *,
+    family: models.ModelFamily = models.MLPFamily(),
+) -> float:
+    """Padded model flops of one epoch of a group, in GFLOP: every (variant, N) member block
+    that ``sizes`` (``{variant: its training-set sizes}``) holds, at the group's largest N."""
+    blocks = sum(n in sizes[v] for v in sizes for n in group.n_trains)
+    members = len(group.widths) * n_seeds * blocks
+    return step_flops(group.padded_width, members, max(group.n_trains), family=family) / 1e9
 
 
 def work_gflop(

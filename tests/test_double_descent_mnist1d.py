@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import math
 import shutil
@@ -189,6 +190,77 @@ def test_seed_tiers_give_narrow_widths_more_seeds_and_one_sweep_per_count():
     assert curve.max_seeds == 6
     with pytest.raises(ValueError, match="^more_seeds:"):
         study.Curve(model="mlp", label_noise=0.0, widths=(4,), seeds=2, more_seeds=((4, 0),))
+
+
+def test_sweep_calls_train_every_curve_width_once_and_share_calls_where_seeds_agree():
+    config = study.Config()
+    calls = study.sweep_calls(config.curves)
+    trained = [(c.model, c.label_noise, w, s) for _, s, ws, cs in calls for c in cs for w in ws]
+    expected = [(c.model, c.label_noise, w, c.seeds_at(w)) for c in config.curves for w in c.widths]
+    assert sorted(trained) == sorted(expected)  # each (curve, width) once, with its seeds
+    for model, _, widths, curves in calls:
+        assert all(c.model == model and set(widths) <= set(c.widths) for c in curves)
+    # The MLP's curves share the widths where both train 4 seeds (beyond 80); the noisy
+    # curve's 8 seeds up to 80 are a call of their own; the CNN is one call.
+    wide = tuple(w for w in study.NOTEBOOK_MLP_WIDTHS if w > 80)
+    shared = [(s, ws, [c.label_noise for c in cs]) for m, s, ws, cs in calls if len(cs) > 1]
+    assert shared == [(4, wide, [0.0, 0.15])]
+    assert len(calls) == 4
+    # Without seed tiers, one call per model.
+    plain = tuple(dataclasses.replace(c, more_seeds=()) for c in config.curves)
+    assert [(m, len(cs)) for m, _, _, cs in study.sweep_calls(plain)] == [("mlp", 2), ("cnn", 1)]
+
+
+@pytest.mark.slow  # the study's --quick run, end to end (shared with test_resume)
+def test_a_call_shared_by_curves_gives_each_curve_what_a_call_of_its_own_gives(quick_run):
+    # The noisy MLP's widths 16 and 64 train in one call with the clean MLP; before, each
+    # curve's seed tier was a call of its own. A curve that borrowed the other's labels or
+    # keys would differ here.
+    import jax
+    import optax
+
+    import jaxnn
+    from jaxnn import mnist1d
+
+    document, _, _ = quick_run
+    config = study.QUICK
+    dataset = mnist1d.load(config.data)
+    key_noise, key_init = jax.random.split(jax.random.key(config.seed))
+    rows = {(r["model"], r["label_noise"], r["width"]): r for r in document["rows"]}
+    for label_noise, seeds, widths in [(0.15, 2, (16, 64)), (0.0, 2, (4, 16, 64))]:
+        _, noisy = study.training_sets(key_noise, dataset, label_noise, seeds)
+        alone = jaxnn.width_sweep(
+            study.MODULES["mlp"],
+            dict(
+                x_train=dataset.x_train,
+                y_train=np.asarray(noisy),
+                x_test=dataset.x_test,
+                y_test=dataset.y_test,
+            ),
+            widths=widths,
+            seeds=seeds,
+            loss="softmax_cross_entropy",
+            optimizer=optax.sgd(config.learning_rate, momentum=config.momentum),
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            record_epochs=config.record_epochs(),
+            key=jax.random.fold_in(key_init, study.MODEL_STREAM["mlp"]),
+            eval_batch_size=config.eval_batch_size,
+            matmul_precision=config.matmul_precision,
+            progress=False,
+        )
+        for width in widths:
+            row = rows[("mlp", label_noise, width)]
+            curves = alone.curves[("data", 0, width)]
+            for metric in study.METRICS:
+                # float32 rounding only: the width groups (padding) may differ between calls.
+                np.testing.assert_allclose(
+                    row[f"{metric}_per_seed"],
+                    np.asarray(curves[metric])[:, -1],
+                    rtol=1e-6,
+                    atol=1e-7,
+                    err_msg=f"{metric} at label noise {label_noise}, M {width}",
+                )
 
 
 def test_threshold_contrast_uses_the_seeds_each_pair_of_widths_shares():

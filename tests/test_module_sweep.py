@@ -11,7 +11,17 @@ import pytest
 from flax import nnx
 
 import jaxnn
-from jaxnn import gradstats, module_family, module_sweep, objectives, sweep
+from jaxnn import (
+    curvature,
+    gradstats,
+    module_family,
+    module_sweep,
+    objectives,
+    streams,
+    sweep,
+    sweep_measure,
+    train,
+)
 
 EPOCHS = 3
 
@@ -104,10 +114,13 @@ def test_a_width_alone_equals_the_same_width_inside_a_larger_padded_sweep(module
     assert not together.notes
     for metric in together.metrics:
         np.testing.assert_allclose(
-            together.curves[(0, 8)][metric], alone.curves[(0, 8)][metric], rtol=2e-5, atol=1e-6
+            together.curves[("data", 0, 8)][metric],
+            alone.curves[("data", 0, 8)][metric],
+            rtol=2e-5,
+            atol=1e-6,
         )
     # The seeds really differ: the comparison is not of two identical members.
-    assert not np.allclose(*together.curves[(0, 8)][together.metrics[0]])
+    assert not np.allclose(*together.curves[("data", 0, 8)][together.metrics[0]])
 
 
 @pytest.mark.slow  # end to end: compiles two sweeps
@@ -119,8 +132,8 @@ def test_fewer_seeds_are_the_first_members_of_more_seeds():
     fewer = _sweep(UserMLP, data, [8], seeds=1, loss="mse")
     for metric in more.metrics:
         np.testing.assert_allclose(
-            np.asarray(more.curves[(0, 8)][metric])[:1],
-            fewer.curves[(0, 8)][metric],
+            np.asarray(more.curves[("data", 0, 8)][metric])[:1],
+            fewer.curves[("data", 0, 8)][metric],
             rtol=2e-5,
             atol=1e-6,
         )
@@ -136,7 +149,9 @@ def test_padding_that_changes_the_model_is_refused_in_one_line_and_trained_unpad
     assert {g["padded_width"] for g in together.config["groups"]} == {3, 8}
     alone = _sweep(module, data, [3], loss="mse")
     np.testing.assert_allclose(
-        together.curves[(0, 3)]["test_loss"], alone.curves[(0, 3)]["test_loss"], rtol=1e-6
+        together.curves[("data", 0, 3)]["test_loss"],
+        alone.curves[("data", 0, 3)]["test_loss"],
+        rtol=1e-6,
     )
 
 
@@ -181,7 +196,9 @@ def test_swept_hyperparameters_equal_separate_sweeps_with_fixed_optimizers():
     for index, rate in enumerate(rates):
         fixed = _sweep(UserMLP, data, [4], loss="mse", optimizer=optax.sgd(rate))
         np.testing.assert_allclose(
-            swept.curves[(index, 4)]["train_loss"], fixed.curves[(0, 4)]["train_loss"], rtol=1e-5
+            swept.curves[("data", index, 4)]["train_loss"],
+            fixed.curves[("data", 0, 4)]["train_loss"],
+            rtol=1e-5,
         )
 
 
@@ -209,7 +226,9 @@ def test_a_loss_callable_and_metrics_and_per_seed_labels():
     }
     by_name = _sweep(UserCNN, dict(data, y_train=noisy), [4], loss="softmax_cross_entropy")
     np.testing.assert_allclose(
-        result.curves[(0, 4)]["test_loss"], by_name.curves[(0, 4)]["test_loss"], rtol=1e-6
+        result.curves[("data", 0, 4)]["test_loss"],
+        by_name.curves[("data", 0, 4)]["test_loss"],
+        rtol=1e-6,
     )
     rows = result.rows()
     assert len(rows) == 2 and {r["seed"] for r in rows} == {0, 1}
@@ -247,7 +266,7 @@ def test_gradient_statistics_at_epoch_zero_are_those_of_the_initial_draw():
         )
         for name in ("grad_norm_sq", "batch_grad_variance"):
             np.testing.assert_allclose(
-                result.statistics[(0, 4)][name][seed, 0], expected[name], rtol=1e-4
+                result.statistics[("data", 0, 4)][name][seed, 0], expected[name], rtol=1e-4
             )
 
 
@@ -256,7 +275,9 @@ def test_a_last_partial_batch_is_used_unless_drop_last():
     data = _vectors(n=30)  # 30 = 16 + 14
     kept = _sweep(UserMLP, data, [4], loss="mse", seeds=1)
     dropped = _sweep(UserMLP, data, [4], loss="mse", seeds=1, drop_last=True)
-    assert not np.allclose(kept.curves[(0, 4)]["train_loss"], dropped.curves[(0, 4)]["train_loss"])
+    assert not np.allclose(
+        kept.curves[("data", 0, 4)]["train_loss"], dropped.curves[("data", 0, 4)]["train_loss"]
+    )
 
 
 @pytest.mark.slow  # end to end: compiles a sweep
@@ -286,6 +307,11 @@ BAD = [
     (dict(resume=True), "resume"),
     (dict(key="zero"), "key"),
     (dict(record_epochs=[99]), "record_epochs"),
+    (dict(loss_thresholds=[0.0]), "loss_thresholds"),
+    (dict(loss_thresholds=[1e-3, 1e-3]), "loss_thresholds"),
+    (dict(final_window=5), "final_window"),  # 3 epochs: 4 losses recorded
+    (dict(snapshot_below=-1.0), "snapshot_below"),
+    (dict(progress="yes"), "progress"),
 ]
 
 
@@ -320,3 +346,277 @@ def test_bad_data_fails_before_any_compute_naming_the_array(change, name, monkey
     change(data)
     with pytest.raises(ValueError, match=name):
         _sweep(UserCNN, data, [4], loss="softmax_cross_entropy")
+
+
+def _float_labels(data, test=False):
+    floats = {k: data[k].astype(np.float32) for k in ("y_train", "y_test")[: 1 + test]}
+    return dict(data, **floats)
+
+
+def _smaller_images(data):
+    return dict(data, x_train=data["x_train"][:, :5, :5], x_test=data["x_test"][:, :5, :5])
+
+
+BAD_SETS = [
+    (lambda d: {"a": d, "a ": d}, "data: set name 'a' is given more than once"),
+    (lambda d: {"": d}, "data: set names must be non-empty strings"),
+    (lambda d: {"small": d, "7": d, 7: d}, "data: set names must be non-empty strings"),
+    (lambda d: {"a": d, "b": _smaller_images(d)}, r"data: set 'b' has inputs of shape \(5, 5, 1\)"),
+    (
+        lambda d: {"a": d, "b": _float_labels(d)},
+        r"data\['b'\]: y_train is float32 and y_test int64",
+    ),
+    (
+        lambda d: {"a": d, "b": _float_labels(d, test=True)},
+        "data: set 'b' has real labels",
+    ),
+    (lambda d: {"a": d, "b": d["x_train"]}, "data: need one dict"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_SETS, ids=[m[:24] for _, m in BAD_SETS])
+def test_bad_training_sets_fail_before_anything_is_traced(change, message, monkeypatch):
+    # The module is never built, so nothing is traced, let alone compiled.
+    monkeypatch.setattr(module_sweep, "_family", lambda *a, **k: pytest.fail("traced"))
+    with pytest.raises(ValueError, match=message):
+        _sweep(UserCNN, change(_images()), [4], loss="softmax_cross_entropy")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (dict(widths=[2, 2]), "widths: 2 appears more than once"),
+        (dict(widths=[4, 2, 4, 2]), "widths: 2, 4 appears more than once"),
+        (dict(steps=10), "epochs: give epochs or steps"),
+        (dict(epochs=None), "epochs: give epochs or steps"),
+        (dict(epochs=None, steps=1), r"steps: 1 steps are less than one epoch \(3 steps\)"),
+        (dict(epochs={"other": 3}), r"epochs: need one value per set \['data'\]"),
+        (dict(data=_float_labels(_images(), test=True)), "data: y_train is float32, but loss"),
+    ],
+    ids=["duplicate", "duplicates", "both", "neither", "short", "names", "float-labels"],
+)
+def test_bad_widths_schedule_and_labels_fail_before_anything_is_traced(
+    options, message, monkeypatch
+):
+    monkeypatch.setattr(module_sweep, "_family", lambda *a, **k: pytest.fail("traced"))
+    data = options.pop("data", _images())
+    with pytest.raises(ValueError, match=message):
+        _sweep(UserCNN, data, options.pop("widths", [4]), loss="softmax_cross_entropy", **options)
+
+
+def _sets():
+    """Three training sets of one task: N = 30, its first 20, and N = 30 with each seed's
+    own label noise ``y_train[seed, N, 3]``; a fourth with a test set of its own."""
+    data = _vectors(n=30)
+    noise = np.random.default_rng(5).standard_normal((2, 30, 3), dtype=np.float32)
+    return {
+        "n30": data,
+        "n20": dict(data, x_train=data["x_train"][:20], y_train=data["y_train"][:20]),
+        "noisy": dict(data, y_train=data["y_train"] + 0.5 * noise),
+        "own_test": dict(_vectors(seed=3, n=30), x_train=data["x_train"], y_train=data["y_train"]),
+    }
+
+
+# float32: a set padded to a larger N sums its loss over more (zero-weight) rows, and a
+# width padded to its group's width adds zero products; both change rounding only.
+SET_RTOL, SET_ATOL = 2e-5, 1e-6
+
+
+@pytest.mark.slow  # end to end: compiles several sweeps
+@pytest.mark.parametrize("batch_size", [None, 16], ids=["full-batch", "mini-batch"])
+def test_a_training_set_alone_equals_the_same_set_inside_one_call(batch_size):
+    sets = _sets()
+    together = _sweep(UserMLP, sets, [3, 8], loss="mse", batch_size=batch_size)
+    assert together.data == tuple(sets)
+    if batch_size is None:  # N = 20 and 30 share padded groups (rows of weight 0)
+        assert any(len(g["n_trains"]) > 1 for g in together.config["groups"])
+    for name, data in sets.items():
+        alone = _sweep(UserMLP, data, [8], loss="mse", batch_size=batch_size)
+        for metric in together.metrics:
+            np.testing.assert_allclose(
+                together.curves[(name, 0, 8)][metric],
+                alone.curves[("data", 0, 8)][metric],
+                rtol=SET_RTOL,
+                atol=SET_ATOL,
+                err_msg=f"{name} {metric}",
+            )
+    finals = {name: together.curves[(name, 0, 8)]["test_loss"][:, -1] for name in sets}
+    assert not np.allclose(finals["n30"], finals["noisy"])  # the sets really differ
+    assert not np.allclose(finals["n30"], finals["own_test"])  # ... and so do the test sets
+
+
+@pytest.mark.slow  # end to end: compiles a sweep
+def test_every_summary_and_row_names_its_set_and_n_and_steps_fix_the_epochs():
+    sets = {k: v for k, v in _sets().items() if k in ("n30", "n20")}
+    result = _sweep(UserMLP, sets, [4], loss="mse", epochs=None, steps=6, batch_size=10)
+    # batch 10: N = 30 takes 3 steps an epoch (2 epochs), N = 20 takes 2 (3 epochs).
+    assert result.sets == {
+        "n30": {"n_train": 30, "epochs": 2, "steps": 6},
+        "n20": {"n_train": 20, "epochs": 3, "steps": 6},
+    }
+    summary = result.summary()
+    assert [(r["data"], r["n_train"], r["width"]) for r in summary] == [
+        ("n30", 30, 4),
+        ("n20", 20, 4),
+    ]
+    rows = result.rows()
+    assert [(r["data"], r["n_train"], r["seed"]) for r in rows] == [
+        ("n30", 30, 0),
+        ("n30", 30, 1),
+        ("n20", 20, 0),
+        ("n20", 20, 1),
+    ]
+    by_epochs = _sweep(UserMLP, sets["n20"], [4], loss="mse", epochs=3, batch_size=10)
+    np.testing.assert_array_equal(
+        result.curves[("n20", 0, 4)]["train_loss"], by_epochs.curves[("data", 0, 4)]["train_loss"]
+    )
+    assert "n_train" in result.table().splitlines()[0]
+    saved = result.to_json()
+    assert {c["data"] for c in saved["curves"]} == {"n30", "n20"}
+
+
+# --- options the studies need, each against the engine on the same members ---------------------
+
+ENGINE_EPOCHS, THRESHOLDS, WINDOW = 60, (3.0, 1.0, 0.5, 1e-9), 7
+
+
+def kernels_only(params):  # the README's mask: decay the kernels, not the biases
+    return jax.tree_util.tree_map_with_path(lambda path, _: path[-1].key == "kernel", params)
+
+
+def _engine(data, optimizer, *, learning_rate=0.0, weight_decay=0.0, **options):
+    """``train.train`` on width 4's members as ``width_sweep`` draws them (key 0), full batch,
+    exact per-epoch training loss, the thresholds and the window above."""
+    family = module_family.ModuleFamily(UserMLP, (6,))
+    objective = module_sweep.make_loss_objective("mse", None, False)
+    x, y = (np.broadcast_to(data[k], (2, *data[k].shape)) for k in ("x_train", "y_train"))
+    n = x.shape[1]
+    variant = sweep.Variant({n: (jnp.asarray(x), jnp.asarray(y))}, weight_decay=weight_decay)
+    members, _ = sweep.width_group_members(
+        jax.random.key(0),
+        sweep.WidthGroup(4, (4,), (n,)),
+        {0: variant},
+        family=family,
+        learning_rate=learning_rate,
+        init_scheme=None,
+    )
+    config = train.TrainConfig(
+        model=family,
+        objective=objective,
+        optimizer=optimizer,
+        epochs=ENGINE_EPOCHS,
+        train_loss_curve="full",
+        chunk_epochs=ENGINE_EPOCHS,
+        loss_thresholds=THRESHOLDS,
+        final_window=WINDOW,
+        **options,
+    )
+    return train.train(config, members, jnp.asarray(data["x_test"]), jnp.asarray(data["y_test"]))
+
+
+@pytest.fixture(scope="module")
+def full_batch_pair():
+    data, adam = _vectors(n=30), optax.adam(0.05)
+    swept = _sweep(
+        UserMLP,
+        data,
+        [4],
+        loss="mse",
+        optimizer=adam,
+        epochs=ENGINE_EPOCHS,
+        batch_size=None,
+        loss_thresholds=THRESHOLDS,
+        final_window=WINDOW,
+    )
+    return swept, _engine(data, train.Optimizer.of(adam))
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the engine
+def test_full_batch_training_equals_the_engines_full_batch_run(full_batch_pair):
+    swept, engine = full_batch_pair
+    # Full batch: an epoch is one step, and its loss is the exact loss of the parameters
+    # it starts from (the engine's train_loss_curve="full"). float32, other scan lengths.
+    np.testing.assert_allclose(swept.loss_curves[("data", 0, 4)], engine.train_loss, rtol=1e-5)
+    np.testing.assert_allclose(
+        swept.curves[("data", 0, 4)]["test_loss"][:, -1], engine.test_loss[:, -1], rtol=1e-5
+    )
+    assert swept.sets["data"] == {"n_train": 30, "epochs": ENGINE_EPOCHS, "steps": ENGINE_EPOCHS}
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the engine
+def test_first_epoch_below_each_threshold_equals_the_engines(full_batch_pair):
+    swept, engine = full_batch_pair
+    below = swept.first_epoch_below[("data", 0, 4)]
+    np.testing.assert_array_equal(below, engine.first_epoch_below)
+    curve = swept.loss_curves[("data", 0, 4)]
+    for seed in range(2):  # and the first epoch of the curve below each, by hand
+        for index, threshold in enumerate(THRESHOLDS):
+            crossed = np.flatnonzero(curve[seed] < threshold)
+            assert below[seed, index] == (crossed[0] if crossed.size else -1)
+    assert (below[:, 0] >= 0).all() and (below[:, -1] == -1).all()  # crossed, and never
+    assert [r["first_epoch_below"] for r in swept.rows()] == below.tolist()
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the engine
+def test_final_window_median_equals_the_engines(full_batch_pair):
+    swept, engine = full_batch_pair
+    final = swept.final_train_loss[("data", 0, 4)]
+    np.testing.assert_allclose(final, engine.final_train_loss, rtol=1e-5)
+    curve = swept.loss_curves[("data", 0, 4)]
+    np.testing.assert_allclose(final, np.median(curve[:, -WINDOW:], axis=1), rtol=1e-7)
+    summary = swept.summary()[0]
+    assert math.isclose(summary["final_train_loss"], float(np.mean(final)), rel_tol=1e-6)
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the engine
+def test_kernel_weight_decay_as_an_optax_mask_equals_the_engines_weight_decay():
+    data, rate, decay = _vectors(n=30), 0.05, 0.1
+    optimizer = optax.chain(optax.add_decayed_weights(decay, mask=kernels_only), optax.sgd(rate))
+    swept = _sweep(
+        UserMLP, data, [4], loss="mse", optimizer=optimizer, epochs=ENGINE_EPOCHS, batch_size=None
+    )
+    engine = _engine(data, "sgd", learning_rate=rate, weight_decay=decay)
+    np.testing.assert_allclose(swept.loss_curves[("data", 0, 4)], engine.train_loss, rtol=1e-5)
+    plain = _sweep(
+        UserMLP, data, [4], loss="mse", optimizer=optax.sgd(rate), epochs=ENGINE_EPOCHS
+    )  # the decay does something
+    assert not np.allclose(swept.loss_curves[("data", 0, 4)], plain.loss_curves[("data", 0, 4)])
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the engine
+def test_a_snapshot_at_matched_loss_and_its_statistics_equal_the_engines():
+    data, adam, level = _vectors(n=32), optax.adam(0.05), 1.0
+    swept = _sweep(
+        UserMLP, data, [4], loss="mse", optimizer=adam, epochs=ENGINE_EPOCHS, batch_size=16,
+        snapshot_below=level, statistics=["grad_norm_sq", "top_eigenvalue"],
+    )  # fmt: skip
+    engine = _engine(
+        data,
+        train.Optimizer.of(adam),
+        batch_size=16,
+        snapshot_below=level,
+        keep_recorded_params=False,
+    )
+    epochs = swept.snapshot_epoch[("data", 0, 4)]
+    np.testing.assert_array_equal(epochs, engine.snapshot_epoch)
+    assert (epochs > 0).all()  # reached, after some training
+    # The snapshot makes every epoch's loss exact, as the engine's "full" curve.
+    np.testing.assert_allclose(swept.loss_curves[("data", 0, 4)], engine.train_loss, rtol=1e-5)
+    assert (swept.loss_curves[("data", 0, 4)][np.arange(2), epochs] < level).all()
+    family = module_family.ModuleFamily(UserMLP, (6,))
+    loss_fn = objectives.make_loss_fn(family, module_sweep.make_loss_objective("mse", None, False))
+    x, y = jnp.asarray(data["x_train"]), jnp.asarray(data["y_train"])
+    for seed in range(2):
+        params = jax.tree.map(lambda a, s=seed: a[s], engine.snapshot_params)
+        params = jax.tree.map(jnp.asarray, module_family.unpad_params(family, params, 4))
+        expected = gradstats.gradient_stats(loss_fn, params, x, y, 16)["grad_norm_sq"]
+        seed_key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), 4), seed)
+        probe = jax.random.fold_in(
+            jax.random.fold_in(seed_key, streams.CURVATURE_STREAM), sweep_measure.SNAPSHOT_PROBE
+        )
+        top = curvature.hessian_top_eigenvalue(loss_fn, params, x, y, key=probe)
+        got = swept.snapshot_statistics[("data", 0, 4)]
+        np.testing.assert_allclose(got["grad_norm_sq"][seed], expected, rtol=1e-4)
+        np.testing.assert_allclose(got["top_eigenvalue"][seed], top, rtol=1e-4)
+    row = swept.rows()[1]
+    assert row["snapshot_epoch"] == epochs[1] and "snapshot_top_eigenvalue" in row

@@ -266,3 +266,52 @@ def test_threshold_shift_is_judged_by_its_ratio_against_the_seed_spread():
         [curve(8, [10, 40, 10, 40, 10]), curve(32, [20, 20, 20, 20, 20])]
     )
     assert split["ratio"] == 2.0 and split["verdict"] == "not detected"
+
+
+@pytest.mark.slow  # the study's --quick run, end to end (shared with the report and resume tests)
+def test_one_call_over_every_set_gives_each_set_what_a_call_of_its_own_gives(quick_run):
+    # The study trains every (label noise, N) as a named set of one width_sweep call with
+    # steps=; before, each was a call of its own with epochs = config.epochs_at(N). A set
+    # that borrowed another's labels, subset, keys or step count would differ here.
+    import optax
+
+    import jaxnn
+    from jaxnn import models
+
+    document, _, _ = quick_run
+    config = study.QUICK
+    dataset = mnist1d.load(config.data)
+    key_order, key_noise, key_init = jax.random.split(jax.random.key(config.seed), 3)
+    order = study.nested_orders(key_order, len(dataset.y_train), config.seeds)
+    rows = {(r["label_noise"], r["width"], r["n_train"]): r for r in document["rows"]}
+    for label_noise, n_train in [(0.15, 200), (0.0, 400)]:
+        labels = study.noisy_pool_labels(key_noise, dataset.y_train, label_noise, config.seeds)
+        x, y = study.training_set(dataset.x_train, labels, order, n_train)
+        alone = jaxnn.width_sweep(
+            models.MNIST1DMLP,
+            dict(x_train=x, y_train=y, x_test=dataset.x_test, y_test=dataset.y_test),
+            widths=config.widths,
+            seeds=config.seeds,
+            loss="softmax_cross_entropy",
+            optimizer=optax.sgd(config.learning_rate, momentum=config.momentum),
+            epochs=config.epochs_at(n_train),
+            batch_size=config.batch_size,
+            key=key_init,
+            eval_batch_size=config.eval_batch_size,
+            matmul_precision=config.matmul_precision,
+            progress=False,
+        )
+        for width in config.widths:
+            row = rows[(label_noise, width, n_train)]
+            assert row["epochs"] == config.epochs_at(n_train)
+            assert row["steps"] == row["epochs"] * n_train // config.batch_size
+            curves = alone.curves[("data", 0, width)]
+            for metric in study.METRICS:
+                # float32 rounding only: the sets of one N share a vmapped program.
+                np.testing.assert_allclose(
+                    row[f"{metric}_per_seed"],
+                    np.asarray(curves[metric])[:, -1],
+                    rtol=1e-6,
+                    atol=1e-7,
+                    err_msg=f"{metric} at label noise {label_noise}, N {n_train}, M {width}",
+                )

@@ -7,10 +7,12 @@ examples of MNIST-1D, 15 % of the training labels replaced by a uniformly drawn
 class, an MLP 40 -> M -> M -> 10 for M = 2 ... 300 and a CNN with C channels,
 softmax cross-entropy, SGD with learning rate 0.01 and momentum 0.9, batches of
 100 reshuffled every epoch, 500 epochs, PyTorch's default initialization. The
-notebook trains one model at a time, one seed. Here every width and every seed
-of a curve (and both label-noise levels of the MLP) trains in one vmapped
-sweep, seeds redraw the label noise, the initialization and the batch order,
-and every number comes with its standard error over seeds.
+notebook trains one model at a time, one seed. Here the widths, seeds and
+label-noise levels of a model train in one ``jaxnn.width_sweep`` call, each
+level a named training set (split only where a curve trains more seeds at
+narrow widths: ``sweep_calls``), seeds redraw the label noise, the
+initialization and the batch order, and every number comes with its standard
+error over seeds.
 
 What it measures (Belkin et al. 2019; Nakkiran et al. 2019, "Deep double descent"):
 
@@ -79,6 +81,7 @@ __all__ = [
     "markdown",
     "run",
     "summary",
+    "sweep_calls",
     "with_verdicts",
 ]
 
@@ -144,7 +147,7 @@ class Curve:
         return max(self.seeds_at(w) for w in self.widths)
 
     def tiers(self) -> list[tuple[int, tuple[int, ...]]]:
-        """``(seeds, widths)``: the widths that train each seed count, one sweep each."""
+        """``(seeds, widths)``: the widths that train each seed count."""
         counts = sorted({self.seeds_at(w) for w in self.widths})
         return [(n, tuple(w for w in self.widths if self.seeds_at(w) == n)) for n in counts]
 
@@ -163,8 +166,9 @@ class Config:
     """The MNIST-1D double-descent study (the notebook's set-up unless said otherwise).
 
     Attributes:
-        curves: the curves to train; curves of one model with the same widths and
-            seeds train in one sweep (label-noise levels as variants).
+        curves: the curves to train; curves of one model train in one ``width_sweep``
+            call (label-noise levels as named training sets) at the widths where
+            they train the same seeds (``sweep_calls``).
         data: MNIST-1D's generation arguments (16,000 samples, 25 % training).
         epochs: passes over the training set.
         batch_size: B, examples per SGD step (must divide the training-set size).
@@ -320,63 +324,114 @@ def training_sets(
     return x, noisy
 
 
+def sweep_calls(curves: Sequence[Curve]) -> list[tuple[str, int, tuple[int, ...], tuple]]:
+    """``(model, seeds, widths, curves)``: the ``width_sweep`` calls that train ``curves``.
+
+    A call trains every one of its training sets (here: curves, i.e. label-noise
+    levels) at every width of the call with one seed count. So the curves of a
+    model share a call at the widths where they train the same number of seeds;
+    a curve with more seeds at narrow widths (``Curve.more_seeds``), or curves
+    of one model with different widths or seeds, split the model's widths by
+    which curves train them with how many seeds: one call per model when the
+    curves agree, otherwise one per (width tier, seed count). Filling the
+    fewer-seed curves up to the larger count would train members the study
+    throws away; a member's draws are the same in whichever call it trains.
+
+    Example:
+        >>> mlp = (4, 16)
+        >>> calls = sweep_calls(
+        ...     (
+        ...         Curve(model="mlp", label_noise=0.0, widths=mlp, seeds=2),
+        ...         Curve(model="mlp", label_noise=0.1, widths=mlp, seeds=2, more_seeds=((4, 3),)),
+        ...     )
+        ... )
+        >>> [(m, s, w, [c.label_noise for c in cs]) for m, s, w, cs in calls]
+        [('mlp', 2, (4,), [0.0]), ('mlp', 3, (4,), [0.1]), ('mlp', 2, (16,), [0.0, 0.1])]
+    """
+    calls = []
+    for model in dict.fromkeys(c.model for c in curves):
+        own = [c for c in curves if c.model == model]
+        tiers: dict[tuple, list[int]] = {}  # {(label noise, seeds) of each curve: widths}
+        for width in sorted({w for c in own for w in c.widths}):
+            signature = tuple((c.label_noise, c.seeds_at(width)) for c in own if width in c.widths)
+            tiers.setdefault(signature, []).append(width)
+        for signature, widths in tiers.items():
+            for seeds in sorted({n for _, n in signature}):
+                noises = {q for q, n in signature if n == seeds}
+                members = tuple(c for c in own if c.label_noise in noises)
+                calls.append((model, seeds, tuple(widths), members))
+    return calls
+
+
 def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
-    """Trains every curve with ``jaxnn.width_sweep`` (one vmapped, grouped sweep each) and
+    """Trains every curve with ``jaxnn.width_sweep``, the curves (label-noise levels) of a
+    model as named training sets of one call where their seeds agree (``sweep_calls``), and
     summarises them.
 
     The networks are the NNX modules ``models.MNIST1DMLP`` and ``models.MNIST1DCNN``,
-    swept through the same public call a user makes. The generated dataset is cached
-    in ``run_dir.cache_dir``; finished width groups are saved in ``run_dir`` and reused
-    when it was opened with ``resume``.
+    swept through the same public call a user makes. A member's draws (seed s's label
+    noise, initialization and batch order) do not depend on the call that trains it.
+    The generated dataset is cached in ``run_dir.cache_dir``; finished width groups are
+    saved in ``run_dir`` and reused when it was opened with ``resume``.
     """
     progress = progress or NoProgress()
     dataset = mnist1d.load(config.data, run_dir.cache_dir if run_dir else None)
     key_noise, key_init = jax.random.split(jax.random.key(config.seed))
     n_train = len(dataset.y_train)
-    cells, plan = {}, {}
-    # One transformation for every curve: curves of one model then share compiled programs.
+    noisy = {
+        curve.name: np.asarray(
+            training_sets(key_noise, dataset, curve.label_noise, curve.max_seeds)[1]
+        )
+        for curve in config.curves
+    }
+    cells, plan = {}, {f"{c.model}_q{c.label_noise:g}": [] for c in config.curves}
+    # One transformation for every call: calls of one model then share compiled programs.
     optimizer = optax.sgd(config.learning_rate, momentum=config.momentum)
-    for curve in config.curves:
-        _, noisy = training_sets(key_noise, dataset, curve.label_noise, curve.max_seeds)
-        plan[f"{curve.model}_q{curve.label_noise:g}"] = []
-        for seeds, widths in curve.tiers():
-            result = module_sweep.width_sweep(
-                MODULES[curve.model],
-                dict(
+    for model, seeds, widths, curves in sweep_calls(config.curves):
+        result = module_sweep.width_sweep(
+            MODULES[model],
+            {
+                curve.name: dict(
                     x_train=dataset.x_train,
-                    y_train=np.asarray(noisy[:seeds]),
+                    y_train=noisy[curve.name][:seeds],
                     x_test=dataset.x_test,
                     y_test=dataset.y_test,
-                ),
-                widths=widths,
-                seeds=seeds,
-                loss="softmax_cross_entropy",
-                optimizer=optimizer,
-                epochs=config.epochs,
-                batch_size=config.batch_size,
-                record_epochs=config.record_epochs(),
-                key=jax.random.fold_in(key_init, MODEL_STREAM[curve.model]),
-                eval_batch_size=config.eval_batch_size,
-                matmul_precision=config.matmul_precision,
-                progress=progress,
-                run_dir=run_dir,
-                mesh=mesh,
-            )
+                )
+                for curve in curves
+            },
+            widths=widths,
+            seeds=seeds,
+            loss="softmax_cross_entropy",
+            optimizer=optimizer,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            record_epochs=config.record_epochs(),
+            key=jax.random.fold_in(key_init, MODEL_STREAM[model]),
+            eval_batch_size=config.eval_batch_size,
+            matmul_precision=config.matmul_precision,
+            progress=progress,
+            run_dir=run_dir,
+            mesh=mesh,
+        )
+        if result.notes:
+            raise RuntimeError(f"{model}: padding refused: {result.notes}")
+        for curve in curves:
             for width in widths:
-                curves = result.curves[(0, width)]
+                trained = result.curves[(curve.name, 0, width)]
                 cells[(curve.model, curve.label_noise, width)] = {
-                    "train_set_error": curves["train_error"],
-                    "test_error": curves["test_error"],
-                    "train_set_loss": curves["train_loss"],
-                    "test_loss": curves["test_loss"],
-                    "test_epochs": result.epochs,
-                    "diverged": result.diverged[(0, width)],
+                    "train_set_error": trained["train_error"],
+                    "test_error": trained["test_error"],
+                    "train_set_loss": trained["train_loss"],
+                    "test_loss": trained["test_loss"],
+                    "test_epochs": result.epochs[curve.name],
+                    "diverged": result.diverged[(curve.name, 0, width)],
                 }
+            # Each group lists the curves (sets) it trained: a group may train several.
             plan[f"{curve.model}_q{curve.label_noise:g}"] += [
-                group | {"seeds": seeds} for group in result.config["groups"]
+                group | {"seeds": seeds}
+                for group in result.config["groups"]
+                if curve.name in group["data"]
             ]
-            if result.notes:
-                raise RuntimeError(f"{curve.name}: padding refused: {result.notes}")
     return summarize(config, cells, n_train=n_train, n_test=len(dataset.y_test), groups=plan)
 
 

@@ -362,8 +362,9 @@ def _setup(results: dict) -> str:
         f"{config['batch_size']} reshuffled every epoch, {config['epochs']} epochs, PyTorch's "
         "default initialization: the set-up of the mnist1d repository's "
         f"[`{source['file']}`]({source['repository']}) (Prince, *Understanding Deep "
-        "Learning*, §8.4), which trains one model at a time with one seed. Here every width, "
-        f"seed and noise level of a model trains in one vmapped sweep ({seeds}). Errors are "
+        "Learning*, §8.4), which trains one model at a time with one seed. Here the widths, "
+        "seeds and noise levels of a model train in one vmapped `width_sweep` call wherever "
+        f"their seed counts agree ({seeds}). Errors are "
         "fractions misclassified, shown in percent; ± is the standard error over seeds."
         + (
             " Narrow widths are cheap and train more seeds, since the spread between seeds "

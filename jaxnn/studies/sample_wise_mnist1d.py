@@ -34,7 +34,8 @@ Design:
   paired across the N axis;
 - *training*: the width study's optimizer (SGD, learning rate 0.01,
   momentum 0.9, batches of 100, softmax cross-entropy) through
-  ``jaxnn.width_sweep``, one call per (N, noise level). Every N gets the same
+  ``jaxnn.width_sweep``, one call for every (noise level, N, width, seed): each
+  (noise level, N) is a named training set of the call. Every N gets the same
   number of SGD **steps** (``steps``; epochs = steps × B / N, rounded), not the
   same number of epochs. With a fixed epoch count a large N costs in
   proportion: the width study's 500 epochs are 60,000 steps at N = 12,000
@@ -100,6 +101,7 @@ __all__ = [
     "markdown",
     "nested_orders",
     "run",
+    "set_name",
     "summary",
     "training_set",
     "with_verdicts",
@@ -320,50 +322,67 @@ def per_seed_thresholds(train_error_per_seed: Sequence[Sequence[float]], n_train
     return out
 
 
-def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
-    """Trains every (N, label noise) with ``jaxnn.width_sweep`` (both widths, all seeds in one
-    call) and summarises the curves.
+def set_name(label_noise: float, n_train: int) -> str:
+    """The name of one (noise level, N) training set in the ``width_sweep`` call."""
+    return f"label noise {label_noise:g}, N {n_train}"
 
-    The generated dataset is cached in ``run_dir.cache_dir``; each call's finished
-    width groups are saved in ``run_dir`` and reused when it was opened with ``resume``.
+
+def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
+    """Trains every (label noise, N, width, seed) in one ``jaxnn.width_sweep`` call, each
+    (label noise, N) a named training set, and summarises the curves.
+
+    A member's draws do not depend on the other sets of the call: its subset and
+    noisy labels are the caller's ``y[seed, N]``, its initialization and batch
+    order come from ``key_init``, the width and the seed. Sets of one N share a
+    compiled program (mini-batches of one N: one epoch is one scan length).
+
+    The generated dataset is cached in ``run_dir.cache_dir``; finished width groups
+    are saved in ``run_dir`` and reused when it was opened with ``resume``.
     """
     progress = progress or NoProgress()
     dataset = mnist1d.load(config.data, run_dir.cache_dir if run_dir else None)
     key_order, key_noise, key_init = jax.random.split(jax.random.key(config.seed), 3)
     order = nested_orders(key_order, len(dataset.y_train), config.seeds)
-    # One transformation for every call: calls of one N share compiled programs.
-    optimizer = optax.sgd(config.learning_rate, momentum=config.momentum)
-    cells, n_params = {}, {}
+    sets = {}
     for label_noise in config.label_noises:
         labels = noisy_pool_labels(key_noise, dataset.y_train, label_noise, config.seeds)
         for n_train in config.n_train:
             x, y = training_set(dataset.x_train, labels, order, n_train)
-            epochs = config.epochs_at(n_train)
-            result = module_sweep.width_sweep(
-                models.MNIST1DMLP,
-                dict(x_train=x, y_train=y, x_test=dataset.x_test, y_test=dataset.y_test),
-                widths=config.widths,
-                seeds=config.seeds,
-                loss="softmax_cross_entropy",
-                optimizer=optimizer,
-                epochs=epochs,
-                batch_size=config.batch_size,
-                key=key_init,
-                eval_batch_size=config.eval_batch_size,
-                matmul_precision=config.matmul_precision,
-                progress=progress,
-                run_dir=run_dir,
-                mesh=mesh,
+            sets[set_name(label_noise, n_train)] = dict(
+                x_train=x, y_train=y, x_test=dataset.x_test, y_test=dataset.y_test
             )
-            if result.notes:
-                raise RuntimeError(f"N = {n_train}: padding refused: {result.notes}")
-            n_params.update(result.n_params)
+    result = module_sweep.width_sweep(
+        models.MNIST1DMLP,
+        sets,
+        widths=config.widths,
+        seeds=config.seeds,
+        loss="softmax_cross_entropy",
+        optimizer=optax.sgd(config.learning_rate, momentum=config.momentum),
+        steps=config.steps,
+        batch_size=config.batch_size,
+        key=key_init,
+        eval_batch_size=config.eval_batch_size,
+        matmul_precision=config.matmul_precision,
+        progress=progress,
+        run_dir=run_dir,
+        mesh=mesh,
+    )
+    if result.notes:
+        raise RuntimeError(f"padding refused: {result.notes}")
+    cells = {}
+    for label_noise in config.label_noises:
+        for n_train in config.n_train:
+            name = set_name(label_noise, n_train)
+            # width_sweep's steps= rounds steps / (N / B) to whole epochs: the study's epochs_at.
+            epochs, steps = result.sets[name]["epochs"], result.sets[name]["steps"]
+            if epochs != config.epochs_at(n_train):
+                raise RuntimeError(f"{name}: {epochs} epochs, not {config.epochs_at(n_train)}")
             for width in config.widths:
-                curves = result.curves[(0, width)]
-                diverged = np.asarray(result.diverged[(0, width)], bool)
+                curves = result.curves[(name, 0, width)]
+                diverged = np.asarray(result.diverged[(name, 0, width)], bool)
                 cells[(label_noise, width, n_train)] = {
                     "epochs": epochs,
-                    "steps": epochs * (n_train // config.batch_size),
+                    "steps": steps,
                     "diverged": diverged,
                     **{
                         metric: np.where(diverged, np.nan, np.asarray(curves[metric])[:, -1])
@@ -373,7 +392,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     return summarize(
         config,
         cells,
-        n_params=n_params,
+        n_params=result.n_params,
         n_pool=len(dataset.y_train),
         n_test=len(dataset.y_test),
     )
