@@ -72,6 +72,29 @@ def test_a_significant_sliver_does_not_qualify():
     assert peak["verdict"] == "overfitting that levels off" and not peak["qualifies"]
 
 
+def test_the_window_straddles_the_parameter_count_threshold():
+    assert study.window_widths([2, 4, 18, 20, 22, 24], 20.5) == [20, 22]
+    assert study.window_widths([2, 4, 8], 20.5) == [8]  # no width above: untestable below
+
+
+@pytest.mark.parametrize(
+    ("levels", "verdict"),
+    [
+        ([1.0, 0.5, 3.0, 1.0, 0.6], "double descent"),  # a hump at the window
+        ([1.0, 0.5, 3.0, 3.0, 2.9], "overfitting that levels off"),  # a plateau
+        ([1.0, 0.5, 3.0, 2.98, 2.95], "overfitting that levels off"),  # a sliver
+    ],
+)
+def test_the_pre_registered_peak_is_tested_once_at_the_window(levels, verdict):
+    rows = _curve(levels)
+    peak = study.threshold_peak(rows, [12])
+    assert peak["window_widths"] == [12] and peak["dip_width"] == 8
+    assert peak["verdict"] == verdict
+    # One test: the rise p is Bonferroni over the 2 narrower widths, not Holm over a scan.
+    assert peak["height_p_holm"] <= 2 * study.peak_of(rows)["height_p_holm"]
+    assert study.threshold_peak(rows, [4])["verdict"] == "not tested"  # nothing narrower
+
+
 def test_a_significant_rise_below_its_floor_is_no_peak():
     # Seeds scatter by 0.5 with the same pattern at every width, so the paired rise of
     # 0.02 is significant but far under the seed-to-seed spread.
