@@ -137,7 +137,9 @@ def answers_section(
             where = f"[§{heading.split(' ', 1)[0].rstrip('.')}](#{anchor_of(heading)})"
             if row.get("figure"):
                 where += f", [figure]({link_prefix}/{row['figure']})"
-            rows.append([row["item"], row["question"], row["answer"], where])
+            # A bare "|" (as in |z|) would end the table cell.
+            cells = [row[k].replace("|", "\\|") for k in ("item", "question", "answer")]
+            rows.append([*cells, where])
     text = [
         "Each answer is chosen by code from the runs, with its key number (mean ± standard "
         "error over seeds where there are seeds). A verdict names an effect only when it is "

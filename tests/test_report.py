@@ -201,7 +201,10 @@ def test_reanalysing_a_run_rewrites_the_same_files(quick_figures, tmp_path):
 
 
 def test_answers_section_links_each_row_to_its_section(tmp_path, monkeypatch):
-    rows = [{"item": "CA 1(c)", "question": "Threshold?", "answer": "M = 24.", "figure": "f.png"}]
+    rows = [
+        {"item": "CA 1(c)", "question": "Threshold?", "answer": "M = 24.", "figure": "f.png"},
+        {"item": "Beyond", "question": "Check?", "answer": "largest |z| 2.6", "figure": None},
+    ]
     monkeypatch.setattr(report, "study_answers", lambda stem, results: rows)
     (tmp_path / "double_descent.json").write_text("{}")
     text = report.answers_section(tmp_path)
@@ -209,3 +212,4 @@ def test_answers_section_links_each_row_to_its_section(tmp_path, monkeypatch):
         "| CA 1(c) | Threshold? | M = 24. | [§4](#4-computer-assignment-1--double-descent)" in text
     )
     assert "[figure](figures/f.png)" in text and "Not run yet: `autodiff_z`" in text
+    assert "largest \\|z\\| 2.6 |" in text  # escaped, so the row keeps its four cells
