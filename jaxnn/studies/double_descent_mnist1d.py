@@ -893,6 +893,7 @@ def verdict_list(document: dict) -> list[dict]:
                     "verdict": peak.get("verdict", "no rise"),
                     "estimate": peak.get("rise"),
                     "floor": peak.get("rise_floor"),
+                    "undone": peak.get("undone"),
                 }
             )
     for effect in document["label_noise_effect"]:
@@ -914,6 +915,7 @@ def verdict_list(document: dict) -> list[dict]:
                 "verdict": test["verdict"],
                 "estimate": largest.get("undone"),
                 "floor": test["share"],
+                "undone": largest.get("undone"),
             }
         )
     return listed
