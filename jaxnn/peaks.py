@@ -106,7 +106,7 @@ def peak_of(per_seed: Sequence[Sequence[float]], *, alpha: float = SIGNIFICANCE)
         return base | {
             "index": None,
             "significant": False,
-            "verdict": "no rise",
+            "verdict": "no rise detected",
             "qualifies": False,
         }
     p = pairwise_p_greater(values)

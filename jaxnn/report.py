@@ -140,6 +140,7 @@ def answers_section(
             # A bare "|" (as in |z|) would end the table cell.
             cells = [row[k].replace("|", "\\|") for k in ("item", "question", "answer")]
             rows.append([*cells, where])
+    unsettled = differing_verdicts(figures_dir)
     text = [
         "Each answer is chosen by code from the runs, with its key number (mean ± standard "
         "error over seeds where there are seeds). A verdict names an effect only when it is "
@@ -149,6 +150,11 @@ def answers_section(
         "the reasons).",
         table(["item", "question", "answer", "where"], rows) if rows else "*No runs yet.*",
     ]
+    if unsettled:
+        text.append(
+            "**Not settled** (the rerun with `--seed 1` gives another verdict; "
+            f"§{len(sections) + 1}): " + "; ".join(unsettled) + "."
+        )
     if waiting:
         text.append("Not run yet: " + ", ".join(f"`{stem}`" for stem in waiting) + ".")
     return "\n\n".join(text)
@@ -216,6 +222,25 @@ def _listed_verdicts(results: dict) -> dict[str, dict]:
     named = {f"peak test: {c['name']}": c for c in results.get("threshold_contrasts", [])}
     named |= {v["name"]: v for v in results.get("verdicts", [])}
     return named
+
+
+def differing_verdicts(figures_dir: str | Path, block: str = SEED_BLOCK) -> list[str]:
+    """``"<study>: <verdict name> (<verdict> / <other block's verdict>)"`` for every verdict
+    that the ``--seed 1`` block does not repeat."""
+    figures_dir, out = Path(figures_dir), []
+    for path in sorted(figures_dir.glob("*.json")):
+        other_path = figures_dir / block / path.name
+        if not other_path.exists():
+            continue
+        named = _listed_verdicts(read_results(path))
+        others = _listed_verdicts(read_results(other_path))
+        for name, first in named.items():
+            second = others.get(name)
+            if second is not None and first.get("verdict") != second.get("verdict"):
+                out.append(
+                    f"`{path.stem}` {name} ({first.get('verdict')} / {second.get('verdict')})"
+                )
+    return out
 
 
 def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:

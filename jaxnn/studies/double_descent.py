@@ -747,7 +747,7 @@ def listed_verdicts(document: dict) -> list[dict]:
             listed.append(
                 {
                     "name": f"exploratory peak scan: N = {bump['n_train']}",
-                    "verdict": bump.get("verdict", "no rise"),
+                    "verdict": bump.get("verdict", "no rise detected"),
                     "estimate": bump.get("rise"),
                     "floor": bump.get("rise_floor"),
                     "undone": bump.get("undone"),

@@ -890,7 +890,7 @@ def verdict_list(document: dict) -> list[dict]:
             listed.append(
                 {
                     "name": f"exploratory test-error peak: {name}",
-                    "verdict": peak.get("verdict", "no rise"),
+                    "verdict": peak.get("verdict", "no rise detected"),
                     "estimate": peak.get("rise"),
                     "floor": peak.get("rise_floor"),
                     "undone": peak.get("undone"),
