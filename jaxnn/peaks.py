@@ -249,6 +249,12 @@ def threshold_contrast(
     p_rise = [r["p_greater"] if math.isfinite(r["p_greater"]) else 1.0 for r in rises]
     best = int(np.argmin(p_rise))
     rise = rises[best]
+    # The share a second descent undoes is of the whole rise, from the lowest earlier cell
+    # (the dip; ``verdicts.undone_share``), which need not be the cell the test picks.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN cell is never the dip
+        dip = int(np.nanargmin(np.nanmean(values[:, : window[0]], axis=0)))
+    from_dip = stats.paired_difference(inside, values[:, dip])
     excess = stats.paired_difference(inside, values[:, -1])
     p_excess = excess["p_greater"] if math.isfinite(excess["p_greater"]) else 1.0
     rise_p = min(1.0, len(rises) * p_rise[best])
@@ -273,9 +279,13 @@ def threshold_contrast(
                 excess["standard_error"], excess["n"], alpha, power
             ),
             "significant": bool(rise_p < alpha and p_excess < alpha),
+            "dip": dip,
+            "rise_from_dip": from_dip["mean"],
+            "rise_from_dip_standard_error": from_dip["standard_error"],
         }
         | sized_verdict(
             rise=rise["mean"],
+            whole_rise=from_dip["mean"],
             rise_p=rise_p,
             rise_floor=verdicts.spread_floor(*values[:, window].T, values[:, best]),
             excess=excess["mean"],
@@ -286,14 +296,22 @@ def threshold_contrast(
 
 
 def sized_verdict(
-    *, rise: float, rise_p: float, rise_floor: float, excess: float, excess_p: float, alpha: float
+    *,
+    rise: float,
+    rise_p: float,
+    rise_floor: float,
+    excess: float,
+    excess_p: float,
+    alpha: float,
+    whole_rise: float | None = None,
 ) -> dict:
     """A threshold contrast's verdict with its size (``jaxnn.verdicts``).
 
     The rise must be significant and at least its floor (the pooled seed spread of
     the window and the cell it is shown against); then the excess over the last
     cell (the second descent) must be significant and undo at least
-    ``verdicts.SECOND_DESCENT_SHARE`` of the rise.
+    ``verdicts.SECOND_DESCENT_SHARE`` of the whole rise (``whole_rise``: from the
+    lowest earlier cell; default ``rise``).
 
     Returns:
         ``{"rise_floor", "rise_verdict", "undone", "share", "verdict", "qualifies"}``:
@@ -301,7 +319,8 @@ def sized_verdict(
         ``"rise below floor"`` or ``"no rise detected"``.
     """
     judged = verdicts.judge(rise, rise_p, floor=rise_floor, alpha=alpha)
-    second = verdicts.second_descent(rise, excess, fall_significant=excess_p < alpha)
+    whole = rise if whole_rise is None else whole_rise
+    second = verdicts.second_descent(whole, excess, fall_significant=excess_p < alpha)
     if judged["verdict"] == verdicts.EFFECT:
         verdict = second["kind"]
     elif judged["verdict"] == verdicts.BELOW_FLOOR:
@@ -359,7 +378,11 @@ def contrast_at_threshold(
     contrast = threshold_contrast(per_seed, window, alpha=alpha)
     contrast["window_values"] = [axis[i] for i in window]
     if contrast["tested"]:
-        contrast |= {"rise_versus_value": axis[contrast["rise_versus"]], "last_value": axis[-1]}
+        contrast |= {
+            "rise_versus_value": axis[contrast["rise_versus"]],
+            "dip_value": axis[contrast["dip"]],
+            "last_value": axis[-1],
+        }
     return contrast
 
 

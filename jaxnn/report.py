@@ -312,7 +312,8 @@ def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:
         + (
             "."
             if not differ
-            else f"; {len(differ)} differ ({', '.join(differ)}), so those are not settled."
+            else f"; {len(differ)} {'differs' if len(differ) == 1 else 'differ'} "
+            f"({', '.join(differ)}), so {'it is' if len(differ) == 1 else 'those are'} not settled."
         )
         + (f" Not rerun yet: {', '.join(f'`{m}`' for m in missing)}." if missing else "")
     ]

@@ -229,3 +229,17 @@ def test_threshold_contrast_verdict_needs_the_second_descent_share(excess_share,
     assert contrast["significant"] == (excess_share > 0)  # the sliver passes both p-values
     assert contrast["verdict"] == verdict
     assert contrast["qualifies"] == (verdict == "double descent")
+
+
+def test_threshold_contrast_measures_the_share_undone_against_the_whole_rise_from_the_dip():
+    # The cell just before the window is the most significant comparison (tiny spread), but
+    # the dip is cell 1: the second descent's share is of the whole rise from there.
+    rng = np.random.default_rng(11)
+    means = [2.0, 0.5, 2.5, 3.0, 1.0]
+    spread = [0.3, 0.3, 0.001, 0.001, 0.3]
+    per_seed = [m + s * rng.normal(size=6) for m, s in zip(means, spread)]
+    contrast = peaks.threshold_contrast(per_seed, [3])
+    window = np.mean(per_seed[3])
+    assert contrast["dip"] == 1
+    assert contrast["rise_from_dip"] == pytest.approx(window - np.mean(per_seed[1]))
+    assert contrast["undone"] == pytest.approx(contrast["excess"] / contrast["rise_from_dip"])

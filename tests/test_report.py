@@ -108,7 +108,7 @@ def test_seed_block_section_sets_each_verdict_beside_the_other_blocks(tmp_path):
     assert text.count("| `study` | mlp |") == 2 and "`--seed 1`" in text
     assert text.count("| `study` | trend |") == 2
     # mlp differs, untested, trend and gap agree (the verdict, not the estimate, is compared)
-    assert "**3 of 4 verdicts agree**" in text and "1 differ (peak test: mlp)" in text
+    assert "**3 of 4 verdicts agree**" in text and "1 differs (peak test: mlp)" in text
     (differing,) = report.differing_verdicts(tmp_path)
     assert differing.startswith("`study` peak test: mlp (double descent / ")
     assert "No second seed block yet" in report.seed_block_section(tmp_path / "seed1")

@@ -56,7 +56,8 @@ def contrast_sentence(
     window = _at(unit, contrast["window_values"])
     rise = difference(contrast["rise"], contrast["rise_standard_error"])
     floor = difference(contrast["rise_floor"], None)
-    versus = _at(unit, [contrast["rise_versus_value"]])
+    versus_value = contrast["rise_versus_value"]
+    versus = _at(unit, [versus_value])
     undone = contrast["undone"]
     # JSON stores a NaN share (no rise to undo) as null.
     share = f"{fmt(100 * undone, 3)} %" if undone is not None and undone == undone else "none"
@@ -69,9 +70,15 @@ def contrast_sentence(
             if verdict == "double descent"
             else "a peak that levels off, **not double descent**"
         )
+        whole = "that rise"
+        if contrast.get("dip_value") is not None and contrast["dip_value"] != versus_value:
+            whole = (
+                f"the whole rise from the lowest {before} ({_at(unit, [contrast['dip_value']])}, "
+                f"{difference(contrast['rise_from_dip'], None)})"
+            )
         return (
             f"{title}: {head} at the threshold ({window}). The {metric} rises {rise} above the "
-            f"best {before} ({versus}; floor {floor}); {widest} undoes {share} of that rise "
+            f"best {before} ({versus}; floor {floor}); {widest} undoes {share} of {whole} "
             f"({difference(contrast['excess'], contrast['excess_standard_error'])}; at least "
             f"{needed} needed)."
         )
