@@ -420,7 +420,9 @@ def nonmonotone_cells(
         "kind", "index", "dip_index", "later_index", "rise", "fall", "undone",
         "rise_floor", "q"}]}``, one mark per curve that shows either: for double
         descent its most significant qualifying cell, for overfitting the
-        significant rise above its floor with the largest rise.
+        significant rise above its floor with the largest rise; ``falls``: each curve's
+        most significant rise-and-fall whatever share it undoes (kind ``"double descent"``
+        or ``"sliver"``).
     """
     curves = np.asarray(curves, np.float64)
     n_curves, _, n_cells = curves.shape
@@ -441,6 +443,7 @@ def nonmonotone_cells(
         "share": share,
         "slivers": 0,
         "marks": [],
+        "falls": [],
     }
     if not cells:
         return result
@@ -453,6 +456,17 @@ def nonmonotone_cells(
         later = j + 1 + int(np.nanargmin(means[c, j + 1 :]))
         floor = verdicts.spread_floor(curves[c, :, dip], curves[c, :, j])
         sized.append(size | {"dip_index": dip, "later_index": later, "rise_floor": floor})
+
+    def mark(kind: str, best: int, q: float) -> dict:
+        return {
+            "curve": cells[best][0],
+            "kind": kind,
+            "index": cells[best][1],
+            **{key: sized[best][key] for key in ("dip_index", "later_index")},
+            **{key: float(sized[best][key]) for key in ("rise", "fall", "undone", "rise_floor")},
+            "q": float(q),
+        }
+
     for c in range(n_curves):
         own = [n for n, cell in enumerate(cells) if cell[0] == c]
         rising = [
@@ -461,24 +475,16 @@ def nonmonotone_cells(
         both = [n for n in rising if both_q[n] < alpha]
         qualifying = [n for n in both if sized[n]["undone"] >= share]
         result["slivers"] += len(both) - len(qualifying)
+
+        falling = [n for n in both if sized[n]["undone"] >= 0.0]
+        if falling:  # the most significant rise-and-fall, whatever share it undoes
+            best = min(falling, key=lambda n: both_q[n])
+            kind = verdicts.DOUBLE_DESCENT if sized[best]["undone"] >= share else "sliver"
+            result["falls"].append(mark(kind, best, both_q[best]))
         if qualifying:
-            kind, best = verdicts.DOUBLE_DESCENT, min(qualifying, key=lambda n: both_q[n])
-            q = both_q[best]
+            best = min(qualifying, key=lambda n: both_q[n])
+            result["marks"].append(mark(verdicts.DOUBLE_DESCENT, best, both_q[best]))
         elif rising:
-            kind, best = verdicts.LEVELS_OFF, max(rising, key=lambda n: sized[n]["rise"])
-            q = rise_q[best]
-        else:
-            continue
-        result["marks"].append(
-            {
-                "curve": c,
-                "kind": kind,
-                "index": cells[best][1],
-                **{key: sized[best][key] for key in ("dip_index", "later_index")},
-                **{
-                    key: float(sized[best][key]) for key in ("rise", "fall", "undone", "rise_floor")
-                },
-                "q": float(q),
-            }
-        )
+            best = max(rising, key=lambda n: sized[n]["rise"])
+            result["marks"].append(mark(verdicts.LEVELS_OFF, best, rise_q[best]))
     return result

@@ -380,18 +380,11 @@ def epochwise_verdicts(panel: dict) -> dict:
         )
     losses = np.asarray(panel["test_loss_per_seed"], np.float64)
     scan = peaks.nonmonotone_cells(losses)
-    # With no share required every significant rise-and-fall above its floor is kept:
-    # the most significant one per width, the same cell whatever share it undoes.
-    every_fall = peaks.nonmonotone_cells(losses, share=0.0)
     marks = [
         mark(m, "rise and fall" if m["kind"] == verdicts.DOUBLE_DESCENT else "rise")
         for m in scan["marks"]
     ]
-    falls = [
-        mark(m, "rise and fall")
-        for m in every_fall["marks"]
-        if m["kind"] == verdicts.DOUBLE_DESCENT
-    ]
+    falls = [mark(m, "rise and fall") for m in scan["falls"]]
     panel |= {
         "cells_scanned": scan["cells_scanned"],
         "method": scan["method"],
@@ -399,8 +392,6 @@ def epochwise_verdicts(panel: dict) -> dict:
         "slivers": scan["slivers"],
     }
     share = verdicts.SECOND_DESCENT_SHARE
-    for fall in falls:
-        fall["kind"] = verdicts.DOUBLE_DESCENT if fall["undone"] >= share else "sliver"
     double = [m["width"] for m in marks if m["kind"] == verdicts.DOUBLE_DESCENT]
     levels = [m["width"] for m in marks if m["kind"] == verdicts.LEVELS_OFF]
     if double:
