@@ -122,8 +122,9 @@ def parameter_count(layer_sizes: Sequence[int]) -> int:
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
 
 
-class MLP(nnx.Module):
-    """Dense layers with a hidden activation and a linear output layer."""
+class _LayerStack(nnx.Module):
+    """Dense layers of given sizes with a hidden activation and a linear output layer
+    (the functional ``init``/``apply`` pair's graph)."""
 
     def __init__(self, layer_sizes, *, activation: str, rngs: nnx.Rngs):
         self.activation = activation
@@ -186,7 +187,9 @@ def graphdef_of(layer_sizes: tuple[int, ...], activation: str) -> nnx.GraphDef:
     mutated, and the cached graphdef holds no arrays (made from an abstract
     module), so it can never capture a tracer.
     """
-    abstract = nnx.eval_shape(lambda: MLP(layer_sizes, activation=activation, rngs=nnx.Rngs(0)))
+    abstract = nnx.eval_shape(
+        lambda: _LayerStack(layer_sizes, activation=activation, rngs=nnx.Rngs(0))
+    )
     graphdef, _ = nnx.split(abstract, nnx.Param)
     return graphdef
 
@@ -757,7 +760,68 @@ def kernel_mask(params: Params) -> Params:
     )
 
 
-# --- the MNIST-1D networks as plain NNX modules (swept by ``jaxnn.width_sweep``) ---------------
+# --- the swept networks as plain NNX modules (``jaxnn.width_sweep``) ---------------------------
+
+
+def scheme_init(init_scheme: str, fan_in: int, *, bias: bool = False):
+    """An initializer of ``init_scheme`` (``INIT_SCHEMES``) for a layer of ``fan_in`` inputs.
+
+    ``torch_uniform`` draws kernel and bias from U(±1/√fan_in); the normal schemes draw
+    the kernel from N(0, gain²/fan_in) (not truncated) and a zero bias.
+    """
+    check_init_scheme(init_scheme)
+    if init_scheme == "torch_uniform":
+        return torch_uniform_init(fan_in)
+    if bias:
+        return nnx.initializers.zeros
+    scale = INIT_GAINS[init_scheme] / math.sqrt(fan_in)
+
+    def init(key, shape, dtype=jnp.float32):
+        return scale * jax.random.normal(key, shape, dtype)
+
+    return init
+
+
+class MLP(nnx.Module):
+    """``input_dim -> width^depth -> output_dim``: ``depth`` hidden layers of one width.
+
+    Every MLP of the studies is this module: the teacher networks (8 -> M -> M -> 8,
+    ``torch_uniform``), the SGD and edge-of-stability network (depth 5, ``lecun_normal``)
+    and the MNIST-1D MLP (``MNIST1DMLP``). Swept with ``jaxnn.width_sweep``, e.g.
+    ``functools.partial(MLP, depth=5, init_scheme="lecun_normal")``.
+    """
+
+    def __init__(
+        self,
+        width: int,
+        *,
+        rngs: nnx.Rngs,
+        input_dim: int = 8,
+        output_dim: int = 8,
+        depth: int = 2,
+        activation: str = "relu",
+        init_scheme: str = "torch_uniform",
+    ):
+        self.activation = check_activation(activation)
+        sizes = stacked_layer_sizes(width, depth, input_dim, output_dim)
+        self.layers = nnx.List(
+            [
+                nnx.Linear(
+                    fan_in,
+                    fan_out,
+                    kernel_init=scheme_init(init_scheme, fan_in),
+                    bias_init=scheme_init(init_scheme, fan_in, bias=True),
+                    rngs=rngs,
+                )
+                for fan_in, fan_out in itertools.pairwise(sizes)
+            ]
+        )
+
+    def __call__(self, x):
+        psi = ACTIVATIONS[self.activation]
+        for layer in self.layers[:-1]:
+            x = psi(layer(x))
+        return self.layers[-1](x)
 
 
 def torch_uniform_init(fan_in: int):
@@ -774,28 +838,11 @@ def torch_uniform_init(fan_in: int):
     return init
 
 
-class MNIST1DMLP(nnx.Module):
+class MNIST1DMLP(MLP):
     """``40 -> width -> width -> 10``, ReLU, PyTorch's default initialization (the notebook's)."""
 
     def __init__(self, width: int, *, rngs: nnx.Rngs, input_dim: int = 40, output_dim: int = 10):
-        sizes = (input_dim, width, width, output_dim)
-        self.layers = nnx.List(
-            [
-                nnx.Linear(
-                    fan_in,
-                    fan_out,
-                    kernel_init=torch_uniform_init(fan_in),
-                    bias_init=torch_uniform_init(fan_in),
-                    rngs=rngs,
-                )
-                for fan_in, fan_out in itertools.pairwise(sizes)
-            ]
-        )
-
-    def __call__(self, x):
-        for layer in self.layers[:-1]:
-            x = jax.nn.relu(layer(x))
-        return self.layers[-1](x)
+        super().__init__(width, rngs=rngs, input_dim=input_dim, output_dim=output_dim)
 
 
 class MNIST1DCNN(nnx.Module):
