@@ -10,7 +10,7 @@ into ``--out``. The study is ``jaxnn.studies.double_descent_noise_decay``.
 
 from __future__ import annotations
 
-from jaxnn import cli, sweep
+from jaxnn import cli
 from jaxnn.studies import double_descent_noise_decay as study
 
 
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> dict:
         args,
         seeds=args.seeds,
         epochs=args.epochs,
-        widths=cli.parse_int_spec(args.widths, name="--widths", maximum=sweep.MAX_WIDTH),
+        widths=cli.parse_int_spec(args.widths, name="--widths", maximum=study.MAX_WIDTH),
         noise_stds=cli.parse_float_list(args.noise_stds, name="--noise-stds", nonnegative=True),
         weight_decays=cli.parse_float_list(
             args.weight_decays, name="--weight-decays", positive=True

@@ -27,24 +27,32 @@ widest model undoes at least half of it; ``analyse`` recomputes every verdict
 from the stored per-seed numbers, so ``with_verdicts`` rebuilds them from a
 saved JSON.
 
-Every (noise level or decay, width, seed) is one member of one vmapped
-sweep, grouped by width like the main study (``jaxnn.sweep.Variant``).
+Training is two ``jaxnn.width_sweep`` calls of ``models.MLP``: the noise levels
+as named training sets (without decay), and the decays as a swept
+hyperparameter of ``adam_with_kernel_decay`` on the decay sweep's level. A
+member's initialization depends only on (width, seed), so the λ = 0 member of
+one call is the s = ``decay_noise_std`` member of the other and is trained once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import numpy as np
+import optax
 from scipy import stats as scipy_stats
 
-from jaxnn import data, io, models, peaks, precision, stats, sweep, train, validation, verdicts
-from jaxnn.formatting import details, fmt, p_text, plus_minus, table
+import jaxnn
+from jaxnn import data, io, models, peaks, precision, stats, validation, verdicts
 from jaxnn.studies import NoProgress
+from jaxnn.studies.double_descent_noise_decay_text import answers, markdown, summary  # noqa: F401
+
+MAX_WIDTH = 4096  # the widest model ``jaxnn.width_sweep`` trains
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -57,13 +65,12 @@ class Config:
         n_train: N.
         noise_stds: label-noise levels s of the noise sweep (without decay).
         decay_noise_std: the noise level of the weight-decay sweep.
-        weight_decays: L2 coefficients λ > 0 of the decay sweep (λ = 0 is the
-            noise sweep's run at ``decay_noise_std``).
+        weight_decays: L2 coefficients λ > 0 of the decay sweep (its λ = 0 is the
+            noise sweep's run at ``decay_noise_std`` where that sweep has the level).
         seeds: repetitions (new training set and init each).
         epochs: full-batch Adam steps.
         learning_rate: Adam's step size.
         init_scheme: see ``jaxnn.models``.
-        chunk_epochs: epochs per compiled call.
         matmul_precision: float32 matmul precision (``jaxnn.precision``).
         seed: master seed.
     """
@@ -78,15 +85,14 @@ class Config:
     epochs: int = 10_000
     learning_rate: float = 1e-3
     init_scheme: str = "torch_uniform"
-    chunk_epochs: int = 1000
     matmul_precision: str = precision.DEFAULT
     seed: int = 0
 
     def __post_init__(self):
-        validation.at_least(self, 1, "n_train", "seeds", "epochs", "chunk_epochs")
+        validation.at_least(self, 1, "n_train", "seeds", "epochs")
         validation.seed(self.seed)
-        if not self.widths or min(self.widths) < 1 or max(self.widths) > sweep.MAX_WIDTH:
-            raise ValueError(f"widths: need values in 1..{sweep.MAX_WIDTH}, got {self.widths}")
+        if not self.widths or min(self.widths) < 1 or max(self.widths) > MAX_WIDTH:
+            raise ValueError(f"widths: need values in 1..{MAX_WIDTH}, got {self.widths}")
         if tuple(sorted(set(self.widths))) != tuple(self.widths):
             raise ValueError("widths: must be sorted and unique")
         for name in ("noise_stds", "weight_decays"):
@@ -102,12 +108,6 @@ class Config:
         models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)
 
-    def variants(self) -> list[tuple[float, float]]:
-        """Every (noise level, weight decay) the sweep trains: the noise axis, then the decays."""
-        return [(s, 0.0) for s in self.noise_stds] + [
-            (self.decay_noise_std, wd) for wd in self.weight_decays
-        ]
-
 
 QUICK = Config(
     data=data.TeacherConfig(n_test=2000, normalisation_samples=10_000),
@@ -116,7 +116,6 @@ QUICK = Config(
     weight_decays=(1e-2,),
     seeds=2,
     epochs=300,
-    chunk_epochs=100,
 )
 FULL = Config(
     widths=(*tuple(range(2, 65, 2)), 80, 100, 128, 160, 200),
@@ -127,92 +126,135 @@ FULL = Config(
 )
 
 
-def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
-    """One vmapped width sweep over every (noise level, decay) variant."""
-    progress = progress or NoProgress()
+@functools.lru_cache(maxsize=8)
+def teacher_mlp(input_dim: int, output_dim: int, init_scheme: str) -> Callable:
+    """``input_dim -> M -> M -> output_dim`` ReLU ``models.MLP``, a module of the width.
+
+    One factory per setting (cached): the two calls of a run share compiled programs.
+    """
+    module = functools.partial(
+        models.MLP, input_dim=input_dim, output_dim=output_dim, init_scheme=init_scheme
+    )
+    module.__name__ = "TeacherMLP"  # the label of the sweep's run parts and records
+    return module
+
+
+def _keys(config: Config) -> tuple[jax.Array, jax.Array]:
+    """``(key_data, key_init)``: the training sets' draws and the members' initializations."""
     key_data, key_init = jax.random.split(jax.random.key(config.seed))
-    # The same key for every level: the same inputs and unit noise, scaled by s (paired runs).
-    sets = {
-        s: data.make_dataset(
+    return key_data, key_init
+
+
+def kernels_only(params) -> dict:
+    """``True`` on every ``kernel`` leaf: the biases are not decayed."""
+    return jax.tree_util.tree_map_with_path(
+        lambda path, _: getattr(path[-1], "key", None) == "kernel", params
+    )
+
+
+def adam_with_kernel_decay(learning_rate, weight_decay) -> optax.GradientTransformation:
+    """Adam with L2 on the kernels: λθ is added to a kernel's gradient before Adam's moments.
+
+    A stationary point therefore minimises :math:`L + \\tfrac\\lambda2\\lVert W\\rVert^2`
+    (coupled L2 as PyTorch's ``Adam(weight_decay=λ)`` on the weights, not AdamW).
+    """
+    return optax.chain(
+        optax.add_decayed_weights(weight_decay, mask=kernels_only), optax.adam(learning_rate)
+    )
+
+
+def set_name(noise_std: float) -> str:
+    """The name of the training set with label noise ``noise_std``."""
+    return f"s={noise_std:g}"
+
+
+def training_sets(config: Config) -> dict[str, dict]:
+    """``{set_name(s): dict(x_train, y_train, x_test, y_test)}`` at every noise level.
+
+    The same data key at every level: the same inputs and unit noise draw, scaled by
+    s (paired levels), ``[seeds, N, ...]`` (one draw per seed). The test targets are
+    noise-free, so the test MSE is the excess risk.
+    """
+    levels = tuple(dict.fromkeys((*config.noise_stds, config.decay_noise_std)))
+    key_data = _keys(config)[0]
+    clean, *noisy = (
+        data.make_dataset(
             key_data,
             dataclasses.replace(config.data, noise_std=s),
             config.n_train,
             n_draws=config.seeds,
         )
-        for s in {s for s, _ in config.variants()}
+        for s in (0.0, *levels)
+    )
+    return {
+        set_name(s): dict(
+            x_train=d.x_train, y_train=d.y_train, x_test=clean.x_test, y_test=clean.y_test
+        )
+        for s, d in zip(levels, noisy)
     }
-    clean = data.make_dataset(
-        key_data,
-        dataclasses.replace(config.data, noise_std=0.0),
-        config.n_train,
-        n_draws=config.seeds,
-    )
-    variants = {
-        (s, wd): sweep.Variant({config.n_train: (sets[s].x_train, sets[s].y_train)}, wd)
-        for s, wd in config.variants()
-    }
-    n_devices = 1 if mesh is None else mesh.size
-    family = models.MLPFamily(
-        input_dim=config.data.input_dim,
-        output_dim=config.data.output_dim,
-        depth=2,
-        activation="relu",
-    )
-    groups = sweep.plan_sweep(
-        config.widths,
-        (config.n_train,),
-        family=family,
+
+
+def sweep_sets(config: Config, sets: dict, weight_decays: Sequence[float], **options):
+    """``jaxnn.width_sweep`` of the teacher MLP on ``sets`` at every weight decay (full batch).
+
+    ``options``: ``progress``, ``run_dir``, ``mesh`` and the like, passed on.
+    """
+    return jaxnn.width_sweep(
+        teacher_mlp(config.data.input_dim, config.data.output_dim, config.init_scheme),
+        sets,
+        widths=config.widths,
+        seeds=config.seeds,
+        loss="mse",
+        optimizer=adam_with_kernel_decay,
+        hyperparams={"learning_rate": [config.learning_rate], "weight_decay": list(weight_decays)},
         epochs=config.epochs,
-        members_per_width=config.seeds * len(variants),
-        n_devices=n_devices,
-        costs=sweep.backend_costs(),
-    )
-    progress.start(
-        sweep.work_gflop(groups, config.seeds, config.epochs, len(variants), family=family), "GFLOP"
-    )
-    train_config = train.TrainConfig(
-        model=family,
-        objective="mse",
-        optimizer="adam",
-        epochs=config.epochs,
-        chunk_epochs=min(config.chunk_epochs, config.epochs),
+        # float32 Adam bounces near zero loss: the final train loss is a median.
         final_window=max(1, config.epochs // 20),
+        key=_keys(config)[1],
         matmul_precision=config.matmul_precision,
+        **options,
     )
-    trained = sweep.run_width_sweep(
-        key_init,
-        groups,
-        None,
-        clean.x_test,
-        clean.y_test,
-        train_config,
-        variants=variants,
-        learning_rate=config.learning_rate,
-        init_scheme=config.init_scheme,
-        mesh=mesh,
-        progress=progress,
-        load_group=lambda g: run_dir.load_part(g.name) if run_dir else None,
-        save_group=lambda g, r: run_dir.save_part(g.name, r) if run_dir else None,
+
+
+def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
+    """The noise levels without decay in one ``width_sweep`` call, the decays in another."""
+    options = dict(progress=progress or NoProgress(), run_dir=run_dir, mesh=mesh)
+    sets = training_sets(config)
+    noise = sweep_sets(
+        config, {set_name(s): sets[set_name(s)] for s in config.noise_stds}, [0.0], **options
     )
     cells = {
-        (s, wd, w): _cell(trained[((s, wd), config.n_train, w)])
-        for s, wd in config.variants()
+        (s, 0.0, w): _cell(noise, set_name(s), 0, w)
+        for s in config.noise_stds
         for w in config.widths
     }
-    return summarize(config, cells)
+    # λ = 0 at the decay sweep's level is a member of the noise call when it trains that level.
+    decays = [
+        *([] if config.decay_noise_std in config.noise_stds else [0.0]),
+        *config.weight_decays,
+    ]
+    name = set_name(config.decay_noise_std)
+    decayed = sweep_sets(config, {name: sets[name]}, decays, **options)
+    cells |= {
+        (config.decay_noise_std, wd, w): _cell(decayed, name, i, w)
+        for i, wd in enumerate(decays)
+        for w in config.widths
+    }
+    return summarize(config, cells, decayed.n_params)
 
 
-def _cell(result: dict) -> dict:
+def _cell(result, name: str, index: int, width: int) -> dict:
     """Seed mean and standard error of the excess risk, its per-seed values, and the train MSE."""
-    diverged = np.asarray(result["diverged"], bool)
-    per_seed = np.where(diverged, np.nan, np.asarray(result["test_loss"])[:, -1])
-    summary = stats.seed_summary(per_seed)
+    cell = (name, index, width)
+    diverged = np.asarray(result.diverged[cell], bool)
+    per_seed = np.where(diverged, np.nan, np.asarray(result.curves[cell]["test_loss"])[:, -1])
+    seed_summary = stats.seed_summary(per_seed)
     return {
-        "excess_risk": summary["mean"],
-        "excess_risk_standard_error": summary["standard_error"],
+        "excess_risk": seed_summary["mean"],
+        "excess_risk_standard_error": seed_summary["standard_error"],
         "excess_risk_per_seed": per_seed.tolist(),
-        "train_loss": float(np.nanmean(np.asarray(result["final_train_loss"]))),
-        "n_seeds": summary["n"],
+        "train_loss": float(np.nanmean(np.asarray(result.final_train_loss[cell]))),
+        "n_seeds": seed_summary["n"],
         "n_diverged": int(diverged.sum()),
     }
 
@@ -548,36 +590,46 @@ def with_verdicts(document: dict) -> dict:
     )
 
 
-def summarize(config: Config, cells: dict) -> dict:
-    """Rows per noise level and per width of the decay sweep, and every verdict (``analyse``)."""
-    count = lambda w: models.parameter_count(models.stacked_layer_sizes(w, 2))  # noqa: E731
+def interpolation_width(input_dim: int, output_dim: int, n_params: float) -> float:
+    """The real width M at which the 2-hidden-layer MLP has ``n_params`` parameters (a marker).
+
+    The count :math:`M^2 + (d + O + 2)M + O` is increasing in M: its positive root.
+    """
+    b, c = input_dim + output_dim + 2, output_dim - n_params
+    return (math.sqrt(b * b - 4 * c) - b) / 2
+
+
+def summarize(config: Config, cells: dict, n_params: dict[int, int]) -> dict:
+    """Rows per noise level and per width of the decay sweep, and every verdict (``analyse``).
+
+    ``cells``: ``{(noise level, weight decay, width): _cell}``; ``n_params``: ``{width: count}``.
+    """
     noise_rows = [
         {
             "noise_std": s,
             "bayes_risk": s * s,
             "width": w,
-            "n_params": count(w),
+            "n_params": n_params[w],
             **cells[(s, 0.0, w)],
         }
         for s in config.noise_stds
         for w in config.widths
     ]
     s = config.decay_noise_std
-    decays = (0.0, *config.weight_decays)
     decay_rows, optimal_rows = [], []
     for w in config.widths:
         entries = [
-            {"weight_decay": wd, "width": w, "n_params": count(w), **cells[(s, wd, w)]}
-            for wd in decays
+            {"weight_decay": wd, "width": w, "n_params": n_params[w], **cells[(s, wd, w)]}
+            for wd in (0.0, *config.weight_decays)
         ]
         decay_rows += entries
         best = min(
             (e for e in entries if math.isfinite(e["excess_risk"])), key=lambda e: e["excess_risk"]
         )
         optimal_rows.append({**best, "unregularized_excess_risk": entries[0]["excess_risk"]})
-    threshold = models.MLPFamily(
-        input_dim=config.data.input_dim, output_dim=config.data.output_dim
-    ).width_at_parameter_count(config.n_train * config.data.output_dim)
+    threshold = interpolation_width(
+        config.data.input_dim, config.data.output_dim, config.n_train * config.data.output_dim
+    )
     return {
         "n_train": config.n_train,
         "interpolation_width": threshold,
@@ -586,329 +638,3 @@ def summarize(config: Config, cells: dict) -> dict:
         "optimal_decay_rows": optimal_rows,
         **analyse(noise_rows, decay_rows, optimal_rows, threshold),
     }
-
-
-def _level(s: float) -> str:
-    return f"s = {s:g}"
-
-
-def _peak_words(p: dict) -> str:
-    """One curve's peak verdict with its size and floor, e.g. "double descent at M = 22 ..."."""
-    if p["width"] is None:
-        return "no rise above a narrower width"
-    rise = (
-        f"rise {plus_minus(p['height'], p['height_standard_error'], 2)} above M = "
-        f"{p['dip_width']} ({p_text(p['height_p_holm'])}; floor {fmt(p['rise_floor'], 2)})"
-    )
-    if p["verdict"] in (verdicts.DOUBLE_DESCENT, verdicts.LEVELS_OFF):
-        undone = "—" if p["undone"] is None else f"{fmt(100 * p['undone'], 2)} %"
-        return f"{p['verdict']} at M = {p['width']}: {rise}, {undone} of it undone by the widest"
-    detectable = fmt(p["height_minimum_detectable"], 2)
-    if p["verdict"] == "rise below floor":
-        return f"a significant rise below its floor at M = {p['width']}: {rise}"
-    return f"no peak established: largest {rise}; detectable {detectable}"
-
-
-def _trend_words(trend: dict) -> str:
-    steps = trend["steps"]
-    grown = [s for s in steps if s["verdict"] == verdicts.EFFECT]
-    if not steps:
-        return "one noise level: no trend tested"
-    listed = ", ".join(
-        f"{s['from_noise_std']:g} → {s['to_noise_std']:g} "
-        f"(+{plus_minus(s['difference'], s['standard_error'], 2)}, floor {fmt(s['floor'], 2)})"
-        for s in grown
-    )
-    if trend["verdict"] == "grows with every step":
-        head = f"**The peak grows with every step in s** ({listed})"
-    elif grown:
-        head = (
-            f"**The peak grows with label noise at {len(grown)} of {len(steps)} steps** "
-            f"({listed}; each significant and above its seed-spread floor)"
-        )
-    else:
-        head = (
-            f"**No growth of the peak with label noise is established** at any of the "
-            f"{len(steps)} steps"
-        )
-    slope = trend.get("log_log_slope")
-    return head + ("" if slope is None else f"; on log axes the height scales as s^{fmt(slope, 2)}")
-
-
-def _decay_words(results: dict) -> str:
-    before, after = results["unregularized_peak"], results["optimal_peak"]
-    verdict = results["optimal_decay_verdict"]
-    scanned = results["optimal_violations"]
-    reduction = results["optimal_decay_reduction"]
-    head = {
-        "removes the peak": "**Optimal weight decay removes the peak**",
-        "lowers the peak": "**Optimal weight decay lowers the peak but does not remove it**",
-        "not established": "**That optimal weight decay removes the peak is not established**",
-        "no peak to remove": "**Without decay there is no peak to remove**",
-    }[verdict]
-    text = (
-        f"{head}: without decay, {_peak_words(before)}; with the best λ per width, "
-        f"{_peak_words(after)}, and {len(scanned['violations'])} of "
-        f"{scanned['pairs_scanned']} pairs of widths have the wider model worse by a "
-        "significant amount above its floor"
-    )
-    if reduction.get("width") is not None:
-        text += (
-            f". At M = {reduction['width']} the best λ = {fmt(reduction['weight_decay'])} lowers "
-            "the excess risk by "
-            f"{plus_minus(reduction['estimate'], reduction['standard_error'], 2)}"
-            f" (floor {fmt(reduction['floor'], 2)})"
-        )
-    return text + "."
-
-
-def answers(results: dict) -> list[dict]:
-    """The two beyond-the-sheet questions this study answers, each from its sized verdicts."""
-    trend = results["noise_height_trend"]
-    peaks_by_level = "; ".join(
-        f"{_level(p['noise_std'])}: {plus_minus(p['height'], p['height_standard_error'], 2)}"
-        + ("" if p["qualifies"] else " (not established)")
-        for p in results["noise_peaks"]
-    )
-    label = _trend_words(trend).split(" (")[0].replace("**", "")
-    missed = [s for s in trend["steps"] if s["verdict"] != verdicts.EFFECT]
-    if missed and len(missed) < len(trend["steps"]):
-        label += (
-            " (not at "
-            + ", ".join(
-                f"{s['from_noise_std']:g} → {s['to_noise_std']:g}: "
-                f"+{plus_minus(s['difference'], s['standard_error'], 2)}, {s['verdict']}"
-                for s in missed
-            )
-            + ")"
-        )
-    label += f". Rise above the dip: {peaks_by_level}"
-    slope = trend.get("log_log_slope")
-    if slope is not None:
-        label += f"; about s^{fmt(slope, 2)}"
-    before, after = results["unregularized_peak"], results["optimal_peak"]
-    decay = (
-        {
-            "removes the peak": "Yes",
-            "lowers the peak": "It lowers the peak but does not remove it",
-            "not established": "Not established",
-            "no peak to remove": "There is no peak to remove",
-        }[results["optimal_decay_verdict"]]
-        + ": the largest rise falls from "
-        f"{plus_minus(before['height'], before['height_standard_error'], 2)} (λ = 0, "
-        f"{before['verdict']}) to {plus_minus(after['height'], after['height_standard_error'], 2)}"
-        f" ({after['verdict']}; floor {fmt(after['rise_floor'], 2)}), with "
-        f"{len(results['optimal_violations']['violations'])} monotonicity violations above floor."
-    )
-    return [
-        {
-            "item": "Beyond 6.2",
-            "question": "How does the peak height change with label noise?",
-            "answer": label + ".",
-            "figure": "double_descent_noise.png",
-        },
-        {
-            "item": "Beyond 6.2",
-            "question": "Does optimal weight decay remove the peak?",
-            "answer": decay,
-            "figure": "double_descent_decay.png",
-        },
-    ]
-
-
-def summary(results: dict) -> list[str]:
-    by_level = ", ".join(
-        f"s = {p['noise_std']:g}: "
-        + (f"M = {p['width']} (+{fmt(p['height'])}, {p['verdict']})" if p["width"] else "none")
-        for p in results["noise_peaks"]
-    )
-    trend = results["noise_height_trend"]
-    return [
-        f"excess-risk peak (rise above its dip) by noise level: {by_level}",
-        f"peak height against noise: {trend['verdict']} ({trend['steps_grown']} of "
-        f"{len(trend['steps'])} steps significant and above floor)",
-        f"optimal weight decay: {results['optimal_decay_verdict']}; "
-        f"{len(results['optimal_violations']['violations'])} monotonicity violations above floor "
-        f"(unregularized: {len(results['unregularized_violations']['violations'])}) of "
-        f"{results['optimal_violations']['pairs_scanned']} pairs",
-    ]
-
-
-def markdown(results: dict) -> str:
-    config = results["run"]["config"]
-    n, threshold = results["n_train"], results["interpolation_width"]
-    noise_peaks = results["noise_peaks"]
-    trend = results["noise_height_trend"]
-    qualifying = [_level(p["noise_std"]) for p in noise_peaks if p["qualifies"]]
-    absent = [p for p in noise_peaks if not p["qualifies"]]
-    answer = _trend_words(trend) + ". "
-    answer += (
-        f"A double descent qualifies at {', '.join(qualifying)}"
-        if qualifying
-        else "No level's curve qualifies as a double descent"
-    )
-    answer += (
-        " (rise significant and at least its floor, at least "
-        f"{fmt(100 * results['share'])} % of it undone at the widest model)"
-    )
-    if absent:
-        answer += "; at " + ", ".join(_level(p["noise_std"]) for p in absent) + " "
-        answer += "it does not: " + "; ".join(
-            f"{_level(p['noise_std'])}: {_peak_words(p)}" for p in absent[:2]
-        )
-    out = [
-        f"### Peak height against label noise (N = {n}, {config['epochs']} Adam steps, "
-        f"{config['seeds']} seeds)",
-        answer + ".",
-        "![excess risk against width for each noise level](double_descent_noise.png)",
-        table(
-            [
-                "s",
-                "R_t = s²",
-                "peak M (parameters)",
-                "excess risk at the peak",
-                "rise above the dip (dip M)",
-                "floor",
-                "undone",
-                "verdict",
-                f"excess risk at M = {config['widths'][-1]}",
-            ],
-            [
-                [
-                    p["noise_std"],
-                    p["noise_std"] ** 2,
-                    f"{p['width']} ({p['n_params']})" if p["width"] else "—",
-                    plus_minus(p["excess_risk"], p["excess_risk_standard_error"])
-                    if p["width"]
-                    else "—",
-                    f"{plus_minus(p['height'], p['height_standard_error'])} (M = {p['dip_width']})"
-                    if p["width"]
-                    else "none",
-                    p["rise_floor"],
-                    "—" if p["undone"] is None else f"{fmt(100 * p['undone'], 2)} %",
-                    p["verdict"],
-                    p["widest_excess_risk"],
-                ]
-                for p in noise_peaks
-            ],
-        ),
-        details(
-            "How it was tested",
-            "The excess risk is test MSE against the noise-free teacher, i.e. test MSE − R_t. "
-            "Each curve is tested once, where the theory puts the peak (pre-registered: "
-            f"N·O = {n * config['data']['output_dim']} parameters sit at M ≈ "
-            f"{fmt(threshold)}, so the window is M = "
-            f"{' and '.join(str(w) for w in results['window_widths'])}, fixed by the config "
-            "before any loss is read; `jaxnn.peaks.threshold_contrast`): the window's excess "
-            "risk against every narrower width (paired one-sided t over seeds, Bonferroni) and "
-            "against the widest (the fall). Floors: "
-            f"{verdicts.SPREAD_FLOOR_REASON}; {results['share_reason']}. The exploratory scan "
-            "over every width (`jaxnn.peaks.peak_of`, Holm over the widths scanned) gives: "
-            + "; ".join(
-                f"s = {e['noise_std']:g}: {e['verdict']}"
-                + ("" if e["width"] is None else f" at M = {e['width']}")
-                for e in results["exploratory_peaks"]
-            )
-            + ".\n\n"
-            + table(
-                ["s", "rise p", "detectable rise", "excess over widest", "p"],
-                [
-                    [
-                        p["noise_std"],
-                        p["height_p_holm"],
-                        p["height_minimum_detectable"],
-                        plus_minus(p["height_over_widest"], p["height_over_widest_standard_error"])
-                        if p["height_over_widest"] is not None
-                        else "—",
-                        p["height_over_widest_p_holm"],
-                    ]
-                    for p in noise_peaks
-                ],
-            )
-            + "\n\nEach step in s compares the seeds' heights (peak minus dip) at the two "
-            "levels, paired (the levels share inputs, unit noise draw and initializations); "
-            "one-sided t-tests, Holm over the steps; detectable: the smallest growth the test "
-            "finds at 80 % power (Bonferroni level).\n\n"
-            + table(
-                ["step in s", "growth ± s.e.", "Holm p", "floor", "detectable", "verdict"],
-                [
-                    [
-                        f"{s['from_noise_std']:g} → {s['to_noise_std']:g}",
-                        plus_minus(s["difference"], s["standard_error"]),
-                        s["p_holm"],
-                        s["floor"],
-                        s["minimum_detectable"],
-                        s["verdict"],
-                    ]
-                    for s in trend["steps"]
-                ],
-            ),
-        ),
-    ]
-
-    out.append(
-        f"### Optimal weight decay (s = {config['decay_noise_std']:g}, λ ∈ "
-        f"{{0, {', '.join(f'{wd:g}' for wd in config['weight_decays'])}}})"
-    )
-    out.append(_decay_words(results))
-    out.append("![optimal weight decay against none](double_descent_decay.png)")
-    optimal = results["optimal_decay_rows"]
-    out.append(
-        table(
-            [
-                "M",
-                "parameters",
-                "excess risk, λ = 0",
-                "best λ",
-                "excess risk, best λ",
-                "train MSE, best λ",
-            ],
-            [
-                [
-                    r["width"],
-                    r["n_params"],
-                    r["unregularized_excess_risk"],
-                    r["weight_decay"],
-                    plus_minus(r["excess_risk"], r["excess_risk_standard_error"]),
-                    r["train_loss"],
-                ]
-                for r in optimal
-            ],
-        )
-    )
-    scanned, raw = results["optimal_violations"], results["unregularized_violations"]
-    before, after = results["unregularized_peak"], results["optimal_peak"]
-
-    def pairs(found: list[dict]) -> str:
-        return ", ".join(
-            f"M = {v['narrow']} → {v['wide']} (+{plus_minus(v['increase'], v['standard_error'])},"
-            f" floor {fmt(v['floor'], 2)})"
-            for v in found[:3]
-        )
-
-    method = (
-        "The peaks are tested as above (rise p: "
-        f"{fmt(before['height_p_holm'], 2)} without decay, {fmt(after['height_p_holm'], 2)} with "
-        f"the best λ; excess over the widest model p: "
-        f"{fmt(before['height_over_widest_p_holm'], 2)} and "
-        f"{fmt(after['height_over_widest_p_holm'], 2)}). Monotonicity: every pair of widths "
-        f"M < M', a paired one-sided test of M' worse ({scanned['method']} over the "
-        f"{scanned['pairs_scanned']} pairs at {fmt(scanned['alpha'])}), a violation only when "
-        "the increase is also at least the pooled seed spread of the two widths. With the best "
-        f"λ: {len(scanned['violations'])} violations"
-        + (f" ({pairs(scanned['violations'])})" if scanned["violations"] else "")
-        + f", {len(scanned['below_floor'])} significant but below floor"
-        + (f" ({pairs(scanned['below_floor'])})" if scanned["below_floor"] else "")
-        + f". Without decay: {len(raw['violations'])} violations, e.g. {pairs(raw['violations'])}"
-        f", and {len(raw['below_floor'])} below floor. The best λ is chosen per width on the "
-        "test set itself (the paper's oracle, Nakkiran, Venkat, Kakade & Ma 2021), which biases "
-        "each chosen risk slightly downward."
-    )
-    reduction = results["optimal_decay_reduction"]
-    if reduction.get("width") is not None:
-        method += (
-            f" The reduction at M = {reduction['width']} is a paired one-sided test "
-            f"({p_text(reduction['p'])}; detectable {fmt(reduction['minimum_detectable'], 2)})."
-        )
-    out.append(details("How it was tested", method))
-    return "\n\n".join(out)
