@@ -361,6 +361,28 @@ def time_torch_mlp(
 # --- both, in alternating rounds ----------------------------------------------------------------
 
 
+def _round_entry(config: MNIST1DBenchConfig, torch_seconds: dict, phases: dict) -> dict:
+    """One round of ``compare``: PyTorch's seconds per seed (its fastest thread count per
+    width) against each of our phases'."""
+    fastest = {w: min(seconds[w] for seconds in torch_seconds.values()) for w in config.widths}
+    torch_per_seed = config.study_epochs * sum(fastest.values())
+    entry = {
+        "torch_seconds_per_epoch": torch_seconds,
+        "torch_seconds_per_seed": torch_per_seed,
+        "torch_seconds_per_seed_by_threads": {
+            threads: config.study_epochs * sum(seconds.values())
+            for threads, seconds in torch_seconds.items()
+        },
+        "cache_entries_after_cold": phases["cache_entries_after_cold"],
+    }
+    for phase in PHASES:
+        record = phases[phase] | {"seconds_per_seed": seconds_per_seed(config, phases[phase])}
+        entry[phase] = record
+        entry[f"{phase}_seconds_per_seed"] = record["seconds_per_seed"]
+        entry[f"ratio_{phase}"] = torch_per_seed / record["seconds_per_seed"]
+    return entry
+
+
 def compare(
     config: MNIST1DBenchConfig,
     command: Sequence[str],
@@ -410,22 +432,7 @@ def compare(
         else:
             phases = time_phases(command)
             torch_seconds = torch_side()
-        fastest = {w: min(seconds[w] for seconds in torch_seconds.values()) for w in config.widths}
-        torch_per_seed = config.study_epochs * sum(fastest.values())
-        entry = {
-            "torch_seconds_per_epoch": torch_seconds,
-            "torch_seconds_per_seed": torch_per_seed,
-            "torch_seconds_per_seed_by_threads": {
-                threads: config.study_epochs * sum(seconds.values())
-                for threads, seconds in torch_seconds.items()
-            },
-            "cache_entries_after_cold": phases["cache_entries_after_cold"],
-        }
-        for phase in PHASES:
-            record = phases[phase] | {"seconds_per_seed": seconds_per_seed(config, phases[phase])}
-            entry[phase] = record
-            entry[f"{phase}_seconds_per_seed"] = record["seconds_per_seed"]
-            entry[f"ratio_{phase}"] = torch_per_seed / record["seconds_per_seed"]
+        entry = _round_entry(config, torch_seconds, phases)
         rounds.append(entry)
         log(round_line(index, entry))
     keys = ["torch_seconds_per_seed", *(f"{p}_seconds_per_seed" for p in PHASES)]

@@ -430,6 +430,23 @@ def parse_named_values(
     return tuple(pairs)
 
 
+def _interrupted(name: str, run, command: str, argv: list[str] | None, start: float):
+    """Records an interrupted run, says how to continue it, and exits with 130."""
+    run.set_status("interrupted", wall_seconds=run.total_seconds(time.perf_counter() - start))
+    kept = len(run.parts())
+    command += "" if "--resume" in (argv or []) else " --resume"
+    print(
+        f"{name}: interrupted after {_duration(time.perf_counter() - start)}; "
+        + (
+            f"{kept} finished part(s) kept in {run.path}; continue with: {command}"
+            if kept
+            else "nothing finished yet; rerun the same command to start over"
+        ),
+        file=sys.stderr,
+    )
+    raise SystemExit(130) from None
+
+
 def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
     """Runs a study the way every CLI does: set up, run, write, plot, summarise.
 
@@ -472,31 +489,15 @@ def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
         with ConsoleProgress(name, quiet=args.quiet or not writer) as progress:
             results = study.run(config, mesh=mesh, run_dir=run, progress=progress)
     except KeyboardInterrupt:
-        run.set_status("interrupted", wall_seconds=run.total_seconds(time.perf_counter() - start))
-        kept = len(run.parts())
-        command = record["command"] + ("" if "--resume" in (argv or []) else " --resume")
-        print(
-            f"{name}: interrupted after {_duration(time.perf_counter() - start)}; "
-            + (
-                f"{kept} finished part(s) kept in {run.path}; continue with: {command}"
-                if kept
-                else "nothing finished yet; rerun the same command to start over"
-            ),
-            file=sys.stderr,
-        )
-        raise SystemExit(130) from None
+        _interrupted(name, run, record["command"], argv, start)
     except BaseException as error:
         run.set_status("failed", error=f"{type(error).__name__}: {error}")
         raise
     elapsed = time.perf_counter() - start
     # The time the results took: with --resume, this run's and the runs it continued.
     wall_seconds = run.total_seconds(elapsed)
-    document = {
-        **results,
-        "wall_seconds": wall_seconds,
-        "run": {**record, "run_dir": str(run.path)},
-    }
-    document = io.to_jsonable(document)
+    run_entry = {**record, "run_dir": str(run.path)}
+    document = io.to_jsonable({**results, "wall_seconds": wall_seconds, "run": run_entry})
     if hasattr(study, "with_verdicts"):  # the same path as experiments/reanalyse.py
         document = io.to_jsonable(study.with_verdicts(document))
     written = [

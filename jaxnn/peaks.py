@@ -68,6 +68,18 @@ def _below_any(p: np.ndarray, j: int, cells: range) -> tuple[float, int | None]:
     return min(1.0, len(cells) * float(p[best, j])), best
 
 
+_NO_RISE = {"index": None, "significant": False, "verdict": "no rise detected", "qualifies": False}
+_PEAK_AT_END = {  # the last cell is the peak: no second descent on this axis
+    "excess": 0.0,
+    "excess_standard_error": None,
+    "excess_p": None,
+    "excess_p_holm": None,
+    "significant": False,
+    "verdict": "no second descent in the grid",
+    "qualifies": False,
+}
+
+
 def peak_of(per_seed: Sequence[Sequence[float]], *, alpha: float = SIGNIFICANCE) -> dict | None:
     """The largest rise above a dip along an axis, and its excess over the last cell.
 
@@ -103,12 +115,7 @@ def peak_of(per_seed: Sequence[Sequence[float]], *, alpha: float = SIGNIFICANCE)
     rises = np.array([means[j] - means[i] for j, i in zip(candidates, dips)])
     base = {"cells_scanned": n - 1}
     if not np.any(rises > 0):
-        return base | {
-            "index": None,
-            "significant": False,
-            "verdict": "no rise detected",
-            "qualifies": False,
-        }
+        return base | _NO_RISE
     p = pairwise_p_greater(values)
     rise_holm = stats.holm([_below_any(p, j, range(j))[0] for j in candidates])
     excess_holm = stats.holm([p[n - 1, j] for j in range(n - 1)])
@@ -122,16 +129,8 @@ def peak_of(per_seed: Sequence[Sequence[float]], *, alpha: float = SIGNIFICANCE)
         "rise_p": _below_any(p, j, range(j))[0],
         "rise_p_holm": float(rise_holm[j - 1]),
     }
-    if j == n - 1:  # the last cell is the peak: no second descent on this axis
-        return peak | {
-            "excess": 0.0,
-            "excess_standard_error": None,
-            "excess_p": None,
-            "excess_p_holm": None,
-            "significant": False,
-            "verdict": "no second descent in the grid",
-            "qualifies": False,
-        }
+    if j == n - 1:
+        return peak | _PEAK_AT_END
     excess = stats.paired_difference(values[:, j], values[:, -1])
     return (
         peak
@@ -242,6 +241,11 @@ def threshold_contrast(
             "qualifies": False,
             "reason": f"no cell {where} the window",
         }
+    return base | _window_contrast(values, window, alpha=alpha, power=power)
+
+
+def _window_contrast(values: np.ndarray, window: list[int], *, alpha: float, power: float):
+    """``threshold_contrast``'s two tests and sizes for a window with cells on both sides."""
     inside = np.nanmean(values[:, window], axis=1)
     summary = stats.seed_summary(inside)
     earlier = range(window[0])
@@ -258,40 +262,36 @@ def threshold_contrast(
     excess = stats.paired_difference(inside, values[:, -1])
     p_excess = excess["p_greater"] if math.isfinite(excess["p_greater"]) else 1.0
     rise_p = min(1.0, len(rises) * p_rise[best])
-    return (
-        base
-        | {
-            "tested": True,
-            "window_value": summary["mean"],
-            "window_standard_error": summary["standard_error"],
-            "rise": rise["mean"],
-            "rise_standard_error": rise["standard_error"],
-            "rise_p": float(rise_p),
-            "rise_versus": best,
-            "rise_cells": len(rises),
-            "rise_minimum_detectable": minimum_detectable(
-                rise["standard_error"], rise["n"], alpha / len(rises), power
-            ),
-            "excess": excess["mean"],
-            "excess_standard_error": excess["standard_error"],
-            "excess_p": float(p_excess),
-            "excess_minimum_detectable": minimum_detectable(
-                excess["standard_error"], excess["n"], alpha, power
-            ),
-            "significant": bool(rise_p < alpha and p_excess < alpha),
-            "dip": dip,
-            "rise_from_dip": from_dip["mean"],
-            "rise_from_dip_standard_error": from_dip["standard_error"],
-        }
-        | sized_verdict(
-            rise=rise["mean"],
-            whole_rise=from_dip["mean"],
-            rise_p=rise_p,
-            rise_floor=verdicts.spread_floor(*values[:, window].T, values[:, best]),
-            excess=excess["mean"],
-            excess_p=p_excess,
-            alpha=alpha,
-        )
+    return {
+        "tested": True,
+        "window_value": summary["mean"],
+        "window_standard_error": summary["standard_error"],
+        "rise": rise["mean"],
+        "rise_standard_error": rise["standard_error"],
+        "rise_p": float(rise_p),
+        "rise_versus": best,
+        "rise_cells": len(rises),
+        "rise_minimum_detectable": minimum_detectable(
+            rise["standard_error"], rise["n"], alpha / len(rises), power
+        ),
+        "excess": excess["mean"],
+        "excess_standard_error": excess["standard_error"],
+        "excess_p": float(p_excess),
+        "excess_minimum_detectable": minimum_detectable(
+            excess["standard_error"], excess["n"], alpha, power
+        ),
+        "significant": bool(rise_p < alpha and p_excess < alpha),
+        "dip": dip,
+        "rise_from_dip": from_dip["mean"],
+        "rise_from_dip_standard_error": from_dip["standard_error"],
+    } | sized_verdict(
+        rise=rise["mean"],
+        whole_rise=from_dip["mean"],
+        rise_p=rise_p,
+        rise_floor=verdicts.spread_floor(*values[:, window].T, values[:, best]),
+        excess=excess["mean"],
+        excess_p=p_excess,
+        alpha=alpha,
     )
 
 
@@ -386,6 +386,28 @@ def contrast_at_threshold(
     return contrast
 
 
+def _scan_cells(curves: np.ndarray) -> tuple[list[tuple], list[dict]]:
+    """Every interior cell's ``(curve, cell, rise-and-fall p, rise p)`` and its sizes in
+    seed means: the rise from its dip, the fall to its later low, the share undone, the floor."""
+    n_curves, _, n_cells = curves.shape
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells stay NaN
+        means = np.nanmean(curves, axis=1)
+    cells, sized = [], []
+    for c in range(n_curves):
+        p = pairwise_p_greater(curves[c])
+        for j in range(1, n_cells - 1):
+            rise_p, _ = _below_any(p, j, range(j))
+            fall_p, _ = _below_any(p, j, range(j + 1, n_cells))
+            cells.append((c, j, max(rise_p, fall_p), rise_p))
+            dip = int(np.nanargmin(means[c, :j]))
+            later = j + 1 + int(np.nanargmin(means[c, j + 1 :]))
+            floor = verdicts.spread_floor(curves[c, :, dip], curves[c, :, j])
+            size = verdicts.undone_share(means[c], j)
+            sized.append(size | {"dip_index": dip, "later_index": later, "rise_floor": floor})
+    return cells, sized
+
+
 def nonmonotone_cells(
     curves: np.ndarray,
     *,
@@ -425,49 +447,21 @@ def nonmonotone_cells(
         or ``"sliver"``).
     """
     curves = np.asarray(curves, np.float64)
-    n_curves, _, n_cells = curves.shape
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells stay NaN
-        means = np.nanmean(curves, axis=1)
-    cells = []
-    for c in range(n_curves):
-        p = pairwise_p_greater(curves[c])
-        for j in range(1, n_cells - 1):
-            rise_p, _ = _below_any(p, j, range(j))
-            fall_p, _ = _below_any(p, j, range(j + 1, n_cells))
-            cells.append((c, j, max(rise_p, fall_p), rise_p))
-    result = {
-        "cells_scanned": len(cells),
-        "method": "Benjamini-Hochberg",
-        "alpha": alpha,
-        "share": share,
-        "slivers": 0,
-        "marks": [],
-        "falls": [],
-    }
+    cells, sized = _scan_cells(curves)
+    result = {"cells_scanned": len(cells), "method": "Benjamini-Hochberg", "alpha": alpha}
+    result |= {"share": share, "slivers": 0, "marks": [], "falls": []}
     if not cells:
         return result
     both_q = scipy_stats.false_discovery_control([cell[2] for cell in cells])
     rise_q = scipy_stats.false_discovery_control([cell[3] for cell in cells])
-    sized = []
-    for c, j, _, _ in cells:
-        size = verdicts.undone_share(means[c], j)
-        dip = int(np.nanargmin(means[c, :j]))
-        later = j + 1 + int(np.nanargmin(means[c, j + 1 :]))
-        floor = verdicts.spread_floor(curves[c, :, dip], curves[c, :, j])
-        sized.append(size | {"dip_index": dip, "later_index": later, "rise_floor": floor})
 
     def mark(kind: str, best: int, q: float) -> dict:
-        return {
-            "curve": cells[best][0],
-            "kind": kind,
-            "index": cells[best][1],
-            **{key: sized[best][key] for key in ("dip_index", "later_index")},
-            **{key: float(sized[best][key]) for key in ("rise", "fall", "undone", "rise_floor")},
-            "q": float(q),
-        }
+        (curve, index, _, _), size = cells[best], sized[best]
+        exact = {key: float(size[key]) for key in ("rise", "fall", "undone", "rise_floor")}
+        where = {"dip_index": size["dip_index"], "later_index": size["later_index"]}
+        return {"curve": curve, "kind": kind, "index": index, **where, **exact, "q": float(q)}
 
-    for c in range(n_curves):
+    for c in range(curves.shape[0]):
         own = [n for n, cell in enumerate(cells) if cell[0] == c]
         rising = [
             n for n in own if rise_q[n] < alpha and sized[n]["rise"] >= sized[n]["rise_floor"]
@@ -475,7 +469,6 @@ def nonmonotone_cells(
         both = [n for n in rising if both_q[n] < alpha]
         qualifying = [n for n in both if sized[n]["undone"] >= share]
         result["slivers"] += len(both) - len(qualifying)
-
         falling = [n for n in both if sized[n]["undone"] >= 0.0]
         if falling:  # the most significant rise-and-fall, whatever share it undoes
             best = min(falling, key=lambda n: both_q[n])

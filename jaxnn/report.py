@@ -224,69 +224,42 @@ def _listed_verdicts(results: dict) -> dict[str, dict]:
     return named
 
 
-def differing_verdicts(figures_dir: str | Path, block: str = SEED_BLOCK) -> list[str]:
-    """``"<study>: <verdict name> (<verdict> / <other block's verdict>)"`` for every verdict
-    that the ``--seed 1`` block does not repeat."""
-    figures_dir, out = Path(figures_dir), []
-    for path in sorted(figures_dir.glob("*.json")):
-        other_path = figures_dir / block / path.name
-        if not other_path.exists():
-            continue
-        named = _listed_verdicts(read_results(path))
-        others = _listed_verdicts(read_results(other_path))
-        for name, first in named.items():
-            second = others.get(name)
-            if second is not None and first.get("verdict") != second.get("verdict"):
-                out.append(
-                    f"`{path.stem}` {name} ({first.get('verdict')} / {second.get('verdict')})"
-                )
-    return out
-
-
-def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:
-    """Every study's verdicts (its pre-registered threshold tests, ``"threshold_contrasts"``,
-    and its ``"verdicts"`` list) beside the same verdicts of the run with another master seed
-    (``figures/<block>/``), with their sizes and floors.
-
-    Study-agnostic: any result file with such verdicts and a counterpart in the block's
-    folder is compared, verdict by verdict (matched by name).
-    """
-    figures_dir = Path(figures_dir)
-    contrast_rows, other_rows, agree, differ, missing = [], [], [], [], []
+def _verdict_pairs(figures_dir: Path, block: str) -> tuple[list[tuple], list[str]]:
+    """``(study, verdict name, (results, verdict), (rerun, verdict))`` for every verdict that
+    a result file and its counterpart in ``block`` both hold; and the studies with verdicts
+    whose counterpart is missing."""
+    pairs, missing = [], []
     for path in sorted(figures_dir.glob("*.json")):
         results = read_results(path)
         named = _listed_verdicts(results)
-        if not named:
-            continue
         other_path = figures_dir / block / path.name
-        if not other_path.exists():
+        if named and not other_path.exists():
             missing.append(path.stem)
+        if not named or not other_path.exists():
             continue
         rerun = read_results(other_path)
         others = _listed_verdicts(rerun)
-        for name, first in named.items():
-            if name not in others:
-                continue
-            second = others[name]
-            (agree if first.get("verdict") == second.get("verdict") else differ).append(name)
-            for run, entry in ((results, first), (rerun, second)):
-                seed = f"`--seed {run.get('run', {}).get('seed', '?')}`"
-                if name.startswith("peak test: "):
-                    contrast_rows.append(
-                        [f"`{path.stem}`", first["name"], seed, *_contrast_cells(entry)]
-                    )
-                else:
-                    other_rows.append(
-                        [
-                            f"`{path.stem}`",
-                            name,
-                            seed,
-                            fmt(entry.get("estimate")),
-                            fmt(entry.get("floor")),
-                            entry.get("verdict", "?"),
-                        ]
-                    )
-    method = (
+        pairs += [
+            (path.stem, name, (results, first), (rerun, others[name]))
+            for name, first in named.items()
+            if name in others
+        ]
+    return pairs, missing
+
+
+def differing_verdicts(figures_dir: str | Path, block: str = SEED_BLOCK) -> list[str]:
+    """``"<study>: <verdict name> (<verdict> / <other block's verdict>)"`` for every verdict
+    that the ``--seed 1`` block does not repeat."""
+    pairs, _ = _verdict_pairs(Path(figures_dir), block)
+    return [
+        f"`{stem}` {name} ({first.get('verdict')} / {second.get('verdict')})"
+        for stem, name, (_, first), (_, second) in pairs
+        if first.get("verdict") != second.get("verdict")
+    ]
+
+
+def _seed_block_method(block: str) -> str:
+    return (
         "Each study tests its double-descent peak once per curve, where the theory puts it: a "
         "window at the interpolation threshold, fixed from the training error before the test "
         "error is read, against the cells before it (Bonferroni) and against the last "
@@ -298,13 +271,33 @@ def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:
         "draw. Values are in each study's units: error rates as fractions, the teacher's test "
         "loss as MSE."
     )
+
+
+def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:
+    """Every study's verdicts (its pre-registered threshold tests, ``"threshold_contrasts"``,
+    and its ``"verdicts"`` list) beside the same verdicts of the run with another master seed
+    (``figures/<block>/``), with their sizes and floors.
+
+    Study-agnostic: any result file with such verdicts and a counterpart in the block's
+    folder is compared, verdict by verdict (matched by name).
+    """
+    pairs, missing = _verdict_pairs(Path(figures_dir), block)
+    contrast_rows, other_rows, agree, differ = [], [], [], []
+    for stem, name, (results, first), (rerun, second) in pairs:
+        (agree if first.get("verdict") == second.get("verdict") else differ).append(name)
+        for run, entry in ((results, first), (rerun, second)):
+            seed = f"`--seed {run.get('run', {}).get('seed', '?')}`"
+            if name.startswith("peak test: "):
+                contrast_rows.append([f"`{stem}`", first["name"], seed, *_contrast_cells(entry)])
+            else:
+                size = [fmt(entry.get("estimate")), fmt(entry.get("floor"))]
+                other_rows.append([f"`{stem}`", name, seed, *size, entry.get("verdict", "?")])
     compared = len(agree) + len(differ)
+    waiting = ", ".join(f"`{m}`" for m in missing)
     if not compared:
         return (
             "*No second seed block yet:* run each study with `--seed 1 --out figures/"
-            f"{block} --runs runs/{block}`"
-            + (f" (waiting: {', '.join(f'`{m}`' for m in missing)})" if missing else "")
-            + "."
+            f"{block} --runs runs/{block}`" + (f" (waiting: {waiting})" if missing else "") + "."
         )
     text = [
         f"**{len(agree)} of {compared} verdicts agree** between the two seed blocks, floors "
@@ -315,28 +308,14 @@ def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:
             else f"; {len(differ)} {'differs' if len(differ) == 1 else 'differ'} "
             f"({', '.join(differ)}), so {'it is' if len(differ) == 1 else 'those are'} not settled."
         )
-        + (f" Not rerun yet: {', '.join(f'`{m}`' for m in missing)}." if missing else "")
+        + (f" Not rerun yet: {waiting}." if missing else "")
     ]
     if contrast_rows:
-        text.append(
-            table(
-                [
-                    "study",
-                    "curve",
-                    "run",
-                    "window",
-                    "seeds",
-                    "rise ± s.e.",
-                    "excess ± s.e.",
-                    "rise undone",
-                    "verdict",
-                ],
-                contrast_rows,
-            )
-        )
+        header = ["study", "curve", "run", "window", "seeds", "rise ± s.e.", "excess ± s.e."]
+        text.append(table([*header, "rise undone", "verdict"], contrast_rows))
     if other_rows:
         text.append(table(["study", "verdict on", "run", "size", "floor", "verdict"], other_rows))
-    text.append(details("How it was tested", method))
+    text.append(details("How it was tested", _seed_block_method(block)))
     return "\n\n".join(text)
 
 

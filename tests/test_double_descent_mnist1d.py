@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from jaxnn.studies import double_descent_mnist1d as study
+from jaxnn.studies import double_descent_mnist1d_analysis as analysis
 
 
 @pytest.fixture
@@ -35,12 +36,12 @@ def test_quick_run_writes_every_row_with_finite_numbers_and_the_run_record(quick
     for row in rows:
         seeds = curves[(row["model"], row["label_noise"])].seeds_at(row["width"])
         assert row["seeds"] == seeds and row["n_diverged"] == 0
-        for metric in study.METRICS:
+        for metric in analysis.METRICS:
             assert math.isfinite(row[metric]) and math.isfinite(row[f"{metric}_standard_error"])
             assert len(row[f"{metric}_per_seed"]) == seeds
             assert row[metric] == pytest.approx(np.mean(row[f"{metric}_per_seed"]))
         assert 0 <= row["test_error"] <= 1 and 0 <= row["train_error"] <= 1
-        assert row["n_params"] == study.family_of(row["model"]).parameter_count(row["width"])
+        assert row["n_params"] == analysis.family_of(row["model"]).parameter_count(row["width"])
     panel = written["epochwise"][0]
     assert panel["epochs"][0] == 0 and panel["epochs"][-1] == study.QUICK.epochs
     assert np.asarray(panel["test_error"]).shape == (3, len(panel["epochs"]))
@@ -145,9 +146,9 @@ def test_interpolation_threshold_needs_every_seed_at_zero():
         _row(4, [0.0, 0.01], [0.6, 0.6]),
         _row(8, [0.0, 0.0], [0.5, 0.5]),
     ]
-    threshold = study.interpolation_threshold(rows, n_train=40)
+    threshold = analysis.interpolation_threshold(rows, n_train=40)
     assert threshold == {"width": 8, "n_params": 80, "params_per_example": 2.0}
-    assert study.interpolation_threshold(rows[:2], n_train=40) is None
+    assert analysis.interpolation_threshold(rows[:2], n_train=40) is None
 
 
 def test_peak_is_the_largest_rise_above_a_dip_tested_with_holm_over_every_width():
@@ -158,7 +159,7 @@ def test_peak_is_the_largest_rise_above_a_dip_tested_with_holm_over_every_width(
         _row(8, [0.0] * 3, [0.50, 0.525, 0.511]),
         _row(16, [0.0] * 3, [0.40, 0.421, 0.41]),
     ]
-    peak = study.peak_of(rows, "test_error")
+    peak = analysis.peak_of(rows, "test_error")
     assert (peak["width"], peak["dip_width"], peak["widths_scanned"]) == (8, 4, 3)
     assert peak["rise"] == pytest.approx(np.mean([0.10, 0.105, 0.101]), rel=1e-12)
     assert peak["excess"] == pytest.approx(np.mean([0.10, 0.104, 0.101]), rel=1e-12)
@@ -170,7 +171,7 @@ def test_peak_is_the_largest_rise_above_a_dip_tested_with_holm_over_every_width(
         _row(w, [0.0] * 3, [0.6 - 0.1 * k, 0.61 - 0.1 * k, 0.62 - 0.1 * k])
         for k, w in enumerate((2, 4, 8))
     ]
-    assert study.peak_of(falling, "test_error")["width"] is None
+    assert analysis.peak_of(falling, "test_error")["width"] is None
     # Seeds that disagree: the same means, but neither test survives.
     noisy = [
         _row(2, [0.5] * 3, [0.45, 0.47, 0.46]),
@@ -178,7 +179,7 @@ def test_peak_is_the_largest_rise_above_a_dip_tested_with_holm_over_every_width(
         _row(8, [0.0] * 3, [0.60, 0.32, 0.611]),
         _row(16, [0.0] * 3, [0.40, 0.421, 0.41]),
     ]
-    assert not study.peak_of(noisy, "test_error")["significant"]
+    assert not analysis.peak_of(noisy, "test_error")["significant"]
 
 
 def test_seed_tiers_give_narrow_widths_more_seeds_and_one_sweep_per_count():
@@ -252,7 +253,7 @@ def test_a_call_shared_by_curves_gives_each_curve_what_a_call_of_its_own_gives(q
         for width in widths:
             row = rows[("mlp", label_noise, width)]
             curves = alone.curves[("data", 0, width)]
-            for metric in study.METRICS:
+            for metric in analysis.METRICS:
                 # float32 rounding only: the width groups (padding) may differ between calls.
                 np.testing.assert_allclose(
                     row[f"{metric}_per_seed"],
@@ -272,12 +273,12 @@ def test_threshold_contrast_uses_the_seeds_each_pair_of_widths_shares():
         _row(16, [0.0] * 2, [0.40, 0.41]),
     ]
     curve = study.Curve(model="mlp", label_noise=0.1, widths=(2, 4, 8, 16), seeds=2)
-    contrast = study.threshold_contrast(curve, rows, n_train=40)
+    contrast = analysis.threshold_contrast(curve, rows, n_train=40)
     assert contrast["window_values"] == [4, 8] and contrast["rise_versus_value"] == 2
     window = np.mean([[0.50, 0.53, 0.52], [0.51, 0.52, 0.50]], axis=0)
     assert contrast["rise"] == pytest.approx(np.mean(window - [0.40, 0.42, 0.41]), rel=1e-12)
     assert contrast["excess"] == pytest.approx(np.mean(window[:2] - [0.40, 0.41]), rel=1e-12)
-    assert np.isnan(study.per_seed(rows, "test_error")[3, 2])
+    assert np.isnan(analysis.per_seed(rows, "test_error")[3, 2])
 
 
 def test_comparison_with_a_published_curve_uses_the_prediction_z():
@@ -303,7 +304,7 @@ def test_comparison_with_a_published_curve_uses_the_prediction_z():
             },
         ],
     }
-    comparison = study.compare_with_published(published, rows)
+    comparison = analysis.compare_with_published(published, rows)
     assert comparison["widths_compared"] == 1
     (row,) = comparison["rows"]
     # mean 0.52, sd 0.02, n = 3: z = (0.60 - 0.52) / (0.02 sqrt(4/3))
@@ -311,7 +312,7 @@ def test_comparison_with_a_published_curve_uses_the_prediction_z():
 
 
 def test_published_reference_holds_the_notebook_widths_and_names_its_source():
-    reference = study.load_reference()
+    reference = analysis.load_reference()
     assert reference["source"]["commit"] and reference["source"]["file"].endswith(".ipynb")
     widths = {
         c["model"] + str(c["label_noise"]): [r["width"] for r in c["rows"]]
@@ -361,7 +362,7 @@ def _curve_rows(last_test):
 )
 def test_threshold_verdict_needs_the_widest_to_undo_half_the_rise(last, verdict):
     curve = {"model": "mlp", "label_noise": 0.1}
-    contrast = study.threshold_contrast(curve, _curve_rows(last), n_train=40)
+    contrast = analysis.threshold_contrast(curve, _curve_rows(last), n_train=40)
     assert contrast["verdict"] == verdict and contrast["rise_verdict"] == "effect"
     assert contrast["qualifies"] == (verdict == "double descent")
     if last[0] == 0.50:  # the sliver: its fall of 1 point is significant, and a tenth of the rise
@@ -385,15 +386,17 @@ def test_epochwise_marks_only_a_fall_that_undoes_half_the_rise():
     jitter = 0.002 * rng.standard_normal((2, 6, 7))
     hump = [0.5, 0.3, 0.2, 0.35, 0.25, 0.2, 0.2]  # rises 15 points, falls back 15
     plateau = [0.5, 0.3, 0.2, 0.35, 0.35, 0.34, 0.34]  # rises 15 points, falls 1: a sliver
-    test = study.epochwise_test(_panel(np.array([hump, plateau])[:, None, :] + jitter))
+    test = analysis.epochwise_test(_panel(np.array([hump, plateau])[:, None, :] + jitter))
     kinds = {m["width"]: m["kind"] for m in test["marks"]}
     assert kinds == {4: "double descent", 8: "overfitting that levels off"}
     assert test["verdict"] == "double descent" and test["slivers"] >= 1
-    only_plateau = study.epochwise_test(_panel(np.array([plateau, plateau])[:, None, :] + jitter))
+    only_plateau = analysis.epochwise_test(
+        _panel(np.array([plateau, plateau])[:, None, :] + jitter)
+    )
     assert only_plateau["verdict"] == "overfitting that levels off"
     # A file with seed means only is not tested, and still gives the size on seed means.
     panel = _panel(np.array([hump, plateau])[:, None, :] + jitter)
     del panel["test_error_per_seed"]
-    untested = study.epochwise_test(panel)
+    untested = analysis.epochwise_test(panel)
     assert untested["verdict"] == "not tested" and untested["marks"] == []
     assert untested["largest_rise"]["rise"] == pytest.approx(0.15, abs=0.01)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jaxnn import notebook_reference
-from jaxnn.studies import double_descent_mnist1d
+from jaxnn.studies import double_descent_mnist1d_analysis
 
 # The notebook's channel counts, as its code builds them.
 CNN_CHANNELS = np.concatenate((np.arange(2, 30, 2), np.arange(30, 101, 5))).tolist()
@@ -61,7 +61,7 @@ def test_transcribe_finds_the_three_cells_by_their_opening_comment():
 
 
 def test_committed_reference_is_todays_notebook_with_every_printed_width():
-    reference = double_descent_mnist1d.load_reference()
+    reference = double_descent_mnist1d_analysis.load_reference()
     assert reference["source"]["commit"].startswith("9129ceb")
     widths = {
         (c["model"], c["label_noise"]): [r["width"] for r in c["rows"]] for c in reference["curves"]

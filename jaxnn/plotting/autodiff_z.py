@@ -112,6 +112,36 @@ def _exit_point(center, toward, box) -> tuple[float, float]:
     return cx + t * dx, cy + t * dy
 
 
+_ARROW = {
+    "arrowstyle": "-|>",
+    "color": "#555555",
+    "lw": 1.2,
+    "shrinkA": 0,
+    "shrinkB": 1,
+    "mutation_scale": 14,
+}
+
+
+def _draw_edges(ax, consumer: Node, positions: dict, extents: dict, digits: int) -> None:
+    """The arrows into ``consumer``, edge to edge of the boxes, each with its local partial."""
+    name = consumer["name"]
+    for slot, source in enumerate(consumer["inputs"]):
+        start = _exit_point(positions[source], positions[name], extents[source])
+        end = _exit_point(positions[name], positions[source], extents[name])
+        ax.annotate("", xy=end, xytext=start, zorder=1, arrowprops=_ARROW)
+        middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+        ax.text(
+            *middle,
+            _edge_text(consumer, slot, digits),
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="#333333",
+            bbox=_LABEL_STYLE,
+            zorder=2,
+        )
+
+
 def plot_graph(
     nodes: Sequence[Node],
     *,
@@ -156,35 +186,7 @@ def plot_graph(
     extents = {name: _data_box(text, ax) for name, text in boxes.items()}
 
     for consumer in nodes:
-        name = consumer["name"]
-        for slot, source in enumerate(consumer["inputs"]):
-            start = _exit_point(positions[source], positions[name], extents[source])
-            end = _exit_point(positions[name], positions[source], extents[name])
-            ax.annotate(
-                "",
-                xy=end,
-                xytext=start,
-                zorder=1,
-                arrowprops={
-                    "arrowstyle": "-|>",
-                    "color": "#555555",
-                    "lw": 1.2,
-                    "shrinkA": 0,
-                    "shrinkB": 1,
-                    "mutation_scale": 14,
-                },
-            )
-            middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
-            ax.text(
-                *middle,
-                _edge_text(consumer, slot, digits),
-                ha="center",
-                va="center",
-                fontsize=9,
-                color="#333333",
-                bbox=_LABEL_STYLE,
-                zorder=2,
-            )
+        _draw_edges(ax, consumer, positions, extents, digits)
     ax.set_title(title, fontsize=12)
     ax.text(
         0.0,

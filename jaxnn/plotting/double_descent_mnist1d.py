@@ -57,70 +57,61 @@ def _published(results: dict, curve: dict) -> list[dict] | None:
     return None if match is None else match["rows"]
 
 
+def _width_panel(ax, results: dict, curve: dict, rows: list, kind: str, scale: float) -> None:
+    """One panel of ``plot_widths``: train and test ``kind`` against width, seed bands, the
+    notebook's points and the width from which the training error is 0."""
+    widths = np.array([r["width"] for r in rows])
+    _band(ax, widths, rows, f"test_{kind}", scale, TEST, "o-", "test, mean ± s.e. over seeds")
+    _band(ax, widths, rows, f"train_{kind}", scale, TRAIN, "s--", "train, mean ± s.e. over seeds")
+    published = _published(results, curve)
+    if published is not None:
+        marked = [r["width"] for r in published]
+        commit = results["reference_source"]["commit"][:7]
+        for part, marker, color in (("test", "x", "k"), ("train", "+", "dimgray")):
+            values = [scale * r[f"{part}_{kind}"] for r in published]
+            label = f"{part}, notebook at {commit} (1 seed)"
+            ax.plot(marked, values, marker, color=color, ms=5, ls="none", label=label)
+    threshold = curve["interpolation_threshold"]
+    if threshold is not None:
+        label = f"train error 0 from width {threshold['width']}"
+        ax.axvline(threshold["width"], color="tab:green", ls=":", lw=1.2, label=label)
+    log_axis_with_plain_ticks(ax, widths if published is None else np.union1d(widths, marked))
+
+
+def _figure_legend(fig, axes) -> None:
+    """One legend for the figure: every panel draws the same kinds of line."""
+    handles: dict = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            key = label.split(" from width")[0].split(", mean")[0]
+            if "from width" in label:
+                label = "training error 0 on every seed from this width"
+            handles.setdefault(key, (handle, label))
+    fig.legend(
+        [h for h, _ in handles.values()],
+        [label for _, label in handles.values()],
+        loc="lower center",
+        ncol=3,
+        fontsize=8,
+        bbox_to_anchor=(0.5, -0.06),
+    )
+
+
 def plot_widths(results: dict, path) -> Path:
     """The notebook's three panels (error against width) and cross-entropy below, seed bands."""
     curves = results["curves"]
     fig, axes = new_figure(ncols=len(curves), nrows=2, size=(4.6, 3.6))
     for column, curve in enumerate(curves):
         rows = _rows(results, curve)
-        widths = np.array([r["width"] for r in rows])
         counts = sorted({r["seeds"] for r in rows})
         seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
         error_ax, loss_ax = axes[0, column], axes[1, column]
-        for ax, metric_kind, scale in ((error_ax, "error", 100.0), (loss_ax, "loss", 1.0)):
-            _band(
-                ax,
-                widths,
-                rows,
-                f"test_{metric_kind}",
-                scale,
-                TEST,
-                "o-",
-                "test, mean ± s.e. over seeds",
-            )
-            _band(
-                ax,
-                widths,
-                rows,
-                f"train_{metric_kind}",
-                scale,
-                TRAIN,
-                "s--",
-                "train, mean ± s.e. over seeds",
-            )
-            published = _published(results, curve)
-            if published is not None:
-                marked = [r["width"] for r in published]
-                commit = results["reference_source"]["commit"][:7]
-                for part, marker, color in (("test", "x", "k"), ("train", "+", "dimgray")):
-                    ax.plot(
-                        marked,
-                        [scale * r[f"{part}_{metric_kind}"] for r in published],
-                        marker,
-                        color=color,
-                        ms=5,
-                        ls="none",
-                        label=f"{part}, notebook at {commit} (1 seed)",
-                    )
-            threshold = curve["interpolation_threshold"]
-            if threshold is not None:
-                ax.axvline(
-                    threshold["width"],
-                    color="tab:green",
-                    ls=":",
-                    lw=1.2,
-                    label=f"train error 0 from width {threshold['width']}",
-                )
-            shown = widths if published is None else np.union1d(widths, marked)
-            log_axis_with_plain_ticks(ax, shown)
+        _width_panel(error_ax, results, curve, rows, "error", 100.0)
+        _width_panel(loss_ax, results, curve, rows, "loss", 1.0)
         if curve["label_noise"] > 0:
-            error_ax.axhline(
-                90 * curve["label_noise"],
-                color="gray",
-                ls=":",
-                lw=1,
-                label=f"expected wrong training labels, {90 * curve['label_noise']:g} %",
-            )
+            wrong = 90 * curve["label_noise"]
+            label = f"expected wrong training labels, {wrong:g} %"
+            error_ax.axhline(wrong, color="gray", ls=":", lw=1, label=label)
         unit = "hidden units M (40 → M → M → 10)" if curve["model"] == "mlp" else "channels C"
         highest = max(100 * max(r["test_error"], r["train_error"]) for r in rows)
         verdict = curve.get("threshold_contrast", {}).get("verdict", "not tested")
@@ -133,27 +124,7 @@ def plot_widths(results: dict, path) -> Path:
         loss_ax.set(xlabel=unit, ylabel="cross-entropy (log scale)", yscale="log")
         loss_ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
         loss_ax.yaxis.set_minor_formatter(NullFormatter())
-    handles: dict = {}
-    for ax in axes.flat:  # one legend for the figure: every panel draws the same kinds of line
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            key = label.split(" from width")[0].split(", mean")[0]
-            handles.setdefault(
-                key,
-                (
-                    handle,
-                    label
-                    if "from width" not in label
-                    else "training error 0 on every seed from this width",
-                ),
-            )
-    fig.legend(
-        [h for h, _ in handles.values()],
-        [label for _, label in handles.values()],
-        loc="lower center",
-        ncol=3,
-        fontsize=8,
-        bbox_to_anchor=(0.5, -0.06),
-    )
+    _figure_legend(fig, axes)
     fig.suptitle(
         f"Deep double descent on MNIST-1D (N = {results['n_train']:,} training "
         f"examples, {results['n_test']:,} test; bands: ± one standard error over seeds)",

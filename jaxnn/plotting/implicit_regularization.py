@@ -333,6 +333,43 @@ def _plain_log_axis(ax, axis: str = "y") -> None:
     target.set_minor_formatter(NullFormatter())
 
 
+def _sharpness_panel(ax, results: dict, implicit: list[dict], stat: str) -> None:
+    """``stat`` of every converged implicit-only run and of the weight-decay runs against μ;
+    for λ_max, the edge 2/μ and its tolerance band."""
+    tolerance = results["sharpness"]["tolerance"]
+    decayed = [r for r in results["runs"] if r["weight_decay"] > 0 and not r["diverged"]]
+    rates_all = sorted({r["learning_rate"] for r in results["runs"]})
+    for prefix, (where, marker, color, shift) in SHARPNESS_WHERE.items():
+        x = np.array([r["learning_rate"] * shift for r in implicit])
+        y = np.array([_num(r[f"{prefix}{stat}"]) for r in implicit])
+        label = f"{where} (each converged seed)"
+        ax.scatter(x, y, marker=marker, color=color, alpha=0.6, s=22, label=label)
+    if decayed:
+        ax.scatter(
+            [r["learning_rate"] * 1.06 for r in decayed],
+            [_num(r[stat]) for r in decayed],
+            marker="^",
+            facecolors="none",
+            edgecolors="gray",
+            alpha=0.6,
+            s=18,
+            label="with weight decay, at the end",
+        )
+    if stat == "hessian_top_eigenvalue":
+        grid = np.geomspace(min(rates_all) / 1.3, max(rates_all) * 1.3, 50)
+        ax.plot(grid, 2 / grid, "k--", lw=1.2, label=r"edge $2/\mu$")
+        band = ((1 - tolerance) * 2 / grid, (1 + tolerance) * 2 / grid)
+        label = f"$2/\\mu$ ± {tolerance:g}·$2/\\mu$"
+        ax.fill_between(grid, *band, color="gray", alpha=0.15, label=label)
+    ax.set_xscale("log")
+    _plain_log_axis(ax, "y")
+    ax.set_xticks(rates_all, [f"{r:g}" for r in rates_all])
+    ax.minorticks_off()
+    ylabel = {"hessian_top_eigenvalue": r"$\lambda_\max$", "hessian_trace": r"tr $H$"}[stat]
+    ax.set(xlabel="learning rate μ", ylabel=f"{ylabel} of the training MSE")
+    ax.legend(fontsize=7)
+
+
 def plot_sharpness(results: dict, path) -> Path:
     """λ_max and tr H against μ with the edge 2/μ (top), test MSE against both (bottom).
 
@@ -344,55 +381,10 @@ def plot_sharpness(results: dict, path) -> Path:
     are those of the report (log statistic).
     """
     config = results["run"]["config"]
-    tolerance = results["sharpness"]["tolerance"]
     implicit = [r for r in _implicit_runs(results) if r["converged"]]
-    decayed = [r for r in results["runs"] if r["weight_decay"] > 0 and not r["diverged"]]
-    rates_all = sorted({r["learning_rate"] for r in results["runs"]})
     fig, axes = new_figure(ncols=2, nrows=2, size=(5.4, 4.0), layout="constrained")
-    for ax, stat, label in (
-        (axes[0, 0], "hessian_top_eigenvalue", r"$\lambda_\max$ of the training MSE"),
-        (axes[0, 1], "hessian_trace", r"tr $H$ of the training MSE"),
-    ):
-        for prefix, (where, marker, color, shift) in SHARPNESS_WHERE.items():
-            x = np.array([r["learning_rate"] * shift for r in implicit])
-            y = np.array([_num(r[f"{prefix}{stat}"]) for r in implicit])
-            ax.scatter(
-                x,
-                y,
-                marker=marker,
-                color=color,
-                alpha=0.6,
-                s=22,
-                label=f"{where} (each converged seed)",
-            )
-        if decayed:
-            ax.scatter(
-                [r["learning_rate"] * 1.06 for r in decayed],
-                [_num(r[stat]) for r in decayed],
-                marker="^",
-                facecolors="none",
-                edgecolors="gray",
-                alpha=0.6,
-                s=18,
-                label="with weight decay, at the end",
-            )
-        if stat == "hessian_top_eigenvalue":
-            grid = np.geomspace(min(rates_all) / 1.3, max(rates_all) * 1.3, 50)
-            ax.plot(grid, 2 / grid, "k--", lw=1.2, label=r"edge $2/\mu$")
-            ax.fill_between(
-                grid,
-                (1 - tolerance) * 2 / grid,
-                (1 + tolerance) * 2 / grid,
-                color="gray",
-                alpha=0.15,
-                label=f"$2/\\mu$ ± {tolerance:g}·$2/\\mu$",
-            )
-        ax.set_xscale("log")
-        _plain_log_axis(ax, "y")
-        ax.set_xticks(rates_all, [f"{r:g}" for r in rates_all])
-        ax.minorticks_off()
-        ax.set(xlabel="learning rate μ", ylabel=label)
-        ax.legend(fontsize=7)
+    _sharpness_panel(axes[0, 0], results, implicit, "hessian_top_eigenvalue")
+    _sharpness_panel(axes[0, 1], results, implicit, "hessian_trace")
     axes[0, 0].set_title("Sharpness against the edge of stability")
     axes[0, 1].set_title("Hessian trace (Hutchinson)")
     for ax, stat, label in (

@@ -206,16 +206,8 @@ def _noise_details(effect: dict) -> str:
 
 
 def _comparison_table(comparison: dict) -> str:
-    header = [
-        "width",
-        "parameters",
-        "published test error",
-        "ours (mean ± s.e.)",
-        "z",
-        "Holm p",
-        "published train error",
-        "ours",
-    ]
+    header = ["width", "parameters", "published test error", "ours (mean ± s.e.)", "z", "Holm p"]
+    header += ["published train error", "ours"]
     body = [
         [
             r["width"],
@@ -328,18 +320,8 @@ def _contrast_table(curves: list[dict], n_train: int) -> str:
                 f"**{contrast['verdict']}**" if contrast["qualifies"] else contrast["verdict"],
             ]
         )
-    return table(
-        [
-            "curve",
-            f"train error 0 from width (N = {fmt(n_train)})",
-            "window",
-            "rise ± s.e.",
-            "floor",
-            "share of the rise undone by the widest",
-            "verdict",
-        ],
-        body,
-    )
+    header = ["curve", f"train error 0 from width (N = {fmt(n_train)})", "window", "rise ± s.e."]
+    return table([*header, "floor", "share of the rise undone by the widest", "verdict"], body)
 
 
 def _setup(results: dict) -> str:
@@ -541,22 +523,8 @@ def _epochwise_method(results: dict) -> str:
                 ]
             )
     if rows:
-        parts.append(
-            table(
-                [
-                    "curve",
-                    "width",
-                    "kind",
-                    "epochs: dip → peak → later low",
-                    "rise",
-                    "floor",
-                    "fall",
-                    "undone",
-                    "q",
-                ],
-                rows,
-            )
-        )
+        header = ["curve", "width", "kind", "epochs: dip → peak → later low", "rise", "floor"]
+        parts.append(table([*header, "fall", "undone", "q"], rows))
     parts.append(
         " ".join(
             _epochwise_sentence(panel, curve)
@@ -657,40 +625,28 @@ def _short_contrast(contrast: dict, symbol: str) -> str:
 def answers(results: dict) -> list[dict]:
     """Beyond-the-sheet rows of REPORT.md's Answers: deep double descent in width (each curve),
     the check against the published notebook, and epoch-wise double descent."""
-    rows = []
     curves = {(c["model"], c["label_noise"]): c for c in results["curves"]}
-    figure = "double_descent_mnist1d.png"
-    noisy_mlp = [c for (model, q), c in curves.items() if model == "mlp" and q > 0]
-    for curve in noisy_mlp:
-        rows.append(
-            {
-                "item": "Beyond 8.1",
-                "question": "Deep double descent in width on real data (MNIST-1D MLP with "
-                f"{label_noise_words(curve['label_noise'])})?",
-                "answer": _short_contrast(curve["threshold_contrast"], "M"),
-                "figure": figure,
-            }
-        )
+    asked = [  # the noisy MLPs first, then the clean MLP, then the CNNs
+        (f"on real data (MNIST-1D MLP with {label_noise_words(q)})", c, "M")
+        for (model, q), c in curves.items()
+        if model == "mlp" and q > 0
+    ]
     if ("mlp", 0.0) in curves:
-        rows.append(
-            {
-                "item": "Beyond 8.1",
-                "question": "Deep double descent in width on MNIST-1D without label noise (MLP)?",
-                "answer": _short_contrast(curves[("mlp", 0.0)]["threshold_contrast"], "M"),
-                "figure": figure,
-            }
+        asked.append(("on MNIST-1D without label noise (MLP)", curves[("mlp", 0.0)], "M"))
+    asked += [
+        (f"on MNIST-1D with a CNN ({label_noise_words(q)})", c, "C")
+        for (model, q), c in curves.items()
+        if model == "cnn"
+    ]
+    figure = "double_descent_mnist1d.png"
+    rows = [
+        (
+            f"Deep double descent in width {where}?",
+            _short_contrast(c["threshold_contrast"], s),
+            figure,
         )
-    for (model, q), curve in curves.items():
-        if model == "cnn":
-            rows.append(
-                {
-                    "item": "Beyond 8.1",
-                    "question": "Deep double descent in width on MNIST-1D with a CNN "
-                    f"({label_noise_words(q)})?",
-                    "answer": _short_contrast(curve["threshold_contrast"], "C"),
-                    "figure": figure,
-                }
-            )
+        for where, c, s in asked
+    ]
     checks = [(c, _matching(c)) for c in results["curves"] if _matching(c) is not None]
     if checks:
         differ = sum(m["significant_after_holm"] for _, m in checks)
@@ -705,24 +661,14 @@ def answers(results: dict) -> list[dict]:
             f"{m['within_2']}/{m['widths_compared']} within |z| ≤ 2"
             for c, m in checks
         )
+        answer = f"{head}: {differ} of {total} published points differ from our seed means "
         rows.append(
-            {
-                "item": "Beyond 8.1",
-                "question": "Do we reproduce the published notebook?",
-                "answer": f"{head}: {differ} of {total} published points differ from our seed "
-                f"means after Holm ({detail}).",
-                "figure": figure,
-            }
+            ("Do we reproduce the published notebook?", f"{answer}after Holm ({detail}).", figure)
         )
-    rows.append(
-        {
-            "item": "Beyond 8.1",
-            "question": "Epoch-wise double descent on MNIST-1D?",
-            "answer": _epochwise_short(results["epochwise"]),
-            "figure": "double_descent_mnist1d_epochwise.png",
-        }
-    )
-    return rows
+    epochwise = _epochwise_short(results["epochwise"])
+    figure = "double_descent_mnist1d_epochwise.png"
+    rows.append(("Epoch-wise double descent on MNIST-1D?", epochwise, figure))
+    return [{"item": "Beyond 8.1", "question": q, "answer": a, "figure": f} for q, a, f in rows]
 
 
 def _epochwise_short(panels: list[dict]) -> str:

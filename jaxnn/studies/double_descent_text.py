@@ -469,15 +469,13 @@ def more_data_markdown(results: dict) -> str:
     )
 
 
-def epochwise_markdown(results: dict) -> str:
-    """Part (e), beyond the sheet: is the test loss non-monotone in epochs as well as in width?"""
-    panels = results["epochwise"]
-    share = f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} %"
-    summary_rows = []
+def _epochwise_summary(panels: list[dict]) -> str:
+    """Per training-set size: the verdict and the widths of each kind, with their sizes."""
+    rows = []
     for p in panels:
         levels = [m for m in p["nonmonotone"] if m["kind"] == verdicts.LEVELS_OFF]
         falls = p["significant_rise_and_fall"]
-        summary_rows.append(
+        rows.append(
             [
                 p["n_train"],
                 p["verdict"],
@@ -490,33 +488,35 @@ def epochwise_markdown(results: dict) -> str:
                 "—" if p.get("slivers") is None else p["slivers"],
             ]
         )
-    marks = table(
-        ["N", "M", "kind", "peak epoch", "rise", "fall", "undone", "floor", "q", "q tests"],
-        [
+    header = ["N", "verdict", "double descent at M", "levels off at M", "rise"]
+    header += ["significant slivers at M", "their fall", "undone", "sliver cells"]
+    return table(header, rows)
+
+
+def _epochwise_marks(panels: list[dict]) -> str:
+    """Each width's mark, then its most significant rise-and-fall where that is another cell."""
+    rows = []
+    for p in panels:
+        marked = {(m["width"], m["peak_epoch"]) for m in p["nonmonotone"]}
+        others = [
+            f for f in p["significant_rise_and_fall"] if (f["width"], f["peak_epoch"]) not in marked
+        ]
+        rows += [
             [
                 p["n_train"],
-                m["width"],
-                m["kind"],
-                m["peak_epoch"],
-                m["rise"],
-                m["fall"],
-                _pct(m["undone"]),
-                m["rise_floor"],
-                fmt(m["q"], 2),
-                m["tested"],
+                *(m[k] for k in ("width", "kind", "peak_epoch", "rise", "fall")),
+                *(_pct(m["undone"]), m["rise_floor"], fmt(m["q"], 2), m["tested"]),
             ]
-            for p in panels
-            for m in [
-                *p["nonmonotone"],
-                *(
-                    f
-                    for f in p["significant_rise_and_fall"]
-                    if (f["width"], f["peak_epoch"])
-                    not in {(m["width"], m["peak_epoch"]) for m in p["nonmonotone"]}
-                ),
-            ]
-        ],
-    )
+            for m in [*p["nonmonotone"], *others]
+        ]
+    header = ["N", "M", "kind", "peak epoch", "rise", "fall", "undone", "floor", "q", "q tests"]
+    return table(header, rows)
+
+
+def epochwise_markdown(results: dict) -> str:
+    """Part (e), beyond the sheet: is the test loss non-monotone in epochs as well as in width?"""
+    panels = results["epochwise"]
+    share = f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} %"
     first = panels[0]
     method = (
         f"The sweep recorded the test MSE at {len(first['epochs'])} epochs (log-spaced, then "
@@ -537,21 +537,8 @@ def epochwise_markdown(results: dict) -> str:
             "### (e) Epoch-wise double descent",
             epochwise_sentence(results),
             f"![test MSE over width and epoch]({EPOCHWISE_PNG})",
-            table(
-                [
-                    "N",
-                    "verdict",
-                    "double descent at M",
-                    "levels off at M",
-                    "rise",
-                    "significant slivers at M",
-                    "their fall",
-                    "undone",
-                    "sliver cells",
-                ],
-                summary_rows,
-            ),
-            details("How it was tested", method + "\n\n" + marks),
+            _epochwise_summary(panels),
+            details("How it was tested", method + "\n\n" + _epochwise_marks(panels)),
         ]
     )
 
@@ -567,82 +554,63 @@ def answers(results: dict) -> list[dict]:
     curves = sorted(results["training_curves"], key=lambda c: c["width"])
     peak_error = _row_at(results, n_first, peak["width"])["test_loss_standard_error"]
     rows = [
-        {
-            "item": "CA 1(b)",
-            "question": "What is the theoretical optimal test error $R_t$?",
-            "answer": f"$R_t = s^2 = {fmt(bayes)}$, the label-noise variance (the teacher is "
-            f"the best predictor); the lowest test MSE measured, "
-            f"{fmt(check['lowest_test_loss'])}, is "
+        (
+            "CA 1(b)",
+            "What is the theoretical optimal test error $R_t$?",
+            f"$R_t = s^2 = {fmt(bayes)}$, the label-noise variance (the teacher is the best "
+            f"predictor); the lowest test MSE measured, {fmt(check['lowest_test_loss'])}, is "
             + ("not below it." if check["passed"] else "**below it**: check the data."),
-            "figure": None,
-        },
-        {
-            "item": "CA 1(b)",
-            "question": "Training loss for each M (log–log plot)",
-            "answer": "Training MSE against epoch for M = "
+            None,
+        ),
+        (
+            "CA 1(b)",
+            "Training loss for each M (log–log plot)",
+            "Training MSE against epoch for M = "
             + ", ".join(str(c["width"]) for c in curves)
             + f" (N = {results['curve_n_train']}, {config['seeds']} seeds, "
             f"{fmt(config['curve_epochs'])} full-batch Adam steps); final median MSE "
             + ", ".join(fmt(c["final_train_loss"]) for c in curves)
             + ".",
-            "figure": CURVES_PNG,
-        },
-        {
-            "item": "CA 1(b)",
-            "question": "Which M reach MSE < 10⁻³? Faster or slower for larger models?",
-            "answer": speed_sentence(results),
-            "figure": CURVES_PNG,
-        },
-        {
-            "item": "CA 1(c)",
-            "question": "Final training and test loss against M",
-            "answer": f"N = {n_first}: training MSE reaches "
-            f"{fmt(results['interpolation_tol'])} from the threshold on; test MSE "
-            f"{fmt(sweep[0]['test_loss'])} at M = {sweep[0]['width']}, peak "
-            f"{_pm(peak['test_loss'], peak_error)} "
-            f"at M = {peak['width']}, {fmt(sweep[-1]['test_loss'])} at M = "
-            f"{sweep[-1]['width']}.",
-            "figure": SWEEP_PNG,
-        },
-        {
-            "item": "CA 1(c)",
-            "question": "What is the interpolation threshold, and how many parameters?",
-            "answer": threshold_sentence(results, n_first)
-            + f": the smallest M whose seed-median final training MSE is below "
-            f"{fmt(results['interpolation_tol'])}.",
-            "figure": SWEEP_PNG,
-        },
+            CURVES_PNG,
+        ),
+        (
+            "CA 1(b)",
+            "Which M reach MSE < 10⁻³? Faster or slower for larger models?",
+            speed_sentence(results),
+            CURVES_PNG,
+        ),
+        (
+            "CA 1(c)",
+            "Final training and test loss against M",
+            f"N = {n_first}: training MSE reaches {fmt(results['interpolation_tol'])} from the "
+            f"threshold on; test MSE {fmt(sweep[0]['test_loss'])} at M = {sweep[0]['width']}, "
+            f"peak {_pm(peak['test_loss'], peak_error)} at M = {peak['width']}, "
+            f"{fmt(sweep[-1]['test_loss'])} at M = {sweep[-1]['width']}.",
+            SWEEP_PNG,
+        ),
+        (
+            "CA 1(c)",
+            "What is the interpolation threshold, and how many parameters?",
+            threshold_sentence(results, n_first) + ": the smallest M whose seed-median final "
+            f"training MSE is below {fmt(results['interpolation_tol'])}.",
+            SWEEP_PNG,
+        ),
     ]
     contrast = _by_n(results["threshold_contrasts"], n_first)
     if contrast:
-        rows.append(
-            {
-                "item": "CA 1(c)",
-                "question": "Is there a double-descent peak at the threshold?",
-                "answer": _short_contrast(contrast),
-                "figure": SWEEP_PNG,
-            }
-        )
+        question = "Is there a double-descent peak at the threshold?"
+        rows.append(("CA 1(c)", question, _short_contrast(contrast), SWEEP_PNG))
     if len(n_values) > 1:
-        rows.append(
-            {
-                "item": "CA 1(d)",
-                "question": f"Test loss for N = {n_values[0]} and {n_values[1]} at the threshold "
-                "and beyond it; why?",
-                "answer": more_data_answer(results),
-                "figure": MORE_DATA_PNG,
-            }
+        question = (
+            f"Test loss for N = {n_values[0]} and {n_values[1]} at the threshold and beyond it; "
+            "why?"
         )
+        rows.append(("CA 1(d)", question, more_data_answer(results), MORE_DATA_PNG))
     if results.get("epochwise"):
-        rows.append(
-            {
-                "item": "Beyond the sheet",
-                "question": "Epoch-wise double descent in the teacher?",
-                "answer": epochwise_sentence(results),
-                "figure": EPOCHWISE_PNG,
-            }
-        )
-    return rows
+        question = "Epoch-wise double descent in the teacher?"
+        rows.append(("Beyond the sheet", question, epochwise_sentence(results), EPOCHWISE_PNG))
+    keys = ("item", "question", "answer", "figure")
+    return [dict(zip(keys, row)) for row in rows]
 
 
 def _short_contrast(contrast: dict) -> str:

@@ -212,10 +212,10 @@ def _row(quantity, latex, theory_value, samples_and_se, num_draws):
     }
 
 
-def measure_moments(config: Config, key_first, key_second) -> dict:
-    """(a)–(c): closed forms against sample estimates, each with its standard error."""
+def _samples(config: Config, key_first, key_second) -> tuple[np.ndarray, ...]:
+    """Draws of the first-layer pre-activation z, its ReLU h and the second-layer z2, in
+    float64 on the host, where the estimators run."""
     variance, output_variance, fan_in = config.weight_var, config.output_weight_var, config.fan_in
-    # the estimators run on the host in float64
     z = np.asarray(
         init_moments.sample_preactivations(
             key_first,
@@ -226,7 +226,6 @@ def measure_moments(config: Config, key_first, key_second) -> dict:
         ),
         dtype=np.float64,
     )
-    h = np.maximum(z, 0.0)
     z2 = np.asarray(
         init_moments.sample_second_layer(
             key_second,
@@ -239,59 +238,66 @@ def measure_moments(config: Config, key_first, key_second) -> dict:
         ),
         dtype=np.float64,
     )
+    return z, np.maximum(z, 0.0), z2
+
+
+def measure_moments(config: Config, key_first, key_second) -> dict:
+    """(a)–(c): closed forms against sample estimates, each with its standard error."""
+    variance, output_variance, fan_in = config.weight_var, config.output_weight_var, config.fan_in
+    z, h, z2 = _samples(config, key_first, key_second)
     first, second = (variance, fan_in), (variance, output_variance, fan_in, fan_in)
     n_first, n_second = config.num_draws, config.second_layer_draws
-    rows = [
-        _row(
+    specs = [  # (quantity, closed form, theory, (estimate, s.e.), draws)
+        (
             "(a) pre-activation mean",
             r"\mathbb E[z] = 0",
             init_moments.preactivation_mean(*first),
             _mean(z),
             n_first,
         ),
-        _row(
+        (
             "(a) pre-activation variance",
             r"\operatorname{Var}[z] = M\sigma^2",
             init_moments.preactivation_var(*first),
             _variance(z),
             n_first,
         ),
-        _row(
+        (
             "(b) ReLU second moment",
             r"\mathbb E[h^2] = M\sigma^2/2",
             init_moments.relu_second_moment(*first),
             _mean(h**2),
             n_first,
         ),
-        _row(
+        (
             "(b) ReLU mean (exact)",
             r"\mathbb E[h] = \sigma\,\Gamma(\tfrac{M+1}{2})/(\sqrt\pi\,\Gamma(\tfrac M2))",
             init_moments.relu_mean(*first),
             _mean(h),
             n_first,
         ),
-        _row(
+        (
             "(b) ReLU mean (large-M)",
             r"\mathbb E[h] \approx \sigma\sqrt{M}/\sqrt{2\pi}",
             init_moments.relu_mean_large_width(*first),
             _mean(h),
             n_first,
         ),
-        _row(
+        (
             "(b) ReLU variance",
             r"\operatorname{Var}[h] = M\sigma^2/2 - \mathbb E[h]^2",
             init_moments.relu_var(*first),
             _variance(h),
             n_first,
         ),
-        _row(
+        (
             "(c) second-layer mean",
             r"\mathbb E[z^{(2)}] = 0",
             init_moments.second_layer_mean(*second),
             _mean(z2),
             n_second,
         ),
-        _row(
+        (
             "(c) second-layer variance",
             r"\operatorname{Var}[z^{(2)}] = M\sigma_2^2\,\mathbb E[h^2]",
             init_moments.second_layer_var(*second),
@@ -299,7 +305,7 @@ def measure_moments(config: Config, key_first, key_second) -> dict:
             n_second,
         ),
         # E[h²] is what enters (c); Var[h] in its place is the classic slip, shown rejected
-        _row(
+        (
             "(c) wrong: variance instead of second moment",
             r"M\sigma_2^2\,\operatorname{Var}[h]\ \text{(rejected)}",
             fan_in * output_variance * init_moments.relu_var(*first),
@@ -307,12 +313,8 @@ def measure_moments(config: Config, key_first, key_second) -> dict:
             n_second,
         ),
     ]
-    return {
-        "fan_in": fan_in,
-        "weight_var": variance,
-        "output_weight_var": output_variance,
-        "rows": rows,
-    }
+    layer = {"fan_in": fan_in, "weight_var": variance, "output_weight_var": output_variance}
+    return layer | {"rows": [_row(*spec) for spec in specs]}
 
 
 def measure_depth_curve(config: Config, key_depth, index: int, gain: float) -> dict:

@@ -373,14 +373,20 @@ def answers(results: dict) -> list[dict]:
 
 def markdown(results: dict) -> str:
     """Each part's answer (the formula) with its check, then figures, tables, derivations."""
-    moments, depth, smooth = results["moments"], results["depth"], results["smoothness"]
+    lines = [*_moment_parts(results), *_depth_part(results["depth"]), *_smoothness_part(results)]
+    return "\n\n".join(lines) + "\n"
+
+
+def _moment_parts(results: dict) -> list[str]:
+    """Parts (a)–(c): the moments of one layer, each against its Monte Carlo check."""
+    moments = results["moments"]
     setup = (
         f"Checks at $M$ = {fmt(moments['fan_in'])}, $\\sigma^2$ = {fmt(moments['weight_var'])}, "
         f"$\\sigma_2^2$ = {fmt(moments['output_weight_var'])}: Monte Carlo ± standard error "
         "against the closed form, z = (Monte Carlo − theory) / s.e."
     )
     wrong = next(row for row in moments["rows"] if "rejected" in row["latex"])
-    lines = [
+    return [
         _SETUP + " " + setup,
         "### (a) Pre-activation",
         _FORMULAS["a"],
@@ -417,6 +423,12 @@ def markdown(results: dict) -> str:
                 for row in moments["rows"]
             ],
         ),
+    ]
+
+
+def _depth_part(depth: dict) -> list[str]:
+    """Part (d): the variance-preserving σ² and the second moment against depth."""
+    lines = [
         "### (d) Variance-preserving $\\sigma^2$",
         _FORMULAS["d"],
         "Below $2/M$ the signal (and the gradient) vanishes like $c^K$, above it explodes: "
@@ -447,6 +459,14 @@ def markdown(results: dict) -> str:
             ],
         ),
         details("Derivation", _DERIVATION["d"] + " Each cell: Monte Carlo ± s.e. (theory $c^k$)."),
+    ]
+    return lines
+
+
+def _smoothness_part(results: dict) -> list[str]:
+    """Part (e): the roughness of the initial function against σ², tanh and ReLU."""
+    smooth = results["smoothness"]
+    return [
         "### (e) Smoothness of the initial function",
         "**{}**: the roughness{}".format(*results["conclusion"].split(": the roughness", 1)),
         "![Initial functions and roughness](init_smoothness.png)",
@@ -496,7 +516,6 @@ def markdown(results: dict) -> str:
             + ".",
         ),
     ]
-    return "\n\n".join(lines) + "\n"
 
 
 def summary(results: dict) -> list[str]:

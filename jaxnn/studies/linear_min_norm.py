@@ -621,8 +621,7 @@ def summary(results: dict) -> list[str]:
 
 def markdown(results: dict) -> str:
     """The study's section: the answer, the formula, the figure, the table, the method."""
-    n, s, r = results["n"], results["noise_std"], results["beta_norm"]
-    margin, rows = results["check_margin"], results["rows"]
+    n, s, r, rows = results["n"], results["noise_std"], results["beta_norm"], results["rows"]
     heading = (
         f"### Minimum-norm least squares on p isotropic Gaussian features (n = {n}, "
         f"s = {fmt(s)}, ‖β‖ = {fmt(r)}, {results['n_seeds']} draws per p)"
@@ -651,6 +650,18 @@ def markdown(results: dict) -> str:
             ],
         ),
     ]
+    out.append(details("How it was tested", _method(results)))
+    return "\n\n".join(out)
+
+
+def _method(results: dict) -> str:
+    """The folded method: the design, the check against the formula, the verdict's test."""
+    n, r, margin, rows = (
+        results["n"],
+        results["beta_norm"],
+        results["check_margin"],
+        results["rows"],
+    )
     checked = [row for row in rows if row["checked"] and row["z_score"] is not None]
     misses = [row for row in checked if not row["within_3_se"]]
     method = (
@@ -703,5 +714,4 @@ def markdown(results: dict) -> str:
             f"({fmt(best_over['excess_risk'])}), against ‖β‖² = {fmt(r * r)} for the zero "
             "estimator β̂ = 0."
         )
-    out.append(details("How it was tested", method))
-    return "\n\n".join(out)
+    return method

@@ -1,0 +1,360 @@
+"""The sharpness subsection of the implicit-regularization study: λ_max and tr H against 2/μ.
+
+Sentences and tables read the ``sharpness`` and ``correlations`` entries that
+``implicit_regularization.run`` computed; the correlation helpers serve the
+gradient-statistics subsection too. Nothing here trains or measures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from jaxnn import verdicts
+from jaxnn.formatting import details, fmt, p_text, percent, plus_minus, signed, table
+
+WHERE = {"matched_loss_": "at the matched loss", "": "at the end"}
+SYMBOLS = {
+    "grad_norm_sq": "‖∇J‖²",
+    "batch_grad_variance": "V",
+    "hessian_top_eigenvalue": "λ_max",
+    "hessian_trace_per_parameter": "tr H/p",
+}
+
+
+def correlation_effect(c: dict, label: str = "", within: bool = False) -> str:
+    """r, its Holm p, and the fitted change of the test MSE across the statistic, judged."""
+    prefix = "within_" if within else ""
+    change = c[f"{prefix}change"]
+    r = c[f"{prefix}pearson"] if within else c["pearson"]
+    if not math.isfinite(change):
+        return f"r = {signed(r)} (no spread to measure)"
+    judgement = {
+        "estimate": abs(change),
+        "p": c[f"{prefix}p_holm"],
+        "floor": c["floor"],
+        "minimum_detectable": c[f"{prefix}minimum_detectable"],
+        "verdict": c[f"{prefix}verdict"],
+    }
+    noun = f"{'rise' if change > 0 else 'fall'} of test MSE over its range"
+    return f"r = {signed(r)}: " + verdicts.effect_text(judgement, noun=noun)
+
+
+def pm(row: dict, key: str) -> str:
+    return plus_minus(row[key], row[f"{key}_std"])
+
+
+def _positions_cell(counts: dict) -> str:
+    return f"{counts['below']}/{counts['at']}/{counts['above']}"
+
+
+def _position_text(counts: dict) -> str:
+    return (
+        f"{counts['at']} of {counts['n']} sit at the edge 2/μ, {counts['below']} below and "
+        f"{counts['above']} above it (λ_max·μ/2 = {fmt(counts['edge_ratio_min'])}–"
+        f"{fmt(counts['edge_ratio_max'])})"
+    )
+
+
+REGIME_WORDS = {
+    "at": "*at* the edge, like full-batch gradient descent (Cohen et al. 2021)",
+    "below": "below the edge, as Jastrzębski et al. (2020) report for SGD",
+    "above": "above the edge",
+}
+
+
+def regime_text(entry: dict) -> str:
+    """ "16 of 16 runs (100 %) sit at the edge (binomial p = 1.5e-05 against 1/2; floor 75 %)"."""
+    regime = entry["regime"]
+    shown = regime or max(("below", "at", "above"), key=lambda k: entry[k]["count"])
+    part = entry[shown]
+    counted = (
+        f"{part['count']} of {entry['n']} runs ({percent(part['share'])}) sit {shown} the edge "
+        f"(one-sided binomial {p_text(part['p'])} against 1/2; floor {percent(entry['floor'])})"
+    )
+    if regime:
+        return f"{counted}: **they sit {REGIME_WORDS[regime]}**"
+    return f"{counted}: **no single regime** holds for at least {percent(entry['floor'])} of runs"
+
+
+def _edge_verdict(sharpness: dict, batch_size: int) -> str:
+    totals, tolerance = sharpness["totals"], sharpness["tolerance"]
+    n = sum(t["n"] for t in totals.values())
+    above = sharpness["runs_above"]
+    if not above:
+        verdict = f"all sit at or below the edge (λ_max ≤ {1 + tolerance:g}·2/μ)"
+    else:
+        runs = ", ".join(
+            f"μ = {r['learning_rate']:g} seed {r['seed']} {WHERE[r['where']]} "
+            f"({fmt(r['edge_ratio'])})"
+            for r in above[:6]
+        )
+        verdict = (
+            f"{len(above)} of {n} measurements sit above the edge, where gradient descent on a "
+            f"quadratic with that step would diverge: {runs}" + (", …" if len(above) > 6 else "")
+        )
+    exceeding = sum(t["exceeding"] for t in totals.values())
+    if exceeding:
+        largest = max(t["edge_ratio_max"] for t in totals.values())
+        verdict += (
+            f"; {exceeding} of {n} exceed 2/μ itself, by up to {fmt(100 * (largest - 1), 2)} %"
+            + (", which the tolerance absorbs" if largest <= 1 + tolerance else "")
+        )
+    final = sharpness["regime"][""]
+    regime = f"at the end {regime_text(final)}"
+    if final["regime"] == "at":
+        regime += (
+            f"; with B = {batch_size}, SGD here does not settle below 2/μ as Jastrzębski et al. "
+            "(2020) report for small batches"
+        )
+    return f"Of these {n} measurements, {verdict}; {regime}."
+
+
+def _flatness_verdict(c: dict) -> str:
+    across = c["verdict"] == verdicts.EFFECT
+    inside = c["within_verdict"] == verdicts.EFFECT
+    if across and inside and c["change"] > 0 and c["within_change"] > 0:
+        return (
+            "flatter runs generalize better both across and within learning rates: this "
+            "supports “flatter generalizes better” here"
+        )
+    if across and c["change"] > 0:
+        return (
+            "flatter runs generalize better across rates, but within one rate the relation is "
+            "no effect: flatness and test error both follow μ, so the data support “flatter "
+            "generalizes better” only through the learning rate, not as a separate cause"
+        )
+    if across:
+        return "sharper runs generalize *better*, against “flatter generalizes better”"
+    return "no effect: the data do not support “flatter generalizes better” here"
+
+
+def sharpness_conclusions(results: dict, *, batch_size: int) -> list[str]:
+    """Sentences chosen from the sharpness summary: the edge, the scaling, the correlations."""
+    sharpness = results["sharpness"]
+    totals = sharpness["totals"]
+    if not totals[""]["n"]:
+        return [
+            "No implicit-only run converged: the sharpness of converged runs cannot be compared "
+            "with 2/μ."
+        ]
+    band = f"|λ_max·μ/2 − 1| ≤ {sharpness['tolerance']:g}"
+    sentences = [
+        f"{where.capitalize()}, of the converged implicit-only runs "
+        f"{_position_text(totals[prefix])}; at the edge means {band}."
+        for prefix, where in WHERE.items()
+        if totals[prefix]["n"]
+    ]
+    sentences.append(_edge_verdict(sharpness, batch_size))
+    decayed = sharpness["weight_decay_positions"]
+    if decayed["n"]:
+        sentences.append(
+            "With weight decay (λ_max of the training MSE alone; the decay adds λ to the kernel "
+            f"directions), of the non-diverged runs at the end {_position_text(decayed)}."
+        )
+    top, trace = (
+        sharpness["slopes"][f"matched_loss_{k}"]
+        for k in ("hessian_top_eigenvalue", "hessian_trace")
+    )
+    if math.isfinite(top["slope"]) and math.isfinite(trace["slope"]):
+        sentences.append(
+            f"Across runs λ_max at the matched loss scales as μ^{signed(top['slope'])} ± "
+            f"{fmt(top['standard_error'], 2)} (the edge 2/μ is μ^−1) and tr H as "
+            f"μ^{signed(trace['slope'])} ± {fmt(trace['standard_error'], 2)} (log-log fits over "
+            f"{top['n']} runs, ± s.e.)."
+        )
+    correlations = results["correlations"]
+    columns, n_tests = correlations["columns"], correlations["n_tests"]
+    n_runs = columns["matched_loss_hessian_top_eigenvalue"]["n"]
+    if n_runs < 3:
+        return [*sentences, "Fewer than three converged runs: no correlation can be measured."]
+    described = "; ".join(
+        f"with log {SYMBOLS[name]} {WHERE[prefix]} "
+        f"{correlation_effect(columns[prefix + name])} (Spearman ρ = "
+        f"{signed(columns[prefix + name]['spearman'])})"
+        for name in ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
+        for prefix in WHERE
+    )
+    sentences.append(
+        f"Across {n_runs} converged implicit-only runs, test MSE correlates {described} "
+        f"(p Holm-adjusted over the {n_tests} correlation tests of this report; floor: one "
+        "seed-to-seed standard deviation of the test MSE within a rate)."
+    )
+    within = "; ".join(
+        f"{SYMBOLS[name]} {correlation_effect(columns['matched_loss_' + name], within=True)} "
+        f"({columns['matched_loss_' + name]['within_dof']} degrees of freedom)"
+        for name in ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
+    )
+    sentences.append(
+        "Holding the learning rate fixed (each rate's seed mean removed from both; the partial "
+        f"correlation given the rate), at the matched loss: {within}."
+    )
+    found: dict[str, list[str]] = {}
+    for name in ("hessian_top_eigenvalue", "hessian_trace_per_parameter"):
+        found.setdefault(_flatness_verdict(columns[f"matched_loss_{name}"]), []).append(
+            SYMBOLS[name]
+        )
+    sentences.append(
+        f"At the matched loss (level {results['significance']:g} after Holm's correction over "
+        f"the {n_tests} tests, and the floor): "
+        + "; ".join(f"for {' and '.join(s)}, {verdict}" for verdict, s in found.items())
+        + "."
+    )
+    return sentences
+
+
+def _correlation_rows(correlations: dict) -> list[list]:
+    rows = []
+    for prefix, where in WHERE.items():
+        for name, symbol in SYMBOLS.items():
+            c = correlations["columns"][f"{prefix}{name}"]
+            rows.append(
+                [
+                    f"log {symbol} {where}",
+                    c["n"],
+                    signed(c["pearson"]),
+                    fmt(c["p_value"], 2),
+                    fmt(c["p_holm"], 2),
+                    signed(c["spearman"]),
+                    fmt(c["change"], 2),
+                    fmt(c["minimum_detectable"], 2),
+                    c["verdict"],
+                    signed(c["within_pearson"]),
+                    fmt(c["within_p_value"], 2),
+                    fmt(c["within_p_holm"], 2),
+                    fmt(c["within_change"], 2),
+                    c["within_verdict"],
+                ]
+            )
+    return rows
+
+
+def _correlation_table(correlations: dict) -> str:
+    header = ["statistic", "runs", "r", "p", "Holm", "Spearman ρ", "test-MSE change"]
+    header += ["detectable", "verdict", "r within rates", "p within", "Holm", "change within"]
+    return table([*header, "verdict within"], _correlation_rows(correlations))
+
+
+def compact_correlations(correlations: dict, names: Sequence[str]) -> str:
+    """Statistic | r | Holm p | test-MSE change | verdict (across); the same within rates."""
+    rows = []
+    for prefix, where in WHERE.items():
+        for name in names:
+            c = correlations["columns"][f"{prefix}{name}"]
+            rows.append(
+                [
+                    f"log {SYMBOLS[name]} {where}",
+                    signed(c["pearson"]),
+                    fmt(c["p_holm"], 2),
+                    fmt(c["change"], 2),
+                    f"**{c['verdict']}**" if c["verdict"] == verdicts.EFFECT else c["verdict"],
+                    signed(c["within_pearson"]),
+                    c["within_verdict"],
+                ]
+            )
+    header = ["statistic", "r", "Holm p", "test-MSE change", "verdict", "r within μ", "within"]
+    return table(header, rows)
+
+
+FULL_SHARPNESS = {
+    "λ_max matched": "matched_loss_hessian_top_eigenvalue",
+    "λ_max·μ/2 matched": "matched_loss_edge_ratio",
+    "λ_max final": "hessian_top_eigenvalue",
+    "λ_max·μ/2 final": "edge_ratio",
+    "tr H matched": "matched_loss_hessian_trace",
+    "tr H final": "hessian_trace",
+    "tr H/p matched": "matched_loss_hessian_trace_per_parameter",
+    "tr H/p final": "hessian_trace_per_parameter",
+}
+COMPACT_SHARPNESS = {"λ_max (end)": "hessian_top_eigenvalue", "λ_max·μ/2": "edge_ratio"}
+
+
+def _sharpness_table(results: dict, *, compact: bool) -> str:
+    """Per converged rate, the statistics against 2/μ and the runs below/at/above the edge:
+    the compact table at the end with the test MSE, the full one at the matched loss too."""
+    positions = {p["learning_rate"]: p for p in results["sharpness"]["positions"]}
+    columns = COMPACT_SHARPNESS if compact else FULL_SHARPNESS
+    rows = []
+    for r in results["rate_summary"]:
+        if not r["n_converged"]:
+            continue
+        at = positions[r["learning_rate"]]
+        final = _positions_cell(at["final_positions"])
+        tail = (
+            [final, pm(r, "test_loss")]
+            if compact
+            else [f"{_positions_cell(at['matched_loss_positions'])}; {final}"]
+        )
+        rate = r["learning_rate"]
+        rows.append([f"{rate:g}", fmt(2 / rate), *(pm(r, k) for k in columns.values()), *tail])
+    tail = ["runs below/at/above", "test MSE"] if compact else ["below/at/above"]
+    return table(["μ", "2/μ", *columns, *tail], rows)
+
+
+def sharpness_markdown(results: dict) -> list[str]:
+    """The subsection "Sharpness and the edge of stability": answer, figure, table, details."""
+    config = results["run"]["config"]
+    sharpness = results["sharpness"]
+    method = (
+        f"Top Hessian eigenvalue λ_max (Lanczos, {config['lanczos_iterations']} Hessian-vector "
+        f"products) and trace tr H (Hutchinson, {config['trace_samples']} Rademacher probes) of "
+        "each run's full training MSE, at the matched loss and at the end; p = "
+        f"{results['n_params']} parameters, so tr H/p is the mean eigenvalue. Gradient descent "
+        "with step μ is stable on a quadratic only while λ_max ≤ 2/μ (Cohen et al. 2021). Mean "
+        "± std over converged implicit-only seeds; below/at/above counts runs against the edge "
+        f"(at: |λ_max·μ/2 − 1| ≤ {sharpness['tolerance']:g}) at the matched loss; at the end. "
+        f"Regime floor: {results['floors']['regime']}. Correlations: Pearson r with its exact "
+        "two-sided p (n − 2 degrees of freedom), Spearman ρ, and the correlation within "
+        "learning rates (each rate's seed mean removed from both; n − 1 − (number of rates) "
+        f"degrees of freedom); Holm over all {results['correlations']['n_tests']} tests. Size: "
+        "the fitted change of the test MSE from the lowest to the highest log statistic "
+        "(“detectable”: what the test finds at 80 % power); floor "
+        f"{fmt(results['correlations']['floor'], 2)}: {results['floors']['correlation']}."
+    )
+    body = "\n\n".join(
+        [
+            method,
+            _sharpness_table(results, compact=False),
+            _correlation_table(results["correlations"]),
+            "\n".join(f"- {sentence}" for sentence in results["sharpness_conclusions"]),
+        ]
+    )
+    return [
+        "### Sharpness and the edge of stability",
+        "",
+        sharpness_answer(results) + ".",
+        "",
+        "![sharpness against the learning rate](implicit_regularization_sharpness.png)",
+        "",
+        _sharpness_table(results, compact=True),
+        "",
+        compact_correlations(
+            results["correlations"], ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
+        ),
+        "",
+        details("How it was tested", body),
+        "",
+    ]
+
+
+def sharpness_answer(results: dict) -> str:
+    """Does SGD's learning rate set the sharpness? The regime at the end and λ_max's scaling."""
+    sharpness = results["sharpness"]
+    if not sharpness["totals"][""]["n"]:
+        return "No implicit-only run converged, so the sharpness cannot be compared with 2/μ"
+    top = sharpness["slopes"]["hessian_top_eigenvalue"]
+    entry = sharpness["regime"][""]
+    shown = entry["regime"] or max(("below", "at", "above"), key=lambda k: entry[k]["count"])
+    part = entry[shown]
+    verdict = (
+        {"at": "**Yes: SGD sits at the edge**", "below": "**No: SGD settles below the edge**",
+         "above": "**SGD sits above the edge**"}[entry["regime"]]
+        if entry["regime"]
+        else "**no single regime**"
+    )  # fmt: skip
+    return (
+        f"{verdict}: at the end {part['count']} of {entry['n']} runs sit {shown} 2/μ (share "
+        f"{percent(part['share'])}, binomial {p_text(part['p'])} against 1/2; floor "
+        f"{percent(entry['floor'])}), and λ_max ∝ μ^{signed(top['slope'])} ± "
+        f"{fmt(top['standard_error'], 2)}"
+    )
