@@ -2,7 +2,7 @@
 
     python experiments/bench_curvature.py [--quick] [--seed N] [--out DIR] [--matmul-precision P]
 
-On the 8 -> 50^5 -> 8 ReLU network (lecun_normal init) and N = 100 teacher
+On the 8 -> 50^5 -> 8 ReLU network (``jaxnn.models.MLP``, lecun_normal init) and N = 100 teacher
 examples, every statistic is jit-compiled, warmed up and timed in turns with a
 full-batch gradient in this one process (this machine's speed drifts over
 minutes, so only side-by-side ratios mean anything). Prints seconds per call
@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+from flax import nnx
 
 from jaxnn import cli, curvature, data, io, models, objectives, precision
 
@@ -59,6 +60,18 @@ class Config:
         precision.check_precision(self.matmul_precision)
 
 
+def network_loss(key: jax.Array, width: int, depth: int):
+    """``(loss_fn, params)``: the training MSE of ``models.MLP`` as a function of its
+    parameters (a pure dict), and the parameters drawn from ``key``."""
+    module = models.MLP(width, rngs=nnx.Rngs(key), depth=depth, init_scheme="lecun_normal")
+    graphdef, params = nnx.split(module, nnx.Param)
+
+    def loss_fn(params, x, y):
+        return objectives.mse(nnx.merge(graphdef, params)(x), y)
+
+    return loss_fn, nnx.to_pure_dict(params)
+
+
 QUICK = Config(
     width=16,
     depth=2,
@@ -81,11 +94,10 @@ def main(argv: list[str] | None = None) -> dict:
     out = cli.writable_dir(args.out)
 
     key_params, key_data, key_probes = jax.random.split(jax.random.key(config.seed), 3)
-    sizes = models.stacked_layer_sizes(config.width, config.depth)
-    params = models.init(key_params, sizes, init_scheme="lecun_normal")
+    loss_fn, params = network_loss(key_params, config.width, config.depth)
     dataset = data.make_dataset(key_data, data.TeacherConfig(), config.n_train, n_draws=1)
     timing = curvature.time_statistics(
-        objectives.make_loss_fn(models.MLPFamily()),
+        loss_fn,
         params,
         dataset.x_train[0],
         dataset.y_train[0],
@@ -100,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     results = {
         **timing,
-        "parameter_count": models.parameter_count(sizes),
+        "parameter_count": sum(leaf.size for leaf in jax.tree.leaves(params)),
         **io.run_record(config, seed=config.seed, argv=argv),
     }
 

@@ -251,6 +251,8 @@ class _Spec:
     drop_last: bool
     record_epochs: tuple[int, ...]
     statistics: tuple[str, ...]
+    lanczos_iterations: int
+    trace_samples: int
     loss_thresholds: tuple[float, ...]
     final_window: int
     snapshot_below: float | None
@@ -357,6 +359,12 @@ def _describe(spec: _Spec, sets, schedule, *, loss_name, conv_impl) -> tuple[dic
         "drop_last": spec.drop_last,
         "record_epochs": list(spec.record_epochs),
         "statistics": list(spec.statistics),
+        # Only when a curvature statistic is asked for, so other sweeps keep their run keys.
+        **(
+            {"lanczos_iterations": spec.lanczos_iterations, "trace_samples": spec.trace_samples}
+            if set(spec.statistics) & set(sweep_measure.CURVATURE_STATISTICS)
+            else {}
+        ),
         "loss_thresholds": list(spec.loss_thresholds),
         "final_window": spec.final_window,
         "snapshot_below": spec.snapshot_below,
@@ -383,8 +391,23 @@ def _open_run(run_dir, description: dict, resume: bool):
     return io.RunDirectory(run_dir, "width_sweep", {"config": description}, resume=bool(resume))
 
 
-def _train_buckets(spec: _Spec, sets, planned, run, tags, reporter) -> dict:
-    """``{(set name, combination index, width): result}`` over every bucket."""
+def _timed(measure, seconds: list[float]):
+    """``measure``, adding its wall seconds to ``seconds`` (``None`` stays ``None``)."""
+    if measure is None:
+        return None
+
+    def timed(*args):
+        start = time.perf_counter()
+        out = measure(*args)
+        seconds.append(time.perf_counter() - start)
+        return out
+
+    return timed
+
+
+def _train_buckets(spec: _Spec, sets, planned, run, tags, reporter, seconds) -> dict:
+    """``{(set name, combination index, width): result}`` over every bucket; the seconds
+    spent measuring statistics are appended to ``seconds``."""
     cells = {}
     for (bucket, config, groups), tag in zip(planned, tags):
         variants = _variants(spec, bucket.names, sets)
@@ -407,12 +430,19 @@ def _train_buckets(spec: _Spec, sets, planned, run, tags, reporter) -> dict:
             progress=reporter,
             load_group=lambda g, t=tag: run.load_part(f"{t}_{g.name}") if run else None,
             save_group=lambda g, r, t=tag: run.save_part(f"{t}_{g.name}", r) if run else None,
-            measure=(
+            measure=_timed(
                 sweep_measure.make_measure(
-                    spec.family, spec.objective, spec.statistics, config, spec.key
+                    spec.family,
+                    spec.objective,
+                    spec.statistics,
+                    config,
+                    spec.key,
+                    lanczos_iterations=spec.lanczos_iterations,
+                    trace_samples=spec.trace_samples,
                 )
                 if spec.statistics or spec.snapshot_below is not None
-                else None
+                else None,
+                seconds,
             ),
         )
         cells.update({(*variant, width): r for (variant, _, width), r in trained.items()})
@@ -435,6 +465,8 @@ def width_sweep(
     metrics: Mapping[str, Callable] | None = None,
     record_epochs: Sequence[int] = (),
     statistics: Sequence[str] = (),
+    lanczos_iterations: int = sweep_measure.LANCZOS_ITERATIONS,
+    trace_samples: int = sweep_measure.TRACE_SAMPLES,
     loss_thresholds: Sequence[float] = (),
     final_window: int = 1,
     snapshot_below: float | None = None,
@@ -479,9 +511,16 @@ def width_sweep(
             start and the end) and ``statistics`` are computed.
         statistics: any of ``STATISTICS``: the full-gradient norm ``grad_norm_sq``,
             the mini-batch variance ``batch_grad_variance`` and ``noise_scale``
-            (``jaxnn.gradstats``, batches of ``batch_size`` in order), and the
-            Hessian's ``top_eigenvalue`` (``jaxnn.curvature``, Lanczos), each at
-            ``record_epochs`` on the member's training set and its narrow model.
+            (``jaxnn.gradstats``, batches of ``batch_size`` in order; these need a
+            ``batch_size``), the Hessian's ``top_eigenvalue`` (``jaxnn.curvature``,
+            Lanczos), ``hessian_trace`` and ``hessian_trace_standard_error``
+            (Hutchinson), and ``output_spread`` (the mean over outputs of the
+            standard deviation of the predictions over the training inputs; 0 for
+            a network collapsed to a constant), each at ``record_epochs`` on the
+            member's training set and its narrow model, in a few vmapped calls
+            (``jaxnn.sweep_measure``, which documents each member's probe keys).
+        lanczos_iterations: Hessian-vector products of each ``top_eigenvalue``.
+        trace_samples: Rademacher probes (>= 2) of each ``hessian_trace``.
         loss_thresholds: record the first epoch whose training loss is below each
             (``SweepResult.first_epoch_below``; -1: never, or only after diverging).
         final_window: ``final_train_loss`` is the median of the training loss over
@@ -540,6 +579,11 @@ def width_sweep(
         loss_thresholds, final_window, schedule
     )
     snapshot_below = sweep_checks.check_snapshot(snapshot_below)
+    lanczos_iterations = sweep_checks.positive_int(lanczos_iterations, "lanczos_iterations")
+    if sweep_checks.positive_int(trace_samples, "trace_samples") < 2:
+        raise ValueError(
+            f"trace_samples: need at least 2 for a standard error, got {trace_samples}"
+        )
     integer_targets = next(iter(sets.values()))["y_train"].dtype.kind in "biu"
     objective = make_loss_objective(loss, metrics, integer_targets)
     engine_optimizer, combinations = make_optimizer(optimizer, hyperparams)
@@ -560,6 +604,8 @@ def width_sweep(
         drop_last=drop_last,
         record_epochs=record_epochs,
         statistics=statistics,
+        lanczos_iterations=lanczos_iterations,
+        trace_samples=trace_samples,
         loss_thresholds=loss_thresholds,
         final_window=final_window,
         snapshot_below=snapshot_below,
@@ -613,7 +659,8 @@ def _sweep(spec: _Spec, sets, schedule, run_dir, resume, reporter, conv_impl, st
             ),
             "GFLOP",
         )
-        cells = _train_buckets(spec, sets, planned, run, tags, reporter)
+        measuring: list[float] = []
+        cells = _train_buckets(spec, sets, planned, run, tags, reporter, measuring)
     seconds = time.perf_counter() - started
     one_set = tuple(sets) == (sweep_checks.DEFAULT_SET,)
     if run is not None and run is not run_dir:
@@ -628,6 +675,7 @@ def _sweep(spec: _Spec, sets, schedule, run_dir, resume, reporter, conv_impl, st
             for g in gs
         ],
         "wall_seconds": seconds,
+        "statistics_seconds": sum(measuring),  # of wall_seconds (groups measured this call)
         "versions": io.package_versions(),
         "device": io.device_info(),
     }

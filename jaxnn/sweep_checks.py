@@ -23,7 +23,17 @@ from jaxnn.sweep import MAX_WIDTH
 
 DATA_KEYS = ("x_train", "y_train", "x_test", "y_test")
 DEFAULT_SET = "data"  # the name of the one training set of a plain ``data`` dict
-STATISTICS = ("grad_norm_sq", "batch_grad_variance", "noise_scale", "top_eigenvalue")
+STATISTICS = (
+    "grad_norm_sq",
+    "batch_grad_variance",
+    "noise_scale",
+    "top_eigenvalue",
+    "hessian_trace",
+    "hessian_trace_standard_error",
+    "output_spread",
+)
+# The statistics over mini-batches: they need a batch_size (the others see the whole set).
+BATCH_STATISTICS = ("grad_norm_sq", "batch_grad_variance", "noise_scale")
 CLASSIFICATION_LOSSES = ("softmax_cross_entropy",)  # registry names that need integer labels
 
 
@@ -243,8 +253,11 @@ def check_options(
         raise ValueError(f"statistics: unknown {unknown}; choose from {STATISTICS}")
     if statistics and not record_epochs:
         raise ValueError("statistics: need record_epochs (or a snapshot_below) to measure them at")
-    if statistics and batch_size is None:
-        raise ValueError("statistics: need a batch_size (the mini-batch variance is over batches)")
+    if set(statistics) & set(BATCH_STATISTICS) and batch_size is None:
+        raise ValueError(
+            f"statistics: {', '.join(s for s in statistics if s in BATCH_STATISTICS)} need a "
+            "batch_size (the mini-batch variance is over batches)"
+        )
     return statistics
 
 

@@ -620,3 +620,59 @@ def test_a_snapshot_at_matched_loss_and_its_statistics_equal_the_engines():
         np.testing.assert_allclose(got["top_eigenvalue"][seed], top, rtol=1e-4)
     row = swept.rows()[1]
     assert row["snapshot_epoch"] == epochs[1] and "snapshot_top_eigenvalue" in row
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the statistics
+def test_curvature_and_output_spread_at_record_epochs_equal_the_library_on_the_same_params():
+    """Full batch (no batch_size needed for these), two rates sharing each seed's probes.
+
+    Epoch 0 holds the initial draw and epoch 1 one gradient step from it, both computed
+    here independently; each statistic is the library's on those parameters with the probe
+    key ``sweep_measure.probe_key`` documents (float32: rtol 1e-4)."""
+    data, rates, names = _vectors(n=24), (0.01, 0.05), sweep_measure.CURVATURE_STATISTICS
+    result = _sweep(
+        UserMLP, data, [4], loss="mse", optimizer=optax.sgd, hyperparams={"learning_rate": rates},
+        epochs=2, batch_size=None, record_epochs=[0, 1], lanczos_iterations=6, trace_samples=4,
+        statistics=[*names, "output_spread"],
+    )  # fmt: skip
+    family = module_family.ModuleFamily(UserMLP, (6,))
+    loss_fn = objectives.make_loss_fn(family, module_sweep.make_loss_objective("mse", None, False))
+    x, y = jnp.asarray(data["x_train"]), jnp.asarray(data["y_train"])
+    for index, rate in enumerate(rates):
+        got = result.statistics[("data", index, 4)]
+        for seed in range(2):
+            key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), 4), seed)
+            start = nnx.to_pure_dict(nnx.state(UserMLP(4, rngs=nnx.Rngs(key)), nnx.Param))
+            step = jax.tree.map(
+                lambda p, g, r=rate: p - r * g, start, jax.grad(loss_fn)(start, x, y)
+            )
+            for slot, params in enumerate((start, step)):
+                probe = sweep_measure.probe_key(jax.random.key(0), 4, seed, slot)
+                top = curvature.hessian_top_eigenvalue(loss_fn, params, x, y, key=probe,
+                                                       iterations=6)  # fmt: skip
+                trace, error = curvature.hessian_trace(
+                    loss_fn, params, x, y, num_samples=4,
+                    key=jax.random.fold_in(probe, sweep_measure.TRACE_PROBE),
+                )  # fmt: skip
+                spread = jnp.mean(jnp.std(family.apply(params, x), axis=0))
+                expected = (top, trace, error, spread)
+                for name, value in zip((*names, "output_spread"), expected):
+                    np.testing.assert_allclose(got[name][seed, slot], value, rtol=1e-4)
+    # Epoch 0 is the same draw and the same probes at every rate (paired comparisons).
+    first, second = (result.statistics[("data", i, 4)] for i in range(2))
+    for name in names:
+        np.testing.assert_array_equal(first[name][:, 0], second[name][:, 0])
+        assert not np.array_equal(first[name][:, 1], second[name][:, 1])
+    assert result.config["statistics_seconds"] > 0
+
+
+def test_gradient_statistics_need_a_batch_size_and_curvature_needs_two_probes(monkeypatch):
+    monkeypatch.setattr(sweep, "run_width_sweep", lambda *a, **k: pytest.fail("computed"))
+    for options, name in (
+        (dict(statistics=["noise_scale"], record_epochs=[1], batch_size=None), "noise_scale"),
+        (dict(statistics=["hessian_trace"], record_epochs=[1], trace_samples=1), "trace_samples"),
+        (dict(statistics=["top_eigenvalue"], record_epochs=[1], lanczos_iterations=0),
+         "lanczos_iterations"),
+    ):  # fmt: skip
+        with pytest.raises(ValueError, match=name):
+            _sweep(UserMLP, _vectors(), [4], loss="mse", **options)

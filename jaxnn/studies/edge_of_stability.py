@@ -16,11 +16,18 @@ stability") found that on neural networks
 This study trains the implicit-regularization study's network and data (8 → 50 × 5 → 8
 ReLU, LeCun init, N = 100 points of the same teacher, the same seeds; the defaults are
 repeated here, since a study imports no other study) with full-batch
-gradient descent (``TrainConfig(optimizer="sgd", batch_size=None)``) at several step sizes
-:math:`\mu` and seeds in one vmapped ``train.train`` call that keeps the parameters every
-``record_every`` epochs. :math:`\lambda_\max` of the full training MSE of every kept
-parameter set is then measured by Lanczos (``curvature.top_eigenvalues``) in one vmapped,
-jitted function applied to fixed-size batches of the flattened ``[member, record]`` axis.
+gradient descent (``optax.sgd``, ``batch_size=None``) at several step sizes :math:`\mu`
+and seeds in one ``jaxnn.width_sweep`` call (the step size a swept hyperparameter) that
+records every ``record_every`` epochs the top eigenvalue :math:`\lambda_\max` of the full
+training MSE (Lanczos, statistic ``top_eigenvalue``): every kept parameter set of every run
+is measured by one vmapped, jitted function on fixed-size batches of sets.
+
+A run is determined by the config and its seed s: s draws its training set from
+``split(key(config.seed))[0]`` (``data.make_dataset``, draw s), its initialization from
+``fold_in(fold_in(key_init, width), s)`` and its Lanczos start vector at record slot k
+from ``fold_in(fold_in(fold_in(fold_in(key_init, width), s), CURVATURE_STREAM), k)``
+(``jaxnn.sweep_measure.probe_key``), with ``key_init = split(key(config.seed))[1]``: runs
+that share a seed share data, initialization and probes across step sizes (paired).
 
 Measured per run (``stability.trajectory_measures``), with the *edge ratio*
 :math:`r = \lambda_\max\mu/2`: the initial ratio; the *onset*, the first recorded
@@ -45,28 +52,17 @@ sentences and Markdown are in ``edge_of_stability_text``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
+import optax
 from scipy import stats as scipy_stats
 
-from jaxnn import (
-    curvature,
-    data,
-    members,
-    models,
-    precision,
-    stability,
-    stats,
-    train,
-    validation,
-    verdicts,
-)
-from jaxnn.studies import NoProgress
+import jaxnn
+from jaxnn import data, models, precision, stability, stats, validation, verdicts
 from jaxnn.studies.edge_of_stability_text import (
     SIGNATURES,
     answers,
@@ -112,9 +108,6 @@ class Config:
         edge_band: b; the edge is :math:`|\\lambda_\\max\\mu/2 - 1| \\le b`, and the onset is
             the first record with :math:`\\lambda_\\max\\mu/2 \\ge 1 - b`.
         significance: two-sided level of the test of λ_max against 2/μ, after Holm.
-        curvature_batch: parameter sets per compiled curvature call (memory: each holds a
-            Lanczos basis of ``lanczos_iterations`` parameter vectors).
-        chunk_epochs: epochs per compiled training call.
         matmul_precision: float32 matmul precision (``jaxnn.precision``).
         seed: master seed of data, initializations and Lanczos start vectors.
     """
@@ -131,14 +124,12 @@ class Config:
     lanczos_iterations: int = 20
     edge_band: float = 0.1
     significance: float = 0.05
-    curvature_batch: int = 256
-    chunk_epochs: int = 1000
     matmul_precision: str = precision.DEFAULT
     seed: int = 0
 
     def __post_init__(self):
         counts = "width depth n_train seeds epochs record_every lanczos_iterations"
-        validation.at_least(self, 1, *counts.split(), "curvature_batch", "chunk_epochs")
+        validation.at_least(self, 1, *counts.split())
         if self.record_every > self.epochs:
             raise ValueError(
                 f"record_every: must be <= epochs ({self.epochs}), got {self.record_every}"
@@ -154,29 +145,31 @@ class Config:
         models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)
 
-    def model(self) -> models.MLPFamily:
-        """The network: ``data.input_dim`` → width × depth → ``data.output_dim`` ReLU."""
-        return models.MLPFamily(
-            input_dim=self.data.input_dim, output_dim=self.data.output_dim, depth=self.depth
-        )
+    def network(self) -> Callable:
+        """The module of ``width_sweep``: ``data.input_dim`` → width × depth →
+        ``data.output_dim`` ReLU, initialized by ``init_scheme``."""
+        return _network(self.data.input_dim, self.data.output_dim, self.depth, self.init_scheme)
 
     def record_epochs(self) -> tuple[int, ...]:
         """0, k, 2k, ... and T: the epochs whose parameters get a λ_max."""
         return tuple(sorted({*range(0, self.epochs + 1, self.record_every), self.epochs}))
 
-    def train_config(self) -> train.TrainConfig:
-        return train.TrainConfig(
-            model=self.model(),
-            objective="mse",
-            optimizer="sgd",
-            epochs=self.epochs,
-            batch_size=None,
-            chunk_epochs=min(self.chunk_epochs, self.epochs),
-            final_window=max(1, min(100, self.epochs // 20)),
-            record_epochs=self.record_epochs(),
-            keep_recorded_params=True,
-            matmul_precision=self.matmul_precision,
-        )
+
+@functools.lru_cache(maxsize=16)
+def _network(input_dim: int, output_dim: int, depth: int, init_scheme: str) -> Callable:
+    """One named module factory per network, so sweeps of it share compiled programs."""
+
+    def mlp(width, *, rngs):
+        return models.MLP(width, rngs=rngs, input_dim=input_dim, output_dim=output_dim,
+                          depth=depth, init_scheme=init_scheme)  # fmt: skip
+
+    mlp.__name__ = f"MLP_depth{depth}_{init_scheme}"
+    return mlp
+
+
+def gradient_descent(learning_rate):
+    """Plain (full-batch) gradient descent, swept over ``learning_rate``."""
+    return optax.sgd(learning_rate)
 
 
 QUICK = Config(
@@ -185,27 +178,13 @@ QUICK = Config(
     seeds=1,
     epochs=300,
     record_every=20,
-    chunk_epochs=150,
 )
 FULL = Config(
     learning_rates=(0.01, 0.02, 0.04, 0.08, 0.16, 0.32),
     seeds=8,
     epochs=10_000,
     record_every=25,
-    chunk_epochs=2000,
-    curvature_batch=1024,
 )
-
-
-def trajectory_keys(key: jax.Array, seeds: Sequence[int], n_records: int) -> jax.Array:
-    """``[member * n_records]`` typed keys, member-major: ``curvature_keys(key, seeds, record)``.
-
-    ``key`` is the init key of ``members.build_members``; members that share a seed
-    share the start vector of each record (paired across step sizes).
-    """
-    records = jnp.arange(n_records)
-    keys = jax.vmap(lambda r: curvature.curvature_keys(key, seeds, r), out_axes=1)(records)
-    return keys.reshape(-1)
 
 
 def rate_summary(runs: Sequence[dict]) -> list[dict]:
@@ -319,67 +298,59 @@ def trajectories(
     return out
 
 
-def train_and_measure(config: Config, *, mesh=None, progress=None) -> dict:
-    """Trains every (μ, seed) in one vmapped call, then measures λ_max at every record."""
-    progress = progress or NoProgress()
-    start = time.perf_counter()
+def sweep(config: Config, *, mesh=None, run_dir=None, progress=None) -> jaxnn.SweepResult:
+    """Every (μ, seed) in one ``width_sweep`` call, λ_max at every record epoch."""
     key_data, key_init = jax.random.split(jax.random.key(config.seed))  # as the SGD study
     dataset = data.make_dataset(key_data, config.data, config.n_train, n_draws=config.seeds)
-    grid = members.make_grid(config.learning_rates, config.seeds)
-    sweep = members.for_config(config, grid, dataset, key_init)
-    result = train.train(
-        config.train_config(), sweep, dataset.x_test, dataset.y_test, mesh=mesh, progress=progress
-    )
-    train_seconds = time.perf_counter() - start
-    n_members, n_records = len(grid.seed), len(config.record_epochs())
-    flat = jax.tree.map(
-        lambda a: a.reshape(n_members * n_records, *a.shape[2:]), result.recorded_params
-    )
-    top = curvature.top_eigenvalues(
-        config.model(),
-        flat,
-        sweep.x_train,
-        sweep.y_train,
-        np.repeat(np.arange(n_members), n_records),
-        trajectory_keys(key_init, grid.seed, n_records),
-        iterations=config.lanczos_iterations,
-        batch_size=config.curvature_batch,
+    return jaxnn.width_sweep(
+        config.network(),
+        {name: getattr(dataset, name) for name in ("x_train", "y_train", "x_test", "y_test")},
+        widths=[config.width],
+        seeds=config.seeds,
+        loss="mse",
+        optimizer=gradient_descent,
+        hyperparams={"learning_rate": config.learning_rates},
+        epochs=config.epochs,
+        batch_size=None,
+        record_epochs=config.record_epochs(),
+        statistics=["top_eigenvalue"],
+        lanczos_iterations=config.lanczos_iterations,
+        key=key_init,
         matmul_precision=config.matmul_precision,
+        progress=progress or False,
+        run_dir=run_dir,
         mesh=mesh,
-        progress=progress,
     )
+
+
+def train_and_measure(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
+    """``[member]`` arrays of the sweep (members rate-major, seed-minor) and its timings."""
+    result = sweep(config, mesh=mesh, run_dir=run_dir, progress=progress)
+    cells = [("data", index, config.width) for index in range(len(config.learning_rates))]
+
+    def stacked(read) -> np.ndarray:
+        return np.concatenate([np.asarray(read(cell)) for cell in cells])
+
+    measuring = result.config["statistics_seconds"]
     return {
-        "learning_rate": grid.learning_rate,
-        "seed": grid.seed,
-        "record_epochs": np.asarray(config.record_epochs()),
-        "top_eigenvalue": top.reshape(n_members, n_records),
-        "train_loss": result.train_loss,
-        "test_loss": result.test_loss[:, -1],
-        "diverged": result.diverged,
-        "train_seconds": np.asarray(train_seconds),
-        "curvature_seconds": np.asarray(time.perf_counter() - start - train_seconds),
+        "learning_rate": np.repeat(np.asarray(config.learning_rates), config.seeds),
+        "seed": np.tile(np.arange(config.seeds), len(cells)),
+        "record_epochs": np.asarray(result.record_epochs),
+        "top_eigenvalue": stacked(lambda c: result.statistics[c]["top_eigenvalue"]),
+        "train_loss": stacked(lambda c: result.loss_curves[c]),
+        "test_loss": stacked(lambda c: result.curves[c]["test_loss"][:, -1]),
+        "diverged": stacked(lambda c: result.diverged[c]),
+        "n_params": np.asarray(result.n_params[config.width]),
+        "train_seconds": np.asarray(result.config["wall_seconds"] - measuring),
+        "curvature_seconds": np.asarray(measuring),
     }
 
 
-def curvature_batches(config: Config) -> int:
-    """Compiled curvature calls of a run (the progress counts them after the epochs)."""
-    sets = len(config.learning_rates) * config.seeds * len(config.record_epochs())
-    return -(-sets // min(config.curvature_batch, sets))
-
-
 def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
-    """The study: train, measure, summarise (the trajectories are one resumable part)."""
-    progress = progress or NoProgress()
-    # One unit per training epoch and one per curvature batch (about as long, at the defaults).
-    progress.start(config.epochs + curvature_batches(config), "step")
-    arrays = run_dir.load_part("trajectories") if run_dir is not None else None
-    if arrays is None:
-        arrays = train_and_measure(config, mesh=mesh, progress=progress)
-        if run_dir is not None:
-            run_dir.save_part("trajectories", arrays)
-    else:
-        progress(config.epochs + curvature_batches(config))
-    return summarize(config, arrays)
+    """The study: train and measure (resumable through ``run_dir``), then summarise."""
+    return summarize(
+        config, train_and_measure(config, mesh=mesh, run_dir=run_dir, progress=progress)
+    )
 
 
 def signature_verdicts(runs: Sequence[dict], *, alpha: float) -> dict:
@@ -462,7 +433,7 @@ def summarize(config: Config, arrays: dict) -> dict:
             }
         )
     return {
-        "n_params": config.model().parameter_count(config.width),
+        "n_params": int(arrays["n_params"]),
         **analyse(runs, band=config.edge_band, epochs=config.epochs, alpha=config.significance),
         "trajectories": trajectories(
             np.asarray(arrays["learning_rate"]),

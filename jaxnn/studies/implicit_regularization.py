@@ -22,9 +22,18 @@ test error. Both penalties carry the coefficient :math:`\varepsilon/4`
 
 Why a matched training loss: after convergence the loss reaches the float32
 floor (about 1e-13) where every gradient is rounding noise, and a faster rate
-simply sits longer at that floor. The training loop snapshots the parameters at
-the first epoch with loss below ``matched_loss`` (``TrainConfig.snapshot_below``);
+simply sits longer at that floor. The sweep snapshots the parameters at
+the first epoch with loss below ``matched_loss`` (``width_sweep``'s ``snapshot_below``);
 statistics there compare the rates at equal :math:`C`. We report both.
+
+One ``jaxnn.width_sweep`` call trains every (weight decay, learning rate, seed), the
+decay 0 included, as swept hyperparameters of SGD with L2 on the kernels, and measures
+every statistic at the end (record epoch T) and at the snapshot. A run is determined by
+the config and its seed s: its training set is draw s of ``split(key(config.seed))[0]``,
+its initialization and batch order come from ``fold_in(fold_in(key_init, width), s)`` and
+its curvature probes from ``jaxnn.sweep_measure.probe_key`` (record slot 0 at the end,
+``SNAPSHOT_PROBE`` at the matched loss), with ``key_init = split(key(config.seed))[1]``:
+settings that share a seed share data, initialization, batch order and probes (paired).
 
 Sharpness (``jaxnn.stability``): every member's :math:`\lambda_\max` (Lanczos) and
 :math:`\operatorname{tr}H` (Hutchinson) of its own training MSE, at the matched loss
@@ -32,7 +41,7 @@ and at the end (``jaxnn.curvature``), against the edge :math:`2/\mu` and the tes
 
 Divergence: a run is *diverged* if the training loop flagged it (non-finite or
 exploding loss) or if its network collapsed to a constant output
-(``members.output_spread`` below ``collapse_tol`` times that of the targets).
+(its ``output_spread`` statistic below ``collapse_tol`` times the targets' spread).
 
 Statistics (``jaxnn.stats``, ``jaxnn.verdicts``): every verdict is significant *and*
 at least a floor fixed before the data. A trend against :math:`\mu` is the least-squares
@@ -61,27 +70,25 @@ import dataclasses
 import functools
 import itertools
 import math
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import numpy as np
-from scipy import stats as scipy_stats
+import optax
 
-from jaxnn import (
-    curvature,
-    data,
-    gradstats,
-    members,
-    models,
-    precision,
-    stability,
-    stats,
-    train,
-    validation,
-    verdicts,
+import jaxnn
+from jaxnn import data, models, precision, stability, stats, validation, verdicts
+from jaxnn.studies.implicit_regularization_stats import (
+    CORRELATION_FLOOR_REASON,
+    PLACES,
+    TREND_FLOOR_REASON,
+    best_settings,
+    column,
+    converged_implicit,
+    edge_regime,
+    statistic_trends,
+    test_loss_correlations,
 )
-from jaxnn.studies import NoProgress
 from jaxnn.studies.implicit_regularization_text import (
     answers,
     conclusions,
@@ -92,16 +99,6 @@ from jaxnn.studies.implicit_regularization_text import (
 
 __all__ = ["FULL", "QUICK", "Config", "answers", "markdown", "run", "summary", "with_verdicts"]
 
-POWER = 0.8  # the power at which a "not detected" sentence states the smallest detectable effect
-TREND_FLOOR_REASON = (
-    "a trend's fitted change across the swept μ (in log units of the statistic) must be at "
-    "least one seed-to-seed standard deviation of the log statistic within a rate: below it, "
-    "two seeds at one rate differ by as much as the whole trend"
-)
-CORRELATION_FLOOR_REASON = (
-    "a correlation's fitted change in test MSE from the lowest to the highest value of the "
-    "statistic must be at least one seed-to-seed standard deviation of the test MSE within a rate"
-)
 # Why 0.2: the modified loss of Smith et al. 2021 is a series in ε; when its first-order
 # term is a share s of C, the neglected higher-order terms are of order s² C, under 4 % of
 # the loss for s ≤ 0.2, so the first-order picture holds to a few per cent.
@@ -131,7 +128,6 @@ class Config:
         matched_loss: gradient statistics are also taken at the first epoch below this.
         convergence_level: a run has converged when its final training MSE is below this.
         collapse_tol: output spread below this times the target spread counts as diverged.
-        chunk_epochs: epochs per compiled call (one host sync and progress tick).
         lanczos_iterations: Hessian-vector products of the Lanczos estimate of
             :math:`\\lambda_\\max` (20 agree with 60 to about 1e-3 on this network).
         trace_samples: Rademacher probes of the Hutchinson trace (standard error
@@ -156,7 +152,6 @@ class Config:
     matched_loss: float = 1e-4
     convergence_level: float = 1e-5
     collapse_tol: float = 1e-3
-    chunk_epochs: int = 500
     lanczos_iterations: int = 20
     trace_samples: int = 30
     edge_tolerance: float = 0.1
@@ -165,7 +160,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        counts = "width depth n_train batch_size seeds epochs chunk_epochs lanczos_iterations"
+        counts = "width depth n_train batch_size seeds epochs lanczos_iterations"
         validation.at_least(self, 1, *counts.split())
         validation.at_least(self, 2, "trace_samples")  # a standard error needs two probes
         if self.n_train % self.batch_size:
@@ -183,25 +178,33 @@ class Config:
         models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)
 
-    def model(self) -> models.MLPFamily:
-        """The network: ``data.input_dim`` → width × depth → ``data.output_dim`` ReLU."""
-        return models.MLPFamily(
-            input_dim=self.data.input_dim, output_dim=self.data.output_dim, depth=self.depth
-        )
+    def network(self) -> Callable:
+        """The module of ``width_sweep``: ``data.input_dim`` → width × depth →
+        ``data.output_dim`` ReLU, initialized by ``init_scheme``."""
+        return _network(self.data.input_dim, self.data.output_dim, self.depth, self.init_scheme)
 
-    def train_config(self) -> train.TrainConfig:
-        return train.TrainConfig(
-            model=self.model(),
-            objective="mse",
-            optimizer="sgd",
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            chunk_epochs=min(self.chunk_epochs, self.epochs),
-            loss_thresholds=(self.matched_loss, self.convergence_level),
-            final_window=max(1, min(100, self.epochs // 20)),
-            snapshot_below=self.matched_loss,
-            matmul_precision=self.matmul_precision,
-        )
+    def n_params(self) -> int:
+        sizes = [self.data.input_dim, *[self.width] * self.depth, self.data.output_dim]
+        return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+
+
+@functools.lru_cache(maxsize=16)
+def _network(input_dim: int, output_dim: int, depth: int, init_scheme: str) -> Callable:
+    """One named module factory per network, so sweeps of it share compiled programs."""
+
+    def mlp(width, *, rngs):
+        return models.MLP(width, rngs=rngs, input_dim=input_dim, output_dim=output_dim,
+                          depth=depth, init_scheme=init_scheme)  # fmt: skip
+
+    mlp.__name__ = f"MLP_depth{depth}_{init_scheme}"
+    return mlp
+
+
+def sgd_with_weight_decay(weight_decay, learning_rate):
+    """SGD with L2 on the kernels added to the gradient (PyTorch's ``SGD(weight_decay=λ)``)."""
+    return optax.chain(
+        optax.add_decayed_weights(weight_decay, mask=models.kernel_mask), optax.sgd(learning_rate)
+    )
 
 
 QUICK = Config(
@@ -212,14 +215,12 @@ QUICK = Config(
     epochs=400,
     matched_loss=3e-2,
     convergence_level=3e-3,
-    chunk_epochs=200,
 )
 FULL = Config(
     learning_rates=(0.01, 0.02, 0.04, 0.08, 0.16, 0.32),
     weight_decays=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
     seeds=8,
     epochs=12_000,
-    chunk_epochs=1000,
 )
 
 
@@ -230,28 +231,14 @@ CURVATURE_NAMES = (
     "hessian_trace_standard_error",
     "hessian_trace_per_parameter",
 )
+# The sweep's statistic of each of STAT_NAMES and CURVATURE_NAMES (tr H / p is derived).
+SWEEP_STATISTICS = {
+    **{name: name for name in STAT_NAMES},
+    "hessian_top_eigenvalue": "top_eigenvalue",
+    "hessian_trace": "hessian_trace",
+    "hessian_trace_standard_error": "hessian_trace_standard_error",
+}
 COLLAPSED = "collapsed to a constant output"
-MATCHED, FINAL = 0, 1  # curvature_keys tags: probes at the matched-loss snapshot and at the end
-PLACES = ("matched_loss_", "")  # row-key prefixes: at the matched loss, at the end
-# The trends the conclusions read (one Holm family), per converged implicit-only run against μ.
-TRENDS = (
-    "matched_loss_grad_norm_sq_per_loss",
-    "matched_loss_batch_grad_variance_per_loss",
-    "grad_norm_sq",
-    "batch_grad_variance",
-    "test_loss",
-)
-# Test MSE against each log statistic, across runs and within rates (one Holm family).
-CORRELATED = tuple(
-    f"{place}{name}"
-    for place in PLACES
-    for name in (
-        "grad_norm_sq",
-        "batch_grad_variance",
-        "hessian_top_eigenvalue",
-        "hessian_trace_per_parameter",
-    )
-)
 
 
 def matched_train_loss(train_loss: np.ndarray, snapshot_epoch: np.ndarray) -> np.ndarray:
@@ -268,17 +255,13 @@ def _member_value(arrays: dict, member: int, hidden: bool, name: str) -> float |
 
 
 def run_rows(
-    grid: members.Grid,
-    arrays: dict[str, np.ndarray],
-    *,
-    convergence_level: float,
-    collapse_tol: float,
+    arrays: dict[str, np.ndarray], *, convergence_level: float, collapse_tol: float
 ) -> list[dict]:
-    """One ``runs`` row per member, from the arrays a sweep produced.
+    """One ``runs`` row per member, from the arrays a sweep produced (``sweep_arrays``).
 
     Args:
-        grid: the member settings.
-        arrays: ``[member]`` arrays ``final_train_loss``, ``test_loss`` (final),
+        arrays: ``[member]`` arrays: the settings ``learning_rate``, ``weight_decay``,
+            ``seed``, and ``final_train_loss``, ``test_loss`` (final),
             ``diverged`` (loop flag), ``output_spread``, ``target_spread``,
             ``snapshot_epoch``, ``matched_train_loss``, ``first_epoch_below_convergence``,
             and ``final_<stat>``, ``matched_<stat>`` for each of ``STAT_NAMES`` and
@@ -295,7 +278,7 @@ def run_rows(
         numbers but is diverged.
     """
     rows = []
-    for m in range(len(grid.learning_rate)):
+    for m in range(len(arrays["learning_rate"])):
         flagged = bool(arrays["diverged"][m]) or not np.isfinite(arrays["final_train_loss"][m])
         collapsed = bool(arrays["output_spread"][m] < collapse_tol * arrays["target_spread"][m])
         diverged = flagged or collapsed
@@ -305,9 +288,9 @@ def run_rows(
         matched = functools.partial(_member_value, arrays, m, flagged or not has_snapshot)
         first = int(arrays["first_epoch_below_convergence"][m])
         row = {
-            "learning_rate": float(grid.learning_rate[m]),
-            "seed": int(grid.seed[m]),
-            "weight_decay": float(grid.weight_decay[m]),
+            "learning_rate": float(arrays["learning_rate"][m]),
+            "seed": int(arrays["seed"][m]),
+            "weight_decay": float(arrays["weight_decay"][m]),
             "final_train_loss": value("final_train_loss"),
             "test_loss": value("test_loss"),
             "converged": (not diverged) and bool(arrays["final_train_loss"][m] < convergence_level),
@@ -328,22 +311,6 @@ def run_rows(
             row[f"{prefix}edge_ratio"] = None if top is None else top * half_rate
         rows.append(row)
     return rows
-
-
-def _values(rows: Sequence[dict], key: str) -> np.ndarray:
-    return np.array([np.nan if r.get(key) is None else r[key] for r in rows], dtype=float)
-
-
-def _converged_implicit(rows: Sequence[dict]) -> list[dict]:
-    """Converged runs without weight decay, each with its matched-loss ratios ``..._per_loss``."""
-    runs = [dict(r) for r in rows if r["weight_decay"] == 0 and r["converged"]]
-    for run in runs:
-        loss = run["matched_loss_train_loss"]
-        for stat in ("grad_norm_sq", "batch_grad_variance"):
-            value = run[f"matched_loss_{stat}"]
-            ratio = None if value is None or not loss else value / loss
-            run[f"matched_loss_{stat}_per_loss"] = ratio
-    return runs
 
 
 SHARPNESS_METRICS = (*CURVATURE_NAMES, "edge_ratio")
@@ -382,7 +349,7 @@ def rate_summary(rows: Sequence[dict]) -> list[dict]:
     that loss.
     """
     implicit = [r for r in rows if r["weight_decay"] == 0]
-    converged_all = _converged_implicit(rows)
+    converged_all = converged_implicit(rows)
     table = []
     for rate in sorted({r["learning_rate"] for r in implicit}):
         runs = [r for r in implicit if r["learning_rate"] == rate]
@@ -394,7 +361,7 @@ def rate_summary(rows: Sequence[dict]) -> list[dict]:
             "n_diverged": sum(r["diverged"] for r in runs),
         }
         for metric in RATE_METRICS:
-            entry.update(_summary_fields(metric, _values(converged, metric)))
+            entry.update(_summary_fields(metric, column(converged, metric)))
         table.append(entry)
     return table
 
@@ -417,105 +384,9 @@ def decay_summary(rows: Sequence[dict]) -> list[dict]:
             "n_collapsed": sum(r["divergence"] == COLLAPSED for r in runs),
         }
         for metric in ("final_train_loss", "test_loss"):
-            entry.update(_summary_fields(metric, _values(alive, metric)))
+            entry.update(_summary_fields(metric, column(alive, metric)))
         table.append(entry)
     return table
-
-
-def _by_seed(rows: Sequence[dict], key: str, **settings) -> dict[int, float]:
-    """``{seed: row[key]}`` of the rows with these settings (``None`` values left out)."""
-    return {
-        r["seed"]: r[key]
-        for r in rows
-        if all(r[k] == v for k, v in settings.items()) and r[key] is not None
-    }
-
-
-def best_settings(decay_rows: Sequence[dict], rows: Sequence[dict], *, alpha: float) -> dict:
-    """The lowest seed-mean test loss without weight decay (implicit) and with it (explicit).
-
-    A setting counts only if none of its seeds diverged. Every eligible weight-decay
-    setting is compared with the best implicit-only one on the seeds they share
-    (paired: same training set and init; one-sided: is its test loss lower?), Holm over
-    the ``n_scanned`` settings (``stats.paired_comparisons``), and judged against the
-    seed-spread floor of the two settings' test MSE (``verdicts.spread_floor``): each
-    comparison gets ``floor`` and ``verdict`` (``verdicts.judge``); ``n_significant`` have
-    an adjusted p below ``alpha``, ``n_better`` are also at least their floor.
-    ``difference`` (explicit minus implicit), its paired standard error, adjusted p and
-    ``improvement`` (the judgement of minus the difference) are those of the best two.
-    """
-    eligible = [r for r in decay_rows if r["n_diverged"] == 0 and np.isfinite(r["test_loss"])]
-    implicit = [r for r in eligible if r["weight_decay"] == 0]
-    explicit = [r for r in eligible if r["weight_decay"] > 0]
-    best = lambda rs: min(rs, key=lambda r: r["test_loss"]) if rs else None  # noqa: E731
-    result = {"implicit": best(implicit), "explicit": best(explicit), "alpha": alpha}
-    if not (result["implicit"] and result["explicit"]):
-        return result
-    a, b = result["implicit"], result["explicit"]
-    baseline = _by_seed(rows, "test_loss", learning_rate=a["learning_rate"], weight_decay=0.0)
-    settings = [(r["learning_rate"], r["weight_decay"]) for r in explicit]
-    compared = stats.paired_comparisons(
-        baseline,
-        {
-            f"{rate:g}/{decay:g}": _by_seed(
-                rows, "test_loss", learning_rate=rate, weight_decay=decay
-            )
-            for rate, decay in settings
-        },
-    )
-    comparisons = []
-    for (rate, decay), c in zip(settings, compared.values()):
-        candidate = _by_seed(rows, "test_loss", learning_rate=rate, weight_decay=decay)
-        judgement = verdicts.judge(
-            c["mean"],
-            c["p_holm"],
-            floor=verdicts.spread_floor(list(baseline.values()), list(candidate.values())),
-            standard_error=c["standard_error"],
-            minimum_detectable=_detectable_t(
-                c["standard_error"], c["n"] - 1, alpha / len(settings)
-            ),
-            alpha=alpha,
-        )
-        comparisons.append(
-            {"learning_rate": rate, "weight_decay": decay, **c}
-            | {"floor": judgement["floor"], "verdict": judgement["verdict"]}
-        )
-    top = next(
-        c
-        for c in comparisons
-        if (c["learning_rate"], c["weight_decay"]) == (b["learning_rate"], b["weight_decay"])
-    )
-    candidate = _by_seed(rows, "test_loss", learning_rate=top["learning_rate"],
-                         weight_decay=top["weight_decay"])  # fmt: skip
-    improvement = verdicts.judge(
-        a["test_loss"] - b["test_loss"],
-        top["p_holm"],
-        floor=top["floor"],
-        standard_error=top["standard_error"],
-        minimum_detectable=_detectable_t(
-            top["standard_error"], top["n"] - 1, alpha / len(settings)
-        ),
-        alpha=alpha,
-    )
-    return result | {
-        "difference": b["test_loss"] - a["test_loss"],
-        "difference_standard_error": top["standard_error"],
-        "difference_p_holm": top["p_holm"],
-        "improvement": improvement,
-        "n_seeds_compared": len(candidate),
-        "comparisons": comparisons,
-        "n_scanned": len(comparisons),
-        "n_significant": sum(c["p_holm"] < alpha for c in comparisons),
-        "n_better": sum(c["verdict"] == verdicts.EFFECT for c in comparisons),
-    }
-
-
-def _detectable_t(standard_error: float, dof: int, level: float, sides: int = 1) -> float:
-    """The smallest effect a t-test at ``level`` detects with ``POWER``: (t_level + t_power)·s.e."""
-    if not (dof >= 1 and math.isfinite(standard_error)):
-        return math.nan
-    quantile = scipy_stats.t.ppf(1 - level / sides, dof) + scipy_stats.t.ppf(POWER, dof)
-    return float(quantile * standard_error)
 
 
 def implicit_penalty_table(
@@ -531,7 +402,7 @@ def implicit_penalty_table(
     standard deviation of each converged run's own ratio (from ``runs``). ``small`` says
     whether the ratio is at most ``floor`` = ``MODIFIED_LOSS_SMALL`` (``MODIFIED_LOSS_REASON``).
     """
-    converged = _converged_implicit(runs)
+    converged = converged_implicit(runs)
     table = []
     for row in rate_rows:
         rate = row["learning_rate"]
@@ -562,190 +433,6 @@ def implicit_penalty_table(
     return table
 
 
-def _adjacent_rises(runs: Sequence[dict], metric: str) -> list[dict]:
-    """Adjacent rates whose seed mean of ``metric`` rises: paired one-sided p, Holm over pairs."""
-    rates = sorted({r["learning_rate"] for r in runs})
-    by_rate = {rate: _by_seed(runs, metric, learning_rate=rate) for rate in rates}
-    pairs = {}
-    for low, high in itertools.pairwise(rates):
-        seeds = sorted(set(by_rate[low]) & set(by_rate[high]))
-        pairs[low, high] = stats.paired_difference(
-            [by_rate[high][s] for s in seeds], [by_rate[low][s] for s in seeds]
-        )
-    adjusted = stats.holm([c["p_greater"] for c in pairs.values()])
-    rises = []
-    for ((low, high), c), p in zip(pairs.items(), adjusted):
-        if c["mean"] > 0:
-            floor = verdicts.spread_floor(list(by_rate[low].values()), list(by_rate[high].values()))
-            judgement = verdicts.judge(c["mean"], float(p), floor=floor)
-            rises.append(
-                {"from": low, "to": high, "rise": c["mean"], "p_holm": float(p), "floor": floor}
-                | {"verdict": judgement["verdict"]}
-            )
-    return rises
-
-
-def statistic_trends(rows: Sequence[dict], *, alpha: float) -> dict:
-    """Log-log trends against μ of every run's statistic (converged implicit-only runs).
-
-    For each of ``TRENDS``: ``stats.trend_table`` (slope, standard error, p, its
-    Holm adjustment over the ``len(TRENDS)`` trends, and the word it chooses), plus
-    the adjacent rates whose seed mean rises (``rises``: paired over seeds, one-sided,
-    Holm over the ``n_pairs`` adjacent pairs, each with its seed-spread ``floor`` and
-    ``verdict``).
-
-    Each trend's size is ``change`` = slope × log(μ_max/μ_min), the fitted change of the
-    log statistic across the swept rates, with ``change_standard_error``; ``floor`` is the
-    pooled seed-to-seed standard deviation of the log statistic within a rate
-    (``TREND_FLOOR_REASON``); ``minimum_detectable`` the |change| the Holm-adjusted test
-    would detect with ``POWER`` (at level α/m, the first Holm step); ``verdict`` is
-    ``verdicts.judge`` of |change| and ``word`` names a direction only for an ``"effect"``
-    (``"changes by less than its floor"`` for a significant sliver).
-    """
-    runs = _converged_implicit(rows)
-    columns = {name: _values(runs, name) for name in TRENDS}
-    rates = _values(runs, "learning_rate")
-    fits = stats.trend_table(rates, columns, alpha=alpha)
-    n_pairs = max(0, len({r["learning_rate"] for r in runs}) - 1)
-    for name, fit in fits.items():
-        fit |= {"rises": _adjacent_rises(runs, name), "n_pairs": n_pairs}
-        fit |= _trend_size(fit, rates, columns[name], alpha)
-    return fits
-
-
-def _trend_size(fit: dict, rates: np.ndarray, values: np.ndarray, alpha: float) -> dict:
-    """The size, floor and verdict of one log-log trend (see ``statistic_trends``)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.where(values > 0, np.log(values), np.nan)
-    used = np.isfinite(logs) & np.isfinite(rates)
-    span = math.log(rates[used].max() / rates[used].min()) if used.any() else math.nan
-    floor = verdicts.spread_floor(*(logs[used & (rates == r)] for r in np.unique(rates[used])))
-    change = fit["slope"] * span
-    error = fit["standard_error"] * span
-    level = alpha / max(1, fit["n_tests"])
-    detectable = _detectable_t(error, fit["n"] - 2, level, sides=2)
-    judgement = verdicts.judge(
-        abs(change) if math.isfinite(change) else math.nan,
-        fit["p_holm"] if math.isfinite(change) else None,
-        floor=floor,
-        standard_error=error,
-        minimum_detectable=detectable,
-        alpha=alpha,
-    )
-    if not math.isfinite(change) or not math.isfinite(fit["p_holm"]):
-        word = "cannot be measured"
-    elif judgement["verdict"] == verdicts.EFFECT:
-        word = "increases" if change > 0 else "decreases"
-    elif judgement["verdict"] == verdicts.BELOW_FLOOR:
-        word = "changes by less than its floor"
-    else:
-        word = "shows no clear trend"
-    return {
-        "rates": [float(rates[used].min()), float(rates[used].max())] if used.any() else [],
-        "change": change,
-        "change_standard_error": error,
-        "log_rate_span": span,
-        "floor": floor,
-        "minimum_detectable": detectable,
-        "verdict": judgement["verdict"],
-        "word": word,
-    }
-
-
-def test_loss_correlations(rows: Sequence[dict], *, alpha: float | None = None) -> dict:
-    """Test MSE against each log statistic of ``CORRELATED`` over converged implicit-only runs.
-
-    ``stats.correlation_table`` with the learning rate as the group: Pearson r and p,
-    Spearman ρ, the correlation within rates (the rate held fixed), and both p-values
-    Holm-adjusted over all the ``2 len(CORRELATED)`` tests, the family the report shows.
-
-    Each correlation's size: ``change`` (``within_change``), the fitted change of the test
-    MSE from the lowest to the highest log statistic across runs (after removing each rate's
-    mean), against ``floor``, the pooled seed spread of the test MSE within a rate
-    (``CORRELATION_FLOOR_REASON``); ``verdict`` (``within_verdict``) judges |change| with
-    the Holm-adjusted p, and ``minimum_detectable`` the change the test would detect with
-    ``POWER`` (Fisher z at level α/m).
-    """
-    runs = _converged_implicit(rows)
-    rates, test = _values(runs, "learning_rate"), _values(runs, "test_loss")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        columns = {key: np.log(_values(runs, key)) for key in CORRELATED}
-    table = stats.correlation_table(rates, columns, test)
-    alpha = verdicts.SIGNIFICANCE if alpha is None else alpha
-    floor = verdicts.spread_floor(*(test[rates == r] for r in np.unique(rates)))
-    for key, entry in table["columns"].items():
-        x, y, groups = columns[key], test, rates
-        keep = np.isfinite(x) & np.isfinite(y)
-        for prefix, centred in (("", False), ("within_", True)):
-            xs, ys = x[keep], y[keep]
-            if centred:
-                xs, ys = _centred(xs, groups[keep]), _centred(ys, groups[keep])
-            dof = entry["within_dof"] - 1 if centred else entry["n"] - 3
-            change, detectable = _fitted_change(xs, ys, dof, alpha / max(1, table["n_tests"]))
-            judgement = verdicts.judge(
-                abs(change) if math.isfinite(change) else math.nan,
-                entry[f"{prefix}p_holm"] if math.isfinite(change) else None,
-                floor=floor,
-                minimum_detectable=detectable,
-                alpha=alpha,
-            )
-            entry |= {
-                f"{prefix}change": change,
-                f"{prefix}minimum_detectable": detectable,
-                f"{prefix}verdict": judgement["verdict"],
-            }
-        entry["floor"] = floor
-    return table | {"floor": floor}
-
-
-def _centred(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """``values`` less their group means (groups of one become NaN: nothing within them)."""
-    out = np.full(values.shape, np.nan)
-    for g in np.unique(groups):
-        members = groups == g
-        if members.sum() > 1:
-            out[members] = values[members] - values[members].mean()
-    return out
-
-
-def _fitted_change(x: np.ndarray, y: np.ndarray, dof: int, level: float) -> tuple[float, float]:
-    """Least-squares change of y across the range of x, and the change a two-sided test at
-    ``level`` would detect with ``POWER`` (Fisher z of r with ``dof`` = n − 3 − controls)."""
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
-    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return math.nan, math.nan
-    scale = float(np.std(y) / np.std(x) * np.ptp(x))  # change per unit r
-    r = float(np.corrcoef(x, y)[0, 1])
-    if dof < 1:
-        return r * scale, math.nan
-    z = scipy_stats.norm.ppf(1 - level / 2) + scipy_stats.norm.ppf(POWER)
-    return r * scale, float(math.tanh(z / math.sqrt(dof)) * scale)
-
-
-def edge_regime(totals: dict, *, alpha: float) -> dict:
-    """Which position against the edge (below, at, above) describes the runs, per place.
-
-    For each place of ``stability.edge_summary``'s ``totals`` and each position: the
-    share of runs there, the one-sided binomial p that the share exceeds 1/2, and
-    ``verdicts.judge`` of the share against ``verdicts.RUN_SHARE`` (``verdicts.RUN_SHARE_REASON``).
-    ``regime`` is the position judged an effect, or ``None`` (no single regime).
-    """
-    out = {}
-    for place, counts in totals.items():
-        n, entry = counts["n"], {"n": counts["n"], "floor": verdicts.RUN_SHARE}
-        regime = None
-        for position in ("below", "at", "above"):
-            k = counts[position]
-            judgement = verdicts.judge_share(k, n, alpha=alpha)
-            entry[position] = {"count": k, "share": judgement["estimate"], "p": judgement["p"],
-                               "verdict": judgement["verdict"]}  # fmt: skip
-            if judgement["verdict"] == verdicts.EFFECT:
-                regime = position
-        out[place] = entry | {"regime": regime}
-    return out
-
-
 def with_verdicts(document: dict) -> dict:
     """The document with every summary, test, verdict and sentence recomputed from its runs.
 
@@ -766,88 +453,125 @@ def config_from_json(config: dict) -> Config:
                   **tuples({k: v for k, v in config.items() if k != "data"}, Config))  # fmt: skip
 
 
-def run_sweep(config: Config, grid: members.Grid, dataset, key, *, mesh, progress) -> dict:
-    """Trains one grid in one vmapped call and measures everything the rows need."""
-    start = time.perf_counter()
-    family = config.model()
-    sweep = members.for_config(config, grid, dataset, key)
-    result = train.train(
-        config.train_config(), sweep, dataset.x_test, dataset.y_test, mesh=mesh, progress=progress
+def draws(config: Config) -> tuple[data.Dataset, jax.Array]:
+    """``(dataset, key_init)``: every seed's training set and the sweep's key (see above)."""
+    key_data, key_init = jax.random.split(jax.random.key(config.seed))
+    return data.make_dataset(key_data, config.data, config.n_train, n_draws=config.seeds), key_init
+
+
+def sweep(config: Config, *, mesh=None, run_dir=None, progress=None) -> jaxnn.SweepResult:
+    """Every (weight decay, learning rate, seed) in one ``width_sweep`` call, decay 0 first;
+    every statistic at the end (record epoch T) and at the matched-loss snapshot."""
+    dataset, key_init = draws(config)
+    return jaxnn.width_sweep(
+        config.network(),
+        {name: getattr(dataset, name) for name in ("x_train", "y_train", "x_test", "y_test")},
+        widths=[config.width],
+        seeds=config.seeds,
+        loss="mse",
+        optimizer=sgd_with_weight_decay,
+        hyperparams={
+            "weight_decay": (0.0, *config.weight_decays),
+            "learning_rate": config.learning_rates,
+        },
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        record_epochs=[config.epochs],
+        statistics=[*SWEEP_STATISTICS.values(), "output_spread"],
+        lanczos_iterations=config.lanczos_iterations,
+        trace_samples=config.trace_samples,
+        loss_thresholds=(config.matched_loss, config.convergence_level),
+        final_window=max(1, min(100, config.epochs // 20)),
+        snapshot_below=config.matched_loss,
+        key=key_init,
+        matmul_precision=config.matmul_precision,
+        progress=progress or False,
+        run_dir=run_dir,
+        mesh=mesh,
     )
-    x, y = sweep.x_train, sweep.y_train
-    common = {"matmul_precision": config.matmul_precision}
-    measure = lambda params: gradstats.member_gradient_stats(  # noqa: E731
-        family, params, x, y, batch_size=config.batch_size, **common
-    )
-    final, matched = measure(result.params), measure(result.snapshot_params)
-    curvature_start = time.perf_counter()
-    curvature_of = lambda params, where: curvature.member_curvature_stats(  # noqa: E731
-        family,
-        params,
-        x,
-        y,
-        curvature.curvature_keys(key, grid.seed, where),
-        iterations=config.lanczos_iterations,
-        num_samples=config.trace_samples,
-        **common,
-    )
-    final |= curvature_of(result.params, FINAL)
-    matched |= curvature_of(result.snapshot_params, MATCHED)
-    curvature_seconds = time.perf_counter() - curvature_start
-    return {
-        "train_loss": result.train_loss,
-        "final_train_loss": result.final_train_loss,
-        "test_loss": result.test_loss[:, -1],
-        "diverged": result.diverged,
-        "first_epoch_below_convergence": result.first_epoch_below[:, 1],
-        "snapshot_epoch": result.snapshot_epoch,
-        "matched_train_loss": matched_train_loss(result.train_loss, result.snapshot_epoch),
-        "output_spread": members.output_spread(family, result.params, x, **common),
-        "target_spread": members.target_spread(y),
-        **{f"final_{k}": v for k, v in final.items()},
-        **{f"matched_{k}": v for k, v in matched.items()},
-        "seconds": np.asarray(time.perf_counter() - start),  # survives a resume
-        "curvature_seconds": np.asarray(curvature_seconds),
+
+
+def target_spread(y: np.ndarray) -> np.ndarray:
+    """``[seed]``: mean over outputs of the std over samples of targets ``y[seed, N, O]``."""
+    return np.mean(np.std(np.asarray(y, np.float64), axis=-2), axis=-1)
+
+
+def sweep_arrays(config: Config, result: jaxnn.SweepResult, y_train: np.ndarray) -> dict:
+    """``[member]`` arrays of ``run_rows`` from the sweep (members ordered weight decay,
+    learning rate, seed); ``y_train[seed, N, O]`` gives each member's target spread."""
+    cells = [("data", index, config.width) for index in range(len(result.hyperparams))]
+
+    def stacked(read) -> np.ndarray:
+        return np.concatenate([np.asarray(read(cell)) for cell in cells])
+
+    settings = {name: [c[name] for c in result.hyperparams] for name in result.hyperparams[0]}
+    train_loss = stacked(lambda c: result.loss_curves[c])
+    arrays = {name: np.repeat(values, config.seeds) for name, values in settings.items()}
+    arrays |= {
+        "seed": np.tile(np.arange(config.seeds), len(cells)),
+        "train_loss": train_loss,
+        "final_train_loss": stacked(lambda c: result.final_train_loss[c]),
+        "test_loss": stacked(lambda c: result.curves[c]["test_loss"][:, -1]),
+        "diverged": stacked(lambda c: result.diverged[c]),
+        "first_epoch_below_convergence": stacked(lambda c: result.first_epoch_below[c][:, 1]),
+        "snapshot_epoch": stacked(lambda c: result.snapshot_epoch[c]),
+        "target_spread": np.tile(target_spread(y_train), len(cells)),
     }
+    arrays["matched_train_loss"] = matched_train_loss(train_loss, arrays["snapshot_epoch"])
+    arrays["output_spread"] = stacked(lambda c: result.statistics[c]["output_spread"][:, -1])
+    for name, statistic in SWEEP_STATISTICS.items():
+        arrays[f"final_{name}"] = stacked(lambda c, s=statistic: result.statistics[c][s][:, -1])
+        arrays[f"matched_{name}"] = stacked(lambda c, s=statistic: result.snapshot_statistics[c][s])
+    for place in ("final", "matched"):
+        per_parameter = arrays[f"{place}_hessian_trace"] / result.n_params[config.width]
+        arrays[f"{place}_hessian_trace_per_parameter"] = per_parameter
+    measuring = result.config["statistics_seconds"]
+    arrays["seconds"] = np.asarray(result.config["wall_seconds"] - measuring)
+    arrays["curvature_seconds"] = np.asarray(measuring)
+    return arrays
+
+
+def training_curves(arrays: dict, points: int = 150) -> list[dict]:
+    """Per learning rate of the runs without weight decay: log-spaced loss curves per seed.
+
+    ``train_loss`` is the seed median, ``first_epoch_below_convergence_level`` the median
+    first epoch below the convergence level, reported only when every seed got there.
+    """
+    total = arrays["train_loss"].shape[1] - 1
+    epochs = np.unique(np.round(np.expm1(np.linspace(0, math.log1p(total), points))).astype(int))
+    implicit = arrays["weight_decay"] == 0
+    curves = []
+    for rate in np.unique(arrays["learning_rate"][implicit]):
+        index = np.flatnonzero(implicit & (arrays["learning_rate"] == rate))
+        losses, first = (
+            arrays["train_loss"][index][:, epochs],
+            arrays["first_epoch_below_convergence"][index],
+        )
+        curves.append(
+            {
+                "learning_rate": float(rate),
+                "epochs": epochs.tolist(),
+                "train_loss": np.median(losses, axis=0).tolist(),
+                "train_loss_per_seed": losses.tolist(),
+                "first_epoch_below_convergence_level": (
+                    float(np.median(first)) if (first >= 0).all() else None
+                ),
+            }
+        )
+    return curves
 
 
 def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
-    """The implicit-only sweep (rates x seeds) and the weight-decay grid, each one vmapped call."""
-    progress = progress or NoProgress()
-    key_data, key_init = jax.random.split(jax.random.key(config.seed))
-    dataset = data.make_dataset(key_data, config.data, config.n_train, n_draws=config.seeds)
-    grids = {"implicit": members.make_grid(config.learning_rates, config.seeds)}
-    if config.weight_decays:
-        grids["weight_decay"] = members.make_grid(
-            config.learning_rates, config.seeds, config.weight_decays
-        )
-    progress.start(config.epochs * len(grids), "epoch")
-    arrays = {}
-    for name, grid in grids.items():
-        arrays[name] = run_dir.load_part(name) if run_dir is not None else None
-        if arrays[name] is None:
-            arrays[name] = run_sweep(config, grid, dataset, key_init, mesh=mesh, progress=progress)
-            if run_dir is not None:
-                run_dir.save_part(name, arrays[name])
-        else:
-            progress(config.epochs)
-
-    row_options = {
-        "convergence_level": config.convergence_level,
-        "collapse_tol": config.collapse_tol,
-    }
-    runs = [
-        row for name, grid in grids.items() for row in run_rows(grid, arrays[name], **row_options)
-    ]
-    implicit = arrays["implicit"]
+    """The sweep (resumable through ``run_dir``), its rows, analysis and training curves."""
+    result = sweep(config, mesh=mesh, run_dir=run_dir, progress=progress)
+    arrays = sweep_arrays(config, result, draws(config)[0].y_train)
+    runs = run_rows(
+        arrays, convergence_level=config.convergence_level, collapse_tol=config.collapse_tol
+    )
     return analyse(runs, config) | {
-        "training_curves": members.loss_curves(
-            grids["implicit"],
-            implicit["train_loss"],
-            np.asarray(implicit["first_epoch_below_convergence"]),
-        ),
-        "sweep_seconds": {name: float(arrays[name]["seconds"]) for name in grids},
-        "curvature_seconds": {name: float(arrays[name]["curvature_seconds"]) for name in grids},
+        "training_curves": training_curves(arrays),
+        "sweep_seconds": {"sweep": float(arrays["seconds"])},
+        "curvature_seconds": {"sweep": float(arrays["curvature_seconds"])},
     }
 
 
@@ -859,7 +583,7 @@ def analyse(runs: Sequence[dict], config: Config) -> dict:
     n_batches = config.n_train // config.batch_size
     results = {
         "significance": alpha,
-        "n_params": config.model().parameter_count(config.width),
+        "n_params": config.n_params(),
         "n_batches": n_batches,
         "bayes_risk": data.bayes_risk(config.data),
         "runs": list(runs),
@@ -870,7 +594,7 @@ def analyse(runs: Sequence[dict], config: Config) -> dict:
         "trends": statistic_trends(runs, alpha=alpha),
         "correlations": test_loss_correlations(runs, alpha=alpha),
         "sharpness": stability.edge_summary(
-            _converged_implicit(runs),
+            converged_implicit(runs),
             [r for r in runs if r["weight_decay"] > 0 and not r["diverged"]],
             band=config.edge_tolerance,
         ),
