@@ -1,13 +1,14 @@
-"""Benchmark: grouped, padded, vmapped width sweep vs one jit-compiled model at a time.
+"""Benchmark: the double-descent study's ``width_sweep`` vs one jit-compiled model at a time.
 
     python experiments/bench_sweep.py [--quick] [--widths LIST] [--steps T] [--out DIR]
     python experiments/bench_sweep.py --devices [--quick]   # 1, 2, 4 simulated CPU devices
 
 Both run in this one process, interleaved, because this machine's speed
 drifts by 2-3x over minutes: only ratios measured side by side mean anything.
-Prints model-steps per second, useful GFLOP/s, compile seconds, the float32
-matmul rate measured in the same run, and a line ``ratio: R.Rx``; writes
-``bench_sweep.json``. The logic is ``jaxnn.benchmark.compare_sweep``.
+The sweep is the study's own path (``jaxnn.width_sweep`` of its 8 -> M -> M -> 8
+network, one seed per width). Prints model-steps per second, useful GFLOP/s, compile
+seconds, the float32 matmul rate measured in the same run, and a line ``ratio: R.Rx``;
+writes ``bench_sweep.json``. The logic is ``jaxnn.benchmark.compare_sweep``.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import json
 
 import jax
 
-from jaxnn import benchmark, cli, io, placement, sweep
+from jaxnn import benchmark, cli, io, module_sweep, placement
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = cli.make_parser(__doc__)
     parser.add_argument("--widths", help="e.g. '2:200' (default 2..200)")
-    parser.add_argument("--steps", type=cli.int_in(1, 10**7), help="Adam steps (default 1500)")
+    parser.add_argument(
+        "--steps", type=cli.int_in(1, 10**7), help="Adam steps, a multiple of 10 (default 1500)"
+    )
     parser.add_argument(
         "--devices",
         action="store_true",
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> dict:
         benchmark.SWEEP_QUICK if args.quick else benchmark.SweepBenchConfig(),
         seed=args.seed,
         steps=args.steps,
-        widths=cli.parse_int_spec(args.widths, name="--widths", maximum=sweep.MAX_WIDTH),
+        widths=cli.parse_int_spec(args.widths, name="--widths", maximum=module_sweep.MAX_WIDTH),
     )
     out = cli.writable_dir(args.out)
     if args.devices:

@@ -12,7 +12,7 @@ continues with ``--resume``. Lists are comma-separated, with inclusive integer r
 
 from __future__ import annotations
 
-from jaxnn import cli, sweep
+from jaxnn import cli
 from jaxnn.studies import double_descent as study
 
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> dict:
         curve_epochs=args.curve_epochs,
         data=cli.override(config.data, noise_std=args.noise_std),
         n_train=cli.parse_int_spec(args.n_train, name="--n-train", maximum=10**6),
-        widths=cli.parse_int_spec(args.widths, name="--widths", maximum=sweep.MAX_WIDTH),
+        widths=cli.parse_int_spec(args.widths, name="--widths", maximum=study.MAX_WIDTH),
     )
     return cli.run_study(study, config, args, argv)
 

@@ -1,7 +1,8 @@
 """Throughput of width sweeps against the loops people write by hand.
 
-- The teacher sweep (``experiments/bench_sweep.py``): the grouped, padded,
-  vmapped sweep against one jit-compiled model at a time, both on the same
+- The teacher sweep (``experiments/bench_sweep.py``): the double-descent study's
+  own path (``jaxnn.width_sweep``: grouped, padded, vmapped) against one
+  jit-compiled model at a time, both on the same
   full-batch data with Adam for the same number of steps. *Useful* flops count
   ``6 N p`` per model-step for a model with ``p`` parameters (forward 2Np,
   backward 4Np), padding not counted, so padding waste shows up as a lower
@@ -31,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import data, models, objectives, sweep, train, validation
+from jaxnn import data, models, sweep, train, validation
 
 
 def forget_compiled_programs() -> None:
@@ -77,19 +78,27 @@ def time_one_at_a_time(
 ) -> dict:
     """One jit-compiled Adam step per width, driven by a Python loop over steps.
 
-    This is how most users write it; compile time (first call) is timed apart.
+    This is how most users write it (the notebooks' loop, one model at a time);
+    compile time (first call) is timed apart.
     """
+    from flax import nnx
+
+    from jaxnn.studies import double_descent
+
     x, y = dataset.x_train[0], dataset.y_train[0]
     optimizer = optax.adam(learning_rate)
-    loss_fn = objectives.make_loss_fn(models.MLPFamily())
+    module = double_descent.teacher_network(x.shape[-1], y.shape[-1], "torch_uniform")
     compile_seconds = run_seconds = 0.0
     for width in widths:
-        params = models.init(jax.random.key(width), (8, width, width, 8))
+        graphdef, params = nnx.split(module(width, rngs=nnx.Rngs(width)), nnx.Param)
         opt_state = optimizer.init(params)
 
+        def loss_fn(params, graphdef=graphdef):
+            return jnp.mean(jnp.square(nnx.merge(graphdef, params)(x) - y))
+
         @jax.jit
-        def step(params, opt_state):
-            loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        def step(params, opt_state, loss_fn=loss_fn):
+            loss, grads = jax.value_and_grad(loss_fn)(params)
             updates, opt_state = optimizer.update(grads, opt_state)
             return optax.apply_updates(params, updates), opt_state, loss
 
@@ -111,84 +120,64 @@ def time_one_at_a_time(
     }
 
 
-def time_grouped_sweep(
+def time_width_sweep(
     widths: Sequence[int],
     dataset: data.Dataset,
     steps: int,
     *,
-    chunk_epochs: int,
-    plan_epochs: int,
     mesh=None,
     learning_rate: float = 1e-3,
-    variants: dict[str, dict] | None = None,
-    costs: sweep.BackendCosts | None = None,
 ) -> dict:
-    """The grouped, padded, vmapped sweep (one member per width), for each training variant.
+    """The study's own path: one ``jaxnn.width_sweep`` of the double-descent study's network,
+    one seed per width, full batch, Adam, timed chunk by chunk through its progress calls.
 
-    Groups are planned with the backend's cost constants for a run of
-    ``plan_epochs`` (the study's length: a short benchmark would otherwise
-    merge groups to save compiles and pad more), then trained for ``steps``.
-    ``variants`` maps a name to ``TrainConfig`` overrides (e.g. ``{"flat_adam":
-    True}``); they are timed group by group in turns, so a drift of the
-    machine's speed hits them alike. Chunk boundaries are timed through the
-    progress callback: the first chunk of a group carries its compilation,
-    the others are steady state.
+    Every width group trains in equal chunks (``result.config["groups"]`` says how many
+    groups); a group's first chunk carries its compilation (the first group's also the
+    call's planning and padding probes), the others are steady state.
 
     Returns:
-        ``{variant: {"groups", "compile_seconds", "run_seconds",
-        "model_steps_per_second", "useful_flops_per_second"}}``.
+        ``{"groups", "compile_seconds", "run_seconds", "model_steps_per_second",
+        "useful_flops_per_second"}``.
     """
-    variants = variants or {"default": {}}
-    n_devices = 1 if mesh is None else mesh.size
-    n_train = dataset.x_train.shape[1]
-    groups = sweep.plan_groups(
-        widths,
-        n_trains=(n_train,),
-        epochs=plan_epochs,
-        n_devices=n_devices,
-        costs=costs or sweep.backend_costs(),
+    from jaxnn import module_sweep
+    from jaxnn.studies import double_descent
+
+    stamps: list[float] = []
+
+    class Clock:
+        def start(self, total, unit):
+            pass
+
+        def __call__(self, done):
+            stamps.append(time.perf_counter())
+
+    x, y = dataset.x_train[0], dataset.y_train[0]
+    start = time.perf_counter()
+    result = module_sweep.width_sweep(
+        double_descent.teacher_network(x.shape[-1], y.shape[-1], "torch_uniform"),
+        dict(x_train=x, y_train=y, x_test=dataset.x_test, y_test=dataset.y_test),
+        widths=widths,
+        loss="mse",
+        optimizer=optax.adam(learning_rate),
+        epochs=steps,
+        progress=Clock(),
+        mesh=mesh,
+        compile_cache=False,
     )
-    configs = {
-        name: train.TrainConfig(
-            optimizer="adam", epochs=steps, chunk_epochs=chunk_epochs, **overrides
-        )
-        for name, overrides in variants.items()
+    groups = result.config["groups"]
+    chunks = np.diff([start, *stamps]).reshape(len(groups), -1)  # [group, chunk]
+    chunk_steps = steps // chunks.shape[1]
+    steady = chunks[:, 1:]
+    run_steps = sum(len(g["widths"]) for g in groups) * chunk_steps * steady.shape[1]
+    run_seconds = float(steady.sum())
+    return {
+        "groups": [g["padded_width"] for g in groups],
+        "compile_seconds": float(np.sum(chunks[:, 0] - np.median(steady, axis=1))),
+        "run_seconds": run_seconds,
+        "model_steps_per_second": run_steps / run_seconds,
+        "useful_flops_per_second": useful_flops(widths, x.shape[0], chunk_steps * steady.shape[1])
+        / run_seconds,
     }
-    training_sets = {n_train: (dataset.x_train[:1], dataset.y_train[:1])}
-    totals = {
-        name: {"compile_seconds": 0.0, "run_seconds": 0.0, "run_steps": 0} for name in variants
-    }
-    for group in groups:
-        for name, config in configs.items():
-            first, steady = chunk_timings(
-                lambda progress, g=group, c=config: sweep.run_width_sweep(
-                    jax.random.key(0),
-                    [g],
-                    training_sets,
-                    dataset.x_test,
-                    dataset.y_test,
-                    c,
-                    learning_rate=learning_rate,
-                    mesh=mesh,
-                    progress=progress,
-                )
-            )
-            totals[name]["compile_seconds"] += first - (np.median(steady) if steady.size else 0.0)
-            totals[name]["run_seconds"] += steady.sum()
-            totals[name]["run_steps"] += len(group.widths) * chunk_epochs * steady.size
-    results = {}
-    for name, total in totals.items():
-        steady_width_steps = total["run_steps"] / len(widths)
-        results[name] = {
-            "groups": [g.padded_width for g in groups],
-            "compile_seconds": total["compile_seconds"],
-            "run_seconds": total["run_seconds"],
-            "model_steps_per_second": total["run_steps"] / total["run_seconds"],
-            "useful_flops_per_second": useful_flops(widths, n_train, 1)
-            * steady_width_steps
-            / total["run_seconds"],
-        }
-    return results
 
 
 def chunk_timings(run: Callable[[Callable[[float], None]], object]) -> tuple[float, np.ndarray]:
@@ -251,67 +240,51 @@ class SweepBenchConfig:
 
     Attributes:
         widths: M of the 8 -> M -> M -> 8 models.
-        steps: full-batch Adam steps per model, for both approaches.
+        steps: full-batch Adam steps per model, for both approaches; ``width_sweep``
+            trains them in ten chunks, the first of each group carrying its compile.
         n_train: N.
-        chunk_epochs: steps per compiled chunk of the grouped sweep.
-        plan_epochs: the run length the width groups are planned for (the
-            double-descent default), so the benchmark times the groups the study uses.
         seed: data seed.
     """
 
     widths: tuple[int, ...] = tuple(range(2, 201))
     steps: int = 1500
     n_train: int = 100
-    chunk_epochs: int = 250
-    plan_epochs: int = 20_000
     seed: int = 0
 
     def __post_init__(self):
-        validation.at_least(self, 1, "chunk_epochs", "n_train", "plan_epochs")
-        if self.steps < 2 * self.chunk_epochs:
-            raise ValueError(
-                f"--steps: need at least 2 chunks ({2 * self.chunk_epochs}), got {self.steps}"
-            )
+        validation.at_least(self, 1, "n_train")
+        if self.steps < 100 or self.steps % 10:
+            # Ten chunks of at least ten steps: shorter chunks time the host, not the sweep.
+            raise ValueError(f"--steps: need a multiple of 10, at least 100, got {self.steps}")
         if not self.widths or min(self.widths) < 1:
             raise ValueError(f"widths: need values >= 1, got {self.widths}")
         validation.seed(self.seed)
 
 
-SWEEP_QUICK = SweepBenchConfig(widths=(2, 8, 16, 24), steps=40, chunk_epochs=10, plan_epochs=40)
+SWEEP_QUICK = SweepBenchConfig(widths=(2, 8, 16, 24), steps=100)
+
+
+def _teacher_dataset(config: SweepBenchConfig) -> data.Dataset:
+    return data.make_dataset(
+        jax.random.key(config.seed), data.TeacherConfig(), config.n_train, n_draws=1
+    )
 
 
 def compare_sweep(config: SweepBenchConfig, *, mesh=None) -> dict:
-    """The grouped sweep (flat and per-leaf Adam, in turns) against one model at a time.
+    """The study's ``width_sweep`` against one model at a time.
 
     A float32 matmul is timed before and after, because this machine's speed
     drifts by 2-3x over minutes: only ratios measured side by side mean anything.
     """
-    dataset = data.make_dataset(
-        jax.random.key(config.seed), data.TeacherConfig(), config.n_train, n_draws=1
-    )
-    timed = dict(chunk_epochs=config.chunk_epochs, plan_epochs=config.plan_epochs, mesh=mesh)
+    dataset = _teacher_dataset(config)
     matmul_before = matmul_flops_per_second()
-    layouts = time_grouped_sweep(
-        config.widths,
-        dataset,
-        config.steps,
-        variants={"adam_per_leaf": {"flat_adam": False}, "flat_adam": {"flat_adam": True}},
-        **timed,
-    )
+    grouped = time_width_sweep(config.widths, dataset, config.steps, mesh=mesh)
     single = time_one_at_a_time(config.widths, dataset, config.steps)
     matmul_after = matmul_flops_per_second()
     matmul = (matmul_before + matmul_after) / 2
-    default = "flat_adam" if train.TrainConfig().flat_adam else "adam_per_leaf"
-    grouped = layouts[default]
     return {
-        "default_layout": default,
         "grouped_sweep": grouped,
         "one_at_a_time": single,
-        "grouped_sweep_by_adam_layout": layouts,
-        "flat_adam_speedup": (
-            layouts["flat_adam"]["model_steps_per_second"]
-            / layouts["adam_per_leaf"]["model_steps_per_second"]
-        ),
         "matmul_flops_per_second": matmul,
         "matmul_flops_per_second_before_after": [matmul_before, matmul_after],
         "ratio": grouped["model_steps_per_second"] / single["model_steps_per_second"],
@@ -320,43 +293,24 @@ def compare_sweep(config: SweepBenchConfig, *, mesh=None) -> dict:
 
 
 def time_grouped_only(config: SweepBenchConfig, *, mesh=None) -> dict:
-    """The grouped sweep alone, default layout (one device count, for ``scaling_over_devices``)."""
-    dataset = data.make_dataset(
-        jax.random.key(config.seed), data.TeacherConfig(), config.n_train, n_draws=1
-    )
-    return time_grouped_sweep(
-        config.widths,
-        dataset,
-        config.steps,
-        chunk_epochs=config.chunk_epochs,
-        plan_epochs=config.plan_epochs,
-        mesh=mesh,
-    )["default"]
+    """The study's ``width_sweep`` alone (one device count, for ``scaling_over_devices``)."""
+    return time_width_sweep(config.widths, _teacher_dataset(config), config.steps, mesh=mesh)
 
 
 def sweep_report(results: dict) -> str:
     """The console lines of ``compare_sweep``."""
-    default = results["default_layout"]
     lines = [
         f"{name:>30}: {r['model_steps_per_second']:9.0f} model-steps/s  "
         f"{r['useful_flops_per_second'] / 1e9:6.1f} useful GFLOP/s  "
         f"compile {r['compile_seconds']:6.1f} s  run {r['run_seconds']:6.1f} s"
         for name, r in (
-            (f"grouped sweep ({default})", results["grouped_sweep"]),
+            ("width_sweep (the study's path)", results["grouped_sweep"]),
             ("one at a time", results["one_at_a_time"]),
-            *(
-                (f"grouped, {k}", v)
-                for k, v in results["grouped_sweep_by_adam_layout"].items()
-                if k != default
-            ),
         )
     ]
     lines.append(
         f"float32 matmul: {results['matmul_flops_per_second'] / 1e9:.1f} GFLOP/s; useful "
         f"fraction of it: {results['useful_fraction_of_matmul']:.0%}"
-    )
-    lines.append(
-        f"flat Adam vs per leaf, timed in turns group by group: {results['flat_adam_speedup']:.2f}x"
     )
     lines.append(f"ratio: {results['ratio']:.1f}x")
     return "\n".join(lines)

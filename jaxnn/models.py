@@ -122,6 +122,22 @@ def parameter_count(layer_sizes: Sequence[int]) -> int:
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
 
 
+def width_at_parameter_count(
+    n_params: float, *, depth: int = 2, input_dim: int = 8, output_dim: int = 8
+) -> float:
+    """The real width M at which ``input_dim -> M^depth -> output_dim`` has ``n_params``
+    parameters (a plot marker; the inverse of ``parameter_count``).
+
+    The count :math:`(K-1)M^2 + (d + O + K)M + O` is increasing in M, so bisection.
+    """
+    low, high = 0.0, 1e6
+    for _ in range(200):
+        middle = (low + high) / 2
+        count = (depth - 1) * middle**2 + (input_dim + output_dim + depth) * middle + output_dim
+        low, high = (middle, high) if count < n_params else (low, middle)
+    return (low + high) / 2
+
+
 class _LayerStack(nnx.Module):
     """Dense layers of given sizes with a hidden activation and a linear output layer
     (the functional ``init``/``apply`` pair's graph)."""

@@ -52,12 +52,20 @@ import optax
 
 from jaxnn import io, module_family, objectives, sweep, sweep_checks, sweep_measure, train
 from jaxnn.progress import make_reporter
-from jaxnn.sweep_checks import DATA_KEYS, STATISTICS, check_data, check_labels, check_widths
+from jaxnn.sweep_checks import (
+    DATA_KEYS,
+    MAX_WIDTH,
+    STATISTICS,
+    check_data,
+    check_labels,
+    check_widths,
+)
 from jaxnn.sweep_result import SweepResult
 
 __all__ = [
     "DATA_KEYS",
     "LOSSES",
+    "MAX_WIDTH",
     "STATISTICS",
     "SweepResult",
     "check_data",

@@ -1,4 +1,5 @@
-"""The double-descent study's sized verdicts (issue 31): hand-made curves and the quick run."""
+"""The double-descent study's sized verdicts (``double_descent_verdicts``, issue 31):
+hand-made curves and the quick run."""
 
 import json
 
@@ -9,6 +10,7 @@ from scipy import stats as scipy_stats
 from jaxnn import verdicts
 from jaxnn.studies import double_descent as dd
 from jaxnn.studies import double_descent_text as text
+from jaxnn.studies import double_descent_verdicts as ddv
 
 HUMP = [3.0, 2.0, 1.0, 1.5, 2.0, 1.5, 1.05, 1.0, 1.0, 1.0]  # falls back all the way
 PLATEAU = [3.0, 2.0, 1.0, 1.5, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]  # rises and stays up
@@ -38,7 +40,7 @@ def _panel(curves, seeds=5, noise=0.01):
 
 
 def test_a_hump_qualifies_a_plateau_and_a_significant_sliver_do_not():
-    panel = dd.epochwise_verdicts(_panel([HUMP, PLATEAU, SLIVER]))
+    panel = ddv.epochwise_verdicts(_panel([HUMP, PLATEAU, SLIVER]))
     kinds = {m["width"]: m["kind"] for m in panel["nonmonotone"]}
     assert kinds == {
         10: verdicts.DOUBLE_DESCENT,
@@ -54,7 +56,7 @@ def test_a_hump_qualifies_a_plateau_and_a_significant_sliver_do_not():
 
 
 def test_without_the_double_descent_the_panel_says_overfitting_that_levels_off():
-    panel = dd.epochwise_verdicts(_panel([PLATEAU, SLIVER]))
+    panel = ddv.epochwise_verdicts(_panel([PLATEAU, SLIVER]))
     assert panel["verdict"] == verdicts.LEVELS_OFF and not panel["double_descent_widths"]
     sentence = text.epochwise_sentence({"epochwise": [panel]})
     assert sentence.startswith("**No epoch-wise double descent**") and "1 widths" not in sentence
@@ -64,7 +66,7 @@ def test_a_file_without_per_seed_curves_asks_for_a_rerun():
     panel = _panel([HUMP])
     del panel["test_loss_per_seed"]
     with pytest.raises(ValueError, match="rerun the study"):
-        dd.epochwise_verdicts(panel)
+        ddv.epochwise_verdicts(panel)
 
 
 def _rows(n_train, width_means, seeds, spread):
@@ -83,7 +85,7 @@ def _rows(n_train, width_means, seeds, spread):
 def test_more_data_hurts_only_when_significant_and_at_least_the_seed_spread():
     small = _rows(100, {10: 1.0, 20: 1.0, 30: 1.0}, 200, 1.0)
     large = _rows(200, {10: 1.0, 20: 3.0, 30: 1.4}, 200, 1.0)  # 30: a significant sliver
-    tested = dd.tested_harm({100: small, 200: large}, 100, 200)
+    tested = ddv.tested_harm({100: small, 200: large}, 100, 200)
     verdict = {c["width"]: c["verdict"] for c in tested["comparisons"]}
     assert verdict == {10: verdicts.NOT_DETECTED, 20: verdicts.EFFECT, 30: verdicts.BELOW_FLOOR}
     assert tested["harmful_widths"] == [20] and tested["below_floor_widths"] == [30]
