@@ -55,19 +55,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import (
-    mnist1d,
-    models,
-    module_sweep,
-    precision,
-    train,
-    validation,
-)
+import jaxnn
+from jaxnn import mnist1d, models, precision, stats, validation
 from jaxnn.studies import NoProgress
 from jaxnn.studies.double_descent_mnist1d_analysis import (
     MODELS,
     curve_name,
-    family_of,
     summarize,
     with_verdicts,
 )
@@ -230,25 +223,8 @@ class Config:
         chunk = min(self.chunk_epochs, self.epochs)
         return tuple(
             int(e)
-            for e in train.log_spaced_epochs(self.epochs, self.epochwise_points)
+            for e in stats.log_spaced_epochs(self.epochs, self.epochwise_points)
             if 0 < e < chunk
-        )
-
-    def train_config(self, model: str) -> train.TrainConfig:
-        """The engine config the built-in family of ``model`` trains with (the benchmark's)."""
-        return train.TrainConfig(
-            model=family_of(model),
-            objective="softmax_cross_entropy",
-            optimizer="momentum",
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            train_loss_curve="batches",
-            chunk_epochs=min(self.chunk_epochs, self.epochs),
-            loss_thresholds=(),
-            final_window=1,
-            record_epochs=self.record_epochs(),
-            eval_batch_size=self.eval_batch_size,
-            matmul_precision=self.matmul_precision,
         )
 
 
@@ -369,7 +345,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     # One transformation for every call: calls of one model then share compiled programs.
     optimizer = optax.sgd(config.learning_rate, momentum=config.momentum)
     for model, seeds, widths, curves in sweep_calls(config.curves):
-        result = module_sweep.width_sweep(
+        result = jaxnn.width_sweep(
             MODULES[model],
             {
                 curve.name: dict(
@@ -405,6 +381,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
                     "train_set_loss": trained["train_loss"],
                     "test_loss": trained["test_loss"],
                     "test_epochs": result.epochs[curve.name],
+                    "n_params": result.n_params[width],
                     "diverged": result.diverged[(curve.name, 0, width)],
                 }
             # Each group lists the curves (sets) it trained: a group may train several.
