@@ -5,16 +5,19 @@
 
 Needs PyTorch (``pip install -e '.[bench]'``). Every round times the notebook's
 loop (each width alone, one seed, ``--torch-epochs`` epochs after a warm-up
-epoch, on 1 and on 2 threads, the faster counts) in this process, and our
-sweep of the study's MLP curve (every width, ``--seeds`` seeds, grouped as the
-study plans it, ``--epochs`` epochs) twice, each in a fresh Python process
+epoch, on 1 and on 2 threads, the faster counts) in this process, and the
+study's own ``jaxnn.width_sweep`` call on its MLP curve (every width,
+``--seeds`` seeds, grouped as for the study's 500 epochs, ``--epochs`` epochs,
+an even count) twice, each in a fresh Python process
 timed from its start: *cold*, with JAX's persistent compilation cache in a new
 empty temporary folder, then *warm*, with the folder the cold process filled
 (``jaxnn.benchmark_mnist1d``). Rounds alternate which side runs first, because
 this machine's speed drifts by 2-3x over minutes: only ratios measured side by
 side mean anything. Both are projected to the study's 500 epochs per seed.
-Prints every round and the lines ``cold ratio: R.Rx`` and ``warm ratio: R.Rx``
-(medians over rounds, with their targets); writes ``bench_mnist1d.json``.
+Prints every round, our steady useful GFLOP/s as a share of the float32
+matmul rate measured in the same process, and the lines ``cold ratio: R.Rx``
+and ``warm ratio: R.Rx`` (medians over rounds, with their targets); writes
+``bench_mnist1d.json``.
 ``--child cold|warm`` is the phase's own process (it prints one JSON line).
 """
 
@@ -68,14 +71,13 @@ def main(argv: list[str] | None = None) -> dict:
     cli.setup_devices(args)
     # The dataset file is written here, before any phase, so no phase generates it.
     inputs = bench.study_inputs(config, runs / "cache")
-    ((x_train, y_train),) = inputs["training_sets"].values()
     results = bench.compare(
         config,
         [sys.executable, str(Path(__file__).resolve()), *argv],
-        x_train=x_train[0],
-        y_train=y_train[0],
-        learning_rate=inputs["learning_rate"],
-        momentum=inputs["momentum"],
+        x_train=inputs["dataset"].x_train,
+        y_train=inputs["y_train"][0],
+        learning_rate=inputs["study"].learning_rate,
+        momentum=inputs["study"].momentum,
         log=(lambda line: None) if args.quiet else (lambda line: print(line, flush=True)),
     )
     print(bench.report(results, rounds=args.quiet))

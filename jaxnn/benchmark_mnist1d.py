@@ -1,8 +1,9 @@
 """The MNIST-1D MLP curve, our vmapped sweep against the notebook's PyTorch loop, cold and warm.
 
 For ``experiments/bench_mnist1d.py``. Our side is the double-descent study's MLP
-curve (every width, ``seeds`` members per width, grouped as the study plans it),
-trained by ``sweep.run_width_sweep``; the notebook's side is
+curve (every width, ``seeds`` members per width), trained by the study's own
+call: ``jaxnn.width_sweep`` of ``models.MNIST1DMLP``, its widths grouped as for
+the study's 500 epochs (``plan_epochs``); the notebook's side is
 ``notebooks/deep-double-descent.ipynb``'s loop (``time_torch_mlp``: each width
 alone, one seed). Both are counted in seconds per seed of the study's 500 epochs.
 
@@ -20,8 +21,10 @@ Each process gets the temporary folder through ``JAX_COMPILATION_CACHE_DIR``
 ``JAXNN_COMPILE_CACHE=1``; the folder is removed after the round. The process
 that runs the benchmark keeps the cache off.
 
-Measured: each process's wall seconds for ``epochs`` epochs, and the steady
-seconds per epoch (chunks after each group's first). Projected: the same run at
+Measured: each process's wall seconds for ``epochs`` epochs, the steady seconds
+per epoch (chunks after each group's first), and what that pace is worth: the
+useful flops per second (``6 N p`` per member-step, padding not counted) as a
+share of the float32 matmul rate measured in the same process. Projected: the same run at
 ``study_epochs`` epochs, ``wall + (study_epochs - epochs) * seconds_per_epoch``,
 over ``seeds``. PyTorch's seconds per epoch (median of ``torch_epochs`` timed
 epochs after a warm-up epoch, the faster of ``torch_threads`` per width) times
@@ -48,6 +51,8 @@ import numpy as np
 from jaxnn import benchmark, compile_cache, mnist1d, validation
 
 PHASES = ("cold", "warm")
+# What our steady pace is worth, per phase: useful flops per second against the matmul rate.
+RATES = ("useful_flops_per_second", "matmul_flops_per_second", "useful_share")
 TARGETS = {"cold": 7.0, "warm": 10.0}  # issue 24: ratios on 2 CPU cores
 # The parent's ``time.time()`` just before it starts a phase's process: the child's clock
 # starts there, so the interpreter's start and every import are timed.
@@ -71,8 +76,10 @@ class MNIST1DBenchConfig:
     Attributes:
         widths: the MLP curve's hidden widths (the notebook's 19).
         seeds: members per width in our sweep (the study's default).
-        epochs: our epochs per group, in chunks of ``chunk_epochs`` (the first compiles).
-        chunk_epochs: epochs per compiled chunk (metrics are evaluated at each end).
+        epochs: our epochs per group (even: ``width_sweep`` then trains them in at least
+            two chunks, and the first of each group compiles). The default's 10 chunks of
+            10 epochs put an evaluation every 10 epochs into the steady time (the study's
+            500 epochs: every 50), as this benchmark always measured.
         torch_epochs: timed PyTorch epochs per width (after one warm-up epoch).
         torch_threads: PyTorch intra-op thread counts to time; the faster per width counts.
         rounds: alternating rounds of both (the ratios of every round are kept).
@@ -84,8 +91,7 @@ class MNIST1DBenchConfig:
 
     widths: tuple[int, ...] = mnist1d.NOTEBOOK_MLP_WIDTHS
     seeds: int = 3
-    epochs: int = 30
-    chunk_epochs: int = 10
+    epochs: int = 100
     torch_epochs: int = 3
     torch_threads: tuple[int, ...] = (1, 2)
     rounds: int = 3
@@ -95,14 +101,10 @@ class MNIST1DBenchConfig:
     seed: int = 0
 
     def __post_init__(self):
-        validation.at_least(
-            self, 1, "seeds", "chunk_epochs", "torch_epochs", "rounds", "study_epochs"
-        )
+        validation.at_least(self, 1, "seeds", "torch_epochs", "rounds", "study_epochs")
         validation.seed(self.seed)
-        if self.epochs < 2 * self.chunk_epochs:
-            raise ValueError(
-                f"--epochs: need at least 2 chunks ({2 * self.chunk_epochs}), got {self.epochs}"
-            )
+        if self.epochs < 2 or self.epochs % 2:
+            raise ValueError(f"--epochs: need an even count, at least 2, got {self.epochs}")
         if self.epochs > self.study_epochs:
             raise ValueError(
                 f"--epochs: at most study_epochs ({self.study_epochs}), got {self.epochs}"
@@ -117,7 +119,6 @@ MNIST1D_QUICK = MNIST1DBenchConfig(
     widths=(4, 16),
     seeds=1,
     epochs=4,
-    chunk_epochs=2,
     torch_epochs=1,
     torch_threads=(1,),
     rounds=1,
@@ -126,35 +127,27 @@ MNIST1D_QUICK = MNIST1DBenchConfig(
 
 
 def study_inputs(config: MNIST1DBenchConfig, data_dir) -> dict:
-    """The curve's data and training settings, as the study sets them.
+    """The curve's data and the study's settings, at the benchmark's epochs.
 
     Returns:
-        ``{"dataset", "training_sets": {N: (x[seed, N, 40], y[seed, N])},
-        "train_config", "learning_rate", "momentum"}``; ``data_dir`` caches the
-        generated dataset (the benchmark's process writes it before any phase).
+        ``{"dataset", "y_train": [seed, N] noisy labels, "study"}``: ``study`` is the
+        study's default ``Config`` on ``config.data`` for ``config.epochs`` epochs,
+        without epoch-wise records (they would put evaluations in the timed chunks);
+        ``data_dir`` caches the generated dataset (the benchmark's process writes it
+        before any phase).
     """
     import jax
 
     from jaxnn.studies import double_descent_mnist1d as study
 
     dataset = mnist1d.load(config.data, data_dir)
-    defaults = study.Config()
-    train_config = dataclasses.replace(
-        defaults.train_config("mlp"),
-        epochs=config.epochs,
-        chunk_epochs=config.chunk_epochs,
-        record_epochs=(),
+    settings = dataclasses.replace(
+        study.Config(), data=config.data, epochs=config.epochs, epochwise_points=0
     )
-    sets = study.training_sets(
+    _, noisy = study.training_sets(
         jax.random.key(config.seed), dataset, config.label_noise, config.seeds
     )
-    return {
-        "dataset": dataset,
-        "training_sets": {len(dataset.y_train): sets},
-        "train_config": train_config,
-        "learning_rate": defaults.learning_rate,
-        "momentum": defaults.momentum,
-    }
+    return {"dataset": dataset, "y_train": np.asarray(noisy), "study": settings}
 
 
 # --- our side: one phase, in its own process ----------------------------------------------------
@@ -187,24 +180,65 @@ def cache_entries(directory) -> int:
     return sum(1 for p in directory.rglob("*") if p.is_file()) if directory.exists() else 0
 
 
+class ChunkClock:
+    """A ``width_sweep`` progress object that keeps the time of every chunk's end."""
+
+    def __init__(self):
+        self.stamps: list[float] = []
+
+    def start(self, total, unit) -> None:
+        pass
+
+    def __call__(self, done) -> None:
+        self.stamps.append(time.perf_counter())
+
+
+def steady_seconds_per_epoch(stamps: Sequence[float], n_groups: int, epochs: int) -> float:
+    """Seconds per epoch of all groups together, from the chunk ends of a sweep.
+
+    Every group trains ``epochs`` epochs in equal chunks, one after another; its
+    first chunk carries its compilation, the mean of its later ones is its steady
+    time. Groups of one call train in turn, so their seconds per epoch add up.
+    """
+    chunks = len(stamps) // n_groups
+    if chunks < 2 or chunks * n_groups != len(stamps):
+        raise RuntimeError(
+            f"{len(stamps)} chunk ends for {n_groups} group(s): need at least 2 chunks each"
+        )
+    ends = np.asarray(stamps, np.float64).reshape(n_groups, chunks)
+    return float(np.sum(np.diff(ends, axis=1).mean(axis=1)) * chunks / epochs)
+
+
+def useful_flops_per_epoch(n_params: dict[int, int], seeds: int, n_train: int) -> float:
+    """``6 N p`` per member-epoch (forward 2Np, backward 4Np) for ``p`` parameters, over every
+    width and seed: the flops of the narrow models, the padding not counted."""
+    return float(sum(6 * n_train * p * seeds for p in n_params.values()))
+
+
 def time_curve(config: MNIST1DBenchConfig, *, data_dir, started: float, mesh=None) -> dict:
     """Trains the study's MLP curve once and times it from ``started`` (a ``time.time()``).
 
     Called in a fresh process (``experiments/bench_mnist1d.py --child``), with the
-    persistent compilation cache already turned on. Every group runs
-    ``config.epochs`` epochs (``benchmark.time_sweep_groups``).
+    persistent compilation cache already turned on. The training is the study's
+    call (``jaxnn.width_sweep`` of ``models.MNIST1DMLP`` with
+    ``double_descent_mnist1d.sweep_options``) for ``config.epochs`` epochs, its
+    widths grouped as for ``config.study_epochs`` (``plan_epochs``). After it,
+    the float32 matmul rate is measured in the same process.
 
     Returns:
         ``wall_seconds`` (``started`` to the end of training), ``setup_seconds``
         (to the start of training: interpreter, imports, JAX, data),
         ``compile_seconds`` (tracing, lowering, compiling or loading),
-        ``seconds_per_epoch`` (steady, all groups), ``cache_hits`` and
+        ``seconds_per_epoch`` (steady, all groups), ``useful_flops_per_second``
+        (``6 N p`` per member-step at that pace), ``matmul_flops_per_second`` and
+        ``useful_share`` (the one over the other), ``cache_hits`` and
         ``cache_writes`` of the persistent cache, its folder and the files in it
         at the start and the end, the padded widths of the groups, the device count.
     """
     import jax
 
-    from jaxnn import sweep
+    import jaxnn
+    from jaxnn.studies import double_descent_mnist1d as study
 
     listen_to_compiles()
     cache_dir = compile_cache.enabled() and Path(jax.config.jax_compilation_cache_dir)
@@ -212,43 +246,44 @@ def time_curve(config: MNIST1DBenchConfig, *, data_dir, started: float, mesh=Non
         raise RuntimeError("the persistent compilation cache is off in this phase's process")
     entries_at_start = cache_entries(cache_dir)
     inputs = study_inputs(config, data_dir)
-    ((n_train, _),) = inputs["training_sets"].items()
-    n_devices = 1 if mesh is None else mesh.size
-    train_config = inputs["train_config"]
-    groups = sweep.plan_groups(
-        config.widths,
-        n_trains=(n_train,),
-        family=train_config.model,
-        epochs=config.study_epochs,
-        steps_per_epoch=train_config.steps_per_epoch(n_train),
-        members_per_width=config.seeds,
-        n_devices=n_devices,
-        costs=sweep.backend_costs(),
-    )
+    dataset, clock = inputs["dataset"], ChunkClock()
     setup_seconds = time.time() - started
-    timing = benchmark.time_sweep_groups(
-        groups,
-        train_config,
-        inputs["training_sets"],
-        inputs["dataset"].x_test,
-        inputs["dataset"].y_test,
+    result = jaxnn.width_sweep(
+        study.MODULES["mlp"],
+        dict(
+            x_train=dataset.x_train,
+            y_train=inputs["y_train"],
+            x_test=dataset.x_test,
+            y_test=dataset.y_test,
+        ),
+        widths=config.widths,
+        seeds=config.seeds,
+        **study.sweep_options(inputs["study"], jax.random.key(config.seed), "mlp"),
+        plan_epochs=config.study_epochs,
+        progress=clock,
         mesh=mesh,
-        learning_rate=inputs["learning_rate"],
-        momentum=inputs["momentum"],
     )
     wall_seconds = time.time() - started
+    groups = result.config["groups"]
+    per_epoch = steady_seconds_per_epoch(clock.stamps, len(groups), config.epochs)
+    n_train = len(dataset.y_train)
+    useful = useful_flops_per_epoch(result.n_params, config.seeds, n_train) / per_epoch
+    matmul = benchmark.matmul_flops_per_second()
     return {
         "wall_seconds": wall_seconds,
         "setup_seconds": setup_seconds,
         "compile_seconds": _counts["compile_seconds"],
-        "seconds_per_epoch": timing["seconds_per_epoch"],
+        "seconds_per_epoch": per_epoch,
+        "useful_flops_per_second": useful,
+        "matmul_flops_per_second": matmul,
+        "useful_share": useful / matmul,
         "cache_hits": _counts["cache_hits"],
         "cache_writes": _counts["cache_writes"],
         "cache_dir": str(cache_dir),
         "cache_entries_at_start": entries_at_start,
         "cache_entries_at_end": cache_entries(cache_dir),
-        "groups": [g.padded_width for g in groups],
-        "n_devices": n_devices,
+        "groups": [g["padded_width"] for g in groups],
+        "n_devices": 1 if mesh is None else mesh.size,
         "n_train": n_train,
     }
 
@@ -380,6 +415,8 @@ def _round_entry(config: MNIST1DBenchConfig, torch_seconds: dict, phases: dict) 
         entry[phase] = record
         entry[f"{phase}_seconds_per_seed"] = record["seconds_per_seed"]
         entry[f"ratio_{phase}"] = torch_per_seed / record["seconds_per_seed"]
+        for key in RATES:
+            entry[f"{phase}_{key}"] = record[key]
     return entry
 
 
@@ -404,7 +441,8 @@ def compare(
         and per seed, each phase's record (``time_curve``, plus
         ``seconds_per_seed`` and ``process_seconds``), ``ratio_cold`` and
         ``ratio_warm``; ``median``: the medians over rounds of the seconds per
-        seed and of the ratios; ``ratio_cold``, ``ratio_warm`` (those medians),
+        seed, of the ratios and of each phase's ``RATES``; ``ratio_cold``,
+        ``ratio_warm`` (those medians),
         ``ratio`` (= ``ratio_cold``: a first run, compiles included, as this
         benchmark's single ratio always meant), ``targets`` and ``met``.
     """
@@ -437,6 +475,7 @@ def compare(
         log(round_line(index, entry))
     keys = ["torch_seconds_per_seed", *(f"{p}_seconds_per_seed" for p in PHASES)]
     keys += [f"ratio_{phase}" for phase in PHASES]
+    keys += [f"{phase}_{key}" for phase in PHASES for key in RATES]
     median = {key: float(np.median([r[key] for r in rounds])) for key in keys}
     last = rounds[-1]["cold"]
     return {
@@ -455,6 +494,14 @@ def compare(
     }
 
 
+def _rate_words(record: dict, phase: str) -> str:
+    return (
+        f"{record[f'{phase}_useful_flops_per_second'] / 1e9:.1f} GFLOP/s useful, "
+        f"{100 * record[f'{phase}_useful_share']:.1f} % of the float32 matmul's "
+        f"{record[f'{phase}_matmul_flops_per_second'] / 1e9:.1f} GFLOP/s"
+    )
+
+
 def round_line(index: int, entry: dict) -> str:
     """One round of ``compare`` as a console line."""
     by_threads = ", ".join(
@@ -465,7 +512,8 @@ def round_line(index: int, entry: dict) -> str:
         f"{phase} {entry[phase]['seconds_per_seed']:.1f} s (process "
         f"{entry[phase]['wall_seconds']:.1f} s: {entry[phase]['setup_seconds']:.1f} s start-up "
         f"and data, {entry[phase]['compile_seconds']:.1f} s compiling, "
-        f"{entry[phase]['cache_hits']} cache hits, {entry[phase]['cache_writes']} writes)"
+        f"{entry[phase]['cache_hits']} cache hits, {entry[phase]['cache_writes']} writes; "
+        f"{_rate_words(entry, phase)})"
         for phase in PHASES
     )
     return (
@@ -489,6 +537,10 @@ def report(results: dict, *, rounds: bool = True) -> str:
         f"measured, projected to {results['study_epochs']} with the steady epoch time; "
         f"medians per seed: PyTorch {median['torch_seconds_per_seed']:.0f} s, jaxnn cold "
         f"{median['cold_seconds_per_seed']:.1f} s, warm {median['warm_seconds_per_seed']:.1f} s"
+    )
+    lines.append(
+        "steady useful rate (6 N p per member-step, padding not counted), medians: "
+        + "; ".join(f"{phase} {_rate_words(median, phase)}" for phase in PHASES)
     )
     for phase in PHASES:
         met = "met" if results["met"][phase] else "not met"

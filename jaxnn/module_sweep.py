@@ -267,6 +267,7 @@ class _Spec:
     eval_batch_size: int | None
     matmul_precision: str
     mesh: Any
+    plan_epochs: int | None = None
 
     def train_config(self, epochs: int) -> train.TrainConfig:
         return train.TrainConfig(
@@ -333,7 +334,7 @@ def _bucket_groups(spec: _Spec, bucket: _Bucket, sets, config) -> tuple[list, li
         spec.widths,
         n_trains,
         family=spec.family,
-        epochs=config.epochs,
+        epochs=spec.plan_epochs or config.epochs,
         steps_per_epoch=config.steps_per_epoch(n_trains[-1]),
         members_per_width=spec.seeds * len(spec.combinations) * sets_per_n,
         n_devices=1 if spec.mesh is None else spec.mesh.size,
@@ -487,6 +488,7 @@ def width_sweep(
     resume: bool = False,
     mesh: jax.sharding.Mesh | None = None,
     compile_cache: bool = True,
+    plan_epochs: int | None = None,
 ) -> SweepResult:
     """Trains ``module`` at every width for every seed, swept hyperparameter and training set.
 
@@ -559,6 +561,9 @@ def width_sweep(
         compile_cache: keep compiled programs on disk for the next process
             (``jaxnn.compile_cache``: per user, one folder per machine); a folder
             you configured yourself is kept.
+        plan_epochs: group the widths as for a run of this many epochs (default: the
+            run's own), so that a shortened run, timed to project a longer one, trains
+            the longer run's groups (a short run merges more widths to save compiles).
 
     Returns:
         A ``SweepResult``: ``summary()``, ``rows()`` (each with its set's ``data``
@@ -569,6 +574,8 @@ def width_sweep(
     """
     started = time.perf_counter()
     seeds = sweep_checks.positive_int(seeds, "seeds")
+    if plan_epochs is not None:
+        plan_epochs = sweep_checks.positive_int(plan_epochs, "plan_epochs")
     widths = sweep_checks.check_widths(widths)
     sets = sweep_checks.check_sets(data, seeds)
     sweep_checks.check_loss_labels(loss, sets)
@@ -620,6 +627,7 @@ def width_sweep(
         eval_batch_size=eval_batch_size,
         matmul_precision=matmul_precision,
         mesh=mesh,
+        plan_epochs=plan_epochs,
     )
     reporter = make_reporter(progress, f"width_sweep {family.label}")
     return _sweep(spec, sets, schedule, run_dir, resume, reporter, conv_impl, started)

@@ -399,3 +399,9 @@ def paired_comparisons(baseline: dict, candidates: dict) -> dict:
     for r, p in zip(result.values(), adjusted):
         r["p_holm"] = float(p)
     return result
+
+
+def log_spaced_epochs(total: int, points: int = 200) -> np.ndarray:
+    """Unique integer epochs 0, 1, ... total, evenly spaced in log(1 + epoch): where a study
+    measures an epoch-wise curve, dense early where the error moves fast."""
+    return np.unique(np.round(np.expm1(np.linspace(0, math.log1p(total), points))).astype(int))

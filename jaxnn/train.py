@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -568,9 +567,11 @@ def train_chunk(
 
 
 def log_spaced_epochs(total: int, points: int = 200) -> np.ndarray:
-    """Unique integer epochs 0, 1, ... total, evenly spaced in log(1 + epoch)."""
-    grid = np.unique(np.round(np.expm1(np.linspace(0, math.log1p(total), points))).astype(int))
-    return grid
+    """``jaxnn.stats.log_spaced_epochs`` (``jaxnn.members`` still names it here; imported on
+    call, so the engine does not load scipy)."""
+    from jaxnn import stats
+
+    return stats.log_spaced_epochs(total, points)
 
 
 def compiled_functions(config: TrainConfig, mesh: jax.sharding.Mesh | None = None):

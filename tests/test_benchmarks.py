@@ -57,18 +57,52 @@ def test_bench_mnist1d_phase_process_gets_its_own_cache_folder(tmp_path):
 def test_bench_mnist1d_projects_the_measured_wall_to_the_study_length():
     from jaxnn import benchmark_mnist1d as bench
 
-    config = bench.MNIST1DBenchConfig(seeds=4, epochs=20, chunk_epochs=10, study_epochs=500)
+    config = bench.MNIST1DBenchConfig(seeds=4, epochs=20, study_epochs=500)
     phase = {"wall_seconds": 30.0, "seconds_per_epoch": 0.1}
     assert bench.seconds_per_seed(config, phase) == pytest.approx((30.0 + 480 * 0.1) / 4)
 
 
+def test_bench_mnist1d_steady_time_skips_each_groups_first_chunk_and_adds_the_groups():
+    from jaxnn import benchmark_mnist1d as bench
+
+    # Two groups of 3 chunks of 2 epochs: the first chunk of each compiles (10 s, 5 s).
+    stamps = [10.0, 11.0, 12.0, 17.0, 20.0, 23.0]
+    # Steady: 1 s and 3 s a chunk, i.e. 0.5 + 1.5 s an epoch of both groups.
+    assert bench.steady_seconds_per_epoch(stamps, 2, epochs=6) == pytest.approx(2.0)
+    with pytest.raises(RuntimeError, match="at least 2 chunks"):
+        bench.steady_seconds_per_epoch(stamps, 6, epochs=6)
+
+
+def test_bench_mnist1d_useful_flops_are_what_xla_counts_for_the_module():
+    from jaxnn import benchmark_mnist1d as bench
+    from jaxnn import models, module_family
+
+    family = module_family.ModuleFamily(models.MNIST1DMLP, (40,), conv_impl="patches")
+    widths = (4, 300)
+    n_params = {w: family.parameter_count(w) for w in widths}
+    # XLA's cost analysis of one example's forward pass, times 3 (forward and backward).
+    xla = sum(family.flops_per_example(w) for w in widths)
+    assert bench.useful_flops_per_epoch(n_params, 3, 4000) == pytest.approx(
+        3 * 4000 * xla, rel=0.01
+    )
+
+
 @pytest.mark.slow  # end to end: two fresh processes compile and train
-def test_bench_mnist1d_warm_phase_reads_what_the_cold_phase_wrote(tmp_path, capsys):
+def test_bench_mnist1d_warm_phase_reads_what_the_cold_phase_wrote(tmp_path, capsys, monkeypatch):
     """One ``--quick`` round: each phase is a fresh process; the cold one starts from an empty
     temporary cache folder, the warm one loads every program from it, and neither touches
-    the user's own cache (``XDG_CACHE_HOME``, a temporary folder in tests)."""
-    pytest.importorskip("torch")
+    the user's own cache (``XDG_CACHE_HOME``, a temporary folder in tests). Without PyTorch
+    (the bench extra) its loop's seconds are made up: our phases are what is checked."""
+    import importlib.util
+
     import bench_mnist1d
+
+    from jaxnn import benchmark_mnist1d as bench
+
+    if importlib.util.find_spec("torch") is None:
+        monkeypatch.setattr(
+            bench, "time_torch_mlp", lambda x, y, widths, **_: {w: 0.01 * w for w in widths}
+        )
 
     user_cache = Path(os.environ["XDG_CACHE_HOME"])
     user_files = sorted((user_cache / "jaxnn").rglob("*"))
@@ -95,10 +129,21 @@ def test_bench_mnist1d_warm_phase_reads_what_the_cold_phase_wrote(tmp_path, caps
         )
         assert results[f"ratio_{phase}"] == results["median"][f"ratio_{phase}"] > 0
     assert results["ratio"] == results["ratio_cold"]
+    for phase in ("cold", "warm"):  # the pace against this process's own matmul rate
+        record = entry[phase]
+        assert record["groups"] == [16]  # widths 4 and 16, grouped as for 500 epochs
+        assert 0 < record["useful_share"] < 1 and record["matmul_flops_per_second"] > 0
+        assert record["useful_flops_per_second"] == pytest.approx(
+            6 * record["n_train"] * (234 + 1098) / record["seconds_per_epoch"]  # 40-M-M-10
+        )
+        assert record["useful_share"] == pytest.approx(
+            record["useful_flops_per_second"] / record["matmul_flops_per_second"]
+        )
     printed = capsys.readouterr().out
     for phase, target in (("cold", 7), ("warm", 10)):
         assert re.search(rf"^{phase} ratio: \d+\.\dx \(target {target}x: (met|not met)\)$",
                          printed, re.M)  # fmt: skip
+    assert re.search(r"^steady useful rate .*cold .* % of the float32 matmul", printed, re.M)
     document = json.loads((out / "bench_mnist1d.json").read_text())
     assert document["met"].keys() == {"cold", "warm"} and document["targets"]["warm"] == 10
 

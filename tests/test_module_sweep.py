@@ -13,6 +13,7 @@ from flax import nnx
 import jaxnn
 from jaxnn import (
     curvature,
+    fastconv,
     gradstats,
     module_family,
     module_sweep,
@@ -134,6 +135,42 @@ def test_fewer_seeds_are_the_first_members_of_more_seeds():
         np.testing.assert_allclose(
             np.asarray(more.curves[("data", 0, 8)][metric])[:1],
             fewer.curves[("data", 0, 8)][metric],
+            rtol=2e-5,
+            atol=1e-6,
+        )
+
+
+@pytest.mark.slow  # end to end: compiles two sweeps
+def test_plan_epochs_groups_the_widths_as_the_longer_run_and_leaves_the_members_alone():
+    # bench_mnist1d times a few epochs of the study's 500 and projects: it must train the
+    # 500-epoch run's groups, which a short run would merge to save compiles.
+    data, widths = _vectors(), [2, 256, 1024]
+    family = module_family.ModuleFamily(UserMLP, (6,), conv_impl=fastconv.default_conv_impl())
+
+    def plan(epochs):
+        groups = sweep.plan_sweep(
+            widths,
+            (30,),
+            family=family,
+            epochs=epochs,
+            steps_per_epoch=2,
+            members_per_width=2,
+            n_devices=1,
+            costs=sweep.backend_costs(),
+        )
+        return [(g.padded_width, g.widths) for g in groups]
+
+    assert plan(10**5) != plan(EPOCHS)  # this CPU's costs: 256 and 1024 apart, or together
+    short = _sweep(UserMLP, data, widths, loss="mse")
+    planned = _sweep(UserMLP, data, widths, loss="mse", plan_epochs=10**5)
+    for result, epochs in ((short, EPOCHS), (planned, 10**5)):
+        assert [(g["padded_width"], tuple(g["widths"])) for g in result.config["groups"]] == plan(
+            epochs
+        )
+    for metric in short.metrics:
+        np.testing.assert_allclose(
+            planned.curves[("data", 0, 256)][metric],
+            short.curves[("data", 0, 256)][metric],
             rtol=2e-5,
             atol=1e-6,
         )
@@ -312,6 +349,7 @@ BAD = [
     (dict(final_window=5), "final_window"),  # 3 epochs: 4 losses recorded
     (dict(snapshot_below=-1.0), "snapshot_below"),
     (dict(progress="yes"), "progress"),
+    (dict(plan_epochs=0), "plan_epochs"),
 ]
 
 

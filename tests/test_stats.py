@@ -188,3 +188,14 @@ def test_mean_test_against_the_closed_form_with_two_degrees_of_freedom():
     assert result["n"] == 3 and result["t"] == pytest.approx(t, rel=1e-10)
     assert result["p_value"] == pytest.approx(_two_dof_p(t), rel=1e-9)
     assert math.isnan(stats.mean_test([1.0])["p_value"])
+
+
+def test_log_spaced_epochs_cover_both_ends_evenly_in_log_one_plus_epoch():
+    epochs = stats.log_spaced_epochs(50_000, 200)
+    assert epochs[0] == 0 and epochs[-1] == 50_000 and np.all(np.diff(epochs) > 0)
+    # Past the dense start (where rounding merges points), consecutive ratios of 1 + epoch
+    # are the grid's constant step, to the rounding of each epoch.
+    step = math.log1p(50_000) / 199
+    late = np.log1p(epochs[epochs > 1000].astype(float))
+    np.testing.assert_allclose(np.diff(late), step, rtol=0.01)
+    assert list(stats.log_spaced_epochs(6, 4)) == [0, 1, 3, 6]

@@ -47,6 +47,7 @@ sentences and Markdown in ``double_descent_mnist1d_text``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 
@@ -55,19 +56,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import (
-    mnist1d,
-    models,
-    module_sweep,
-    precision,
-    train,
-    validation,
-)
+import jaxnn
+from jaxnn import mnist1d, models, precision, stats, validation
 from jaxnn.studies import NoProgress
 from jaxnn.studies.double_descent_mnist1d_analysis import (
     MODELS,
     curve_name,
-    family_of,
     summarize,
     with_verdicts,
 )
@@ -83,6 +77,7 @@ __all__ = [
     "run",
     "summary",
     "sweep_calls",
+    "sweep_options",
     "with_verdicts",
 ]
 
@@ -230,25 +225,8 @@ class Config:
         chunk = min(self.chunk_epochs, self.epochs)
         return tuple(
             int(e)
-            for e in train.log_spaced_epochs(self.epochs, self.epochwise_points)
+            for e in stats.log_spaced_epochs(self.epochs, self.epochwise_points)
             if 0 < e < chunk
-        )
-
-    def train_config(self, model: str) -> train.TrainConfig:
-        """The engine config the built-in family of ``model`` trains with (the benchmark's)."""
-        return train.TrainConfig(
-            model=family_of(model),
-            objective="softmax_cross_entropy",
-            optimizer="momentum",
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            train_loss_curve="batches",
-            chunk_epochs=min(self.chunk_epochs, self.epochs),
-            loss_thresholds=(),
-            final_window=1,
-            record_epochs=self.record_epochs(),
-            eval_batch_size=self.eval_batch_size,
-            matmul_precision=self.matmul_precision,
         )
 
 
@@ -344,6 +322,27 @@ def sweep_calls(curves: Sequence[Curve]) -> list[tuple[str, int, tuple[int, ...]
     return calls
 
 
+@functools.cache
+def _sgd(learning_rate: float, momentum: float) -> optax.GradientTransformation:
+    # One transformation per setting: the calls of one model then share compiled programs.
+    return optax.sgd(learning_rate, momentum=momentum)
+
+
+def sweep_options(config: Config, key_init: jax.Array, model: str) -> dict:
+    """The ``jaxnn.width_sweep`` arguments of every call of ``model`` besides its module,
+    data, widths and seeds (``jaxnn.benchmark_mnist1d`` times the MLP's call with them)."""
+    return dict(
+        loss="softmax_cross_entropy",
+        optimizer=_sgd(config.learning_rate, config.momentum),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        record_epochs=config.record_epochs(),
+        key=jax.random.fold_in(key_init, MODEL_STREAM[model]),
+        eval_batch_size=config.eval_batch_size,
+        matmul_precision=config.matmul_precision,
+    )
+
+
 def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     """Trains every curve with ``jaxnn.width_sweep``, the curves (label-noise levels) of a
     model as named training sets of one call where their seeds agree (``sweep_calls``), and
@@ -366,10 +365,8 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
         for curve in config.curves
     }
     cells, plan = {}, {f"{c.model}_q{c.label_noise:g}": [] for c in config.curves}
-    # One transformation for every call: calls of one model then share compiled programs.
-    optimizer = optax.sgd(config.learning_rate, momentum=config.momentum)
     for model, seeds, widths, curves in sweep_calls(config.curves):
-        result = module_sweep.width_sweep(
+        result = jaxnn.width_sweep(
             MODULES[model],
             {
                 curve.name: dict(
@@ -382,14 +379,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
             },
             widths=widths,
             seeds=seeds,
-            loss="softmax_cross_entropy",
-            optimizer=optimizer,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            record_epochs=config.record_epochs(),
-            key=jax.random.fold_in(key_init, MODEL_STREAM[model]),
-            eval_batch_size=config.eval_batch_size,
-            matmul_precision=config.matmul_precision,
+            **sweep_options(config, key_init, model),
             progress=progress,
             run_dir=run_dir,
             mesh=mesh,
@@ -405,6 +395,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
                     "train_set_loss": trained["train_loss"],
                     "test_loss": trained["test_loss"],
                     "test_epochs": result.epochs[curve.name],
+                    "n_params": result.n_params[width],
                     "diverged": result.diverged[(curve.name, 0, width)],
                 }
             # Each group lists the curves (sets) it trained: a group may train several.

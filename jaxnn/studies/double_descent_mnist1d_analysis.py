@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats as scipy_stats
 
-from jaxnn import mnist1d, models, peaks, stats, verdicts
+from jaxnn import peaks, stats, verdicts
 
 if TYPE_CHECKING:
     from jaxnn.studies.double_descent_mnist1d import Config, Curve
@@ -31,18 +31,6 @@ REFERENCE = "mnist1d_deep_double_descent.json"
 def curve_name(model: str, label_noise: float) -> str:
     """A curve's name in the JSON, e.g. ``"mlp, label noise 0.15"``."""
     return f"{model}, label noise {label_noise:g}"
-
-
-def family_of(model: str) -> models.ModelFamily:
-    """The model family of a curve, sized for MNIST-1D (40 inputs, 10 classes)."""
-    if model == "mlp":
-        return models.MLPFamily(
-            input_dim=mnist1d.INPUT_LENGTH,
-            output_dim=mnist1d.NUM_CLASSES,
-            depth=2,
-            activation="relu",
-        )
-    return models.CNN1DFamily(input_length=mnist1d.INPUT_LENGTH, output_dim=mnist1d.NUM_CLASSES)
 
 
 METRICS = ("train_error", "test_error", "train_loss", "test_loss")
@@ -66,13 +54,14 @@ def final_values(result: dict) -> dict[str, np.ndarray]:
 
 
 def width_row(curve: Curve, width: int, result: dict) -> dict:
-    """One row of ``rows``: seed means and standard errors of the four metrics at the end."""
+    """One row of ``rows``: seed means and standard errors of the four metrics at the end, and
+    the cell's ``n_params`` (the sweep's count of the module's parameters at ``width``)."""
     final = final_values(result)
     row = {
         "model": curve.model,
         "label_noise": curve.label_noise,
         "width": width,
-        "n_params": family_of(curve.model).parameter_count(width),
+        "n_params": int(result["n_params"]),
         "seeds": int(np.asarray(result["diverged"]).size),
         "n_diverged": int(np.sum(result["diverged"])),
     }

@@ -87,7 +87,8 @@ import numpy as np
 import optax
 from scipy import stats as scipy_stats
 
-from jaxnn import mnist1d, models, module_sweep, peaks, precision, stats, validation, verdicts
+import jaxnn
+from jaxnn import mnist1d, models, peaks, precision, stats, validation, verdicts
 from jaxnn.studies import NoProgress
 from jaxnn.studies.sample_wise_mnist1d_text import answers, curve_name, markdown, summary
 
@@ -351,7 +352,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
             sets[set_name(label_noise, n_train)] = dict(
                 x_train=x, y_train=y, x_test=dataset.x_test, y_test=dataset.y_test
             )
-    result = module_sweep.width_sweep(
+    result = jaxnn.width_sweep(
         models.MNIST1DMLP,
         sets,
         widths=config.widths,
