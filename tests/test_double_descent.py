@@ -23,11 +23,6 @@ def test_width_at_parameter_count_inverts_the_count(width):
     assert math.isclose(models.width_at_parameter_count(count), width, rel_tol=1e-9)
 
 
-def test_log_spaced_epochs_cover_both_ends():
-    epochs = dd.log_spaced_epochs(50_000, 200)
-    assert epochs[0] == 0 and epochs[-1] == 50_000 and np.all(np.diff(epochs) > 0)
-
-
 def test_threshold_label():
     assert dd.threshold_label(1e-3) == "1e-3" and dd.threshold_label(1e-5) == "1e-5"
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import warnings
 from collections.abc import Sequence
 
@@ -122,7 +121,9 @@ class Config:
             return ()
         tenth = max(1, self.epochs // 10)
         return tuple(
-            int(e) for e in log_spaced_epochs(self.epochs, self.epochwise_points) if 0 < e < tenth
+            int(e)
+            for e in stats.log_spaced_epochs(self.epochs, self.epochwise_points)
+            if 0 < e < tenth
         )
 
 
@@ -135,11 +136,6 @@ QUICK = Config(
     curve_epochs=300,
 )
 FULL = Config(widths=tuple(range(2, 201)), seeds=8, epochs=40_000, curve_epochs=100_000)
-
-
-def log_spaced_epochs(total: int, points: int = 200) -> np.ndarray:
-    """Unique integer epochs 0, 1, ... total, evenly spaced in log(1 + epoch)."""
-    return np.unique(np.round(np.expm1(np.linspace(0, math.log1p(total), points))).astype(int))
 
 
 @functools.lru_cache(maxsize=8)
@@ -356,7 +352,7 @@ def training_curve(
     ``thresholds[i]`` (-1: never); the median is reported only if every seed got there.
     """
     losses = np.asarray(result["train_loss"])  # [seed, epoch]
-    epochs = log_spaced_epochs(losses.shape[1] - 1, points)
+    epochs = stats.log_spaced_epochs(losses.shape[1] - 1, points)
     curve = {
         "width": width,
         "n_params": models.parameter_count(models.stacked_layer_sizes(width, 2)),
