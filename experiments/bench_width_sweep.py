@@ -45,8 +45,8 @@ import os
 import jax
 import numpy as np
 
+from jaxnn import benchmark, cli, io, placement
 from jaxnn import benchmark_width_sweep as lib
-from jaxnn import cli, io, placement
 
 
 def report(summary: dict, widths) -> str:
@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     )  # fmt: skip
     data = lib.make_data(args.seed)
     load = {"before": os.getloadavg()}
+    matmul = [benchmark.matmul_flops_per_second() / 1e9]
     rounds_ = [
         lib.compare_round(
             index,
@@ -133,8 +134,20 @@ def main(argv: list[str] | None = None) -> dict:
         for name, module in lib.MODELS.items()
     }  # fmt: skip
     load["after"] = os.getloadavg()
+    matmul.append(benchmark.matmul_flops_per_second() / 1e9)
     summary = lib.summarise(rounds_, widths)
     print(report(summary, widths))
+    gflop = {name: lib.useful_gflop(m, data, widths, epochs) for name, m in lib.MODELS.items()}
+    rates = lib.useful_rates(summary, gflop, float(np.mean(matmul)))
+    for name, by_method in rates.items():
+        summary[name]["useful_gflop"] = gflop[name]
+        summary[name]["useful_gflops_warm_run"] = {m: r for m, (r, _) in by_method.items()}
+        summary[name]["share_of_matmul_warm_run"] = {m: s for m, (_, s) in by_method.items()}
+        print(
+            f"{name}: useful GFLOP/s of the warm run (training only, true widths): "
+            + ", ".join(f"{m} {r:.2f} ({s:.1%} of matmul)" for m, (r, s) in by_method.items())
+        )
+    print(f"float32 matmul (before, after): {matmul[0]:.1f}, {matmul[1]:.1f} GFLOP/s")
     for name, entries in set_rounds.items():
         one, separate = (
             np.median([e[method]["seconds"] for e in entries])
@@ -152,6 +165,7 @@ def main(argv: list[str] | None = None) -> dict:
         "rounds": rounds_,
         "set_rounds": set_rounds,
         "load_average": load,
+        "matmul_gflops_before_after": matmul,
         **io.run_record(config, seed=args.seed, argv=argv),
     }
     io.write_json(out / "bench_width_sweep.json", io.to_jsonable(document))

@@ -22,7 +22,7 @@ import optax
 from flax import nnx
 from scipy import stats as scipy_stats
 
-from jaxnn import benchmark, module_sweep, stats
+from jaxnn import benchmark, module_family, module_sweep, stats
 
 SEEDS, N_TRAIN, N_TEST, BATCH, LEARNING_RATE, MOMENTUM = 3, 1024, 512, 64, 0.05, 0.9
 METHODS = ("plain", "width_sweep")
@@ -258,6 +258,29 @@ def summarise(rounds: list[dict], widths) -> dict:
         row["width_sweep_groups"] = final["width_sweep"]["groups"]
         summary[name] = row
     return summary
+
+
+def useful_gflop(module, data, widths, epochs: int) -> float:
+    """The training's useful GFLOP: every seed's forward and backward passes over every
+    example of every epoch at its true width (XLA's count of one example's forward pass,
+    times 3); padding and evaluation are not counted."""
+    family = module_family.ModuleFamily(module, data["x_train"].shape[1:])
+    n_train = data["x_train"].shape[0]
+    return SEEDS * epochs * n_train * sum(family.flops_per_example(w) for w in widths) / 1e9
+
+
+def useful_rates(summary: dict, gflop: dict, matmul_gflops: float) -> dict:
+    """``{model: {method: (useful GFLOP/s of the warm run, its share of the matmul rate)}}``."""
+    return {
+        name: {
+            method: (
+                gflop[name] / row[f"{method}_warm_run_seconds"],
+                gflop[name] / row[f"{method}_warm_run_seconds"] / matmul_gflops,
+            )
+            for method in METHODS
+        }
+        for name, row in summary.items()
+    }
 
 
 # --- one call over several training sets ---------------------------------------------------------

@@ -197,3 +197,17 @@ def test_summarise_ratios_and_agreement_on_known_rounds():
     assert row["plain_test_error"][16] == pytest.approx(0.30)
     assert row["plain_test_error_se"][16] == pytest.approx(0.01 / np.sqrt(3))
     assert row["errors_agree"] == {4: True, 16: False}
+
+
+def test_width_sweep_bench_counts_six_flops_per_weight_and_example_of_the_mlp():
+    from jaxnn import benchmark_width_sweep as lib
+
+    data = {"x_train": np.zeros((lib.N_TRAIN, 8, 8, 1), np.float32)}
+    widths, epochs = (4, 16), 3
+    weights = sum(64 * w + w * w + 10 * w for w in widths)
+    expected = lib.SEEDS * epochs * lib.N_TRAIN * 6 * weights / 1e9
+    # XLA also counts the biases and the ReLUs: a few per cent at these widths.
+    assert lib.useful_gflop(lib.MLP, data, widths, epochs) == pytest.approx(expected, rel=0.05)
+    summary = {"mlp": {"plain_warm_run_seconds": 2.0, "width_sweep_warm_run_seconds": 0.5}}
+    rates = lib.useful_rates(summary, {"mlp": 10.0}, matmul_gflops=100.0)
+    assert rates == {"mlp": {"plain": (5.0, 0.05), "width_sweep": (20.0, 0.2)}}
