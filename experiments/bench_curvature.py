@@ -16,7 +16,7 @@ import dataclasses
 import jax
 from flax import nnx
 
-from jaxnn import cli, curvature, data, io, models, objectives, precision
+from jaxnn import benchmark, cli, curvature, data, io, models, objectives, precision
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -110,9 +110,17 @@ def main(argv: list[str] | None = None) -> dict:
         min_seconds=config.min_seconds,
         matmul_precision=config.matmul_precision,
     )
+    parameter_count = sum(leaf.size for leaf in jax.tree.leaves(params))
+    matmul = benchmark.matmul_flops_per_second() / 1e9
+    # A full-batch gradient's useful work: a multiply-add per weight and example forward, two back.
+    gradient_seconds = timing["seconds"]["full_batch_gradient"]
+    gradient_gflops = 6 * parameter_count * config.n_train / 1e9 / gradient_seconds
     results = {
         **timing,
-        "parameter_count": sum(leaf.size for leaf in jax.tree.leaves(params)),
+        "parameter_count": parameter_count,
+        "matmul_gflops": matmul,
+        "gradient_useful_gflops": gradient_gflops,
+        "gradient_share_of_matmul": gradient_gflops / matmul,
         **io.run_record(config, seed=config.seed, argv=argv),
     }
 
@@ -122,6 +130,11 @@ def main(argv: list[str] | None = None) -> dict:
     )
     for name, seconds in timing["seconds"].items():
         print(f"{name:>28}: {seconds * 1e3:9.3f} ms  {timing['gradients'][name]:8.1f} gradients")
+    print(
+        f"full-batch gradient: {gradient_gflops:.2f} useful GFLOP/s (6 N p), "
+        f"{gradient_gflops / matmul:.1%} of the float32 matmul rate "
+        f"({matmul:.1f} GFLOP/s, this run)"
+    )
     for name, value in timing["values"].items():
         print(f"{name:>28}: {value}")
     path = io.write_json(out / "bench_curvature.json", results)
