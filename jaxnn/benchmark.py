@@ -25,7 +25,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -42,15 +42,10 @@ def forget_compiled_programs() -> None:
     ``jax.clear_caches`` empties JAX's jit caches; the library's own caches keep
     compiled executables and jitted closures beside them, so they are emptied too.
     """
-    from jaxnn import members, module_family
+    from jaxnn import module_family
 
     jax.clear_caches()
-    for cache in (
-        train.compiled_program,
-        sweep._compiled_draw,
-        members._member_draws,
-        module_family._padding_probe,
-    ):
+    for cache in (train.compiled_program, sweep._compiled_draw, module_family._padding_probe):
         cache.cache_clear()
 
 
@@ -178,57 +173,6 @@ def time_width_sweep(
         "useful_flops_per_second": useful_flops(widths, x.shape[0], chunk_steps * steady.shape[1])
         / run_seconds,
     }
-
-
-def chunk_timings(run: Callable[[Callable[[float], None]], object]) -> tuple[float, np.ndarray]:
-    """``(first, steady)``: seconds of the first chunk of ``run`` and of each later one.
-
-    ``run(progress)`` trains and calls ``progress`` after every chunk; the first
-    chunk carries the compilation, the others are steady state.
-    """
-    stamps: list[float] = []
-    start = time.perf_counter()
-    run(lambda done: stamps.append(time.perf_counter()))
-    chunk_times = np.diff([start, *stamps])
-    return float(chunk_times[0]), chunk_times[1:]
-
-
-def time_sweep_groups(
-    groups: Sequence[sweep.WidthGroup],
-    config: train.TrainConfig,
-    training_sets: dict,
-    x_test,
-    y_test,
-    *,
-    mesh=None,
-    learning_rate: float,
-    momentum: float | None = None,
-) -> dict:
-    """Compile seconds and steady seconds per epoch of training ``groups`` as a sweep does.
-
-    Every group runs ``config.epochs`` epochs in chunks of ``config.chunk_epochs``
-    (at least two chunks, so that one is steady); compile seconds are each
-    group's first chunk minus its median steady chunk.
-    """
-    compile_seconds = run_seconds = 0.0
-    for group in groups:
-        first, steady = chunk_timings(
-            lambda progress, g=group: sweep.run_width_sweep(
-                jax.random.key(0),
-                [g],
-                training_sets,
-                x_test,
-                y_test,
-                config,
-                learning_rate=learning_rate,
-                momentum=momentum,
-                mesh=mesh,
-                progress=progress,
-            )
-        )
-        compile_seconds += first - float(np.median(steady))
-        run_seconds += float(steady.sum()) / (config.chunk_epochs * steady.size)
-    return {"compile_seconds": compile_seconds, "seconds_per_epoch": run_seconds}
 
 
 # --- the teacher sweep against one model at a time (experiments/bench_sweep.py) -------------

@@ -85,7 +85,7 @@ leading axis of ``params`` (and data, and keys) measures every run of a sweep in
 compiled call; with that axis split over a mesh, as the sweeps place their members, each
 device computes its own runs and nothing crosses devices, since runs are independent.
 ``member_curvature_stats`` and ``top_eigenvalues`` do that for the members of a sweep
-(``jaxnn.members``), the loss made from a model family; ``curvature_keys`` gives members
+(``jaxnn.module_family``), the loss made from a model family; ``curvature_keys`` gives members
 that share a seed the same probes, so settings are compared on paired probes.
 """
 
@@ -465,7 +465,7 @@ def curvature_stats(
 def curvature_keys(key: jax.Array, seeds, where) -> jax.Array:
     """``[member]`` typed probe keys ``fold_in(fold_in(fold_in(key, s), CURVATURE_STREAM), where)``.
 
-    ``key`` is the init/shuffle key of ``members.build_members`` and ``s`` each member's
+    ``key`` is the sweep's init key and ``s`` each member's
     seed: members that share a seed share their probe vectors (common random numbers),
     and each ``where`` (a measurement's tag: a place in training, a record) has its own.
     """

@@ -243,7 +243,7 @@ def member_gradient_stats(
     """``gradient_stats`` of every member of a sweep, one vmapped, jitted call.
 
     Args:
-        family: the model family (``jaxnn.models.MLPFamily``); with ``objective`` it
+        family: the model family (``jaxnn.module_family.ModuleFamily``); with ``objective`` it
             makes the loss (``objectives.make_loss_fn``). Hashable: one compile per family.
         params: ``[member, ...]`` parameters.
         x_train, y_train: ``[member, N, ...]``, each member's own training set, batched

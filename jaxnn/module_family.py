@@ -2,7 +2,11 @@ r"""Any Flax NNX module as a model family: width axes, padding and its check, fr
 
 A researcher's module is a callable ``module_fn(width, *, rngs) -> nnx.Module``
 (their class, unchanged). ``ModuleFamily`` derives what the sweep engine
-needs (``jaxnn.models.ModelFamily``) from the module itself:
+(``jaxnn.sweep``, ``jaxnn.train``) needs from the module itself: ``init(key,
+width)``, ``pad_params(params, padded_width)``, ``constants(padded_width)``,
+``apply(params, x, constants)``, ``parameter_count(width)`` and
+``flops_per_example(width)`` (the planner's cost model), frozen and hashable
+(a compile-cache key):
 
 - **Parameters** are the module's ``nnx.Param`` variables, drawn by its own
   initializers at the member's true width (``nnx.Rngs(key)``), so fan-in
@@ -32,7 +36,7 @@ trains that width unpadded (``jaxnn.module_sweep``).
 
 Variables other than ``nnx.Param`` (BatchNorm's running statistics, a
 Dropout's key) are held at their initial values, passed to ``apply`` as the
-member's constants: they are not trained or updated.
+member's ``constants``: they are not trained or updated.
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ import dataclasses
 import functools
 import math
 from collections.abc import Callable
-from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -56,7 +59,7 @@ ModuleFn = Callable[..., nnx.Module]
 
 @dataclasses.dataclass(frozen=True)
 class ModuleFamily:
-    """A ``jaxnn.models.ModelFamily`` built from ``module_fn(width, *, rngs)``.
+    """The model family of ``module_fn(width, *, rngs)``: what the sweep engine needs.
 
     Equal (and hashed alike) when built from the same ``module_fn`` with the same
     input shape and convolution: sweeps of one module share compiled programs.
@@ -72,7 +75,6 @@ class ModuleFamily:
     module_fn: ModuleFn
     input_shape: tuple[int, ...]
     conv_impl: str = "lax"
-    name: ClassVar[str] = "module"
 
     def __post_init__(self):
         if not callable(self.module_fn):
@@ -96,12 +98,8 @@ class ModuleFamily:
         self._width_by_shapes.setdefault(_signature(built[1]), int(width))
         return built
 
-    def init(self, key: jax.Array, width: int, *, init_scheme: str | None = None):
+    def init(self, key: jax.Array, width: int):
         """The module's own draw at the true ``width``: its ``nnx.Param`` values as a dict."""
-        if init_scheme is not None:
-            raise ValueError(
-                f"init_scheme: a module draws with its own initializers; got {init_scheme!r}"
-            )
         module = self.module_fn(int(width), rngs=nnx.Rngs(key))
         _, params, _ = nnx.split(module, nnx.Param, ...)
         return nnx.to_pure_dict(params)
@@ -122,7 +120,7 @@ class ModuleFamily:
 
         return jax.tree.map(pad, params, shapes)
 
-    def masks(self, width, padded_width: int):
+    def constants(self, padded_width: int):
         """The member's constants for ``apply``: the non-``Param`` state, or ``None``."""
         return _other_state(self, int(padded_width))
 
@@ -150,7 +148,7 @@ class ModuleFamily:
             raise ValueError(f"params: no width of {self.label} has parameters of these shapes")
         return self._width_by_shapes[signature]
 
-    def apply(self, params, x: jax.Array, masks=None) -> jax.Array:
+    def apply(self, params, x: jax.Array, constants=None) -> jax.Array:
         graphdef, _, _ = self.abstract(self.width_of(params))
 
         def forward(params, state, x):
@@ -163,7 +161,7 @@ class ModuleFamily:
             from jaxnn import fastconv
 
             forward = fastconv.patches_conv(forward)
-        return forward(params, masks, x)
+        return forward(params, constants, x)
 
     def parameter_count(self, width: int) -> int:
         _, shapes, _ = self.abstract(width)
@@ -262,11 +260,11 @@ def _padding_probe(family, objective, optimizer, steps: int, matmul_precision: s
     runs once and compiling at full optimization would cost more than it saves.
     """
 
-    def run(params, masks, x_probe, y_probe):
+    def run(params, constants, x_probe, y_probe):
         def loss(p):
-            return objective.loss(family.apply(p, x_probe, masks), y_probe)
+            return objective.loss(family.apply(p, x_probe, constants), y_probe)
 
-        outputs = family.apply(params, x_probe, masks)
+        outputs = family.apply(params, x_probe, constants)
         state = optimizer.init(params)
         for _ in range(steps):
             grads = jax.grad(loss)(params)
@@ -307,9 +305,9 @@ def check_padding(
     narrow = jax.tree.map(jnp.asarray, unpad_params(family, padded_params, width))
     compiled = _padding_probe(family, objective, optimizer, steps, matmul_precision)
     x_probe, y_probe = jnp.asarray(x_probe), jnp.asarray(y_probe)
-    out_narrow, trained_narrow = compiled(narrow, family.masks(width, width), x_probe, y_probe)
+    out_narrow, trained_narrow = compiled(narrow, family.constants(width), x_probe, y_probe)
     out_padded, trained_padded = compiled(
-        padded_params, family.masks(width, padded_width), x_probe, y_probe
+        padded_params, family.constants(padded_width), x_probe, y_probe
     )
     check = functools.partial(PaddingCheck, width, padded_width)
     out_narrow, out_padded = np.asarray(out_narrow), np.asarray(out_padded)

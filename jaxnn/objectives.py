@@ -195,37 +195,38 @@ def get_objective(name: str | Objective) -> Objective:
 
 
 def make_metric_fn(
-    model, objective: str | Objective, metric: str, masks=None, example_weights=None
+    model, objective: str | Objective, metric: str, constants=None, example_weights=None
 ) -> Callable:
     """``metric_fn(params, x, y)``: one named metric (``"loss"``, ``"error"``) of ``model``.
 
-    ``model`` is a model family (``model.apply(params, x, masks)``); ``masks`` are
-    its per-member constants (width masks), ``example_weights[N]`` weigh the rows.
+    ``model`` is a model family (``model.apply(params, x, constants)``,
+    ``jaxnn.module_family``) and ``constants`` its member's non-trained state;
+    ``example_weights[N]`` weigh the rows.
     """
     metric_fn = get_objective(objective).metrics[metric]
 
     def fn(params, x, y):
-        return metric_fn(model.apply(params, x, masks), y, example_weights)
+        return metric_fn(model.apply(params, x, constants), y, example_weights)
 
     return fn
 
 
 def make_loss_fn(
-    model, objective: str | Objective = "mse", masks=None, example_weights=None
+    model, objective: str | Objective = "mse", constants=None, example_weights=None
 ) -> Callable:
-    """``loss_fn(params, x, y)``: the objective's mean loss of the (optionally masked) model.
+    """``loss_fn(params, x, y)``: the objective's mean loss of the model.
 
     The signature every statistic takes (``jaxnn.gradstats``, ``jaxnn.curvature``).
     """
-    return make_metric_fn(model, objective, "loss", masks, example_weights)
+    return make_metric_fn(model, objective, "loss", constants, example_weights)
 
 
 def make_evaluate_fn(
-    model, objective: str | Objective, masks=None, *, eval_batch_size: int | None = None
+    model, objective: str | Objective, constants=None, *, eval_batch_size: int | None = None
 ) -> Callable:
     """``evaluate(params, x, y, weights=None) -> {metric: value}``: a model on a whole set.
 
-    ``model`` is a model family (``jaxnn.models``: ``model.apply(params, x, masks)``).
+    ``model`` is a model family (``model.apply(params, x, constants)``).
 
     With ``eval_batch_size`` the set is taken that many rows at a time (the last
     block padded with rows of weight 0) and the weighted sums are added up, so
@@ -234,7 +235,7 @@ def make_evaluate_fn(
     names = get_objective(objective).metric_names
 
     def whole(params, x, y, weights=None):
-        outputs = model.apply(params, x, masks)
+        outputs = model.apply(params, x, constants)
         metric_fns = get_objective(objective).metrics
         return {name: metric_fns[name](outputs, y, weights) for name in names}
 

@@ -1,11 +1,11 @@
-r"""Width sweeps: group widths, pad and mask them, and train each group in one compiled call.
+r"""Width sweeps: group widths, pad them, and train each group in one compiled call.
 
-Models of different widths have different shapes, so they cannot share one
-``vmap``. We partition the sorted widths into contiguous *groups*; every model
-of a group is padded to the group's width :math:`P` (rounded up to a multiple
-of 8 for the vector units) with the extra units masked (hidden units of an
-MLP, channels of a CNN: the model family's ``init`` and ``masks``, see
-``jaxnn.models``), so a group is one compiled program. Training sets of
+The private machinery behind ``jaxnn.width_sweep``. Models of different widths
+have different shapes, so they cannot share one ``vmap``. We partition the
+sorted widths into contiguous *groups*; every model of a group is drawn at its
+true width and embedded in zeros at the group's width :math:`P` (rounded up to
+a multiple of 8 for the vector units; ``jaxnn.module_family`` says why zeros
+are exact and checks it), so a group is one compiled program. Training sets of
 different sizes N can share a group too: the smaller ones are padded with rows
 of weight 0 (``train.Members.example_weights``), at the price of computing the
 padded rows.
@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn import models, train
+from jaxnn import train
 
 MAX_WIDTH = 4096  # a padded 4096-wide group of 3 seeds already needs gigabytes of Adam state
 
@@ -97,9 +97,7 @@ def round_up(value: int, multiple: int) -> int:
     return multiple * math.ceil(value / multiple)
 
 
-def step_flops(
-    padded_width: int, members: int, rows: int, *, family: models.ModelFamily = models.MLPFamily()
-) -> int:
+def step_flops(padded_width: int, members: int, rows: int, *, family) -> int:
     """Padded flops of ``members`` models on ``rows`` examples: ``rows * f(P)`` each (MLP: 6Np)."""
     return members * rows * family.flops_per_example(padded_width)
 
@@ -112,7 +110,7 @@ def group_seconds(
     epochs: int,
     n_devices: int,
     costs: BackendCosts,
-    family: models.ModelFamily = models.MLPFamily(),
+    family,
     steps_per_epoch: int = 1,
 ) -> float:
     """The planner's wall-time model of one group: compile + epochs x (latency + flops / rate)."""
@@ -126,8 +124,8 @@ def group_seconds(
 def plan_groups(
     widths: Sequence[int],
     *,
+    family,
     n_trains: Sequence[int] = (100,),
-    family: models.ModelFamily = models.MLPFamily(),
     epochs: int = 10_000,
     steps_per_epoch: int = 1,
     members_per_width: int = 1,
@@ -180,7 +178,7 @@ def plan_groups(
 def estimated_seconds(
     groups: Sequence[WidthGroup],
     *,
-    family: models.ModelFamily = models.MLPFamily(),
+    family,
     epochs: int,
     steps_per_epoch: int = 1,
     members_per_width: int = 1,
@@ -230,15 +228,14 @@ DRAW_COMPILER_OPTIONS = {
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_draw(family, counts: tuple[tuple[int, int], ...], padded_width: int, options):
+def _compiled_draw(family, counts: tuple[tuple[int, int], ...], padded_width: int):
     """One compiled program drawing ``count`` members at each ``(width, count)``, padded to one
     width; its argument is one ``[count]`` key array per width."""
 
     def draw(keys_by_width):
         blocks = []
         for (width, _), keys in zip(counts, keys_by_width):
-            init = lambda k, w=width: family.init(k, w, **dict(options))  # noqa: E731
-            narrow = jax.vmap(init)(keys)
+            narrow = jax.vmap(lambda k, w=width: family.init(k, w))(keys)
             blocks.append(jax.vmap(lambda p: family.pad_params(p, padded_width))(narrow))
         return jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *blocks)
 
@@ -246,9 +243,7 @@ def _compiled_draw(family, counts: tuple[tuple[int, int], ...], padded_width: in
     return jax.jit(draw).lower(keys).compile(compiler_options=DRAW_COMPILER_OPTIONS)
 
 
-def draw_initial_params(
-    family, init_keys: jax.Array, widths: Sequence[int], padded_width: int, **options
-):
+def draw_initial_params(family, init_keys: jax.Array, widths: Sequence[int], padded_width: int):
     """``[member]`` initial parameters: each drawn at its true width, embedded at ``padded_width``.
 
     A member's draw is ``family.init(key, width)``, whatever its group, the
@@ -256,18 +251,17 @@ def draw_initial_params(
     zeros). One compiled program per group draws every width of it.
 
     Args:
-        family: the model family (``jaxnn.models.ModelFamily``).
+        family: the model family (``jaxnn.module_family.ModuleFamily``).
         init_keys: ``[member]`` typed keys.
         widths: each member's true width (host integers).
         padded_width: the group's width.
-        options: passed to ``family.init`` (e.g. ``init_scheme``).
     """
     widths = [int(w) for w in widths]
     order = sorted(range(len(widths)), key=lambda i: (widths[i], i))
     distinct = sorted(set(widths))
     counts = tuple((w, widths.count(w)) for w in distinct)
     keys_by_width = [init_keys[np.asarray([i for i in order if widths[i] == w])] for w in distinct]
-    draw = _compiled_draw(family, counts, padded_width, tuple(sorted(options.items())))
+    draw = _compiled_draw(family, counts, padded_width)
     drawn = draw(keys_by_width)
     back = np.argsort(np.asarray(order))  # drawn in width order, returned in the given order
     return jax.tree.map(lambda a: a[back], drawn)
@@ -275,16 +269,14 @@ def draw_initial_params(
 
 @dataclasses.dataclass(frozen=True)
 class Variant:
-    """One value of a sweep's extra member axis: its own training sets and weight decay.
+    """One value of a sweep's extra member axis: its own training sets and hyperparameters.
 
     Attributes:
         training_sets: ``{N: (x_train[seed, N, ...], y_train[seed, N, ...])}``.
-        weight_decay: L2 coefficient on the kernels (``train.make_optimizer``).
-        hyperparams: ``{name: value}`` for an ``train.Optimizer`` factory.
+        hyperparams: ``{name: value}`` for the ``train.Optimizer`` factory.
     """
 
     training_sets: Mapping[int, tuple[jax.Array, jax.Array]]
-    weight_decay: float = 0.0
     hyperparams: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
 
@@ -293,10 +285,7 @@ def width_group_members(
     group: WidthGroup,
     variants: Mapping[Hashable, Variant],
     *,
-    family: models.ModelFamily,
-    learning_rate: float,
-    momentum: float | None = None,
-    init_scheme: str | None = "torch_uniform",
+    family,
 ) -> tuple[train.Members, list[tuple[Hashable, int, int, int]]]:
     """Members for every (variant, N, width, seed) of a group.
 
@@ -305,11 +294,8 @@ def width_group_members(
             so its initial weights depend neither on its group, nor on N, nor on
             the variant: variants are paired comparisons.
         group: the widths and training-set sizes.
-        variants: the extra member axis (one ``Variant`` for a plain sweep).
+        variants: the extra member axis.
         family: the model family whose width is swept.
-        momentum: every member's heavy-ball coefficient (optimizer ``"momentum"``).
-        init_scheme: the built-in families' scheme; ``None`` for a family that
-            draws with its own initializers.
 
     Returns:
         The members, ordered ``[(variant, n, width, seed) for variant for n for
@@ -325,15 +311,10 @@ def width_group_members(
         [jax.random.fold_in(jax.random.fold_in(key, w), s) for _, _, w, s in cells]
     )
     shuffle_keys = jnp.stack([jax.random.fold_in(k, 1) for k in init_keys])
-    params = draw_initial_params(
-        family,
-        init_keys,
-        [w for _, _, w, _ in cells],
-        group.padded_width,
-        **({} if init_scheme is None else {"init_scheme": init_scheme}),
-    )
-    masks = jax.vmap(lambda w: family.masks(w, group.padded_width))(
-        jnp.asarray([w for _, _, w, _ in cells])
+    params = draw_initial_params(family, init_keys, [w for _, _, w, _ in cells], group.padded_width)
+    constants = jax.tree.map(
+        lambda a: jnp.broadcast_to(a, (len(cells), *jnp.shape(a))),
+        family.constants(group.padded_width),
     )
     # The training sets are tiled on the host: eager device ops would each compile once
     # per group shape. Width-major, seed-minor, as ``cells``.
@@ -354,14 +335,11 @@ def width_group_members(
         )
     members = train.Members(
         params=params,
-        learning_rate=jnp.full((len(cells),), learning_rate, jnp.float32),
-        weight_decay=jnp.asarray([variants[v].weight_decay for v, _, _, _ in cells], jnp.float32),
         x_train=x_train,
         y_train=y_train,
         shuffle_key=shuffle_keys,
-        width_masks=masks,
+        constants=constants,
         example_weights=example_weights,
-        momentum=None if momentum is None else jnp.full((len(cells),), momentum, jnp.float32),
         hyperparams=_hyperparams(variants, cells),
     )
     return members, cells
@@ -425,44 +403,35 @@ def result_arrays(result: train.TrainResult) -> dict[str, np.ndarray]:
 def run_width_sweep(
     key: jax.Array,
     groups: Sequence[WidthGroup],
-    training_sets: Mapping[int, tuple[jax.Array, jax.Array]] | None,
+    variants: Mapping[Hashable, Variant],
     x_test: jax.Array,
     y_test: jax.Array,
     config: train.TrainConfig,
     *,
-    variants: Mapping[Hashable, Variant] | None = None,
-    learning_rate: float = 1e-3,
-    momentum: float | None = None,
-    init_scheme: str | None = "torch_uniform",
     mesh=None,
     progress: Callable[[int], None] | None = None,
     load_group: Callable[[WidthGroup], dict | None] = lambda group: None,
     save_group: Callable[[WidthGroup, dict], None] = lambda group, result: None,
     measure: Callable[..., dict[str, np.ndarray]] | None = None,
 ) -> dict[tuple, dict]:
-    """Trains every (N, width) of every group over all seeds of its training sets.
+    """Trains every (variant, N, width) of every group over all seeds of its training sets.
 
-    The model family is ``config.model``. ``variants`` adds a member axis (label-noise
-    levels, weight decays, ...):
-    every variant of a width trains in the same compiled group. Without it,
-    ``training_sets`` is the one variant. ``load_group``/``save_group`` let
+    The model family is ``config.model``. ``variants`` is a member axis (training
+    sets, optimizer hyperparameters): every variant of a width trains in the
+    same compiled group. ``load_group``/``save_group`` let
     the caller keep finished groups (resume); a group that ``load_group``
     returns is not retrained. ``measure(cells, members, result)`` adds
     ``[member, ...]`` arrays of its own (statistics of the trained parameters),
     kept with the group; ``cells`` are the members' ``(variant, N, width,
-    seed)``. ``progress`` counts padded model flops in GFLOP (``work_gflop``), so the
+    seed)``. ``progress`` counts padded model flops in GFLOP (``group_gflop``), so the
     ETA weighs every group by what it costs.
 
     Returns:
-        ``{(N, width): result}``, or ``{(variant, N, width): result}`` with
-        ``variants``; a result is ``{"train_loss": [seed, epoch], "test_loss":
+        ``{(variant, N, width): result}``; a result is ``{"train_loss": [seed, epoch], "test_loss":
         [seed, k], "test_epochs": [k], "final_train_loss": [seed],
         "first_epoch_below": [seed, threshold], "diverged": [seed]}`` plus every
         metric (``result_arrays``).
     """
-    keyed_by_variant = variants is not None
-    if variants is None:
-        variants = {None: Variant(training_sets)}
     results = {}
     for group in groups:
         cells = group_cells(group, variants)
@@ -472,15 +441,7 @@ def run_width_sweep(
         tick = None if progress is None else (lambda epochs, w=per_epoch: progress(epochs * w))
         stored = load_group(group)
         if stored is None:
-            members, member_cells = width_group_members(
-                key,
-                group,
-                variants,
-                family=config.model,
-                learning_rate=learning_rate,
-                momentum=momentum,
-                init_scheme=init_scheme,
-            )
+            members, member_cells = width_group_members(key, group, variants, family=config.model)
             result = train.train(config, members, x_test, y_test, mesh=mesh, progress=tick)
             stored = result_arrays(result)
             if measure is not None:
@@ -491,8 +452,7 @@ def run_width_sweep(
         for index in range(0, len(cells), n_seeds):
             variant, n, width, _ = cells[index]
             rows = slice(index, index + n_seeds)
-            cell = (variant, n, width) if keyed_by_variant else (n, width)
-            results[cell] = {
+            results[(variant, n, width)] = {
                 name: (value if name == "test_epochs" else value[rows])
                 for name, value in stored.items()
             }
@@ -504,35 +464,10 @@ def group_gflop(
     sizes: Mapping[Hashable, Container[int]],
     n_seeds: int,
     *,
-    family: models.ModelFamily = models.MLPFamily(),
+    family,
 ) -> float:
     """Padded model flops of one epoch of a group, in GFLOP: every (variant, N) member block
     that ``sizes`` (``{variant: its training-set sizes}``) holds, at the group's largest N."""
     blocks = sum(n in sizes[v] for v in sizes for n in group.n_trains)
     members = len(group.widths) * n_seeds * blocks
     return step_flops(group.padded_width, members, max(group.n_trains), family=family) / 1e9
-
-
-def work_gflop(
-    groups: Sequence[WidthGroup],
-    n_seeds: int,
-    epochs: int,
-    n_variants: int = 1,
-    *,
-    family: models.ModelFamily = models.MLPFamily(),
-) -> float:
-    """Padded model flops of training ``groups`` (N f(P) per member-epoch), in GFLOP.
-
-    The progress unit of ``run_width_sweep``: a wide group's step costs what
-    its flops cost, a narrow one's almost nothing.
-    """
-    total = sum(
-        step_flops(
-            group.padded_width,
-            len(group.widths) * n_seeds * len(group.n_trains) * n_variants,
-            max(group.n_trains),
-            family=family,
-        )
-        for group in groups
-    )
-    return total * epochs / 1e9

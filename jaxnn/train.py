@@ -2,9 +2,9 @@ r"""The one training loop: jit-compiled optax steps in ``lax.scan``, vmapped ove
 
 Everything is written for one *member* of a sweep (one model, its data, its
 learning rate) and lifted with ``jax.vmap``; a sweep of one is an ordinary
-training run. Swept quantities (learning rate, weight decay, width masks,
-training set, example weights, shuffle key) are traced arrays, so a sweep
-compiles once.
+training run. Swept quantities (optimizer hyperparameters, training set,
+example weights, shuffle key) are traced arrays, so a sweep compiles once.
+It is the private machinery behind ``jaxnn.width_sweep``.
 
 Loop structure::
 
@@ -25,12 +25,10 @@ What is looked up by name (``TrainConfig``), never branched on by study:
 
 - the objective (``jaxnn.objectives``): a loss plus named metrics, e.g. MSE,
   or softmax cross-entropy with the error rate;
-- the model family (``jaxnn.models``): an MLP or a 1-D CNN whose width is
-  swept, with width masks;
-- the optimizer: ``adam``, ``sgd`` or ``momentum`` (heavy ball, PyTorch's
-  ``SGD(momentum=β)``), with the learning rate, weight decay and momentum as
-  traced per-member values; or any optax transformation, or a factory of one
-  whose swept hyperparameters are traced per-member values (``Optimizer``).
+- the model family (``jaxnn.module_family.ModuleFamily``): an NNX module whose
+  width is swept;
+- the optimizer: any optax transformation, or a factory of one whose swept
+  hyperparameters are traced per-member values (``Optimizer``).
 
 Conventions:
 
@@ -51,9 +49,6 @@ Conventions:
 - A member whose loss becomes non-finite, or exceeds ``explode_factor`` times
   its initial loss, is *diverged*: the result says so, its final training loss
   is NaN, and it is never plotted as a result.
-- Weight decay is L2 added to the gradient of the kernels (not the biases)
-  before the optimizer, :math:`g \leftarrow g + \lambda\theta`, i.e. PyTorch's
-  ``SGD(weight_decay=λ)``.
 """
 
 from __future__ import annotations
@@ -68,9 +63,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import models, objectives, placement, precision, validation
+from jaxnn import objectives, placement, precision, validation
 
-OPTIMIZERS = ("adam", "sgd", "momentum")
 LOSS_CURVES = ("full", "batches")
 
 
@@ -123,7 +117,6 @@ class Program:
     keep_recorded_params: bool
     eval_batch_size: int | None
     matmul_precision: str
-    flat_adam: bool
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -131,14 +124,12 @@ class TrainConfig:
     """The static structure of a training run (swept values are arrays, see ``Members``).
 
     Attributes:
-        model: the model family (``jaxnn.models.MLPFamily``, ``CNN1DFamily``); the
+        model: the model family (``jaxnn.module_family.ModuleFamily``); the
             parameters' shapes give the (padded) width, the family the architecture.
+        optimizer: an ``Optimizer``, any optax transformation (its own decay,
+            schedule and masks) with per-member hyperparameters.
         objective: the loss and metrics, a ``jaxnn.objectives.Objective`` or a
             registry name (``"mse"``, ``"softmax_cross_entropy"``).
-        optimizer: ``"adam"``, ``"sgd"`` (plain SGD, constant learning rate) or
-            ``"momentum"`` (heavy-ball SGD with each member's ``Members.momentum``),
-            with L2 on the kernels (``make_optimizer``); or an ``Optimizer``, any
-            optax transformation (its own decay, schedule and masks).
         epochs: T, the number of passes over the training set.
         batch_size: B; ``None`` means full batch (B = N). When B does not divide N
             the last mini-batch of an epoch holds the N mod B examples left over
@@ -171,19 +162,11 @@ class TrainConfig:
             set in one pass and every slot vmapped (small data, the fewest kernels).
         matmul_precision: precision of every matmul traced here (see
             ``jaxnn.precision``); ``"highest"`` is exact float32 on every backend.
-        flat_adam: run Adam's moment updates on one flat vector per member
-            (``optax.flatten``) rather than leaf by leaf: fewer, larger kernels, but a
-            concatenation and a split per step. On 2 CPU cores the two are within
-            the machine's noise of each other (``experiments/bench_sweep.py`` times
-            both in turns, group by group); on by default for the fewer kernels per
-            step an accelerator launches (not yet measured on one). The two differ
-            in rounding only, which float32 Adam near zero loss amplifies: results
-            are reproducible with the same setting.
     """
 
-    model: Any = models.MLPFamily()
+    model: Any
+    optimizer: Optimizer
     objective: str = "mse"
-    optimizer: Any = "adam"
     epochs: int = 10_000
     batch_size: int | None = None
     drop_last: bool = False
@@ -197,20 +180,17 @@ class TrainConfig:
     keep_recorded_params: bool = False
     eval_batch_size: int | None = None
     matmul_precision: str = precision.DEFAULT
-    flat_adam: bool = True
 
     def __post_init__(self):
-        if not isinstance(self.optimizer, Optimizer) and self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"optimizer: unknown {self.optimizer!r}; choose one of {OPTIMIZERS} "
-                "or pass a train.Optimizer"
-            )
+        if not isinstance(self.optimizer, Optimizer):
+            raise ValueError(f"optimizer: need a train.Optimizer, got {self.optimizer!r}")
+        if not callable(getattr(self.model, "apply", None)):
+            raise ValueError(f"model: need a model family (ModuleFamily), got {self.model!r}")
         if self.train_loss_curve not in LOSS_CURVES:
             raise ValueError(
                 f"train_loss_curve: unknown {self.train_loss_curve!r}; choose one of {LOSS_CURVES}"
             )
         objectives.get_objective(self.objective)
-        models.check_family(self.model)
         precision.check_precision(self.matmul_precision)
         validation.at_least(self, 1, "epochs", "chunk_epochs", "final_window")
         for name in ("batch_size", "eval_batch_size"):
@@ -275,32 +255,24 @@ class Members(NamedTuple):
 
     Attributes:
         params: initial parameters, ``[member, ...]``.
-        learning_rate: ``[member]``.
-        weight_decay: ``[member]``.
         x_train: ``[member, N, ...]`` inputs.
         y_train: ``[member, N, O]`` real targets, or ``[member, N]`` integer labels.
         shuffle_key: ``[member]`` typed keys for the mini-batch order.
-        width_masks: ``None`` or the model family's masks, ``[member, padded_width]``
-            0/1 arrays (one per hidden layer of an MLP, per convolution of a CNN).
+        constants: ``None`` or the model family's non-trained state
+            (``ModuleFamily.constants``), ``[member, ...]``.
         example_weights: ``None`` or ``[member, N]`` 0/1: rows with weight 0 are
             padding, so members with different training-set sizes share one
             program (full batch only; the loss is the mean over the real rows).
-        momentum: ``None`` or ``[member]`` heavy-ball coefficients β (optimizer
-            ``"momentum"``).
         hyperparams: ``None`` or ``{name: [member]}``, the swept hyperparameters
-            of an ``Optimizer`` (``learning_rate`` and ``weight_decay`` above are
-            the built-in optimizers').
+            of the ``Optimizer``.
     """
 
     params: Any
-    learning_rate: jax.Array
-    weight_decay: jax.Array
     x_train: jax.Array
     y_train: jax.Array
     shuffle_key: jax.Array
-    width_masks: Any = None
+    constants: Any = None
     example_weights: jax.Array | None = None
-    momentum: jax.Array | None = None
     hyperparams: dict | None = None
 
 
@@ -346,57 +318,16 @@ class TrainResult(NamedTuple):
     train_metrics: dict | None = None
 
 
-def make_optimizer(
-    name: str, learning_rate, weight_decay, *, momentum=None, flat_adam: bool = False
-) -> optax.GradientTransformation:
-    """L2 on the kernels, then the optimizer's scaling, then the step ``-learning_rate``.
-
-    ``"adam"`` scales by Adam's moments, ``"sgd"`` not at all, ``"momentum"``
-    keeps a heavy-ball buffer (``optax.trace``, PyTorch's ``SGD(momentum=β)``;
-    weight decay enters the gradient before the buffer, as in PyTorch).
-
-    Built inside the vmapped member function, so ``learning_rate``,
-    ``weight_decay`` and ``momentum`` may be per-member tracers: no
-    hyperparameter has to live in the optimizer state
-    (``optax.inject_hyperparams`` did that at about a third more time per step
-    for these small models). ``flat_adam`` keeps Adam's moments as one vector
-    per member (``optax.flatten``).
-    """
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer: unknown {name!r}; choose one of {OPTIMIZERS}")
-    if name == "adam":
-        scaling = optax.flatten(optax.scale_by_adam()) if flat_adam else optax.scale_by_adam()
-    elif name == "momentum":
-        if momentum is None:
-            raise ValueError("momentum: the momentum optimizer needs a coefficient per member")
-        # PyTorch's SGD(momentum=β, dampening=0): buffer <- g + β·buffer, step -lr·buffer.
-        scaling = optax.trace(decay=momentum)
-    else:
-        scaling = optax.identity()
-    return optax.chain(
-        optax.add_decayed_weights(weight_decay, mask=models.kernel_mask),
-        scaling,
-        optax.scale_by_learning_rate(learning_rate),
-    )
-
-
 def member_loss_fn(program: Program, member: Members) -> Callable:
-    """The training loss of one member (its masks and example weights)."""
+    """The training loss of one member (its constants and example weights)."""
     return objectives.make_loss_fn(
-        program.model, program.objective, member.width_masks, member.example_weights
+        program.model, program.objective, member.constants, member.example_weights
     )
 
 
 def member_optimizer(program: Program, member: Members) -> optax.GradientTransformation:
-    if isinstance(program.optimizer, Optimizer):
-        return program.optimizer.factory(**(member.hyperparams or {}))
-    return make_optimizer(
-        program.optimizer,
-        member.learning_rate,
-        member.weight_decay,
-        momentum=member.momentum,
-        flat_adam=program.flat_adam,
-    )
+    """The member's optax transformation, its swept hyperparameters traced."""
+    return program.optimizer.factory(**(member.hyperparams or {}))
 
 
 def init_state(program: Program, member: Members) -> TrainState:
@@ -444,7 +375,7 @@ def make_epoch_fn(program: Program, member: Members) -> Callable:
     def weighted_step(params, opt_state, x_batch, y_batch, weights):
         loss, grads = jax.value_and_grad(
             lambda p: objectives.get_objective(program.objective).loss(
-                program.model.apply(p, x_batch, member.width_masks), y_batch, weights
+                program.model.apply(p, x_batch, member.constants), y_batch, weights
             )
         )(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -511,7 +442,7 @@ def train_chunk(
     evaluate = objectives.make_evaluate_fn(
         program.model,
         program.objective,
-        member.width_masks,
+        member.constants,
         eval_batch_size=program.eval_batch_size,
     )
     slots = record_targets.shape[0]
@@ -604,7 +535,7 @@ def compiled_program(program: Program, mesh: jax.sharding.Mesh | None = None):
         evaluate = objectives.make_evaluate_fn(
             program.model,
             program.objective,
-            member.width_masks,
+            member.constants,
             eval_batch_size=program.eval_batch_size,
         )
         return init_state(program, member), {
@@ -651,8 +582,6 @@ def divergence_and_crossings(
 
 def check_members(config: TrainConfig, members: Members) -> None:
     """Raises a ``ValueError`` naming the field when the members do not fit the config."""
-    if members.learning_rate.ndim != 1:
-        raise ValueError("members: learning_rate must be a [member] vector")
     config.check_data(int(members.x_train.shape[1]))
     objective = objectives.get_objective(config.objective)
     # The registry's objectives fix the target rank; a user's objective only its kind.
@@ -665,15 +594,12 @@ def check_members(config: TrainConfig, members: Members) -> None:
             f"y_train: the {objective.name} objective needs {kind}, "
             f"got {members.y_train.dtype} of shape {members.y_train.shape}"
         )
-    if config.optimizer == "momentum" and members.momentum is None:
-        raise ValueError("momentum: the momentum optimizer needs Members.momentum [member]")
-    if isinstance(config.optimizer, Optimizer):
-        given = set(members.hyperparams or {})
-        if given != set(config.optimizer.hyperparams):
-            raise ValueError(
-                f"hyperparams: the optimizer takes {sorted(config.optimizer.hyperparams)}, "
-                f"the members give {sorted(given)}"
-            )
+    given = set(members.hyperparams or {})
+    if given != set(config.optimizer.hyperparams):
+        raise ValueError(
+            f"hyperparams: the optimizer takes {sorted(config.optimizer.hyperparams)}, "
+            f"the members give {sorted(given)}"
+        )
 
 
 def train(

@@ -14,12 +14,12 @@ import pytest
 from host_problems import host_problem
 from jax.flatten_util import ravel_pytree
 
-from jaxnn import curvature, models, objectives
+from jaxnn import curvature, models, module_family, objectives
 
 N = 16
 SIZES = (8, 10, 10, 8)  # 288 parameters: a dense Hessian is cheap, Lanczos is not trivial
-LOSS_FN = objectives.make_loss_fn(models.MLPFamily(activation="tanh"))
-FAMILY = models.MLPFamily(input_dim=SIZES[0], output_dim=SIZES[-1], depth=2, activation="tanh")
+FAMILY = module_family.ModuleFamily(functools.partial(models.MLP, activation="tanh"), (8,))
+LOSS_FN = objectives.make_loss_fn(FAMILY)
 
 
 @jax.jit

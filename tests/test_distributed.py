@@ -1,7 +1,7 @@
 """``--distributed`` with two real processes: one CPU device each, gloo collectives over loopback.
 
 A small double-descent width sweep runs end to end through the study script
-(``experiments/double_descent.py``: ``jaxnn.sweep.run_width_sweep`` over the
+(``experiments/double_descent.py``: ``jaxnn.width_sweep`` over the
 mesh, the results written and plotted by ``cli.run_study``) twice:
 
 - as two processes, ``--distributed --coordinator 127.0.0.1:PORT

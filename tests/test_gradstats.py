@@ -1,14 +1,19 @@
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from host_problems import host_problem
 
-from jaxnn import gradstats, models, objectives
+from jaxnn import gradstats, models, module_family, objectives
 
 N, D, OUT = 24, 3, 2
-SIZES = (D, 5, 4, OUT)
-LOSS_FN = objectives.make_loss_fn(models.MLPFamily(activation="tanh"))
+SIZES = (D, 5, 5, OUT)
+FAMILY = module_family.ModuleFamily(
+    functools.partial(models.MLP, input_dim=D, output_dim=OUT, activation="tanh"), (D,)
+)
+LOSS_FN = objectives.make_loss_fn(FAMILY)
 
 
 @jax.jit
@@ -226,7 +231,7 @@ def test_every_matmul_is_traced_at_highest_precision(name):
 
 def test_member_gradient_stats_equal_one_member_at_a_time(x64):
     """The vmapped, jitted statistics of every member equal ``gradient_stats`` of each alone."""
-    family = models.MLPFamily(input_dim=D, output_dim=OUT, depth=2, activation="tanh")
+    family = FAMILY
     problems = [_problem(seed) for seed in range(3)]
     params = jax.tree.map(lambda *leaves: np.stack(leaves), *[p for p, _, _ in problems])
     x = np.stack([x for _, x, _ in problems])

@@ -5,8 +5,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
-from jaxnn import backprop, models, objectives
+from jaxnn import models, module_family, objectives
 
 
 @pytest.mark.parametrize("width", [1, 2, 10, 50, 100, 200])
@@ -37,22 +38,19 @@ def test_apply_matches_plain_numpy_forward(x64):
 def _narrow_and_padded_losses_and_grads(key, x, y, *, activation):
     """One program per activation: eagerly, init, padding and two gradients cost ~10 s."""
     width, padded = 5, 16
-    narrow = models.init(key, (8, width, width, 8))
-    narrow = jax.tree.map(lambda a: a.astype(jnp.float64), narrow)
-    wide = models.pad_params(narrow, (8, padded, padded, 8))
-    masks = models.hidden_masks_for(jnp.array([width, width]), (padded, padded))
-    family = models.MLPFamily(activation=activation)
-    narrow_loss, narrow_grads = jax.value_and_grad(objectives.make_loss_fn(family))(narrow, x, y)
-    wide_loss, wide_grads = jax.value_and_grad(objectives.make_loss_fn(family, masks=masks))(
-        wide, x, y
-    )
-    embedded = models.pad_params(narrow_grads, (8, padded, padded, 8))
-    return narrow_loss, wide_loss, wide_grads, embedded
+    family = module_family.ModuleFamily(functools.partial(models.MLP, activation=activation), (8,))
+    narrow = jax.tree.map(lambda a: a.astype(jnp.float64), family.init(key, width))
+    wide = family.pad_params(narrow, padded)
+    loss_fn = objectives.make_loss_fn(family)
+    narrow_loss, narrow_grads = jax.value_and_grad(loss_fn)(narrow, x, y)
+    wide_loss, wide_grads = jax.value_and_grad(loss_fn)(wide, x, y)
+    return narrow_loss, wide_loss, wide_grads, family.pad_params(narrow_grads, padded)
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "softplus"])
-def test_padded_masked_model_equals_narrow_model(x64, activation):
-    """Same loss and gradients (float64, rtol 1e-10); padded gradients are exactly zero."""
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_mlp_embedded_in_zeros_equals_the_narrow_mlp(x64, activation):
+    """Same loss and gradients (float64, rtol 1e-10); padded gradients are exactly zero
+    (the MLP a sweep pads: psi(0) = 0, so zero units stay zero)."""
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(20, 8)), rng.normal(size=(20, 8))
     narrow_loss, wide_loss, wide_grads, embedded = _narrow_and_padded_losses_and_grads(
@@ -64,33 +62,25 @@ def test_padded_masked_model_equals_narrow_model(x64, activation):
 
 
 @pytest.mark.parametrize("scheme", ["torch_uniform", "lecun_normal", "he_normal"])
-def test_init_padded_uses_the_true_fan_in(scheme):
-    """The active block has the narrow model's variance; the padding is zero."""
-    true_width, padded = 6, 64
-
-    @jax.jit  # one program; the eager vmapped draw compiles dozens
-    def draws(key):
-        return jax.vmap(
-            lambda k: models.init_padded(
-                k, jnp.array([true_width, true_width]), (8, padded, padded, 8), init_scheme=scheme
-            )
-        )(jax.random.split(key, 400))
-
-    params = draws(jax.random.key(5))
-    kernel = np.asarray(params["layers"][1]["kernel"])  # [draw, fan_in, fan_out]
-    active = kernel[:, :true_width, :true_width].ravel()
+def test_mlp_draws_each_init_scheme_with_its_fan_in_variance(scheme):
+    """The hidden kernel (fan-in 64) has the scheme's variance; normal schemes draw zero bias."""
+    width = 64
+    layer = models.MLP(width, rngs=nnx.Rngs(5), init_scheme=scheme).layers[1]
+    kernel, bias = np.asarray(layer.kernel[...]).ravel(), np.asarray(layer.bias[...])
     expected_var = {
-        "torch_uniform": 1 / (3 * true_width),
-        "lecun_normal": 1 / true_width,
-        "he_normal": 2 / true_width,
+        "torch_uniform": 1 / (3 * width),
+        "lecun_normal": 1 / width,
+        "he_normal": 2 / width,
     }[scheme]
     # Var of a sample variance: (m4 - var^2)/n; m4 = 9/5 var^2 (uniform), 3 var^2 (normal).
     kurtosis = 9 / 5 if scheme == "torch_uniform" else 3.0
-    standard_error = expected_var * math.sqrt((kurtosis - 1) / active.size)
-    assert abs(active.var() - expected_var) < 5 * standard_error
-    assert np.all(kernel[:, true_width:, :] == 0) and np.all(kernel[:, :, true_width:] == 0)
+    standard_error = expected_var * math.sqrt((kurtosis - 1) / kernel.size)
+    assert abs(kernel.var() - expected_var) < 5 * standard_error
     if scheme == "torch_uniform":
-        assert np.abs(active).max() <= 1 / math.sqrt(true_width)
+        assert np.abs(kernel).max() <= 1 / math.sqrt(width)
+        assert np.abs(bias).max() <= 1 / math.sqrt(width) and np.any(bias != 0)
+    else:
+        assert np.all(bias == 0)
 
 
 @pytest.mark.parametrize(
@@ -116,7 +106,7 @@ def test_bad_input_raises_value_error_naming_the_argument(call, name):
         call()
 
 
-# --- the 1-D CNN family ------------------------------------------------------------------------
+# --- the MNIST-1D networks ---------------------------------------------------------------------
 
 
 def _numpy_conv1d(x, kernel, bias, stride, padding):
@@ -133,188 +123,58 @@ def _numpy_conv1d(x, kernel, bias, stride, padding):
     return out
 
 
-@pytest.mark.parametrize("width", [5, 3])
-@pytest.mark.parametrize("length", [40, 19])
-def test_conv1d_patches_equals_lax_conv_and_a_numpy_loop(x64, width, length):
-    rng = np.random.default_rng(width * 100 + length)
-    x = rng.normal(size=(3, length, 4))
-    kernel = rng.normal(size=(width, 4, 6))
-    bias = rng.normal(size=(6,))
-
-    @jax.jit  # one program per case instead of one per eager primitive
-    def both(x, kernel, bias):
-        got = models.conv1d_patches(x, kernel, bias, stride=2, padding=1)
-        lax = (
-            jax.lax.conv_general_dilated(
-                x,
-                kernel,
-                window_strides=(2,),
-                padding=[(1, 1)],
-                dimension_numbers=("NWC", "WIO", "NWC"),
-            )
-            + bias
-        )
-        return got, lax
-
-    got, lax = both(x, kernel, bias)
-    expected = _numpy_conv1d(x, kernel, bias, stride=2, padding=1)
-    assert got.shape == expected.shape == lax.shape == (3, (length + 2 - width) // 2 + 1, 6)
-    np.testing.assert_allclose(got, expected, rtol=1e-12)
-    np.testing.assert_allclose(got, lax, rtol=1e-12)
-
-
-# Each CNN test is one jitted program: op-by-op dispatch of these small graphs costs seconds
-# on 2 cores, and every separate jit compiles its own copy of the shared parts.
-
-
-def _float64_cnn(family, width, padded_width, key):
-    params = family.init(key, width, padded_width)
-    return jax.tree.map(lambda a: a.astype(jnp.float64), params)
-
-
-def test_cnn_patches_and_lax_convolutions_give_the_same_outputs_and_gradients(x64):
-    """The default patches-times-matrix CNN against ``nnx.Conv``, same parameters (float64)."""
-    patches, lax = models.CNN1DFamily(), models.CNN1DFamily(conv_impl="lax")
-
-    @jax.jit
-    def outputs_and_grads(key, x, labels):
-        params = _float64_cnn(patches, 4, 4, key)
-        outputs = [family.apply(params, x) for family in (patches, lax)]
-        grads = [
-            jax.grad(objectives.make_loss_fn(family, "softmax_cross_entropy"))(params, x, labels)
-            for family in (patches, lax)
-        ]
-        return outputs, grads
-
-    x = np.random.default_rng(1).normal(size=(6, 40))
-    labels = np.array([0, 3, 9, 1, 1, 7])
-    outputs, grads = outputs_and_grads(jax.random.key(0), x, labels)
-    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-12)
-    for got, expected in zip(jax.tree.leaves(grads[0]), jax.tree.leaves(grads[1])):
-        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-300)
-
-
-def test_padded_masked_cnn_equals_narrow_cnn(x64):
-    """Same loss and gradients (float64, rtol 1e-10); the padding's gradients are exactly zero."""
-    family, width, padded = models.CNN1DFamily(), 3, 8
-
-    @jax.jit
-    def losses_and_grads(key, x, labels):
-        narrow = _float64_cnn(family, width, width, key)
-        wide = family.pad_params(narrow, padded)
-        narrow_loss, narrow_grads = jax.value_and_grad(
-            objectives.make_loss_fn(family, "softmax_cross_entropy")
-        )(narrow, x, labels)
-        wide_loss, wide_grads = jax.value_and_grad(
-            objectives.make_loss_fn(
-                family, "softmax_cross_entropy", masks=family.masks(width, padded)
-            )
-        )(wide, x, labels)
-        embedded = family.pad_params(narrow_grads, padded)
-        active = family.pad_params(jax.tree.map(jnp.ones_like, narrow), padded)
-        return narrow_loss, narrow_grads, wide_loss, wide_grads, embedded, active
-
-    x = np.random.default_rng(3).normal(size=(6, 40))
-    labels = np.array([2, 5, 0, 9, 4, 4])
-    narrow_loss, narrow_grads, wide_loss, wide_grads, embedded, active = losses_and_grads(
-        jax.random.key(2), x, labels
+def test_mnist1d_cnn_draws_pytorchs_default_with_each_layers_fan_in():
+    """Every block is U(-b, b), b = 1/sqrt(fan_in): K C_in for a convolution, L C for the head."""
+    family, width = module_family.ModuleFamily(models.MNIST1DCNN, (40,)), 6
+    # One program for 200 draws; the eager vmapped draw compiles dozens.
+    params = jax.jit(jax.vmap(lambda k: family.init(k, width)))(
+        jax.random.split(jax.random.key(7), 200)
     )
-    np.testing.assert_allclose(wide_loss, narrow_loss, rtol=1e-10)
-    assert jax.tree.structure(wide_grads) == jax.tree.structure(embedded)
-    for got, expected, inside in zip(
-        jax.tree.leaves(wide_grads), jax.tree.leaves(embedded), jax.tree.leaves(active)
-    ):
-        assert got.shape == expected.shape
-        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-300)
-        assert np.all(np.asarray(got)[np.asarray(inside) == 0] == 0)
-    # The narrow gradients must reach every active block for the comparison to mean anything.
-    assert all(np.any(np.asarray(g) != 0) for g in jax.tree.leaves(narrow_grads))
-
-
-def test_cnn_init_uses_the_true_fan_in():
-    """Active blocks are U(-b, b), b = 1/sqrt(K C_in_true) (L C_true for the head); padding is 0."""
-    family, width, padded = models.CNN1DFamily(), 6, 16
-    draws = jax.jit(
-        lambda key: jax.vmap(lambda k: family.init(k, width, padded))(jax.random.split(key, 400))
-    )  # one program; the eager vmapped draw compiles dozens
-    params = draws(jax.random.key(7))
-    length = family.lengths()[-1]  # 5 positions after three stride-2 convolutions of 40
-    assert length == 5
-    blocks = []  # (name, parameter [draw, ...], active-region selector, true fan-in)
-    for index, k in enumerate(family.kernel_sizes):
-        c_in = 1 if index == 0 else width
-        conv = params["convs"][index]
-        active = np.zeros(conv["kernel"].shape[1:], bool)
-        active[:, :c_in, :width] = True
-        blocks.append((f"conv{index}.kernel", conv["kernel"], active, k * c_in))
-        active_bias = np.arange(padded) < width
-        blocks.append((f"conv{index}.bias", conv["bias"], active_bias, k * c_in))
-    # Head rows are flattened channels last: row = position * padded + channel.
-    rows = (np.arange(length * padded) % padded) < width
-    head_active = np.broadcast_to(rows[:, None], params["head"]["kernel"].shape[1:])
-    blocks.append(("head.kernel", params["head"]["kernel"], head_active, length * width))
-    blocks.append(
-        ("head.bias", params["head"]["bias"], np.ones(family.output_dim, bool), length * width)
-    )
-    for name, values, active, fan_in in blocks:
-        values = np.asarray(values)
-        sample = values[:, active].ravel()
-        expected_var = 1 / (3 * fan_in)
-        # Var of a sample variance is (m4 - var^2)/n with m4 = 9/5 var^2 for a uniform.
-        standard_error = expected_var * math.sqrt((9 / 5 - 1) / sample.size)
-        assert abs(sample.var() - expected_var) < 5 * standard_error, name
-        assert np.abs(sample).max() <= 1 / math.sqrt(fan_in), name
-        assert np.all(values[:, ~active] == 0), name
+    blocks = [
+        (f"convs.{i}", params["convs"][i], k * c_in)
+        for i, (k, c_in) in enumerate([(5, 1), (3, width), (3, width)])
+    ]
+    blocks.append(("head", params["head"], 5 * width))  # 5 positions after three stride-2 convs
+    for name, layer, fan_in in blocks:
+        for part in ("kernel", "bias"):
+            sample = np.asarray(layer[part]).ravel()
+            expected_var = 1 / (3 * fan_in)
+            # Var of a sample variance is (m4 - var^2)/n with m4 = 9/5 var^2 for a uniform.
+            standard_error = expected_var * math.sqrt((9 / 5 - 1) / sample.size)
+            assert abs(sample.var() - expected_var) < 5 * standard_error, (name, part)
+            assert np.abs(sample).max() <= 1 / math.sqrt(fan_in), (name, part)
 
 
 @pytest.mark.parametrize("width", [1, 3, 16])
-def test_cnn_parameter_count_matches_the_arrays(width):
-    family = models.CNN1DFamily()
-    params = jax.eval_shape(lambda: family.init(jax.random.key(0), width, width))
-    assert family.parameter_count(width) == sum(leaf.size for leaf in jax.tree.leaves(params))
+def test_mnist1d_cnn_parameter_count_is_the_hand_count(width):
+    """(K C_in + 1) C per convolution plus (L C + 1) O for the head, L = 5 positions."""
+    by_hand = (5 + 1) * width + 2 * (3 * width + 1) * width + (5 * width + 1) * 10
+    assert module_family.ModuleFamily(models.MNIST1DCNN, (40,)).parameter_count(width) == by_hand
 
 
-@pytest.mark.parametrize("input_length, lengths", [(40, (19, 10, 5)), (12, (5, 3, 2))])
-@pytest.mark.parametrize("width", [1, 7])
-def test_cnn_flops_are_six_times_the_traced_forward_multiply_adds_and_bias_adds(
-    input_length, lengths, width
-):
-    """6 x (dot_general multiply-adds of one example's forward pass + one add per bias use)."""
-    # lengths: L <- floor((L + 2 - K)/2) + 1 for K = 5, 3, 3, written out by hand.
-    family = models.CNN1DFamily(input_length=input_length, output_dim=10)
-    params = jax.eval_shape(lambda: family.init(jax.random.key(0), width, width))
-    x = jax.ShapeDtypeStruct((1, input_length), jnp.float32)
-    multiply_adds = backprop.count_multiply_adds(family.apply, params, x)
-    bias_adds = sum(length * width for length in lengths) + family.output_dim
-    assert multiply_adds > 0
-    assert family.flops_per_example(width) == 6 * (multiply_adds + bias_adds)
+def test_mnist1d_modules_compute_the_notebooks_networks(x64):
+    """The MLP is the functional ``apply`` of its parameters; the CNN is three strided
+    convolutions with ReLU, a channel-major flatten (PyTorch's ``[C, L]``) and a linear
+    head, written out in NumPy (float64)."""
+    x = np.random.default_rng(0).standard_normal((5, 40))
+    mlp = models.MNIST1DMLP(6, rngs=nnx.Rngs(0))
+    mlp_params = nnx.to_pure_dict(nnx.state(mlp, nnx.Param))
+    np.testing.assert_allclose(mlp(x), models.apply(mlp_params, x), rtol=1e-12)
+    assert sum(p.size for p in jax.tree.leaves(mlp_params)) == models.parameter_count(
+        (40, 6, 6, 10)
+    )
 
-
-@pytest.mark.parametrize(
-    "call, name",
-    [
-        (lambda: models.get_family("resnet"), "model"),
-        # Length 2 leaves no window of 5 in the padded 4; length 3 (padded 5) still fits one.
-        (lambda: models.CNN1DFamily(input_length=2), "input_length"),
-        (lambda: models.MLPFamily(activation="elu"), "activation"),
-        (lambda: models.CNN1DFamily(conv_impl="fft"), "conv_impl"),
-    ],
-)
-def test_bad_family_raises_value_error_naming_the_field(call, name):
-    with pytest.raises(ValueError, match=name):
-        call()
-
-
-def test_check_family_names_the_missing_method_and_accepts_the_built_in_families():
-    class NoPadding:
-        def init(self, key, width): ...
-
-    with pytest.raises(ValueError, match="pad_params"):
-        models.check_family(NoPadding())
-    with pytest.raises(ValueError, match="model"):
-        models.check_family("mlp")
-    for family in (models.MLPFamily(), models.CNN1DFamily()):
-        assert models.check_family(family) is family
+    cnn = models.MNIST1DCNN(4, rngs=nnx.Rngs(1))
+    params = jax.tree.map(
+        lambda a: np.asarray(a, np.float64), nnx.to_pure_dict(nnx.state(cnn, nnx.Param))
+    )
+    h = x[:, :, None]
+    for index in range(3):
+        conv = params["convs"][index]
+        h = np.maximum(_numpy_conv1d(h, conv["kernel"], conv["bias"], stride=2, padding=1), 0)
+    flat = h.transpose(0, 2, 1).reshape(len(x), -1)
+    expected = flat @ params["head"]["kernel"] + params["head"]["bias"]
+    np.testing.assert_allclose(cnn(x), expected, rtol=1e-10)
 
 
 def test_the_statistics_modules_import_nothing_of_the_training_loop():
@@ -322,7 +182,7 @@ def test_the_statistics_modules_import_nothing_of_the_training_loop():
     import ast
     from pathlib import Path
 
-    loop = {"train", "sweep", "members", "module_sweep"}
+    loop = {"train", "sweep", "module_sweep"}
     for name in ("gradstats", "curvature"):
         tree = ast.parse((Path(models.__file__).parent / f"{name}.py").read_text())
         imported = {
@@ -332,32 +192,6 @@ def test_the_statistics_modules_import_nothing_of_the_training_loop():
             for alias in node.names
         }
         assert not imported & loop, (name, imported & loop)
-
-
-def test_mnist1d_nnx_modules_compute_the_built_in_families_networks(x64):
-    """The NNX modules the MNIST-1D study sweeps are the families' networks: same outputs
-    from the same weights (the CNN's head rows reordered: channel-major against
-    position-major flatten), same parameter counts."""
-    from flax import nnx
-
-    x = np.random.default_rng(0).standard_normal((5, 40))
-    mlp = models.MNIST1DMLP(6, rngs=nnx.Rngs(0))
-    mlp_params = nnx.to_pure_dict(nnx.state(mlp, nnx.Param))
-    mlp_family = models.MLPFamily(input_dim=40, output_dim=10)
-    np.testing.assert_allclose(mlp(x), mlp_family.apply(mlp_params, x), rtol=1e-12)
-    assert sum(p.size for p in jax.tree.leaves(mlp_params)) == mlp_family.parameter_count(6)
-
-    channels, length = 4, 5
-    cnn = models.MNIST1DCNN(channels, rngs=nnx.Rngs(1))
-    params = nnx.to_pure_dict(nnx.state(cnn, nnx.Param))
-    head = np.asarray(params["head"]["kernel"]).reshape(channels, length, 10)
-    family_params = {
-        "convs": params["convs"],
-        "head": {"kernel": head.transpose(1, 0, 2).reshape(-1, 10), "bias": params["head"]["bias"]},
-    }
-    family = models.CNN1DFamily(conv_impl="lax")
-    np.testing.assert_allclose(cnn(x), family.apply(family_params, x), rtol=1e-10)
-    assert sum(p.size for p in jax.tree.leaves(params)) == family.parameter_count(channels)
 
 
 def test_torch_uniform_init_draws_within_the_bound_with_the_uniform_spread():

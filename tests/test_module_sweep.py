@@ -522,21 +522,16 @@ def kernels_only(params):  # the README's mask: decay the kernels, not the biase
     return jax.tree_util.tree_map_with_path(lambda path, _: path[-1].key == "kernel", params)
 
 
-def _engine(data, optimizer, *, learning_rate=0.0, weight_decay=0.0, **options):
+def _engine(data, optimizer, **options):
     """``train.train`` on width 4's members as ``width_sweep`` draws them (key 0), full batch,
     exact per-epoch training loss, the thresholds and the window above."""
     family = module_family.ModuleFamily(UserMLP, (6,))
     objective = module_sweep.make_loss_objective("mse", None, False)
     x, y = (np.broadcast_to(data[k], (2, *data[k].shape)) for k in ("x_train", "y_train"))
     n = x.shape[1]
-    variant = sweep.Variant({n: (jnp.asarray(x), jnp.asarray(y))}, weight_decay=weight_decay)
+    variant = sweep.Variant({n: (jnp.asarray(x), jnp.asarray(y))})
     members, _ = sweep.width_group_members(
-        jax.random.key(0),
-        sweep.WidthGroup(4, (4,), (n,)),
-        {0: variant},
-        family=family,
-        learning_rate=learning_rate,
-        init_scheme=None,
+        jax.random.key(0), sweep.WidthGroup(4, (4,), (n,)), {0: variant}, family=family
     )
     config = train.TrainConfig(
         model=family,
@@ -606,15 +601,37 @@ def test_final_window_median_equals_the_engines(full_batch_pair):
     assert math.isclose(summary["final_train_loss"], float(np.mean(final)), rel_tol=1e-6)
 
 
-@pytest.mark.slow  # end to end: compiles a sweep and the engine
-def test_kernel_weight_decay_as_an_optax_mask_equals_the_engines_weight_decay():
+def _sgd_with_kernel_decay_by_hand(data, rate, decay):
+    """``[seed, epoch]`` losses of full-batch SGD with λθ added to each kernel's gradient,
+    written out on width 4's draws (as ``width_sweep`` draws them, key 0)."""
+    family = module_family.ModuleFamily(UserMLP, (6,))
+    loss_fn = objectives.make_loss_fn(family, module_sweep.make_loss_objective("mse", None, False))
+    member = lambda s: jax.random.fold_in(jax.random.fold_in(jax.random.key(0), 4), s)  # noqa: E731
+    params = sweep.draw_initial_params(family, jnp.stack([member(0), member(1)]), [4, 4], 4)
+    x, y = jnp.asarray(data["x_train"]), jnp.asarray(data["y_train"])
+
+    def step(params, _):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        decayed = lambda path, g, p: g + decay * p if path[-1].key == "kernel" else g  # noqa: E731
+        grads = jax.tree_util.tree_map_with_path(decayed, grads, params)
+        return jax.tree.map(lambda p, g: p - rate * g, params, grads), loss
+
+    def run(params):
+        params, losses = jax.lax.scan(step, params, None, length=ENGINE_EPOCHS)
+        return jnp.append(losses, loss_fn(params, x, y))
+
+    return np.asarray(jax.jit(jax.vmap(run))(params))
+
+
+@pytest.mark.slow  # end to end: compiles a sweep and the loop by hand
+def test_kernel_weight_decay_as_an_optax_mask_equals_sgd_with_kernel_decay_by_hand():
     data, rate, decay = _vectors(n=30), 0.05, 0.1
     optimizer = optax.chain(optax.add_decayed_weights(decay, mask=kernels_only), optax.sgd(rate))
     swept = _sweep(
         UserMLP, data, [4], loss="mse", optimizer=optimizer, epochs=ENGINE_EPOCHS, batch_size=None
     )
-    engine = _engine(data, "sgd", learning_rate=rate, weight_decay=decay)
-    np.testing.assert_allclose(swept.loss_curves[("data", 0, 4)], engine.train_loss, rtol=1e-5)
+    by_hand = _sgd_with_kernel_decay_by_hand(data, rate, decay)
+    np.testing.assert_allclose(swept.loss_curves[("data", 0, 4)], by_hand, rtol=1e-5)
     plain = _sweep(
         UserMLP, data, [4], loss="mse", optimizer=optax.sgd(rate), epochs=ENGINE_EPOCHS
     )  # the decay does something

@@ -14,11 +14,22 @@ import pytest
 SCRIPT = textwrap.dedent(
     """
     import json, sys
-    import jax, jax.numpy as jnp, numpy as np
-    from jaxnn import models, placement, train
+    import functools
+    import jax, jax.numpy as jnp, numpy as np, optax
+    from jaxnn import models, module_family, placement, train
 
     assert len(jax.devices()) == 4, jax.devices()
     mesh = placement.sweep_mesh()
+    family = module_family.ModuleFamily(
+        functools.partial(models.MLP, input_dim=3, output_dim=2, depth=1), (3,)
+    )
+    sgd = train.Optimizer(
+        lambda learning_rate, weight_decay: optax.chain(
+            optax.add_decayed_weights(weight_decay, mask=models.kernel_mask),
+            optax.sgd(learning_rate),
+        ),
+        ("learning_rate", "weight_decay"),
+    )
 
 
     def compare(count):
@@ -26,15 +37,19 @@ SCRIPT = textwrap.dedent(
         params = jax.vmap(lambda k: models.init(k, (3, 6, 2), init_scheme="lecun_normal"))(keys)
         members = train.Members(
             params=params,
-            learning_rate=jnp.linspace(0.01, 0.1, count),
-            weight_decay=jnp.linspace(0.0, 1e-2, count),
+            hyperparams={
+                "learning_rate": jnp.linspace(0.01, 0.1, count),
+                "weight_decay": jnp.linspace(0.0, 1e-2, count),
+            },
             x_train=jax.vmap(lambda k: jax.random.normal(k, (10, 3)))(keys),
             y_train=jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, 1), (10, 2)))(keys),
             shuffle_key=keys,
         )
         x_test = jax.random.normal(jax.random.key(0), (30, 3))
         y_test = jax.random.normal(jax.random.key(1), (30, 2))
-        config = train.TrainConfig(optimizer="sgd", epochs=8, batch_size=5, chunk_epochs=4)
+        config = train.TrainConfig(
+            model=family, optimizer=sgd, epochs=8, batch_size=5, chunk_epochs=4
+        )
         plain = train.train(config, members, x_test, y_test)
         sharded = train.train(config, members, x_test, y_test, mesh=mesh)
         leaf = jax.tree.leaves(sharded.params)[0]

@@ -7,10 +7,32 @@ import numpy as np
 import optax
 import pytest
 
-from jaxnn import models, objectives, train
+from jaxnn import models, module_family, objectives, train
 
 N, D, O = 20, 3, 2
-TANH = models.MLPFamily(input_dim=D, output_dim=O, activation="tanh")
+# D -> width -> O networks (the members below have one hidden layer).
+RELU = module_family.ModuleFamily(
+    functools.partial(models.MLP, input_dim=D, output_dim=O, depth=1), (D,)
+)
+TANH = module_family.ModuleFamily(
+    functools.partial(models.MLP, input_dim=D, output_dim=O, depth=1, activation="tanh"), (D,)
+)
+
+
+def _decayed(scaling):
+    """``Optimizer(learning_rate, weight_decay, *more)``: L2 on the kernels, then ``scaling``."""
+
+    def factory(learning_rate, weight_decay, **more):
+        decay = optax.add_decayed_weights(weight_decay, mask=models.kernel_mask)
+        return optax.chain(decay, scaling(learning_rate, **more))
+
+    return factory
+
+
+HYPERPARAMS = ("learning_rate", "weight_decay")
+ADAM = train.Optimizer(_decayed(optax.adam), HYPERPARAMS)
+SGD = train.Optimizer(_decayed(optax.sgd), HYPERPARAMS)
+MOMENTUM = train.Optimizer(_decayed(optax.sgd), (*HYPERPARAMS, "momentum"))
 
 
 @functools.partial(jax.jit, static_argnames=("count", "widths", "scheme"))
@@ -31,16 +53,25 @@ def _float():
     return jax.dtypes.canonicalize_dtype(np.float64)
 
 
-def _members(seed, learning_rates, widths=(4,), weight_decays=None, scheme="lecun_normal"):
+def _members(
+    seed, learning_rates, widths=(4,), weight_decays=None, scheme="lecun_normal", momenta=None
+):
     """Members with their own data and init; unpadded (all the same width)."""
     count, dtype = len(learning_rates), _float()
     params, shuffle_key = _draw_params(seed, count=count, widths=tuple(widths), scheme=scheme)
     # The data with NumPy: no compile, and no test here is about how it is drawn.
     rng = np.random.default_rng(seed)
+    hyperparams = {
+        "learning_rate": np.asarray(learning_rates, dtype),
+        "weight_decay": np.asarray(
+            np.zeros(count) if weight_decays is None else weight_decays, dtype
+        ),
+    }
+    if momenta is not None:
+        hyperparams["momentum"] = np.asarray(momenta, dtype)
     return train.Members(
         params=params,
-        learning_rate=np.asarray(learning_rates, dtype),
-        weight_decay=np.asarray(np.zeros(count) if weight_decays is None else weight_decays, dtype),
+        hyperparams=hyperparams,
         x_train=rng.standard_normal((count, N, D)).astype(dtype),
         y_train=rng.standard_normal((count, N, O)).astype(dtype),
         shuffle_key=shuffle_key,
@@ -73,8 +104,8 @@ LEARNING_RATES = [0.01, 0.03, 0.05]
 @pytest.mark.parametrize(
     "config",
     [
-        train.TrainConfig(optimizer="adam", epochs=24, chunk_epochs=8, model=TANH),
-        train.TrainConfig(optimizer="sgd", epochs=10, batch_size=5, chunk_epochs=5),
+        train.TrainConfig(optimizer=ADAM, epochs=24, chunk_epochs=8, model=TANH),
+        train.TrainConfig(model=RELU, optimizer=SGD, epochs=10, batch_size=5, chunk_epochs=5),
     ],
     ids=["adam-full-batch", "sgd-minibatch"],
 )
@@ -96,7 +127,7 @@ def test_minibatch_epoch_equals_manual_sgd_over_the_shuffled_batches(x64, batch_
     """
     members = _float64(_members(1, [0.1]))
     config = train.TrainConfig(
-        optimizer="sgd",
+        optimizer=SGD,
         epochs=2,
         batch_size=batch_size,
         drop_last=drop_last,
@@ -135,39 +166,34 @@ def test_minibatch_epoch_equals_manual_sgd_over_the_shuffled_batches(x64, batch_
 
 @jax.jit
 def _narrow_and_padded(key):
-    """Float64 narrow parameters, the same padded to width 8, the masks, a shuffle key."""
-    width, padded = 3, 8
-    narrow = models.init(key, (D, width, width, O), dtype=jnp.float64)
-    wide = models.pad_params(narrow, (D, padded, padded, O))
-    masks = [m[None] for m in models.hidden_masks_for(jnp.array([width, width]), (padded, padded))]
-    return narrow, wide, masks, jax.random.split(key, 1)
+    """Float64 narrow parameters, the same embedded in zeros at width 8, a shuffle key."""
+    narrow = models.init(key, (D, 3, O), dtype=jnp.float64)
+    return narrow, RELU.pad_params(narrow, 8), jax.random.split(key, 1)
 
 
 def test_padded_training_trajectory_equals_narrow(x64):
-    narrow, wide, masks, shuffle_key = _narrow_and_padded(jax.random.key(2))
+    """Adam with kernel decay on the narrow model and on it embedded in zeros (float64)."""
+    narrow, wide, shuffle_key = _narrow_and_padded(jax.random.key(2))
     rng = np.random.default_rng(3)
     common = dict(
-        learning_rate=np.array([1e-2]),
-        weight_decay=np.array([1e-3]),
+        hyperparams={"learning_rate": np.array([1e-2]), "weight_decay": np.array([1e-3])},
         x_train=rng.standard_normal((1, N, D)),
         y_train=rng.standard_normal((1, N, O)),
         shuffle_key=shuffle_key,
     )
-    config = train.TrainConfig(optimizer="adam", epochs=40, chunk_epochs=40)
+    config = train.TrainConfig(model=RELU, optimizer=ADAM, epochs=40, chunk_epochs=40)
     expand = lambda tree: jax.tree.map(lambda a: np.asarray(a)[None], tree)  # noqa: E731
     narrow_run = train.train(
         config, train.Members(params=expand(narrow), **common), X_TEST64, Y_TEST64
     )
-    wide_run = train.train(
-        config, train.Members(params=expand(wide), width_masks=masks, **common), X_TEST64, Y_TEST64
-    )
+    wide_run = train.train(config, train.Members(params=expand(wide), **common), X_TEST64, Y_TEST64)
     np.testing.assert_allclose(wide_run.train_loss, narrow_run.train_loss, rtol=1e-10)
     np.testing.assert_allclose(wide_run.test_loss, narrow_run.test_loss, rtol=1e-10)
 
 
 def test_same_seed_identical_different_seed_differs():
     # The sgd-minibatch program and members shape of the vmapped-sweep test: compiled once.
-    config = train.TrainConfig(optimizer="sgd", epochs=5, batch_size=5, chunk_epochs=5)
+    config = train.TrainConfig(model=RELU, optimizer=SGD, epochs=5, batch_size=5, chunk_epochs=5)
     run = lambda seed: train.train(config, _members(seed, [0.05] * 3), X_TEST, Y_TEST)  # noqa: E731
     first, again, other = run(7), run(7), run(8)
     np.testing.assert_array_equal(first.train_loss, again.train_loss)
@@ -177,7 +203,7 @@ def test_same_seed_identical_different_seed_differs():
 def test_divergence_and_threshold_crossings_are_recorded():
     members = _members(4, [0.05, 50.0], widths=(16,), scheme="he_normal")
     config = train.TrainConfig(
-        optimizer="sgd", epochs=200, chunk_epochs=50, loss_thresholds=(0.5, 1e-30)
+        model=RELU, optimizer=SGD, epochs=200, chunk_epochs=50, loss_thresholds=(0.5, 1e-30)
     )
     result = train.train(config, members, X_TEST, Y_TEST)
     assert result.diverged.tolist() == [False, True]
@@ -195,7 +221,7 @@ def test_divergence_and_threshold_crossings_are_recorded():
     "kwargs, name",
     [
         ({"epochs": 0}, "epochs"),
-        ({"optimizer": "rmsprop"}, "optimizer"),
+        ({"optimizer": "sgd"}, "optimizer"),
         ({"batch_size": 0}, "batch_size"),
         ({"objective": "hinge"}, "objective"),
         ({"model": "mlp"}, "model"),
@@ -206,19 +232,26 @@ def test_divergence_and_threshold_crossings_are_recorded():
 )
 def test_bad_config_raises(kwargs, name):
     with pytest.raises(ValueError, match=name):
-        train.TrainConfig(**kwargs)
+        train.TrainConfig(**{"model": RELU, "optimizer": SGD, **kwargs})
 
 
 def test_a_batch_larger_than_the_training_set_is_refused():
     members = _members(0, LEARNING_RATES)
     with pytest.raises(ValueError, match="batch_size"):
-        train.train(train.TrainConfig(batch_size=N + 1, epochs=1), members, X_TEST, Y_TEST)
+        train.train(
+            train.TrainConfig(model=RELU, optimizer=ADAM, batch_size=N + 1, epochs=1),
+            members,
+            X_TEST,
+            Y_TEST,
+        )
 
 
 def test_snapshot_holds_the_parameters_at_the_first_epoch_below_the_level():
     members = _members(6, [0.05, 0.1], widths=(16,))
     level = 0.9
-    config = train.TrainConfig(optimizer="sgd", epochs=60, chunk_epochs=20, snapshot_below=level)
+    config = train.TrainConfig(
+        model=RELU, optimizer=SGD, epochs=60, chunk_epochs=20, snapshot_below=level
+    )
     result = train.train(config, members, X_TEST, Y_TEST)
     for index in range(2):
         curve = result.train_loss[index]
@@ -228,7 +261,9 @@ def test_snapshot_holds_the_parameters_at_the_first_epoch_below_the_level():
         # Re-train for exactly that many epochs without a snapshot: member ``index``'s
         # parameters must be the snapshot. Both members and chunks of one epoch, so every
         # replay runs the same compiled program.
-        short = train.TrainConfig(optimizer="sgd", epochs=int(below[0]), chunk_epochs=1)
+        short = dataclasses.replace(
+            config, epochs=int(below[0]), chunk_epochs=1, snapshot_below=None
+        )
         replay = train.train(short, members, X_TEST, Y_TEST)
         for got, expected in zip(
             jax.tree.leaves(result.snapshot_params), jax.tree.leaves(replay.params)
@@ -243,7 +278,7 @@ def _chunk_and_inputs(config):
 
     ``eval_shape``: lowering and tracing need no compiled init or draw.
     """
-    members = jax.eval_shape(lambda: _members(0, [0.01, 0.02], widths=(4, 4)))
+    members = jax.eval_shape(lambda: _members(0, [0.01, 0.02], widths=(4,)))
     init_fn, chunk_fn = train.compiled_functions(config)
     state, _ = jax.eval_shape(init_fn, members, X_TEST, Y_TEST)
     epochs = np.arange(config.chunk_epochs, dtype=np.int32)
@@ -259,9 +294,10 @@ def _lowered_chunk(config):
 
 
 CHUNK_CONFIGS = [
-    train.TrainConfig(optimizer="adam", epochs=30, chunk_epochs=8),
+    train.TrainConfig(model=RELU, optimizer=ADAM, epochs=30, chunk_epochs=8),
     train.TrainConfig(
-        optimizer="sgd",
+        model=RELU,
+        optimizer=SGD,
         epochs=12,
         batch_size=5,
         chunk_epochs=4,
@@ -303,10 +339,16 @@ def test_a_remainder_chunk_gives_the_same_run_as_one_chunk():
     """
     members = _members(5, LEARNING_RATES)
     chunked = train.train(
-        train.TrainConfig(model=TANH, epochs=12, chunk_epochs=8), members, X_TEST, Y_TEST
+        train.TrainConfig(model=TANH, optimizer=ADAM, epochs=12, chunk_epochs=8),
+        members,
+        X_TEST,
+        Y_TEST,
     )
     whole = train.train(
-        train.TrainConfig(model=TANH, epochs=12, chunk_epochs=12), members, X_TEST, Y_TEST
+        train.TrainConfig(model=TANH, optimizer=ADAM, epochs=12, chunk_epochs=12),
+        members,
+        X_TEST,
+        Y_TEST,
     )
     np.testing.assert_allclose(chunked.train_loss, whole.train_loss, rtol=1e-6)
     np.testing.assert_allclose(chunked.test_loss[:, -1], whole.test_loss[:, -1], rtol=1e-6)
@@ -319,7 +361,12 @@ def test_recorded_epochs_give_the_test_loss_and_parameters_of_a_run_stopped_ther
     members = _members(6, [0.02, 0.05], widths=(16,))
     record = (0, 3, 8, 10, 17, 20)  # inside chunks, on chunk boundaries, and at the end
     config = train.TrainConfig(
-        epochs=20, chunk_epochs=8, record_epochs=record, keep_recorded_params=True
+        model=RELU,
+        optimizer=ADAM,
+        epochs=20,
+        chunk_epochs=8,
+        record_epochs=record,
+        keep_recorded_params=True,
     )
     result = train.train(config, members, X_TEST, Y_TEST)
     assert list(result.test_epochs) == [0, 3, 8, 10, 16, 17, 20]
@@ -364,29 +411,29 @@ def test_divergence_and_crossings_on_the_host_follow_the_documented_rules():
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
-def test_momentum_equals_optax_sgd_with_momentum_step_by_step(x64, weight_decay):
-    """Full batch, float64: the loop's parameters after 6 epochs equal a hand-written optax loop."""
-    members = _float64(_members(11, [0.05], weight_decays=[weight_decay]))
-    members = members._replace(momentum=np.array([0.9]))
+def test_momentum_equals_a_hand_written_heavy_ball_step_by_step(x64, weight_decay):
+    """Full batch, float64: the loop's parameters after 6 epochs equal heavy-ball SGD written
+    out (PyTorch's ``SGD(momentum=β, weight_decay=λ)``: λθ on the kernels enters the buffer)."""
+    members = _float64(_members(11, [0.05], weight_decays=[weight_decay], momenta=[0.9]))
     # 4 + 2 epochs: the momentum buffer must also carry across a chunk boundary.
-    config = train.TrainConfig(model=TANH, optimizer="momentum", epochs=6, chunk_epochs=4)
+    config = train.TrainConfig(model=TANH, optimizer=MOMENTUM, epochs=6, chunk_epochs=4)
     result = train.train(config, members, X_TEST64, Y_TEST64)
-
-    sgd = optax.sgd(0.05, momentum=0.9)
-    optimizer = (
-        sgd
-        if weight_decay == 0
-        else optax.chain(optax.add_decayed_weights(weight_decay, mask=models.kernel_mask), sgd)
-    )
     loss_fn = objectives.make_loss_fn(TANH)
 
     # The hand-written loop as one program: op by op, every eager op compiles on its own.
     @jax.jit
     def manual(params, x, y):
-        state = optimizer.init(params)
+        decay = {k: {"kernel": weight_decay, "bias": 0.0} for k in params["layers"]}
+        buffer = jax.tree.map(jnp.zeros_like, params)
         for _ in range(6):
-            updates, state = optimizer.update(jax.grad(loss_fn)(params, x, y), state, params)
-            params = optax.apply_updates(params, updates)
+            grads = jax.grad(loss_fn)(params, x, y)
+            grads = {
+                "layers": jax.tree.map(
+                    lambda g, p, c: g + c * p, grads["layers"], params["layers"], decay
+                )
+            }
+            buffer = jax.tree.map(lambda b, g: g + 0.9 * b, buffer, grads)
+            params = jax.tree.map(lambda p, b: p - 0.05 * b, params, buffer)
         return params, loss_fn(params, x, y)
 
     params = jax.tree.map(lambda a: a[0], members.params)
@@ -396,14 +443,16 @@ def test_momentum_equals_optax_sgd_with_momentum_step_by_step(x64, weight_decay)
     np.testing.assert_allclose(result.train_loss[0, -1], final_loss, rtol=1e-10)
 
 
-CNN = models.CNN1DFamily(input_length=12, output_dim=3)
+CNN = module_family.ModuleFamily(
+    functools.partial(models.MNIST1DCNN, input_length=12, output_dim=3), (12,)
+)
 N_CLASSIFY = 12
 
 
 @jax.jit
 def _draw_cnns(keys):
     # Jitted: drawing three CNNs op by op takes seconds on 2 cores.
-    params = jax.vmap(lambda k: CNN.init(jax.random.fold_in(k, 0), 4, 4))(keys)
+    params = jax.vmap(lambda k: CNN.init(jax.random.fold_in(k, 0), 4))(keys)
     return params, jax.vmap(lambda k: jax.random.fold_in(k, 3))(keys)
 
 
@@ -414,12 +463,14 @@ def _classification_members(seed, learning_rates, momenta):
     rng = np.random.default_rng(seed)
     return train.Members(
         params=params,
-        learning_rate=np.asarray(learning_rates, np.float32),
-        weight_decay=np.full(count, 1e-3, np.float32),
+        hyperparams={
+            "learning_rate": np.asarray(learning_rates, np.float32),
+            "weight_decay": np.full(count, 1e-3, np.float32),
+            "momentum": np.asarray(momenta, np.float32),
+        },
         x_train=rng.standard_normal((count, N_CLASSIFY, 12)).astype(np.float32),
         y_train=rng.integers(0, 3, (count, N_CLASSIFY)).astype(np.int32),
         shuffle_key=shuffle_key,
-        momentum=np.asarray(momenta, np.float32),
     )
 
 
@@ -433,7 +484,7 @@ def test_vmapped_classification_sweep_equals_members_trained_one_by_one():
     config = train.TrainConfig(
         model=CNN,
         objective="softmax_cross_entropy",
-        optimizer="momentum",
+        optimizer=MOMENTUM,
         epochs=4,
         chunk_epochs=4,
         batch_size=4,
@@ -474,7 +525,7 @@ def test_blocked_training_run_reports_the_metrics_of_whole_set_evaluation(x64):
     whole = train.TrainConfig(
         model=TANH,
         objective="softmax_cross_entropy",
-        optimizer="sgd",
+        optimizer=SGD,
         epochs=3,
         chunk_epochs=3,
         record_epochs=(1,),
@@ -492,7 +543,7 @@ def test_blocked_training_run_reports_the_metrics_of_whole_set_evaluation(x64):
 @pytest.mark.parametrize("objective", ["mse", "softmax_cross_entropy"])
 def test_blocked_evaluate_fn_equals_whole_set_evaluation(x64, objective):
     """Blocks of 6 over 23 rows, with and without 0/1 weights, against one pass (float64)."""
-    family = models.MLPFamily(input_dim=D, output_dim=O, depth=1, activation="tanh")
+    family = TANH
     x, y = X_TEST64[:23], Y_TEST64[:23]
     if objective == "softmax_cross_entropy":
         y = np.argmax(y, axis=-1)
@@ -513,7 +564,7 @@ def test_blocked_evaluate_fn_equals_whole_set_evaluation(x64, objective):
 
 
 def test_compile_cache_is_keyed_on_the_program_fields_only():
-    base = train.TrainConfig(model=TANH, optimizer="sgd", epochs=10, chunk_epochs=5)
+    base = train.TrainConfig(model=TANH, optimizer=SGD, epochs=10, chunk_epochs=5)
     bookkeeping = dataclasses.replace(
         base,
         epochs=7,
@@ -527,7 +578,7 @@ def test_compile_cache_is_keyed_on_the_program_fields_only():
     first, again = train.compiled_functions(base), train.compiled_functions(bookkeeping)
     assert first[0] is again[0] and first[1] is again[1]
     for changed in (
-        dataclasses.replace(base, optimizer="momentum"),
+        dataclasses.replace(base, optimizer=MOMENTUM),
         dataclasses.replace(base, objective="softmax_cross_entropy"),
     ):
         other = train.compiled_functions(changed)
@@ -536,10 +587,12 @@ def test_compile_cache_is_keyed_on_the_program_fields_only():
 
 def test_members_that_do_not_fit_the_config_raise_naming_the_field():
     members = _members(0, LEARNING_RATES)  # real targets [3, N, O]
-    classify = train.TrainConfig(model=TANH, objective="softmax_cross_entropy", epochs=1)
+    classify = train.TrainConfig(
+        model=TANH, optimizer=ADAM, objective="softmax_cross_entropy", epochs=1
+    )
     with pytest.raises(ValueError, match="y_train"):
         train.train(classify, members, X_TEST, np.argmax(Y_TEST, axis=-1))
-    with pytest.raises(ValueError, match="momentum"):
+    with pytest.raises(ValueError, match="hyperparams"):  # the members give no momentum
         train.train(
-            train.TrainConfig(model=TANH, optimizer="momentum", epochs=1), members, X_TEST, Y_TEST
+            train.TrainConfig(model=TANH, optimizer=MOMENTUM, epochs=1), members, X_TEST, Y_TEST
         )

@@ -145,13 +145,6 @@ def _keys(config: Config) -> tuple[jax.Array, jax.Array]:
     return key_data, key_init
 
 
-def kernels_only(params) -> dict:
-    """``True`` on every ``kernel`` leaf: the biases are not decayed."""
-    return jax.tree_util.tree_map_with_path(
-        lambda path, _: getattr(path[-1], "key", None) == "kernel", params
-    )
-
-
 def adam_with_kernel_decay(learning_rate, weight_decay) -> optax.GradientTransformation:
     """Adam with L2 on the kernels: λθ is added to a kernel's gradient before Adam's moments.
 
@@ -159,7 +152,7 @@ def adam_with_kernel_decay(learning_rate, weight_decay) -> optax.GradientTransfo
     (coupled L2 as PyTorch's ``Adam(weight_decay=λ)`` on the weights, not AdamW).
     """
     return optax.chain(
-        optax.add_decayed_weights(weight_decay, mask=kernels_only), optax.adam(learning_rate)
+        optax.add_decayed_weights(weight_decay, mask=models.kernel_mask), optax.adam(learning_rate)
     )
 
 
