@@ -84,9 +84,8 @@ its matmuls pinned to ``matmul_precision`` (``jaxnn.precision``). ``jax.vmap`` o
 leading axis of ``params`` (and data, and keys) measures every run of a sweep in one
 compiled call; with that axis split over a mesh, as the sweeps place their members, each
 device computes its own runs and nothing crosses devices, since runs are independent.
-``member_curvature_stats`` and ``top_eigenvalues`` do that for the members of a sweep
-(``jaxnn.module_family``), the loss made from a model family; ``curvature_keys`` gives members
-that share a seed the same probes, so settings are compared on paired probes.
+``jaxnn.width_sweep``'s ``statistics`` measure a sweep's members this way
+(``jaxnn.sweep_measure``).
 """
 
 from __future__ import annotations
@@ -101,7 +100,7 @@ import jax.scipy.linalg
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from jaxnn import gradstats, objectives, placement, precision, streams
+from jaxnn import gradstats, precision
 
 TOP_EIGENVALUE_ITERATIONS = 30
 TRACE_SAMPLES = 100
@@ -460,147 +459,6 @@ def curvature_stats(
     _check_positive(num_samples, "num_samples")
     body = precision.pinned(_curvature_stats_body, matmul_precision)
     return body(loss_fn, params, x, y, key, iterations, num_samples)
-
-
-def curvature_keys(key: jax.Array, seeds, where) -> jax.Array:
-    """``[member]`` typed probe keys ``fold_in(fold_in(fold_in(key, s), CURVATURE_STREAM), where)``.
-
-    ``key`` is the sweep's init key and ``s`` each member's
-    seed: members that share a seed share their probe vectors (common random numbers),
-    and each ``where`` (a measurement's tag: a place in training, a record) has its own.
-    """
-
-    def one(seed):
-        seed_key = jax.random.fold_in(key, seed)
-        return jax.random.fold_in(jax.random.fold_in(seed_key, streams.CURVATURE_STREAM), where)
-
-    return jax.vmap(one)(jnp.asarray(seeds))
-
-
-@functools.lru_cache(maxsize=8)
-def _member_curvature_fn(family, objective, iterations, num_samples, matmul_precision):
-    loss_fn = objectives.make_loss_fn(family, objective)
-
-    def stats(params, x, y, key):
-        return curvature_stats(
-            loss_fn,
-            params,
-            x,
-            y,
-            key=key,
-            iterations=iterations,
-            num_samples=num_samples,
-            matmul_precision=matmul_precision,
-        )
-
-    return jax.jit(jax.vmap(stats))
-
-
-def member_curvature_stats(
-    family,
-    params,
-    x_train: jax.Array,
-    y_train: jax.Array,
-    keys: jax.Array,
-    *,
-    iterations: int = TOP_EIGENVALUE_ITERATIONS,
-    num_samples: int = TRACE_SAMPLES,
-    objective: str = "mse",
-    matmul_precision: str = precision.DEFAULT,
-) -> dict[str, np.ndarray]:
-    """``curvature_stats`` of every member's training loss, one vmapped, jitted call.
-
-    Args:
-        family: the model family; with ``objective`` it makes the loss (hashable).
-        params: ``[member, ...]`` parameters.
-        x_train, y_train: ``[member, N, ...]``, each member's own training set.
-        keys: ``[member]`` typed keys (``curvature_keys``).
-        iterations, num_samples, matmul_precision: see ``curvature_stats``.
-
-    Returns:
-        ``[member]`` arrays ``hessian_top_eigenvalue`` (λ_max), ``hessian_trace`` and
-        ``hessian_trace_standard_error``, and ``hessian_trace_per_parameter`` (tr H / p,
-        the mean eigenvalue, p the number of parameters).
-    """
-    fn = _member_curvature_fn(family, objective, iterations, num_samples, matmul_precision)
-    stats = {name: np.asarray(value) for name, value in fn(params, x_train, y_train, keys).items()}
-    n_params = sum(int(np.prod(leaf.shape[1:])) for leaf in jax.tree.leaves(params))
-    stats["hessian_trace_per_parameter"] = stats["hessian_trace"] / n_params
-    return stats
-
-
-@functools.lru_cache(maxsize=8)
-def _top_eigenvalue_fn(family, objective, iterations, matmul_precision):
-    loss_fn = objectives.make_loss_fn(family, objective)
-
-    def one(params, x, y, key):
-        return hessian_top_eigenvalue(
-            loss_fn, params, x, y, key=key, iterations=iterations, matmul_precision=matmul_precision
-        )
-
-    return jax.jit(jax.vmap(one))
-
-
-def top_eigenvalues(
-    family,
-    params,
-    x_train,
-    y_train,
-    member: np.ndarray,
-    keys: jax.Array,
-    *,
-    iterations: int,
-    batch_size: int,
-    objective: str = "mse",
-    matmul_precision: str = precision.DEFAULT,
-    mesh=None,
-    progress=None,
-) -> np.ndarray:
-    """λ_max of the training loss of many parameter sets, ``batch_size`` sets per compiled call.
-
-    Args:
-        family: the model family; with ``objective`` it makes the loss (hashable).
-        params: ``[set, ...]`` parameters (host or device arrays), e.g. every recorded
-            parameter set of every member, flattened.
-        x_train, y_train: ``[member, N, ...]`` training sets.
-        member: ``[set]`` which training set each parameter set is measured on.
-        keys: ``[set]`` typed keys of the Lanczos start vectors.
-        iterations: Lanczos steps.
-        batch_size: sets per call; the last batch is padded by repeating its last set,
-            so every call has one shape and the function compiles once.
-        mesh: split each batch over this mesh's ``"sweep"`` axis (``None``: default device).
-        progress: called with 1 after each batch is dispatched.
-
-    Returns:
-        ``[set]`` λ_max: ``hessian_top_eigenvalue`` of each set.
-    """
-    count = int(np.asarray(member).shape[0])
-    devices = 1 if mesh is None else mesh.size
-    batch = -(-min(_check_positive(batch_size, "batch_size"), count) // devices) * devices
-    fn = _top_eigenvalue_fn(family, objective, iterations, matmul_precision)
-    # Each set's training set is gathered on the host, so every argument is split along the
-    # batch axis alike and the program needs no cross-device step.
-    x_train, y_train, member = np.asarray(x_train), np.asarray(y_train), np.asarray(member)
-    split = (
-        None
-        if devices == 1
-        else jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("sweep"))
-    )
-    outputs = []
-    for start in range(0, count, batch):
-        index = np.minimum(np.arange(start, start + batch), count - 1)
-        args = (
-            jax.tree.map(lambda a, i=index: np.asarray(a)[i], params),
-            x_train[member[index]],
-            y_train[member[index]],
-            keys[index],
-        )
-        if split is not None:
-            args = placement.place(args, split)
-        outputs.append(fn(*args))
-        if progress is not None:
-            progress(1)
-    return np.concatenate([np.asarray(placement.to_host(o)) for o in outputs])[:count]
 
 
 def time_interleaved(

@@ -54,8 +54,8 @@ after one epoch follows gradient flow on the modified loss
 whose second term is the full-batch implicit gradient regularizer of Barrett &
 Dherin 2021 and whose third term is exactly :math:`(\varepsilon/4)\,V`.
 
-``member_gradient_stats`` measures every member of a vmapped sweep in one
-compiled call, each on its own training set.
+``jaxnn.width_sweep``'s ``statistics`` measure every member of a sweep with these
+functions, each on its own training set.
 """
 
 from __future__ import annotations
@@ -65,10 +65,9 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from jaxnn import objectives, precision
+from jaxnn import precision
 
 
 def _sum_of_squares(tree) -> jax.Array:
@@ -221,40 +220,3 @@ def gradient_noise_scale(
     if x.shape[0] < 2:
         raise ValueError(f"x: need at least 2 examples for a covariance, got {x.shape[0]}")
     return precision.pinned(_gradient_noise_scale, matmul_precision)(loss_fn, params, x, y)
-
-
-@functools.lru_cache(maxsize=8)
-def _member_stats_fn(family, objective: str, batch_size: int, matmul_precision: str):
-    loss_fn = objectives.make_loss_fn(family, objective)
-    stats = lambda p, x, y: gradient_stats(loss_fn, p, x, y, batch_size)  # noqa: E731
-    return jax.jit(precision.pinned(jax.vmap(stats), matmul_precision))
-
-
-def member_gradient_stats(
-    family,
-    params,
-    x_train: jax.Array,
-    y_train: jax.Array,
-    *,
-    batch_size: int,
-    objective: str = "mse",
-    matmul_precision: str = precision.DEFAULT,
-) -> dict[str, np.ndarray]:
-    """``gradient_stats`` of every member of a sweep, one vmapped, jitted call.
-
-    Args:
-        family: the model family (``jaxnn.module_family.ModuleFamily``); with ``objective`` it
-            makes the loss (``objectives.make_loss_fn``). Hashable: one compile per family.
-        params: ``[member, ...]`` parameters.
-        x_train, y_train: ``[member, N, ...]``, each member's own training set, batched
-            in the order given.
-        batch_size: B; must divide N.
-        objective: the objective's name (``jaxnn.objectives``).
-        matmul_precision: see ``jaxnn.precision``.
-
-    Returns:
-        ``[member]`` arrays ``grad_norm_sq``, ``batch_grad_variance``, ``noise_scale``.
-    """
-    split_batches(x_train[0], batch_size)  # a batch size that does not divide N, named
-    fn = _member_stats_fn(family, objective, batch_size, matmul_precision)
-    return {name: np.asarray(value) for name, value in fn(params, x_train, y_train).items()}

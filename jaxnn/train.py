@@ -497,14 +497,6 @@ def train_chunk(
     return state, outputs
 
 
-def log_spaced_epochs(total: int, points: int = 200) -> np.ndarray:
-    """``jaxnn.stats.log_spaced_epochs`` (``jaxnn.members`` still names it here; imported on
-    call, so the engine does not load scipy)."""
-    from jaxnn import stats
-
-    return stats.log_spaced_epochs(total, points)
-
-
 def compiled_functions(config: TrainConfig, mesh: jax.sharding.Mesh | None = None):
     """``(init_fn, chunk_fn)``: the jitted, vmapped pieces of ``train`` for one program and mesh.
 

@@ -225,9 +225,10 @@ def test_vmap_over_runs_equals_a_python_loop(x64):
             LOSS_FN, params, x, y, key=key, num_probes=8, iterations=30
         )["density"]
 
-    # member_curvature_stats is jit(vmap(curvature_stats)), cached per family and settings:
-    # this test and the member test below share that one program.
-    together = curvature.member_curvature_stats(FAMILY, params, x, y, keys, **STATS)
+    together = jax.jit(
+        jax.vmap(lambda p, x, y, k: curvature.curvature_stats(LOSS_FN, p, x, y, key=k, **STATS))
+    )(params, x, y, keys)
+    together = {name: np.asarray(value) for name, value in together.items()}
     together["density"] = np.asarray(jax.jit(jax.vmap(density))(params, x, y, keys))
     for index, ((p, xi, yi), key) in enumerate(zip(problems, keys)):
         stats = curvature.curvature_stats(LOSS_FN, p, xi, yi, key=key, **STATS)
@@ -325,63 +326,3 @@ def test_sweep_axis_sharded_over_four_devices_gives_the_unsharded_numbers():
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"close": True, "n_shards": 4, "shape": [4]}, report
-
-
-def _members(count: int = 3):
-    """``count`` float64 parameter sets of the module's tanh MLP, each with its own data.
-
-    The module's shapes, so the one-at-a-time references reuse the programs compiled above.
-    """
-    problems = [_problem(seed) for seed in range(10, 10 + count)]
-    params, x, y = jax.tree.map(lambda *a: np.stack(a), *problems)
-    return FAMILY, params, x, y
-
-
-def test_member_curvature_equals_one_member_at_a_time_and_seeds_share_probes(x64):
-    family, params, x, y = _members()
-    seeds = np.array([0, 1, 0])
-    keys = curvature.curvature_keys(jax.random.key(0), seeds, 1)
-    together = curvature.member_curvature_stats(family, params, x, y, keys, **STATS)
-    n_params = sum(leaf[0].size for leaf in jax.tree.leaves(params))
-    for index, key in enumerate(keys):
-        alone = curvature.curvature_stats(
-            LOSS_FN,
-            jax.tree.map(lambda a, i=index: a[i], params),
-            x[index],
-            y[index],
-            key=key,
-            **STATS,
-        )
-        for name, value in alone.items():
-            np.testing.assert_allclose(together[name][index], value, rtol=1e-10, err_msg=name)
-        np.testing.assert_allclose(
-            together["hessian_trace_per_parameter"][index],
-            alone["hessian_trace"] / n_params,
-            rtol=1e-12,
-        )
-    data = np.asarray(jax.random.key_data(keys))
-    other = np.asarray(jax.random.key_data(curvature.curvature_keys(jax.random.key(0), seeds, 0)))
-    assert np.array_equal(data[0], data[2])  # same seed: paired probes
-    assert not np.array_equal(data[0], data[1])
-    assert not np.array_equal(data[0], other[0])  # another tag: new probes
-
-
-def test_top_eigenvalues_in_padded_batches_equal_one_set_at_a_time(x64):
-    """5 parameter sets on 3 training sets, batches of 2 (the last padded): one compile."""
-    family, params, x, y = _members(count=5)
-    member = np.array([0, 1, 2, 0, 1])
-    keys = jax.random.split(jax.random.key(3), 5)
-    top = curvature.top_eigenvalues(
-        family, params, x[:3], y[:3], member, keys, iterations=30, batch_size=2
-    )
-    assert top.shape == (5,)
-    for index, key in enumerate(keys):
-        alone = curvature.hessian_top_eigenvalue(
-            LOSS_FN,
-            jax.tree.map(lambda a, i=index: a[i], params),
-            x[member[index]],
-            y[member[index]],
-            key=key,
-            iterations=30,
-        )
-        np.testing.assert_allclose(top[index], alone, rtol=1e-10)

@@ -227,19 +227,3 @@ def test_every_matmul_is_traced_at_highest_precision(name):
     text = getattr(gradstats, name).lower(LOSS_FN, params, x, y, *extra).as_text()
     dots = [line for line in text.splitlines() if "dot_general" in line]
     assert dots and all("HIGHEST, HIGHEST" in line for line in dots), dots[:2]
-
-
-def test_member_gradient_stats_equal_one_member_at_a_time(x64):
-    """The vmapped, jitted statistics of every member equal ``gradient_stats`` of each alone."""
-    family = FAMILY
-    problems = [_problem(seed) for seed in range(3)]
-    params = jax.tree.map(lambda *leaves: np.stack(leaves), *[p for p, _, _ in problems])
-    x = np.stack([x for _, x, _ in problems])
-    y = np.stack([y for _, _, y in problems])
-    together = gradstats.member_gradient_stats(family, params, x, y, batch_size=6)
-    for index, (alone_params, alone_x, alone_y) in enumerate(problems):
-        alone = gradstats.gradient_stats(LOSS_FN, alone_params, alone_x, alone_y, 6)
-        for name, value in alone.items():
-            np.testing.assert_allclose(together[name][index], value, rtol=1e-12, err_msg=name)
-    with pytest.raises(ValueError, match="batch_size"):
-        gradstats.member_gradient_stats(family, params, x, y, batch_size=5)
