@@ -32,7 +32,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import data, models, sweep, train, validation
+from jaxnn import _sweep as sweep
+from jaxnn import _train as train
+from jaxnn import data, models, validation
 
 
 def forget_compiled_programs() -> None:
@@ -42,7 +44,7 @@ def forget_compiled_programs() -> None:
     ``jax.clear_caches`` empties JAX's jit caches; the library's own caches keep
     compiled executables and jitted closures beside them, so they are emptied too.
     """
-    from jaxnn import module_family
+    from jaxnn import _module_family as module_family
 
     jax.clear_caches()
     for cache in (train.compiled_program, sweep._compiled_draw, module_family._padding_probe):

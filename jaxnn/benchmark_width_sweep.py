@@ -22,7 +22,8 @@ import optax
 from flax import nnx
 from scipy import stats as scipy_stats
 
-from jaxnn import benchmark, module_family, module_sweep, stats
+from jaxnn import _module_family as module_family
+from jaxnn import benchmark, module_sweep, stats
 
 SEEDS, N_TRAIN, N_TEST, BATCH, LEARNING_RATE, MOMENTUM = 3, 1024, 512, 64, 0.05, 0.9
 METHODS = ("plain", "width_sweep")

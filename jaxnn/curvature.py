@@ -85,7 +85,7 @@ leading axis of ``params`` (and data, and keys) measures every run of a sweep in
 compiled call; with that axis split over a mesh, as the sweeps place their members, each
 device computes its own runs and nothing crosses devices, since runs are independent.
 ``jaxnn.width_sweep``'s ``statistics`` measure a sweep's members this way
-(``jaxnn.sweep_measure``).
+(``jaxnn._sweep_measure``).
 """
 
 from __future__ import annotations

@@ -348,7 +348,7 @@ class MNIST1DCNN(nnx.Module):
     initialization. The flatten is channel-major (index ``channel * L +
     position``), as PyTorch flattens ``[C, L]``: a narrow network's head rows
     are then the first rows of a wider one's, so padding the channels with
-    zeros is exact (``jaxnn.module_family``).
+    zeros is exact (``jaxnn._module_family``).
     """
 
     def __init__(

@@ -2,9 +2,9 @@ r"""``width_sweep``: your own Flax NNX module, loss and optax optimizer, swept o
 
 One call trains every (training set, width, seed) and every combination of
 swept optimizer hyperparameters, seed-averaged, through the engine the studies
-use (``jaxnn.sweep``, ``jaxnn.train``): widths are grouped, each member drawn by
+use (``jaxnn._sweep``, ``jaxnn._train``): widths are grouped, each member drawn by
 the module's own initializers at its true width and embedded in zeros at its
-group's width (``jaxnn.module_family``), every group one compiled
+group's width (``jaxnn._module_family``), every group one compiled
 ``jit(vmap(lax.scan))`` over its members.
 
 Training sets (``data={name: dict(...)}``, Nakkiran et al. 2019's sample-wise
@@ -50,9 +50,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn import io, module_family, objectives, sweep, sweep_checks, sweep_measure, train
-from jaxnn.progress import make_reporter
-from jaxnn.sweep_checks import (
+from jaxnn import _module_family as module_family
+from jaxnn import _sweep as sweep
+from jaxnn import _sweep_checks as sweep_checks
+from jaxnn import _sweep_measure as sweep_measure
+from jaxnn import _train as train
+from jaxnn import io, objectives
+from jaxnn._sweep_checks import (
     DATA_KEYS,
     MAX_WIDTH,
     STATISTICS,
@@ -60,6 +64,7 @@ from jaxnn.sweep_checks import (
     check_labels,
     check_widths,
 )
+from jaxnn.progress import make_reporter
 from jaxnn.sweep_result import SweepResult
 
 __all__ = [
@@ -525,7 +530,7 @@ def width_sweep(
             standard deviation of the predictions over the training inputs; 0 for
             a network collapsed to a constant), each at ``record_epochs`` on the
             member's training set and its narrow model, in a few vmapped calls
-            (``jaxnn.sweep_measure``, which documents each member's probe keys).
+            (``jaxnn._sweep_measure``, which documents each member's probe keys).
         lanczos_iterations: Hessian-vector products of each ``top_eigenvalue``.
         trace_samples: Rademacher probes (>= 2) of each ``hessian_trace``.
         loss_thresholds: record the first epoch whose training loss is below each
@@ -636,7 +641,7 @@ def _family(module, sets, conv_impl, compile_cache) -> tuple[module_family.Modul
 
         persistent_cache.enable()
     if conv_impl is None:
-        from jaxnn import fastconv
+        from jaxnn import _fastconv as fastconv
 
         conv_impl = fastconv.default_conv_impl()
     input_shape = next(iter(sets.values()))["x_train"].shape[2:]

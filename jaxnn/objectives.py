@@ -200,7 +200,7 @@ def make_metric_fn(
     """``metric_fn(params, x, y)``: one named metric (``"loss"``, ``"error"``) of ``model``.
 
     ``model`` is a model family (``model.apply(params, x, constants)``,
-    ``jaxnn.module_family``) and ``constants`` its member's non-trained state;
+    ``jaxnn._module_family``) and ``constants`` its member's non-trained state;
     ``example_weights[N]`` weigh the rows.
     """
     metric_fn = get_objective(objective).metrics[metric]

@@ -74,8 +74,9 @@ def test_bench_mnist1d_steady_time_skips_each_groups_first_chunk_and_adds_the_gr
 
 
 def test_bench_mnist1d_useful_flops_are_what_xla_counts_for_the_module():
+    from jaxnn import _module_family as module_family
     from jaxnn import benchmark_mnist1d as bench
-    from jaxnn import models, module_family
+    from jaxnn import models
 
     family = module_family.ModuleFamily(models.MNIST1DMLP, (40,), conv_impl="patches")
     widths = (4, 300)

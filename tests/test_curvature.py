@@ -14,7 +14,8 @@ import pytest
 from host_problems import host_problem
 from jax.flatten_util import ravel_pytree
 
-from jaxnn import curvature, models, module_family, objectives
+from jaxnn import _module_family as module_family
+from jaxnn import curvature, models, objectives
 
 N = 16
 SIZES = (8, 10, 10, 8)  # 288 parameters: a dense Hessian is cheap, Lanczos is not trivial

@@ -98,7 +98,7 @@ def test_resumed_run_reuses_every_part_and_reproduces_the_numbers(
 ):
     import double_descent
 
-    from jaxnn import train
+    from jaxnn import _train as train
 
     results, _, runs = quick_outputs("double_descent")
     shutil.copytree(runs / "double_descent", tmp_path / "runs" / "double_descent")

@@ -91,7 +91,7 @@ def test_quick_run_members_keep_the_numbers_recorded_before_the_port(quick_run):
 def test_resume_reuses_every_finished_group_without_training(quick_run, monkeypatch, tmp_path):
     import double_descent_mnist1d as script
 
-    from jaxnn import train
+    from jaxnn import _train as train
 
     document, _, runs = quick_run
     copy = tmp_path / "runs"

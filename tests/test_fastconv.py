@@ -6,7 +6,7 @@ import pytest
 from flax import nnx
 from jax import lax
 
-from jaxnn import fastconv
+from jaxnn import _fastconv as fastconv
 
 RTOL = 1e-12
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from host_problems import host_problem
 
-from jaxnn import gradstats, models, module_family, objectives
+from jaxnn import _module_family as module_family
+from jaxnn import gradstats, models, objectives
 
 N, D, OUT = 24, 3, 2
 SIZES = (D, 5, 5, OUT)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxnn import models, module_family, objectives
+from jaxnn import _module_family as module_family
+from jaxnn import models, objectives
 
 
 @pytest.mark.parametrize("width", [1, 2, 10, 50, 100, 200])

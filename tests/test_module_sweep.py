@@ -11,18 +11,13 @@ import pytest
 from flax import nnx
 
 import jaxnn
-from jaxnn import (
-    curvature,
-    fastconv,
-    gradstats,
-    module_family,
-    module_sweep,
-    objectives,
-    streams,
-    sweep,
-    sweep_measure,
-    train,
-)
+from jaxnn import _fastconv as fastconv
+from jaxnn import _module_family as module_family
+from jaxnn import _streams as streams
+from jaxnn import _sweep as sweep
+from jaxnn import _sweep_measure as sweep_measure
+from jaxnn import _train as train
+from jaxnn import curvature, gradstats, module_sweep, objectives
 
 EPOCHS = 3
 

@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent(
     import json, sys
     import functools
     import jax, jax.numpy as jnp, numpy as np, optax
-    from jaxnn import models, module_family, placement, train
+    from jaxnn import models, _module_family as module_family, placement, _train as train
 
     assert len(jax.devices()) == 4, jax.devices()
     mesh = placement.sweep_mesh()

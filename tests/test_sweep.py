@@ -7,7 +7,10 @@ import numpy as np
 import optax
 import pytest
 
-from jaxnn import data, models, module_family, sweep, train
+from jaxnn import _module_family as module_family
+from jaxnn import _sweep as sweep
+from jaxnn import _train as train
+from jaxnn import data, models
 
 DEFAULT_WIDTHS = (*range(2, 49, 2), 56, 64, 80, 100, 128, 160, 200)
 # The planner's view of the 8 -> M -> M -> 8 MLP: 6p flops per example (no lowering per width).

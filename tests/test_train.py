@@ -7,7 +7,9 @@ import numpy as np
 import optax
 import pytest
 
-from jaxnn import models, module_family, objectives, train
+from jaxnn import _module_family as module_family
+from jaxnn import _train as train
+from jaxnn import models, objectives
 
 N, D, O = 20, 3, 2
 # D -> width -> O networks (the members below have one hidden layer).

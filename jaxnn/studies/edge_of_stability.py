@@ -26,7 +26,7 @@ A run is determined by the config and its seed s: s draws its training set from
 ``split(key(config.seed))[0]`` (``data.make_dataset``, draw s), its initialization from
 ``fold_in(fold_in(key_init, width), s)`` and its Lanczos start vector at record slot k
 from ``fold_in(fold_in(fold_in(fold_in(key_init, width), s), CURVATURE_STREAM), k)``
-(``jaxnn.sweep_measure.probe_key``), with ``key_init = split(key(config.seed))[1]``: runs
+(``jaxnn._sweep_measure.probe_key``), with ``key_init = split(key(config.seed))[1]``: runs
 that share a seed share data, initialization and probes across step sizes (paired).
 
 Measured per run (``stability.trajectory_measures``), with the *edge ratio*

@@ -31,7 +31,7 @@ decay 0 included, as swept hyperparameters of SGD with L2 on the kernels, and me
 every statistic at the end (record epoch T) and at the snapshot. A run is determined by
 the config and its seed s: its training set is draw s of ``split(key(config.seed))[0]``,
 its initialization and batch order come from ``fold_in(fold_in(key_init, width), s)`` and
-its curvature probes from ``jaxnn.sweep_measure.probe_key`` (record slot 0 at the end,
+its curvature probes from ``jaxnn._sweep_measure.probe_key`` (record slot 0 at the end,
 ``SNAPSHOT_PROBE`` at the matched loss), with ``key_init = split(key(config.seed))[1]``:
 settings that share a seed share data, initialization, batch order and probes (paired).
 

@@ -25,7 +25,7 @@ What is looked up by name (``TrainConfig``), never branched on by study:
 
 - the objective (``jaxnn.objectives``): a loss plus named metrics, e.g. MSE,
   or softmax cross-entropy with the error rate;
-- the model family (``jaxnn.module_family.ModuleFamily``): an NNX module whose
+- the model family (``jaxnn._module_family.ModuleFamily``): an NNX module whose
   width is swept;
 - the optimizer: any optax transformation, or a factory of one whose swept
   hyperparameters are traced per-member values (``Optimizer``).
@@ -124,7 +124,7 @@ class TrainConfig:
     """The static structure of a training run (swept values are arrays, see ``Members``).
 
     Attributes:
-        model: the model family (``jaxnn.module_family.ModuleFamily``); the
+        model: the model family (``jaxnn._module_family.ModuleFamily``); the
             parameters' shapes give the (padded) width, the family the architecture.
         optimizer: an ``Optimizer``, any optax transformation (its own decay,
             schedule and masks) with per-member hyperparameters.

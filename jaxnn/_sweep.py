@@ -4,7 +4,7 @@ The private machinery behind ``jaxnn.width_sweep``. Models of different widths
 have different shapes, so they cannot share one ``vmap``. We partition the
 sorted widths into contiguous *groups*; every model of a group is drawn at its
 true width and embedded in zeros at the group's width :math:`P` (rounded up to
-a multiple of 8 for the vector units; ``jaxnn.module_family`` says why zeros
+a multiple of 8 for the vector units; ``jaxnn._module_family`` says why zeros
 are exact and checks it), so a group is one compiled program. Training sets of
 different sizes N can share a group too: the smaller ones are padded with rows
 of weight 0 (``train.Members.example_weights``), at the price of computing the
@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn import train
+from jaxnn import _train as train
 
 MAX_WIDTH = 4096  # a padded 4096-wide group of 3 seeds already needs gigabytes of Adam state
 
@@ -251,7 +251,7 @@ def draw_initial_params(family, init_keys: jax.Array, widths: Sequence[int], pad
     zeros). One compiled program per group draws every width of it.
 
     Args:
-        family: the model family (``jaxnn.module_family.ModuleFamily``).
+        family: the model family (``jaxnn._module_family.ModuleFamily``).
         init_keys: ``[member]`` typed keys.
         widths: each member's true width (host integers).
         padded_width: the group's width.

@@ -38,7 +38,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn import curvature, gradstats, objectives, precision, streams
+from jaxnn import _streams as streams
+from jaxnn import curvature, gradstats, objectives, precision
 
 # The curvature probe of the snapshot: a slot tag no record epoch reaches (record slot k
 # uses tag k), so adding a snapshot never shifts the probes of the recorded epochs.

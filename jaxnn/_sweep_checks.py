@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import jax
 import numpy as np
 
-from jaxnn.sweep import MAX_WIDTH
+from jaxnn._sweep import MAX_WIDTH
 
 DATA_KEYS = ("x_train", "y_train", "x_test", "y_test")
 DEFAULT_SET = "data"  # the name of the one training set of a plain ``data`` dict

@@ -2,7 +2,7 @@ r"""Any Flax NNX module as a model family: width axes, padding and its check, fr
 
 A researcher's module is a callable ``module_fn(width, *, rngs) -> nnx.Module``
 (their class, unchanged). ``ModuleFamily`` derives what the sweep engine
-(``jaxnn.sweep``, ``jaxnn.train``) needs from the module itself: ``init(key,
+(``jaxnn._sweep``, ``jaxnn._train``) needs from the module itself: ``init(key,
 width)``, ``pad_params(params, padded_width)``, ``constants(padded_width)``,
 ``apply(params, x, constants)``, ``parameter_count(width)`` and
 ``flops_per_example(width)`` (the planner's cost model), frozen and hashable
@@ -69,7 +69,7 @@ class ModuleFamily:
             ``module_fn(width, rngs=nnx.Rngs(key))``.
         input_shape: the shape of one example (for ``flops_per_example``).
         conv_impl: ``"patches"`` computes every convolution as patches times a
-            matrix (``jaxnn.fastconv``, fast on CPU); ``"lax"`` as written.
+            matrix (``jaxnn._fastconv``, fast on CPU); ``"lax"`` as written.
     """
 
     module_fn: ModuleFn
@@ -158,7 +158,7 @@ class ModuleFamily:
             return module(x)
 
         if self.conv_impl == "patches":
-            from jaxnn import fastconv
+            from jaxnn import _fastconv as fastconv
 
             forward = fastconv.patches_conv(forward)
         return forward(params, constants, x)
