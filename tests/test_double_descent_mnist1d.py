@@ -64,6 +64,8 @@ def _parameter_count(model, width):
 # Per-seed final test errors and losses of two members of the --quick run, recorded on this
 # CPU machine from the code before the study dropped the hand-written families (commit
 # 5ba504e). The draws are unchanged (same modules, same width_sweep calls), so they must be too.
+# A changed draw moves them by about the seed-to-seed spread (1-8 %); rtol 2e-3 leaves room for
+# another CPU's float32 rounding, amplified by a few epochs of SGD.
 PINNED = {
     ("mlp", 0.15, 4): {
         "test_error": [0.9020000100135803, 0.9120000004768372, 0.8999999761581421],
@@ -83,7 +85,7 @@ def test_quick_run_members_keep_the_numbers_recorded_before_the_port(quick_run):
     for cell, pinned in PINNED.items():
         for metric, values in pinned.items():
             np.testing.assert_allclose(
-                rows[cell][f"{metric}_per_seed"], values, rtol=1e-5, err_msg=f"{metric} {cell}"
+                rows[cell][f"{metric}_per_seed"], values, rtol=2e-3, err_msg=f"{metric} {cell}"
             )
 
 
