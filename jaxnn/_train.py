@@ -244,11 +244,6 @@ class TrainConfig:
         """
         return [e for e in self.record_epochs if first <= e < first + length]
 
-    @property
-    def record_slots(self) -> int:
-        """The most record epochs inside one chunk: the largest parameter buffer."""
-        return max((len(self.recorded_inside(*c)) for c in self.chunks()), default=0)
-
 
 class Members(NamedTuple):
     """What differs between the members of a sweep; every leaf has a leading ``[member]`` axis.

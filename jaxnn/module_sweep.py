@@ -83,26 +83,15 @@ from jaxnn import _sweep_checks as sweep_checks
 from jaxnn import _sweep_measure as sweep_measure
 from jaxnn import _train as train
 from jaxnn import io, objectives
-from jaxnn._sweep_checks import (
-    DATA_KEYS,
-    MAX_WIDTH,
-    STATISTICS,
-    check_data,
-    check_labels,
-    check_widths,
-)
+from jaxnn._sweep_checks import MAX_WIDTH, STATISTICS
 from jaxnn.progress import make_reporter
 from jaxnn.sweep_result import SweepResult
 
 __all__ = [
-    "DATA_KEYS",
     "LOSSES",
     "MAX_WIDTH",
     "STATISTICS",
     "SweepResult",
-    "check_data",
-    "check_labels",
-    "check_widths",
     "make_loss_objective",
     "make_optimizer",
     "width_sweep",
