@@ -84,7 +84,7 @@ def report(summary: dict, widths) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parse(argv: list[str] | None):
     parser = cli.make_parser(__doc__)
     parser.add_argument("--epochs", type=cli.int_in(1, 10**4), help="epochs (default 20)")
     parser.add_argument("--rounds", type=cli.int_in(1, 100), help="interleaved rounds (default 2)")
@@ -93,7 +93,40 @@ def main(argv: list[str] | None = None) -> dict:
     )
     # It times compiles: programs loaded from the persistent cache would hide them.
     parser.set_defaults(no_compile_cache=True)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def add_useful_rates(summary: dict, data, widths, epochs: int, matmul: list[float]) -> None:
+    """Adds each module's useful GFLOP/s of the warm run to ``summary`` and prints them."""
+    gflop = {name: lib.useful_gflop(m, data, widths, epochs) for name, m in lib.MODELS.items()}
+    rates = lib.useful_rates(summary, gflop, float(np.mean(matmul)))
+    for name, by_method in rates.items():
+        summary[name]["useful_gflop"] = gflop[name]
+        summary[name]["useful_gflops_warm_run"] = {m: r for m, (r, _) in by_method.items()}
+        summary[name]["share_of_matmul_warm_run"] = {m: s for m, (_, s) in by_method.items()}
+        print(
+            f"{name}: useful GFLOP/s of the warm run (training only, true widths): "
+            + ", ".join(f"{m} {r:.2f} ({s:.1%} of matmul)" for m, (r, s) in by_method.items())
+        )
+
+
+def add_set_ratios(summary: dict, set_rounds: dict, sets: dict) -> None:
+    """Adds each module's warm ratio of separate calls to one call over the sets; prints it."""
+    for name, entries in set_rounds.items():
+        one, separate = (
+            np.median([e[method]["seconds"] for e in entries])
+            for method in ("one_call", "separate_calls")
+        )
+        summary[name]["sets_ratio_warm"] = float(np.median([e["ratio"] for e in entries]))
+        print(
+            f"{name}: warm, {len(sets)} sets ({', '.join(sets)}): three separate calls "
+            f"{separate:.2f} s, one call {one:.2f} s, ratio separate / one "
+            f"{summary[name]['sets_ratio_warm']:.2f}x (median of {len(entries)} rounds)"
+        )
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse(argv)
     widths = (4, 16) if args.quick else (4, 8, 16, 24, 32)
     epochs = args.epochs or (1 if args.quick else 20)
     rounds = args.rounds or (1 if args.quick else 2)
@@ -137,28 +170,9 @@ def main(argv: list[str] | None = None) -> dict:
     matmul.append(benchmark.matmul_flops_per_second() / 1e9)
     summary = lib.summarise(rounds_, widths)
     print(report(summary, widths))
-    gflop = {name: lib.useful_gflop(m, data, widths, epochs) for name, m in lib.MODELS.items()}
-    rates = lib.useful_rates(summary, gflop, float(np.mean(matmul)))
-    for name, by_method in rates.items():
-        summary[name]["useful_gflop"] = gflop[name]
-        summary[name]["useful_gflops_warm_run"] = {m: r for m, (r, _) in by_method.items()}
-        summary[name]["share_of_matmul_warm_run"] = {m: s for m, (_, s) in by_method.items()}
-        print(
-            f"{name}: useful GFLOP/s of the warm run (training only, true widths): "
-            + ", ".join(f"{m} {r:.2f} ({s:.1%} of matmul)" for m, (r, s) in by_method.items())
-        )
+    add_useful_rates(summary, data, widths, epochs, matmul)
     print(f"float32 matmul (before, after): {matmul[0]:.1f}, {matmul[1]:.1f} GFLOP/s")
-    for name, entries in set_rounds.items():
-        one, separate = (
-            np.median([e[method]["seconds"] for e in entries])
-            for method in ("one_call", "separate_calls")
-        )
-        summary[name]["sets_ratio_warm"] = float(np.median([e["ratio"] for e in entries]))
-        print(
-            f"{name}: warm, {len(sets)} sets ({', '.join(sets)}): three separate calls "
-            f"{separate:.2f} s, one call {one:.2f} s, ratio separate / one "
-            f"{summary[name]['sets_ratio_warm']:.2f}x (median of {len(entries)} rounds)"
-        )
+    add_set_ratios(summary, set_rounds, sets)
     print(f"load average (1, 5, 15 min): before {load['before']}, after {load['after']}")
     document = {
         "summary": summary,

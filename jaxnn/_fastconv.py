@@ -295,8 +295,3 @@ def default_conv_impl(platform: str | None = None) -> str:
         platform: ``"cpu"``, ``"gpu"``, ``"tpu"``...; the default backend when None.
     """
     return "patches" if (platform or jax.default_backend()) == "cpu" else "lax"
-
-
-def maybe_patches_conv(fn: Callable, platform: str | None = None) -> Callable:
-    """``patches_conv(fn)`` where ``default_conv_impl(platform)`` is ``"patches"``, else ``fn``."""
-    return patches_conv(fn) if default_conv_impl(platform) == "patches" else fn

@@ -348,9 +348,8 @@ def width_group_members(
 def group_cells(group: WidthGroup, variants: Mapping[Hashable, Variant]) -> list[tuple]:
     """``(variant, N, width, seed)`` of every member of a group, in training order.
 
-    A variant trains at the N it has a training set for: a sweep whose
-    variants are training sets of different sizes (``jaxnn.width_sweep``'s
-    ``data`` mapping) gives each only its own; the studies give every variant every N.
+    A variant trains at each N it has a training set for (``jaxnn.width_sweep``
+    gives each variant, one named training set, only its own N).
     """
     n_seeds = next(iter(next(iter(variants.values())).training_sets.values()))[0].shape[0]
     return [

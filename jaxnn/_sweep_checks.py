@@ -261,6 +261,59 @@ def check_options(
     return statistics
 
 
+def check_settings(
+    sets,
+    schedule: Mapping[str, tuple[int, int]],
+    *,
+    batch_size,
+    drop_last,
+    record_epochs,
+    statistics,
+    lanczos_iterations,
+    trace_samples,
+    loss_thresholds,
+    final_window,
+    snapshot_below,
+    key,
+    run_dir,
+    resume,
+    plan_epochs,
+) -> dict:
+    """``width_sweep``'s training settings checked, as the fields of its spec (``run_dir``
+    and ``resume`` are checked only)."""
+    if plan_epochs is not None:
+        plan_epochs = positive_int(plan_epochs, "plan_epochs")
+    statistics = check_options(
+        sets,
+        batch_size=batch_size,
+        statistics=statistics,
+        record_epochs=record_epochs or snapshot_below is not None,
+        run_dir=run_dir,
+        resume=resume,
+        key=key,
+    )
+    record_epochs = check_record_epochs(record_epochs, schedule)
+    loss_thresholds, final_window = check_loss_options(loss_thresholds, final_window, schedule)
+    snapshot_below = check_snapshot(snapshot_below)
+    lanczos_iterations = positive_int(lanczos_iterations, "lanczos_iterations")
+    if positive_int(trace_samples, "trace_samples") < 2:
+        raise ValueError(
+            f"trace_samples: need at least 2 for a standard error, got {trace_samples}"
+        )
+    return dict(
+        batch_size=batch_size,
+        drop_last=drop_last,
+        record_epochs=record_epochs,
+        statistics=statistics,
+        lanczos_iterations=lanczos_iterations,
+        trace_samples=trace_samples,
+        loss_thresholds=loss_thresholds,
+        final_window=final_window,
+        snapshot_below=snapshot_below,
+        plan_epochs=plan_epochs,
+    )
+
+
 def check_record_epochs(record_epochs, schedule: Mapping[str, tuple[int, int]]) -> tuple[int, ...]:
     """Sorted unique epochs, each within every set's training."""
     try:

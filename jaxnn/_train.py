@@ -244,11 +244,6 @@ class TrainConfig:
         """
         return [e for e in self.record_epochs if first <= e < first + length]
 
-    @property
-    def record_slots(self) -> int:
-        """The most record epochs inside one chunk: the largest parameter buffer."""
-        return max((len(self.recorded_inside(*c)) for c in self.chunks()), default=0)
-
 
 class Members(NamedTuple):
     """What differs between the members of a sweep; every leaf has a leading ``[member]`` axis.
@@ -603,11 +598,8 @@ def train(
     mesh: jax.sharding.Mesh | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> TrainResult:
-    """Trains every member of a sweep for ``config.epochs`` epochs.
-
-    Chunks are dispatched one ahead of the host: while chunk k runs, the host
-    collects chunk k-1's outputs (one transfer per chunk), so the device never
-    waits on Python.
+    """Trains every member of a sweep for ``config.epochs`` epochs (chunks dispatched one
+    ahead of the host: ``_run_chunks``).
 
     Args:
         config: static structure of the run.
@@ -621,45 +613,11 @@ def train(
     """
     check_members(config, members)
     members, count = placement.shard_members(members, mesh)
-    x_test, y_test = placement.replicate(x_test, mesh), placement.replicate(y_test, mesh)
-    init_fn, chunk_fn = compiled_functions(config, mesh)
-    state, initial = init_fn(members, x_test, y_test)
-
-    collected: list[dict] = []
-    pending = None
-    for first, length in config.chunks():
-        # The buffer has exactly one slot per record epoch of this chunk: every slot is
-        # evaluated after the chunk, so padding slots would cost an evaluation each.
-        inside = config.recorded_inside(first, length)
-        targets = np.asarray(inside, np.int32)
-        epochs = np.arange(first, first + length, dtype=np.int32)  # host: no per-length compile
-        state, outputs = chunk_fn(state, members, epochs, jnp.asarray(targets), x_test, y_test)
-        if pending is not None:
-            collected.append(_collect(pending, progress))
-        pending = (first, length, inside, outputs)
-    collected.append(_collect(pending, progress))
-
+    state, initial, collected = _run_chunks(config, members, x_test, y_test, mesh, progress)
     train_loss = np.concatenate(
         [c["train_loss"] for c in collected] + [collected[-1]["end_train"]["loss"][:, None]], axis=1
     )
-    # Metrics by epoch: the start, every chunk end, and every recorded epoch.
-    initial = placement.to_host(initial)
-    by_epoch = {0: (initial["test"], initial["train"])}
-    recorded_by_epoch = {}
-    for chunk in collected:
-        for slot, epoch in enumerate(chunk["record_epochs"]):
-            by_epoch.setdefault(
-                epoch,
-                tuple(
-                    {name: value[:, slot] for name, value in chunk[part].items()}
-                    for part in ("record_test", "record_train")
-                ),
-            )
-            if config.keep_recorded_params:
-                recorded_by_epoch[epoch] = jax.tree.map(
-                    lambda a, s=slot: a[:, s], chunk["recorded_params"]
-                )
-        by_epoch[chunk["end"]] = (chunk["end_test"], chunk["end_train"])
+    by_epoch, recorded_by_epoch = _by_epoch(config, placement.to_host(initial), collected)
     test_epochs = sorted(by_epoch)
     metric_names = objectives.get_objective(config.objective).metric_names
     test_metrics, train_metrics = (
@@ -705,6 +663,54 @@ def train(
         test_metrics=test_metrics,
         train_metrics=train_metrics,
     )
+
+
+def _run_chunks(config: TrainConfig, members: Members, x_test, y_test, mesh, progress):
+    """The final state, the metrics at the start, and every chunk's outputs on the host.
+
+    Chunks are dispatched one ahead of the host: while chunk k runs, the host collects
+    chunk k-1's outputs (one transfer per chunk), so the device never waits on Python.
+    """
+    x_test, y_test = placement.replicate(x_test, mesh), placement.replicate(y_test, mesh)
+    init_fn, chunk_fn = compiled_functions(config, mesh)
+    state, initial = init_fn(members, x_test, y_test)
+    collected: list[dict] = []
+    pending = None
+    for first, length in config.chunks():
+        # The buffer has exactly one slot per record epoch of this chunk: every slot is
+        # evaluated after the chunk, so padding slots would cost an evaluation each.
+        inside = config.recorded_inside(first, length)
+        targets = np.asarray(inside, np.int32)
+        epochs = np.arange(first, first + length, dtype=np.int32)  # host: no per-length compile
+        state, outputs = chunk_fn(state, members, epochs, jnp.asarray(targets), x_test, y_test)
+        if pending is not None:
+            collected.append(_collect(pending, progress))
+        pending = (first, length, inside, outputs)
+    collected.append(_collect(pending, progress))
+    return state, initial, collected
+
+
+def _by_epoch(config: TrainConfig, initial: dict, collected: list[dict]) -> tuple[dict, dict]:
+    """``{epoch: (test metrics, train metrics)}`` at the start, every chunk end and every
+    recorded epoch, and ``{epoch: parameters}`` at the recorded epochs inside chunks (when
+    ``config.keep_recorded_params``)."""
+    by_epoch = {0: (initial["test"], initial["train"])}
+    recorded_by_epoch = {}
+    for chunk in collected:
+        for slot, epoch in enumerate(chunk["record_epochs"]):
+            by_epoch.setdefault(
+                epoch,
+                tuple(
+                    {name: value[:, slot] for name, value in chunk[part].items()}
+                    for part in ("record_test", "record_train")
+                ),
+            )
+            if config.keep_recorded_params:
+                recorded_by_epoch[epoch] = jax.tree.map(
+                    lambda a, s=slot: a[:, s], chunk["recorded_params"]
+                )
+        by_epoch[chunk["end"]] = (chunk["end_test"], chunk["end_train"])
+    return by_epoch, recorded_by_epoch
 
 
 def _collect(pending, progress) -> dict:

@@ -517,6 +517,50 @@ def time_statistics(
         with ``values`` the statistics themselves (top eigenvalues at each iteration count
         show how far Lanczos has converged).
     """
+    calls = _statistic_calls(
+        loss_fn,
+        params,
+        x,
+        y,
+        key=key,
+        lanczos_iterations=lanczos_iterations,
+        trace_samples=trace_samples,
+        density_probes=density_probes,
+        density_iterations=density_iterations,
+        matmul_precision=matmul_precision,
+    )
+    seconds = time_interleaved(calls, rounds=rounds, min_seconds=min_seconds)
+    unit = seconds["full_batch_gradient"]
+    values = {
+        name: calls[name]()
+        for name in calls
+        if name.startswith(("gradient_noise", "hessian_top", "hessian_trace"))
+    }
+    values = {
+        name: (np.asarray(value).tolist() if isinstance(value, tuple) else float(value))
+        for name, value in values.items()
+    }
+    return {
+        "seconds": seconds,
+        "gradients": {name: t / unit for name, t in seconds.items()},
+        "values": values,
+    }
+
+
+def _statistic_calls(
+    loss_fn,
+    params,
+    x,
+    y,
+    *,
+    key,
+    lanczos_iterations,
+    trace_samples,
+    density_probes,
+    density_iterations,
+    matmul_precision,
+) -> dict[str, Callable]:
+    """``{name: a call of that statistic on (params, x, y)}``: what ``time_statistics`` times."""
 
     def pinned_jit(fn):
         return jax.jit(precision.pinned(fn, matmul_precision))
@@ -566,19 +610,4 @@ def time_statistics(
             **common,
         ),
     }
-    seconds = time_interleaved(calls, rounds=rounds, min_seconds=min_seconds)
-    unit = seconds["full_batch_gradient"]
-    values = {
-        name: calls[name]()
-        for name in calls
-        if name.startswith(("gradient_noise", "hessian_top", "hessian_trace"))
-    }
-    values = {
-        name: (np.asarray(value).tolist() if isinstance(value, tuple) else float(value))
-        for name, value in values.items()
-    }
-    return {
-        "seconds": seconds,
-        "gradients": {name: t / unit for name, t in seconds.items()},
-        "values": values,
-    }
+    return calls

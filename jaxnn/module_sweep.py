@@ -22,6 +22,33 @@ width or N, the other sets, the backend or the device count, so ``widths=[8]``
 or one set alone gives its numbers of any larger sweep (to float32 rounding of
 the padded matmuls and sums).
 
+Options, more fully than ``width_sweep``'s argument list:
+
+- Labels are integer classes ``[N]`` or real targets ``[N, ...]``; a leading
+  ``[seeds]`` axis on ``x_train``/``y_train`` is seed s's own draw (its label noise).
+- ``steps``: a set of N trains ``round(steps / ⌈N/B⌉)`` whole epochs (at full batch
+  exactly ``steps``); ``result.sets[name]["steps"]`` says how many. A last partial
+  batch is used unless ``drop_last``.
+- ``statistics`` (``jaxnn._sweep_measure``, which documents each member's probe keys),
+  on the member's training set and its narrow model at ``record_epochs``: the
+  full-gradient norm ``grad_norm_sq``, the mini-batch variance ``batch_grad_variance``
+  and ``noise_scale`` (``jaxnn.gradstats``, batches of ``batch_size`` in order: these
+  need a ``batch_size``), the Hessian's ``top_eigenvalue`` (``jaxnn.curvature``,
+  Lanczos), ``hessian_trace`` and its standard error (Hutchinson), and
+  ``output_spread`` (the mean over outputs of the predictions' standard deviation
+  over the training inputs; 0 for a network collapsed to a constant).
+- The training loss of an epoch is that of the parameters it starts from at full
+  batch, else the mean of its mini-batch losses; the last entry is the whole set's
+  loss at the end. ``final_window`` takes a median as float32 Adam bounces near zero
+  loss; ``first_epoch_below`` is -1 for never (or only after diverging).
+- ``snapshot_below`` compares runs at a matched training loss: ``snapshot_epoch`` and,
+  with ``statistics``, ``snapshot_statistics``; it makes every epoch's training loss
+  exact (one more forward pass an epoch with mini-batches).
+- ``resume`` reuses a group, set by set, when module name, data, widths, seeds, loss,
+  optimizer behaviour and settings are the same. ``compile_cache`` keeps one folder per
+  user and machine (a folder you configured is kept). ``plan_epochs`` lets a short run,
+  timed to project a longer one, train the longer run's groups.
+
 Example::
 
     result = jaxnn.width_sweep(
@@ -56,26 +83,15 @@ from jaxnn import _sweep_checks as sweep_checks
 from jaxnn import _sweep_measure as sweep_measure
 from jaxnn import _train as train
 from jaxnn import io, objectives
-from jaxnn._sweep_checks import (
-    DATA_KEYS,
-    MAX_WIDTH,
-    STATISTICS,
-    check_data,
-    check_labels,
-    check_widths,
-)
+from jaxnn._sweep_checks import MAX_WIDTH, STATISTICS
 from jaxnn.progress import make_reporter
 from jaxnn.sweep_result import SweepResult
 
 __all__ = [
-    "DATA_KEYS",
     "LOSSES",
     "MAX_WIDTH",
     "STATISTICS",
     "SweepResult",
-    "check_data",
-    "check_labels",
-    "check_widths",
     "make_loss_objective",
     "make_optimizer",
     "width_sweep",
@@ -359,13 +375,13 @@ def _bucket_groups(spec: _Spec, bucket: _Bucket, sets, config) -> tuple[list, li
     )
 
 
-def _describe(spec: _Spec, sets, schedule, *, loss_name, conv_impl) -> tuple[dict, dict]:
+def _describe(spec: _Spec, sets, schedule) -> tuple[dict, dict]:
     """What the sweep was asked, JSON-ready: the shared settings and ``{set: its own}``."""
     common = {
         "module": spec.family.label,
         "widths": list(spec.widths),
         "seeds": spec.seeds,
-        "loss": loss_name,
+        "loss": spec.objective.name,
         "metrics": list(spec.objective.metric_names),
         "optimizer": [_optimizer_fingerprint(spec.optimizer, c) for c in spec.combinations],
         "hyperparams": spec.combinations,
@@ -383,7 +399,7 @@ def _describe(spec: _Spec, sets, schedule, *, loss_name, conv_impl) -> tuple[dic
         "final_window": spec.final_window,
         "snapshot_below": spec.snapshot_below,
         "key": [int(k) for k in np.ravel(jax.random.key_data(spec.key))],
-        "conv_impl": conv_impl,
+        "conv_impl": spec.family.conv_impl,
         "matmul_precision": spec.matmul_precision,
     }
     per_set = {
@@ -494,117 +510,89 @@ def width_sweep(
 ) -> SweepResult:
     """Trains ``module`` at every width for every seed, swept hyperparameter and training set.
 
+    Bad arguments raise ``ValueError`` naming the argument, before any compute. The module
+    docstring says more of training sets, statistics, snapshots and reproducibility.
+
     Args:
         module: any callable ``(width, *, rngs) -> nnx.Module``: your class, unchanged.
-        data: ``dict(x_train=[N, ...], y_train=..., x_test=[M, ...], y_test=...)``;
-            labels are integer classes ``[N]`` or real targets ``[N, ...]``;
-            ``x_train`` or ``y_train`` may carry a leading ``[seeds]`` axis (seed
-            s's own draw, e.g. its label noise). Or ``{name: such a dict}``: every
-            named training set is one more member axis (N values, label-noise
-            levels, resamples), each with its own test set if it likes.
+        data: ``dict(x_train=[N, ...], y_train=[N] or [N, ...], x_test=..., y_test=...)``
+            (``x_train``/``y_train`` may lead with ``[seeds]``), or ``{name: such a dict}``.
         widths: the widths to sweep (integers >= 1, each once).
-        seeds: members per width; seed s draws its initial parameters and batch
-            order from ``key`` (see the module docstring), the same for every set.
+        seeds: members per width, each its own initial draw and batch order.
         loss: ``"softmax_cross_entropy"`` (integer labels), ``"mse"`` or a callable
             ``(outputs, labels) -> per-example losses [N]``.
-        optimizer: any optax ``GradientTransformation`` (schedules and masks
-            included); with ``hyperparams``, a factory ``optimizer(**values)`` of one.
+        optimizer: an optax ``GradientTransformation``; with ``hyperparams``, a factory of one.
         epochs: passes over each training set (an integer, or ``{name: integer}``).
-        steps: instead of ``epochs``, optimizer steps for each set (an integer, or
-            ``{name: integer}``): a set of N trains ``round(steps / ⌈N/B⌉)`` whole
-            epochs (at full batch exactly ``steps``); ``sets[name]["steps"]`` says how many.
-        batch_size: examples per step (``None``: full batch); a last partial batch
-            is used unless ``drop_last``.
-        hyperparams: ``{name: [values]}`` swept as further member axes (every
-            combination), e.g. ``{"learning_rate": [0.01, 0.1]}``.
-        metrics: further ``{name: fn(outputs, labels) -> [N]}``; with integer labels
-            ``error`` (the fraction misclassified) is always measured.
-        record_epochs: epochs at which the metrics are also measured (besides the
-            start and the end) and ``statistics`` are computed.
-        statistics: any of ``STATISTICS``: the full-gradient norm ``grad_norm_sq``,
-            the mini-batch variance ``batch_grad_variance`` and ``noise_scale``
-            (``jaxnn.gradstats``, batches of ``batch_size`` in order; these need a
-            ``batch_size``), the Hessian's ``top_eigenvalue`` (``jaxnn.curvature``,
-            Lanczos), ``hessian_trace`` and ``hessian_trace_standard_error``
-            (Hutchinson), and ``output_spread`` (the mean over outputs of the
-            standard deviation of the predictions over the training inputs; 0 for
-            a network collapsed to a constant), each at ``record_epochs`` on the
-            member's training set and its narrow model, in a few vmapped calls
-            (``jaxnn._sweep_measure``, which documents each member's probe keys).
+        steps: instead of ``epochs``, optimizer steps per set (rounded to whole epochs).
+        batch_size: examples per step (``None``: full batch).
+        drop_last: skip each epoch's last partial batch.
+        hyperparams: ``{name: [values]}``, every combination a further member axis.
+        metrics: further ``{name: fn(outputs, labels) -> [N]}`` (``error`` with integer labels).
+        record_epochs: epochs at which the metrics and ``statistics`` are also measured.
+        statistics: any of ``STATISTICS``, measured at ``record_epochs`` (and the snapshot).
         lanczos_iterations: Hessian-vector products of each ``top_eigenvalue``.
         trace_samples: Rademacher probes (>= 2) of each ``hessian_trace``.
-        loss_thresholds: record the first epoch whose training loss is below each
-            (``SweepResult.first_epoch_below``; -1: never, or only after diverging).
-        final_window: ``final_train_loss`` is the median of the training loss over
-            the last ``final_window`` epochs (float32 Adam bounces near zero loss).
-            The training loss of an epoch is that of the parameters it starts from
-            at full batch (``batch_size=None``), else the mean of its mini-batch
-            losses; the last entry is always the whole set's loss at the end.
-        snapshot_below: keep each member's parameters at the first epoch whose
-            training loss is below this level (runs compared at a matched loss):
-            ``SweepResult.snapshot_epoch`` and, with ``statistics``, their values
-            there (``snapshot_statistics``). Makes every epoch's training loss exact
-            (one more forward pass an epoch with mini-batches).
+        loss_thresholds: record the first epoch whose training loss is below each.
+        final_window: ``final_train_loss`` is the median over the last this many epochs.
+        snapshot_below: keep each member's parameters at the first epoch below this loss.
         key: an integer seed or a ``jax.random.key``.
         eval_batch_size: evaluate the metrics this many examples at a time.
-        conv_impl: ``"patches"`` (convolutions as patches times a matrix; the CPU
-            default) or ``"lax"`` (as written; the accelerator default).
-        matmul_precision: ``"highest"`` (exact float32 on every backend) or a
-            faster one (``jaxnn.precision``).
-        progress: a progress bar on stderr (``True``), none (``False``), or a
-            callable that ``start(total, unit)`` and ``(done)`` are sent to.
-        run_dir: keep each finished width group here (a folder, or an open
-            ``jaxnn.io.RunDirectory``); with ``resume``, a rerun of the same sweep
-            (same module name, data, widths, seeds, loss, optimizer behaviour and
-            settings) reuses them, set by set.
-        resume: reuse finished groups found in ``run_dir`` (a ``RunDirectory``
-            brings its own).
+        conv_impl: ``"patches"`` (the CPU default) or ``"lax"`` (the accelerator default).
+        matmul_precision: ``"highest"`` (exact float32) or a faster one (``jaxnn.precision``).
+        progress: a progress bar on stderr (``True``), none (``False``), or a callable
+            that ``start(total, unit)`` and ``(done)`` are sent to.
+        run_dir: keep each finished width group here (a folder or a ``jaxnn.io.RunDirectory``).
+        resume: reuse the finished groups of the same sweep found in ``run_dir``.
         mesh: shard the member axis over these devices (``jaxnn.placement.sweep_mesh()``).
-        compile_cache: keep compiled programs on disk for the next process
-            (``jaxnn.compile_cache``: per user, one folder per machine); a folder
-            you configured yourself is kept.
-        plan_epochs: group the widths as for a run of this many epochs (default: the
-            run's own), so that a shortened run, timed to project a longer one, trains
-            the longer run's groups (a short run merges more widths to save compiles).
+        compile_cache: keep compiled programs on disk (``jaxnn.compile_cache``).
+        plan_epochs: group the widths as for a run of this many epochs (a timed short run).
 
     Returns:
-        A ``SweepResult``: ``summary()``, ``rows()`` (each with its set's ``data``
-        name and ``n_train``), ``table()``, ``save(path)``.
-
-    Raises:
-        ValueError: naming the argument, before any compute, for bad input.
+        A ``SweepResult``: ``summary()``, ``rows()``, ``table()``, ``save(path)``.
     """
     started = time.perf_counter()
+    spec, sets, schedule = _checked_spec(**locals())
+    reporter = make_reporter(progress, f"width_sweep {spec.family.label}")
+    return _sweep(spec, sets, schedule, run_dir, resume, reporter, started)
+
+
+def _checked_spec(
+    *,
+    module,
+    data,
+    widths,
+    seeds,
+    loss,
+    optimizer,
+    epochs,
+    steps,
+    hyperparams,
+    metrics,
+    key,
+    eval_batch_size,
+    conv_impl,
+    matmul_precision,
+    mesh,
+    compile_cache,
+    progress,
+    started,
+    **settings,
+) -> tuple[_Spec, dict, dict]:
+    """``width_sweep``'s arguments checked, each error naming its argument: its ``_Spec``,
+    training sets and ``{set: (epochs, steps)}`` (``progress`` and ``started`` are its own)."""
+    del progress, started
     seeds = sweep_checks.positive_int(seeds, "seeds")
-    if plan_epochs is not None:
-        plan_epochs = sweep_checks.positive_int(plan_epochs, "plan_epochs")
     widths = sweep_checks.check_widths(widths)
     sets = sweep_checks.check_sets(data, seeds)
     sweep_checks.check_loss_labels(loss, sets)
-    schedule = sweep_checks.check_schedule(sets, epochs, steps, batch_size, drop_last)
-    statistics = sweep_checks.check_options(
-        sets,
-        batch_size=batch_size,
-        statistics=statistics,
-        record_epochs=record_epochs or snapshot_below is not None,
-        run_dir=run_dir,
-        resume=resume,
-        key=key,
+    schedule = sweep_checks.check_schedule(
+        sets, epochs, steps, settings["batch_size"], settings["drop_last"]
     )
-    record_epochs = sweep_checks.check_record_epochs(record_epochs, schedule)
-    loss_thresholds, final_window = sweep_checks.check_loss_options(
-        loss_thresholds, final_window, schedule
-    )
-    snapshot_below = sweep_checks.check_snapshot(snapshot_below)
-    lanczos_iterations = sweep_checks.positive_int(lanczos_iterations, "lanczos_iterations")
-    if sweep_checks.positive_int(trace_samples, "trace_samples") < 2:
-        raise ValueError(
-            f"trace_samples: need at least 2 for a standard error, got {trace_samples}"
-        )
+    settings = sweep_checks.check_settings(sets, schedule, key=key, **settings)
     integer_targets = next(iter(sets.values()))["y_train"].dtype.kind in "biu"
     objective = make_loss_objective(loss, metrics, integer_targets)
     engine_optimizer, combinations = make_optimizer(optimizer, hyperparams)
-    family, conv_impl = _family(module, sets, conv_impl, compile_cache)
+    family = _family(module, sets, conv_impl, compile_cache)
     if integer_targets:
         for name, arrays in sets.items():
             where = "data" if len(sets) == 1 else f"data[{name!r}]"
@@ -617,25 +605,15 @@ def width_sweep(
         widths=widths,
         seeds=seeds,
         key=jax.random.key(key) if isinstance(key, int | np.integer) else key,
-        batch_size=batch_size,
-        drop_last=drop_last,
-        record_epochs=record_epochs,
-        statistics=statistics,
-        lanczos_iterations=lanczos_iterations,
-        trace_samples=trace_samples,
-        loss_thresholds=loss_thresholds,
-        final_window=final_window,
-        snapshot_below=snapshot_below,
         eval_batch_size=eval_batch_size,
         matmul_precision=matmul_precision,
         mesh=mesh,
-        plan_epochs=plan_epochs,
+        **settings,
     )
-    reporter = make_reporter(progress, f"width_sweep {family.label}")
-    return _sweep(spec, sets, schedule, run_dir, resume, reporter, conv_impl, started)
+    return spec, sets, schedule
 
 
-def _family(module, sets, conv_impl, compile_cache) -> tuple[module_family.ModuleFamily, str]:
+def _family(module, sets, conv_impl, compile_cache) -> module_family.ModuleFamily:
     if compile_cache:
         from jaxnn import compile_cache as persistent_cache
 
@@ -645,10 +623,10 @@ def _family(module, sets, conv_impl, compile_cache) -> tuple[module_family.Modul
 
         conv_impl = fastconv.default_conv_impl()
     input_shape = next(iter(sets.values()))["x_train"].shape[2:]
-    return module_family.ModuleFamily(module, input_shape, conv_impl=conv_impl), conv_impl
+    return module_family.ModuleFamily(module, input_shape, conv_impl=conv_impl)
 
 
-def _sweep(spec: _Spec, sets, schedule, run_dir, resume, reporter, conv_impl, started):
+def _sweep(spec: _Spec, sets, schedule, run_dir, resume, reporter, started):
     """Plans every bucket of sets, trains them, and gathers the ``SweepResult``."""
     planned, notes = [], []
     for bucket in _buckets(sets, schedule, spec.batch_size):
@@ -656,9 +634,7 @@ def _sweep(spec: _Spec, sets, schedule, run_dir, resume, reporter, conv_impl, st
         groups, bucket_notes = _bucket_groups(spec, bucket, sets, config)
         planned.append((bucket, config, groups))
         notes += [n for n in bucket_notes if n not in notes]
-    common, per_set = _describe(
-        spec, sets, schedule, loss_name=spec.objective.name, conv_impl=conv_impl
-    )
+    common, per_set = _describe(spec, sets, schedule)
     run = _open_run(run_dir, {**common, "sets": per_set}, resume)
     # Parts are named by what they hold (the shared settings and the bucket's own sets), so
     # sweeps sharing a run folder never mix, and a rerun with one set more reuses the rest.

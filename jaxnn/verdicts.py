@@ -235,14 +235,3 @@ def effect_text(judgement: dict, *, noun: str = "rise", number=fmt) -> str:
         else ""
     )
     return f"no {noun} established: {estimate} ({tested}{floor}{could})"
-
-
-def descent_text(second: dict, *, number=fmt) -> str:
-    """ "falls 4.9 from its peak, 93 % of its 5.3 rise: double descent" and the like."""
-    undone = second["undone"]
-    share = f"{fmt(100 * undone, 3)} %" if math.isfinite(undone) else "—"
-    kind = second["kind"]
-    return (
-        f"falls {number(second['fall'])} from its peak, {share} of its {number(second['rise'])} "
-        f"rise (at least {fmt(100 * second['share'])} % needed): {kind}"
-    )

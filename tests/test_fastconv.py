@@ -149,5 +149,3 @@ def test_patches_conv_on_a_strided_1d_conv_and_inside_scan_and_cond():
 def test_default_conv_impl_is_patches_on_cpu_only():
     assert fastconv.default_conv_impl("cpu") == "patches"
     assert fastconv.default_conv_impl("gpu") == "lax"
-    fn = lambda x: x  # noqa: E731
-    assert fastconv.maybe_patches_conv(fn, "tpu") is fn

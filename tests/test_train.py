@@ -284,7 +284,8 @@ def _chunk_and_inputs(config):
     init_fn, chunk_fn = train.compiled_functions(config)
     state, _ = jax.eval_shape(init_fn, members, X_TEST, Y_TEST)
     epochs = np.arange(config.chunk_epochs, dtype=np.int32)
-    targets = np.full((config.record_slots,), -1, np.int32)
+    slots = max(len(config.recorded_inside(*chunk)) for chunk in config.chunks())
+    targets = np.full((slots,), -1, np.int32)
     return chunk_fn, (state, members, epochs, targets, X_TEST, Y_TEST)
 
 

@@ -337,57 +337,9 @@ def markdown(results: dict) -> str:
     header += ["vs 1", "verdict", "peak λ_max·μ/2", "sharpening ×", "records in band"]
     header += ["loss rises after onset", "before", "final train MSE", "test MSE"]
     header += ["seeds sharpening / plateau / non-monotone"]
-    rows, compact = [], []
-    for r in results["rate_summary"]:
-        tests = [
-            x["test_loss"] for x in results["runs"] if x["learning_rate"] == r["learning_rate"]
-        ]
-        alive = r["n_seeds"] - r["n_diverged"]
-        counts = " / ".join(f"{r[f'n_{k}']}/{alive}" for k in SIGNATURES)
-        rows.append(
-            [
-                f"{r['learning_rate']:g}",
-                r["edge"],
-                r["initial_edge_ratio"],
-                f"{fmt(r['onset_epoch'])} ({r['n_onset']}/{alive})",
-                r["late_edge_ratio"],
-                fmt(r.get("late_edge_ratio_p_holm"), 2),
-                r.get("late_edge_ratio_verdict", "—"),
-                r["max_edge_ratio"],
-                r["sharpening_ratio"],
-                percent(r["fraction_in_band"]),
-                percent(r["loss_rise_fraction_after"]),
-                percent(r["loss_rise_fraction_before"]),
-                r["final_train_loss"],
-                seed_median(tests),
-                counts,
-            ]
-        )
-        compact.append(
-            [
-                f"{r['learning_rate']:g}",
-                f"{fmt(r['onset_epoch'])} ({r['n_onset']}/{alive})",
-                r["late_edge_ratio"],
-                percent(r["fraction_in_band"]),
-                percent(r["loss_rise_fraction_after"]),
-                counts,
-            ]
-        )
+    rows, compact = _rate_rows(results)
     compact_header = ["μ", "onset epoch (seeds)", "λ_max·μ/2 second half", "records in band"]
     compact_header += ["loss rises after onset", "seeds sharpening / plateau / non-monotone"]
-    signatures = results.get("signatures", {})
-    verdict_rows = [
-        [
-            SIGNATURE_NAMES[name],
-            f"{v['count']}/{v['n']}",
-            percent(v["share"]),
-            fmt(v["p"], 2),
-            percent(v["floor"]),
-            f"**{v['verdict']}**" if v["verdict"] == verdicts.EFFECT else v["verdict"],
-        ]
-        for name, v in signatures.items()
-        if isinstance(v, dict)
-    ]
     body = "\n\n".join(
         [
             _method(results),
@@ -405,7 +357,10 @@ def markdown(results: dict) -> str:
             "",
             "![training loss and sharpness against the step](edge_of_stability.png)",
             "",
-            table(["signature", "runs", "share", "binomial p", "floor", "verdict"], verdict_rows),
+            table(
+                ["signature", "runs", "share", "binomial p", "floor", "verdict"],
+                _verdict_rows(results.get("signatures", {})),
+            ),
             "",
             table(compact_header, compact),
             "",
@@ -413,3 +368,61 @@ def markdown(results: dict) -> str:
             "",
         ]
     )
+
+
+def _rate_rows(results: dict) -> tuple[list, list]:
+    """One row per learning rate: every number (the details' table) and the compact table's."""
+    rows, compact = [], []
+    for r in results["rate_summary"]:
+        tests = [
+            x["test_loss"] for x in results["runs"] if x["learning_rate"] == r["learning_rate"]
+        ]
+        alive = r["n_seeds"] - r["n_diverged"]
+        counts = " / ".join(f"{r[f'n_{k}']}/{alive}" for k in SIGNATURES)
+        onset = f"{fmt(r['onset_epoch'])} ({r['n_onset']}/{alive})"
+        rows.append(
+            [
+                f"{r['learning_rate']:g}",
+                r["edge"],
+                r["initial_edge_ratio"],
+                onset,
+                r["late_edge_ratio"],
+                fmt(r.get("late_edge_ratio_p_holm"), 2),
+                r.get("late_edge_ratio_verdict", "—"),
+                r["max_edge_ratio"],
+                r["sharpening_ratio"],
+                percent(r["fraction_in_band"]),
+                percent(r["loss_rise_fraction_after"]),
+                percent(r["loss_rise_fraction_before"]),
+                r["final_train_loss"],
+                seed_median(tests),
+                counts,
+            ]
+        )
+        compact.append(
+            [
+                f"{r['learning_rate']:g}",
+                onset,
+                r["late_edge_ratio"],
+                percent(r["fraction_in_band"]),
+                percent(r["loss_rise_fraction_after"]),
+                counts,
+            ]
+        )
+    return rows, compact
+
+
+def _verdict_rows(signatures: dict) -> list[list]:
+    """One row per signature: its runs, share, binomial p, floor and verdict."""
+    return [
+        [
+            SIGNATURE_NAMES[name],
+            f"{v['count']}/{v['n']}",
+            percent(v["share"]),
+            fmt(v["p"], 2),
+            percent(v["floor"]),
+            f"**{v['verdict']}**" if v["verdict"] == verdicts.EFFECT else v["verdict"],
+        ]
+        for name, v in signatures.items()
+        if isinstance(v, dict)
+    ]
