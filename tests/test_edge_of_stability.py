@@ -216,10 +216,17 @@ def test_with_verdicts_rebuilds_the_quick_document(quick_outputs):
 def test_a_quick_run_member_equals_the_same_run_trained_alone(quick_outputs):
     """Rate 0.16, seed 0 of the --quick document against one width_sweep call with that
     fixed rate and one seed, built here from the documented draws (key, data, module).
-    Tolerance: the member shares its vmapped program with the other rate, whose float32
-    rounding differs from a lone member's, and gradient descent at the edge of stability
-    amplifies it: rtol 5e-3 on λ_max and the training loss at every record (measured:
-    at most 1.7e-3, at one record of 16; the others within 1e-4)."""
+
+    Tolerance: the two runs differ in float32 rounding (a vmapped program shared with the
+    other rate, and the device layout of whatever ran before in this process). Below the
+    edge gradient descent is stable and rounding stays at float32's level: rtol 1e-4 on
+    λ_max and the training loss up to the onset. At the edge the dynamics are chaotic and
+    amplify it (measured: 5e-3 after 300 steps), so there both runs must stay at or above
+    the edge, λ_max μ/2 >= 1 − edge_band at every later record, and their mean λ_max over
+    those records must agree within 10 %: the records scatter by about 7 % around their
+    mean (measured), so two independent chaotic runs differ by about 3 % (one standard
+    error of the difference over 13 records); 10 % is three of them. A wrong draw, rate or
+    data set is far below the edge at the onset."""
     out = quick_outputs("edge_of_stability")[1]
     saved = json.loads((out / "edge_of_stability.json").read_text())
     config = study.QUICK
@@ -233,13 +240,17 @@ def test_a_quick_run_member_equals_the_same_run_trained_alone(quick_outputs):
         lanczos_iterations=config.lanczos_iterations, key=key_init, progress=False,
     )  # fmt: skip
     curve = next(c for c in saved["trajectories"] if c["learning_rate"] == 0.16)
+    study_top = np.asarray(curve["top_eigenvalue_per_seed"][0])
+    alone_top = alone.statistics[("data", 0, 50)]["top_eigenvalue"][0]
+    ratio = study_top * 0.16 / 2
+    onset = int(np.argmax(ratio >= 1 - config.edge_band))
+    assert 0 < onset < len(ratio) - 1, ratio  # a stable stretch, then the edge
+    np.testing.assert_allclose(study_top[:onset], alone_top[:onset], rtol=1e-4)
     np.testing.assert_allclose(
-        curve["top_eigenvalue_per_seed"][0],
-        alone.statistics[("data", 0, 50)]["top_eigenvalue"][0],
-        rtol=5e-3,
+        curve["train_loss_at_records_per_seed"][0][:onset],
+        alone.loss_curves[("data", 0, 50)][0, config.record_epochs()][:onset],
+        rtol=1e-4,
     )
-    np.testing.assert_allclose(
-        curve["train_loss_at_records_per_seed"][0],
-        alone.loss_curves[("data", 0, 50)][0, config.record_epochs()],
-        rtol=5e-3,
-    )
+    for top in (study_top, alone_top):
+        assert np.all(top[onset:] * 0.16 / 2 >= 1 - config.edge_band), top
+    np.testing.assert_allclose(study_top[onset:].mean(), alone_top[onset:].mean(), rtol=0.1)
