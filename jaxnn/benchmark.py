@@ -80,11 +80,9 @@ def time_one_at_a_time(
     """
     from flax import nnx
 
-    from jaxnn.studies import double_descent
-
     x, y = dataset.x_train[0], dataset.y_train[0]
     optimizer = optax.adam(learning_rate)
-    module = double_descent.teacher_network(x.shape[-1], y.shape[-1], "torch_uniform")
+    module = models.mlp_of_width(x.shape[-1], y.shape[-1])
     compile_seconds = run_seconds = 0.0
     for width in widths:
         graphdef, params = nnx.split(module(width, rngs=nnx.Rngs(width)), nnx.Param)
@@ -137,7 +135,6 @@ def time_width_sweep(
         "useful_flops_per_second"}``.
     """
     from jaxnn import module_sweep
-    from jaxnn.studies import double_descent
 
     stamps: list[float] = []
 
@@ -151,7 +148,7 @@ def time_width_sweep(
     x, y = dataset.x_train[0], dataset.y_train[0]
     start = time.perf_counter()
     result = module_sweep.width_sweep(
-        double_descent.teacher_network(x.shape[-1], y.shape[-1], "torch_uniform"),
+        models.mlp_of_width(x.shape[-1], y.shape[-1]),
         dict(x_train=x, y_train=y, x_test=dataset.x_test, y_test=dataset.y_test),
         widths=widths,
         loss="mse",

@@ -39,7 +39,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -317,6 +317,24 @@ class MLP(nnx.Module):
         for layer in self.layers[:-1]:
             x = psi(layer(x))
         return self.layers[-1](x)
+
+
+@functools.lru_cache(maxsize=16)
+def mlp_of_width(
+    input_dim: int, output_dim: int, depth: int = 2, init_scheme: str = "torch_uniform"
+) -> Callable:
+    """``width -> MLP(width, ...)`` with the other arguments fixed: ``width_sweep``'s module.
+
+    Cached and named per setting, so every sweep of one network (a study's calls, a
+    test's, a benchmark's) shares its compiled programs and labels its run parts alike.
+    """
+
+    def mlp(width: int, *, rngs: nnx.Rngs) -> MLP:
+        return MLP(width, rngs=rngs, input_dim=input_dim, output_dim=output_dim,
+                   depth=depth, init_scheme=init_scheme)  # fmt: skip
+
+    mlp.__name__ = f"MLP_{input_dim}_depth{depth}_{output_dim}_{init_scheme}"
+    return mlp
 
 
 def torch_uniform_init(fan_in: int):

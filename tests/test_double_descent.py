@@ -139,7 +139,7 @@ def test_members_of_the_quick_run_equal_the_member_trained_alone(quick_outputs):
         jax.random.fold_in(key_data, n_train), config.data, n_train, n_draws=config.seeds
     )
     alone = module_sweep.width_sweep(
-        dd.teacher_network(8, 8, "torch_uniform"),
+        models.mlp_of_width(8, 8),
         dict(
             x_train=dataset.x_train,
             y_train=dataset.y_train,

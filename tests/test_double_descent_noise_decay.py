@@ -196,7 +196,7 @@ def test_interpolation_width_is_where_the_parameter_count_reaches_n_times_o():
 def _mlp_params(width=3):
     from flax import nnx
 
-    module = study.teacher_mlp(8, 8, "torch_uniform")(width, rngs=nnx.Rngs(0))
+    module = models.mlp_of_width(8, 8)(width, rngs=nnx.Rngs(0))
     return nnx.to_pure_dict(nnx.split(module, nnx.Param, ...)[1])
 
 

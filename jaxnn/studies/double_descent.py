@@ -139,18 +139,6 @@ FULL = Config(widths=tuple(range(2, 201)), seeds=8, epochs=40_000, curve_epochs=
 
 
 @functools.lru_cache(maxsize=8)
-def teacher_network(input_dim: int, output_dim: int, init_scheme: str):
-    """The d -> M -> M -> O ReLU network as ``width_sweep``'s module; one function per
-    architecture, so the study's calls (and a test's) share compiled programs."""
-
-    def teacher_mlp(width: int, *, rngs) -> models.MLP:
-        return models.MLP(
-            width, rngs=rngs, input_dim=input_dim, output_dim=output_dim, init_scheme=init_scheme
-        )
-
-    return teacher_mlp
-
-
 def sweep_cells(result) -> dict[tuple[int, int], dict]:
     """``{(N, width): result}`` from a ``SweepResult`` whose sets are named by N, holding
     what ``summarize`` reads: per-epoch ``train_loss``, ``test_loss`` at ``test_epochs``,
@@ -198,7 +186,9 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
         run_dir=run_dir,
         mesh=mesh,
     )
-    module = teacher_network(config.data.input_dim, config.data.output_dim, config.init_scheme)
+    module = models.mlp_of_width(
+        config.data.input_dim, config.data.output_dim, init_scheme=config.init_scheme
+    )
     curves = module_sweep.width_sweep(
         module,
         {f"N={n_first}": sets[f"N={n_first}"]},

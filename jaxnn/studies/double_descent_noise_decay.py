@@ -37,10 +37,9 @@ one call is the s = ``decay_noise_std`` member of the other and is trained once.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import jax
 import numpy as np
@@ -126,19 +125,6 @@ FULL = Config(
 )
 
 
-@functools.lru_cache(maxsize=8)
-def teacher_mlp(input_dim: int, output_dim: int, init_scheme: str) -> Callable:
-    """``input_dim -> M -> M -> output_dim`` ReLU ``models.MLP``, a module of the width.
-
-    One factory per setting (cached): the two calls of a run share compiled programs.
-    """
-    module = functools.partial(
-        models.MLP, input_dim=input_dim, output_dim=output_dim, init_scheme=init_scheme
-    )
-    module.__name__ = "TeacherMLP"  # the label of the sweep's run parts and records
-    return module
-
-
 def _keys(config: Config) -> tuple[jax.Array, jax.Array]:
     """``(key_data, key_init)``: the training sets' draws and the members' initializations."""
     key_data, key_init = jax.random.split(jax.random.key(config.seed))
@@ -193,7 +179,9 @@ def sweep_sets(config: Config, sets: dict, weight_decays: Sequence[float], **opt
     ``options``: ``progress``, ``run_dir``, ``mesh`` and the like, passed on.
     """
     return jaxnn.width_sweep(
-        teacher_mlp(config.data.input_dim, config.data.output_dim, config.init_scheme),
+        models.mlp_of_width(
+            config.data.input_dim, config.data.output_dim, init_scheme=config.init_scheme
+        ),
         sets,
         widths=config.widths,
         seeds=config.seeds,

@@ -52,7 +52,6 @@ sentences and Markdown are in ``edge_of_stability_text``.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -148,23 +147,13 @@ class Config:
     def network(self) -> Callable:
         """The module of ``width_sweep``: ``data.input_dim`` → width × depth →
         ``data.output_dim`` ReLU, initialized by ``init_scheme``."""
-        return _network(self.data.input_dim, self.data.output_dim, self.depth, self.init_scheme)
+        return models.mlp_of_width(
+            self.data.input_dim, self.data.output_dim, self.depth, self.init_scheme
+        )
 
     def record_epochs(self) -> tuple[int, ...]:
         """0, k, 2k, ... and T: the epochs whose parameters get a λ_max."""
         return tuple(sorted({*range(0, self.epochs + 1, self.record_every), self.epochs}))
-
-
-@functools.lru_cache(maxsize=16)
-def _network(input_dim: int, output_dim: int, depth: int, init_scheme: str) -> Callable:
-    """One named module factory per network, so sweeps of it share compiled programs."""
-
-    def mlp(width, *, rngs):
-        return models.MLP(width, rngs=rngs, input_dim=input_dim, output_dim=output_dim,
-                          depth=depth, init_scheme=init_scheme)  # fmt: skip
-
-    mlp.__name__ = f"MLP_depth{depth}_{init_scheme}"
-    return mlp
 
 
 def gradient_descent(learning_rate):

@@ -181,23 +181,13 @@ class Config:
     def network(self) -> Callable:
         """The module of ``width_sweep``: ``data.input_dim`` → width × depth →
         ``data.output_dim`` ReLU, initialized by ``init_scheme``."""
-        return _network(self.data.input_dim, self.data.output_dim, self.depth, self.init_scheme)
+        return models.mlp_of_width(
+            self.data.input_dim, self.data.output_dim, self.depth, self.init_scheme
+        )
 
     def n_params(self) -> int:
         sizes = [self.data.input_dim, *[self.width] * self.depth, self.data.output_dim]
         return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
-
-
-@functools.lru_cache(maxsize=16)
-def _network(input_dim: int, output_dim: int, depth: int, init_scheme: str) -> Callable:
-    """One named module factory per network, so sweeps of it share compiled programs."""
-
-    def mlp(width, *, rngs):
-        return models.MLP(width, rngs=rngs, input_dim=input_dim, output_dim=output_dim,
-                          depth=depth, init_scheme=init_scheme)  # fmt: skip
-
-    mlp.__name__ = f"MLP_depth{depth}_{init_scheme}"
-    return mlp
 
 
 def sgd_with_weight_decay(weight_decay, learning_rate):
