@@ -29,6 +29,21 @@ MAX_PLOT_WIDTH = 10**6
 MAX_PLOT_POINTS = 10_000
 
 
+_LIMITS = {
+    "input_size": MAX_SIZE,
+    "output_size": MAX_SIZE,
+    "deep_num_hidden": MAX_DEPTH,
+    "deep_width": MAX_SIZE,
+    "plot_max_width": MAX_PLOT_WIDTH,
+    "plot_points": MAX_PLOT_POINTS,
+}
+_TUPLE_LIMITS = {"widths": MAX_SIZE, "batch_sizes": MAX_BATCH, "plot_num_hidden": MAX_DEPTH}
+
+
+def _integers_in(values, maximum: int) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= maximum for v in values)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
     """What to count and plot.
@@ -65,35 +80,16 @@ class Config:
     matmul_precision: str = precision.DEFAULT
 
     def __post_init__(self):
-        limits = {
-            "input_size": MAX_SIZE,
-            "output_size": MAX_SIZE,
-            "deep_num_hidden": MAX_DEPTH,
-            "deep_width": MAX_SIZE,
-            "plot_max_width": MAX_PLOT_WIDTH,
-            "plot_points": MAX_PLOT_POINTS,
-        }
-        for name, maximum in limits.items():
+        for name, maximum in _LIMITS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+            if not _integers_in((value,), maximum):
                 raise ValueError(f"{name}: expected an integer in 1..{maximum}, got {value!r}")
-        for name, maximum in (
-            ("widths", MAX_SIZE),
-            ("batch_sizes", MAX_BATCH),
-            ("plot_num_hidden", MAX_DEPTH),
-        ):
+        for name, maximum in _TUPLE_LIMITS.items():
             values = getattr(self, name)
-            if (
-                not isinstance(values, tuple)
-                or not values
-                or not all(
-                    isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= maximum
-                    for v in values
-                )
-            ):
+            if not (isinstance(values, tuple) and values and _integers_in(values, maximum)):
                 raise ValueError(
-                    f"{name}: expected a non-empty tuple of integers in "
-                    f"1..{maximum}, got {values!r}"
+                    f"{name}: expected a non-empty tuple of integers in 1..{maximum}, "
+                    f"got {values!r}"
                 )
         if self.activation not in backprop.ACTIVATIONS:
             raise ValueError(
@@ -476,11 +472,7 @@ def markdown(results: dict) -> str:
 def summary(results: dict) -> list[str]:
     """The largest net's counts, whether every jaxpr count equals the closed form, the check."""
     rows = results["nets"]
-    exact = all(
-        row["jaxpr"][f"{stage}_multiply_adds"] == row["closed_form"][f"{stage}_multiply_adds"]
-        for row in rows
-        for stage in ("forward", "backward")
-    )
+    exact = _exact(rows)
     largest = max(rows, key=lambda row: row["closed_form"]["backward_multiply_adds"])
     forward = largest["closed_form"]["forward_multiply_adds"]
     backward = largest["closed_form"]["backward_multiply_adds"]
