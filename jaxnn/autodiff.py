@@ -311,33 +311,19 @@ PRIMITIVES: dict[str, Callable[..., Node]] = {
 # LaTeX (without $...$) for each op's definition and its local partials, in
 # terms of the input labels {0}, {1}, the node's own label {self} and the
 # exponent {p}. Matplotlib's mathtext renders the same strings.
-_DEFINITIONS = {
-    "add": "{0} + {1}",
-    "sub": "{0} - {1}",
-    "mul": r"{0} \cdot {1}",
-    "div": r"\frac{{{0}}}{{{1}}}",
-    "neg": "-{0}",
-    "pow": "{0}^{{{p}}}",
-    "exp": "e^{{{0}}}",
-    "log": r"\log {0}",
-    "relu": r"\max({0}, 0)",
-    "tanh": r"\tanh {0}",
-    "sigmoid": r"\sigma({0})",
-    "inv_one_plus_exp": r"\frac{{1}}{{1 + e^{{{0}}}}}",
-}
-_PARTIALS = {
-    "add": ("1", "1"),
-    "sub": ("1", "-1"),
-    "mul": ("{1}", "{0}"),
-    "div": (r"\frac{{1}}{{{1}}}", r"-\frac{{{0}}}{{{1}^2}}"),
-    "neg": ("-1",),
-    "pow": ("{p}\\,{0}^{{{p_minus_one}}}",),  # "2 a" when p = 2, see _format
-    "exp": ("{self}",),
-    "log": (r"\frac{{1}}{{{0}}}",),
-    "relu": ("[{0} > 0]",),
-    "tanh": ("1 - {self}^2",),
-    "sigmoid": (r"\sigma({0})\,\sigma(-{0})",),
-    "inv_one_plus_exp": (r"-\sigma({0})\,\sigma(-{0})",),
+_LATEX = {
+    "add": ("{0} + {1}", ("1", "1")),
+    "sub": ("{0} - {1}", ("1", "-1")),
+    "mul": (r"{0} \cdot {1}", ("{1}", "{0}")),
+    "div": (r"\frac{{{0}}}{{{1}}}", (r"\frac{{1}}{{{1}}}", r"-\frac{{{0}}}{{{1}^2}}")),
+    "neg": ("-{0}", ("-1",)),
+    "pow": ("{0}^{{{p}}}", ("{p}\\,{0}^{{{p_minus_one}}}",)),  # "2 a" when p = 2, see _format
+    "exp": ("e^{{{0}}}", ("{self}",)),
+    "log": (r"\log {0}", (r"\frac{{1}}{{{0}}}",)),
+    "relu": (r"\max({0}, 0)", ("[{0} > 0]",)),
+    "tanh": (r"\tanh {0}", ("1 - {self}^2",)),
+    "sigmoid": (r"\sigma({0})", (r"\sigma({0})\,\sigma(-{0})",)),
+    "inv_one_plus_exp": (r"\frac{{1}}{{1 + e^{{{0}}}}}", (r"-\sigma({0})\,\sigma(-{0})",)),
 }
 
 
@@ -429,7 +415,7 @@ def _local_partials(node: Node, labels: dict[Node, str]) -> tuple[LocalPartial, 
     return tuple(
         LocalPartial(wrt=labels[child], formula=_format(template, node, labels), value=partial)
         for child, template, partial in zip(
-            node.inputs, _PARTIALS[node.op], node.local_partials, strict=True
+            node.inputs, _LATEX[node.op][1], node.local_partials, strict=True
         )
     )
 
@@ -464,7 +450,7 @@ def trace(output: Node) -> tuple[TracedNode, ...]:
         TracedNode(
             name=labels[node],
             op=node.op,
-            definition=_format(_DEFINITIONS[node.op], node, labels) if node.inputs else "",
+            definition=_format(_LATEX[node.op][0], node, labels) if node.inputs else "",
             value=node.value,
             inputs=tuple(labels[child] for child in node.inputs),
             local_partials=partials[node],
@@ -481,25 +467,17 @@ Z_INTERMEDIATES = ("a", "b", "v1", "v2", "v3", "v4", "v5", "z")
 """The labels of :func:`build_z`'s graph, in computation order."""
 
 
-def _check_z_arguments(a: float, b: float) -> None:
+def build_z(a: float, b: float) -> tuple[Node, Node, Node]:
+    """``(a_node, b_node, z_node)``: the named graph of $z(a, b) = \\log b / (1 + e^{a^2 + b^2})$.
+
+    Raises a ``ValueError`` if $b \\le 0$ (log needs b > 0) or an argument is not finite.
+    """
     if not math.isfinite(a):
         raise ValueError(f"a must be finite, got a = {a}")
     if not math.isfinite(b):
         raise ValueError(f"b must be finite, got b = {b}")
     if not b > 0.0:
         raise ValueError(f"log needs b > 0 in z(a, b) = log(b)/(1 + exp(a^2 + b^2)), got b = {b}")
-
-
-def build_z(a: float, b: float) -> tuple[Node, Node, Node]:
-    """The named graph of $z(a, b) = \\log b / (1 + e^{a^2 + b^2})$.
-
-    Returns:
-        ``(a_node, b_node, z_node)``.
-
-    Raises:
-        ValueError: if $b \\le 0$ (log needs b > 0) or an argument is not finite.
-    """
-    _check_z_arguments(a, b)
     a_node, b_node = variable(a, "a"), variable(b, "b")
     v1 = power(a_node, 2).named("v1")
     v2 = power(b_node, 2).named("v2")
@@ -511,13 +489,8 @@ def build_z(a: float, b: float) -> tuple[Node, Node, Node]:
 
 
 def z_value_and_grad(a: float, b: float) -> tuple[float, float, float]:
-    """$z(a, b)$ and its gradient by the reverse-mode engine.
-
-    Returns:
-        ``(z, dz_da, dz_db)``.
-
-    Raises:
-        ValueError: if $b \\le 0$ (log needs b > 0) or an argument is not finite.
+    """``(z, dz_da, dz_db)``: $z(a, b)$ and its gradient by the reverse-mode engine, for the
+    arguments :func:`build_z` accepts.
 
     Example:
         >>> z, dz_da, dz_db = z_value_and_grad(2.0, 3.0)

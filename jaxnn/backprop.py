@@ -246,10 +246,7 @@ def mlp_value_and_grad(
 
     Returns:
         ``(loss, grads)``: loss is the mean of (ŷ − y)² over the N·O elements; grads has
-        the structure of ``params``.
-
-    Raises:
-        ValueError: naming ``params``, ``x``, ``y`` or ``activation`` when it is malformed.
+        the structure of ``params``. A malformed argument raises a ``ValueError`` naming it.
 
     Example:
         >>> import jax.numpy as jnp
@@ -309,17 +306,10 @@ def layer_sizes(input_size: int, output_size: int, num_hidden: int, width: int) 
 
 @dataclasses.dataclass(frozen=True)
 class Operation:
-    """One kind of operation in one pass, carried out ``a K + b`` times.
-
-    Attributes:
-        stage: ``"forward"`` or ``"backward"``.
-        equation: what is computed, e.g. ``"a_k = W_k h_{k-1}"``.
-        kind: ``"matrix product"`` (cost in multiply–adds) or an elementwise kind
-            (``"ψ"``, ``"ψ'"``, ``"addition"``, ``"Hadamard product"``, ...; cost in scalar ops).
-        operands: the operand sizes, e.g. ``"(L×I)(I×N)"``.
-        times_per_layer: a in ``times = a K + b``.
-        times_constant: b in ``times = a K + b``.
-        size: the dimension names whose product is the naive cost of one, e.g. ``("L", "I", "N")``.
+    """One kind of operation in one pass (``"forward"`` or ``"backward"``), carried out
+    ``times_per_layer · K + times_constant`` times, each costing the product of the ``size``
+    dimensions: multiply–adds for a ``"matrix product"``, scalar operations for an
+    elementwise kind (``"ψ"``, ``"ψ'"``, ``"addition"``, ``"Hadamard product"``, ...).
     """
 
     stage: str

@@ -185,24 +185,10 @@ def relu_var(weight_var: float, fan_in: int) -> float:
     return relu_second_moment(weight_var, fan_in) - relu_mean(weight_var, fan_in) ** 2
 
 
-def sample_relu_outputs(
-    key: jax.Array,
-    *,
-    weight_var: float,
-    fan_in: int,
-    num_draws: int,
-    matmul_precision: str = precision.DEFAULT,
-):
-    """``max(0, z)`` for the draws of :func:`sample_preactivations` (same key, same neurons)."""
-    return jax.nn.relu(
-        sample_preactivations(
-            key,
-            weight_var=weight_var,
-            fan_in=fan_in,
-            num_draws=num_draws,
-            matmul_precision=matmul_precision,
-        )
-    )
+def sample_relu_outputs(key: jax.Array, **kwargs):
+    """``max(0, z)`` for the draws of :func:`sample_preactivations` (same key, same keyword
+    arguments, same neurons)."""
+    return jax.nn.relu(sample_preactivations(key, **kwargs))
 
 
 # ---------------------------------------------------------------------------- (c) second layer

@@ -204,36 +204,18 @@ def roughness_terms(values: jax.Array, spacing: float) -> tuple[jax.Array, jax.A
     return jnp.mean(second_difference**2, axis=-1), jnp.var(values, axis=-1)
 
 
-def pooled_roughness(
-    key: jax.Array,
-    inputs: jax.Array,
-    *,
-    activation_fn: Callable,
-    width: int,
-    num_functions: int,
-    weight_var: float,
-    bias_var: float | None = None,
-    matmul_precision: str = precision.DEFAULT,
-) -> tuple[float, float]:
+def pooled_roughness(key: jax.Array, inputs: jax.Array, **kwargs) -> tuple[float, float]:
     r"""``(roughness, standard_error)``: :math:`\mathbb E\,\overline{(\Delta^2 f/h^2)^2}/\mathbb
     E\,\mathrm{Var}_x f` of independent initial functions.
 
-    :func:`sample_initial_functions` on the uniform grid ``inputs`` (at least 3 points; use
-    float64), :func:`roughness_terms` pooled as a ratio of means.
+    :func:`sample_initial_functions` (``key``, ``inputs`` and its keyword arguments) on the
+    uniform grid ``inputs`` (at least 3 points; use float64), :func:`roughness_terms` pooled
+    as a ratio of means.
     """
     inputs = jnp.asarray(inputs)
     if inputs.ndim != 1 or inputs.shape[0] < 3:
         raise ValueError(f"inputs must be a uniform 1-D grid of >= 3 points, got {inputs.shape}")
-    values = sample_initial_functions(
-        key,
-        inputs,
-        activation_fn=activation_fn,
-        width=width,
-        num_functions=num_functions,
-        weight_var=weight_var,
-        bias_var=bias_var,
-        matmul_precision=matmul_precision,
-    )
+    values = sample_initial_functions(key, inputs, **kwargs)
     spacing = float(inputs[1] - inputs[0])
     return _ratio_of_means(*roughness_terms(values, spacing))
 
@@ -313,35 +295,16 @@ def _taylor_samples(
     return jax.vmap(one_function)(jax.random.split(key, num_functions))
 
 
-def pooled_taylor_ratio(
-    key: jax.Array,
-    *,
-    activation_fn: Callable,
-    width: int,
-    num_functions: int,
-    weight_var: float,
-    bias_var: float | None = None,
-    dtype=None,
-) -> tuple[float, float]:
+def pooled_taylor_ratio(key: jax.Array, **kwargs) -> tuple[float, float]:
     r"""``(ratio, standard_error)`` of the cubic against the linear Taylor term,
     :math:`\sqrt{\mathbb E[a_3^2]/\mathbb E[a_1^2]}`, pooled over independent initial nets.
 
     The ratio of means :math:`\overline{a_3^2}/\overline{a_1^2}` of
-    :func:`sample_taylor_coefficients` with its delta-method standard error, then the square
-    root (delta method again). Compare with :func:`tanh_taylor_ratio_small_var`.
+    :func:`sample_taylor_coefficients` (``key`` and its keyword arguments, ``order`` 3) with
+    its delta-method standard error, then the square root (delta method again). Compare
+    with :func:`tanh_taylor_ratio_small_var`.
     """
-    coefficients = np.asarray(
-        sample_taylor_coefficients(
-            key,
-            activation_fn=activation_fn,
-            width=width,
-            num_functions=num_functions,
-            weight_var=weight_var,
-            bias_var=bias_var,
-            order=3,
-            dtype=dtype,
-        )
-    )
+    coefficients = np.asarray(sample_taylor_coefficients(key, order=3, **kwargs))
     ratio_sq, ratio_sq_se = _ratio_of_means(coefficients[:, 3] ** 2, coefficients[:, 1] ** 2)
     # delta method for the square root
     return math.sqrt(ratio_sq), ratio_sq_se / (2 * math.sqrt(ratio_sq))

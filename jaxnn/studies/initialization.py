@@ -320,6 +320,7 @@ def measure_smoothness_at(config: Config, key_smooth, inputs, weight_var: float)
     One key for every σ²: the same standard normals rescaled (common random numbers), so
     differences between σ² are not sampling noise.
     """
+    nets = dict(width=config.net_width, num_functions=config.num_functions, weight_var=weight_var)
     point = {}
     for name, activation_fn, bias_var in (
         ("tanh_roughness", jnp.tanh, None),
@@ -330,27 +331,15 @@ def measure_smoothness_at(config: Config, key_smooth, inputs, weight_var: float)
             key_smooth,
             inputs,
             activation_fn=activation_fn,
-            width=config.net_width,
-            num_functions=config.num_functions,
-            weight_var=weight_var,
             bias_var=bias_var,
             matmul_precision=config.matmul_precision,
+            **nets,
         )
     point["tanh_taylor_ratio"], point["tanh_taylor_ratio_se"] = init_smoothness.pooled_taylor_ratio(
-        key_smooth,
-        activation_fn=jnp.tanh,
-        width=config.net_width,
-        num_functions=config.num_functions,
-        weight_var=weight_var,
-        dtype=jnp.float64,
+        key_smooth, activation_fn=jnp.tanh, dtype=jnp.float64, **nets
     )
     fractions = init_smoothness.sample_kink_fractions(
-        key_smooth,
-        width=config.net_width,
-        num_functions=config.num_functions,
-        weight_var=weight_var,
-        bias_var=config.relu_bias_var,
-        input_range=config.input_range,
+        key_smooth, bias_var=config.relu_bias_var, input_range=config.input_range, **nets
     )
     point["relu_kink_fraction"], point["relu_kink_fraction_se"] = _mean(fractions)
     return point

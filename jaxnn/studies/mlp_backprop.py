@@ -201,20 +201,6 @@ def plot_curves(config: Config) -> dict:
     }
 
 
-def _operations() -> list[dict]:
-    return [
-        {
-            "stage": op.stage,
-            "equation": op.equation,
-            "kind": op.kind,
-            "operands": op.operands,
-            "times": backprop.format_times(op.times_per_layer, op.times_constant),
-            "cost": f"O({'·'.join(op.size)})",
-        }
-        for op in backprop.OPERATIONS
-    ]
-
-
 def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = None) -> dict:
     """Counts every (net, N), checks every net's gradient; one progress unit per net counted.
 
@@ -273,7 +259,17 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
             "backward_multiply_adds": "N (L I + 2 (K - 1) L^2 + 2 O L)",
             "source": "Goodfellow, Bengio & Courville, Deep Learning (2016), §6.5.4, Alg. 6.4",
         },
-        "operations": _operations(),
+        "operations": [
+            {
+                "stage": op.stage,
+                "equation": op.equation,
+                "kind": op.kind,
+                "operands": op.operands,
+                "times": backprop.format_times(op.times_per_layer, op.times_constant),
+                "cost": f"O({'·'.join(op.size)})",
+            }
+            for op in backprop.OPERATIONS
+        ],
         "operation_summary": summaries,
         "nets": rows,
         "grad_check_batch_size": max(config.batch_sizes) if config.grad_check else None,
@@ -396,10 +392,7 @@ def markdown(results: dict) -> str:
             [
                 op["stage"],
                 f"`{op['equation']}`",
-                op["kind"],
-                op["operands"],
-                op["times"],
-                op["cost"],
+                *(op[k] for k in ("kind", "operands", "times", "cost")),
             ]
             for op in results["operations"]
         ],
