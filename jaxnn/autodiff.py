@@ -285,6 +285,7 @@ def _reflected(fn: Callable[[Node | float, Node | float], Node]):
 for _name, _fn in (("add", add), ("sub", sub), ("mul", mul), ("truediv", div)):
     setattr(Node, f"__{_name}__", _fn)
     setattr(Node, f"__r{_name}__", _reflected(_fn))
+del _name, _fn
 Node.__pow__ = power
 Node.__neg__ = neg
 
