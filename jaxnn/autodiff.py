@@ -59,9 +59,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
-# ----------------------------------------------------------------------------
-# The node and the backward pass
-# ----------------------------------------------------------------------------
+# ---------------------------------------------------------------- the node and the backward pass
 
 
 # eq=False keeps identity hashing and equality: two nodes with equal values are
@@ -94,36 +92,6 @@ class Node:
 
     def __repr__(self) -> str:
         return f"Node({self.name or self.op}={self.value!r})"
-
-    def __add__(self, other: Node | float) -> Node:
-        return add(self, other)
-
-    def __radd__(self, other: float) -> Node:
-        return add(other, self)
-
-    def __sub__(self, other: Node | float) -> Node:
-        return sub(self, other)
-
-    def __rsub__(self, other: float) -> Node:
-        return sub(other, self)
-
-    def __mul__(self, other: Node | float) -> Node:
-        return mul(self, other)
-
-    def __rmul__(self, other: float) -> Node:
-        return mul(other, self)
-
-    def __truediv__(self, other: Node | float) -> Node:
-        return div(self, other)
-
-    def __rtruediv__(self, other: float) -> Node:
-        return div(other, self)
-
-    def __pow__(self, exponent: float) -> Node:
-        return power(self, exponent)
-
-    def __neg__(self) -> Node:
-        return neg(self)
 
 
 def variable(value: float, name: str | None = None) -> Node:
@@ -165,15 +133,8 @@ def topological_order(output: Node) -> list[Node]:
 
 
 def backward(output: Node, seed: float = 1.0) -> dict[Node, float]:
-    """Adjoints $\\bar v = \\partial\\,$output$/\\partial v$ of every node, by reverse mode.
-
-    Args:
-        output: the node to differentiate.
-        seed: $\\bar{\\text{output}}$, 1 for the gradient itself.
-
-    Returns:
-        A new mapping node → adjoint (nodes are hashed by identity).
-    """
+    """Adjoints $\\bar v = \\partial\\,$output$/\\partial v$ of every node, by reverse mode,
+    as a new mapping node → adjoint (hashed by identity); ``seed`` is $\\bar{\\text{output}}$."""
     adjoints: dict[Node, float] = {output: float(seed)}
     for node in reversed(topological_order(output)):
         adjoint = adjoints.setdefault(node, 0.0)
@@ -188,24 +149,26 @@ def gradients(output: Node, wrt: Sequence[Node]) -> tuple[float, ...]:
     return tuple(adjoints.get(x, 0.0) for x in wrt)
 
 
-# ----------------------------------------------------------------------------
-# Primitives: each forward value next to its local partial derivatives
-# ----------------------------------------------------------------------------
+# ---------------------------- Primitives: each forward value next to its local partial derivatives
+
+
+def _node(op: str, inputs: tuple[Node, ...], value: float, *partials: float) -> Node:
+    return Node(value=value, op=op, inputs=inputs, local_partials=partials)
 
 
 def add(x: Node | float, y: Node | float) -> Node:
     x, y = _as_node(x), _as_node(y)
-    return Node(value=x.value + y.value, op="add", inputs=(x, y), local_partials=(1.0, 1.0))
+    return _node("add", (x, y), x.value + y.value, 1.0, 1.0)
 
 
 def sub(x: Node | float, y: Node | float) -> Node:
     x, y = _as_node(x), _as_node(y)
-    return Node(value=x.value - y.value, op="sub", inputs=(x, y), local_partials=(1.0, -1.0))
+    return _node("sub", (x, y), x.value - y.value, 1.0, -1.0)
 
 
 def mul(x: Node | float, y: Node | float) -> Node:
     x, y = _as_node(x), _as_node(y)
-    return Node(value=x.value * y.value, op="mul", inputs=(x, y), local_partials=(y.value, x.value))
+    return _node("mul", (x, y), x.value * y.value, y.value, x.value)
 
 
 def div(x: Node | float, y: Node | float) -> Node:
@@ -213,17 +176,12 @@ def div(x: Node | float, y: Node | float) -> Node:
     x, y = _as_node(x), _as_node(y)
     if y.value == 0.0:
         raise ZeroDivisionError("div: the denominator is 0")
-    return Node(
-        value=x.value / y.value,
-        op="div",
-        inputs=(x, y),
-        local_partials=(1.0 / y.value, -x.value / (y.value * y.value)),
-    )
+    return _node("div", (x, y), x.value / y.value, 1.0 / y.value, -x.value / (y.value * y.value))
 
 
 def neg(x: Node | float) -> Node:
     x = _as_node(x)
-    return Node(value=-x.value, op="neg", inputs=(x,), local_partials=(-1.0,))
+    return _node("neg", (x,), -x.value, -1.0)
 
 
 def power(x: Node | float, exponent: float) -> Node:
@@ -268,7 +226,7 @@ def _exp(t: float) -> float:
 def exp(x: Node | float) -> Node:
     x = _as_node(x)
     value = _exp(x.value)
-    return Node(value=value, op="exp", inputs=(x,), local_partials=(value,))
+    return _node("exp", (x,), value, value)
 
 
 def log(x: Node | float) -> Node:
@@ -276,28 +234,21 @@ def log(x: Node | float) -> Node:
     x = _as_node(x)
     if not x.value > 0.0:
         raise ValueError(f"log needs a positive argument, got {x.value}")
-    return Node(value=math.log(x.value), op="log", inputs=(x,), local_partials=(1.0 / x.value,))
+    return _node("log", (x,), math.log(x.value), 1.0 / x.value)
 
 
 def relu(x: Node | float) -> Node:
     """$\\max(x, 0)$, with derivative 0 at $x = 0$ (as ``jax.nn.relu``)."""
     x = _as_node(x)
     positive = x.value > 0.0
-    return Node(
-        value=x.value if positive else 0.0,
-        op="relu",
-        inputs=(x,),
-        local_partials=(1.0 if positive else 0.0,),
-    )
+    return _node("relu", (x,), x.value if positive else 0.0, 1.0 if positive else 0.0)
 
 
 def tanh(x: Node | float) -> Node:
     x = _as_node(x)
     value = math.tanh(x.value)
     # (1 - t)(1 + t) rather than 1 - t^2: one rounding fewer near t = ±1.
-    return Node(
-        value=value, op="tanh", inputs=(x,), local_partials=((1.0 - value) * (1.0 + value),)
-    )
+    return _node("tanh", (x,), value, (1.0 - value) * (1.0 + value))
 
 
 def _sigmoid(t: float) -> float:
@@ -312,9 +263,7 @@ def sigmoid(x: Node | float) -> Node:
     """Logistic $\\sigma(x)$ with $\\sigma' = \\sigma(x)\\,\\sigma(-x)$, both factors stable."""
     x = _as_node(x)
     value = _sigmoid(x.value)
-    return Node(
-        value=value, op="sigmoid", inputs=(x,), local_partials=(value * _sigmoid(-x.value),)
-    )
+    return _node("sigmoid", (x,), value, value * _sigmoid(-x.value))
 
 
 def inv_one_plus_exp(u: Node | float) -> Node:
@@ -325,12 +274,20 @@ def inv_one_plus_exp(u: Node | float) -> Node:
     """
     u = _as_node(u)
     value = _sigmoid(-u.value)
-    return Node(
-        value=value,
-        op="inv_one_plus_exp",
-        inputs=(u,),
-        local_partials=(-value * _sigmoid(u.value),),
-    )
+    return _node("inv_one_plus_exp", (u,), value, -value * _sigmoid(u.value))
+
+
+# Python's operators on nodes: x + y is add(x, y), 2 * x is mul(2, x), -x is neg(x), ...
+def _reflected(fn: Callable[[Node | float, Node | float], Node]):
+    return lambda self, other: fn(other, self)
+
+
+for _name, _fn in (("add", add), ("sub", sub), ("mul", mul), ("truediv", div)):
+    setattr(Node, f"__{_name}__", _fn)
+    setattr(Node, f"__r{_name}__", _reflected(_fn))
+del _name, _fn
+Node.__pow__ = power
+Node.__neg__ = neg
 
 
 PRIMITIVES: dict[str, Callable[..., Node]] = {
@@ -350,40 +307,24 @@ PRIMITIVES: dict[str, Callable[..., Node]] = {
 """Every primitive by its ``op`` name (``pow`` takes a constant exponent)."""
 
 
-# ----------------------------------------------------------------------------
-# The traced graph, as records for tables and drawings
-# ----------------------------------------------------------------------------
+# -------------------------------------------- The traced graph, as records for tables and drawings
 
 # LaTeX (without $...$) for each op's definition and its local partials, in
 # terms of the input labels {0}, {1}, the node's own label {self} and the
 # exponent {p}. Matplotlib's mathtext renders the same strings.
-_DEFINITIONS = {
-    "add": "{0} + {1}",
-    "sub": "{0} - {1}",
-    "mul": r"{0} \cdot {1}",
-    "div": r"\frac{{{0}}}{{{1}}}",
-    "neg": "-{0}",
-    "pow": "{0}^{{{p}}}",
-    "exp": "e^{{{0}}}",
-    "log": r"\log {0}",
-    "relu": r"\max({0}, 0)",
-    "tanh": r"\tanh {0}",
-    "sigmoid": r"\sigma({0})",
-    "inv_one_plus_exp": r"\frac{{1}}{{1 + e^{{{0}}}}}",
-}
-_PARTIALS = {
-    "add": ("1", "1"),
-    "sub": ("1", "-1"),
-    "mul": ("{1}", "{0}"),
-    "div": (r"\frac{{1}}{{{1}}}", r"-\frac{{{0}}}{{{1}^2}}"),
-    "neg": ("-1",),
-    "pow": ("{p}\\,{0}^{{{p_minus_one}}}",),  # "2 a" when p = 2, see _format
-    "exp": ("{self}",),
-    "log": (r"\frac{{1}}{{{0}}}",),
-    "relu": ("[{0} > 0]",),
-    "tanh": ("1 - {self}^2",),
-    "sigmoid": (r"\sigma({0})\,\sigma(-{0})",),
-    "inv_one_plus_exp": (r"-\sigma({0})\,\sigma(-{0})",),
+_LATEX = {
+    "add": ("{0} + {1}", ("1", "1")),
+    "sub": ("{0} - {1}", ("1", "-1")),
+    "mul": (r"{0} \cdot {1}", ("{1}", "{0}")),
+    "div": (r"\frac{{{0}}}{{{1}}}", (r"\frac{{1}}{{{1}}}", r"-\frac{{{0}}}{{{1}^2}}")),
+    "neg": ("-{0}", ("-1",)),
+    "pow": ("{0}^{{{p}}}", ("{p}\\,{0}^{{{p_minus_one}}}",)),  # "2 a" when p = 2, see _format
+    "exp": ("e^{{{0}}}", ("{self}",)),
+    "log": (r"\log {0}", (r"\frac{{1}}{{{0}}}",)),
+    "relu": (r"\max({0}, 0)", ("[{0} > 0]",)),
+    "tanh": (r"\tanh {0}", ("1 - {self}^2",)),
+    "sigmoid": (r"\sigma({0})", (r"\sigma({0})\,\sigma(-{0})",)),
+    "inv_one_plus_exp": (r"\frac{{1}}{{1 + e^{{{0}}}}}", (r"-\sigma({0})\,\sigma(-{0})",)),
 }
 
 
@@ -475,7 +416,7 @@ def _local_partials(node: Node, labels: dict[Node, str]) -> tuple[LocalPartial, 
     return tuple(
         LocalPartial(wrt=labels[child], formula=_format(template, node, labels), value=partial)
         for child, template, partial in zip(
-            node.inputs, _PARTIALS[node.op], node.local_partials, strict=True
+            node.inputs, _LATEX[node.op][1], node.local_partials, strict=True
         )
     )
 
@@ -510,7 +451,7 @@ def trace(output: Node) -> tuple[TracedNode, ...]:
         TracedNode(
             name=labels[node],
             op=node.op,
-            definition=_format(_DEFINITIONS[node.op], node, labels) if node.inputs else "",
+            definition=_format(_LATEX[node.op][0], node, labels) if node.inputs else "",
             value=node.value,
             inputs=tuple(labels[child] for child in node.inputs),
             local_partials=partials[node],
@@ -521,33 +462,23 @@ def trace(output: Node) -> tuple[TracedNode, ...]:
     )
 
 
-# ----------------------------------------------------------------------------
-# Exercise 1: z(a, b) = log(b) / (1 + exp(a^2 + b^2))
-# ----------------------------------------------------------------------------
+# --------------------------------------------- Exercise 1: z(a, b) = log(b) / (1 + exp(a^2 + b^2))
 
 Z_INTERMEDIATES = ("a", "b", "v1", "v2", "v3", "v4", "v5", "z")
 """The labels of :func:`build_z`'s graph, in computation order."""
 
 
-def _check_z_arguments(a: float, b: float) -> None:
+def build_z(a: float, b: float) -> tuple[Node, Node, Node]:
+    """``(a_node, b_node, z_node)``: the named graph of $z(a, b) = \\log b / (1 + e^{a^2 + b^2})$.
+
+    Raises a ``ValueError`` if $b \\le 0$ (log needs b > 0) or an argument is not finite.
+    """
     if not math.isfinite(a):
         raise ValueError(f"a must be finite, got a = {a}")
     if not math.isfinite(b):
         raise ValueError(f"b must be finite, got b = {b}")
     if not b > 0.0:
         raise ValueError(f"log needs b > 0 in z(a, b) = log(b)/(1 + exp(a^2 + b^2)), got b = {b}")
-
-
-def build_z(a: float, b: float) -> tuple[Node, Node, Node]:
-    """The named graph of $z(a, b) = \\log b / (1 + e^{a^2 + b^2})$.
-
-    Returns:
-        ``(a_node, b_node, z_node)``.
-
-    Raises:
-        ValueError: if $b \\le 0$ (log needs b > 0) or an argument is not finite.
-    """
-    _check_z_arguments(a, b)
     a_node, b_node = variable(a, "a"), variable(b, "b")
     v1 = power(a_node, 2).named("v1")
     v2 = power(b_node, 2).named("v2")
@@ -559,13 +490,8 @@ def build_z(a: float, b: float) -> tuple[Node, Node, Node]:
 
 
 def z_value_and_grad(a: float, b: float) -> tuple[float, float, float]:
-    """$z(a, b)$ and its gradient by the reverse-mode engine.
-
-    Returns:
-        ``(z, dz_da, dz_db)``.
-
-    Raises:
-        ValueError: if $b \\le 0$ (log needs b > 0) or an argument is not finite.
+    """``(z, dz_da, dz_db)``: $z(a, b)$ and its gradient by the reverse-mode engine, for the
+    arguments :func:`build_z` accepts.
 
     Example:
         >>> z, dz_da, dz_db = z_value_and_grad(2.0, 3.0)

@@ -90,11 +90,7 @@ ACTIVATIONS: dict[str, tuple[ActivationFn, ActivationFn]] = {
 
 
 def resolve_activation(activation: str | tuple[ActivationFn, ActivationFn]):
-    """Returns the pair (ψ, ψ') for a name in :data:`ACTIVATIONS` or a supplied pair.
-
-    Raises:
-        ValueError: naming ``activation`` for an unknown name or a malformed pair.
-    """
+    """The pair (ψ, ψ') for a name in :data:`ACTIVATIONS` or a supplied pair."""
     if isinstance(activation, str):
         if activation not in ACTIVATIONS:
             raise ValueError(
@@ -122,11 +118,8 @@ def _shape(value: Any) -> tuple[int, ...]:
 
 
 def check_params(params: Params) -> tuple[int, ...]:
-    """Checks that ``params`` chains and returns the layer sizes (I, L_1, ..., L_K, O).
-
-    Raises:
-        ValueError: naming ``params`` or ``params[k]`` at the first mismatch.
-    """
+    """The layer sizes (I, L_1, ..., L_K, O) of ``params``, checked to chain (``ValueError``
+    naming ``params`` or ``params[k]`` at the first mismatch)."""
     if not isinstance(params, Sequence) or len(params) == 0:
         raise ValueError("params: expected a non-empty list of (W, b) pairs")
     sizes: list[int] = []
@@ -192,10 +185,18 @@ class ForwardPass(NamedTuple):
     loss: Array
 
 
-def _forward_columns(params: Params, inputs: Array, targets: Array, psi: ActivationFn):
-    """The forward pass on columns: ``inputs`` is h_0 (I × N), ``targets`` is y (O × N)."""
+def mlp_forward(
+    params: Params,
+    x: Array,
+    y: Array,
+    activation: str | tuple[ActivationFn, ActivationFn] = "relu",
+) -> ForwardPass:
+    """The forward pass, keeping every intermediate the backward pass needs, as columns
+    (h_k is L × N, one column for a single example); arguments as :func:`mlp_value_and_grad`."""
+    psi, _ = resolve_activation(activation)
+    sizes = check_params(params)
+    h, targets = _as_columns(x, y, sizes[0], sizes[-1])
     *hidden_layers, (output_weight, output_bias) = params
-    h = inputs
     hidden, pre_activations = [h], []
     for weight, bias in hidden_layers:
         a = weight @ h + bias[:, None]  # a_k = W_k h_{k-1} + b_k 1^T
@@ -204,40 +205,7 @@ def _forward_columns(params: Params, inputs: Array, targets: Array, psi: Activat
         hidden.append(h)
     y_hat = output_weight @ h + output_bias[:, None]
     e = y_hat - targets
-    loss = jnp.mean(e**2)
-    return ForwardPass(tuple(hidden), tuple(pre_activations), y_hat, e, loss)
-
-
-def _backward_columns(params: Params, cache: ForwardPass, psi_prime: ActivationFn):
-    """The backward pass (Goodfellow et al. 2016, Algorithm 6.4) on columns."""
-    num_outputs, num_examples = cache.error.shape
-    delta = (2.0 / (num_outputs * num_examples)) * cache.error  # δ_{K+1} = ∂J/∂ŷ
-    grads = []
-    for k in range(len(params) - 1, -1, -1):  # layer k + 1 in the 1-based notation above
-        h_previous = cache.hidden[k]
-        grads.append((delta @ h_previous.T, jnp.sum(delta, axis=1)))
-        if k == 0:
-            break  # ∂J/∂x is not a parameter gradient: skip W_1^T δ_1
-        weight = params[k][0]
-        delta = (weight.T @ delta) * psi_prime(cache.pre_activations[k - 1])
-    return grads[::-1]
-
-
-def mlp_forward(
-    params: Params,
-    x: Array,
-    y: Array,
-    activation: str | tuple[ActivationFn, ActivationFn] = "relu",
-) -> ForwardPass:
-    """The forward pass, keeping every intermediate the backward pass needs.
-
-    Args and raises as :func:`mlp_value_and_grad`. The intermediates are columns
-    (h_k is L × N), one column even for a single example.
-    """
-    psi, _ = resolve_activation(activation)
-    sizes = check_params(params)
-    inputs, targets = _as_columns(x, y, sizes[0], sizes[-1])
-    return _forward_columns(params, inputs, targets, psi)
+    return ForwardPass(tuple(hidden), tuple(pre_activations), y_hat, e, jnp.mean(e**2))
 
 
 def mlp_backward(
@@ -245,14 +213,19 @@ def mlp_backward(
     cache: ForwardPass,
     activation: str | tuple[ActivationFn, ActivationFn] = "relu",
 ) -> list[tuple[Array, Array]]:
-    """The backward pass from the intermediates of :func:`mlp_forward`.
-
-    Returns:
-        ``[(∇_{W_k} J, ∇_{b_k} J) for k = 1..K+1]``, shaped like ``params``.
-    """
+    """``[(∇_{W_k} J, ∇_{b_k} J) for k = 1..K+1]`` from the intermediates of :func:`mlp_forward`."""
     _, psi_prime = resolve_activation(activation)
     check_params(params)
-    return _backward_columns(params, cache, psi_prime)
+    # Goodfellow et al. 2016, Algorithm 6.4, on columns
+    num_outputs, num_examples = cache.error.shape
+    delta = (2.0 / (num_outputs * num_examples)) * cache.error  # δ_{K+1} = ∂J/∂ŷ
+    grads = []
+    for k in range(len(params) - 1, -1, -1):  # layer k + 1 in the 1-based notation above
+        grads.append((delta @ cache.hidden[k].T, jnp.sum(delta, axis=1)))
+        if k == 0:
+            break  # ∂J/∂x is not a parameter gradient: skip W_1^T δ_1
+        delta = (params[k][0].T @ delta) * psi_prime(cache.pre_activations[k - 1])
+    return grads[::-1]
 
 
 def mlp_value_and_grad(
@@ -273,10 +246,7 @@ def mlp_value_and_grad(
 
     Returns:
         ``(loss, grads)``: loss is the mean of (ŷ − y)² over the N·O elements; grads has
-        the structure of ``params``.
-
-    Raises:
-        ValueError: naming ``params``, ``x``, ``y`` or ``activation`` when it is malformed.
+        the structure of ``params``. A malformed argument raises a ``ValueError`` naming it.
 
     Example:
         >>> import jax.numpy as jnp
@@ -285,11 +255,8 @@ def mlp_value_and_grad(
         >>> float(loss)
         36.0
     """
-    psi, psi_prime = resolve_activation(activation)
-    sizes = check_params(params)
-    inputs, targets = _as_columns(x, y, sizes[0], sizes[-1])
-    cache = _forward_columns(params, inputs, targets, psi)
-    return cache.loss, _backward_columns(params, cache, psi_prime)
+    cache = mlp_forward(params, x, y, activation)
+    return cache.loss, mlp_backward(params, cache, activation)
 
 
 def mlp_loss(
@@ -330,7 +297,7 @@ def sample_params(key: Array, layer_sizes: Sequence[int], dtype=jnp.float32) -> 
 
 
 def layer_sizes(input_size: int, output_size: int, num_hidden: int, width: int) -> tuple:
-    """(I, L, ..., L, O) with K copies of L."""
+    """(I, L, ..., L, O) with K = ``num_hidden`` copies of L."""
     return (input_size, *([width] * num_hidden), output_size)
 
 
@@ -339,17 +306,10 @@ def layer_sizes(input_size: int, output_size: int, num_hidden: int, width: int) 
 
 @dataclasses.dataclass(frozen=True)
 class Operation:
-    """One kind of operation in one pass, carried out ``a K + b`` times.
-
-    Attributes:
-        stage: ``"forward"`` or ``"backward"``.
-        equation: what is computed, e.g. ``"a_k = W_k h_{k-1}"``.
-        kind: ``"matrix product"`` (cost in multiply–adds) or an elementwise kind
-            (``"ψ"``, ``"ψ'"``, ``"addition"``, ``"Hadamard product"``, ...; cost in scalar ops).
-        operands: the operand sizes, e.g. ``"(L×I)(I×N)"``.
-        times_per_layer: a in ``times = a K + b``.
-        times_constant: b in ``times = a K + b``.
-        size: the dimension names whose product is the naive cost of one, e.g. ``("L", "I", "N")``.
+    """One kind of operation in one pass (``"forward"`` or ``"backward"``), carried out
+    ``times_per_layer · K + times_constant`` times, each costing the product of the ``size``
+    dimensions: multiply–adds for a ``"matrix product"``, scalar operations for an
+    elementwise kind (``"ψ"``, ``"ψ'"``, ``"addition"``, ``"Hadamard product"``, ...).
     """
 
     stage: str
@@ -360,62 +320,38 @@ class Operation:
     times_constant: int
     size: tuple[str, ...]
 
-    def times(self, num_hidden: int) -> int:
-        return self.times_per_layer * num_hidden + self.times_constant
-
-    def cost(self, dims: dict[str, int]) -> int:
-        """The naive cost of one, with dims mapping ``I, O, L, N`` to sizes."""
-        return math.prod(dims[name] for name in self.size)
-
 
 MATRIX_PRODUCT = "matrix product"
 
-# Sizes are written in the order I, O, L, N so that O(L·N·L) and O(L·L·N) group together.
-OPERATIONS: tuple[Operation, ...] = (
-    Operation("forward", "W_1 h_0", MATRIX_PRODUCT, "(L×I)(I×N)", 0, 1, ("I", "L", "N")),
-    Operation(
-        "forward", "W_k h_{k-1}, k=2..K", MATRIX_PRODUCT, "(L×L)(L×N)", 1, -1, ("L", "L", "N")
-    ),
-    Operation("forward", "W_{K+1} h_K", MATRIX_PRODUCT, "(O×L)(L×N)", 0, 1, ("O", "L", "N")),
-    Operation("forward", "a_k = … + b_k 1^T", "addition", "L×N", 1, 0, ("L", "N")),
-    Operation("forward", "h_k = ψ(a_k)", "ψ", "L×N", 1, 0, ("L", "N")),
-    Operation("forward", "ŷ = … + b_{K+1} 1^T", "addition", "O×N", 0, 1, ("O", "N")),
-    Operation("forward", "e = ŷ − y", "addition", "O×N", 0, 1, ("O", "N")),
-    Operation("forward", "e ⊙ e", "Hadamard product", "O×N", 0, 1, ("O", "N")),
-    Operation("forward", "J = Σ e²/(NO)", "addition", "O×N", 0, 1, ("O", "N")),
-    Operation("backward", "δ_{K+1} = 2e/(NO)", "scaling", "O×N", 0, 1, ("O", "N")),
-    Operation(
-        "backward", "∇W_{K+1} = δ_{K+1} h_K^T", MATRIX_PRODUCT, "(O×N)(N×L)", 0, 1, ("O", "L", "N")
-    ),
-    Operation(
-        "backward",
-        "∇W_k = δ_k h_{k-1}^T, k=2..K",
-        MATRIX_PRODUCT,
-        "(L×N)(N×L)",
-        1,
-        -1,
-        ("L", "L", "N"),
-    ),
-    Operation("backward", "∇W_1 = δ_1 h_0^T", MATRIX_PRODUCT, "(L×N)(N×I)", 0, 1, ("I", "L", "N")),
-    Operation("backward", "W_{K+1}^T δ_{K+1}", MATRIX_PRODUCT, "(L×O)(O×N)", 0, 1, ("O", "L", "N")),
-    Operation(
-        "backward",
-        "W_{k+1}^T δ_{k+1}, k=1..K−1",
-        MATRIX_PRODUCT,
-        "(L×L)(L×N)",
-        1,
-        -1,
-        ("L", "L", "N"),
-    ),
-    Operation("backward", "ψ'(a_k)", "ψ'", "L×N", 1, 0, ("L", "N")),
-    Operation("backward", "δ_k = (…) ⊙ ψ'(a_k)", "Hadamard product", "L×N", 1, 0, ("L", "N")),
-    Operation("backward", "∇b_k = δ_k 1", "addition", "L×N", 1, 0, ("L", "N")),
-    Operation("backward", "∇b_{K+1} = δ_{K+1} 1", "addition", "O×N", 0, 1, ("O", "N")),
+# stage | equation | kind | operands | a | b | size, for times = a K + b. Sizes are written in
+# the order I, O, L, N so that O(L·N·L) and O(L·L·N) group together.
+_OPERATION_TABLE = """
+forward  | W_1 h_0                       | matrix product   | (L×I)(I×N) | 0 |  1 | I L N
+forward  | W_k h_{k-1}, k=2..K           | matrix product   | (L×L)(L×N) | 1 | -1 | L L N
+forward  | W_{K+1} h_K                   | matrix product   | (O×L)(L×N) | 0 |  1 | O L N
+forward  | a_k = … + b_k 1^T             | addition         | L×N        | 1 |  0 | L N
+forward  | h_k = ψ(a_k)                  | ψ                | L×N        | 1 |  0 | L N
+forward  | ŷ = … + b_{K+1} 1^T           | addition         | O×N        | 0 |  1 | O N
+forward  | e = ŷ − y                     | addition         | O×N        | 0 |  1 | O N
+forward  | e ⊙ e                         | Hadamard product | O×N        | 0 |  1 | O N
+forward  | J = Σ e²/(NO)                 | addition         | O×N        | 0 |  1 | O N
+backward | δ_{K+1} = 2e/(NO)             | scaling          | O×N        | 0 |  1 | O N
+backward | ∇W_{K+1} = δ_{K+1} h_K^T      | matrix product   | (O×N)(N×L) | 0 |  1 | O L N
+backward | ∇W_k = δ_k h_{k-1}^T, k=2..K  | matrix product   | (L×N)(N×L) | 1 | -1 | L L N
+backward | ∇W_1 = δ_1 h_0^T              | matrix product   | (L×N)(N×I) | 0 |  1 | I L N
+backward | W_{K+1}^T δ_{K+1}             | matrix product   | (L×O)(O×N) | 0 |  1 | O L N
+backward | W_{k+1}^T δ_{k+1}, k=1..K−1   | matrix product   | (L×L)(L×N) | 1 | -1 | L L N
+backward | ψ'(a_k)                       | ψ'               | L×N        | 1 |  0 | L N
+backward | δ_k = (…) ⊙ ψ'(a_k)           | Hadamard product | L×N        | 1 |  0 | L N
+backward | ∇b_k = δ_k 1                  | addition         | L×N        | 1 |  0 | L N
+backward | ∇b_{K+1} = δ_{K+1} 1          | addition         | O×N        | 0 |  1 | O N
+"""
+OPERATIONS: tuple[Operation, ...] = tuple(
+    Operation(stage, equation, kind, operands, int(per_layer), int(constant), tuple(size.split()))
+    for stage, equation, kind, operands, per_layer, constant, size in (
+        (cell.strip() for cell in line.split("|")) for line in _OPERATION_TABLE.strip().splitlines()
+    )
 )
-
-
-def _dims(input_size: int, output_size: int, width: int, batch_size: int) -> dict[str, int]:
-    return {"I": input_size, "O": output_size, "L": width, "N": batch_size}
 
 
 def format_times(per_layer: int, constant: int, num_hidden: int | None = None) -> str:
@@ -436,16 +372,10 @@ def format_times(per_layer: int, constant: int, num_hidden: int | None = None) -
 def operation_summary(stage: str, num_hidden: int | None = None) -> list[str]:
     """Each kind of operation of one pass in the assignment's style, e.g. ``"2·O(L·L·N)"``.
 
-    Operations of the same kind and size are added up. With ``num_hidden`` (K) the counts
-    are numbers; without, they are written in K (``"(2K−2)·O(L·L·N)"``). Kinds carried out
-    zero times (the L × L products when K = 1) are left out.
-
-    Args:
-        stage: ``"forward"`` or ``"backward"``.
-        num_hidden: K, or None for the symbolic form.
-
-    Returns:
-        Lines ``"<times>·O(<size>) <kind>"`` in the order the kinds first appear.
+    Operations of the same kind and size are added up, in the order the kinds first appear,
+    as lines ``"<times>·O(<size>) <kind>"``. With ``num_hidden`` (K) the counts are numbers;
+    without, they are written in K (``"(2K−2)·O(L·L·N)"``). Kinds carried out zero times (the
+    L × L products when K = 1) are left out. ``stage`` is ``"forward"`` or ``"backward"``.
     """
     if stage not in ("forward", "backward"):
         raise ValueError(f"stage: expected 'forward' or 'backward', got {stage!r}")
@@ -467,32 +397,27 @@ def operation_summary(stage: str, num_hidden: int | None = None) -> list[str]:
 def count_operations(
     input_size: int, output_size: int, num_hidden: int, width: int, batch_size: int = 1
 ) -> dict[str, dict[str, int]]:
-    """How many scalar operations of each kind each pass carries out, from :data:`OPERATIONS`.
+    """``{"forward": {kind: count}, "backward": {kind: count}}`` from :data:`OPERATIONS`.
 
     Matrix products are counted in multiply–adds, elementwise kinds in scalar operations.
-
-    Returns:
-        ``{"forward": {kind: count}, "backward": {kind: count}}``.
     """
     _check_sizes(input_size, output_size, num_hidden, width, batch_size)
-    dims = _dims(input_size, output_size, width, batch_size)
+    dims = {"I": input_size, "O": output_size, "L": width, "N": batch_size}
     counts: dict[str, dict[str, int]] = {"forward": {}, "backward": {}}
     for op in OPERATIONS:
         stage = counts[op.stage]
-        stage[op.kind] = stage.get(op.kind, 0) + op.times(num_hidden) * op.cost(dims)
+        times = op.times_per_layer * num_hidden + op.times_constant
+        stage[op.kind] = stage.get(op.kind, 0) + times * math.prod(dims[d] for d in op.size)
     return counts
 
 
-def _check_sizes(input_size, output_size, num_hidden, width, batch_size) -> None:
-    for name, value, minimum in (
-        ("input_size", input_size, 1),
-        ("output_size", output_size, 1),
-        ("num_hidden", num_hidden, 1),
-        ("width", width, 1),
-        ("batch_size", batch_size, 1),
-    ):
-        if not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name}: expected an integer ≥ {minimum}, got {value!r}")
+_SIZE_NAMES = ("input_size", "output_size", "num_hidden", "width", "batch_size")
+
+
+def _check_sizes(*sizes) -> None:
+    for name, value in zip(_SIZE_NAMES, sizes):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: expected an integer ≥ 1, got {value!r}")
 
 
 def forward_multiply_adds(
@@ -529,14 +454,6 @@ def backward_multiply_adds(
 # --- counting from the program itself ---------------------------------------------------------
 
 
-def _dot_general_multiply_adds(eqn) -> int:
-    """Multiply–adds of one dot_general: output elements × contracted length."""
-    (lhs_contract, _), _ = eqn.params["dimension_numbers"]
-    lhs_shape = eqn.invars[0].aval.shape
-    output_shape = eqn.outvars[0].aval.shape
-    return math.prod(output_shape) * math.prod(lhs_shape[d] for d in lhs_contract)
-
-
 def _sub_jaxprs(value: Any):
     """The jaxprs inside one equation parameter (pjit, custom_jvp, cond branches, ...)."""
     if isinstance(value, jax_core.ClosedJaxpr):
@@ -559,8 +476,10 @@ def jaxpr_multiply_adds(jaxpr) -> int:
         jaxpr = jaxpr.jaxpr
     total = 0
     for eqn in jaxpr.eqns:
-        if eqn.primitive.name == "dot_general":
-            total += _dot_general_multiply_adds(eqn)
+        if eqn.primitive.name == "dot_general":  # output elements × contracted length
+            (lhs_contract, _), _ = eqn.params["dimension_numbers"]
+            contracted = math.prod(eqn.invars[0].aval.shape[d] for d in lhs_contract)
+            total += math.prod(eqn.outvars[0].aval.shape) * contracted
         repeats = eqn.params.get("length", 1) if eqn.primitive.name == "scan" else 1
         for value in eqn.params.values():
             for sub in _sub_jaxprs(value):
@@ -580,14 +499,12 @@ def count_multiply_adds(fn: Callable, *args, **kwargs) -> int:
 
 
 def xla_cost(fn: Callable, *args) -> dict[str, float]:
-    """XLA's own cost estimate of the compiled ``jax.jit(fn)(*args)``.
+    """XLA's own ``{"flops": ..., "transcendentals": ...}`` of the compiled ``jax.jit(fn)(*args)``
+    (0 where the backend reports nothing).
 
     XLA counts a multiply–add as 2 flops and adds one flop per elementwise arithmetic
     operation (additions, comparisons, selects); exp, log and tanh go to
     ``transcendentals`` instead.
-
-    Returns:
-        ``{"flops": ..., "transcendentals": ...}`` (0 where the backend reports nothing).
     """
     analysis = jax.jit(fn).lower(*args).compile().cost_analysis()
     if isinstance(analysis, list | tuple):  # older jax returned one dict per device
@@ -622,59 +539,48 @@ def count_network(
         ``jax.value_and_grad`` programs (:func:`count_multiply_adds`); XLA's flops and
         transcendentals of the compiled programs (:func:`xla_cost`), as integers.
     """
-    _check_sizes(input_size, output_size, num_hidden, width, batch_size)
+    shape = (input_size, output_size, num_hidden, width, batch_size)
+    _check_sizes(*shape)
     resolve_activation(activation)
-    sizes = layer_sizes(input_size, output_size, num_hidden, width)
     params = [
         (
             jax.ShapeDtypeStruct((fan_out, fan_in), jnp.float32),
             jax.ShapeDtypeStruct((fan_out,), jnp.float32),
         )
-        for fan_in, fan_out in itertools.pairwise(sizes)
+        for fan_in, fan_out in itertools.pairwise(layer_sizes(*shape[:4]))
     ]
     x = jax.ShapeDtypeStruct((batch_size, input_size), jnp.float32)
     y = jax.ShapeDtypeStruct((batch_size, output_size), jnp.float32)
-
-    def forward_loss(p, x, y):
-        return mlp_forward(p, x, y, activation).loss
-
-    def backward(p, cache):
-        return mlp_backward(p, cache, activation)
-
-    def hand_value_and_grad(p, x, y):
-        return mlp_value_and_grad(p, x, y, activation)
-
-    def jax_value_and_grad(p, x, y):
-        return jax.value_and_grad(mlp_loss)(p, x, y, activation)
-
     cache = jax.eval_shape(lambda p, x, y: mlp_forward(p, x, y, activation), params, x, y)
-    shape = (input_size, output_size, num_hidden, width, batch_size)
-    elementwise = count_operations(*shape)
+    # each counted program with its (abstract) arguments
+    forward = (lambda p, x, y: mlp_forward(p, x, y, activation).loss, params, x, y)
+    backward = (lambda p, cache: mlp_backward(p, cache, activation), params, cache)
+    hand_total = (lambda p, x, y: mlp_value_and_grad(p, x, y, activation), params, x, y)
+    jax_total = (lambda p, x, y: jax.value_and_grad(mlp_loss)(p, x, y, activation), params, x, y)
+    elementwise = {
+        stage: sum(v for k, v in kinds.items() if k != MATRIX_PRODUCT)
+        for stage, kinds in count_operations(*shape).items()
+    }
     closed_form = {
         "forward_multiply_adds": forward_multiply_adds(*shape),
         "backward_multiply_adds": backward_multiply_adds(*shape),
-        "forward_elementwise": sum(
-            v for k, v in elementwise["forward"].items() if k != MATRIX_PRODUCT
-        ),
-        "backward_elementwise": sum(
-            v for k, v in elementwise["backward"].items() if k != MATRIX_PRODUCT
-        ),
+        "forward_elementwise": elementwise["forward"],
+        "backward_elementwise": elementwise["backward"],
     }
     jaxpr = {
-        "forward_multiply_adds": count_multiply_adds(forward_loss, params, x, y),
-        "backward_multiply_adds": count_multiply_adds(backward, params, cache),
-        "jax_value_and_grad_multiply_adds": count_multiply_adds(jax_value_and_grad, params, x, y),
+        "forward_multiply_adds": count_multiply_adds(*forward),
+        "backward_multiply_adds": count_multiply_adds(*backward),
+        "jax_value_and_grad_multiply_adds": count_multiply_adds(*jax_total),
     }
-    forward_cost = xla_cost(forward_loss, params, x, y)
-    backward_cost = xla_cost(backward, params, cache)
+    forward_cost, backward_cost = xla_cost(*forward), xla_cost(*backward)
     # XLA reports float counts of whole operations; integers print exactly in the tables
     xla = {
         "forward_flops": round(forward_cost["flops"]),
         "backward_flops": round(backward_cost["flops"]),
         "forward_transcendentals": round(forward_cost["transcendentals"]),
         "backward_transcendentals": round(backward_cost["transcendentals"]),
-        "value_and_grad_flops": round(xla_cost(hand_value_and_grad, params, x, y)["flops"]),
-        "jax_value_and_grad_flops": round(xla_cost(jax_value_and_grad, params, x, y)["flops"]),
+        "value_and_grad_flops": round(xla_cost(*hand_total)["flops"]),
+        "jax_value_and_grad_flops": round(xla_cost(*jax_total)["flops"]),
     }
     return {"closed_form": closed_form, "jaxpr": jaxpr, "xla": xla}
 
@@ -704,16 +610,11 @@ def max_relative_grad_error(
 ) -> float:
     """max over layers of max|g_hand − g_jax| / max|g_jax|, in float64, at a random point.
 
-    Params from :func:`sample_params`, ``x`` and ``y`` standard normal, all drawn in float64
-    from ``key``; the hand-derived gradient (:func:`mlp_value_and_grad`) against
-    ``jax.grad`` of the plain forward (:func:`mlp_loss`), compiled once per shape.
-
-    Args:
-        key: a typed key.
-        sizes: layer sizes (I, L_1, ..., L_K, O).
-        batch_size: N.
-        activation: a name in :data:`ACTIVATIONS`.
-        matmul_precision: see ``jaxnn.precision`` (float64 matmuls are exact at any).
+    Params (:func:`sample_params`) for layer ``sizes`` (I, L_1, ..., L_K, O), and N =
+    ``batch_size`` standard normal ``x`` and ``y``, all drawn in float64 from ``key``; the
+    hand-derived gradient (:func:`mlp_value_and_grad`) against ``jax.grad`` of the plain
+    forward (:func:`mlp_loss`), compiled once per shape. Float64 matmuls are exact at any
+    ``matmul_precision``.
     """
     sizes = tuple(sizes)
     if len(sizes) < 3 or not all(isinstance(v, int) and v >= 1 for v in sizes):

@@ -18,8 +18,10 @@ fraction :math:`\tfrac2\pi\arctan(L\sigma_w/\sigma_b)` of which lies in :math:`[
 Each closed form sits beside the sampler that checks it. Samplers take a typed key first and
 draw ``std * jax.random.normal(...)``, so one key at two variances gives the same standard
 normals rescaled (common random numbers across a sweep of :math:`\sigma^2`); the function
-sampler's matmul is pinned to ``matmul_precision`` (``jaxnn.precision``). The moments of a
-neuron, (a)–(d), are ``jaxnn.init_moments``.
+sampler's matmul is pinned to ``matmul_precision`` (``jaxnn.precision``). ``bias_var``
+(:math:`\beta^2`) defaults to ``weight_var`` everywhere, and every function raises
+``ValueError`` naming a bad argument. The moments of a neuron, (a)–(d), are
+``jaxnn.init_moments``.
 """
 
 from __future__ import annotations
@@ -53,6 +55,18 @@ __all__ = [
 ]
 
 
+def _check_variances(weight_var, bias_var) -> tuple[float, float]:
+    """``(σ², β²)`` checked, β² defaulting to σ²."""
+    weight_var = _check_variance(weight_var, "weight_var")
+    return weight_var, weight_var if bias_var is None else _check_variance(bias_var, "bias_var")
+
+
+def _check_order(order: int) -> int:
+    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
+        raise ValueError(f"order must be an integer >= 0, got {order!r}")
+    return order
+
+
 # ---------------------------------------------------------------------------- the scalar net
 
 
@@ -65,6 +79,11 @@ def _draw_scalar_net(key, weight_std, bias_std, *, width, dtype):
     }
 
 
+def _stds(weight_var, bias_var, dtype) -> tuple[np.ndarray, np.ndarray]:
+    weight_var, bias_var = _check_variances(weight_var, bias_var)
+    return np.sqrt(np.asarray(weight_var, dtype)), np.sqrt(np.asarray(bias_var, dtype))
+
+
 def sample_scalar_net(
     key: jax.Array,
     *,
@@ -73,46 +92,21 @@ def sample_scalar_net(
     bias_var: float | None = None,
     dtype=None,
 ) -> dict[str, jax.Array]:
-    r"""Parameters of :math:`f(x) = \sum_{m=1}^M v_m\,\psi(w_m x + b_m)` at initialization.
+    r"""``{"input_weights": w[M], "biases": b[M], "output_weights": v[M]}`` of
+    :math:`f(x) = \sum_{m=1}^M v_m\,\psi(w_m x + b_m)` at initialization.
 
-    :math:`w_m, v_m \sim \mathcal N(0, \sigma^2)` and :math:`b_m \sim \mathcal N(0, \beta^2)`
-    with :math:`\beta^2 = \sigma^2` unless ``bias_var`` is given. The draws are
-    ``std * jax.random.normal(...)``, so the same key at two variances gives the same standard
-    normals rescaled (common random numbers across a sweep of :math:`\sigma^2`).
-
-    Args:
-        key: a typed key.
-        width: :math:`M`, hidden units.
-        weight_var: :math:`\sigma^2` for input and output weights.
-        bias_var: :math:`\beta^2`; defaults to ``weight_var``.
-        dtype: floating dtype of the draws (float64 needs ``jax.enable_x64``).
-
-    Returns:
-        ``{"input_weights": w[M], "biases": b[M], "output_weights": v[M]}``.
-
-    Raises:
-        ValueError: naming the bad argument.
+    ``dtype`` of the draws defaults to float32 (float64 needs ``jax.enable_x64``).
     """
-    weight_var = _check_variance(weight_var, "weight_var")
-    bias_var = weight_var if bias_var is None else _check_variance(bias_var, "bias_var")
     dtype = jnp.float32 if dtype is None else dtype
     return _draw_scalar_net(
-        key,
-        np.sqrt(np.asarray(weight_var, dtype)),
-        np.sqrt(np.asarray(bias_var, dtype)),
-        width=_check_count(width, "width"),
-        dtype=dtype,
+        key, *_stds(weight_var, bias_var, dtype), width=_check_count(width, "width"), dtype=dtype
     )
 
 
 def apply_scalar_net(
     params: dict[str, jax.Array], inputs: jax.Array, activation_fn: Callable
 ) -> jax.Array:
-    r"""Evaluates :math:`f(x) = \sum_m v_m\,\psi(w_m x + b_m)` at ``inputs[point]``.
-
-    Returns:
-        ``f[point]``.
-    """
+    r"""``f[point]``: :math:`f(x) = \sum_m v_m\,\psi(w_m x + b_m)` at ``inputs[point]``."""
     hidden = activation_fn(inputs[:, None] * params["input_weights"] + params["biases"])
     return hidden @ params["output_weights"]
 
@@ -147,34 +141,15 @@ def sample_initial_functions(
     bias_var: float | None = None,
     matmul_precision: str = precision.DEFAULT,
 ) -> jax.Array:
-    r"""Independent initial functions of :func:`sample_scalar_net` nets, evaluated on ``inputs``.
+    r"""``f[function, point]``: independent :func:`sample_scalar_net` nets on ``inputs[point]``.
 
     The draws use the dtype of ``inputs``. Use float64 (inside ``jax.enable_x64(True)``) when
     second differences are taken: for small :math:`\sigma^2` the function is nearly linear and
-    :math:`\Delta^2 f/f \sim \sigma^2 h^2` falls below float32 resolution.
-
-    The same key at two variances draws the same standard normals, rescaled; for ReLU with
-    ``bias_var=None`` that makes ``f`` at :math:`4\sigma^2` exactly :math:`4f` at
-    :math:`\sigma^2` (positive homogeneity, power-of-two scaling is exact in floating point).
-
-    Args:
-        key: a typed key.
-        inputs: ``x[point]``, a float array.
-        activation_fn: :math:`\psi`, e.g. ``jnp.tanh`` or ``jax.nn.relu``.
-        width: :math:`M`.
-        num_functions: number of independent nets.
-        weight_var: :math:`\sigma^2` of input and output weights.
-        bias_var: :math:`\beta^2`; defaults to ``weight_var``.
-        matmul_precision: see ``jaxnn.precision`` (static).
-
-    Returns:
-        ``f[function, point]``.
-
-    Raises:
-        ValueError: naming the bad argument.
+    :math:`\Delta^2 f/f \sim \sigma^2 h^2` falls below float32 resolution. For ReLU with
+    ``bias_var=None``, ``f`` at :math:`4\sigma^2` is exactly :math:`4f` at :math:`\sigma^2`
+    (same key: the same normals; positive homogeneity; power-of-two scaling is exact).
     """
-    weight_var = _check_variance(weight_var, "weight_var")
-    bias_var = weight_var if bias_var is None else _check_variance(bias_var, "bias_var")
+    weight_var, bias_var = _check_variances(weight_var, bias_var)
     inputs = jnp.asarray(inputs)
     if not jnp.issubdtype(inputs.dtype, jnp.floating) or inputs.ndim != 1:
         raise ValueError(f"inputs must be a 1-D float array, got {inputs.dtype}{inputs.shape}")
@@ -199,22 +174,16 @@ def tanh_roughness_small_var(
     r"""Small-:math:`\sigma` limit of the tanh roughness :math:`R = \mathbb E\,\overline{f''^2}
     / \mathbb E\,\widehat{\operatorname{Var}}_x f` on :math:`x \in [-L, L]`.
 
-    Derivation (all of :math:`v, w \sim \mathcal N(0, \sigma^2)`, :math:`b \sim \mathcal N(0,
-    \beta^2)`, both small): :math:`\tanh(u) = u + O(u^3)` and :math:`\tanh''(u) = -2u + O(u^3)`,
-    so :math:`f \approx \sum_m v_m(w_m x + b_m)` and :math:`f'' \approx -2\sum_m v_m w_m^2(w_m x +
+    With :math:`\tanh(u) \approx u` and :math:`\tanh''(u) \approx -2u`,
+    :math:`f \approx \sum_m v_m(w_m x + b_m)` and :math:`f'' \approx -2\sum_m v_m w_m^2(w_m x +
     b_m)`. With :math:`\mathbb E[w^4] = 3\sigma^4`, :math:`\mathbb E[w^6] = 15\sigma^6` and
     :math:`\overline{x^2} = L^2/3`:
-    :math:`\mathbb E\,\overline{f''^2} = 4M\sigma^2(5\sigma^6L^2 + 3\sigma^4\beta^2)` and the
-    spread of the (linear) function over the interval is
+    :math:`\mathbb E\,\overline{f''^2} = 4M\sigma^2(5\sigma^6L^2 + 3\sigma^4\beta^2)` and
     :math:`\mathbb E\,\widehat{\operatorname{Var}}_x f = M\sigma^4 L^2/3`. Hence
     :math:`R \approx 12(5\sigma^4 L^2 + 3\sigma^2\beta^2)/L^2`, i.e. :math:`96\sigma^4` for
     :math:`\beta = \sigma`, :math:`L = 1`: roughness grows like :math:`(\sigma^2)^2`.
-
-    Raises:
-        ValueError: naming the bad argument.
     """
-    weight_var = _check_variance(weight_var, "weight_var")
-    bias_var = weight_var if bias_var is None else _check_variance(bias_var, "bias_var")
+    weight_var, bias_var = _check_variances(weight_var, bias_var)
     input_range = _check_variance(input_range, "input_range")
     range_sq = input_range**2
     return 12.0 * (5.0 * weight_var**2 * range_sq + 3.0 * weight_var * bias_var) / range_sq
@@ -222,63 +191,31 @@ def tanh_roughness_small_var(
 
 @jax.jit
 def roughness_terms(values: jax.Array, spacing: float) -> tuple[jax.Array, jax.Array]:
-    r"""Per-function curvature and spread on a uniform grid: the two halves of the roughness.
+    r"""``(curvature_sq[...], spread_sq[...])`` of ``values[..., point]`` on a uniform grid of
+    step ``spacing`` (:math:`h`): the two halves of the roughness.
 
-    :math:`\overline{(\Delta^2 f/h^2)^2}` (mean squared second difference, an estimate of the
-    mean of :math:`f''^2`) and :math:`\widehat{\operatorname{Var}}_x f` (the spread of :math:`f`
-    over the grid). Their ratio has units of length\ :sup:`-4` and is invariant under
-    :math:`f \to \lambda f`, so it measures shape, not scale. For ReLU, :math:`f''` is a sum of
-    Dirac deltas, so the curvature half depends on the grid spacing (about :math:`1/h` per kink):
-    compare ReLU values at one grid only.
-
-    Args:
-        values: ``f[..., point]`` on a uniform grid.
-        spacing: :math:`h`, the grid step.
-
-    Returns:
-        ``(curvature_sq[...], spread_sq[...])``.
+    :math:`\overline{(\Delta^2 f/h^2)^2}` estimates the mean of :math:`f''^2`, and
+    :math:`\widehat{\operatorname{Var}}_x f` is the spread over the grid. Their ratio has units
+    of length\ :sup:`-4` and is invariant under :math:`f \to \lambda f`: shape, not scale. For
+    ReLU, :math:`f''` is a sum of Dirac deltas, so the curvature half depends on the grid
+    spacing (about :math:`1/h` per kink): compare ReLU values at one grid only.
     """
     second_difference = (values[..., 2:] - 2.0 * values[..., 1:-1] + values[..., :-2]) / spacing**2
     return jnp.mean(second_difference**2, axis=-1), jnp.var(values, axis=-1)
 
 
-def pooled_roughness(
-    key: jax.Array,
-    inputs: jax.Array,
-    *,
-    activation_fn: Callable,
-    width: int,
-    num_functions: int,
-    weight_var: float,
-    bias_var: float | None = None,
-    matmul_precision: str = precision.DEFAULT,
-) -> tuple[float, float]:
-    r"""Roughness :math:`\mathbb E\,\overline{(\Delta^2 f/h^2)^2}/\mathbb E\,\mathrm{Var}_x f`
-    of independent initial functions, and its standard error.
+def pooled_roughness(key: jax.Array, inputs: jax.Array, **kwargs) -> tuple[float, float]:
+    r"""``(roughness, standard_error)``: :math:`\mathbb E\,\overline{(\Delta^2 f/h^2)^2}/\mathbb
+    E\,\mathrm{Var}_x f` of independent initial functions.
 
-    The functions of :func:`sample_initial_functions` on the uniform grid ``inputs`` (use
-    float64: see there), the two halves from :func:`roughness_terms`, pooled as a ratio of means
-    with its delta-method standard error.
-
-    Returns:
-        ``(roughness, standard_error)``.
-
-    Raises:
-        ValueError: naming the bad argument, or ``inputs`` if it has fewer than 3 points.
+    :func:`sample_initial_functions` (``key``, ``inputs`` and its keyword arguments) on the
+    uniform grid ``inputs`` (at least 3 points; use float64), :func:`roughness_terms` pooled
+    as a ratio of means.
     """
     inputs = jnp.asarray(inputs)
     if inputs.ndim != 1 or inputs.shape[0] < 3:
         raise ValueError(f"inputs must be a uniform 1-D grid of >= 3 points, got {inputs.shape}")
-    values = sample_initial_functions(
-        key,
-        inputs,
-        activation_fn=activation_fn,
-        width=width,
-        num_functions=num_functions,
-        weight_var=weight_var,
-        bias_var=bias_var,
-        matmul_precision=matmul_precision,
-    )
+    values = sample_initial_functions(key, inputs, **kwargs)
     spacing = float(inputs[1] - inputs[0])
     return _ratio_of_means(*roughness_terms(values, spacing))
 
@@ -287,16 +224,13 @@ def pooled_roughness(
 
 
 def tanh_taylor_ratio_small_var(weight_var: float) -> float:
-    r"""Small-:math:`\sigma` limit of :math:`\sqrt{\mathbb E[a_3^2]/\mathbb E[a_1^2]}` for tanh.
+    r"""Small-:math:`\sigma` limit :math:`\sqrt{5/3}\,\sigma^2` of
+    :math:`\sqrt{\mathbb E[a_3^2]/\mathbb E[a_1^2]}` for tanh.
 
-    Derivation: :math:`\tanh'(0) = 1`, :math:`\tanh'''(0) = -2`, so
-    :math:`a_1 \approx \sum v_m w_m` and :math:`a_3 \approx -\tfrac13\sum v_m w_m^3`;
-    :math:`\mathbb E[a_1^2] = M\sigma^4`, :math:`\mathbb E[a_3^2] = \tfrac19 M\sigma^2\cdot
-    15\sigma^6`, so the ratio is :math:`\sqrt{5/3}\,\sigma^2`: the cubic term, relative to the
-    linear one, grows with :math:`\sigma^2` (valid while the biases are small too).
-
-    Raises:
-        ValueError: naming ``weight_var``.
+    :math:`\tanh'(0) = 1`, :math:`\tanh'''(0) = -2`, so :math:`a_1 \approx \sum v_m w_m` and
+    :math:`a_3 \approx -\tfrac13\sum v_m w_m^3`; :math:`\mathbb E[a_1^2] = M\sigma^4`,
+    :math:`\mathbb E[a_3^2] = \tfrac19 M\sigma^2\cdot 15\sigma^6`: the cubic term, relative to
+    the linear one, grows with :math:`\sigma^2` (valid while the biases are small too).
     """
     return math.sqrt(5.0 / 3.0) * _check_variance(weight_var, "weight_var")
 
@@ -304,29 +238,19 @@ def tanh_taylor_ratio_small_var(weight_var: float) -> float:
 def taylor_coefficients(
     params: dict[str, jax.Array], activation_fn: Callable, order: int
 ) -> jax.Array:
-    r"""Taylor coefficients of :math:`f` at :math:`x = 0`, :math:`a_k = \frac1{k!}\sum_m v_m w_m^k
-    \psi^{(k)}(b_m)`, for :math:`k = 0, \dots, \text{order}`.
+    r"""``a[k]``, :math:`a_k = \frac1{k!}\sum_m v_m w_m^k \psi^{(k)}(b_m)` at :math:`x = 0`, for
+    :math:`k = 0, \dots, \text{order}`.
 
-    Derivation: :math:`\frac{d^k}{dx^k}\psi(w x + b) = w^k\psi^{(k)}(w x + b)`; at :math:`x = 0`
-    this is :math:`w^k\psi^{(k)}(b)`. With :math:`v, w, b` all of scale :math:`\sigma`,
-    :math:`a_k = O(\sigma^{k+1})` whenever :math:`\psi^{(k)}(0) \ne 0`: on a fixed input range
-    the higher orders die out faster as :math:`\sigma \to 0`, so small :math:`\sigma^2` gives
-    nearly linear (smooth) functions. Where :math:`\psi^{(k)}(0) = 0` (tanh at even :math:`k`),
-    :math:`\psi^{(k)}(b) \approx \psi^{(k+1)}(0)\,b` adds one more power of :math:`\sigma`. The
-    derivatives of :math:`\psi` come from ``jax.grad``.
-
-    Returns:
-        ``a[k]``, shape ``(order + 1,)``.
-
-    Raises:
-        ValueError: naming ``order`` if it is negative.
+    :math:`\frac{d^k}{dx^k}\psi(w x + b) = w^k\psi^{(k)}(w x + b)`. With :math:`v, w, b` all of
+    scale :math:`\sigma`, :math:`a_k = O(\sigma^{k+1})` whenever :math:`\psi^{(k)}(0) \ne 0`;
+    where :math:`\psi^{(k)}(0) = 0` (tanh at even :math:`k`), :math:`\psi^{(k)}(b) \approx
+    \psi^{(k+1)}(0)\,b` adds one more power of :math:`\sigma`. The derivatives of :math:`\psi`
+    come from ``jax.grad``.
     """
-    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
-        raise ValueError(f"order must be an integer >= 0, got {order!r}")
     weights, biases, outputs = params["input_weights"], params["biases"], params["output_weights"]
     derivative_fn = activation_fn
     coefficients = []
-    for k in range(order + 1):
+    for k in range(_check_order(order) + 1):
         derivative_at_bias = jax.vmap(derivative_fn)(biases)
         coefficients.append(jnp.sum(outputs * weights**k * derivative_at_bias) / math.factorial(k))
         derivative_fn = jax.grad(derivative_fn)
@@ -344,29 +268,16 @@ def sample_taylor_coefficients(
     order: int = 3,
     dtype=None,
 ) -> jax.Array:
-    r"""Taylor coefficients :math:`a_k` (:func:`taylor_coefficients`) of independent initial nets.
-
-    Uses the same draws as :func:`sample_initial_functions` with the same key and dtype.
-
-    Returns:
-        ``a[function, k]``, shape ``(num_functions, order + 1)``.
-
-    Raises:
-        ValueError: naming the bad argument.
-    """
-    weight_var = _check_variance(weight_var, "weight_var")
-    bias_var = weight_var if bias_var is None else _check_variance(bias_var, "bias_var")
-    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
-        raise ValueError(f"order must be an integer >= 0, got {order!r}")
+    r"""``a[function, k]`` (:func:`taylor_coefficients`) of independent initial nets, the nets
+    of :func:`sample_initial_functions` with the same key and dtype."""
     dtype = jnp.float32 if dtype is None else dtype
     return _taylor_samples(
         key,
-        np.sqrt(np.asarray(weight_var, dtype)),
-        np.sqrt(np.asarray(bias_var, dtype)),
+        *_stds(weight_var, bias_var, dtype),
         activation_fn=activation_fn,
         width=_check_count(width, "width"),
         num_functions=_check_count(num_functions, "num_functions"),
-        order=order,
+        order=_check_order(order),
         dtype=dtype,
     )
 
@@ -384,42 +295,16 @@ def _taylor_samples(
     return jax.vmap(one_function)(jax.random.split(key, num_functions))
 
 
-def pooled_taylor_ratio(
-    key: jax.Array,
-    *,
-    activation_fn: Callable,
-    width: int,
-    num_functions: int,
-    weight_var: float,
-    bias_var: float | None = None,
-    dtype=None,
-) -> tuple[float, float]:
-    r"""Cubic against linear Taylor term, :math:`\sqrt{\mathbb E[a_3^2]/\mathbb E[a_1^2]}`, pooled
-    over independent initial nets, and its standard error.
+def pooled_taylor_ratio(key: jax.Array, **kwargs) -> tuple[float, float]:
+    r"""``(ratio, standard_error)`` of the cubic against the linear Taylor term,
+    :math:`\sqrt{\mathbb E[a_3^2]/\mathbb E[a_1^2]}`, pooled over independent initial nets.
 
-    The coefficients of :func:`sample_taylor_coefficients` (same key and dtype: the same nets);
-    the ratio of means :math:`\overline{a_3^2}/\overline{a_1^2}` with its delta-method standard
-    error, then the square root (delta method again). Compare with
-    :func:`tanh_taylor_ratio_small_var`.
-
-    Returns:
-        ``(ratio, standard_error)``.
-
-    Raises:
-        ValueError: naming the bad argument.
+    The ratio of means :math:`\overline{a_3^2}/\overline{a_1^2}` of
+    :func:`sample_taylor_coefficients` (``key`` and its keyword arguments, ``order`` 3) with
+    its delta-method standard error, then the square root (delta method again). Compare
+    with :func:`tanh_taylor_ratio_small_var`.
     """
-    coefficients = np.asarray(
-        sample_taylor_coefficients(
-            key,
-            activation_fn=activation_fn,
-            width=width,
-            num_functions=num_functions,
-            weight_var=weight_var,
-            bias_var=bias_var,
-            order=3,
-            dtype=dtype,
-        )
-    )
+    coefficients = np.asarray(sample_taylor_coefficients(key, order=3, **kwargs))
     ratio_sq, ratio_sq_se = _ratio_of_means(coefficients[:, 3] ** 2, coefficients[:, 1] ** 2)
     # delta method for the square root
     return math.sqrt(ratio_sq), ratio_sq_se / (2 * math.sqrt(ratio_sq))
@@ -434,9 +319,6 @@ def relu_kink_fraction(weight_var: float, bias_var: float, input_range: float = 
     :math:`b/w` is :math:`(\sigma_b/\sigma_w)` times a standard Cauchy variable, so
     :math:`\Pr[|b/w| < L] = \tfrac2\pi\arctan(L\sigma_w/\sigma_b)`. It depends on the ratio
     :math:`\sigma_w/\sigma_b` only: that ratio, not :math:`\sigma` itself, shapes a ReLU net.
-
-    Raises:
-        ValueError: naming the bad argument.
     """
     weight_var = _check_variance(weight_var, "weight_var")
     bias_var = _check_variance(bias_var, "bias_var")
@@ -453,17 +335,8 @@ def sample_kink_fractions(
     bias_var: float,
     input_range: float = 1.0,
 ) -> jax.Array:
-    r"""Fraction of ReLU units per net whose kink :math:`-b_m/w_m` lies in :math:`[-L, L]`.
-
-    Monte Carlo counterpart of :func:`relu_kink_fraction`; the nets are those of
-    :func:`sample_initial_functions` with the same key and float32 inputs.
-
-    Returns:
-        ``kink_fraction[function]``.
-
-    Raises:
-        ValueError: naming the bad argument.
-    """
+    r"""``kink_fraction[function]``: Monte Carlo counterpart of :func:`relu_kink_fraction`, on
+    the nets of :func:`sample_initial_functions` with the same key and float32 inputs."""
     weight_var = _check_variance(weight_var, "weight_var")
     bias_var = _check_variance(bias_var, "bias_var")
     input_range = _check_variance(input_range, "input_range")

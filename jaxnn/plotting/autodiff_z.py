@@ -150,15 +150,9 @@ def plot_graph(
     column_width: float = 4.4,
     row_height: float = 1.7,
 ):
-    """Draws the traced graph; returns the figure (save it with ``save_figure``).
-
-    Args:
-        nodes: the traced graph in a topological order, as the rows of ``results["forward"]``.
-        title: figure title.
-        digits: significant digits of values, adjoints and partials.
-        column_width: inches per column of the layout.
-        row_height: inches per unit of height of the layout.
-    """
+    """The figure of the traced graph ``nodes`` (the rows of ``results["forward"]``), with
+    ``digits`` significant digits, ``column_width`` inches per layout column and
+    ``row_height`` inches per unit of layout height; save it with ``save_figure``."""
     positions = layered_layout(nodes)
     columns = max(x for x, _ in positions.values()) + 1
     heights = [y for _, y in positions.values()]

@@ -30,14 +30,8 @@ _SERIES_COLORS = {"tanh": "tab:purple", "relu": "tab:orange", "relu_fixed_bias":
 
 
 def plot_depth(depth: dict, path: str | os.PathLike) -> Path:
-    """Log second moment against layer: theory lines, Monte Carlo points with ±2 s.e. bars.
-
-    Args:
-        depth: the ``"depth"`` entry of the results, with ``width``, ``num_draws`` and
-            ``curves``, each curve holding ``gain``, ``layer[k]``, ``theory_second_moment[k]``,
-            ``second_moment[k]`` and ``standard_error[k]``.
-        path: where to write the PNG.
-    """
+    """Log second moment against layer from the results' ``"depth"``: theory lines, Monte
+    Carlo points with ±2 s.e. bars, and below them the ratio of the two."""
     fig, axes = new_figure(2, 1, size=(5.6, 4.2))
     moment_ax, ratio_ax = axes[0]
     for index, curve in enumerate(depth["curves"]):
@@ -49,29 +43,22 @@ def plot_depth(depth: dict, path: str | os.PathLike) -> Path:
         standard_error = np.asarray(curve["standard_error"], dtype=float)
         label = rf"$\sigma^2 = {fmt(gain)}\cdot 2/M$ ($c = {fmt(gain)}$)"
         moment_ax.plot(layer, theory, color=color, lw=1.5, label=f"theory $c^k$, {label}")
+        points = dict(fmt="o", ms=3.5, color=color, elinewidth=0.8, capsize=0)
         # log axis: draw ±2 s.e. as an asymmetric bar clipped above zero
         lower = np.minimum(2 * standard_error, 0.95 * measured)
         moment_ax.errorbar(
             layer,
             measured,
             yerr=[lower, 2 * standard_error],
-            fmt="o",
-            ms=3.5,
-            color=color,
-            elinewidth=0.8,
-            capsize=0,
             label=f"Monte Carlo, {label}",
+            **points,
         )
         ratio_ax.errorbar(
             layer + 0.15 * (index - 1),
             measured / theory,
             yerr=2 * standard_error / theory,
-            fmt="o",
-            ms=3.5,
-            color=color,
-            elinewidth=0.8,
-            capsize=0,
             label=f"$c = {fmt(gain)}$",
+            **points,
         )
     moment_ax.set_yscale("log")
     moment_ax.set_xlabel("layer $k$")
@@ -90,24 +77,15 @@ def plot_depth(depth: dict, path: str | os.PathLike) -> Path:
     return save_figure(fig, path)
 
 
-def _plot_roughness(ax, smoothness: dict) -> None:
+def _plot_against_variance(ax, smoothness: dict, series, theory: tuple[str, str]) -> None:
+    """Each ``(colour name, key, label)`` of ``series`` with ±2 s.e. against σ², log-log, and
+    the ``(key, label)`` of its small-σ theory, dashed."""
     weight_vars = np.asarray(smoothness["weight_vars"], dtype=float)
-    series = [
-        ("tanh", "tanh_roughness", r"tanh, $\beta^2 = \sigma^2$"),
-        ("relu", "relu_roughness", r"ReLU, $\beta^2 = \sigma^2$"),
-        (
-            "relu_fixed_bias",
-            "relu_fixed_bias_roughness",
-            rf"ReLU, $\beta^2 = {fmt(smoothness['relu_bias_var'])}$ fixed",
-        ),
-    ]
     for name, key, label in series:
-        values = np.asarray(smoothness[key], dtype=float)
-        standard_error = np.asarray(smoothness[f"{key}_se"], dtype=float)
         ax.errorbar(
             weight_vars,
-            values,
-            yerr=2 * standard_error,
+            np.asarray(smoothness[key], dtype=float),
+            yerr=2 * np.asarray(smoothness[f"{key}_se"], dtype=float),
             fmt="o-",
             ms=4,
             lw=1.2,
@@ -115,14 +93,10 @@ def _plot_roughness(ax, smoothness: dict) -> None:
             capsize=0,
             label=label,
         )
-    theory = np.asarray(smoothness["tanh_roughness_small_var_theory"], dtype=float)
+    theory_key, theory_label = theory
+    theory_values = np.asarray(smoothness[theory_key], dtype=float)
     ax.plot(
-        weight_vars,
-        theory,
-        "--",
-        color=_SERIES_COLORS["tanh"],
-        lw=1,
-        label=r"tanh small-$\sigma$ theory $96\sigma^4$",
+        weight_vars, theory_values, "--", color=_SERIES_COLORS["tanh"], lw=1, label=theory_label
     )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -130,53 +104,15 @@ def _plot_roughness(ax, smoothness: dict) -> None:
     measured = np.concatenate([np.asarray(smoothness[key], dtype=float) for _, key, _ in series])
     ax.set_ylim(0.3 * measured.min(), 5 * measured.max())
     ax.set_xlabel(r"weight variance $\sigma^2$")
-    ax.set_ylabel(r"roughness $\overline{f''^2}\,/\,\mathrm{Var}_x f$")
-    ax.set_title("Roughness (pooled over nets, ±2 s.e.)")
-    ax.legend(fontsize=7, loc="lower right")
-
-
-def _plot_taylor_ratio(ax, smoothness: dict) -> None:
-    weight_vars = np.asarray(smoothness["weight_vars"], dtype=float)
-    ratio = np.asarray(smoothness["tanh_taylor_ratio"], dtype=float)
-    standard_error = np.asarray(smoothness["tanh_taylor_ratio_se"], dtype=float)
-    ax.errorbar(
-        weight_vars,
-        ratio,
-        yerr=2 * standard_error,
-        fmt="o-",
-        ms=4,
-        lw=1.2,
-        color=_SERIES_COLORS["tanh"],
-        capsize=0,
-        label="tanh, Monte Carlo",
-    )
-    ax.plot(
-        weight_vars,
-        np.asarray(smoothness["tanh_taylor_ratio_small_var_theory"], dtype=float),
-        "--",
-        color=_SERIES_COLORS["tanh"],
-        lw=1,
-        label=r"small-$\sigma$ theory $\sqrt{5/3}\,\sigma^2$",
-    )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_ylim(0.3 * ratio.min(), 5 * ratio.max())
-    ax.set_xlabel(r"weight variance $\sigma^2$")
-    ax.set_ylabel(r"$\sqrt{\mathbb{E}[a_3^2] / \mathbb{E}[a_1^2]}$")
-    ax.set_title("Cubic vs linear Taylor coefficient at $x = 0$")
     ax.legend(fontsize=7, loc="lower right")
 
 
 def plot_smoothness(smoothness: dict, examples: dict, path: str | os.PathLike) -> Path:
     """Sampled initial functions (tanh and ReLU, small/medium/large σ²) and roughness vs σ².
 
-    Args:
-        smoothness: the ``"smoothness"`` entry of the results (``weight_vars[i]`` and, per
-            series, the roughness, its standard error, the tanh Taylor ratio and the theory).
-        examples: the ``"examples"`` entry: ``inputs[point]``, ``weight_vars[j]``, and
-            ``tanh`` / ``relu`` arrays ``f[j, function, point]`` drawn with one key, so that
-            columns show the same standard normals rescaled.
-        path: where to write the PNG.
+    ``examples["tanh"]`` and ``["relu"]`` are ``f[j, function, point]`` at
+    ``examples["weight_vars"][j]``, drawn with one key, so that columns show the same
+    standard normals rescaled.
     """
     example_vars = list(examples["weight_vars"])
     ncols = len(example_vars) + 1
@@ -193,8 +129,31 @@ def plot_smoothness(smoothness: dict, examples: dict, path: str | os.PathLike) -
             if column == 0:
                 ax.set_ylabel("$f(x)$ at initialization")
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
-    _plot_roughness(axes[0, -1], smoothness)
-    _plot_taylor_ratio(axes[1, -1], smoothness)
+    roughness_ax, taylor_ax = axes[0, -1], axes[1, -1]
+    _plot_against_variance(
+        roughness_ax,
+        smoothness,
+        [
+            ("tanh", "tanh_roughness", r"tanh, $\beta^2 = \sigma^2$"),
+            ("relu", "relu_roughness", r"ReLU, $\beta^2 = \sigma^2$"),
+            (
+                "relu_fixed_bias",
+                "relu_fixed_bias_roughness",
+                rf"ReLU, $\beta^2 = {fmt(smoothness['relu_bias_var'])}$ fixed",
+            ),
+        ],
+        ("tanh_roughness_small_var_theory", r"tanh small-$\sigma$ theory $96\sigma^4$"),
+    )
+    roughness_ax.set_ylabel(r"roughness $\overline{f''^2}\,/\,\mathrm{Var}_x f$")
+    roughness_ax.set_title("Roughness (pooled over nets, ±2 s.e.)")
+    _plot_against_variance(
+        taylor_ax,
+        smoothness,
+        [("tanh", "tanh_taylor_ratio", "tanh, Monte Carlo")],
+        ("tanh_taylor_ratio_small_var_theory", r"small-$\sigma$ theory $\sqrt{5/3}\,\sigma^2$"),
+    )
+    taylor_ax.set_ylabel(r"$\sqrt{\mathbb{E}[a_3^2] / \mathbb{E}[a_1^2]}$")
+    taylor_ax.set_title("Cubic vs linear Taylor coefficient at $x = 0$")
     fig.suptitle(
         rf"Initial functions of a one-hidden-layer net, M = {smoothness['width']} units, "
         r"$w, b, v \sim \mathcal{N}(0, \sigma^2)$; each row reuses one set of standard "

@@ -8,7 +8,6 @@ colour per depth K; closed-form curves, with the counts read off the traced prog
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,90 +18,50 @@ from jaxnn.plotting import new_figure, save_figure
 def plot_all(results: dict, out: str | os.PathLike) -> list[Path]:
     """Writes ``mlp_backprop_counts.png`` from the results of ``jaxnn.studies.mlp_backprop``.
 
-    The dots are the jaxpr counts of the assignment's nets at the smallest N, per example.
+    The lines are the closed-form ``results["plot"]``; the dots the jaxpr counts of the
+    assignment's nets at the smallest N, per example.
     """
     curves = results["plot"]
-    smallest = min(row["batch_size"] for row in results["nets"])
-    measured = [
-        {
-            "num_hidden": row["num_hidden"],
-            "width": row["width"],
-            "forward": row["jaxpr"]["forward_multiply_adds"] / row["batch_size"],
-            "backward": row["jaxpr"]["backward_multiply_adds"] / row["batch_size"],
-        }
-        for row in results["nets"]
-        if row["batch_size"] == smallest
-    ]
-    path = plot_multiply_adds(
-        Path(out) / "mlp_backprop_counts.png",
-        widths=curves["widths"],
-        forward={int(k): v for k, v in curves["forward"].items()},
-        backward={int(k): v for k, v in curves["backward"].items()},
-        measured=measured,
-        title=(
-            f"MLP {results['input_size']}→L×K→{results['output_size']}, multiply–adds per "
-            "example; dots: the assignment's nets"
-        ),
-    )
-    return [path]
-
-
-def plot_multiply_adds(
-    path: str | os.PathLike,
-    *,
-    widths: Sequence[int],
-    forward: Mapping[int, Sequence[float]],
-    backward: Mapping[int, Sequence[float]],
-    measured: Sequence[Mapping] = (),
-    title: str = "",
-) -> Path:
-    """Writes the two-panel PNG of multiply–adds against width.
-
-    Args:
-        path: where the PNG goes.
-        widths: L, the x axis shared by every curve.
-        forward: ``{K: forward_multiply_adds[width]}``, closed form.
-        backward: ``{K: backward_multiply_adds[width]}``, closed form.
-        measured: points counted from the program, each a mapping with keys
-            ``num_hidden``, ``width``, ``forward`` and ``backward`` (multiply–adds).
-        title: the figure's title, e.g. the input and output sizes.
-
-    Returns:
-        The path written.
-    """
-    if set(forward) != set(backward):
-        raise ValueError("backward: must have the same depths K as forward")
-    widths = np.asarray(widths, dtype=float)
+    widths = np.asarray(curves["widths"], dtype=float)
     fig, axes = new_figure(2, size=(5.2, 4.0))
     counts_ax, ratio_ax = axes[0]
-    colours = {k: f"C{i}" for i, k in enumerate(sorted(forward))}
-    for k in sorted(forward):
-        forward_k, backward_k = np.asarray(forward[k]), np.asarray(backward[k])
-        counts_ax.loglog(widths, forward_k, color=colours[k], ls="--", label=f"forward, K={k}")
-        counts_ax.loglog(widths, backward_k, color=colours[k], ls="-", label=f"backward, K={k}")
-        ratio_ax.semilogx(widths, backward_k / forward_k, color=colours[k], label=f"K={k}")
-    shown = [point for point in measured if point["num_hidden"] in colours]
-    for index, point in enumerate(shown):
-        colour = colours[point["num_hidden"]]
-        first = index == 0
+    colours = {k: f"C{i}" for i, k in enumerate(sorted(int(k) for k in curves["forward"]))}
+    for k, colour in colours.items():
+        forward, backward = (
+            np.asarray(curves["forward"][str(k)]),
+            np.asarray(curves["backward"][str(k)]),
+        )
+        counts_ax.loglog(widths, forward, color=colour, ls="--", label=f"forward, K={k}")
+        counts_ax.loglog(widths, backward, color=colour, ls="-", label=f"backward, K={k}")
+        ratio_ax.semilogx(widths, backward / forward, color=colour, label=f"K={k}")
+    smallest = min(row["batch_size"] for row in results["nets"])
+    shown = [
+        row
+        for row in results["nets"]
+        if row["batch_size"] == smallest and row["num_hidden"] in colours
+    ]
+    for index, row in enumerate(shown):
+        colour, first = colours[row["num_hidden"]], index == 0
+        forward = row["jaxpr"]["forward_multiply_adds"] / row["batch_size"]
+        backward = row["jaxpr"]["backward_multiply_adds"] / row["batch_size"]
         counts_ax.plot(
-            point["width"],
-            point["forward"],
+            row["width"],
+            forward,
             "o",
             mfc="none",
             color=colour,
             label="jaxpr count, forward" if first else None,
         )
         counts_ax.plot(
-            point["width"],
-            point["backward"],
+            row["width"],
+            backward,
             "o",
             color=colour,
             label="jaxpr count, backward" if first else None,
         )
         ratio_ax.plot(
-            point["width"],
-            point["backward"] / point["forward"],
+            row["width"],
+            backward / forward,
             "o",
             color=colour,
             label="jaxpr count" if first else None,
@@ -116,6 +75,9 @@ def plot_multiply_adds(
     ratio_ax.set_ylabel("backward / forward multiply–adds")
     ratio_ax.set_title("backward / forward")
     ratio_ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title, y=1.02)
-    return save_figure(fig, path)
+    fig.suptitle(
+        f"MLP {results['input_size']}→L×K→{results['output_size']}, multiply–adds per "
+        "example; dots: the assignment's nets",
+        y=1.02,
+    )
+    return [save_figure(fig, Path(out) / "mlp_backprop_counts.png")]

@@ -199,22 +199,31 @@ def _variance(samples: np.ndarray) -> tuple[float, float]:
     return _mean((samples - samples.mean()) ** 2)
 
 
-def _row(quantity, latex, theory_value, samples_and_se, num_draws):
-    estimate, standard_error = samples_and_se
-    return {
-        "quantity": quantity,
-        "latex": latex,
-        "theory": theory_value,
-        "monte_carlo": estimate,
-        "standard_error": standard_error,
-        "z_score": (estimate - theory_value) / standard_error,
-        "num_draws": num_draws,
-    }
+# The closed form of each quantity checked in (a)–(c), as the report's table shows it. E[h²] is
+# what enters (c); Var[h] in its place is the classic slip, shown rejected.
+_CLOSED_FORMS = {
+    "(a) pre-activation mean": r"\mathbb E[z] = 0",
+    "(a) pre-activation variance": r"\operatorname{Var}[z] = M\sigma^2",
+    "(b) ReLU second moment": r"\mathbb E[h^2] = M\sigma^2/2",
+    "(b) ReLU mean (exact)": (
+        r"\mathbb E[h] = \sigma\,\Gamma(\tfrac{M+1}{2})/(\sqrt\pi\,\Gamma(\tfrac M2))"
+    ),
+    "(b) ReLU mean (large-M)": r"\mathbb E[h] \approx \sigma\sqrt{M}/\sqrt{2\pi}",
+    "(b) ReLU variance": r"\operatorname{Var}[h] = M\sigma^2/2 - \mathbb E[h]^2",
+    "(c) second-layer mean": r"\mathbb E[z^{(2)}] = 0",
+    "(c) second-layer variance": r"\operatorname{Var}[z^{(2)}] = M\sigma_2^2\,\mathbb E[h^2]",
+    "(c) wrong: variance instead of second moment": (
+        r"M\sigma_2^2\,\operatorname{Var}[h]\ \text{(rejected)}"
+    ),
+}
 
 
-def _samples(config: Config, key_first, key_second) -> tuple[np.ndarray, ...]:
-    """Draws of the first-layer pre-activation z, its ReLU h and the second-layer z2, in
-    float64 on the host, where the estimators run."""
+def measure_moments(config: Config, key_first, key_second) -> dict:
+    """(a)–(c): closed forms against sample estimates, each with its standard error.
+
+    The first-layer pre-activation z, its ReLU h and the second-layer z2 are drawn in
+    float32 and estimated in float64 on the host.
+    """
     variance, output_variance, fan_in = config.weight_var, config.output_weight_var, config.fan_in
     z = np.asarray(
         init_moments.sample_preactivations(
@@ -238,83 +247,39 @@ def _samples(config: Config, key_first, key_second) -> tuple[np.ndarray, ...]:
         ),
         dtype=np.float64,
     )
-    return z, np.maximum(z, 0.0), z2
-
-
-def measure_moments(config: Config, key_first, key_second) -> dict:
-    """(a)–(c): closed forms against sample estimates, each with its standard error."""
-    variance, output_variance, fan_in = config.weight_var, config.output_weight_var, config.fan_in
-    z, h, z2 = _samples(config, key_first, key_second)
+    h = np.maximum(z, 0.0)
     first, second = (variance, fan_in), (variance, output_variance, fan_in, fan_in)
-    n_first, n_second = config.num_draws, config.second_layer_draws
-    specs = [  # (quantity, closed form, theory, (estimate, s.e.), draws)
-        (
-            "(a) pre-activation mean",
-            r"\mathbb E[z] = 0",
-            init_moments.preactivation_mean(*first),
-            _mean(z),
-            n_first,
-        ),
-        (
-            "(a) pre-activation variance",
-            r"\operatorname{Var}[z] = M\sigma^2",
-            init_moments.preactivation_var(*first),
-            _variance(z),
-            n_first,
-        ),
-        (
-            "(b) ReLU second moment",
-            r"\mathbb E[h^2] = M\sigma^2/2",
-            init_moments.relu_second_moment(*first),
-            _mean(h**2),
-            n_first,
-        ),
-        (
-            "(b) ReLU mean (exact)",
-            r"\mathbb E[h] = \sigma\,\Gamma(\tfrac{M+1}{2})/(\sqrt\pi\,\Gamma(\tfrac M2))",
-            init_moments.relu_mean(*first),
-            _mean(h),
-            n_first,
-        ),
-        (
-            "(b) ReLU mean (large-M)",
-            r"\mathbb E[h] \approx \sigma\sqrt{M}/\sqrt{2\pi}",
-            init_moments.relu_mean_large_width(*first),
-            _mean(h),
-            n_first,
-        ),
-        (
-            "(b) ReLU variance",
-            r"\operatorname{Var}[h] = M\sigma^2/2 - \mathbb E[h]^2",
-            init_moments.relu_var(*first),
-            _variance(h),
-            n_first,
-        ),
-        (
-            "(c) second-layer mean",
-            r"\mathbb E[z^{(2)}] = 0",
-            init_moments.second_layer_mean(*second),
-            _mean(z2),
-            n_second,
-        ),
-        (
-            "(c) second-layer variance",
-            r"\operatorname{Var}[z^{(2)}] = M\sigma_2^2\,\mathbb E[h^2]",
-            init_moments.second_layer_var(*second),
-            _variance(z2),
-            n_second,
-        ),
-        # E[h²] is what enters (c); Var[h] in its place is the classic slip, shown rejected
-        (
-            "(c) wrong: variance instead of second moment",
-            r"M\sigma_2^2\,\operatorname{Var}[h]\ \text{(rejected)}",
+    checks = {  # quantity: (theory, (estimate, standard error))
+        "(a) pre-activation mean": (init_moments.preactivation_mean(*first), _mean(z)),
+        "(a) pre-activation variance": (init_moments.preactivation_var(*first), _variance(z)),
+        "(b) ReLU second moment": (init_moments.relu_second_moment(*first), _mean(h**2)),
+        "(b) ReLU mean (exact)": (init_moments.relu_mean(*first), _mean(h)),
+        "(b) ReLU mean (large-M)": (init_moments.relu_mean_large_width(*first), _mean(h)),
+        "(b) ReLU variance": (init_moments.relu_var(*first), _variance(h)),
+        "(c) second-layer mean": (init_moments.second_layer_mean(*second), _mean(z2)),
+        "(c) second-layer variance": (init_moments.second_layer_var(*second), _variance(z2)),
+        "(c) wrong: variance instead of second moment": (
             fan_in * output_variance * init_moments.relu_var(*first),
             _variance(z2),
-            n_second,
         ),
+    }
+    rows = [
+        {
+            "quantity": quantity,
+            "latex": _CLOSED_FORMS[quantity],
+            "theory": theory,
+            "monte_carlo": estimate,
+            "standard_error": standard_error,
+            "z_score": (estimate - theory) / standard_error,
+            # the (c) rows estimate from the second-layer draws
+            "num_draws": config.second_layer_draws
+            if quantity.startswith("(c)")
+            else config.num_draws,
+        }
+        for quantity, (theory, (estimate, standard_error)) in checks.items()
     ]
     layer = {"fan_in": fan_in, "weight_var": variance, "output_weight_var": output_variance}
-    return layer | {"rows": [_row(*spec) for spec in specs]}
+    return layer | {"rows": rows}
 
 
 def measure_depth_curve(config: Config, key_depth, index: int, gain: float) -> dict:
@@ -347,20 +312,6 @@ def measure_depth_curve(config: Config, key_depth, index: int, gain: float) -> d
     }
 
 
-_SMOOTHNESS_SERIES = (
-    "tanh_roughness",
-    "tanh_roughness_se",
-    "relu_roughness",
-    "relu_roughness_se",
-    "relu_fixed_bias_roughness",
-    "relu_fixed_bias_roughness_se",
-    "tanh_taylor_ratio",
-    "tanh_taylor_ratio_se",
-    "relu_kink_fraction",
-    "relu_kink_fraction_se",
-)
-
-
 def measure_smoothness_at(config: Config, key_smooth, inputs, weight_var: float) -> dict:
     """(e) at one σ²: roughness of tanh and ReLU nets, the tanh Taylor ratio, kinks in range.
 
@@ -369,6 +320,7 @@ def measure_smoothness_at(config: Config, key_smooth, inputs, weight_var: float)
     One key for every σ²: the same standard normals rescaled (common random numbers), so
     differences between σ² are not sampling noise.
     """
+    nets = dict(width=config.net_width, num_functions=config.num_functions, weight_var=weight_var)
     point = {}
     for name, activation_fn, bias_var in (
         ("tanh_roughness", jnp.tanh, None),
@@ -379,27 +331,15 @@ def measure_smoothness_at(config: Config, key_smooth, inputs, weight_var: float)
             key_smooth,
             inputs,
             activation_fn=activation_fn,
-            width=config.net_width,
-            num_functions=config.num_functions,
-            weight_var=weight_var,
             bias_var=bias_var,
             matmul_precision=config.matmul_precision,
+            **nets,
         )
     point["tanh_taylor_ratio"], point["tanh_taylor_ratio_se"] = init_smoothness.pooled_taylor_ratio(
-        key_smooth,
-        activation_fn=jnp.tanh,
-        width=config.net_width,
-        num_functions=config.num_functions,
-        weight_var=weight_var,
-        dtype=jnp.float64,
+        key_smooth, activation_fn=jnp.tanh, dtype=jnp.float64, **nets
     )
     fractions = init_smoothness.sample_kink_fractions(
-        key_smooth,
-        width=config.net_width,
-        num_functions=config.num_functions,
-        weight_var=weight_var,
-        bias_var=config.relu_bias_var,
-        input_range=config.input_range,
+        key_smooth, bias_var=config.relu_bias_var, input_range=config.input_range, **nets
     )
     point["relu_kink_fraction"], point["relu_kink_fraction_se"] = _mean(fractions)
     return point
@@ -472,15 +412,13 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
         "curves": curves,
     }
 
-    series = {name: [] for name in _SMOOTHNESS_SERIES}
+    points = []  # one dict of every series' value per σ²
     with jax.enable_x64(True):
         inputs = jnp.asarray(
             np.linspace(-config.input_range, config.input_range, config.grid_points)
         )
         for weight_var in config.smoothness_vars:
-            point = measure_smoothness_at(config, key_smooth, inputs, weight_var)
-            for name in _SMOOTHNESS_SERIES:
-                series[name].append(point[name])
+            points.append(measure_smoothness_at(config, key_smooth, inputs, weight_var))
             progress(1)
         examples = draw_examples(config, key_examples, inputs)
         progress(1)
@@ -491,7 +429,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
         "num_functions": config.num_functions,
         "relu_bias_var": config.relu_bias_var,
         "weight_vars": list(config.smoothness_vars),
-        **series,
+        **{name: [point[name] for point in points] for name in points[0]},
         "tanh_roughness_small_var_theory": [
             init_smoothness.tanh_roughness_small_var(v, input_range=config.input_range)
             for v in config.smoothness_vars

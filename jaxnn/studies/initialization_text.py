@@ -86,14 +86,10 @@ def roughness_trend(weight_vars, roughness, standard_errors=None) -> dict:
 
 
 def _trend_words(trend: dict) -> str:
-    fold = trend["fold"]
+    error = trend["log_fold_standard_error"]
     size = (
-        f"a factor of {fmt(fold)}"
-        + (
-            f" (log ± {fmt(trend['log_fold_standard_error'], 2)})"
-            if trend["log_fold_standard_error"]
-            else ""
-        )
+        f"a factor of {fmt(trend['fold'])}"
+        + (f" (log ± {fmt(error, 2)})" if error else "")
         + f" from σ² = {fmt(trend['from_weight_var'])} to {fmt(trend['to_weight_var'])}"
     )
     steps = f"rising at {trend['rising_steps']} of {trend['steps']} steps"
@@ -116,27 +112,14 @@ def smoothness_conclusion(
     relu_fixed_bias_standard_errors=None,
     invariance_rtol: float = 1e-6,
 ) -> str:
-    """Answers "does larger or smaller σ² give smoother functions?" from the numbers.
+    """One paragraph answering "does larger or smaller σ² give smoother functions?".
 
-    A trend is named only when it is significant and at least ``TREND_FLOOR_FACTOR``
+    The series are ``roughness[i]`` at the increasing ``weight_vars[i]``: tanh and ReLU with
+    weights and biases sharing σ², and ReLU with the bias variance held at ``relu_bias_var``
+    (β²). A trend is named only when it is significant and at least ``TREND_FLOOR_FACTOR``
     (``roughness_trend``); ReLU roughness at a common σ counts as constant when its
     relative spread is at most ``invariance_rtol`` (positive homogeneity makes it exact);
     the ReLU trend with the bias variance fixed is judged like tanh.
-
-    Args:
-        weight_vars: ``weight_var[i]``, increasing.
-        tanh_roughness: ``roughness[i]`` for tanh, weights and biases sharing σ².
-        relu_roughness: the same for ReLU.
-        relu_fixed_bias_roughness: ReLU with the bias variance held at ``relu_bias_var``.
-        relu_bias_var: β² of the last series, for the wording.
-        tanh_standard_errors, relu_fixed_bias_standard_errors: the series' standard errors.
-        invariance_rtol: relative spread below which ReLU roughness counts as constant.
-
-    Returns:
-        One paragraph of plain text.
-
-    Raises:
-        ValueError: naming ``weight_vars`` unless it increases with at least two entries.
     """
     weight_vars = np.asarray(weight_vars, dtype=np.float64)
     if weight_vars.ndim != 1 or weight_vars.size < 2 or np.any(np.diff(weight_vars) <= 0):
@@ -281,6 +264,23 @@ def _moment(results: dict, prefix: str) -> dict:
     return next(row for row in results["moments"]["rows"] if row["quantity"].startswith(prefix))
 
 
+def _rejected(results: dict) -> dict:
+    return next(row for row in results["moments"]["rows"] if "rejected" in row["latex"])
+
+
+def _worst_depth(depth: dict) -> float:
+    return max(curve["max_abs_z_score"] for curve in depth["curves"])
+
+
+def _checks_a(results: dict) -> str:
+    return (
+        "mean "
+        + _check(_moment(results, "(a) pre-activation mean"))
+        + ", variance "
+        + _check(_moment(results, "(a) pre-activation variance"))
+    )
+
+
 def _check(row: dict) -> str:
     """ "3 ± 0.0097 against 3 (z = 0.015, within 3 s.e.)": a Monte Carlo check in words."""
     within = abs(row["z_score"]) <= CHECK_STANDARD_ERRORS
@@ -320,16 +320,13 @@ def _smoothness_answer(results: dict) -> str:
 def answers(results: dict) -> list[dict]:
     """One row per part of exercise 3, each formula with its Monte Carlo check."""
     depth = results["depth"]
-    worst_depth = max(curve["max_abs_z_score"] for curve in depth["curves"])
-    wrong = next(row for row in results["moments"]["rows"] if "rejected" in row["latex"])
+    wrong = _rejected(results)
     rows = [
         (
             "Ex 3(a)",
             "What are the mean and variance of the pre-activation?",
-            "E[z] = 0 and Var[z] = Mσ² (cross terms vanish); Monte Carlo mean "
-            + _check(_moment(results, "(a) pre-activation mean"))
-            + ", variance "
-            + _check(_moment(results, "(a) pre-activation variance"))
+            "E[z] = 0 and Var[z] = Mσ² (cross terms vanish); Monte Carlo "
+            + _checks_a(results)
             + ".",
             None,
         ),
@@ -355,7 +352,7 @@ def answers(results: dict) -> list[dict]:
             f"σ² = 2/M (c = σ²M/2 = 1; {fmt(depth['he_weight_var'])} at M = {depth['width']}); "
             "E[h_K²] = c^K vanishes below and explodes above: "
             + _depth_extremes(depth)
-            + f"; Monte Carlo within |z| ≤ {fmt(worst_depth, 2)} of c^k.",
+            + f"; Monte Carlo within |z| ≤ {fmt(_worst_depth(depth), 2)} of c^k.",
             "init_depth.png",
         ),
         (
@@ -385,16 +382,12 @@ def _moment_parts(results: dict) -> list[str]:
         f"$\\sigma_2^2$ = {fmt(moments['output_weight_var'])}: Monte Carlo ± standard error "
         "against the closed form, z = (Monte Carlo − theory) / s.e."
     )
-    wrong = next(row for row in moments["rows"] if "rejected" in row["latex"])
+    wrong = _rejected(results)
     return [
         _SETUP + " " + setup,
         "### (a) Pre-activation",
         _FORMULAS["a"],
-        "Monte Carlo: mean "
-        + _check(_moment(results, "(a) pre-activation mean"))
-        + ", variance "
-        + _check(_moment(results, "(a) pre-activation variance"))
-        + ".",
+        "Monte Carlo: " + _checks_a(results) + ".",
         details("Derivation", _DERIVATION["a"]),
         "### (b) After ReLU",
         _FORMULAS["b"],
@@ -435,7 +428,7 @@ def _depth_part(depth: dict) -> list[str]:
         + _depth_extremes(depth).replace("c = ", "$c$ = ")
         + f". Measured in a ReLU stack of width {fmt(depth['width'])} "
         f"({fmt(depth['num_draws'])} networks per $c$), every layer lies within |z| ≤ "
-        f"{fmt(max(curve['max_abs_z_score'] for curve in depth['curves']), 2)} of $c^k$.",
+        f"{fmt(_worst_depth(depth), 2)} of $c^k$.",
         "![Second moment against depth](init_depth.png)",
     ]
     shown_layers = sorted(
@@ -525,14 +518,13 @@ def summary(results: dict) -> list[str]:
     rejected = [row for row in rows if "rejected" in row["latex"]]
     worst = max(abs(row["z_score"]) for row in checks)
     depth = results["depth"]
-    worst_depth = max(curve["max_abs_z_score"] for curve in depth["curves"])
     smooth = results["smoothness"]
     trend = results["smoothness_trends"]["tanh"]
     return [
         f"(a)–(c): largest |z| of {len(checks)} closed forms {fmt(worst)}"
         + "".join(f"; the rejected guess at z = {fmt(row['z_score'])}" for row in rejected),
         f"(d) depth {depth['depth']}: largest |z| over layers and gains "
-        f"{', '.join(fmt(curve['gain']) for curve in depth['curves'])}: {fmt(worst_depth)}",
+        f"{', '.join(fmt(curve['gain']) for curve in depth['curves'])}: {fmt(_worst_depth(depth))}",
         f"(e) tanh roughness {fmt(smooth['tanh_roughness'][0])} → "
         f"{fmt(smooth['tanh_roughness'][-1])} as σ² goes {fmt(smooth['weight_vars'][0])} → "
         f"{fmt(smooth['weight_vars'][-1])} ({trend['verdict']}, floor a factor of "

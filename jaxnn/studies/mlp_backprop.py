@@ -29,6 +29,21 @@ MAX_PLOT_WIDTH = 10**6
 MAX_PLOT_POINTS = 10_000
 
 
+_LIMITS = {
+    "input_size": MAX_SIZE,
+    "output_size": MAX_SIZE,
+    "deep_num_hidden": MAX_DEPTH,
+    "deep_width": MAX_SIZE,
+    "plot_max_width": MAX_PLOT_WIDTH,
+    "plot_points": MAX_PLOT_POINTS,
+}
+_TUPLE_LIMITS = {"widths": MAX_SIZE, "batch_sizes": MAX_BATCH, "plot_num_hidden": MAX_DEPTH}
+
+
+def _integers_in(values, maximum: int) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= maximum for v in values)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Config:
     """What to count and plot.
@@ -65,35 +80,16 @@ class Config:
     matmul_precision: str = precision.DEFAULT
 
     def __post_init__(self):
-        limits = {
-            "input_size": MAX_SIZE,
-            "output_size": MAX_SIZE,
-            "deep_num_hidden": MAX_DEPTH,
-            "deep_width": MAX_SIZE,
-            "plot_max_width": MAX_PLOT_WIDTH,
-            "plot_points": MAX_PLOT_POINTS,
-        }
-        for name, maximum in limits.items():
+        for name, maximum in _LIMITS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+            if not _integers_in((value,), maximum):
                 raise ValueError(f"{name}: expected an integer in 1..{maximum}, got {value!r}")
-        for name, maximum in (
-            ("widths", MAX_SIZE),
-            ("batch_sizes", MAX_BATCH),
-            ("plot_num_hidden", MAX_DEPTH),
-        ):
+        for name, maximum in _TUPLE_LIMITS.items():
             values = getattr(self, name)
-            if (
-                not isinstance(values, tuple)
-                or not values
-                or not all(
-                    isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= maximum
-                    for v in values
-                )
-            ):
+            if not (isinstance(values, tuple) and values and _integers_in(values, maximum)):
                 raise ValueError(
-                    f"{name}: expected a non-empty tuple of integers in "
-                    f"1..{maximum}, got {values!r}"
+                    f"{name}: expected a non-empty tuple of integers in 1..{maximum}, "
+                    f"got {values!r}"
                 )
         if self.activation not in backprop.ACTIVATIONS:
             raise ValueError(
@@ -205,20 +201,6 @@ def plot_curves(config: Config) -> dict:
     }
 
 
-def _operations() -> list[dict]:
-    return [
-        {
-            "stage": op.stage,
-            "equation": op.equation,
-            "kind": op.kind,
-            "operands": op.operands,
-            "times": backprop.format_times(op.times_per_layer, op.times_constant),
-            "cost": f"O({'·'.join(op.size)})",
-        }
-        for op in backprop.OPERATIONS
-    ]
-
-
 def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = None) -> dict:
     """Counts every (net, N), checks every net's gradient; one progress unit per net counted.
 
@@ -277,7 +259,17 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
             "backward_multiply_adds": "N (L I + 2 (K - 1) L^2 + 2 O L)",
             "source": "Goodfellow, Bengio & Courville, Deep Learning (2016), §6.5.4, Alg. 6.4",
         },
-        "operations": _operations(),
+        "operations": [
+            {
+                "stage": op.stage,
+                "equation": op.equation,
+                "kind": op.kind,
+                "operands": op.operands,
+                "times": backprop.format_times(op.times_per_layer, op.times_constant),
+                "cost": f"O({'·'.join(op.size)})",
+            }
+            for op in backprop.OPERATIONS
+        ],
         "operation_summary": summaries,
         "nets": rows,
         "grad_check_batch_size": max(config.batch_sizes) if config.grad_check else None,
@@ -400,10 +392,7 @@ def markdown(results: dict) -> str:
             [
                 op["stage"],
                 f"`{op['equation']}`",
-                op["kind"],
-                op["operands"],
-                op["times"],
-                op["cost"],
+                *(op[k] for k in ("kind", "operands", "times", "cost")),
             ]
             for op in results["operations"]
         ],
@@ -476,11 +465,7 @@ def markdown(results: dict) -> str:
 def summary(results: dict) -> list[str]:
     """The largest net's counts, whether every jaxpr count equals the closed form, the check."""
     rows = results["nets"]
-    exact = all(
-        row["jaxpr"][f"{stage}_multiply_adds"] == row["closed_form"][f"{stage}_multiply_adds"]
-        for row in rows
-        for stage in ("forward", "backward")
-    )
+    exact = _exact(rows)
     largest = max(rows, key=lambda row: row["closed_form"]["backward_multiply_adds"])
     forward = largest["closed_form"]["forward_multiply_adds"]
     backward = largest["closed_form"]["backward_multiply_adds"]
