@@ -1,12 +1,7 @@
 """Sentences, Markdown and answers of the double-descent study, chosen from its results alone.
 
-Every sentence reads numbers that ``double_descent.run`` and
-``double_descent.with_verdicts`` computed: the training curves and their speed
-comparison, the interpolation threshold and the sized threshold contrast of
-each N, the exploratory scan over width, "more data hurts" width by width with
-Holm and its floor, and the epoch-wise scan with its false-discovery control
-and the second-descent share (``jaxnn.verdicts``). Nothing here trains or
-measures.
+Every sentence reads numbers that ``double_descent.run`` and ``with_verdicts`` computed;
+nothing here trains or measures.
 """
 
 from __future__ import annotations
@@ -211,11 +206,7 @@ def epochwise_sentence(results: dict) -> str:
 
 def markdown(results: dict) -> str:
     """Computer assignment 1 for REPORT.md, every number read from ``results``."""
-    sections = [
-        bayes_markdown(results),
-        curves_markdown(results),
-        sweep_markdown(results),
-    ]
+    sections = [bayes_markdown(results), curves_markdown(results), sweep_markdown(results)]
     if len(_n_values(results)) > 1:
         sections.append(more_data_markdown(results))
     if results.get("epochwise"):
@@ -267,6 +258,8 @@ def curves_markdown(results: dict) -> str:
         ]
         for c in curves
     ]
+    header = ["M", "parameters", "first epoch < 1e-3 (median)", "per seed", "first epoch < 1e-5"]
+    header += ["final training MSE (median)"]
     speed = results.get("training_speed") or {"steps": []}
     tests = " ".join(
         f"M = {s['narrow']} vs {s['wide']}: {_pm(s['difference'], s['standard_error'])} epochs "
@@ -279,17 +272,7 @@ def curves_markdown(results: dict) -> str:
             f"### (b) Training curves for M ∈ {{{', '.join(str(c['width']) for c in curves)}}}",
             speed_sentence(results),
             f"![training loss curves]({CURVES_PNG})",
-            table(
-                [
-                    "M",
-                    "parameters",
-                    "first epoch < 1e-3 (median)",
-                    "per seed",
-                    "first epoch < 1e-5",
-                    "final training MSE (median)",
-                ],
-                rows,
-            ),
+            table(header, rows),
             details(
                 "How it was tested",
                 f"Full-batch Adam (learning rate {fmt(config['learning_rate'])}, "
@@ -350,6 +333,10 @@ def sweep_markdown(results: dict) -> str:
         *(_contrast(c) for c in results["threshold_contrasts"][1:]),
         *(bump_sentence(b) for b in results.get("test_loss_bump") or [] if b),
     ]
+    header = ["N", "threshold M (parameters)", "test-MSE peak M: mean"]
+    header += [f"test MSE at M = {min(config['widths'])} / {max(config['widths'])}"]
+    header += ["best M: test MSE", "rise at the threshold ± s.e. (floor)"]
+    header += ["rise undone by the widest", "verdict"]
     return "\n\n".join(
         [
             f"### (c) Width sweep M = {min(config['widths'])}…{max(config['widths'])} "
@@ -357,19 +344,7 @@ def sweep_markdown(results: dict) -> str:
             f"{config['seeds']} seeds)",
             answer,
             f"![double descent sweep]({SWEEP_PNG})",
-            table(
-                [
-                    "N",
-                    "threshold M (parameters)",
-                    "test-MSE peak M: mean",
-                    f"test MSE at M = {min(config['widths'])} / {max(config['widths'])}",
-                    "best M: test MSE",
-                    "rise at the threshold ± s.e. (floor)",
-                    "rise undone by the widest",
-                    "verdict",
-                ],
-                rows,
-            ),
+            table(header, rows),
             details("How it was tested", "\n\n".join(method)),
         ]
     )
@@ -395,6 +370,11 @@ def bump_sentence(bump: dict) -> str:
     )
 
 
+def _sized(c: dict) -> list[str]:
+    """A width's "more data hurts" comparison: difference ± s.e., floor and Holm p."""
+    return [_pm(c["difference"], c["standard_error"]), fmt(c["floor"]), fmt(c["p_holm"], 2)]
+
+
 def more_data_markdown(results: dict) -> str:
     n_small, n_large = _n_values(results)[:2]
     tested = results["more_data_hurts_tested"]
@@ -414,23 +394,13 @@ def more_data_markdown(results: dict) -> str:
                     else "—"
                     for n in (n_small, n_large)
                 ),
-                "—" if c is None else _pm(c["difference"], c["standard_error"]),
-                "—" if c is None else fmt(c["floor"]),
-                "—" if c is None else fmt(c["p_holm"], 2),
-                "—" if c is None else c["verdict"],
+                *(["—"] * 4 if c is None else [*_sized(c), c["verdict"]]),
             ]
         )
     every = table(
         ["M", f"N = {n_large} − N = {n_small} ± s.e.", "floor", "Holm p", "detectable", "verdict"],
         [
-            [
-                c["width"],
-                _pm(c["difference"], c["standard_error"]),
-                fmt(c["floor"]),
-                fmt(c["p_holm"], 2),
-                fmt(c["minimum_detectable"]),
-                c["verdict"],
-            ]
+            [c["width"], *_sized(c), fmt(c["minimum_detectable"]), c["verdict"]]
             for c in tested["comparisons"]
         ],
     )
@@ -446,24 +416,14 @@ def more_data_markdown(results: dict) -> str:
         f"significant at M = {ranges(tested['significant_widths'], grid)}. The first table's "
         "widths are the measured thresholds and the widest (± is the seed standard deviation)."
     )
+    header = ["M", "parameters", f"test MSE, N = {n_small}", f"test MSE, N = {n_large}"]
+    header += ["difference ± s.e.", "floor", "Holm p", "verdict"]
     return "\n\n".join(
         [
             f"### (d) More data can hurt: N = {n_small} vs {n_large}",
             harm_sentence(results) + " " + mechanism_sentence(results),
             f"![test loss for each N]({MORE_DATA_PNG})",
-            table(
-                [
-                    "M",
-                    "parameters",
-                    f"test MSE, N = {n_small}",
-                    f"test MSE, N = {n_large}",
-                    "difference ± s.e.",
-                    "floor",
-                    "Holm p",
-                    "verdict",
-                ],
-                rows,
-            ),
+            table(header, rows),
             details("How it was tested", method + "\n\n" + every),
         ]
     )
