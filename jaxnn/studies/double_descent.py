@@ -259,18 +259,16 @@ def epochwise_summary(results: dict[int, dict], n_train: int) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-diverged width stays NaN
         mean = np.nanmean(losses, axis=1)
-    error = np.array(
-        [
-            [stats.seed_summary(losses[w, :, e])["standard_error"] for e in range(losses.shape[2])]
-            for w in range(losses.shape[0])
-        ]
-    )
+    error = [  # [width][epoch]
+        [stats.seed_summary(curves[:, e])["standard_error"] for e in range(losses.shape[2])]
+        for curves in losses
+    ]
     return {
         "n_train": n_train,
         "epochs": epochs.tolist(),
         "widths": widths,
         "test_loss": mean.tolist(),
-        "test_loss_standard_error": error.tolist(),
+        "test_loss_standard_error": error,
         "test_loss_per_seed": losses.tolist(),
     }
 

@@ -92,15 +92,12 @@ def answers(results: dict) -> list[dict]:
     label = _trend_words(trend).split(" (")[0].replace("**", "")
     missed = [s for s in trend["steps"] if s["verdict"] != verdicts.EFFECT]
     if missed and len(missed) < len(trend["steps"]):
-        label += (
-            " (not at "
-            + ", ".join(
-                f"{s['from_noise_std']:g} → {s['to_noise_std']:g}: "
-                f"+{plus_minus(s['difference'], s['standard_error'], 2)}, {s['verdict']}"
-                for s in missed
-            )
-            + ")"
+        listed = ", ".join(
+            f"{s['from_noise_std']:g} → {s['to_noise_std']:g}: "
+            f"+{plus_minus(s['difference'], s['standard_error'], 2)}, {s['verdict']}"
+            for s in missed
         )
+        label += f" (not at {listed})"
     label += f". Rise above the dip: {peaks_by_level}"
     slope = trend.get("log_log_slope")
     if slope is not None:

@@ -90,13 +90,9 @@ def speed_sentence(results: dict) -> str:
     missed = [c for c in curves if c["first_epoch_below_1e-3"] is None]
     if not reached:
         return "**No width reaches MSE < 10⁻³** in this run."
-    text = (
-        "**M = "
-        + ", ".join(str(c["width"]) for c in reached)
-        + " reach MSE < 10⁻³** (median epoch "
-        + ", ".join(fmt(c["first_epoch_below_1e-3"]) for c in reached)
-        + ")"
-    )
+    widths = ", ".join(str(c["width"]) for c in reached)
+    epochs = ", ".join(fmt(c["first_epoch_below_1e-3"]) for c in reached)
+    text = f"**M = {widths} reach MSE < 10⁻³** (median epoch {epochs})"
     if missed:
         text += "; " + ", ".join(
             f"M = {c['width']} ({c['n_params']} parameters) plateaus at "
@@ -324,11 +320,8 @@ def sweep_markdown(results: dict) -> str:
         "and the width below it, fixed from the training loss before the test loss is read, "
         "and tests the seeds' window mean against every narrower width (paired one-sided t, "
         "Bonferroni) and against the widest. Double descent needs the rise significant and at "
-        "least its floor (" + verdicts.SPREAD_FLOOR_REASON + ") and the widest width to undo "
-        "at least "
-        + f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} % of it: "
-        + verdicts.SECOND_DESCENT_REASON
-        + ".",
+        f"least its floor ({verdicts.SPREAD_FLOOR_REASON}) and the widest width to undo at least "
+        f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} % of it: {verdicts.SECOND_DESCENT_REASON}.",
         *(_contrast_tests(c) for c in results["threshold_contrasts"]),
         *(_contrast(c) for c in results["threshold_contrasts"][1:]),
         *(bump_sentence(b) for b in results.get("test_loss_bump") or [] if b),
@@ -525,12 +518,10 @@ def answers(results: dict) -> list[dict]:
         (
             "CA 1(b)",
             "Training loss for each M (log–log plot)",
-            "Training MSE against epoch for M = "
-            + ", ".join(str(c["width"]) for c in curves)
-            + f" (N = {results['curve_n_train']}, {config['seeds']} seeds, "
+            f"Training MSE against epoch for M = {', '.join(str(c['width']) for c in curves)} "
+            f"(N = {results['curve_n_train']}, {config['seeds']} seeds, "
             f"{fmt(config['curve_epochs'])} full-batch Adam steps); final median MSE "
-            + ", ".join(fmt(c["final_train_loss"]) for c in curves)
-            + ".",
+            f"{', '.join(fmt(c['final_train_loss']) for c in curves)}.",
             CURVES_PNG,
         ),
         (
@@ -601,10 +592,8 @@ def more_data_answer(results: dict) -> str:
     for width in widths:
         pair = [_row_at(results, n, width) for n in (n_small, n_large)]
         if None not in pair:
-            values.append(
-                f"M = {width}: "
-                + " vs ".join(_pm(r["test_loss"], r["test_loss_standard_error"]) for r in pair)
-            )
+            losses = " vs ".join(_pm(r["test_loss"], r["test_loss_standard_error"]) for r in pair)
+            values.append(f"M = {width}: {losses}")
     text = f"Test MSE, N = {n_small} vs {n_large}: " + "; ".join(values) + ". "
     tested = results["more_data_hurts_tested"]
     largest = tested["largest"]
@@ -633,21 +622,17 @@ def summary(results: dict) -> list[str]:
         peak = _by_n(results["test_loss_peak"], n)
         threshold = _by_n(results["interpolation_threshold"], n)
         contrast = _by_n(results["threshold_contrasts"], n) or {}
+        where = "not reached"
+        if threshold:
+            where = f"M = {threshold['width']} ({threshold['n_params']} parameters)"
+        size = ""
+        if contrast.get("tested"):
+            size = f" (rise {fmt(contrast['rise'])}, floor {fmt(contrast['rise_floor'])}, "
+            size += f"{_pct(contrast['undone'])} undone)"
         lines.append(
             f"N = {n}: test MSE peaks at M = {peak['width']} ({fmt(peak['test_loss'])}, "
             f"{fmt(peak['test_loss'] / results['bayes_risk'])} x R_t); interpolation threshold "
-            + (
-                f"M = {threshold['width']} ({threshold['n_params']} parameters)"
-                if threshold
-                else "not reached"
-            )
-            + f"; threshold test: {contrast.get('verdict', 'not tested')}"
-            + (
-                f" (rise {fmt(contrast['rise'])}, floor {fmt(contrast['rise_floor'])}, "
-                f"{_pct(contrast['undone'])} undone)"
-                if contrast.get("tested")
-                else ""
-            )
+            f"{where}; threshold test: {contrast.get('verdict', 'not tested')}{size}"
         )
     tested = results.get("more_data_hurts_tested")
     if tested:

@@ -275,30 +275,24 @@ def training_speed(curves: Sequence[dict], label: str = "1e-3") -> dict:
     two widths that reach the threshold).
     """
     key = f"first_epoch_below_{label}_per_seed"
-    reached = [
-        c
-        for c in sorted(curves, key=lambda c: c["width"])
-        if c.get(key) and all(e is not None for e in c[key])
-    ]
+    by_width = sorted(curves, key=lambda c: c["width"])
+    reached = [c for c in by_width if c.get(key) and all(e is not None for e in c[key])]
     steps = []
     for narrow, wide in itertools.pairwise(reached):
         a, b = (np.asarray(c[key], np.float64) for c in (narrow, wide))
         difference = stats.paired_difference(a, b)
-        mean = difference["mean"]
+        mean, error = difference["mean"], difference["standard_error"]
         one_sided = difference["p_greater"] if mean >= 0 else 1.0 - difference["p_greater"]
         p = min(1.0, 2.0 * one_sided) if math.isfinite(one_sided) else None
         judged = verdicts.judge(
-            abs(mean),
-            p,
-            floor=verdicts.spread_floor(a, b),
-            standard_error=difference["standard_error"],
+            abs(mean), p, floor=verdicts.spread_floor(a, b), standard_error=error
         )
         steps.append(
             {
                 "narrow": narrow["width"],
                 "wide": wide["width"],
                 "difference": mean,
-                "standard_error": difference["standard_error"],
+                "standard_error": error,
                 "p": p,
                 "floor": judged["floor"],
                 "direction": "faster" if mean > 0 else "slower",

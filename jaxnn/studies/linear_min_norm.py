@@ -576,13 +576,8 @@ def _method(results: dict) -> str:
         f"with |p − n| ≥ {margin} the measured risk lies within three standard errors of the "
         f"formula (largest |z| = {fmt(results['largest_abs_z_score'])})"
     )
-    method += (
-        "; "
-        + ", ".join(f"p = {row['p']} misses with z = {fmt(row['z_score'])}" for row in misses)
-        + ". "
-        if misses
-        else ". "
-    )
+    listed = ", ".join(f"p = {row['p']} misses with z = {fmt(row['z_score'])}" for row in misses)
+    method += f"; {listed}. " if misses else ". "
     near = [row for row in rows if not row["checked"]]
     if near:
         method += (
