@@ -86,10 +86,8 @@ def plot_sweep(results: dict, path, n_train: int | None = None) -> Path:
             ax.axhline(results["bayes_risk"], color="k", ls="--", lw=1, label=r"$R_t = s^2$")
             ax.set_ylim(bottom=0)
         ax.legend(fontsize=7)
-    fig.suptitle(
-        f"Double descent: N = {n_train}, full-batch Adam, "
-        f"{results['run']['config']['epochs']} steps"
-    )
+    epochs = results["run"]["config"]["epochs"]
+    fig.suptitle(f"Double descent: N = {n_train}, full-batch Adam, {epochs} steps")
     return save_figure(fig, path)
 
 
@@ -110,15 +108,9 @@ def plot_more_data(results: dict, path) -> Path:
     tested = results.get("more_data_hurts_tested") or {}
     hurt = tested.get("harmful_widths") or []
     if hurt:
-        ax.scatter(
-            hurt,
-            [ax.get_ylim()[0]] * len(hurt),
-            marker="|",
-            color="tab:red",
-            s=80,
-            clip_on=False,
-            label="larger N worse (significant, ≥ seed-spread floor)",
-        )
+        label = "larger N worse (significant, ≥ seed-spread floor)"
+        bottom = [ax.get_ylim()[0]] * len(hurt)
+        ax.scatter(hurt, bottom, marker="|", color="tab:red", s=80, clip_on=False, label=label)
     log_axis_with_plain_ticks(ax, [r["width"] for r in results["sweep"]])
     ax.set(
         ylim=(0, None),

@@ -47,13 +47,8 @@ def plot_risk(results: dict, path) -> Path:
         ax.plot(p, mean, "x", color="tab:red", ms=9, label="outside 3 s.e. of theory")
     for r in (r for r in rows if r["excess_risk"] > top):
         ax.plot(r["p"], top, "^", color="tab:orange", ms=7, clip_on=False)
-        ax.annotate(
-            f"p = {r['p']}: {r['excess_risk']:.2g} (off scale)",
-            (r["p"], top),
-            xytext=(6, -12),
-            textcoords="offset points",
-            fontsize=8,
-        )
+        note = f"p = {r['p']}: {r['excess_risk']:.2g} (off scale)"
+        ax.annotate(note, (r["p"], top), xytext=(6, -12), textcoords="offset points", fontsize=8)
     ax.axvline(n, color="gray", ls=":", lw=1, label=f"p = n = {n}")
     zero = results["beta_norm"] ** 2  # the risk of the zero estimator
     ax.axhline(zero, color="gray", ls="--", lw=0.8, label="‖β‖², risk of β̂ = 0")

@@ -91,10 +91,9 @@ class Config:
             values = getattr(self, name)
             if not values or min(values) < 1:
                 raise ValueError(f"{name}: need values >= 1, got {values}")
-        if max(self.widths + self.curve_widths) > MAX_WIDTH:
-            raise ValueError(
-                f"widths: at most {MAX_WIDTH}, got {max(self.widths + self.curve_widths)}"
-            )
+        widest = max(self.widths + self.curve_widths)
+        if widest > MAX_WIDTH:
+            raise ValueError(f"widths: at most {MAX_WIDTH}, got {widest}")
         validation.positive(self, "learning_rate", "interpolation_tol")
         models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)

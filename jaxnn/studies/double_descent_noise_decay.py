@@ -96,10 +96,9 @@ class Config:
         if not self.noise_stds or not all(math.isfinite(s) and s >= 0 for s in self.noise_stds):
             raise ValueError(f"noise_stds: need finite values >= 0, got {self.noise_stds}")
         validation.all_positive(self, "weight_decays")
-        if not (math.isfinite(self.decay_noise_std) and self.decay_noise_std >= 0):
-            raise ValueError(
-                f"decay_noise_std: need a finite value >= 0, got {self.decay_noise_std}"
-            )
+        level = self.decay_noise_std
+        if not (math.isfinite(level) and level >= 0):
+            raise ValueError(f"decay_noise_std: need a finite value >= 0, got {level}")
         validation.positive(self, "learning_rate")
         models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)
