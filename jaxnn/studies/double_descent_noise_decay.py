@@ -151,10 +151,9 @@ def training_sets(config: Config) -> dict[str, dict]:
         data.make_dataset(key_data, dataclasses.replace(config.data, noise_std=s), n, n_draws=seeds)
         for s in (0.0, *levels)
     )
+    test = dict(x_test=clean.x_test, y_test=clean.y_test)
     return {
-        set_name(s): dict(
-            x_train=d.x_train, y_train=d.y_train, x_test=clean.x_test, y_test=clean.y_test
-        )
+        set_name(s): dict(x_train=d.x_train, y_train=d.y_train, **test)
         for s, d in zip(levels, noisy)
     }
 
@@ -187,9 +186,8 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     """The noise levels without decay in one ``width_sweep`` call, the decays in another."""
     options = dict(progress=progress or NoProgress(), run_dir=run_dir, mesh=mesh)
     sets = training_sets(config)
-    noise = sweep_sets(
-        config, {set_name(s): sets[set_name(s)] for s in config.noise_stds}, [0.0], **options
-    )
+    levels = {set_name(s): sets[set_name(s)] for s in config.noise_stds}
+    noise = sweep_sets(config, levels, [0.0], **options)
     cells = {
         (s, 0.0, w): _cell(noise, set_name(s), 0, w)
         for s in config.noise_stds
