@@ -21,11 +21,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=cli.int_in(1, 1000), help="repetitions per width")
     parser.add_argument("--widths", help="e.g. '2:40:2,50,100' (ranges include the end)")
     parser.add_argument(
-        "--epochs",
-        "--steps",
-        type=cli.int_in(1, 10**8),
-        dest="epochs",
-        help="full-batch Adam steps per model",
+        "--epochs", "--steps", type=cli.int_in(1, 10**8), help="full-batch Adam steps per model"
     )
     parser.add_argument(
         "--curve-epochs", type=cli.int_in(1, 10**8), help="steps for the training curves"

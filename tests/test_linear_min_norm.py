@@ -66,7 +66,7 @@ def test_monte_carlo_matches_the_formula(x64, p):
 def test_vmapped_over_seeds_equals_one_by_one(x64):
     key, p = jax.random.key(3), 120
     seed_ids = np.arange(5, dtype=np.uint32)
-    batched = study.excess_risks(key, seed_ids, p=p, n=N, noise_std=NOISE_STD, beta_norm=BETA_NORM)
+    batched = study.make_excess_risk_fn(p, N, NOISE_STD, BETA_NORM)(key, seed_ids)
     one_draw = jax.jit(study.min_norm_excess_risk, static_argnums=(1, 2))
     single = [one_draw(jax.random.fold_in(key, i), p, N, NOISE_STD, BETA_NORM) for i in range(5)]
     # The normals are drawn in float32, and XLA's vectorised and scalar code for the sampler

@@ -22,13 +22,8 @@ def plot_training_curves(results: dict, path) -> Path:
             ax.plot(epochs + 1, seed_curve, color=color, alpha=0.25, lw=0.8)
         first = curve.get("first_epoch_below_1e-3")
         note = f"< 1e-3 at epoch {first:.0f}" if first is not None else "never < 1e-3"
-        ax.plot(
-            epochs + 1,
-            curve["train_loss"],
-            color=color,
-            lw=2,
-            label=f"M = {curve['width']} ({curve['n_params']} params): {note}",
-        )
+        label = f"M = {curve['width']} ({curve['n_params']} params): {note}"
+        ax.plot(epochs + 1, curve["train_loss"], color=color, lw=2, label=label)
     ax.axhline(results["bayes_risk"], color="k", ls="--", lw=1, label=r"$R_t = s^2$ (test optimum)")
     ax.axhline(1e-3, color="gray", ls=":", lw=1, label="MSE = 1e-3")
     ax.set(
@@ -57,13 +52,8 @@ def _n_values(results: dict) -> list[int]:
 def _threshold_marker(ax, results: dict, n_train: int, color: str) -> None:
     for entry in results["parameter_count_at_n_times_outputs"]:
         if entry["n_train"] == n_train:
-            ax.axvline(
-                entry["width"],
-                color=color,
-                ls=":",
-                lw=1.2,
-                label=f"params = N·O = {entry['n_params']} (M ≈ {entry['width']:.1f})",
-            )
+            label = f"params = N·O = {entry['n_params']} (M ≈ {entry['width']:.1f})"
+            ax.axvline(entry["width"], color=color, ls=":", lw=1.2, label=label)
 
 
 def plot_sweep(results: dict, path, n_train: int | None = None) -> Path:
@@ -71,6 +61,7 @@ def plot_sweep(results: dict, path, n_train: int | None = None) -> Path:
     n_train = n_train or _n_values(results)[0]
     rows = _rows(results, n_train)
     widths = np.array([r["width"] for r in rows])
+    seeds, tol = rows[0]["n_seeds"], results["interpolation_tol"]
     fig, axes = new_figure(ncols=2, size=(5.6, 4.2))
     for ax, metric, label in (
         (axes[0, 0], "train_loss", "final training MSE"),
@@ -80,43 +71,23 @@ def plot_sweep(results: dict, path, n_train: int | None = None) -> Path:
         low = np.array([r[f"{metric}_min"] for r in rows])
         high = np.array([r[f"{metric}_max"] for r in rows])
         ax.fill_between(widths, low, high, color="tab:blue", alpha=0.2, label="min–max over seeds")
-        ax.plot(
-            widths,
-            mean,
-            "o-",
-            color="tab:blue",
-            ms=3,
-            label=f"mean over {rows[0]['n_seeds']} seeds",
-        )
+        ax.plot(widths, mean, "o-", color="tab:blue", ms=3, label=f"mean over {seeds} seeds")
         _threshold_marker(ax, results, n_train, "tab:red")
         for entry in results["interpolation_threshold"]:
             if entry["n_train"] == n_train and metric == "train_loss":
-                ax.axvline(
-                    entry["width"],
-                    color="tab:green",
-                    ls="--",
-                    lw=1.2,
-                    label=f"measured threshold M = {entry['width']}",
-                )
+                measured = f"measured threshold M = {entry['width']}"
+                ax.axvline(entry["width"], color="tab:green", ls="--", lw=1.2, label=measured)
         log_axis_with_plain_ticks(ax, widths)
         ax.set(xlabel="hidden width M (8 → M → M → 8)", ylabel=label)
         if metric == "train_loss":
-            ax.axhline(
-                results["interpolation_tol"],
-                color="gray",
-                ls=":",
-                lw=1,
-                label=f"interpolation tol {results['interpolation_tol']:g}",
-            )
+            ax.axhline(tol, color="gray", ls=":", lw=1, label=f"interpolation tol {tol:g}")
             ax.set_yscale("log")
         else:
             ax.axhline(results["bayes_risk"], color="k", ls="--", lw=1, label=r"$R_t = s^2$")
             ax.set_ylim(bottom=0)
         ax.legend(fontsize=7)
-    fig.suptitle(
-        f"Double descent: N = {n_train}, full-batch Adam, "
-        f"{results['run']['config']['epochs']} steps"
-    )
+    epochs = results["run"]["config"]["epochs"]
+    fig.suptitle(f"Double descent: N = {n_train}, full-batch Adam, {epochs} steps")
     return save_figure(fig, path)
 
 
@@ -128,35 +99,18 @@ def plot_more_data(results: dict, path) -> Path:
         rows = _rows(results, n_train)
         widths = np.array([r["width"] for r in rows])
         color = N_COLORS[index % len(N_COLORS)]
-        ax.fill_between(
-            widths,
-            [r["test_loss_min"] for r in rows],
-            [r["test_loss_max"] for r in rows],
-            color=color,
-            alpha=0.15,
-        )
-        ax.plot(
-            widths,
-            [r["test_loss"] for r in rows],
-            "o-",
-            ms=3,
-            color=color,
-            label=f"N = {n_train} (mean, min–max band)",
-        )
+        low, high = ([r[f"test_loss_{k}"] for r in rows] for k in ("min", "max"))
+        ax.fill_between(widths, low, high, color=color, alpha=0.15)
+        label = f"N = {n_train} (mean, min–max band)"
+        ax.plot(widths, [r["test_loss"] for r in rows], "o-", ms=3, color=color, label=label)
         _threshold_marker(ax, results, n_train, color)
     ax.axhline(results["bayes_risk"], color="k", ls="--", lw=1, label=r"$R_t = s^2$")
     tested = results.get("more_data_hurts_tested") or {}
     hurt = tested.get("harmful_widths") or []
     if hurt:
-        ax.scatter(
-            hurt,
-            [ax.get_ylim()[0]] * len(hurt),
-            marker="|",
-            color="tab:red",
-            s=80,
-            clip_on=False,
-            label="larger N worse (significant, ≥ seed-spread floor)",
-        )
+        label = "larger N worse (significant, ≥ seed-spread floor)"
+        bottom = [ax.get_ylim()[0]] * len(hurt)
+        ax.scatter(hurt, bottom, marker="|", color="tab:red", s=80, clip_on=False, label=label)
     log_axis_with_plain_ticks(ax, [r["width"] for r in results["sweep"]])
     ax.set(
         ylim=(0, None),
@@ -193,14 +147,8 @@ def plot_epochwise(results: dict, path) -> Path:
         for kind, (color, marker, label) in styles.items():
             marks = [m for m in panel["nonmonotone"] if m["kind"] == kind]
             if marks:
-                ax.scatter(
-                    [m["width"] for m in marks],
-                    [m["peak_epoch"] + 1 for m in marks],
-                    color=color,
-                    marker=marker,
-                    s=25,
-                    label=f"{label} (peak epoch)",
-                )
+                where = [m["width"] for m in marks], [m["peak_epoch"] + 1 for m in marks]
+                ax.scatter(*where, color=color, marker=marker, s=25, label=f"{label} (peak epoch)")
             elif kind == "double descent":  # say so in the legend: nothing qualifies
                 ax.scatter([], [], color=color, marker=marker, s=25, label=f"{label}: none")
         for entry in results["parameter_count_at_n_times_outputs"]:
@@ -218,9 +166,8 @@ def plot_epochwise(results: dict, path) -> Path:
     from matplotlib.ticker import FormatStrFormatter
 
     bar = fig.colorbar(mesh, ax=axes[0].tolist(), label="test MSE (mean over seeds)")
-    for axis in (bar.ax.yaxis,):
-        axis.set_major_formatter(FormatStrFormatter("%.2g"))
-        axis.set_minor_formatter(FormatStrFormatter("%.2g"))
+    bar.ax.yaxis.set_major_formatter(FormatStrFormatter("%.2g"))
+    bar.ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
     return save_figure(fig, path)
 
 

@@ -24,19 +24,10 @@ def plot_noise(results: dict, path) -> Path:
     levels = [p["noise_std"] for p in results["noise_peaks"]]
     colors = [f"C{i}" for i in range(len(levels))]
     for s, color in zip(levels, colors):
-        _band(
-            ax,
-            [r for r in results["noise_rows"] if r["noise_std"] == s],
-            color,
-            f"s = {s:g} (R_t = {s * s:g})",
-        )
-    ax.axvline(
-        results["interpolation_width"],
-        color="k",
-        ls=":",
-        lw=1,
-        label=f"params = N·O (M ≈ {results['interpolation_width']:.1f})",
-    )
+        rows = [r for r in results["noise_rows"] if r["noise_std"] == s]
+        _band(ax, rows, color, f"s = {s:g} (R_t = {s * s:g})")
+    threshold = results["interpolation_width"]
+    ax.axvline(threshold, color="k", ls=":", lw=1, label=f"params = N·O (M ≈ {threshold:.1f})")
     ax.set_yscale("log")
     log_axis_with_plain_ticks(ax, [r["width"] for r in results["noise_rows"]])
     ax.set(
@@ -65,12 +56,8 @@ def plot_decay(results: dict, path) -> Path:
             alpha=0.3 + 0.5 * index / max(1, len(decays) - 1),
             label="each λ > 0 (darker: larger)" if index == 0 else None,
         )
-    _band(
-        ax,
-        [r for r in results["decay_rows"] if r["weight_decay"] == 0.0],
-        "tab:red",
-        "no weight decay",
-    )
+    unregularized = [r for r in results["decay_rows"] if r["weight_decay"] == 0.0]
+    _band(ax, unregularized, "tab:red", "no weight decay")
     _band(ax, results["optimal_decay_rows"], "tab:blue", "best λ for each width")
     ax.axvline(results["interpolation_width"], color="k", ls=":", lw=1, label="params = N·O")
     ax.set_yscale("log")

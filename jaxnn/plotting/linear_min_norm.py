@@ -25,18 +25,11 @@ def plot_risk(results: dict, path) -> Path:
     # (infinite in expectation) would otherwise squash the curve; such points are drawn
     # at the top edge, labelled with their value.
     top = 10 * max(max(curve), max(r["excess_risk"] for r in rows if r["checked"]))
+    checked_label = f"measured ± s.e. (checked: |p − n| ≥ {margin})"
+    near_label = f"measured ± s.e. (|p − n| < {margin}, heavy tails)"
     styles = {
-        True: {
-            "fmt": "o",
-            "color": "tab:blue",
-            "label": f"measured ± s.e. (checked: |p − n| ≥ {margin})",
-        },
-        False: {
-            "fmt": "s",
-            "color": "tab:orange",
-            "mfc": "none",
-            "label": f"measured ± s.e. (|p − n| < {margin}, heavy tails)",
-        },
+        True: dict(fmt="o", color="tab:blue", label=checked_label),
+        False: dict(fmt="s", color="tab:orange", mfc="none", label=near_label),
     }
     for checked, style in styles.items():
         chosen = [r for r in rows if r["checked"] == checked and r["excess_risk"] <= top]
@@ -50,27 +43,15 @@ def plot_risk(results: dict, path) -> Path:
         ax.errorbar(p, mean, yerr=[lower, error], ms=4, capsize=2, lw=1, **style)
     misses = [r for r in rows if r["checked"] and r["within_3_se"] is False]
     if misses:
-        ax.plot(
-            [r["p"] for r in misses],
-            [r["excess_risk"] for r in misses],
-            "x",
-            color="tab:red",
-            ms=9,
-            label="outside 3 s.e. of theory",
-        )
+        p, mean = ([r[k] for r in misses] for k in ("p", "excess_risk"))
+        ax.plot(p, mean, "x", color="tab:red", ms=9, label="outside 3 s.e. of theory")
     for r in (r for r in rows if r["excess_risk"] > top):
         ax.plot(r["p"], top, "^", color="tab:orange", ms=7, clip_on=False)
-        ax.annotate(
-            f"p = {r['p']}: {r['excess_risk']:.2g} (off scale)",
-            (r["p"], top),
-            xytext=(6, -12),
-            textcoords="offset points",
-            fontsize=8,
-        )
+        note = f"p = {r['p']}: {r['excess_risk']:.2g} (off scale)"
+        ax.annotate(note, (r["p"], top), xytext=(6, -12), textcoords="offset points", fontsize=8)
     ax.axvline(n, color="gray", ls=":", lw=1, label=f"p = n = {n}")
-    ax.axhline(
-        results["beta_norm"] ** 2, color="gray", ls="--", lw=0.8, label="‖β‖², risk of β̂ = 0"
-    )
+    zero = results["beta_norm"] ** 2  # the risk of the zero estimator
+    ax.axhline(zero, color="gray", ls="--", lw=0.8, label="‖β‖², risk of β̂ = 0")
     ax.set_yscale("log")
     ax.set_ylim(top=top)
     log_axis_with_plain_ticks(ax, [r["p"] for r in rows])

@@ -23,7 +23,6 @@ sentences, the Markdown and the answers are in ``double_descent_text``.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import warnings
 from collections.abc import Sequence
 
@@ -33,22 +32,12 @@ import optax
 
 from jaxnn import data, io, models, module_sweep, precision, stats, validation
 from jaxnn.module_sweep import MAX_WIDTH
-from jaxnn.studies.double_descent_text import answers, markdown, summary
+from jaxnn.studies.double_descent_text import answers, markdown, summary  # noqa: F401
 from jaxnn.studies.double_descent_verdicts import interpolation_threshold, with_verdicts
 
-__all__ = [
-    "FULL",
-    "MAX_WIDTH",
-    "QUICK",
-    "Config",
-    "answers",
-    "markdown",
-    "run",
-    "summary",
-    "with_verdicts",
-]
-
 DEFAULT_WIDTHS = (*range(2, 49, 2), 56, 64, 80, 100, 128, 160, 200)
+# The seed statistics of a sweep row, by key suffix (``test_loss_median``: the median).
+ROW_STATISTICS = {"": "mean", "_std": "std", "_median": "median", "_min": "min", "_max": "max"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -102,10 +91,9 @@ class Config:
             values = getattr(self, name)
             if not values or min(values) < 1:
                 raise ValueError(f"{name}: need values >= 1, got {values}")
-        if max(self.widths + self.curve_widths) > MAX_WIDTH:
-            raise ValueError(
-                f"widths: at most {MAX_WIDTH}, got {max(self.widths + self.curve_widths)}"
-            )
+        widest = max(self.widths + self.curve_widths)
+        if widest > MAX_WIDTH:
+            raise ValueError(f"widths: at most {MAX_WIDTH}, got {widest}")
         validation.positive(self, "learning_rate", "interpolation_tol")
         models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)
@@ -138,7 +126,6 @@ QUICK = Config(
 FULL = Config(widths=tuple(range(2, 201)), seeds=8, epochs=40_000, curve_epochs=100_000)
 
 
-@functools.lru_cache(maxsize=8)
 def sweep_cells(result) -> dict[tuple[int, int], dict]:
     """``{(N, width): result}`` from a ``SweepResult`` whose sets are named by N, holding
     what ``summarize`` reads: per-epoch ``train_loss``, ``test_loss`` at ``test_epochs``,
@@ -213,15 +200,15 @@ def summarize(config: Config, curves: dict, trained: dict, groups) -> dict:
     """The results of the study from the per-(N, width) training results, with their verdicts."""
     n_first = config.n_train[0]
     rows = {n: sweep_rows({w: trained[(n, w)] for w in config.widths}, n) for n in config.n_train}
-    thresholds = [
-        interpolation_threshold(rows[n], config.interpolation_tol) for n in config.n_train
-    ]
+    thresholds = [interpolation_threshold(r, config.interpolation_tol) for r in rows.values()]
     more_data_widths = config.more_data_widths or tuple(
         sorted({t["width"] for t in thresholds if t is not None} | {max(config.widths)})
     )
     bayes = data.bayes_risk(config.data)
     tolerance = 3 * data.bayes_risk_standard_error(config.data)
     lowest = min(r["test_loss_min"] for n in config.n_train for r in rows[n])
+    dims = dict(input_dim=config.data.input_dim, output_dim=config.data.output_dim)
+    targets = {n: n * config.data.output_dim for n in config.n_train}  # N·O
     results = {
         "bayes_risk": bayes,
         "bayes_risk_standard_error": data.bayes_risk_standard_error(config.data),
@@ -233,16 +220,8 @@ def summarize(config: Config, curves: dict, trained: dict, groups) -> dict:
         "sweep": [row for n in config.n_train for row in rows[n]],
         "interpolation_tol": config.interpolation_tol,
         "parameter_count_at_n_times_outputs": [
-            {
-                "n_train": n,
-                "n_params": n * config.data.output_dim,
-                "width": models.width_at_parameter_count(
-                    n * config.data.output_dim,
-                    input_dim=config.data.input_dim,
-                    output_dim=config.data.output_dim,
-                ),
-            }
-            for n in config.n_train
+            {"n_train": n, "n_params": t, "width": models.width_at_parameter_count(t, **dims)}
+            for n, t in targets.items()
         ],
         "more_data": more_data_rows(rows, more_data_widths),
         "bayes_check": {
@@ -279,23 +258,21 @@ def epochwise_summary(results: dict[int, dict], n_train: int) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-diverged width stays NaN
         mean = np.nanmean(losses, axis=1)
-    error = np.array(
-        [
-            [stats.seed_summary(losses[w, :, e])["standard_error"] for e in range(losses.shape[2])]
-            for w in range(losses.shape[0])
-        ]
-    )
+    error = [  # [width][epoch]
+        [stats.seed_summary(curves[:, e])["standard_error"] for e in range(losses.shape[2])]
+        for curves in losses
+    ]
     return {
         "n_train": n_train,
         "epochs": epochs.tolist(),
         "widths": widths,
         "test_loss": mean.tolist(),
-        "test_loss_standard_error": error.tolist(),
+        "test_loss_standard_error": error,
         "test_loss_per_seed": losses.tolist(),
     }
 
 
-def sweep_rows(results: dict[int, dict], n_train: int, depth: int = 2) -> list[dict]:
+def sweep_rows(results: dict[int, dict], n_train: int) -> list[dict]:
     """One row per width: parameter count, seed statistics of final train and test loss."""
     rows = []
     for width in sorted(results):
@@ -303,27 +280,20 @@ def sweep_rows(results: dict[int, dict], n_train: int, depth: int = 2) -> list[d
         train = stats.seed_summary(np.asarray(result["final_train_loss"]))
         test_per_seed = np.where(result["diverged"], np.nan, np.asarray(result["test_loss"])[:, -1])
         test = stats.seed_summary(test_per_seed)
-        rows.append(
-            {
-                "n_train": n_train,
-                "width": width,
-                "n_params": models.parameter_count(models.stacked_layer_sizes(width, depth)),
-                "train_loss": train["mean"],
-                "train_loss_std": train["std"],
-                "train_loss_median": train["median"],
-                "train_loss_min": train["min"],
-                "train_loss_max": train["max"],
-                "test_loss": test["mean"],
-                "test_loss_std": test["std"],
-                "test_loss_median": test["median"],
-                "test_loss_min": test["min"],
-                "test_loss_max": test["max"],
-                "test_loss_standard_error": test["standard_error"],
-                "test_loss_per_seed": test_per_seed.tolist(),
-                "n_seeds": int(np.asarray(result["final_train_loss"]).shape[0]),
-                "n_diverged": int(np.sum(result["diverged"])),
-            }
-        )
+        row = {
+            "n_train": n_train,
+            "width": width,
+            "n_params": models.parameter_count(models.stacked_layer_sizes(width, 2)),
+        }
+        for metric, seed_stats in (("train_loss", train), ("test_loss", test)):
+            row |= {metric + suffix: seed_stats[key] for suffix, key in ROW_STATISTICS.items()}
+        row |= {
+            "test_loss_standard_error": test["standard_error"],
+            "test_loss_per_seed": test_per_seed.tolist(),
+            "n_seeds": int(np.asarray(result["final_train_loss"]).shape[0]),
+            "n_diverged": int(np.sum(result["diverged"])),
+        }
+        rows.append(row)
     return rows
 
 
@@ -333,16 +303,14 @@ def threshold_label(threshold: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def training_curve(
-    result: dict, width: int, thresholds: Sequence[float], points: int = 200
-) -> dict:
+def training_curve(result: dict, width: int, thresholds: Sequence[float]) -> dict:
     """Log-spaced training-loss curve (seed median and per seed) and first epochs below thresholds.
 
     ``result["first_epoch_below"][seed, i]`` is the training loop's record for
     ``thresholds[i]`` (-1: never); the median is reported only if every seed got there.
     """
     losses = np.asarray(result["train_loss"])  # [seed, epoch]
-    epochs = stats.log_spaced_epochs(losses.shape[1] - 1, points)
+    epochs = stats.log_spaced_epochs(losses.shape[1] - 1, 200)
     curve = {
         "width": width,
         "n_params": models.parameter_count(models.stacked_layer_sizes(width, 2)),
@@ -354,29 +322,19 @@ def training_curve(
     for index, threshold in enumerate(thresholds):
         first = np.asarray(result["first_epoch_below"])[:, index]
         label = threshold_label(threshold)
-        curve[f"first_epoch_below_{label}"] = (
-            float(np.median(first)) if (first >= 0).all() else None
-        )
+        median = float(np.median(first)) if (first >= 0).all() else None
+        curve[f"first_epoch_below_{label}"] = median
         curve[f"first_epoch_below_{label}_per_seed"] = [int(f) if f >= 0 else None for f in first]
     return curve
 
 
 def more_data_rows(rows_by_n: dict[int, list[dict]], widths: Sequence[int]) -> list[dict]:
     """Test losses at the chosen widths for every training-set size."""
+    kept = ("n_params", "test_loss", "test_loss_std", "train_loss", "n_seeds")
     table = []
     for width in widths:
         for n_train, rows in sorted(rows_by_n.items()):
             row = next((r for r in rows if r["width"] == width), None)
             if row is not None:
-                table.append(
-                    {
-                        "width": width,
-                        "n_train": n_train,
-                        "n_params": row["n_params"],
-                        "test_loss": row["test_loss"],
-                        "test_loss_std": row["test_loss_std"],
-                        "train_loss": row["train_loss"],
-                        "n_seeds": row["n_seeds"],
-                    }
-                )
+                table.append({"width": width, "n_train": n_train} | {k: row[k] for k in kept})
     return table

@@ -48,10 +48,9 @@ from scipy import stats as scipy_stats
 
 import jaxnn
 from jaxnn import data, io, models, peaks, precision, stats, validation, verdicts
+from jaxnn.module_sweep import MAX_WIDTH
 from jaxnn.studies import NoProgress
 from jaxnn.studies.double_descent_noise_decay_text import answers, markdown, summary  # noqa: F401
-
-MAX_WIDTH = 4096  # the widest model ``jaxnn.width_sweep`` trains
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -94,15 +93,12 @@ class Config:
             raise ValueError(f"widths: need values in 1..{MAX_WIDTH}, got {self.widths}")
         if tuple(sorted(set(self.widths))) != tuple(self.widths):
             raise ValueError("widths: must be sorted and unique")
-        for name in ("noise_stds", "weight_decays"):
-            values = getattr(self, name)
-            if not values or not all(math.isfinite(v) and v >= 0 for v in values):
-                raise ValueError(f"{name}: need finite values >= 0, got {values}")
+        if not self.noise_stds or not all(math.isfinite(s) and s >= 0 for s in self.noise_stds):
+            raise ValueError(f"noise_stds: need finite values >= 0, got {self.noise_stds}")
         validation.all_positive(self, "weight_decays")
-        if not (math.isfinite(self.decay_noise_std) and self.decay_noise_std >= 0):
-            raise ValueError(
-                f"decay_noise_std: need a finite value >= 0, got {self.decay_noise_std}"
-            )
+        level = self.decay_noise_std
+        if not (math.isfinite(level) and level >= 0):
+            raise ValueError(f"decay_noise_std: need a finite value >= 0, got {level}")
         validation.positive(self, "learning_rate")
         models.check_init_scheme(self.init_scheme)
         precision.check_precision(self.matmul_precision)
@@ -123,12 +119,6 @@ FULL = Config(
     seeds=8,
     epochs=20_000,
 )
-
-
-def _keys(config: Config) -> tuple[jax.Array, jax.Array]:
-    """``(key_data, key_init)``: the training sets' draws and the members' initializations."""
-    key_data, key_init = jax.random.split(jax.random.key(config.seed))
-    return key_data, key_init
 
 
 def adam_with_kernel_decay(learning_rate, weight_decay) -> optax.GradientTransformation:
@@ -155,20 +145,15 @@ def training_sets(config: Config) -> dict[str, dict]:
     noise-free, so the test MSE is the excess risk.
     """
     levels = tuple(dict.fromkeys((*config.noise_stds, config.decay_noise_std)))
-    key_data = _keys(config)[0]
+    key_data, _ = jax.random.split(jax.random.key(config.seed))  # (key_data, key_init)
+    n, seeds = config.n_train, config.seeds
     clean, *noisy = (
-        data.make_dataset(
-            key_data,
-            dataclasses.replace(config.data, noise_std=s),
-            config.n_train,
-            n_draws=config.seeds,
-        )
+        data.make_dataset(key_data, dataclasses.replace(config.data, noise_std=s), n, n_draws=seeds)
         for s in (0.0, *levels)
     )
+    test = dict(x_test=clean.x_test, y_test=clean.y_test)
     return {
-        set_name(s): dict(
-            x_train=d.x_train, y_train=d.y_train, x_test=clean.x_test, y_test=clean.y_test
-        )
+        set_name(s): dict(x_train=d.x_train, y_train=d.y_train, **test)
         for s, d in zip(levels, noisy)
     }
 
@@ -191,7 +176,7 @@ def sweep_sets(config: Config, sets: dict, weight_decays: Sequence[float], **opt
         epochs=config.epochs,
         # float32 Adam bounces near zero loss: the final train loss is a median.
         final_window=max(1, config.epochs // 20),
-        key=_keys(config)[1],
+        key=jax.random.split(jax.random.key(config.seed))[1],  # (key_data, key_init)
         matmul_precision=config.matmul_precision,
         **options,
     )
@@ -201,9 +186,8 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     """The noise levels without decay in one ``width_sweep`` call, the decays in another."""
     options = dict(progress=progress or NoProgress(), run_dir=run_dir, mesh=mesh)
     sets = training_sets(config)
-    noise = sweep_sets(
-        config, {set_name(s): sets[set_name(s)] for s in config.noise_stds}, [0.0], **options
-    )
+    levels = {set_name(s): sets[set_name(s)] for s in config.noise_stds}
+    noise = sweep_sets(config, levels, [0.0], **options)
     cells = {
         (s, 0.0, w): _cell(noise, set_name(s), 0, w)
         for s in config.noise_stds
@@ -248,15 +232,11 @@ def peak_of(rows: list[dict]) -> dict:
     not a peak). ``height`` is that rise and ``height_over_widest`` the peak's excess
     over the widest model, each a paired difference over seeds (a seed trains on
     the same data at every width) with its standard error and a Holm-adjusted
-    p-value that counts every width scanned. ``significant``: both survive.
-
-    The verdict has a size (``jaxnn.verdicts``): the rise must also be at least its
-    floor (the pooled seed spread of the peak and its dip), and the curve is a
-    ``"double descent"`` only when the widest model undoes at least
-    ``verdicts.SECOND_DESCENT_SHARE`` of the rise (Nakkiran et al. 2019, Fig. 1).
-    ``height_minimum_detectable`` is the smallest rise the test would find at 80 %
-    power at the most conservative level of the scan (Bonferroni over every earlier
-    width and every width scanned).
+    p-value that counts every width scanned. ``significant``: both survive; the
+    verdict is sized as the module docstring says (floor: the pooled seed spread of
+    the peak and its dip). ``height_minimum_detectable`` is the smallest rise the test
+    would find at 80 % power at the most conservative level of the scan (Bonferroni
+    over every earlier width and every width scanned).
     """
     widest = rows[-1]
     peak = peaks.peak_of([r["excess_risk_per_seed"] for r in rows]) or {"index": None}
@@ -288,11 +268,9 @@ def peak_of(rows: list[dict]) -> dict:
     top, dip = rows[peak["index"]], rows[peak["dip_index"]]
     seeds = int(np.isfinite(np.asarray(top["excess_risk_per_seed"], np.float64)).sum())
     level = peaks.SIGNIFICANCE / (peak["index"] * (len(rows) - 1))
+    fields = ("width", "n_params", "excess_risk", "excess_risk_standard_error")
     return none | {
-        "width": top["width"],
-        "n_params": top["n_params"],
-        "excess_risk": top["excess_risk"],
-        "excess_risk_standard_error": top["excess_risk_standard_error"],
+        **{key: top[key] for key in fields},
         "dip_width": dip["width"],
         "height": peak["rise"],
         "height_standard_error": peak["rise_standard_error"],
@@ -333,15 +311,12 @@ def threshold_peak(rows: list[dict], window: Sequence[int]) -> dict:
     widths = [r["width"] for r in rows]
     none = peak_of(rows[:1] * 2) | {"widest_excess_risk": rows[-1]["excess_risk"]}
     indices = [widths.index(w) for w in window if w in widths]
-    if (
-        len(indices) != len(window)
-        or not indices
-        or indices[0] == 0
-        or indices[-1] == len(rows) - 1
-    ):
+    inside = bool(indices) and 0 < indices[0] and indices[-1] < len(rows) - 1
+    if len(indices) != len(window) or not inside:
         return none | {"window_widths": list(window), "verdict": "not tested"}
     contrast = peaks.threshold_contrast([r["excess_risk_per_seed"] for r in rows], indices)
     top = rows[indices[-1]]
+    same = ("significant", "rise_floor", "rise_verdict", "undone", "verdict", "qualifies")
     return none | {
         "width": top["width"],
         "window_widths": list(window),
@@ -356,12 +331,7 @@ def threshold_peak(rows: list[dict], window: Sequence[int]) -> dict:
         "height_over_widest": contrast["excess"],
         "height_over_widest_standard_error": contrast["excess_standard_error"],
         "height_over_widest_p_holm": contrast["excess_p"],
-        "significant": contrast["significant"],
-        "rise_floor": contrast["rise_floor"],
-        "rise_verdict": contrast["rise_verdict"],
-        "undone": contrast["undone"],
-        "verdict": contrast["verdict"],
-        "qualifies": contrast["qualifies"],
+        **{key: contrast[key] for key in same},
         "widths_scanned": 1,
     }
 
@@ -408,13 +378,9 @@ def height_trend(curves: list[tuple[float, list[dict], dict]]) -> dict:
     p_holm = stats.holm([s["p"] for s in steps]) if steps else []
     for step, p in zip(steps, p_holm):
         level = peaks.SIGNIFICANCE / len(steps)
-        step["p_holm"] = float(p)
-        step["minimum_detectable"] = peaks.minimum_detectable(
-            step["standard_error"], step["seeds"], level
-        )
-        step["verdict"] = verdicts.judge(step["difference"], float(p), floor=step["floor"])[
-            "verdict"
-        ]
+        detectable = peaks.minimum_detectable(step["standard_error"], step["seeds"], level)
+        judged = verdicts.judge(step["difference"], float(p), floor=step["floor"])
+        step |= {"p_holm": float(p), "minimum_detectable": detectable, "verdict": judged["verdict"]}
     grown = sum(s["verdict"] == verdicts.EFFECT for s in steps)
     noisy = [(s, p["height"]) for s, _, p in curves if s > 0 and p["height"] > 0]
     slope = (
@@ -512,20 +478,14 @@ def removes_peak(before: dict, after: dict, violations: dict, reduction: dict) -
     """
     if before["rise_verdict"] != verdicts.EFFECT:
         return "no peak to remove"
-    flat = after["rise_verdict"] != verdicts.EFFECT and not violations["violations"]
-    if flat:
+    if after["rise_verdict"] != verdicts.EFFECT and not violations["violations"]:
         return "removes the peak"
     if reduction.get("verdict") == verdicts.EFFECT:
         return "lowers the peak"
     return "not established"
 
 
-def analyse(
-    noise_rows: list[dict],
-    decay_rows: list[dict],
-    optimal_rows: list[dict],
-    interpolation_width: float,
-) -> dict:
+def analyse(noise_rows: list, decay_rows: list, optimal_rows: list, interpolation_width) -> dict:
     """Every verdict of the study from the rows' per-seed numbers (JSON-ready or fresh).
 
     Each curve's peak is the pre-registered test at the interpolation threshold
@@ -561,14 +521,8 @@ def analyse(
 
 def with_verdicts(document: dict) -> dict:
     """The document with every verdict recomputed from its rows' per-seed numbers (pure)."""
-    return document | io.to_jsonable(
-        analyse(
-            document["noise_rows"],
-            document["decay_rows"],
-            document["optimal_decay_rows"],
-            document["interpolation_width"],
-        )
-    )
+    keys = ("noise_rows", "decay_rows", "optimal_decay_rows", "interpolation_width")
+    return document | io.to_jsonable(analyse(*(document[key] for key in keys)))
 
 
 def interpolation_width(input_dim: int, output_dim: int, n_params: float) -> float:

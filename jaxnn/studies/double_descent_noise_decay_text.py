@@ -1,10 +1,5 @@
-"""Sentences and Markdown of the label-noise and weight-decay study, from its results alone.
-
-Every sentence reads numbers that ``double_descent_noise_decay.analyse`` computed:
-each noise level's pre-registered peak test with its size, the exploratory scan,
-the growth of the peak with s step by step, and whether the best weight decay per
-width leaves a monotone curve. Nothing here trains or measures.
-"""
+"""Sentences and Markdown of the label-noise and weight-decay study, from its results alone:
+every sentence reads numbers that ``double_descent_noise_decay.analyse`` computed."""
 
 from __future__ import annotations
 
@@ -97,15 +92,12 @@ def answers(results: dict) -> list[dict]:
     label = _trend_words(trend).split(" (")[0].replace("**", "")
     missed = [s for s in trend["steps"] if s["verdict"] != verdicts.EFFECT]
     if missed and len(missed) < len(trend["steps"]):
-        label += (
-            " (not at "
-            + ", ".join(
-                f"{s['from_noise_std']:g} → {s['to_noise_std']:g}: "
-                f"+{plus_minus(s['difference'], s['standard_error'], 2)}, {s['verdict']}"
-                for s in missed
-            )
-            + ")"
+        listed = ", ".join(
+            f"{s['from_noise_std']:g} → {s['to_noise_std']:g}: "
+            f"+{plus_minus(s['difference'], s['standard_error'], 2)}, {s['verdict']}"
+            for s in missed
         )
+        label += f" (not at {listed})"
     label += f". Rise above the dip: {peaks_by_level}"
     slope = trend.get("log_log_slope")
     if slope is not None:
@@ -188,23 +180,16 @@ def _noise_answer(results: dict) -> str:
 def _noise_section(results: dict) -> list[str]:
     config = results["run"]["config"]
     noise_peaks = results["noise_peaks"]
+    header = ["s", "R_t = s²", "peak M (parameters)", "excess risk at the peak"]
+    header += ["rise above the dip (dip M)", "floor", "undone", "verdict"]
+    header += [f"excess risk at M = {config['widths'][-1]}"]
     return [
         f"### Peak height against label noise (N = {results['n_train']}, "
         f"{config['epochs']} Adam steps, {config['seeds']} seeds)",
         _noise_answer(results),
         "![excess risk against width for each noise level](double_descent_noise.png)",
         table(
-            [
-                "s",
-                "R_t = s²",
-                "peak M (parameters)",
-                "excess risk at the peak",
-                "rise above the dip (dip M)",
-                "floor",
-                "undone",
-                "verdict",
-                f"excess risk at M = {config['widths'][-1]}",
-            ],
+            header,
             [
                 [
                     p["noise_std"],
@@ -286,20 +271,15 @@ def _noise_method(results: dict) -> str:
 
 def _decay_section(results: dict) -> list[str]:
     config = results["run"]["config"]
+    header = ["M", "parameters", "excess risk, λ = 0", "best λ", "excess risk, best λ"]
+    header += ["train MSE, best λ"]
     return [
         f"### Optimal weight decay (s = {config['decay_noise_std']:g}, λ ∈ "
         f"{{0, {', '.join(f'{wd:g}' for wd in config['weight_decays'])}}})",
         _decay_words(results),
         "![optimal weight decay against none](double_descent_decay.png)",
         table(
-            [
-                "M",
-                "parameters",
-                "excess risk, λ = 0",
-                "best λ",
-                "excess risk, best λ",
-                "train MSE, best λ",
-            ],
+            header,
             [
                 [
                     r["width"],

@@ -1,12 +1,7 @@
 """Sentences, Markdown and answers of the double-descent study, chosen from its results alone.
 
-Every sentence reads numbers that ``double_descent.run`` and
-``double_descent.with_verdicts`` computed: the training curves and their speed
-comparison, the interpolation threshold and the sized threshold contrast of
-each N, the exploratory scan over width, "more data hurts" width by width with
-Holm and its floor, and the epoch-wise scan with its false-discovery control
-and the second-descent share (``jaxnn.verdicts``). Nothing here trains or
-measures.
+Every sentence reads numbers that ``double_descent.run`` and ``with_verdicts`` computed;
+nothing here trains or measures.
 """
 
 from __future__ import annotations
@@ -95,13 +90,9 @@ def speed_sentence(results: dict) -> str:
     missed = [c for c in curves if c["first_epoch_below_1e-3"] is None]
     if not reached:
         return "**No width reaches MSE < 10⁻³** in this run."
-    text = (
-        "**M = "
-        + ", ".join(str(c["width"]) for c in reached)
-        + " reach MSE < 10⁻³** (median epoch "
-        + ", ".join(fmt(c["first_epoch_below_1e-3"]) for c in reached)
-        + ")"
-    )
+    widths = ", ".join(str(c["width"]) for c in reached)
+    epochs = ", ".join(fmt(c["first_epoch_below_1e-3"]) for c in reached)
+    text = f"**M = {widths} reach MSE < 10⁻³** (median epoch {epochs})"
     if missed:
         text += "; " + ", ".join(
             f"M = {c['width']} ({c['n_params']} parameters) plateaus at "
@@ -211,11 +202,7 @@ def epochwise_sentence(results: dict) -> str:
 
 def markdown(results: dict) -> str:
     """Computer assignment 1 for REPORT.md, every number read from ``results``."""
-    sections = [
-        bayes_markdown(results),
-        curves_markdown(results),
-        sweep_markdown(results),
-    ]
+    sections = [bayes_markdown(results), curves_markdown(results), sweep_markdown(results)]
     if len(_n_values(results)) > 1:
         sections.append(more_data_markdown(results))
     if results.get("epochwise"):
@@ -267,6 +254,8 @@ def curves_markdown(results: dict) -> str:
         ]
         for c in curves
     ]
+    header = ["M", "parameters", "first epoch < 1e-3 (median)", "per seed", "first epoch < 1e-5"]
+    header += ["final training MSE (median)"]
     speed = results.get("training_speed") or {"steps": []}
     tests = " ".join(
         f"M = {s['narrow']} vs {s['wide']}: {_pm(s['difference'], s['standard_error'])} epochs "
@@ -279,17 +268,7 @@ def curves_markdown(results: dict) -> str:
             f"### (b) Training curves for M ∈ {{{', '.join(str(c['width']) for c in curves)}}}",
             speed_sentence(results),
             f"![training loss curves]({CURVES_PNG})",
-            table(
-                [
-                    "M",
-                    "parameters",
-                    "first epoch < 1e-3 (median)",
-                    "per seed",
-                    "first epoch < 1e-5",
-                    "final training MSE (median)",
-                ],
-                rows,
-            ),
+            table(header, rows),
             details(
                 "How it was tested",
                 f"Full-batch Adam (learning rate {fmt(config['learning_rate'])}, "
@@ -341,15 +320,16 @@ def sweep_markdown(results: dict) -> str:
         "and the width below it, fixed from the training loss before the test loss is read, "
         "and tests the seeds' window mean against every narrower width (paired one-sided t, "
         "Bonferroni) and against the widest. Double descent needs the rise significant and at "
-        "least its floor (" + verdicts.SPREAD_FLOOR_REASON + ") and the widest width to undo "
-        "at least "
-        + f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} % of it: "
-        + verdicts.SECOND_DESCENT_REASON
-        + ".",
+        f"least its floor ({verdicts.SPREAD_FLOOR_REASON}) and the widest width to undo at least "
+        f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} % of it: {verdicts.SECOND_DESCENT_REASON}.",
         *(_contrast_tests(c) for c in results["threshold_contrasts"]),
         *(_contrast(c) for c in results["threshold_contrasts"][1:]),
         *(bump_sentence(b) for b in results.get("test_loss_bump") or [] if b),
     ]
+    header = ["N", "threshold M (parameters)", "test-MSE peak M: mean"]
+    header += [f"test MSE at M = {min(config['widths'])} / {max(config['widths'])}"]
+    header += ["best M: test MSE", "rise at the threshold ± s.e. (floor)"]
+    header += ["rise undone by the widest", "verdict"]
     return "\n\n".join(
         [
             f"### (c) Width sweep M = {min(config['widths'])}…{max(config['widths'])} "
@@ -357,19 +337,7 @@ def sweep_markdown(results: dict) -> str:
             f"{config['seeds']} seeds)",
             answer,
             f"![double descent sweep]({SWEEP_PNG})",
-            table(
-                [
-                    "N",
-                    "threshold M (parameters)",
-                    "test-MSE peak M: mean",
-                    f"test MSE at M = {min(config['widths'])} / {max(config['widths'])}",
-                    "best M: test MSE",
-                    "rise at the threshold ± s.e. (floor)",
-                    "rise undone by the widest",
-                    "verdict",
-                ],
-                rows,
-            ),
+            table(header, rows),
             details("How it was tested", "\n\n".join(method)),
         ]
     )
@@ -395,6 +363,11 @@ def bump_sentence(bump: dict) -> str:
     )
 
 
+def _sized(c: dict) -> list[str]:
+    """A width's "more data hurts" comparison: difference ± s.e., floor and Holm p."""
+    return [_pm(c["difference"], c["standard_error"]), fmt(c["floor"]), fmt(c["p_holm"], 2)]
+
+
 def more_data_markdown(results: dict) -> str:
     n_small, n_large = _n_values(results)[:2]
     tested = results["more_data_hurts_tested"]
@@ -414,23 +387,13 @@ def more_data_markdown(results: dict) -> str:
                     else "—"
                     for n in (n_small, n_large)
                 ),
-                "—" if c is None else _pm(c["difference"], c["standard_error"]),
-                "—" if c is None else fmt(c["floor"]),
-                "—" if c is None else fmt(c["p_holm"], 2),
-                "—" if c is None else c["verdict"],
+                *(["—"] * 4 if c is None else [*_sized(c), c["verdict"]]),
             ]
         )
     every = table(
         ["M", f"N = {n_large} − N = {n_small} ± s.e.", "floor", "Holm p", "detectable", "verdict"],
         [
-            [
-                c["width"],
-                _pm(c["difference"], c["standard_error"]),
-                fmt(c["floor"]),
-                fmt(c["p_holm"], 2),
-                fmt(c["minimum_detectable"]),
-                c["verdict"],
-            ]
+            [c["width"], *_sized(c), fmt(c["minimum_detectable"]), c["verdict"]]
             for c in tested["comparisons"]
         ],
     )
@@ -446,24 +409,14 @@ def more_data_markdown(results: dict) -> str:
         f"significant at M = {ranges(tested['significant_widths'], grid)}. The first table's "
         "widths are the measured thresholds and the widest (± is the seed standard deviation)."
     )
+    header = ["M", "parameters", f"test MSE, N = {n_small}", f"test MSE, N = {n_large}"]
+    header += ["difference ± s.e.", "floor", "Holm p", "verdict"]
     return "\n\n".join(
         [
             f"### (d) More data can hurt: N = {n_small} vs {n_large}",
             harm_sentence(results) + " " + mechanism_sentence(results),
             f"![test loss for each N]({MORE_DATA_PNG})",
-            table(
-                [
-                    "M",
-                    "parameters",
-                    f"test MSE, N = {n_small}",
-                    f"test MSE, N = {n_large}",
-                    "difference ± s.e.",
-                    "floor",
-                    "Holm p",
-                    "verdict",
-                ],
-                rows,
-            ),
+            table(header, rows),
             details("How it was tested", method + "\n\n" + every),
         ]
     )
@@ -565,12 +518,10 @@ def answers(results: dict) -> list[dict]:
         (
             "CA 1(b)",
             "Training loss for each M (log–log plot)",
-            "Training MSE against epoch for M = "
-            + ", ".join(str(c["width"]) for c in curves)
-            + f" (N = {results['curve_n_train']}, {config['seeds']} seeds, "
+            f"Training MSE against epoch for M = {', '.join(str(c['width']) for c in curves)} "
+            f"(N = {results['curve_n_train']}, {config['seeds']} seeds, "
             f"{fmt(config['curve_epochs'])} full-batch Adam steps); final median MSE "
-            + ", ".join(fmt(c["final_train_loss"]) for c in curves)
-            + ".",
+            f"{', '.join(fmt(c['final_train_loss']) for c in curves)}.",
             CURVES_PNG,
         ),
         (
@@ -641,10 +592,8 @@ def more_data_answer(results: dict) -> str:
     for width in widths:
         pair = [_row_at(results, n, width) for n in (n_small, n_large)]
         if None not in pair:
-            values.append(
-                f"M = {width}: "
-                + " vs ".join(_pm(r["test_loss"], r["test_loss_standard_error"]) for r in pair)
-            )
+            losses = " vs ".join(_pm(r["test_loss"], r["test_loss_standard_error"]) for r in pair)
+            values.append(f"M = {width}: {losses}")
     text = f"Test MSE, N = {n_small} vs {n_large}: " + "; ".join(values) + ". "
     tested = results["more_data_hurts_tested"]
     largest = tested["largest"]
@@ -673,21 +622,17 @@ def summary(results: dict) -> list[str]:
         peak = _by_n(results["test_loss_peak"], n)
         threshold = _by_n(results["interpolation_threshold"], n)
         contrast = _by_n(results["threshold_contrasts"], n) or {}
+        where = "not reached"
+        if threshold:
+            where = f"M = {threshold['width']} ({threshold['n_params']} parameters)"
+        size = ""
+        if contrast.get("tested"):
+            size = f" (rise {fmt(contrast['rise'])}, floor {fmt(contrast['rise_floor'])}, "
+            size += f"{_pct(contrast['undone'])} undone)"
         lines.append(
             f"N = {n}: test MSE peaks at M = {peak['width']} ({fmt(peak['test_loss'])}, "
             f"{fmt(peak['test_loss'] / results['bayes_risk'])} x R_t); interpolation threshold "
-            + (
-                f"M = {threshold['width']} ({threshold['n_params']} parameters)"
-                if threshold
-                else "not reached"
-            )
-            + f"; threshold test: {contrast.get('verdict', 'not tested')}"
-            + (
-                f" (rise {fmt(contrast['rise'])}, floor {fmt(contrast['rise_floor'])}, "
-                f"{_pct(contrast['undone'])} undone)"
-                if contrast.get("tested")
-                else ""
-            )
+            f"{where}; threshold test: {contrast.get('verdict', 'not tested')}{size}"
         )
     tested = results.get("more_data_hurts_tested")
     if tested:

@@ -27,13 +27,7 @@ def with_verdicts(document: dict) -> dict:
     """Every verdict of the study, recomputed from the per-seed numbers the document holds.
 
     Pure: works on the JSON-loaded results (lists, string keys, ``None`` for a
-    diverged seed) and returns a new document. Recomputed: the interpolation
-    thresholds and test-loss peaks, the pre-registered threshold contrasts and the
-    exploratory scans (``peaks``, from the sweep rows' ``test_loss_per_seed``),
-    "more data hurts" with its floor (``tested_harm``), the training-speed
-    comparison (``training_speed``, from the curves' per-seed first epochs), the
-    epoch-wise verdicts (``epochwise_verdicts``) and the ``verdicts`` list that
-    the report's seed-block section compares.
+    diverged seed) and returns a new document.
     """
     document = copy.deepcopy(document)
     n_values = list(dict.fromkeys(row["n_train"] for row in document["sweep"]))
@@ -84,16 +78,8 @@ def epochwise_verdicts(panel: dict) -> dict:
     share it undoes) is kept in ``significant_rise_and_fall``: the ones that fail
     the share are the significant slivers.
 
-    Args:
-        panel: one ``epochwise`` entry of the results.
-
-    Returns:
-        The panel with ``share``, ``nonmonotone`` (one mark per width:
-        ``width``, ``kind``, ``peak_epoch``, ``dip_epoch``, ``later_epoch``, ``rise``,
-        ``fall``, ``undone``, ``rise_floor``, ``q``, ``tested``),
-        ``significant_rise_and_fall``, ``slivers`` (cells), ``double_descent_widths``,
-        ``levels_off_widths``, ``sliver_widths``, ``undone`` (the largest share of a rise
-        that a significant fall undoes) and ``verdict``.
+    ``panel`` is one ``epochwise`` entry of the results; ``undone`` is the largest share
+    of a rise that a significant fall undoes.
     """
     panel = dict(panel)
     mark = functools.partial(_mark, panel["widths"], panel["epochs"])
@@ -110,23 +96,12 @@ def epochwise_verdicts(panel: dict) -> dict:
         for m in scan["marks"]
     ]
     falls = [mark(m, "rise and fall") for m in scan["falls"]]
-    panel |= {
-        "cells_scanned": scan["cells_scanned"],
-        "method": scan["method"],
-        "alpha": scan["alpha"],
-        "slivers": scan["slivers"],
-    }
-    share = verdicts.SECOND_DESCENT_SHARE
+    panel |= {key: scan[key] for key in ("cells_scanned", "method", "alpha", "slivers")}
     double = [m["width"] for m in marks if m["kind"] == verdicts.DOUBLE_DESCENT]
     levels = [m["width"] for m in marks if m["kind"] == verdicts.LEVELS_OFF]
-    if double:
-        verdict = verdicts.DOUBLE_DESCENT
-    elif levels:
-        verdict = verdicts.LEVELS_OFF
-    else:
-        verdict = "none"
+    verdict = verdicts.DOUBLE_DESCENT if double else verdicts.LEVELS_OFF if levels else "none"
     return panel | {
-        "share": share,
+        "share": verdicts.SECOND_DESCENT_SHARE,
         "nonmonotone": marks,
         "significant_rise_and_fall": falls,
         "double_descent_widths": double,
@@ -145,19 +120,14 @@ def interpolation_threshold(rows: Sequence[dict], tol: float) -> dict | None:
     """The smallest width whose seed-median final training loss is below ``tol``."""
     for row in sorted(rows, key=lambda r: r["width"]):
         if row["train_loss_median"] < tol:
-            return {"n_train": row["n_train"], "width": row["width"], "n_params": row["n_params"]}
+            return {key: row[key] for key in ("n_train", "width", "n_params")}
     return None
 
 
 def test_loss_peak(rows: Sequence[dict]) -> dict:
     """The width with the largest seed-mean test loss."""
     row = max(rows, key=lambda r: r["test_loss"])
-    return {
-        "n_train": row["n_train"],
-        "width": row["width"],
-        "n_params": row["n_params"],
-        "test_loss": row["test_loss"],
-    }
+    return {key: row[key] for key in ("n_train", "width", "n_params", "test_loss")}
 
 
 def tested_bump(rows: Sequence[dict]) -> dict | None:
@@ -224,9 +194,7 @@ def welch_greater(larger: dict, smaller: dict) -> dict:
     }
 
 
-def tested_harm(
-    rows_by_n: dict[int, list[dict]], small: int, large: int, alpha: float = peaks.SIGNIFICANCE
-) -> dict:
+def tested_harm(rows_by_n: dict[int, list[dict]], small: int, large: int) -> dict:
     """Widths where the larger N has a higher test loss, tested width by width with Holm and sized.
 
     The two sizes train on independent draws, so each width's test is Welch's
@@ -238,18 +206,14 @@ def tested_harm(
     difference is the one-sided t-test's at 80 % power with Welch's degrees of
     freedom, at Holm's first-step level α/m (the strictest a width meets).
 
-    Returns:
-        ``{"widths_compared", "method", "alpha", "floor_reason", "significant_widths",
-        "harmful_widths", "below_floor_widths", "p_holm": {width: p}, "comparisons":
-        [{"width", "difference", "standard_error", "p", "p_holm", "floor",
-        "minimum_detectable", "verdict"}], "largest"}``; ``largest`` is the harmful
-        width with the largest difference, else the width with the largest difference.
+    ``largest`` is the harmful width with the largest difference, else the width with
+    the largest difference.
     """
+    alpha = peaks.SIGNIFICANCE
     by_width = {r["width"]: r for r in rows_by_n[small]}
     compared = [(r, by_width[r["width"]]) for r in rows_by_n[large] if r["width"] in by_width]
     sizes = [welch_greater(larger, smaller) for larger, smaller in compared]
-    p_values = [size["p"] for size in sizes]
-    adjusted = stats.holm(p_values)
+    adjusted = stats.holm([size["p"] for size in sizes])
     level = alpha / max(1, len(compared))
     comparisons = []
     for (larger, _), p_holm, size in zip(compared, adjusted, sizes):
@@ -264,7 +228,6 @@ def tested_harm(
             floor=size["floor"],
             standard_error=size["standard_error"],
             minimum_detectable=detectable,
-            alpha=alpha,
         )
         comparisons.append(
             {
@@ -297,7 +260,7 @@ def tested_harm(
     }
 
 
-def training_speed(curves: Sequence[dict], label: str = "1e-3", alpha: float = peaks.SIGNIFICANCE):
+def training_speed(curves: Sequence[dict], label: str = "1e-3") -> dict:
     """Are wider models faster, in epochs, to reach training MSE below 10^-3? Sized per step.
 
     Each pair of neighbouring widths that every seed brought below the threshold
@@ -306,40 +269,30 @@ def training_speed(curves: Sequence[dict], label: str = "1e-3", alpha: float = p
     direction of the mean, doubled), judged against the pooled seed spread of the
     two widths' epochs (``verdicts.judge``).
 
-    Returns:
-        ``{"threshold", "steps": [{"narrow", "wide", "difference", "standard_error",
-        "p", "floor", "direction", "verdict"}], "verdict"}``: ``difference`` is the
-        narrow width's epochs minus the wide one's (positive: wider is faster);
-        ``verdict`` is ``"faster"`` or ``"slower"`` when every step is an effect in
-        that direction, else ``"not established"`` (``"untested"`` with fewer than
-        two widths that reach the threshold).
+    A step's ``difference`` is the narrow width's epochs minus the wide one's (positive:
+    wider is faster); ``verdict`` is ``"faster"`` or ``"slower"`` when every step is an
+    effect in that direction, else ``"not established"`` (``"untested"`` with fewer than
+    two widths that reach the threshold).
     """
     key = f"first_epoch_below_{label}_per_seed"
-    reached = [
-        c
-        for c in sorted(curves, key=lambda c: c["width"])
-        if c.get(key) and all(e is not None for e in c[key])
-    ]
+    by_width = sorted(curves, key=lambda c: c["width"])
+    reached = [c for c in by_width if c.get(key) and all(e is not None for e in c[key])]
     steps = []
     for narrow, wide in itertools.pairwise(reached):
         a, b = (np.asarray(c[key], np.float64) for c in (narrow, wide))
         difference = stats.paired_difference(a, b)
-        mean = difference["mean"]
+        mean, error = difference["mean"], difference["standard_error"]
         one_sided = difference["p_greater"] if mean >= 0 else 1.0 - difference["p_greater"]
         p = min(1.0, 2.0 * one_sided) if math.isfinite(one_sided) else None
         judged = verdicts.judge(
-            abs(mean),
-            p,
-            floor=verdicts.spread_floor(a, b),
-            standard_error=difference["standard_error"],
-            alpha=alpha,
+            abs(mean), p, floor=verdicts.spread_floor(a, b), standard_error=error
         )
         steps.append(
             {
                 "narrow": narrow["width"],
                 "wide": wide["width"],
                 "difference": mean,
-                "standard_error": difference["standard_error"],
+                "standard_error": error,
                 "p": p,
                 "floor": judged["floor"],
                 "direction": "faster" if mean > 0 else "slower",

@@ -72,7 +72,7 @@ from jax.scipy.linalg import cho_factor, cho_solve
 
 from jaxnn import io, placement, precision, validation, verdicts
 from jaxnn.formatting import details, fmt, p_text, plus_minus, table
-from jaxnn.studies import NoProgress, Progress
+from jaxnn.studies import NoProgress
 
 # Points with |p - n| below this are measured but not checked against the formula: their
 # risk has infinite variance for |p - n| <= 3, and at 4 the standard error itself is unreliable.
@@ -107,28 +107,7 @@ class Config:
     beta_norm: float = 1.0
     # Through the threshold but not at p = n, where the expected risk is infinite and a
     # sample mean estimates nothing (``--ps`` may still ask for it).
-    ps: tuple[int, ...] = (
-        10,
-        20,
-        30,
-        40,
-        50,
-        60,
-        70,
-        80,
-        90,
-        95,
-        98,
-        102,
-        105,
-        110,
-        120,
-        150,
-        200,
-        250,
-        300,
-        400,
-    )
+    ps: tuple[int, ...] = (*range(10, 91, 10), 95, 98, 102, 105, 110, 120, 150, 200, 250, 300, 400)
     seeds: int = 1500
     seed: int = 0
     chunk_seeds: int = 250
@@ -177,21 +156,9 @@ FULL = Config(
 def theoretical_excess_risk(p: int, n: int, noise_std: float, beta_norm: float) -> float:
     r"""E‖β̂ − β‖² of minimum-norm least squares with Gaussian design, exact at finite n.
 
-    .. math::
-
-        s^2 \frac{p}{n-p-1} \ (p \le n-2), \qquad
-        s^2 \frac{n}{p-n-1} + r^2\Bigl(1 - \frac np\Bigr) \ (p \ge n+2)
-
-    (Belkin, Hsu, Xu 2019, for Gaussian design at finite n; Hastie et al. 2019 for its
-    proportional limit).
-
-    Args:
-        p: features. n: training points. noise_std: s. beta_norm: r = ‖β‖.
-
-    Returns:
-        The expectation as a float; ``math.inf`` for :math:`|p - n| \le 1` and s > 0, where the
-        mean of the inverse Wishart trace diverges (with s = 0 the risk is the bias alone,
-        finite everywhere).
+    The module docstring's formula (Belkin, Hsu, Xu 2019; Hastie et al. 2019 for its
+    proportional limit); ``math.inf`` for :math:`|p - n| \le 1` and s > 0, where the mean of
+    the inverse Wishart trace diverges (with s = 0 the risk is the bias alone, finite).
 
     Example:
         >>> round(theoretical_excess_risk(50, 100, 0.5, 1.0), 4)
@@ -211,13 +178,8 @@ def min_norm_solution(x: jax.Array, y: jax.Array) -> jax.Array:
 
     :math:`\hat\beta = (X^\top X)^{-1}X^\top y` when p ≤ n (least squares) and
     :math:`\hat\beta = X^\top(XX^\top)^{-1}y` when p > n (the interpolator of smallest
-    norm, which lies in the row space of X). The branch is on static shapes.
-
-    Args:
-        x: the design, ``[n, p]``. y: targets, ``[n]``.
-
-    Returns:
-        β̂, ``[p]``.
+    norm, which lies in the row space of X). The branch is on static shapes: x ``[n, p]``,
+    y ``[n]``.
     """
     n, p = x.shape
     if p <= n:
@@ -225,22 +187,12 @@ def min_norm_solution(x: jax.Array, y: jax.Array) -> jax.Array:
     return x.T @ cho_solve(cho_factor(x @ x.T), y)
 
 
-def min_norm_excess_risk(
-    key: jax.Array, p: int, n: int, noise_std: float, beta_norm: float
-) -> jax.Array:
+def min_norm_excess_risk(key: jax.Array, p: int, n: int, noise_std: float, beta_norm: float):
     """‖β̂ − β‖² for one draw of β (uniform on the sphere of radius ``beta_norm``), X and ε.
 
     Solves in the default float dtype (float64 under ``jax.enable_x64``) from float32
     normal draws; ``p`` and ``n`` are static. For isotropic test inputs this is exactly
     the excess test risk of the draw.
-
-    Args:
-        key: a typed key; one standard normal draw of p + np + n numbers gives β's direction,
-            X (row by row) and ε.
-        p: features. n: training points. noise_std: s. beta_norm: ‖β‖.
-
-    Returns:
-        A scalar.
     """
     # One draw sliced into β's direction, X and ε rather than three keyed streams: each
     # threefry call adds about a second of XLA compilation on CPU, paid once per p. The
@@ -256,35 +208,24 @@ def min_norm_excess_risk(
     return jnp.sum((min_norm_solution(x, y) - beta) ** 2)
 
 
-def excess_risks(
-    key: jax.Array, seed_ids: jax.Array, *, p: int, n: int, noise_std: float, beta_norm: float
-) -> jax.Array:
-    """``excess_risk[seed]``: the one-draw risk vmapped over ``fold_in(key, seed_id)``.
-
-    A draw depends only on ``key`` and its seed id, so any chunking of the ids (and
-    any sharding of them over devices) gives the same numbers.
-    """
-
-    def one(seed_id):
-        return min_norm_excess_risk(jax.random.fold_in(key, seed_id), p, n, noise_std, beta_norm)
-
-    return jax.vmap(one)(seed_ids)
-
-
 @functools.lru_cache(maxsize=256)
-def make_excess_risk_fn(
-    p: int, n: int, noise_std: float, beta_norm: float, matmul_precision: str = precision.DEFAULT
-):
+def make_excess_risk_fn(p, n, noise_std, beta_norm, matmul_precision=precision.DEFAULT):
     """``excess_risk_fn(key_p, seed_ids) -> excess_risk[seed]``, jitted and pinned to the precision.
 
-    One compilation per p: the shapes of X differ between p, so the study loops over p in
-    Python rather than padding every design to the largest p, which would cost
-    max(ps)/p times the flops at small p. Cached, so a second run with the same set-up
-    (another seed, more draws) compiles nothing.
+    The one-draw risk vmapped over ``fold_in(key_p, seed_id)``: a draw depends only on the
+    key and its seed id, so any chunking of the ids (and any sharding of them over devices)
+    gives the same numbers. One compilation per p: the shapes of X differ between p, so the
+    study loops over p in Python rather than padding every design to the largest p, which
+    would cost max(ps)/p times the flops at small p. Cached, so a second run with the same
+    set-up (another seed, more draws) compiles nothing.
     """
 
     def excess_risk_fn(key, seed_ids):
-        return excess_risks(key, seed_ids, p=p, n=n, noise_std=noise_std, beta_norm=beta_norm)
+        def one(seed_id):
+            key_draw = jax.random.fold_in(key, seed_id)
+            return min_norm_excess_risk(key_draw, p, n, noise_std, beta_norm)
+
+        return jax.vmap(one)(seed_ids)
 
     return jax.jit(precision.pinned(excess_risk_fn, matmul_precision))
 
@@ -308,23 +249,6 @@ def chunk_size(config: Config, sharding) -> int:
     return -(-min(config.chunk_seeds, config.seeds) // devices) * devices
 
 
-@functools.lru_cache(maxsize=256)
-def _compiled(
-    p: int,
-    n: int,
-    noise_std: float,
-    beta_norm: float,
-    matmul_precision: str,
-    x64: bool,
-    chunk: int,
-    sharding,
-):
-    seed_ids = jax.ShapeDtypeStruct((chunk,), jnp.uint32, sharding=sharding)
-    excess_risk_fn = make_excess_risk_fn(p, n, noise_std, beta_norm, matmul_precision)
-    with jax.enable_x64(x64):  # thread-local: set it here, on the thread that compiles
-        return excess_risk_fn.lower(jax.random.key(0), seed_ids).compile()
-
-
 def compile_excess_risk_fn(p: int, config: Config, mesh=None):
     """The compiled ``excess_risk_fn`` for one chunk of draws at p (ahead of time, cached).
 
@@ -332,27 +256,18 @@ def compile_excess_risk_fn(p: int, config: Config, mesh=None):
     that ``run`` can build the next p's program on another thread.
     """
     sharding = seed_sharding(mesh)
-    return _compiled(
-        p,
-        config.n,
-        config.noise_std,
-        config.beta_norm,
-        config.matmul_precision,
-        config.dtype == "float64",
-        chunk_size(config, sharding),
-        sharding,
-    )
+    setup = (config.n, config.noise_std, config.beta_norm, config.matmul_precision)
+    return _compiled(p, setup, config.dtype == "float64", chunk_size(config, sharding), sharding)
 
 
-def measure(
-    key: jax.Array,
-    p: int,
-    config: Config,
-    *,
-    mesh=None,
-    progress: Progress | None = None,
-    excess_risk_fn=None,
-) -> np.ndarray:
+@functools.lru_cache(maxsize=256)
+def _compiled(p: int, setup: tuple, x64: bool, chunk: int, sharding):
+    seed_ids = jax.ShapeDtypeStruct((chunk,), jnp.uint32, sharding=sharding)
+    with jax.enable_x64(x64):  # thread-local: set it here, on the thread that compiles
+        return make_excess_risk_fn(p, *setup).lower(jax.random.key(0), seed_ids).compile()
+
+
+def measure(key, p: int, config: Config, *, mesh=None, progress=None, excess_risk_fn=None):
     """``excess_risk[seed]`` for ``config.seeds`` draws at p, in chunks of ``chunk_seeds``.
 
     With a mesh of accelerators, each chunk's seed ids are sharded over its devices (see
@@ -408,11 +323,6 @@ def theory_curve(config: Config) -> dict:
     }
 
 
-def _spread(row: dict) -> float:
-    """One draw's standard deviation at this p, from the mean's standard error."""
-    return row["standard_error"] * math.sqrt(row["n_seeds"])
-
-
 def _above(a: dict, b: dict) -> dict:
     """``a`` over ``b``: the difference of two independent means, its z-test and its floor.
 
@@ -425,7 +335,9 @@ def _above(a: dict, b: dict) -> dict:
     difference = a["excess_risk"] - b["excess_risk"]
     error = math.hypot(a["standard_error"], b["standard_error"])
     p = float(scipy_stats.norm.sf(difference / error)) if error > 0 else math.nan
-    floor = math.sqrt((_spread(a) ** 2 + _spread(b) ** 2) / 2)
+    # One draw's standard deviation at each p, from the mean's standard error.
+    spread_a, spread_b = (r["standard_error"] * math.sqrt(r["n_seeds"]) for r in (a, b))
+    floor = math.sqrt((spread_a**2 + spread_b**2) / 2)
     return verdicts.judge(difference, p, floor=floor, standard_error=error)
 
 
@@ -484,18 +396,15 @@ def with_verdicts(document: dict) -> dict:
     return document | io.to_jsonable({"descent": descent_verdict(document["rows"], document["n"])})
 
 
-def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = None) -> dict:
+def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     """Measures the excess risk at every p and checks it against the formula.
 
     One progress unit per draw; with ``run_dir``, each finished p is kept as a part
     (``p<p>``) and reused on ``--resume``. The programs are compiled in ``config.dtype``
     whatever the caller's ``jax_enable_x64``, so the numbers are fixed by the config alone.
 
-    Returns:
-        ``rows`` (one per p: ``p, n, noise_std, excess_risk, standard_error, theory,
-        n_seeds, z_score, within_3_se, checked``), the check summary
-        (``all_within_3_se_away_from_threshold``, ``n_checked``, ``n_within_3_se``,
-        ``largest_abs_z_score``), the measured ``peak``, and ``theory_curve``.
+    Returns ``rows`` (one per p, ``summarize_p``), the check's summary, the measured
+    ``peak``, the ``descent`` verdict and ``theory_curve``.
     """
     progress = progress or NoProgress()
     progress.start(config.seeds * len(config.ps), "draw")
@@ -516,14 +425,8 @@ def run(config: Config, *, mesh=None, run_dir=None, progress: Progress | None = 
                 risks = saved[p]["excess_risk"]
                 progress(config.seeds)
             else:
-                risks = measure(
-                    key,
-                    p,
-                    config,
-                    mesh=mesh,
-                    progress=progress,
-                    excess_risk_fn=programs[p].result(),
-                )
+                fn = programs[p].result()
+                risks = measure(key, p, config, mesh=mesh, progress=progress, excess_risk_fn=fn)
                 if run_dir:
                     run_dir.save_part(f"p{p}", {"excess_risk": risks})
             rows.append(summarize_p(risks, p, config))
@@ -649,19 +552,15 @@ def markdown(results: dict) -> str:
                 for row in rows
             ],
         ),
+        details("How it was tested", _method(results)),
     ]
-    out.append(details("How it was tested", _method(results)))
     return "\n\n".join(out)
 
 
 def _method(results: dict) -> str:
     """The folded method: the design, the check against the formula, the verdict's test."""
-    n, r, margin, rows = (
-        results["n"],
-        results["beta_norm"],
-        results["check_margin"],
-        results["rows"],
-    )
+    n, r, margin = results["n"], results["beta_norm"], results["check_margin"]
+    rows = results["rows"]
     checked = [row for row in rows if row["checked"] and row["z_score"] is not None]
     misses = [row for row in checked if not row["within_3_se"]]
     method = (
@@ -677,13 +576,8 @@ def _method(results: dict) -> str:
         f"with |p − n| ≥ {margin} the measured risk lies within three standard errors of the "
         f"formula (largest |z| = {fmt(results['largest_abs_z_score'])})"
     )
-    method += (
-        "; "
-        + ", ".join(f"p = {row['p']} misses with z = {fmt(row['z_score'])}" for row in misses)
-        + ". "
-        if misses
-        else ". "
-    )
+    listed = ", ".join(f"p = {row['p']} misses with z = {fmt(row['z_score'])}" for row in misses)
+    method += f"; {listed}. " if misses else ". "
     near = [row for row in rows if not row["checked"]]
     if near:
         method += (
