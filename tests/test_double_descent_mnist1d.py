@@ -224,7 +224,6 @@ def test_seed_tiers_give_narrow_widths_more_seeds_and_one_sweep_per_count():
         model="mlp", label_noise=0.1, widths=(2, 4, 8, 16), seeds=2, more_seeds=((8, 4), (2, 6))
     )
     assert [curve.seeds_at(w) for w in curve.widths] == [6, 4, 4, 2]
-    assert curve.tiers() == [(2, (16,)), (4, (4, 8)), (6, (2,))]
     assert curve.max_seeds == 6
     with pytest.raises(ValueError, match="^more_seeds:"):
         study.Curve(model="mlp", label_noise=0.0, widths=(4,), seeds=2, more_seeds=((4, 0),))
@@ -309,7 +308,7 @@ def test_threshold_contrast_uses_the_seeds_each_pair_of_widths_shares():
         _row(8, [0.0] * 3, [0.51, 0.52, 0.50]),
         _row(16, [0.0] * 2, [0.40, 0.41]),
     ]
-    curve = study.Curve(model="mlp", label_noise=0.1, widths=(2, 4, 8, 16), seeds=2)
+    curve = {"model": "mlp", "label_noise": 0.1}
     contrast = analysis.threshold_contrast(curve, rows, n_train=40)
     assert contrast["window_values"] == [4, 8] and contrast["rise_versus_value"] == 2
     window = np.mean([[0.50, 0.53, 0.52], [0.51, 0.52, 0.50]], axis=0)
