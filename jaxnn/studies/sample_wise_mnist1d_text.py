@@ -180,11 +180,8 @@ def _shift_sentence(shift: dict) -> str:
 
 
 def _curve_table(results: dict, curve: dict) -> str:
-    rows = [
-        r
-        for r in results["rows"]
-        if r["label_noise"] == curve["label_noise"] and r["width"] == curve["width"]
-    ]
+    cell = (curve["label_noise"], curve["width"])
+    rows = [r for r in results["rows"] if (r["label_noise"], r["width"]) == cell]
     window = curve.get("window_values") or []
     body = [
         [
@@ -321,9 +318,7 @@ def markdown(results: dict) -> str:
                 + " ".join(_shift_sentence(s) for s in shifts),
             )
         )
-    numbers = []
-    for curve in curves:
-        numbers += [f"**{curve_title(curve)}**", _curve_table(results, curve)]
+    numbers = [part for c in curves for part in (f"**{curve_title(c)}**", _curve_table(results, c))]
     out.append(details("Numbers for every N", "\n\n".join(numbers)))
     return "\n\n".join(out)
 
