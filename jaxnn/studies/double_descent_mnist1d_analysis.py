@@ -171,11 +171,9 @@ def epochwise_test(panel: dict) -> dict:
     when a cell's rise is at least its seed-spread floor and its fall undoes at
     least ``verdicts.SECOND_DESCENT_SHARE`` of it; a width whose significant
     rise falls back by less is *overfitting that levels off*; the panel's
-    ``verdict`` is the strongest of its widths'.
-
-    A panel without per-seed curves (files written before they were stored) is
-    not tested; ``largest_rise`` still sizes it on seed means: the largest rise
-    of any width over an earlier epoch, and the share its later epochs undo.
+    ``verdict`` is the strongest of its widths'. ``largest_rise`` sizes the panel on
+    seed means: the largest rise of any width over an earlier epoch, and the share
+    its later epochs undo.
     """
     means = np.asarray(panel["test_error"], np.float64)  # [width, epoch]
     epochs, widths = panel["epochs"], panel["widths"]
@@ -185,14 +183,6 @@ def epochwise_test(panel: dict) -> dict:
             size = verdicts.undone_share(curve, j)
             if math.isfinite(size["rise"]) and (largest is None or size["rise"] > largest["rise"]):
                 largest = {"width": widths[w], "peak_epoch": epochs[j], **size}
-    base = {"share": verdicts.SECOND_DESCENT_SHARE, "largest_rise": largest}
-    if panel.get("test_error_per_seed") is None:
-        return base | {
-            "tested": False,
-            "verdict": "not tested",
-            "reason": "the file holds seed means only; a rerun stores the per-seed curves",
-            "marks": [],
-        }
     curves = np.asarray(panel["test_error_per_seed"], np.float64)  # [width, seed, epoch]
     scan = peaks.nonmonotone_cells(curves)
     marks = [
@@ -213,7 +203,9 @@ def epochwise_test(panel: dict) -> dict:
         verdict = verdicts.LEVELS_OFF
     else:
         verdict = "no rise detected"
-    return base | {
+    return {
+        "share": verdicts.SECOND_DESCENT_SHARE,
+        "largest_rise": largest,
         "tested": True,
         "verdict": verdict,
         **{key: scan[key] for key in ("cells_scanned", "method", "alpha", "slivers")},

@@ -395,8 +395,6 @@ def _epochwise_answer(panel: dict) -> str:
     test = panel["nonmonotone"]
     title = curve_title(panel)
     needed = f"≥ {fmt(100 * test['share'])} % needed"
-    if not test["tested"]:
-        return f"{title}: {_largest_words(panel)} ({needed})."
     marks = test["marks"]
     symbol = _symbol(panel)
     if test["verdict"] == verdicts.DOUBLE_DESCENT:
@@ -435,12 +433,11 @@ def _epochwise_method(results: dict) -> str:
     rows = []
     for panel in results["epochwise"]:
         test = panel["nonmonotone"]
-        if test["tested"]:
-            parts.append(
-                f"{curve_title(panel)}: {fmt(test['cells_scanned'])} cells scanned, "
-                f"{test['slivers']} significant rise-and-falls whose fall undoes less than "
-                f"{fmt(100 * test['share'])} % of the rise (slivers, not double descent)."
-            )
+        parts.append(
+            f"{curve_title(panel)}: {fmt(test['cells_scanned'])} cells scanned, "
+            f"{test['slivers']} significant rise-and-falls whose fall undoes less than "
+            f"{fmt(100 * test['share'])} % of the rise (slivers, not double descent)."
+        )
         for m in test["marks"]:
             rows.append(
                 [
@@ -498,13 +495,7 @@ def markdown(results: dict) -> str:
         else "No published curve matches these curves.",
         details("The published curves, width by width", _published_method(results)),
         "### Error against epoch",
-        (
-            ""
-            if all(p["nonmonotone"]["tested"] for p in results["epochwise"])
-            else "**Not tested**: this file holds seed means only (a rerun stores the per-seed "
-            "curves the test needs). The sizes on seed means: "
-        )
-        + " ".join(_epochwise_answer(panel) for panel in results["epochwise"]),
+        " ".join(_epochwise_answer(panel) for panel in results["epochwise"]),
         "![MNIST-1D error against epoch](double_descent_mnist1d_epochwise.png)",
         details("How it was tested", _epochwise_method(results)),
     ]
@@ -614,8 +605,6 @@ def _epochwise_short(panels: list[dict]) -> str:
             f"{_symbol(largest)} = {big['width']}), is {error_rate(big['undone'])} undone "
             f"(≥ {fmt(100 * tests[0]['share'])} % needed)"
         )
-    if not all(t["tested"] for t in tests):
-        return f"Not tested on this file (seed means only; a rerun stores per-seed curves); {size}."
     if double:
         return (
             "**Yes** in "
