@@ -379,17 +379,6 @@ def _symbol(curve: dict) -> str:
     return "M" if curve["model"] == "mlp" else "C"
 
 
-def _largest_words(panel: dict) -> str:
-    largest = panel["nonmonotone"].get("largest_rise")
-    if not largest:
-        return "no width's test error rises over an earlier epoch"
-    return (
-        f"the largest seed-mean rise, {pt(largest['rise'])} at {_symbol(panel)} = "
-        f"{largest['width']} (epoch {largest['peak_epoch']}), is {error_rate(largest['undone'])} "
-        f"undone by later epochs"
-    )
-
-
 def _epochwise_answer(panel: dict) -> str:
     """One curve's epoch-wise verdict with its size (``epochwise_test``)."""
     test = panel["nonmonotone"]
@@ -415,7 +404,14 @@ def _epochwise_answer(panel: dict) -> str:
             f"{best['peak_epoch']}, and later epochs undo {error_rate(best['undone'])} of it "
             f"({needed})."
         )
-    return f"{title}: **no significant rise above its floor** in epochs; {_largest_words(panel)}."
+    head = f"{title}: **no significant rise above its floor** in epochs; "
+    if not (largest := test["largest_rise"]):
+        return head + "no width's test error rises over an earlier epoch."
+    return head + (
+        f"the largest seed-mean rise, {pt(largest['rise'])} at {symbol} = {largest['width']} "
+        f"(epoch {largest['peak_epoch']}), is {error_rate(largest['undone'])} undone by later "
+        "epochs."
+    )
 
 
 def _epochwise_method(results: dict) -> str:

@@ -349,23 +349,17 @@ def cell_row(result, label_noise: float, width: int, n_train: int) -> dict:
     return row
 
 
-def scan(rows: Sequence[dict], metric: str = "test_error") -> dict | None:
-    """The exploratory scan: ``peaks.peak_of`` over the N axis (Holm over the N's scanned)."""
-    peak = peaks.peak_of([row[f"{metric}_per_seed"] for row in rows])
-    if peak is None:
-        return None
-    out = {"metric": metric, **peak}
-    if peak["index"] is not None:
-        out["n_train"] = rows[peak["index"]]["n_train"]
-        out["dip_n_train"] = rows[peak["dip_index"]]["n_train"]
-    return out
-
-
 def curve_summary(label_noise: float, width: int, rows: Sequence[dict]) -> dict:
     """One curve's threshold (training error), pre-registered contrast and scan (test error)."""
     n_train = [row["n_train"] for row in rows]
     train = [row["train_error_per_seed"] for row in rows]
     threshold = locate_threshold(train)
+    test = [row["test_error_per_seed"] for row in rows]
+    scan = peaks.peak_of(test)  # the exploratory scan, Holm over the N's scanned
+    if scan is not None:
+        scan = {"metric": "test_error", **scan}
+        if scan["index"] is not None:
+            scan |= {"n_train": n_train[scan["index"]], "dip_n_train": n_train[scan["dip_index"]]}
     curve = {
         "name": curve_name(width, label_noise),
         "label_noise": label_noise,
@@ -375,7 +369,7 @@ def curve_summary(label_noise: float, width: int, rows: Sequence[dict]) -> dict:
         "threshold": threshold,
         "threshold_n_train": None if threshold["index"] is None else n_train[threshold["index"]],
         "per_seed_threshold_n_train": per_seed_thresholds(train, n_train),
-        "test_error_scan": scan(rows, "test_error"),
+        "test_error_scan": scan,
     }
     if threshold["index"] is not None:
         curve["params_per_example"] = rows[0]["n_params"] / n_train[threshold["index"]]
@@ -383,7 +377,6 @@ def curve_summary(label_noise: float, width: int, rows: Sequence[dict]) -> dict:
         curve["contrast"] = None
         return curve
     # The window is the threshold's N and the next larger one (the first N some seed misses).
-    test = [row["test_error_per_seed"] for row in rows]
     contrast = peaks.contrast_at_threshold(test, n_train, n_train[threshold["index"]], neighbour=1)
     curve["window_values"] = contrast["window_values"]
     smaller = rows[: threshold["window"][0]]
