@@ -502,8 +502,7 @@ def _epochwise_sentence(panel: dict, curve: dict) -> str:
     """Where the peak width's test error is lowest in epochs, against where it ends."""
     peak = curve["test_error_peak"]
     if peak is None or peak["width"] is None:
-        width = panel["widths"][-1]
-        which = "the widest model"
+        width, which = panel["widths"][-1], "the widest model"
     else:
         width, which = peak["width"], "the exploratory peak width"
     errors = np.asarray(panel["test_error"][panel["widths"].index(width)], np.float64)

@@ -416,13 +416,8 @@ def threshold_shift(curves: Sequence[dict]) -> list[dict]:
         if len(level) < 2:
             continue
         narrow, wide = level[0], level[-1]
-        pairs = [
-            (a, b)
-            for a, b in zip(
-                narrow["per_seed_threshold_n_train"], wide["per_seed_threshold_n_train"]
-            )
-            if a is not None and b is not None
-        ]
+        seeds = zip(narrow["per_seed_threshold_n_train"], wide["per_seed_threshold_n_train"])
+        pairs = [(a, b) for a, b in seeds if a is not None and b is not None]
         larger = sum(b > a for a, b in pairs)
         smaller = sum(b < a for a, b in pairs)
         untied = larger + smaller
