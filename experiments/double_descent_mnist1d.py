@@ -27,10 +27,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--curves", help="model:label-noise pairs, e.g. 'mlp:0,cnn:0.15'")
     parser.add_argument("--mlp-widths", help="hidden units of the MLP curves, e.g. '2:64:2,100'")
-    parser.add_argument(
-        "--cnn-widths",
-        help="channels of the CNN curves, e.g. '2:28:2,40'",
-    )
+    parser.add_argument("--cnn-widths", help="channels of the CNN curves, e.g. '2:28:2,40'")
     parser.add_argument("--epochs", type=cli.int_in(1, 10**6), help="passes over the training set")
     args = parser.parse_args(argv)
     config = cli.configure(study, args)

@@ -83,21 +83,15 @@ def generate(config: MNIST1DConfig) -> Dataset:
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
-    args.num_samples, args.train_split, args.seed = (
-        config.num_samples,
-        config.train_split,
-        config.seed,
-    )
+    vars(args).update(dataclasses.asdict(config))  # num_samples, train_split, seed
     state = np.random.get_state()
     try:
         raw = make_dataset(args)
     finally:
         np.random.set_state(state)
+    x, y, x_test, y_test = (raw[k] for k in ("x", "y", "x_test", "y_test"))
     return Dataset(
-        raw["x"].astype(np.float32),
-        raw["y"].astype(np.int32),
-        raw["x_test"].astype(np.float32),
-        raw["y_test"].astype(np.int32),
+        x.astype(np.float32), y.astype(np.int32), x_test.astype(np.float32), y_test.astype(np.int32)
     )
 
 

@@ -31,14 +31,6 @@ CELLS = (
 )
 
 
-def _text(outputs: list[dict]) -> str:
-    parts = []
-    for output in outputs:
-        text = output.get("text", "")
-        parts.append("".join(text) if isinstance(text, list) else text)
-    return "".join(parts)
-
-
 def parse_cell_output(text: str) -> dict:
     """``{"epochs", "rows", "wall_time_seconds"}`` from one training cell's printed text.
 
@@ -69,7 +61,7 @@ def parse_cell_output(text: str) -> dict:
     if wall and any(wall.groups()):
         hours, minutes, secs = (float(g) if g else 0.0 for g in wall.groups())
         seconds = round(3600 * hours + 60 * minutes + secs)
-    return {"epochs": epochs.pop() if epochs else None, "rows": rows, "wall_time_seconds": seconds}
+    return {"epochs": epochs.pop() if epochs else None, "wall_time_seconds": seconds, "rows": rows}
 
 
 def transcribe(notebook: dict) -> list[dict]:
@@ -91,12 +83,10 @@ def transcribe(notebook: dict) -> list[dict]:
         )
         if cell is None:
             raise ValueError(f"notebook: no code cell opens with {opening.splitlines()[0]!r}")
-        parsed = parse_cell_output(_text(cell.get("outputs", [])))
+        # A stream's "text" is a string or a list of lines: "".join reads either.
+        printed = "".join("".join(output.get("text", "")) for output in cell.get("outputs", []))
+        parsed = parse_cell_output(printed)
         if not parsed["rows"]:
             raise ValueError(f"notebook: the cell {title!r} printed no widths")
-        curves.append(
-            {"model": model, "label_noise": label_noise, "title": title}
-            | {"epochs": parsed["epochs"], "wall_time_seconds": parsed["wall_time_seconds"]}
-            | {"rows": parsed["rows"]}
-        )
+        curves.append({"model": model, "label_noise": label_noise, "title": title, **parsed})
     return curves

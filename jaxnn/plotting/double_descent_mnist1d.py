@@ -8,53 +8,25 @@ import numpy as np
 from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from jaxnn.plotting import log_axis_with_plain_ticks, new_figure, save_figure
+from jaxnn.studies.double_descent_mnist1d_analysis import curve_rows
 from jaxnn.studies.double_descent_mnist1d_text import curve_title
 
 TEST, TRAIN = "tab:blue", "tab:orange"
 
 
-def _rows(results: dict, curve: dict) -> list[dict]:
-    return sorted(
-        (
-            r
-            for r in results["rows"]
-            if r["model"] == curve["model"] and r["label_noise"] == curve["label_noise"]
-        ),
-        key=lambda r: r["width"],
-    )
-
-
 def _band(ax, widths, rows, metric, scale, color, style, label):
     mean = scale * np.array([r[metric] for r in rows], np.float64)
-    error = scale * np.array(
-        [
-            np.nan if r[f"{metric}_standard_error"] is None else r[f"{metric}_standard_error"]
-            for r in rows
-        ],
-        np.float64,
-    )
-    ax.fill_between(
-        widths,
-        mean - np.nan_to_num(error),
-        mean + np.nan_to_num(error),
-        color=color,
-        alpha=0.25,
-        lw=0,
-    )
+    error = np.nan_to_num(scale * np.array([r[f"{metric}_standard_error"] for r in rows], float))
+    ax.fill_between(widths, mean - error, mean + error, color=color, alpha=0.25, lw=0)
     ax.plot(widths, mean, style, color=color, lw=1.6, ms=3, label=label)
 
 
 def _published(results: dict, curve: dict) -> list[dict] | None:
     """Every printed row of the notebook's curve of this model and noise level."""
-    match = next(
-        (
-            c
-            for c in results.get("reference_curves", [])
-            if (c["model"], c["label_noise"]) == (curve["model"], curve["label_noise"])
-        ),
-        None,
-    )
-    return None if match is None else match["rows"]
+    for c in results.get("reference_curves", []):
+        if (c["model"], c["label_noise"]) == (curve["model"], curve["label_noise"]):
+            return c["rows"]
+    return None
 
 
 def _width_panel(ax, results: dict, curve: dict, rows: list, kind: str, scale: float) -> None:
@@ -102,7 +74,7 @@ def plot_widths(results: dict, path) -> Path:
     curves = results["curves"]
     fig, axes = new_figure(ncols=len(curves), nrows=2, size=(4.6, 3.6))
     for column, curve in enumerate(curves):
-        rows = _rows(results, curve)
+        rows = curve_rows(results["rows"], curve)
         counts = sorted({r["seeds"] for r in rows})
         seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
         error_ax, loss_ax = axes[0, column], axes[1, column]
@@ -143,34 +115,25 @@ def plot_epochwise(results: dict, path) -> Path:
     for ax, panel in zip(axes[0], panels):
         epochs = np.asarray(panel["epochs"], np.float64)
         widths = np.asarray(panel["widths"])
+        means = 100 * np.asarray(panel["test_error"], np.float64)  # [width, epoch]
         norm = colors.LogNorm(vmin=widths.min(), vmax=max(widths.max(), widths.min() + 1))
-        for width, curve in zip(widths, panel["test_error"]):
-            ax.plot(
-                epochs[1:],
-                100 * np.asarray(curve, np.float64)[1:],
-                lw=1,
-                color=cm.viridis(norm(width)),
-            )
+        for width, curve in zip(widths, means):
+            ax.plot(epochs[1:], curve[1:], lw=1, color=cm.viridis(norm(width)))
         log_axis_with_plain_ticks(ax, epochs[1:])
-        ax.set(
-            xlabel="epoch",
-            ylabel="test error (%)",
-            title=f"{curve_title(panel)}: seed-mean test error",
-        )
+        title = f"{curve_title(panel)}: seed-mean test error"
+        ax.set(xlabel="epoch", ylabel="test error (%)", title=title)
         # Only what qualifies is marked: a width whose fall undoes at least the second-descent
         # share of a rise above its floor (``epochwise_test``), never overfitting that levels off.
         test = panel.get("nonmonotone") or {}
         double = [m for m in test.get("marks", []) if m["kind"] == "double descent"]
         if double:
+            at = [
+                (panel["widths"].index(m["width"]), panel["epochs"].index(m["peak_epoch"]))
+                for m in double
+            ]
             ax.scatter(
                 [m["peak_epoch"] for m in double],
-                [
-                    100
-                    * panel["test_error"][panel["widths"].index(m["width"])][
-                        panel["epochs"].index(m["peak_epoch"])
-                    ]
-                    for m in double
-                ],
+                [means[i, j] for i, j in at],
                 marker="*",
                 s=90,
                 color="k",
@@ -178,15 +141,8 @@ def plot_epochwise(results: dict, path) -> Path:
                 label="double descent: peak epoch (fall ≥ half the rise)",
             )
             ax.legend(fontsize=7, loc="upper right")
-        verdict = test.get("verdict", "not tested")
-        ax.text(
-            0.02,
-            0.02,
-            f"epoch-wise: {verdict}",
-            transform=ax.transAxes,
-            fontsize=8,
-            color="dimgray",
-        )
+        note = f"epoch-wise: {test.get('verdict', 'not tested')}"
+        ax.text(0.02, 0.02, note, transform=ax.transAxes, fontsize=8, color="dimgray")
         bar = fig.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax)
         bar.set_label("hidden units M" if panel["model"] == "mlp" else "channels C")
         ticks = [t for t in (2, 5, 10, 20, 50, 100, 200, 500) if widths.min() <= t <= widths.max()]

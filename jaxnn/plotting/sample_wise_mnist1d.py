@@ -18,27 +18,10 @@ from jaxnn.plotting import log_axis_with_plain_ticks, new_figure, save_figure
 COLORS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:brown")
 
 
-def _rows(results: dict, curve: dict) -> list[dict]:
-    return sorted(
-        (
-            r
-            for r in results["rows"]
-            if r["label_noise"] == curve["label_noise"] and r["width"] == curve["width"]
-        ),
-        key=lambda r: r["n_train"],
-    )
-
-
 def _series(rows, metric):
-    mean = 100 * np.array([np.nan if r[metric] is None else r[metric] for r in rows], np.float64)
-    error = 100 * np.array(
-        [
-            np.nan if r[f"{metric}_standard_error"] is None else r[f"{metric}_standard_error"]
-            for r in rows
-        ],
-        np.float64,
-    )
-    return mean, np.nan_to_num(error)
+    """100 × the seed means of ``metric`` and their standard errors (0 where missing)."""
+    mean = 100 * np.array([r[metric] for r in rows], np.float64)
+    return mean, np.nan_to_num(100 * np.array([r[f"{metric}_standard_error"] for r in rows], float))
 
 
 def plot_n_train(results: dict, path) -> Path:
@@ -53,7 +36,9 @@ def plot_n_train(results: dict, path) -> Path:
         all_n = sorted({n for c in curves for n in c["n_train"]})
         top = 0.0
         for curve in curves:
-            rows = _rows(results, curve)
+            cell = (curve["label_noise"], curve["width"])
+            own = [r for r in results["rows"] if (r["label_noise"], r["width"]) == cell]
+            rows = sorted(own, key=lambda r: r["n_train"])
             n = np.array([r["n_train"] for r in rows], np.float64)
             c = color[curve["width"]]
             window = curve.get("window_values") or []

@@ -4,14 +4,39 @@ The studies that test a double-descent peak where the training error puts the
 interpolation threshold (in width, in training-set size) state the verdict the
 same way: the window, the rise over the cells before it, the excess over the
 last cell, each with its p-value and the smallest difference the test would
-have detected at its power. Only numbers in the contrast are read.
+have detected at its power. Only numbers in the contrast are read. The error-rate
+formatters below are the ones the MNIST-1D studies pass in.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from jaxnn.formatting import fmt
+
+
+def _scaled(value, error, unit: str, sign: str = "") -> str:
+    """A fraction times 100 with ``unit`` and its standard error, a dash when missing."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    spread = "" if error is None or not math.isfinite(error) else f" ± {fmt(100 * error, 2)}"
+    return f"{sign if value > 0 else ''}{fmt(100 * value, 3)}{spread} {unit}"
+
+
+def error_rate(value, error=None) -> str:
+    """An error rate in percent: "41.2 ± 0.53 %" (or "41.2 %" without an error)."""
+    return _scaled(value, error, "%")
+
+
+def points(value, error=None) -> str:
+    """A difference of two error rates, signed: "+3.41 ± 0.52 percentage points"."""
+    return _scaled(value, error, "percentage points", "+")
+
+
+def pt(value, error=None) -> str:
+    """The same, short and unsigned, for tables and answers: "3.41 ± 0.52 pt"."""
+    return _scaled(value, error, "pt")
 
 
 def _at(unit: str, values) -> str:
@@ -36,20 +61,14 @@ def contrast_sentence(
 ) -> str:
     """One curve's verdict with its size, e.g. "MLP: double descent at widths 47 and 61 ...".
 
-    The verdict is the contrast's ``verdict`` (``peaks.sized_verdict``): double
-    descent only when the rise is significant and at least its floor and the last
-    cell undoes at least the second-descent share of it. The p-values and the
-    detectable sizes are in ``contrast_test_sentence``, for the method block.
-
-    Args:
-        title: the curve's name in the text.
-        contrast: a ``peaks.threshold_contrast`` result with ``window_values`` and, when
-            tested, ``rise_versus_value`` and ``last_value`` (the axis values).
-        unit: the axis' unit in the singular ("width", "N").
-        value, difference: formatters of a value and of a difference, each with its
-            standard error (or None).
-        metric: the tested quantity in words.
-        before, last: words for the cells before the window and the last cell.
+    The verdict is the contrast's ``verdict`` (``peaks.sized_verdict``); the
+    p-values and the detectable sizes are in ``contrast_test_sentence``, for the
+    method block. ``contrast`` is a ``peaks.threshold_contrast`` result with the
+    axis values (``window_values`` and, when tested, ``rise_versus_value`` and
+    ``last_value``); ``unit`` is the axis' unit in the singular ("width", or a
+    symbol such as "M"); ``value`` and ``difference`` format a value and a
+    difference with its standard error (or None); ``before`` and ``last`` are
+    words for the cells before the window and the last cell.
     """
     if not contrast.get("tested"):
         return f"{title}: not tested ({contrast.get('reason', 'no window')})."

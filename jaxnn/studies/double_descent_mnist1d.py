@@ -14,34 +14,23 @@ narrow widths: ``sweep_calls``), seeds redraw the label noise, the
 initialization and the batch order, and every number comes with its standard
 error over seeds.
 
-What it measures (Belkin et al. 2019; Nakkiran et al. 2019, "Deep double descent"):
+What it measures (Belkin et al. 2019; Nakkiran et al. 2019, "Deep double descent"),
+in ``double_descent_mnist1d_analysis``:
 
-- *interpolation threshold*: the smallest width at which every seed reaches
-  training error 0, compared with N = 4,000 through the parameter count;
-- *the pre-registered peak test* at the interpolation threshold
-  (``peaks.contrast_at_threshold``): double descent only when the rise is
-  significant and at least one seed-to-seed standard deviation, and the widest
-  model undoes at least half of it (``jaxnn.verdicts``: Nakkiran et al. 2019,
-  Fig. 1, where the large models fall back to about their earlier minimum);
-  a rise that stays up is overfitting that levels off;
-- *exploratory peak* (of the test error, and of the test cross-entropy): the
-  width whose seed mean rises most above a narrower width's (its dip), with two
-  paired one-sided tests over seeds that count every width scanned
-  (``jaxnn.peaks.peak_of``, Holm), and the same floor and share;
-- *label noise*: whether it grows the pre-registered rise (Nakkiran et al.
-  2019, §4: label noise makes the peak more pronounced), a Welch test with the
-  seed-spread floor;
-- *epoch-wise*: every (width, epoch) cell of each curve tested for a rise and a
-  later fall (``peaks.nonmonotone_cells``, Benjamini–Hochberg), double descent
-  only where the fall undoes half the rise;
-- the published single-seed curves against our seed means, width by width, in
-  units of ``jaxnn.stats.prediction_z``.
+- the *interpolation threshold*, the smallest width at which every seed reaches
+  training error 0, and the pre-registered peak test there
+  (``threshold_contrast``): double descent only when the rise is significant and
+  at least one seed-to-seed standard deviation, and the widest model undoes at
+  least half of it (``jaxnn.verdicts``: Nakkiran et al. 2019, Fig. 1); a rise
+  that stays up is overfitting that levels off;
+- an exploratory peak of the test error and of the test cross-entropy (``peak_of``);
+- whether label noise grows the rise (Nakkiran et al. 2019, §4; ``noise_growth``);
+- epoch-wise double descent in every (width, epoch) cell (``epochwise_test``);
+- the published single-seed curves against our seed means (``compare_with_published``).
 
-``with_verdicts`` recomputes every verdict from the per-seed numbers the
-result file holds, so a committed file gets new criteria without retraining.
-
-The numbers and verdicts are computed in ``double_descent_mnist1d_analysis``, the
-sentences and Markdown in ``double_descent_mnist1d_text``.
+``with_verdicts`` recomputes every verdict from the per-seed numbers the result
+file holds, so a committed file gets new criteria without retraining. The
+sentences and Markdown are in ``double_descent_mnist1d_text``.
 """
 
 from __future__ import annotations
@@ -60,6 +49,7 @@ import jaxnn
 from jaxnn import mnist1d, models, precision, stats, validation
 from jaxnn.studies import NoProgress
 from jaxnn.studies.double_descent_mnist1d_analysis import (
+    METRICS,
     MODELS,
     curve_name,
     summarize,
@@ -138,11 +128,6 @@ class Curve:
     @property
     def max_seeds(self) -> int:
         return max(self.seeds_at(w) for w in self.widths)
-
-    def tiers(self) -> list[tuple[int, tuple[int, ...]]]:
-        """``(seeds, widths)``: the widths that train each seed count."""
-        counts = sorted({self.seeds_at(w) for w in self.widths})
-        return [(n, tuple(w for w in self.widths if self.seeds_at(w) == n)) for n in counts]
 
     @property
     def name(self) -> str:
@@ -272,13 +257,8 @@ def training_sets(
     CNN at one noise level see the same noisy labels, and a larger level
     relabels a superset of a smaller one's examples (``mnist1d.corrupt_labels``).
     """
-    labels = jnp.asarray(dataset.y_train)
-    noisy = jnp.stack(
-        [
-            mnist1d.corrupt_labels(jax.random.fold_in(key, s), labels, label_noise)
-            for s in range(seeds)
-        ]
-    )
+    labels, keys = jnp.asarray(dataset.y_train), [jax.random.fold_in(key, s) for s in range(seeds)]
+    noisy = jnp.stack([mnist1d.corrupt_labels(k, labels, label_noise) for k in keys])
     x = jnp.broadcast_to(jnp.asarray(dataset.x_train), (seeds, *dataset.x_train.shape))
     return x, noisy
 
@@ -286,15 +266,11 @@ def training_sets(
 def sweep_calls(curves: Sequence[Curve]) -> list[tuple[str, int, tuple[int, ...], tuple]]:
     """``(model, seeds, widths, curves)``: the ``width_sweep`` calls that train ``curves``.
 
-    A call trains every one of its training sets (here: curves, i.e. label-noise
-    levels) at every width of the call with one seed count. So the curves of a
-    model share a call at the widths where they train the same number of seeds;
-    a curve with more seeds at narrow widths (``Curve.more_seeds``), or curves
-    of one model with different widths or seeds, split the model's widths by
-    which curves train them with how many seeds: one call per model when the
-    curves agree, otherwise one per (width tier, seed count). Filling the
-    fewer-seed curves up to the larger count would train members the study
-    throws away; a member's draws are the same in whichever call it trains.
+    A call trains each of its training sets (curves) at each of its widths with
+    one seed count, so the curves of a model share a call at the widths where
+    they train the same number of seeds: one call per model when the curves
+    agree, otherwise one per (width tier, seed count). A member's draws are the
+    same in whichever call it trains.
 
     Example:
         >>> mlp = (4, 16)
@@ -344,20 +320,14 @@ def sweep_options(config: Config, key_init: jax.Array, model: str) -> dict:
 
 
 def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
-    """Trains every curve with ``jaxnn.width_sweep``, the curves (label-noise levels) of a
-    model as named training sets of one call where their seeds agree (``sweep_calls``), and
-    summarises them.
+    """Trains every curve with ``jaxnn.width_sweep`` (``sweep_calls``) and summarises them.
 
-    The networks are the NNX modules ``models.MNIST1DMLP`` and ``models.MNIST1DCNN``,
-    swept through the same public call a user makes. A member's draws (seed s's label
-    noise, initialization and batch order) do not depend on the call that trains it.
     The generated dataset is cached in ``run_dir.cache_dir``; finished width groups are
     saved in ``run_dir`` and reused when it was opened with ``resume``.
     """
     progress = progress or NoProgress()
     dataset = mnist1d.load(config.data, run_dir.cache_dir if run_dir else None)
     key_noise, key_init = jax.random.split(jax.random.key(config.seed))
-    n_train = len(dataset.y_train)
     noisy = {
         curve.name: np.asarray(
             training_sets(key_noise, dataset, curve.label_noise, curve.max_seeds)[1]
@@ -368,15 +338,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     for model, seeds, widths, curves in sweep_calls(config.curves):
         result = jaxnn.width_sweep(
             MODULES[model],
-            {
-                curve.name: dict(
-                    x_train=dataset.x_train,
-                    y_train=noisy[curve.name][:seeds],
-                    x_test=dataset.x_test,
-                    y_test=dataset.y_test,
-                )
-                for curve in curves
-            },
+            {c.name: dataset._replace(y_train=noisy[c.name][:seeds])._asdict() for c in curves},
             widths=widths,
             seeds=seeds,
             **sweep_options(config, key_init, model),
@@ -390,10 +352,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
             for width in widths:
                 trained = result.curves[(curve.name, 0, width)]
                 cells[(curve.model, curve.label_noise, width)] = {
-                    "train_set_error": trained["train_error"],
-                    "test_error": trained["test_error"],
-                    "train_set_loss": trained["train_loss"],
-                    "test_loss": trained["test_loss"],
+                    **{metric: trained[metric] for metric in METRICS},
                     "test_epochs": result.epochs[curve.name],
                     "n_params": result.n_params[width],
                     "diverged": result.diverged[(curve.name, 0, width)],
@@ -404,4 +363,5 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
                 for group in result.config["groups"]
                 if curve.name in group["data"]
             ]
-    return summarize(config, cells, n_train=n_train, n_test=len(dataset.y_test), groups=plan)
+    n_train, n_test = len(dataset.y_train), len(dataset.y_test)
+    return summarize(config, cells, n_train=n_train, n_test=n_test, groups=plan)

@@ -1,9 +1,7 @@
 """The numbers and verdicts of the MNIST-1D double-descent study, from its per-seed cells.
 
 ``summarize`` turns the trained cells into per-width rows; ``with_verdicts``
-recomputes every test from those rows (the threshold contrast, the exploratory
-peaks, label noise, the epoch-wise scan, the published curves), so a committed
-result file gets new criteria without retraining. Nothing here trains.
+recomputes every test from those rows. Nothing here trains.
 """
 
 from __future__ import annotations
@@ -34,29 +32,12 @@ def curve_name(model: str, label_noise: float) -> str:
 
 
 METRICS = ("train_error", "test_error", "train_loss", "test_loss")
-# Where each metric sits in a sweep's result: the training-set metrics at the evaluation epochs
-# are ``train_set_*`` (``train_loss`` there is the per-epoch curve of mini-batch losses).
-SOURCES = {
-    "train_error": "train_set_error",
-    "test_error": "test_error",
-    "train_loss": "train_set_loss",
-    "test_loss": "test_loss",
-}
-
-
-def final_values(result: dict) -> dict[str, np.ndarray]:
-    """``{metric: [seed]}`` at the end of training (NaN for a diverged seed)."""
-    diverged = np.asarray(result["diverged"], bool)
-    return {
-        metric: np.where(diverged, np.nan, np.asarray(result[SOURCES[metric]])[:, -1])
-        for metric in METRICS
-    }
 
 
 def width_row(curve: Curve, width: int, result: dict) -> dict:
-    """One row of ``rows``: seed means and standard errors of the four metrics at the end, and
-    the cell's ``n_params`` (the sweep's count of the module's parameters at ``width``)."""
-    final = final_values(result)
+    """One row of ``rows``: seed means and standard errors of the four metrics at the end
+    (NaN for a diverged seed), and the cell's ``n_params`` at ``width``."""
+    diverged = np.asarray(result["diverged"], bool)
     row = {
         "model": curve.model,
         "label_noise": curve.label_noise,
@@ -65,7 +46,8 @@ def width_row(curve: Curve, width: int, result: dict) -> dict:
         "seeds": int(np.asarray(result["diverged"]).size),
         "n_diverged": int(np.sum(result["diverged"])),
     }
-    for metric, values in final.items():
+    for metric in METRICS:
+        values = np.where(diverged, np.nan, np.asarray(result[metric])[:, -1])
         summary = stats.seed_summary(values)
         row[metric] = summary["mean"]
         row[f"{metric}_standard_error"] = summary["standard_error"]
@@ -94,18 +76,14 @@ def per_seed(rows: Sequence[dict], metric: str) -> np.ndarray:
     return np.array([list(v) + [math.nan] * (seeds - len(v)) for v in values], np.float64)
 
 
-def threshold_contrast(curve: Curve | dict, rows: Sequence[dict], n_train: int) -> dict:
+def threshold_contrast(curve: dict, rows: Sequence[dict], n_train: int) -> dict:
     """The curve's one pre-registered test of its test error (``peaks.contrast_at_threshold``).
 
     The window is fixed from the training error alone, before any test error is
     looked at: Nakkiran et al. (2019) put the test-error peak where the model can
     just fit its training set, and the threshold as measured here (every seed at
     training error exactly 0) is the first width past that point, so the window
-    takes the widest width that does not interpolate as well. It is tested
-    against the narrower widths and against the widest, and sized
-    (``peaks.sized_verdict``): ``verdict`` is "double descent" only when the
-    widest model undoes at least ``verdicts.SECOND_DESCENT_SHARE`` of a rise
-    that is at least its seed-spread floor.
+    takes the widest width that does not interpolate as well.
     """
     threshold = interpolation_threshold(rows, n_train)
     contrast = peaks.contrast_at_threshold(
@@ -114,23 +92,13 @@ def threshold_contrast(curve: Curve | dict, rows: Sequence[dict], n_train: int) 
         None if threshold is None else threshold["width"],
         missing="no width reaches training error 0 on every seed",
     )
-    name = (
-        curve_name(curve["model"], curve["label_noise"]) if isinstance(curve, dict) else curve.name
-    )
+    name = curve_name(curve["model"], curve["label_noise"])
     return {"name": name, "metric": "test_error", "axis": "width"} | contrast
 
 
 def peak_of(rows: Sequence[dict], metric: str = "test_error") -> dict | None:
-    """The double-descent bump of ``metric`` over the curve's widths (``peaks.peak_of``).
-
-    The peak is the width whose seed mean rises most above the lowest value at a
-    narrower width (its dip); the rise and the peak's excess over the widest
-    model are paired one-sided tests over seeds (the seeds share their noisy
-    labels across widths), each counting every width scanned.
-
-    It is exploratory: its ``verdict`` carries the same floor and share as the
-    pre-registered test (``peaks.peak_of``), and the text reports it beside that
-    test, never instead of it.
+    """The exploratory double-descent bump of ``metric`` over the curve's widths
+    (``peaks.peak_of``): reported beside the pre-registered test, never instead of it.
 
     Returns:
         ``None`` for a single width; ``{"width": None, ...}`` when nothing rises.
@@ -163,17 +131,9 @@ def peak_of(rows: Sequence[dict], metric: str = "test_error") -> dict | None:
         "dip_width": dip["width"],
         "dip_value": dip[metric],
         **{
-            key: peak[key]
-            for key in (
-                "rise",
-                "rise_standard_error",
-                "rise_p",
-                "rise_p_holm",
-                "excess",
-                "excess_standard_error",
-                "excess_p",
-                "excess_p_holm",
-            )
+            f"{part}{key}": peak[f"{part}{key}"]
+            for part in ("rise", "excess")
+            for key in ("", "_standard_error", "_p", "_p_holm")
         },
     }
 
@@ -182,29 +142,24 @@ def epochwise(curve: Curve, cells: dict) -> dict:
     """Seed-mean training and test error at every evaluated epoch, ``[width][epoch]``, and
     every seed's test error, ``test_error_per_seed[width][seed][epoch]`` (NaN: a seed the
     width did not train, or one that diverged), which the epoch-wise test reads."""
-    first = cells[(curve.model, curve.label_noise, curve.widths[0])]
-    out = {
-        "model": curve.model,
-        "label_noise": curve.label_noise,
-        "widths": list(curve.widths),
-        "epochs": np.asarray(first["test_epochs"]).tolist(),
-    }
-    for metric in ("train_error", "test_error"):
-        out[metric] = [
-            np.nanmean(
-                np.asarray(cells[(curve.model, curve.label_noise, w)][SOURCES[metric]]), axis=0
-            ).tolist()
-            for w in curve.widths
-        ]
+    own = [cells[(curve.model, curve.label_noise, w)] for w in curve.widths]
     seeds_per_width = []
-    for w in curve.widths:
-        cell = cells[(curve.model, curve.label_noise, w)]
+    for cell in own:
         values = np.asarray(cell["test_error"], np.float64)
         values[np.asarray(cell["diverged"], bool)] = np.nan
         padding = np.full((curve.max_seeds - values.shape[0], values.shape[1]), np.nan)
         seeds_per_width.append(np.concatenate([values, padding]).tolist())
-    out["test_error_per_seed"] = seeds_per_width
-    return out
+    return {
+        "model": curve.model,
+        "label_noise": curve.label_noise,
+        "widths": list(curve.widths),
+        "epochs": np.asarray(own[0]["test_epochs"]).tolist(),
+        **{
+            metric: [np.nanmean(np.asarray(cell[metric]), axis=0).tolist() for cell in own]
+            for metric in ("train_error", "test_error")
+        },
+        "test_error_per_seed": seeds_per_width,
+    }
 
 
 def epochwise_test(panel: dict) -> dict:
@@ -215,14 +170,10 @@ def epochwise_test(panel: dict) -> dict:
     all cells (``peaks.nonmonotone_cells``). A width shows double descent only
     when a cell's rise is at least its seed-spread floor and its fall undoes at
     least ``verdicts.SECOND_DESCENT_SHARE`` of it; a width whose significant
-    rise falls back by less is *overfitting that levels off*. The panel's
-    ``verdict`` is "double descent" when some width qualifies, "overfitting that
-    levels off" when some width rises and none qualifies, else "no rise detected".
-
-    A panel without per-seed curves (files written before they were stored) is
-    not tested; its ``largest_rise`` still gives the size on seed means: the
-    largest rise of any width over an earlier epoch, and the share its later
-    epochs undo.
+    rise falls back by less is *overfitting that levels off*; the panel's
+    ``verdict`` is the strongest of its widths'. ``largest_rise`` sizes the panel on
+    seed means: the largest rise of any width over an earlier epoch, and the share
+    its later epochs undo.
     """
     means = np.asarray(panel["test_error"], np.float64)  # [width, epoch]
     epochs, widths = panel["epochs"], panel["widths"]
@@ -232,14 +183,6 @@ def epochwise_test(panel: dict) -> dict:
             size = verdicts.undone_share(curve, j)
             if math.isfinite(size["rise"]) and (largest is None or size["rise"] > largest["rise"]):
                 largest = {"width": widths[w], "peak_epoch": epochs[j], **size}
-    base = {"share": verdicts.SECOND_DESCENT_SHARE, "largest_rise": largest}
-    if panel.get("test_error_per_seed") is None:
-        return base | {
-            "tested": False,
-            "verdict": "not tested",
-            "reason": "the file holds seed means only; a rerun stores the per-seed curves",
-            "marks": [],
-        }
     curves = np.asarray(panel["test_error_per_seed"], np.float64)  # [width, seed, epoch]
     scan = peaks.nonmonotone_cells(curves)
     marks = [
@@ -260,13 +203,12 @@ def epochwise_test(panel: dict) -> dict:
         verdict = verdicts.LEVELS_OFF
     else:
         verdict = "no rise detected"
-    return base | {
+    return {
+        "share": verdicts.SECOND_DESCENT_SHARE,
+        "largest_rise": largest,
         "tested": True,
         "verdict": verdict,
-        "cells_scanned": scan["cells_scanned"],
-        "method": scan["method"],
-        "alpha": scan["alpha"],
-        "slivers": scan["slivers"],
+        **{key: scan[key] for key in ("cells_scanned", "method", "alpha", "slivers")},
         "marks": marks,
     }
 
@@ -293,13 +235,11 @@ def compare_with_published(published: dict, rows: Sequence[dict]) -> dict:
             continue
         item = {"width": entry["width"], "n_params": row["n_params"]}
         for metric in ("test_error", "train_error"):
-            values = row[f"{metric}_per_seed"]
-            z = stats.prediction_z(entry[metric], values)
             item |= {
                 f"published_{metric}": entry[metric],
                 metric: row[metric],
                 f"{metric}_standard_error": row[f"{metric}_standard_error"],
-                f"{metric}_z": z,
+                f"{metric}_z": stats.prediction_z(entry[metric], row[f"{metric}_per_seed"]),
             }
         n = row["seeds"] - row["n_diverged"]
         z = item["test_error_z"]
@@ -373,26 +313,24 @@ def summarize(config: Config, cells: dict, *, n_train: int, n_test: int, groups:
     )
 
 
-def contrast_rises(contrast: dict, rows: Sequence[dict]) -> np.ndarray:
-    """Each seed's rise in a tested threshold contrast: its mean over the window minus its
-    value at the cell the rise is shown against (seeds missing from either left out)."""
-    values = per_seed(rows, "test_error").T  # [seed, width]
-    rises = np.nanmean(values[:, contrast["window"]], axis=1) - values[:, contrast["rise_versus"]]
-    return rises[np.isfinite(rises)]
-
-
-def noise_growth(low: dict, high: dict, rows_low, rows_high) -> dict:
+def noise_growth(low: dict, high: dict, rows: Sequence[dict]) -> dict:
     """Does label noise grow the pre-registered rise? (Nakkiran et al. 2019, §4, Fig. 4.)
 
     The estimate is the noisy curve's rise minus the clean one's, tested with a
     one-sided Welch t-test over their per-seed rises (the two noise levels draw
     different labels, so seeds are not paired), and judged against the
-    seed-spread floor of those rises (``verdicts.spread_floor``).
+    seed-spread floor of those rises (``verdicts.spread_floor``). A seed's rise is its mean
+    over the window minus its value at the width the rise is shown against.
     """
-    contrasts = (low["threshold_contrast"], high["threshold_contrast"])
-    if not all(c.get("tested") for c in contrasts):
+    if not all(c["threshold_contrast"].get("tested") for c in (low, high)):
         return {"tested": False, "verdict": "not tested", "reason": "a curve has no window"}
-    a, b = contrast_rises(contrasts[0], rows_low), contrast_rises(contrasts[1], rows_high)
+    rises = []
+    for curve in (low, high):
+        contrast = curve["threshold_contrast"]
+        values = per_seed(curve_rows(rows, curve), "test_error")  # [width, seed]
+        rise = np.nanmean(values[contrast["window"]], axis=0) - values[contrast["rise_versus"]]
+        rises.append(rise[np.isfinite(rise)])  # seeds missing from either cell left out
+    a, b = rises
     error = math.hypot(
         stats.seed_summary(a)["standard_error"], stats.seed_summary(b)["standard_error"]
     )
@@ -412,7 +350,7 @@ def noise_growth(low: dict, high: dict, rows_low, rows_high) -> dict:
     return {"tested": True, "seeds": [int(a.size), int(b.size)], **judged}
 
 
-def label_noise_effect(curves: Sequence[dict], rows: Sequence[dict] = ()) -> list[dict]:
+def label_noise_effect(curves: Sequence[dict], rows: Sequence[dict]) -> list[dict]:
     """For each model trained at several noise levels: the peak and threshold at each level,
     and whether the highest level's pre-registered rise exceeds the lowest's (``noise_growth``)."""
     effects = []
@@ -420,28 +358,18 @@ def label_noise_effect(curves: Sequence[dict], rows: Sequence[dict] = ()) -> lis
         levels = sorted((c for c in curves if c["model"] == model), key=lambda c: c["label_noise"])
         if len(levels) < 2:
             continue
-        effect = {
-            "model": model,
-            "levels": [
-                {
-                    "label_noise": c["label_noise"],
-                    "test_error_peak": c["test_error_peak"],
-                    "test_loss_peak": c["test_loss_peak"],
-                    "interpolation_threshold": c["interpolation_threshold"],
-                }
-                for c in levels
-            ],
-        }
-        if rows:
-            low, high = levels[0], levels[-1]
-            effect["rise_growth"] = noise_growth(
-                low, high, _curve_rows(rows, low), _curve_rows(rows, high)
-            )
-        effects.append(effect)
+        keys = ("label_noise", "test_error_peak", "test_loss_peak", "interpolation_threshold")
+        effects.append(
+            {
+                "model": model,
+                "levels": [{key: c[key] for key in keys} for c in levels],
+                "rise_growth": noise_growth(levels[0], levels[-1], rows),
+            }
+        )
     return effects
 
 
-def _curve_rows(rows: Sequence[dict], curve: dict) -> list[dict]:
+def curve_rows(rows: Sequence[dict], curve: dict) -> list[dict]:
     return sorted(
         (
             r
@@ -455,18 +383,14 @@ def _curve_rows(rows: Sequence[dict], curve: dict) -> list[dict]:
 def with_verdicts(document: dict) -> dict:
     """The document with every verdict recomputed from the per-seed numbers it holds.
 
-    Pure: works on the run's own dict or on a JSON-loaded one (lists, string
-    keys) and returns a new document. It rebuilds, per curve, the interpolation
-    threshold (training errors), the pre-registered contrast and the
-    exploratory peaks (``rows[*]["*_per_seed"]``); the label-noise comparison;
-    the epoch-wise test (``epochwise[*]["test_error_per_seed"]``, where stored);
-    and ``verdicts``, one ``{"name", "verdict", "estimate", "floor"}`` per
-    verdict for the seed-block comparison.
+    Pure: works on the run's own dict or on a JSON-loaded one and returns a new
+    document. ``verdicts`` lists one ``{"name", "verdict", "estimate", "floor"}``
+    per verdict for the seed-block comparison.
     """
     out = copy.deepcopy(document)
     n_train = out["n_train"]
     for curve in out["curves"]:
-        own = _curve_rows(out["rows"], curve)
+        own = curve_rows(out["rows"], curve)
         curve["interpolation_threshold"] = interpolation_threshold(own, n_train)
         curve["threshold_contrast"] = threshold_contrast(curve, own, n_train)
         curve["test_error_peak"] = peak_of(own, "test_error")

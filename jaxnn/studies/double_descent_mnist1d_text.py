@@ -1,12 +1,7 @@
 """Sentences and Markdown of the MNIST-1D double-descent study, chosen from its results alone.
 
 Every sentence reads numbers that ``double_descent_mnist1d.with_verdicts``
-computed: where each curve's training error reaches 0, the pre-registered
-threshold test with its size (``verdict``: double descent only when the widest
-model undoes at least half of a rise that clears its seed-spread floor), the
-exploratory Holm scan, whether label noise grows the rise, the epoch-wise test,
-and the published single-seed curves against our seed means in prediction-z
-units. Errors are shown in percent. Nothing here trains or measures.
+computed; errors are shown in percent. Nothing here trains or measures.
 """
 
 from __future__ import annotations
@@ -16,41 +11,14 @@ import math
 import numpy as np
 
 from jaxnn import verdicts
-from jaxnn.formatting import details, fmt, label_noise_words, p_text, table
-from jaxnn.studies.contrast_text import contrast_sentence, contrast_test_sentence
-
-
-def _percent(value, digits: int = 3) -> str:
-    return "—" if value is None or not math.isfinite(value) else f"{fmt(100 * value, digits)} %"
-
-
-def _percent_pm(value, error) -> str:
-    if error is None or not math.isfinite(error):
-        return _percent(value)
-    return f"{fmt(100 * value, 3)} ± {fmt(100 * error, 2)} %"
-
-
-def _points(value, error=None) -> str:
-    """A difference of two error rates, in percentage points."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    sign = "+" if value > 0 else ""
-    if error is None or not math.isfinite(error):
-        return f"{sign}{fmt(100 * value, 3)} percentage points"
-    return f"{sign}{fmt(100 * value, 3)} ± {fmt(100 * error, 2)} percentage points"
-
-
-def _pt(value, error=None) -> str:
-    """A difference in percentage points, short ("3.41 ± 0.52 pt"), for tables and answers."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    if error is None or not math.isfinite(error):
-        return f"{fmt(100 * value, 3)} pt"
-    return f"{fmt(100 * value, 3)} ± {fmt(100 * error, 2)} pt"
-
-
-def _share(value) -> str:
-    return "—" if value is None or not math.isfinite(value) else f"{fmt(100 * value, 3)} %"
+from jaxnn.formatting import count_of, details, fmt, label_noise_words, p_text, table
+from jaxnn.studies.contrast_text import (
+    contrast_sentence,
+    contrast_test_sentence,
+    error_rate,
+    points,
+    pt,
+)
 
 
 def curve_title(curve: dict) -> str:
@@ -77,7 +45,7 @@ def _threshold_sentence(curve: dict, n_train: int) -> str:
 
 def _value(metric: str, value, error=None) -> str:
     if metric.endswith("error"):
-        return _percent_pm(value, error) if error is not None else _percent(value)
+        return error_rate(value, error)
     if error is None or not math.isfinite(error):
         return fmt(value)
     return f"{fmt(value)} ± {fmt(error, 2)}"
@@ -85,7 +53,7 @@ def _value(metric: str, value, error=None) -> str:
 
 def _difference(metric: str, value, error=None) -> str:
     if metric.endswith("error"):
-        return _points(value, error)
+        return points(value, error)
     sign = "+" if value is not None and value > 0 else ""
     return sign + _value(metric, value, error)
 
@@ -119,19 +87,16 @@ def _peak_sentence(curve: dict, key: str) -> str:
         f"{fmt(peak['excess_p_holm'], 2)})"
     )
     if peak.get("rise_verdict") == verdicts.EFFECT:  # a share of a rise that is not one is noise
-        text += f", which undoes {_share(peak.get('undone'))} of the rise"
-    return text + f": {_scan_verdict(peak)}."
+        text += f", which undoes {error_rate(peak.get('undone'))} of the rise"
+    return text + f": {SCAN_VERDICTS.get(peak.get('verdict'), SCAN_VERDICTS[None])}."
 
 
-def _scan_verdict(peak: dict) -> str:
-    verdict = peak.get("verdict", "?")
-    if verdict == verdicts.DOUBLE_DESCENT:
-        return "**double descent**"
-    if verdict == verdicts.LEVELS_OFF:
-        return "a peak that levels off, **not double descent**"
-    if verdict == "rise below floor":
-        return "significant, but the rise is below its floor"
-    return "not established after Holm's correction"
+SCAN_VERDICTS = {  # the exploratory peak's verdict in words
+    verdicts.DOUBLE_DESCENT: "**double descent**",
+    verdicts.LEVELS_OFF: "a peak that levels off, **not double descent**",
+    "rise below floor": "significant, but the rise is below its floor",
+    None: "not established after Holm's correction",
+}
 
 
 def _peak_words(peak: dict | None) -> str:
@@ -146,13 +111,13 @@ def _peak_words(peak: dict | None) -> str:
 
 def _growth_sentence(effect: dict) -> str:
     """Does label noise grow the pre-registered rise? The verdict with its size and floor."""
-    growth = effect.get("rise_growth") or {"tested": False, "reason": "not computed"}
+    growth = effect["rise_growth"]
     high = effect["levels"][-1]
     model = effect["model"].upper()
     if not growth.get("tested"):
         return f"{model}: label noise's effect on the peak is not tested ({growth['reason']})."
-    size = _pt(growth["estimate"], growth["standard_error"])
-    tail = f"{p_text(growth['p'])}; floor {_pt(growth['floor'])}"
+    size = pt(growth["estimate"], growth["standard_error"])
+    tail = f"{p_text(growth['p'])}; floor {pt(growth['floor'])}"
     noise = f"{fmt(100 * high['label_noise'])} % label noise"
     if growth["verdict"] == verdicts.EFFECT:
         return (
@@ -167,7 +132,7 @@ def _growth_sentence(effect: dict) -> str:
     return (
         f"{model}: **no growth of the threshold peak established** with {noise}: the rise "
         f"changes by {size} ({tail}; detectable at 80 % power "
-        f"{_pt(growth['minimum_detectable'])})."
+        f"{pt(growth['minimum_detectable'])})."
     )
 
 
@@ -187,8 +152,7 @@ def _threshold_move(effect: dict) -> str:
 def _noise_details(effect: dict) -> str:
     low, high = effect["levels"][0], effect["levels"][-1]
     at = [f"at {fmt(100 * level['label_noise'])} % label noise" for level in (low, high)]
-    growth = effect.get("rise_growth") or {}
-    seeds = growth.get("seeds")
+    seeds = effect["rise_growth"].get("seeds")
     return (
         f"{effect['model'].upper()}, exploratory scan: the test error shows "
         f"{_peak_words(low['test_error_peak'])} {at[0]} and "
@@ -212,33 +176,26 @@ def _comparison_table(comparison: dict) -> str:
         [
             r["width"],
             r["n_params"],
-            _percent(r["published_test_error"]),
-            _percent_pm(r["test_error"], r["test_error_standard_error"]),
+            error_rate(r["published_test_error"]),
+            error_rate(r["test_error"], r["test_error_standard_error"]),
             fmt(r["test_error_z"], 2),
             fmt(r["test_error_p_holm"], 2),
-            _percent(r["published_train_error"]),
-            _percent(r["train_error"]),
+            error_rate(r["published_train_error"]),
+            error_rate(r["train_error"]),
         ]
         for r in comparison["rows"]
     ]
     return table(header, body)
 
 
-def _comparison_sentence(curve: dict, comparison: dict) -> str:
-    published = comparison["published"]
-    return (
-        f"Published “{published['title']}” against our {curve_title(curve)}: "
-        f"{comparison['within_2']} of {comparison['widths_compared']} widths within |z| ≤ 2, "
-        f"median |z| {fmt(comparison['median_abs_z'], 2)}, "
-        f"{comparison['significant_after_holm']} significant after Holm's correction."
-    )
-
-
-def _matching(curve: dict) -> dict | None:
-    return next(
-        (c for c in curve["comparisons"] if c["published"]["label_noise"] == curve["label_noise"]),
-        None,
-    )
+def _checks(results: dict) -> list[tuple[dict, dict]]:
+    """``(curve, comparison)`` for each curve the notebook published at its noise level."""
+    return [
+        (curve, c)
+        for curve in results["curves"]
+        for c in curve["comparisons"]
+        if c["published"]["label_noise"] == curve["label_noise"]
+    ]
 
 
 def _cross_check(results: dict) -> list[str]:
@@ -247,52 +204,36 @@ def _cross_check(results: dict) -> list[str]:
     if 0.0 not in mlp or len(mlp) < 2:
         return []
     noisy = mlp[max(mlp)]
-
-    def versus(curve):
-        return next((c for c in curve["comparisons"] if c["published"]["label_noise"] == 0.0), None)
-
-    clean_fit, noisy_fit = versus(mlp[0.0]), versus(noisy)
+    clean_fit, noisy_fit = (
+        next((c for c in curve["comparisons"] if c["published"]["label_noise"] == 0.0), None)
+        for curve in (mlp[0.0], noisy)
+    )
     if clean_fit is None or noisy_fit is None:
         return []
-    text = (
+    return [
         f"The notebook's curve without label noise is within |z| ≤ 2 of our clean MLP at "
         f"{clean_fit['within_2']} of {clean_fit['widths_compared']} widths (median |z| "
         f"{fmt(clean_fit['median_abs_z'], 2)}) and of our {fmt(100 * noisy['label_noise'])} % "
         f"noise MLP at {noisy_fit['within_2']} of {noisy_fit['widths_compared']} (median |z| "
         f"{fmt(noisy_fit['median_abs_z'], 2)})."
-    )
-    return [text]
+    ]
 
 
 def _seed_words(curve: dict) -> str:
     """ "4 seeds", or "12 seeds up to width 80, 4 beyond" where narrow widths train more."""
-    by_width = curve.get("seeds_by_width") or [curve["seeds"]] * len(curve["widths"])
-    tiers = []
-    for width, count in zip(curve["widths"], by_width):
+    tiers = []  # [widest width, seeds] of each run of widths that train one seed count
+    for width, count in zip(curve["widths"], curve["seeds_by_width"]):
         if tiers and tiers[-1][1] == count:
             tiers[-1][0] = width
         else:
             tiers.append([width, count])
-    if len(tiers) == 1:
-        text = _seeds(tiers[0][1])
-    else:
-        parts = [f"{_seeds(count)} up to width {width}" for width, count in tiers[:-1]]
-        text = ", ".join(parts) + f", {tiers[-1][1]} beyond"
-    return text
-
-
-def _seeds(count: int) -> str:
-    return f"{count} seed{'' if count == 1 else 's'}"
+    parts = [f"{count_of(count, 'seed')} up to width {width}" for width, count in tiers[:-1]]
+    return ", ".join([*parts, f"{tiers[-1][1]} beyond"]) if parts else count_of(tiers[0][1], "seed")
 
 
 def _contrast(curve: dict) -> str:
-    return contrast_sentence(
-        curve_title(curve),
-        curve["threshold_contrast"],
-        unit="width",
-        value=_percent_pm,
-        difference=_points,
-    )
+    title, contrast = curve_title(curve), curve["threshold_contrast"]
+    return contrast_sentence(title, contrast, unit="width", value=error_rate, difference=points)
 
 
 def _contrast_table(curves: list[dict], n_train: int) -> str:
@@ -313,10 +254,10 @@ def _contrast_table(curves: list[dict], n_train: int) -> str:
                 curve_title(curve),
                 where,
                 "–".join(fmt(v) for v in contrast["window_values"]),
-                f"{_pt(contrast['rise'], contrast['rise_standard_error'])} over "
+                f"{pt(contrast['rise'], contrast['rise_standard_error'])} over "
                 f"{fmt(contrast['rise_versus_value'])}",
-                _pt(contrast["rise_floor"]),
-                f"{_share(contrast['undone'])} (width {fmt(contrast['last_value'])})",
+                pt(contrast["rise_floor"]),
+                f"{error_rate(contrast['undone'])} (width {fmt(contrast['last_value'])})",
                 f"**{contrast['verdict']}**" if contrast["qualifies"] else contrast["verdict"],
             ]
         )
@@ -352,7 +293,7 @@ def _setup(results: dict) -> str:
             " Narrow widths are cheap and train more seeds, since the spread between seeds "
             "is largest there; a member is the same draw whichever sweep trains it, so seed s "
             "pairs across widths."
-            if any(c.get("max_seeds", c["seeds"]) > c["seeds"] for c in curves)
+            if any(c["max_seeds"] > c["seeds"] for c in curves)
             else ""
         )
     )
@@ -384,7 +325,7 @@ def _width_method(results: dict) -> str:
             "against).",
             " ".join(
                 contrast_test_sentence(
-                    curve_title(c), c["threshold_contrast"], unit="width", difference=_points
+                    curve_title(c), c["threshold_contrast"], unit="width", difference=points
                 )
                 for c in curves
             ),
@@ -399,15 +340,6 @@ def _width_method(results: dict) -> str:
             "classes are predicted: "
             + " ".join(_peak_sentence(c, "test_loss_peak") for c in curves),
         ]
-    )
-
-
-def _published_answer(curve: dict, comparison: dict) -> str:
-    differ = comparison["significant_after_holm"]
-    head = "**consistent**" if differ == 0 else "**differs**"
-    return (
-        f"{curve_title(curve)}: {head}, {differ} of {comparison['widths_compared']} widths "
-        f"differ after Holm (median |z| {fmt(comparison['median_abs_z'], 2)})"
     )
 
 
@@ -431,30 +363,20 @@ def _published_method(results: dict) -> str:
         "degrees of freedom), adjusted over the widths compared. This is a check of the "
         "set-up, not a verdict on a phenomenon, so it has no floor."
     ]
-    for curve in results["curves"]:
-        comparison = _matching(curve)
-        if comparison is None:
-            continue
+    for curve, c in _checks(results):
+        title = curve_title(curve)
         parts += [
-            f"**{curve_title(curve)}** — {_comparison_sentence(curve, comparison)}",
-            _comparison_table(comparison),
+            f"**{title}** — Published “{c['published']['title']}” against our {title}: "
+            f"{c['within_2']} of {c['widths_compared']} widths within |z| ≤ 2, median |z| "
+            f"{fmt(c['median_abs_z'], 2)}, {c['significant_after_holm']} significant after "
+            "Holm's correction.",
+            _comparison_table(c),
         ]
     return "\n\n".join(parts + _cross_check(results))
 
 
-def _epoch_symbol(panel: dict) -> str:
-    return "M" if panel["model"] == "mlp" else "C"
-
-
-def _largest_words(panel: dict) -> str:
-    largest = panel["nonmonotone"].get("largest_rise")
-    if not largest:
-        return "no width's test error rises over an earlier epoch"
-    return (
-        f"the largest seed-mean rise, {_pt(largest['rise'])} at {_epoch_symbol(panel)} = "
-        f"{largest['width']} (epoch {largest['peak_epoch']}), is {_share(largest['undone'])} "
-        f"undone by later epochs"
-    )
+def _symbol(curve: dict) -> str:
+    return "M" if curve["model"] == "mlp" else "C"
 
 
 def _epochwise_answer(panel: dict) -> str:
@@ -462,29 +384,34 @@ def _epochwise_answer(panel: dict) -> str:
     test = panel["nonmonotone"]
     title = curve_title(panel)
     needed = f"≥ {fmt(100 * test['share'])} % needed"
-    if not test["tested"]:
-        return f"{title}: {_largest_words(panel)} ({needed})."
     marks = test["marks"]
-    symbol = _epoch_symbol(panel)
+    symbol = _symbol(panel)
     if test["verdict"] == verdicts.DOUBLE_DESCENT:
         double = [m for m in marks if m["kind"] == verdicts.DOUBLE_DESCENT]
         best = max(double, key=lambda m: m["undone"])
         return (
             f"{title}: **epoch-wise double descent** at {len(double)} of "
             f"{len(panel['widths'])} widths; e.g. {symbol} = {best['width']} rises "
-            f"{_pt(best['rise'])} (floor {_pt(best['rise_floor'])}) by epoch "
-            f"{best['peak_epoch']} and later epochs undo {_share(best['undone'])} of it."
+            f"{pt(best['rise'])} (floor {pt(best['rise_floor'])}) by epoch "
+            f"{best['peak_epoch']} and later epochs undo {error_rate(best['undone'])} of it."
         )
     if test["verdict"] == verdicts.LEVELS_OFF:
         best = max(marks, key=lambda m: m["rise"])
         return (
             f"{title}: **overfitting that levels off, not double descent**, at {len(marks)} of "
             f"{len(panel['widths'])} widths: the largest, {symbol} = {best['width']}, rises "
-            f"{_pt(best['rise'])} (floor {_pt(best['rise_floor'])}) by epoch "
-            f"{best['peak_epoch']}, and later epochs undo {_share(best['undone'])} of it "
+            f"{pt(best['rise'])} (floor {pt(best['rise_floor'])}) by epoch "
+            f"{best['peak_epoch']}, and later epochs undo {error_rate(best['undone'])} of it "
             f"({needed})."
         )
-    return f"{title}: **no significant rise above its floor** in epochs; {_largest_words(panel)}."
+    head = f"{title}: **no significant rise above its floor** in epochs; "
+    if not (largest := test["largest_rise"]):
+        return head + "no width's test error rises over an earlier epoch."
+    return head + (
+        f"the largest seed-mean rise, {pt(largest['rise'])} at {symbol} = {largest['width']} "
+        f"(epoch {largest['peak_epoch']}), is {error_rate(largest['undone'])} undone by later "
+        "epochs."
+    )
 
 
 def _epochwise_method(results: dict) -> str:
@@ -502,12 +429,11 @@ def _epochwise_method(results: dict) -> str:
     rows = []
     for panel in results["epochwise"]:
         test = panel["nonmonotone"]
-        if test["tested"]:
-            parts.append(
-                f"{curve_title(panel)}: {fmt(test['cells_scanned'])} cells scanned, "
-                f"{test['slivers']} significant rise-and-falls whose fall undoes less than "
-                f"{fmt(100 * test['share'])} % of the rise (slivers, not double descent)."
-            )
+        parts.append(
+            f"{curve_title(panel)}: {fmt(test['cells_scanned'])} cells scanned, "
+            f"{test['slivers']} significant rise-and-falls whose fall undoes less than "
+            f"{fmt(100 * test['share'])} % of the rise (slivers, not double descent)."
+        )
         for m in test["marks"]:
             rows.append(
                 [
@@ -515,10 +441,10 @@ def _epochwise_method(results: dict) -> str:
                     m["width"],
                     m["kind"],
                     f"{m['dip_epoch']} → {m['peak_epoch']} → {m['later_epoch']}",
-                    _pt(m["rise"]),
-                    _pt(m["rise_floor"]),
-                    _pt(m["fall"]),
-                    _share(m["undone"]),
+                    pt(m["rise"]),
+                    pt(m["rise_floor"]),
+                    pt(m["fall"]),
+                    error_rate(m["undone"]),
                     fmt(m["q"], 2),
                 ]
             )
@@ -552,7 +478,12 @@ def markdown(results: dict) -> str:
             " ".join(f"{_growth_sentence(e)} {_threshold_move(e)}".strip() for e in effects),
             details("How it was tested", "\n\n".join(_noise_details(e) for e in effects)),
         ]
-    answers_ = [_published_answer(c, _matching(c)) for c in curves if _matching(c) is not None]
+    answers_ = [
+        f"{curve_title(c)}: {'**differs**' if m['significant_after_holm'] else '**consistent**'}, "
+        f"{m['significant_after_holm']} of {m['widths_compared']} widths differ after Holm "
+        f"(median |z| {fmt(m['median_abs_z'], 2)})"
+        for c, m in _checks(results)
+    ]
     out += [
         "### Against the published notebook",
         "Do we reproduce the notebook's single-seed curves? " + "; ".join(answers_) + "."
@@ -560,13 +491,7 @@ def markdown(results: dict) -> str:
         else "No published curve matches these curves.",
         details("The published curves, width by width", _published_method(results)),
         "### Error against epoch",
-        (
-            ""
-            if all(p["nonmonotone"]["tested"] for p in results["epochwise"])
-            else "**Not tested**: this file holds seed means only (a rerun stores the per-seed "
-            "curves the test needs). The sizes on seed means: "
-        )
-        + " ".join(_epochwise_answer(panel) for panel in results["epochwise"]),
+        " ".join(_epochwise_answer(panel) for panel in results["epochwise"]),
         "![MNIST-1D error against epoch](double_descent_mnist1d_epochwise.png)",
         details("How it was tested", _epochwise_method(results)),
     ]
@@ -577,16 +502,15 @@ def _epochwise_sentence(panel: dict, curve: dict) -> str:
     """Where the peak width's test error is lowest in epochs, against where it ends."""
     peak = curve["test_error_peak"]
     if peak is None or peak["width"] is None:
-        width = panel["widths"][-1]
-        which = "the widest model"
+        width, which = panel["widths"][-1], "the widest model"
     else:
         width, which = peak["width"], "the exploratory peak width"
     errors = np.asarray(panel["test_error"][panel["widths"].index(width)], np.float64)
     best = int(np.nanargmin(errors))
     return (
         f"{curve_title(curve)}, {which} ({width}): lowest test error "
-        f"{_percent(errors[best])} after {panel['epochs'][best]} epochs, "
-        f"{_percent(errors[-1])} after {panel['epochs'][-1]}."
+        f"{error_rate(errors[best])} after {panel['epochs'][best]} epochs, "
+        f"{error_rate(errors[-1])} after {panel['epochs'][-1]}."
     )
 
 
@@ -597,57 +521,46 @@ def _short_contrast(contrast: dict, symbol: str) -> str:
     verdict = contrast["verdict"]
     window = "–".join(fmt(v) for v in contrast["window_values"])
     rise = (
-        f"test error rises {_pt(contrast['rise'], contrast['rise_standard_error'])} at the "
+        f"test error rises {pt(contrast['rise'], contrast['rise_standard_error'])} at the "
         f"threshold {symbol} = {window} over {symbol} = {fmt(contrast['rise_versus_value'])} "
-        f"(floor {_pt(contrast['rise_floor'])})"
+        f"(floor {pt(contrast['rise_floor'])})"
     )
-    widest = f"{symbol} = {fmt(contrast['last_value'])}"
-    if verdict == verdicts.DOUBLE_DESCENT:
+    if verdict in (verdicts.DOUBLE_DESCENT, verdicts.LEVELS_OFF):
+        double = verdict == verdicts.DOUBLE_DESCENT
+        head = "**Yes, double descent**" if double else "**No: overfitting that levels off**"
         return (
-            f"**Yes, double descent**: {rise}; {widest} undoes {_share(contrast['undone'])} of it "
+            f"{head}: {rise}; {symbol} = {fmt(contrast['last_value'])} undoes "
+            f"{'' if double else 'only '}{error_rate(contrast['undone'])} of it "
             f"(≥ {fmt(100 * contrast['share'])} % needed)."
-        )
-    if verdict == verdicts.LEVELS_OFF:
-        return (
-            f"**No: overfitting that levels off**: {rise}; {widest} undoes only "
-            f"{_share(contrast['undone'])} of it (≥ {fmt(100 * contrast['share'])} % needed)."
         )
     if verdict == "rise below floor":
         return f"**No peak that matters**: {rise}, significant but below its floor."
     return (
         f"**No peak**: the test error at {symbol} = {window} differs by "
-        f"{_pt(contrast['rise'], contrast['rise_standard_error'])} from {symbol} = "
-        f"{fmt(contrast['rise_versus_value'])} (floor {_pt(contrast['rise_floor'])}; "
-        f"detectable {_pt(contrast['rise_minimum_detectable'])})."
+        f"{pt(contrast['rise'], contrast['rise_standard_error'])} from {symbol} = "
+        f"{fmt(contrast['rise_versus_value'])} (floor {pt(contrast['rise_floor'])}; "
+        f"detectable {pt(contrast['rise_minimum_detectable'])})."
     )
 
 
 def answers(results: dict) -> list[dict]:
     """Beyond-the-sheet rows of REPORT.md's Answers: deep double descent in width (each curve),
     the check against the published notebook, and epoch-wise double descent."""
-    curves = {(c["model"], c["label_noise"]): c for c in results["curves"]}
-    asked = [  # the noisy MLPs first, then the clean MLP, then the CNNs
-        (f"on real data (MNIST-1D MLP with {label_noise_words(q)})", c, "M")
-        for (model, q), c in curves.items()
-        if model == "mlp" and q > 0
-    ]
-    if ("mlp", 0.0) in curves:
-        asked.append(("on MNIST-1D without label noise (MLP)", curves[("mlp", 0.0)], "M"))
-    asked += [
-        (f"on MNIST-1D with a CNN ({label_noise_words(q)})", c, "C")
-        for (model, q), c in curves.items()
-        if model == "cnn"
-    ]
-    figure = "double_descent_mnist1d.png"
-    rows = [
-        (
-            f"Deep double descent in width {where}?",
-            _short_contrast(c["threshold_contrast"], s),
-            figure,
-        )
-        for where, c, s in asked
-    ]
-    checks = [(c, _matching(c)) for c in results["curves"] if _matching(c) is not None]
+    figure, rows = "double_descent_mnist1d.png", []
+    curves = results["curves"]  # the noisy MLPs first, then the clean MLP, then the CNNs
+    asked = [c for c in curves if c["model"] == "mlp" and c["label_noise"] > 0]
+    asked += [c for c in curves if c["model"] == "mlp" and c["label_noise"] == 0]
+    for c in asked + [c for c in curves if c["model"] == "cnn"]:
+        noise = label_noise_words(c["label_noise"])
+        if c["model"] == "cnn":
+            where = f"on MNIST-1D with a CNN ({noise})"
+        elif c["label_noise"] > 0:
+            where = f"on real data (MNIST-1D MLP with {noise})"
+        else:
+            where = "on MNIST-1D without label noise (MLP)"
+        answer = _short_contrast(c["threshold_contrast"], _symbol(c))
+        rows.append((f"Deep double descent in width {where}?", answer, figure))
+    checks = _checks(results)
     if checks:
         differ = sum(m["significant_after_holm"] for _, m in checks)
         total = sum(m["widths_compared"] for _, m in checks)
@@ -683,12 +596,10 @@ def _epochwise_short(panels: list[dict]) -> str:
     if largest is not None:
         big = largest["nonmonotone"]["largest_rise"]
         size = (
-            f"the largest rise, {_pt(big['rise'])} ({curve_title(largest)}, "
-            f"{_epoch_symbol(largest)} = {big['width']}), is {_share(big['undone'])} undone "
+            f"the largest rise, {pt(big['rise'])} ({curve_title(largest)}, "
+            f"{_symbol(largest)} = {big['width']}), is {error_rate(big['undone'])} undone "
             f"(≥ {fmt(100 * tests[0]['share'])} % needed)"
         )
-    if not all(t["tested"] for t in tests):
-        return f"Not tested on this file (seed means only; a rerun stores per-seed curves); {size}."
     if double:
         return (
             "**Yes** in "
@@ -711,8 +622,8 @@ def summary(results: dict) -> list[str]:
         )
         if peak is not None and peak["width"] is not None:
             text += (
-                f"; test error peaks at width {peak['width']} ({_percent(peak['value'])}, "
-                f"widest {_percent(peak['widest_value'])})"
+                f"; test error peaks at width {peak['width']} ({error_rate(peak['value'])}, "
+                f"widest {error_rate(peak['widest_value'])})"
             )
         elif peak is not None:
             text += "; test error has no peak"
@@ -721,7 +632,7 @@ def summary(results: dict) -> list[str]:
             text += (
                 f"; threshold test: {contrast['verdict']} (rise {100 * contrast['rise']:+.2f} pp, "
                 f"floor {100 * contrast['rise_floor']:.2f} pp, p {fmt(contrast['rise_p'], 2)}; "
-                f"widest undoes {_share(contrast['undone'])}, p {fmt(contrast['excess_p'], 2)})"
+                f"widest undoes {error_rate(contrast['undone'])}, p {fmt(contrast['excess_p'], 2)})"
             )
         lines.append(text)
     for panel in results["epochwise"]:

@@ -24,55 +24,38 @@ Design:
   noisy MLP's test-error peak and the clean MLP's interpolation threshold, and
   M = 94, twice as wide (about three times the parameters);
 - *data*: one MNIST-1D generation, split into a training pool and one test set
-  that every N is measured on. Seed s draws a permutation of the pool; its
-  training set of size N is the first N examples of that permutation, so
-  seed s's sets are nested across N, and its label noise
-  (``mnist1d.corrupt_labels`` with ``fold_in(key_noise, s)``, drawn once on
-  the whole pool) gives an example the same noisy label at every N. The
-  initialization of seed s (``width_sweep``: ``fold_in(fold_in(key_init,
-  width), s)``) is also the same at every N and noise level, so a seed is
-  paired across the N axis;
-- *training*: the width study's optimizer (SGD, learning rate 0.01,
-  momentum 0.9, batches of 100, softmax cross-entropy) through
-  ``jaxnn.width_sweep``, one call for every (noise level, N, width, seed): each
-  (noise level, N) is a named training set of the call. Every N gets the same
+  that every N is measured on. Seed s's training set of size N is the first N
+  examples of its permutation of the pool (``nested_orders``), with its label
+  noise drawn once on the whole pool, and its initialization is the same at
+  every N and noise level, so a seed is paired across the N axis;
+- *training*: the width study's optimizer through one ``jaxnn.width_sweep``
+  call, each (noise level, N) a named training set. Every N gets the same
   number of SGD **steps** (``steps``; epochs = steps × B / N, rounded), not the
-  same number of epochs. With a fixed epoch count a large N costs in
-  proportion: the width study's 500 epochs are 60,000 steps at N = 12,000
-  alone and 225,000 steps per seed and width over the default grid, against
-  80,000 here: 2.8 times the training of the default, which took under three
-  minutes on two shared CPU cores. And a small N gets few
-  steps, so its training error can stay above 0 from too little optimization
-  rather than too much data, which muddles the threshold. With a fixed step budget every cell
-  costs the same, the training error rises with N, and the threshold is what
-  the definition asks: the most examples this procedure (same steps, same
-  learning-rate path) fits. The default budget, 8,000 steps (200 epochs at
-  N = 4,000), fits the CPU default into about five minutes; ``FULL`` uses
-  20,000 (500 epochs at N = 4,000, the width study's procedure there);
-- *threshold* (from the **training** error only, before any test number is
-  looked at): the largest N of the grid at which every seed classifies every
-  training label exactly as given (training error 0). The pre-registered
-  window is that N and the next larger one (the first N that some seed no
-  longer fits): the peak, if the conjecture holds, lies between them;
+  same number of epochs: with a fixed epoch count a large N costs in
+  proportion, and a small N gets so few steps that its training error can stay
+  above 0 from too little optimization rather than too much data. With a fixed
+  step budget every cell costs the same, the training error rises with N, and
+  the threshold is what the definition asks: the most examples this procedure
+  fits. The default budget, 8,000 steps (200 epochs at N = 4,000), fits the CPU
+  default into about five minutes; ``FULL`` uses 20,000 (the width study's
+  500 epochs at N = 4,000);
+- *threshold* (from the **training** error only): the largest N at which every
+  seed fits every training label (``locate_threshold``); the pre-registered
+  window is that N and the next larger one;
 - *test* (``jaxnn.peaks.threshold_contrast``): is the seed's mean test error
   over the window above its test error at some smaller N (*rise*: more data
   hurt; Bonferroni over the smaller N's) and above the largest N (*excess*)?
-  Paired one-sided t-tests over seeds; the minimum rise detectable at 80 %
-  power is reported with each. An exploratory scan (``peaks.peak_of``: the
-  largest rise over any N, Holm over the N's scanned) is kept beside it;
+  An exploratory scan (``peaks.peak_of``, Holm) is kept beside it;
 - *sizes* (``jaxnn.verdicts``): "more data hurt" only when the rise is
-  significant and at least its seed-spread floor (otherwise the rise, its
-  floor and the smallest rise the test could detect); sample-wise double
-  descent only when the largest N also undoes at least half of that rise;
-- *movement of the threshold*: the threshold N of the wide model against the
-  narrow one's, at each noise level, and per seed (a sign test over seeds),
-  sized by the ratio of the thresholds against the seed spread of the
-  per-seed thresholds.
+  significant and at least its seed-spread floor; sample-wise double descent
+  only when the largest N also undoes at least half of that rise;
+- *movement of the threshold* (``threshold_shift``): the wide model's threshold
+  N against the narrow one's, at each noise level and per seed (a sign test),
+  sized by their ratio against the seed spread of the per-seed thresholds.
 
 ``with_verdicts`` recomputes every verdict from the per-seed numbers in the
-result file, so a committed file gets new criteria without retraining.
-
-The sentences and Markdown are in ``sample_wise_mnist1d_text``.
+result file, so a committed file gets new criteria without retraining. The
+sentences and Markdown are in ``sample_wise_mnist1d_text``.
 """
 
 from __future__ import annotations
@@ -110,28 +93,9 @@ __all__ = [
 
 MAX_WIDTH = 4096
 METRICS = ("train_error", "test_error", "train_loss", "test_loss")
-SIGNIFICANCE = peaks.SIGNIFICANCE
 DEFAULT_N_TRAIN = (1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 12000)
-FULL_N_TRAIN = (
-    500,
-    800,
-    1000,
-    1200,
-    1500,
-    1800,
-    2000,
-    2500,
-    3000,
-    3500,
-    4000,
-    5000,
-    6000,
-    7000,
-    8000,
-    10000,
-    12000,
-    16000,
-)
+# --full: the default's sizes and eight more, from 500 to 16,000.
+FULL_N_TRAIN = tuple(sorted({*DEFAULT_N_TRAIN, 500, 800, 1200, 1800, 3500, 7000, 10_000, 16_000}))
 
 
 def _sorted_unique(values: tuple, name: str, minimum: float) -> None:
@@ -180,11 +144,8 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        if not self.label_noises:
-            raise ValueError("label_noises: need at least one level")
-        for q in self.label_noises:
-            if not (math.isfinite(q) and 0 <= q <= 1):
-                raise ValueError(f"label_noises: need fractions in [0, 1], got {q}")
+        if not all(math.isfinite(q) and 0 <= q <= 1 for q in self.label_noises):
+            raise ValueError(f"label_noises: need fractions in [0, 1], got {self.label_noises}")
         _sorted_unique(self.label_noises, "label_noises", 0.0)
         _sorted_unique(self.widths, "widths", 1)
         if max(self.widths) > MAX_WIDTH:
@@ -219,7 +180,6 @@ class Config:
 
 
 QUICK = Config(
-    label_noises=(0.0, 0.15),
     widths=(4, 16),
     n_train=(100, 200, 300, 400),
     seeds=2,
@@ -235,18 +195,18 @@ FULL = Config(
 )
 
 
+def _per_seed(key: jax.Array, seeds: int, draw) -> np.ndarray:
+    """``draw(fold_in(key, s))`` for each seed s, stacked on a leading seed axis."""
+    return np.stack([np.asarray(draw(jax.random.fold_in(key, s))) for s in range(seeds)])
+
+
 def nested_orders(key: jax.Array, pool_size: int, seeds: int) -> np.ndarray:
     """``order[seed, pool]``: seed s's permutation of the pool, from ``fold_in(key, s)``.
 
     Seed s's training set of size N is ``order[s, :N]``: a prefix of every
     larger one of the same seed.
     """
-    return np.stack(
-        [
-            np.asarray(jax.random.permutation(jax.random.fold_in(key, s), pool_size))
-            for s in range(seeds)
-        ]
-    )
+    return _per_seed(key, seeds, lambda k: jax.random.permutation(k, pool_size))
 
 
 def noisy_pool_labels(
@@ -257,25 +217,14 @@ def noisy_pool_labels(
     Drawn once on the whole pool, so an example keeps its (noisy) label at every
     N, and a larger noise level relabels a superset of a smaller one's examples.
     """
-    return np.stack(
-        [
-            np.asarray(mnist1d.corrupt_labels(jax.random.fold_in(key, s), labels, label_noise))
-            for s in range(seeds)
-        ]
-    )
+    return _per_seed(key, seeds, lambda k: mnist1d.corrupt_labels(k, labels, label_noise))
 
 
 def training_set(
     x_pool: np.ndarray, y_pool: np.ndarray, order: np.ndarray, n_train: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``x[seed, N, 40]`` and ``y[seed, N]``: every seed's first N examples of its order.
-
-    Args:
-        x_pool: ``[pool, 40]`` inputs.
-        y_pool: ``[seed, pool]`` labels (each seed's noise).
-        order: ``[seed, pool]`` permutations (``nested_orders``).
-        n_train: N.
-    """
+    """``x[seed, N, 40]`` and ``y[seed, N]``: every seed's first N examples of its ``order``
+    (``[seed, pool]``), from ``x_pool[pool, 40]`` and its labels ``y_pool[seed, pool]``."""
     indices = order[:, :n_train]
     return x_pool[indices], np.take_along_axis(y_pool, indices, axis=1)
 
@@ -303,24 +252,16 @@ def locate_threshold(train_error_per_seed: Sequence[Sequence[float]]) -> dict:
     index = max(i for i, fit in enumerate(fitted) if fit)
     monotone = all(fitted[: index + 1])
     if index == len(fitted) - 1:
-        return {
-            "index": index,
-            "window": None,
-            "monotone": monotone,
-            "reason": "every N up to the largest is fitted exactly: the threshold lies "
-            "beyond the grid",
-        }
+        reason = "every N up to the largest is fitted exactly: the threshold lies beyond the grid"
+        return {"index": index, "window": None, "monotone": monotone, "reason": reason}
     return {"index": index, "window": [index, index + 1], "monotone": monotone}
 
 
 def per_seed_thresholds(train_error_per_seed: Sequence[Sequence[float]], n_train) -> list:
     """Each seed's largest N with training error 0 (``None`` where it fits none)."""
     values = np.asarray(train_error_per_seed, np.float64)  # [cell, seed]
-    out = []
-    for seed in range(values.shape[1]):
-        fitted = np.flatnonzero(values[:, seed] == 0)
-        out.append(int(n_train[fitted[-1]]) if fitted.size else None)
-    return out
+    fitted = [np.flatnonzero(column == 0) for column in values.T]
+    return [int(n_train[cells[-1]]) if cells.size else None for cells in fitted]
 
 
 def set_name(label_noise: float, n_train: int) -> str:
@@ -332,13 +273,9 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     """Trains every (label noise, N, width, seed) in one ``jaxnn.width_sweep`` call, each
     (label noise, N) a named training set, and summarises the curves.
 
-    A member's draws do not depend on the other sets of the call: its subset and
-    noisy labels are the caller's ``y[seed, N]``, its initialization and batch
-    order come from ``key_init``, the width and the seed. Sets of one N share a
-    compiled program (mini-batches of one N: one epoch is one scan length).
-
-    The generated dataset is cached in ``run_dir.cache_dir``; finished width groups
-    are saved in ``run_dir`` and reused when it was opened with ``resume``.
+    A member's draws do not depend on the other sets of the call. The generated dataset is
+    cached in ``run_dir.cache_dir``; finished width groups are saved in ``run_dir`` and
+    reused when it was opened with ``resume``.
     """
     progress = progress or NoProgress()
     dataset = mnist1d.load(config.data, run_dir.cache_dir if run_dir else None)
@@ -349,9 +286,7 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
         labels = noisy_pool_labels(key_noise, dataset.y_train, label_noise, config.seeds)
         for n_train in config.n_train:
             x, y = training_set(dataset.x_train, labels, order, n_train)
-            sets[set_name(label_noise, n_train)] = dict(
-                x_train=x, y_train=y, x_test=dataset.x_test, y_test=dataset.y_test
-            )
+            sets[set_name(label_noise, n_train)] = dataset._replace(x_train=x, y_train=y)._asdict()
     result = jaxnn.width_sweep(
         models.MNIST1DMLP,
         sets,
@@ -370,49 +305,43 @@ def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     )
     if result.notes:
         raise RuntimeError(f"padding refused: {result.notes}")
-    cells = {}
+    rows = []
     for label_noise in config.label_noises:
-        for n_train in config.n_train:
-            name = set_name(label_noise, n_train)
-            # width_sweep's steps= rounds steps / (N / B) to whole epochs: the study's epochs_at.
-            epochs, steps = result.sets[name]["epochs"], result.sets[name]["steps"]
-            if epochs != config.epochs_at(n_train):
-                raise RuntimeError(f"{name}: {epochs} epochs, not {config.epochs_at(n_train)}")
-            for width in config.widths:
-                curves = result.curves[(name, 0, width)]
-                diverged = np.asarray(result.diverged[(name, 0, width)], bool)
-                cells[(label_noise, width, n_train)] = {
-                    "epochs": epochs,
-                    "steps": steps,
-                    "diverged": diverged,
-                    **{
-                        metric: np.where(diverged, np.nan, np.asarray(curves[metric])[:, -1])
-                        for metric in METRICS
-                    },
-                }
-    return summarize(
-        config,
-        cells,
-        n_params=result.n_params,
-        n_pool=len(dataset.y_train),
-        n_test=len(dataset.y_test),
+        for width in config.widths:
+            for n_train in config.n_train:
+                row = cell_row(result, label_noise, width, n_train)
+                # width_sweep's steps= rounds steps / (N / B) to whole epochs, as epochs_at does.
+                if row["epochs"] != config.epochs_at(n_train):
+                    raise RuntimeError(
+                        f"{set_name(label_noise, n_train)}: {row['epochs']} epochs, "
+                        f"not {config.epochs_at(n_train)}"
+                    )
+                rows.append(row)
+    # The verdicts come from with_verdicts alone, the function a committed file is reanalysed
+    # with, so a run and a reanalysis of its file cannot disagree.
+    return with_verdicts(
+        {"n_pool": len(dataset.y_train), "n_test": len(dataset.y_test), "rows": rows}
     )
 
 
-def cell_row(label_noise: float, width: int, n_train: int, n_params: int, cell: dict) -> dict:
-    """One row: the cell's settings, and every metric's seed mean, standard error and values."""
+def cell_row(result, label_noise: float, width: int, n_train: int) -> dict:
+    """One row of a ``width_sweep`` result: the cell's settings, and every metric's final seed
+    mean, standard error and values (NaN for a diverged seed)."""
+    name = set_name(label_noise, n_train)
+    diverged = np.asarray(result.diverged[(name, 0, width)], bool)
     row = {
         "label_noise": label_noise,
         "width": width,
-        "n_params": n_params,
+        "n_params": result.n_params[width],
         "n_train": n_train,
-        "epochs": cell["epochs"],
-        "steps": cell["steps"],
-        "seeds": int(cell["diverged"].size),
-        "n_diverged": int(np.sum(cell["diverged"])),
+        "epochs": result.sets[name]["epochs"],
+        "steps": result.sets[name]["steps"],
+        "seeds": int(diverged.size),
+        "n_diverged": int(np.sum(diverged)),
     }
     for metric in METRICS:
-        values = np.asarray(cell[metric], np.float64)
+        final = np.asarray(result.curves[(name, 0, width)][metric])[:, -1]
+        values = np.asarray(np.where(diverged, np.nan, final), np.float64)
         summary_ = stats.seed_summary(values)
         row[metric] = summary_["mean"]
         row[f"{metric}_standard_error"] = summary_["standard_error"]
@@ -420,23 +349,17 @@ def cell_row(label_noise: float, width: int, n_train: int, n_params: int, cell: 
     return row
 
 
-def scan(rows: Sequence[dict], metric: str = "test_error") -> dict | None:
-    """The exploratory scan: ``peaks.peak_of`` over the N axis (Holm over the N's scanned)."""
-    peak = peaks.peak_of([row[f"{metric}_per_seed"] for row in rows])
-    if peak is None:
-        return None
-    out = {"metric": metric, **peak}
-    if peak["index"] is not None:
-        out["n_train"] = rows[peak["index"]]["n_train"]
-        out["dip_n_train"] = rows[peak["dip_index"]]["n_train"]
-    return out
-
-
 def curve_summary(label_noise: float, width: int, rows: Sequence[dict]) -> dict:
     """One curve's threshold (training error), pre-registered contrast and scan (test error)."""
     n_train = [row["n_train"] for row in rows]
     train = [row["train_error_per_seed"] for row in rows]
     threshold = locate_threshold(train)
+    test = [row["test_error_per_seed"] for row in rows]
+    scan = peaks.peak_of(test)  # the exploratory scan, Holm over the N's scanned
+    if scan is not None:
+        scan = {"metric": "test_error", **scan}
+        if scan["index"] is not None:
+            scan |= {"n_train": n_train[scan["index"]], "dip_n_train": n_train[scan["dip_index"]]}
     curve = {
         "name": curve_name(width, label_noise),
         "label_noise": label_noise,
@@ -446,7 +369,7 @@ def curve_summary(label_noise: float, width: int, rows: Sequence[dict]) -> dict:
         "threshold": threshold,
         "threshold_n_train": None if threshold["index"] is None else n_train[threshold["index"]],
         "per_seed_threshold_n_train": per_seed_thresholds(train, n_train),
-        "test_error_scan": scan(rows, "test_error"),
+        "test_error_scan": scan,
     }
     if threshold["index"] is not None:
         curve["params_per_example"] = rows[0]["n_params"] / n_train[threshold["index"]]
@@ -454,12 +377,7 @@ def curve_summary(label_noise: float, width: int, rows: Sequence[dict]) -> dict:
         curve["contrast"] = None
         return curve
     # The window is the threshold's N and the next larger one (the first N some seed misses).
-    contrast = peaks.contrast_at_threshold(
-        [row["test_error_per_seed"] for row in rows],
-        n_train,
-        n_train[threshold["index"]],
-        neighbour=1,
-    )
+    contrast = peaks.contrast_at_threshold(test, n_train, n_train[threshold["index"]], neighbour=1)
     curve["window_values"] = contrast["window_values"]
     smaller = rows[: threshold["window"][0]]
     if smaller:
@@ -471,30 +389,24 @@ def curve_summary(label_noise: float, width: int, rows: Sequence[dict]) -> dict:
     curve["contrast"] = contrast
     if contrast["tested"]:
         curve["rise_versus_n_train"] = contrast["rise_versus_value"]
-        curve["more_data_hurt"] = more_data_hurt(contrast)
+        # Did more data hurt? The rise judged with its floor and its detectable size.
+        curve["more_data_hurt"] = verdicts.judge(
+            contrast["rise"],
+            contrast["rise_p"],
+            floor=contrast["rise_floor"],
+            standard_error=contrast["rise_standard_error"],
+            minimum_detectable=contrast["rise_minimum_detectable"],
+            alpha=contrast["alpha"],
+        )
     return curve
-
-
-def more_data_hurt(contrast: dict) -> dict:
-    """Did more data hurt? The contrast's rise (the threshold window over the best smaller N)
-    judged with its floor (``verdicts.judge``): "effect" only when it is significant and at
-    least the pooled seed spread of the cells compared; otherwise the smallest rise the test
-    could have detected goes with it."""
-    return verdicts.judge(
-        contrast["rise"],
-        contrast["rise_p"],
-        floor=contrast["rise_floor"],
-        standard_error=contrast["rise_standard_error"],
-        minimum_detectable=contrast["rise_minimum_detectable"],
-        alpha=contrast["alpha"],
-    )
 
 
 def threshold_shift(curves: Sequence[dict]) -> list[dict]:
     """At each noise level: the narrowest and the widest curve's threshold N, and per seed.
 
     The sign test counts the seeds whose wide threshold is the larger (ties
-    left out), one-sided exact binomial p (``scipy.stats.binomtest``).
+    left out), one-sided exact binomial p (``scipy.stats.binomtest``); the move is
+    judged by the ratio of the two thresholds (``verdicts.judge``).
     """
     shifts = []
     for label_noise in sorted({c["label_noise"] for c in curves}):
@@ -504,13 +416,8 @@ def threshold_shift(curves: Sequence[dict]) -> list[dict]:
         if len(level) < 2:
             continue
         narrow, wide = level[0], level[-1]
-        pairs = [
-            (a, b)
-            for a, b in zip(
-                narrow["per_seed_threshold_n_train"], wide["per_seed_threshold_n_train"]
-            )
-            if a is not None and b is not None
-        ]
+        seeds = zip(narrow["per_seed_threshold_n_train"], wide["per_seed_threshold_n_train"])
+        pairs = [(a, b) for a, b in seeds if a is not None and b is not None]
         larger = sum(b > a for a, b in pairs)
         smaller = sum(b < a for a, b in pairs)
         untied = larger + smaller
@@ -532,60 +439,33 @@ def threshold_shift(curves: Sequence[dict]) -> list[dict]:
             ),
         }
         both = narrow["threshold_n_train"] is not None and wide["threshold_n_train"] is not None
-        shift["ratio"] = (
-            wide["threshold_n_train"] / narrow["threshold_n_train"] if both else math.nan
+        ratio = wide["threshold_n_train"] / narrow["threshold_n_train"] if both else math.nan
+        # The size: the ratio against the seed-spread floor of the per-seed thresholds
+        # (verdicts.spread_floor of their log2, pooled over the two widths, as a ratio): a ratio
+        # inside it is a move two seeds of one width make between themselves.
+        logs = [
+            np.log2([n for n in curve["per_seed_threshold_n_train"] if n is not None])
+            for curve in (narrow, wide)
+        ]
+        p = shift["sign_test_p"]
+        judged = verdicts.judge(
+            ratio, p if math.isfinite(p) else None, floor=2 ** verdicts.spread_floor(*logs)
         )
-        shift["wide_larger"] = bool(
-            both and wide["threshold_n_train"] > narrow["threshold_n_train"]
-        )
-        shift |= shift_size(shift, narrow, wide)
+        shift |= {
+            "ratio": ratio,
+            "wide_larger": bool(both and wide["threshold_n_train"] > narrow["threshold_n_train"]),
+            "floor_ratio": judged["floor"],
+            "verdict": judged["verdict"],
+            # the sign test over n seeds cannot reach p below 2^-n: its detectable limit
+            "smallest_p": 0.5 ** len(pairs) if pairs else math.nan,
+        }
         shifts.append(shift)
     return shifts
-
-
-def shift_size(shift: dict, narrow: dict, wide: dict) -> dict:
-    """The threshold's move judged by its size: the ratio of the two thresholds against the
-    seed-spread floor of the per-seed thresholds (``verdicts.spread_floor`` of their log2,
-    pooled over the two widths, as a ratio), with the sign test's p.
-
-    A ratio inside the floor is a move two seeds of one width make between
-    themselves. The sign test over n seeds cannot reach p below 2^-n, which is
-    its detectable limit.
-    """
-    logs = [
-        np.log2([n for n in curve["per_seed_threshold_n_train"] if n is not None])
-        for curve in (narrow, wide)
-    ]
-    floor = 2 ** verdicts.spread_floor(*logs)
-    p = shift["sign_test_p"]
-    judged = verdicts.judge(
-        shift["ratio"] if math.isfinite(shift["ratio"]) else math.nan,
-        p if math.isfinite(p) else None,
-        floor=floor,
-    )
-    return {
-        "floor_ratio": judged["floor"],
-        "verdict": judged["verdict"],
-        "smallest_p": 0.5 ** shift["seeds_compared"] if shift["seeds_compared"] else math.nan,
-    }
 
 
 def _next(curve: dict) -> int | None:
     window = curve["threshold"]["window"]
     return None if window is None else curve["n_train"][window[1]]
-
-
-def summarize(config: Config, cells: dict, *, n_params: dict, n_pool: int, n_test: int) -> dict:
-    """The study's results from the per-(noise, width, N) cells."""
-    rows = [
-        cell_row(q, w, n, n_params[w], cells[(q, w, n)])
-        for q in config.label_noises
-        for w in config.widths
-        for n in config.n_train
-    ]
-    # The verdicts come from with_verdicts alone, the function a committed file is reanalysed
-    # with, so a run and a reanalysis of its file cannot disagree.
-    return with_verdicts({"n_pool": n_pool, "n_test": n_test, "rows": rows})
 
 
 def with_verdicts(document: dict) -> dict:
@@ -609,46 +489,32 @@ def with_verdicts(document: dict) -> dict:
             )
             curves.append(curve_summary(q, w, own))
     out["curves"] = curves
+    untested = {"tested": False, "significant": False, "verdict": "not tested", "qualifies": False}
     out["threshold_contrasts"] = [
         {
             "name": c["name"],
             "metric": "test_error",
             "axis": "n_train",
             "window_values": c.get("window_values", []),
-            **(
-                c["contrast"]
-                if c["contrast"] is not None
-                else {
-                    "tested": False,
-                    "significant": False,
-                    "verdict": "not tested",
-                    "qualifies": False,
-                    "reason": c["threshold"]["reason"],
-                }
-            ),
+            **(c["contrast"] or untested | {"reason": c["threshold"]["reason"]}),
         }
         for c in curves
     ]
     out["threshold_shift"] = threshold_shift(curves)
-    listed = []
-    for curve in curves:
-        hurt = curve.get("more_data_hurt")
-        listed.append(
-            {
-                "name": f"more data hurt: {curve['name']}",
-                "verdict": hurt["verdict"] if hurt else "not tested",
-                "estimate": hurt["estimate"] if hurt else None,
-                "floor": hurt["floor"] if hurt else None,
-            }
-        )
-    for shift in out["threshold_shift"]:
-        listed.append(
-            {
-                "name": f"threshold moves with width: label noise {shift['label_noise']:g}",
-                "verdict": shift["verdict"],
-                "estimate": shift["ratio"],
-                "floor": shift["floor_ratio"],
-            }
-        )
-    out["verdicts"] = listed
+    hurt = [c.get("more_data_hurt") or {"verdict": "not tested"} for c in curves]
+    out["verdicts"] = [
+        {
+            "name": f"more data hurt: {c['name']}",
+            **{k: h.get(k) for k in ("verdict", "estimate", "floor")},
+        }
+        for c, h in zip(curves, hurt)
+    ] + [
+        {
+            "name": f"threshold moves with width: label noise {shift['label_noise']:g}",
+            "verdict": shift["verdict"],
+            "estimate": shift["ratio"],
+            "floor": shift["floor_ratio"],
+        }
+        for shift in out["threshold_shift"]
+    ]
     return out

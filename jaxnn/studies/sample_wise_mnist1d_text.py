@@ -1,12 +1,7 @@
 """Sentences and Markdown of the sample-wise MNIST-1D study, chosen from its results alone.
 
 Every sentence reads numbers that ``sample_wise_mnist1d.with_verdicts``
-computed: where each curve's training error stops being 0 as N grows, the
-pre-registered threshold contrast of its test error with its size (the rise
-over a smaller N against its seed-spread floor and the smallest detectable
-rise; the share of it the largest N undoes), the exploratory Holm-controlled
-scan, and how the threshold moves with width (the ratio of the thresholds and
-its floor). Errors are shown in percent. Nothing here trains or measures.
+computed; errors are shown in percent. Nothing here trains or measures.
 """
 
 from __future__ import annotations
@@ -15,6 +10,7 @@ import math
 
 from jaxnn import verdicts
 from jaxnn.formatting import details, fmt, label_noise_words, p_text, table
+from jaxnn.studies.contrast_text import error_rate, points, pt
 
 CITATION = (
     "Nakkiran, Kaplun, Bansal, Yang, Barak & Sutskever (2019), “Deep double descent: where "
@@ -30,28 +26,6 @@ def curve_name(width: int, label_noise: float) -> str:
 def curve_title(curve: dict) -> str:
     """The name of a curve in prose and figures, e.g. "M = 47, 15 % label noise"."""
     return f"M = {curve['width']}, {label_noise_words(curve['label_noise'])}"
-
-
-def _finite(value) -> bool:
-    return value is not None and math.isfinite(value)
-
-
-def _percent(value, error=None) -> str:
-    if not _finite(value):
-        return "—"
-    if not _finite(error):
-        return f"{fmt(100 * value, 3)} %"
-    return f"{fmt(100 * value, 3)} ± {fmt(100 * error, 2)} %"
-
-
-def _points(value, error=None) -> str:
-    """A difference of two error rates, in percentage points."""
-    if not _finite(value):
-        return "—"
-    sign = "+" if value > 0 else ""
-    if not _finite(error):
-        return f"{sign}{fmt(100 * value, 3)} percentage points"
-    return f"{sign}{fmt(100 * value, 3)} ± {fmt(100 * error, 2)} percentage points"
 
 
 def _n(value) -> str:
@@ -77,19 +51,6 @@ def _threshold_sentence(curve: dict) -> str:
     return text + "."
 
 
-def _pt(value, error=None) -> str:
-    """A difference in percentage points, short, for answers and tables."""
-    if not _finite(value):
-        return "—"
-    if not _finite(error):
-        return f"{fmt(100 * value, 3)} pt"
-    return f"{fmt(100 * value, 3)} ± {fmt(100 * error, 2)} pt"
-
-
-def _share(value) -> str:
-    return f"{fmt(100 * value, 3)} %" if _finite(value) else "—"
-
-
 def _verdict_sentence(curve: dict) -> str:
     """Did more data hurt this curve? The ``verdict`` with its size, floor and detectable rise
     (N-axis wording: the rise is over a *smaller* N, the second descent at the largest)."""
@@ -101,8 +62,8 @@ def _verdict_sentence(curve: dict) -> str:
     if not contrast["tested"]:
         return f"{title}: window N = {window} not tested ({contrast['reason']})."
     versus = _n(curve["rise_versus_n_train"])
-    rise = _pt(contrast["rise"], contrast["rise_standard_error"])
-    floor = _pt(contrast["rise_floor"])
+    rise = pt(contrast["rise"], contrast["rise_standard_error"])
+    floor = pt(contrast["rise_floor"])
     largest = _n(curve["n_train"][-1])
     verdict = contrast["verdict"]
     if verdict in (verdicts.DOUBLE_DESCENT, verdicts.LEVELS_OFF):
@@ -114,7 +75,7 @@ def _verdict_sentence(curve: dict) -> str:
         return (
             f"{title}: {head}. Going from {versus} to the threshold window N = {window} raises "
             f"the test error {rise} (floor {floor}); {largest} undoes "
-            f"{_share(contrast['undone'])} of that rise (at least "
+            f"{error_rate(contrast['undone'])} of that rise (at least "
             f"{fmt(100 * contrast['share'])} % needed)."
         )
     if verdict == "rise below floor":
@@ -125,7 +86,7 @@ def _verdict_sentence(curve: dict) -> str:
     return (
         f"{title}: **more data did not hurt**: the window N = {window} differs by {rise} from "
         f"{versus}, the smaller N closest to a rise (floor {floor}); a rise of "
-        f"{_pt(contrast['rise_minimum_detectable'])} would have been detected with "
+        f"{pt(contrast['rise_minimum_detectable'])} would have been detected with "
         f"{fmt(100 * contrast['power'])} % power."
     )
 
@@ -140,19 +101,19 @@ def _contrast_sentence(curve: dict) -> str:
     lowest = curve["smaller_lowest"]
     return (
         f"{title}: over the window N = {window} the test error is "
-        f"{_percent(contrast['window_value'], contrast['window_standard_error'])}; the lowest "
-        f"at a smaller N is {_percent(lowest['value'])} at N = {fmt(lowest['n_train'])}. Against "
+        f"{error_rate(contrast['window_value'], contrast['window_standard_error'])}; the lowest "
+        f"at a smaller N is {error_rate(lowest['value'])} at N = {fmt(lowest['n_train'])}. Against "
         f"{_n(curve['rise_versus_n_train'])}, the smaller N whose paired test comes closest "
         "to a rise, it differs by "
-        f"{_points(contrast['rise'], contrast['rise_standard_error'])} "
+        f"{points(contrast['rise'], contrast['rise_standard_error'])} "
         f"(Bonferroni over {contrast['rise_cells']} smaller N, {p_text(contrast['rise_p'])}; "
-        f"floor {_points(contrast['rise_floor'])}; "
+        f"floor {points(contrast['rise_floor'])}; "
         f"the smallest rise this test detects with {fmt(100 * contrast['power'], 2)} % power is "
-        f"{_points(contrast['rise_minimum_detectable'])}); against the largest "
+        f"{points(contrast['rise_minimum_detectable'])}); against the largest "
         f"{_n(curve['n_train'][-1])} by "
-        f"{_points(contrast['excess'], contrast['excess_standard_error'])} "
+        f"{points(contrast['excess'], contrast['excess_standard_error'])} "
         f"({p_text(contrast['excess_p'])}; minimum detectable "
-        f"{_points(contrast['excess_minimum_detectable'])})."
+        f"{points(contrast['excess_minimum_detectable'])})."
     )
 
 
@@ -165,30 +126,26 @@ def _scan_sentence(curve: dict) -> str:
         return f"{title}: the test error never rises above a smaller N's seed mean."
     text = (
         f"{title}: the largest rise is from N = {fmt(scan['dip_n_train'])} to "
-        f"N = {fmt(scan['n_train'])}, {_points(scan['rise'], scan['rise_standard_error'])} "
+        f"N = {fmt(scan['n_train'])}, {points(scan['rise'], scan['rise_standard_error'])} "
         f"(Holm p = {fmt(scan['rise_p_holm'], 2)} over {scan['cells_scanned']} N)"
     )
     if scan["excess_p_holm"] is not None:
         text += (
-            f", {_points(scan['excess'], scan['excess_standard_error'])} above the largest N "
+            f", {points(scan['excess'], scan['excess_standard_error'])} above the largest N "
             f"(Holm p = {fmt(scan['excess_p_holm'], 2)})"
         )
-    verdict = scan.get("verdict")
-    if verdict == verdicts.DOUBLE_DESCENT:
-        return text + ": a rise and a fall that undoes at least half of it."
-    if verdict == verdicts.LEVELS_OFF:
-        return text + f": a rise that levels off ({_share(scan['undone'])} of it undone)."
-    if verdict == "rise below floor":
-        return text + f": significant, but below its floor {_points(scan.get('rise_floor'))}."
-    return text + ": not a peak after Holm's correction."
+    undone, floor = error_rate(scan.get("undone")), points(scan.get("rise_floor"))
+    ending = {
+        verdicts.DOUBLE_DESCENT: "a rise and a fall that undoes at least half of it",
+        verdicts.LEVELS_OFF: f"a rise that levels off ({undone} of it undone)",
+        "rise below floor": f"significant, but below its floor {floor}",
+    }.get(scan.get("verdict"), "not a peak after Holm's correction")
+    return f"{text}: {ending}."
 
 
 def _shift_sentence(shift: dict) -> str:
-    noise = (
-        "Without label noise"
-        if shift["label_noise"] == 0
-        else f"With {fmt(100 * shift['label_noise'])} % label noise"
-    )
+    q = shift["label_noise"]
+    noise = f"With {label_noise_words(q)}" if q else "Without label noise"
     narrow, wide = shift["narrow_threshold_n_train"], shift["wide_threshold_n_train"]
     if narrow is None or wide is None:
         return (
@@ -223,18 +180,15 @@ def _shift_sentence(shift: dict) -> str:
 
 
 def _curve_table(results: dict, curve: dict) -> str:
-    rows = [
-        r
-        for r in results["rows"]
-        if r["label_noise"] == curve["label_noise"] and r["width"] == curve["width"]
-    ]
+    cell = (curve["label_noise"], curve["width"])
+    rows = [r for r in results["rows"] if (r["label_noise"], r["width"]) == cell]
     window = curve.get("window_values") or []
     body = [
         [
             fmt(r["n_train"]) + (" ◀" if r["n_train"] in window else ""),
             r["epochs"],
-            _percent(r["train_error"], r["train_error_standard_error"]),
-            _percent(r["test_error"], r["test_error_standard_error"]),
+            error_rate(r["train_error"], r["train_error_standard_error"]),
+            error_rate(r["test_error"], r["test_error_standard_error"]),
             f"{fmt(r['test_loss'])} ± {fmt(r['test_loss_standard_error'], 2)}",
         ]
         for r in rows
@@ -254,11 +208,11 @@ def _shift_answer(shift: dict) -> str:
         f"{fmt(shift['floor_ratio'], 3)}; {shift['seeds_wide_larger']} of "
         f"{shift['seeds_compared']} seeds larger, sign test {p_text(shift['sign_test_p'])})"
     )
-    if shift["verdict"] == verdicts.EFFECT:
-        return f"{noise.capitalize()}: **the wider model's threshold sits at a larger N**; {size}."
-    if shift["verdict"] == verdicts.BELOW_FLOOR:
-        return f"{noise.capitalize()}: a move **below its floor**; {size}."
-    return f"{noise.capitalize()}: **no move established**; {size}."
+    head = {
+        verdicts.EFFECT: "**the wider model's threshold sits at a larger N**",
+        verdicts.BELOW_FLOOR: "a move **below its floor**",
+    }.get(shift["verdict"], "**no move established**")
+    return f"{noise.capitalize()}: {head}; {size}."
 
 
 def _contrast_table(curves: list[dict]) -> str:
@@ -274,25 +228,15 @@ def _contrast_table(curves: list[dict]) -> str:
                 curve_title(curve),
                 f"{fitted} ({fmt(curve['params_per_example'], 2)} params per example)",
                 "–".join(fmt(n) for n in curve["window_values"]),
-                f"{_pt(contrast['rise'], contrast['rise_standard_error'])} over "
+                f"{pt(contrast['rise'], contrast['rise_standard_error'])} over "
                 f"{_n(curve['rise_versus_n_train'])}",
-                _pt(contrast["rise_floor"]),
-                _pt(contrast["rise_minimum_detectable"]),
+                pt(contrast["rise_floor"]),
+                pt(contrast["rise_minimum_detectable"]),
                 f"**{contrast['verdict']}**" if contrast["qualifies"] else contrast["verdict"],
             ]
         )
-    return table(
-        [
-            "curve",
-            "fitted exactly up to",
-            "window",
-            "rise ± s.e. (more data hurt?)",
-            "floor",
-            "detectable (80 % power)",
-            "verdict",
-        ],
-        body,
-    )
+    header = ["curve", "fitted exactly up to", "window", "rise ± s.e. (more data hurt?)"]
+    return table([*header, "floor", "detectable (80 % power)", "verdict"], body)
 
 
 def _setup(results: dict) -> str:
@@ -374,9 +318,7 @@ def markdown(results: dict) -> str:
                 + " ".join(_shift_sentence(s) for s in shifts),
             )
         )
-    numbers = []
-    for curve in curves:
-        numbers += [f"**{curve_title(curve)}**", _curve_table(results, curve)]
+    numbers = [part for c in curves for part in (f"**{curve_title(c)}**", _curve_table(results, c))]
     out.append(details("Numbers for every N", "\n\n".join(numbers)))
     return "\n\n".join(out)
 
@@ -384,16 +326,14 @@ def markdown(results: dict) -> str:
 def answers(results: dict) -> list[dict]:
     """Beyond-the-sheet rows of REPORT.md's Answers: did more data hurt, and does the
     threshold move with width?"""
-    figure = "sample_wise_mnist1d.png"
     tested = [c for c in results["curves"] if c["contrast"] is not None and c["contrast"]["tested"]]
     hurt = [c for c in tested if c["more_data_hurt"]["verdict"] == verdicts.EFFECT]
-    rows = []
     if not tested:
         answer = "Not tested: no curve has a threshold window inside the grid."
     elif hurt:
         answer = "**Yes** for " + "; ".join(
-            f"{curve_title(c)} ({_pt(c['contrast']['rise'], c['contrast']['rise_standard_error'])}"
-            f", floor {_pt(c['contrast']['rise_floor'])}: {c['contrast']['verdict']})"
+            f"{curve_title(c)} ({pt(c['contrast']['rise'], c['contrast']['rise_standard_error'])}"
+            f", floor {pt(c['contrast']['rise_floor'])}: {c['contrast']['verdict']})"
             for c in hurt
         )
         answer += f"; not for the other {len(tested) - len(hurt)} curves."
@@ -406,46 +346,32 @@ def answers(results: dict) -> list[dict]:
             f"differs from the best smaller N by {_range(rises)} (floors {_range(floors)}); a "
             f"rise of {_range(detectable)} would have been detected with 80 % power."
         )
-    rows.append(
-        {
-            "item": "Beyond 8.2",
-            "question": "Sample-wise: did more data hurt?",
-            "answer": answer,
-            "figure": figure,
-        }
-    )
+    rows = [("Sample-wise: did more data hurt?", answer)]
     shifts = results["threshold_shift"]
     if shifts:
         moved = [s for s in shifts if s["verdict"] == verdicts.EFFECT]
         head = "**Yes**" if len(moved) == len(shifts) else "**No**" if not moved else "**Partly**"
-        rows.append(
-            {
-                "item": "Beyond 8.2",
-                "question": "Does the sample-wise threshold move with width?",
-                "answer": f"{head}: "
-                + "; ".join(
-                    f"{label_noise_words(s['label_noise'])}, N = "
-                    f"{fmt(s['narrow_threshold_n_train'])} → {fmt(s['wide_threshold_n_train'])} "
-                    f"(M = {s['narrow_width']} → {s['wide_width']}), ratio {fmt(s['ratio'], 3)}"
-                    f" (floor {fmt(s['floor_ratio'], 3)}), {s['seeds_wide_larger']}/"
-                    f"{s['seeds_compared']} seeds, {p_text(s['sign_test_p'])}"
-                    for s in shifts
-                )
-                + ".",
-                "figure": figure,
-            }
+        moves = "; ".join(
+            f"{label_noise_words(s['label_noise'])}, N = "
+            f"{fmt(s['narrow_threshold_n_train'])} → {fmt(s['wide_threshold_n_train'])} "
+            f"(M = {s['narrow_width']} → {s['wide_width']}), ratio {fmt(s['ratio'], 3)}"
+            f" (floor {fmt(s['floor_ratio'], 3)}), {s['seeds_wide_larger']}/"
+            f"{s['seeds_compared']} seeds, {p_text(s['sign_test_p'])}"
+            for s in shifts
         )
-    return rows
+        rows.append(("Does the sample-wise threshold move with width?", f"{head}: {moves}."))
+    figure = "sample_wise_mnist1d.png"
+    return [{"item": "Beyond 8.2", "question": q, "answer": a, "figure": figure} for q, a in rows]
 
 
 def _range(values) -> str:
     """ "−7.9 to −3.0 pt" (or one value) for a set of differences in error rate."""
-    finite = [v for v in values if _finite(v)]
+    finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return "—"
     low, high = min(finite), max(finite)
     if fmt(100 * low, 2) == fmt(100 * high, 2):
-        return _pt(low)
+        return pt(low)
     return f"{fmt(100 * low, 2)} to {fmt(100 * high, 2)} pt"
 
 
