@@ -1,13 +1,18 @@
 """``width_sweep`` against the plain vmap-over-seeds loop, for ``experiments/bench_width_sweep.py``.
 
-Two user modules (a 2-D ``CNN`` and an ``MLP``, written as a researcher would,
-nothing jaxnn-specific), a learnable toy task (``make_data``), the plain JAX
-loop (``plain_loop``: per width, one ``jax.jit`` of a ``jax.vmap``-over-seeds
-SGD step, a Python loop over epochs and mini-batches), and ``compare_round``,
-which times both on both models side by side: each "cold" (after
-``jax.clear_caches()``, as a fresh process) then "warm" (at once again), with
-the seconds JAX spent tracing, lowering and compiling read from
-``jax.monitoring``.
+A researcher sweeping a module over widths with a few seeds writes the plain loop
+(``plain_loop``, about 30 lines): per width, one ``jax.jit`` of a ``jax.vmap``-over-seeds
+SGD step of their module (``nnx.split``/``nnx.merge``), a Python loop over epochs and
+shuffled mini-batches, the test error at the end. ``jaxnn.width_sweep`` is one call with the
+same module, loss and optimizer: widths grouped and padded, each group one compiled
+``jit(vmap(scan))``, convolutions as patches times a matrix on CPU. Both train two user
+modules written as a researcher would (``CNN``, ``MLP``) on a learnable toy task
+(``make_data``). ``compare_round`` times them side by side, each "cold" (after every cache
+is cleared, as a fresh process) then "warm" (at once again), with the seconds JAX spent
+tracing, lowering and compiling read from ``jax.monitoring``; "run" is the warm time less
+those. The two methods' test errors differ by init streams and batch orders, so they agree
+to seed noise, not bit for bit. ``sets_round`` times one call over three training sets
+(``make_sets``) against one call per set.
 """
 
 from __future__ import annotations
@@ -121,15 +126,21 @@ def plain_loop(module, data, widths, epochs: int, seed: int) -> dict[int, np.nda
     return errors
 
 
+def _sweep_options(widths, epochs: int, seed: int, mesh, precision: str) -> dict:
+    """The ``width_sweep`` arguments that train what ``plain_loop`` trains."""
+    return dict(
+        widths=widths, seeds=SEEDS, loss="softmax_cross_entropy", optimizer=OPTIMIZER,
+        epochs=epochs, batch_size=BATCH, key=seed, progress=False, mesh=mesh,
+        matmul_precision=precision,
+    )  # fmt: skip
+
+
 def sweep_errors(
     module, data, widths, epochs: int, seed: int, mesh=None, matmul_precision: str = "highest"
 ) -> dict:
     """``{width: test error [seed]}`` from one ``jaxnn.width_sweep`` call (and its notes)."""
-    result = module_sweep.width_sweep(
-        module, data, widths=widths, seeds=SEEDS, loss="softmax_cross_entropy",
-        optimizer=OPTIMIZER, epochs=epochs,
-        batch_size=BATCH, key=seed, progress=False, mesh=mesh, matmul_precision=matmul_precision,
-    )  # fmt: skip
+    options = _sweep_options(widths, epochs, seed, mesh, matmul_precision)
+    result = module_sweep.width_sweep(module, data, **options)
     for note in result.notes:
         print(f"width_sweep note: {note}")
     errors = {w: result.curves[("data", 0, w)]["test_error"][:, -1] for w in widths}
@@ -138,38 +149,20 @@ def sweep_errors(
 
 # --- timing --------------------------------------------------------------------------------------
 
-# Top-level tracing (JAX records it only outside other traces), lowering and XLA compiling.
-COMPILE_EVENTS = tuple(
-    f"/jax/core/compile/{name}_duration"
-    for name in ("jaxpr_trace", "jaxpr_to_mlir_module", "backend_compile")
-)
-_compile = {"seconds": 0.0, "count": 0}
-
-
-def _on_event(event: str, seconds: float, **_) -> None:
-    if event in COMPILE_EVENTS:
-        _compile["seconds"] += seconds
-        _compile["count"] += event == COMPILE_EVENTS[-1]
-
-
-@functools.cache
-def listen_to_compiles() -> None:
-    jax.monitoring.register_event_duration_secs_listener(_on_event)
-
 
 def timed(run) -> dict:
     """Wall seconds of ``run()``, the part spent tracing, lowering and compiling, and the rest."""
-    listen_to_compiles()
-    before = dict(_compile)
+    benchmark.listen_to_compiles()
+    before = dict(benchmark.compile_counts)
     start = time.perf_counter()
     output = run()
     seconds = time.perf_counter() - start
-    compile_seconds = _compile["seconds"] - before["seconds"]
+    compile_seconds = benchmark.compile_counts["compile_seconds"] - before["compile_seconds"]
     return {
         "seconds": seconds,
         "compile_seconds": compile_seconds,
         "run_seconds": seconds - compile_seconds,
-        "xla_compiles": _compile["count"] - before["count"],
+        "xla_compiles": benchmark.compile_counts["xla_compiles"] - before["xla_compiles"],
         "output": output,
     }
 
@@ -311,11 +304,7 @@ def sets_round(
     """Warm seconds of one ``width_sweep`` call over every set against one call per set
     (both run once untimed first, so neither pays a compile); round ``index`` runs them in
     the other order from round ``index - 1``."""
-    options = dict(
-        widths=widths, seeds=SEEDS, loss="softmax_cross_entropy", optimizer=OPTIMIZER,
-        epochs=epochs, batch_size=BATCH, key=seed, progress=False, mesh=mesh,
-        matmul_precision=precision,
-    )  # fmt: skip
+    options = _sweep_options(widths, epochs, seed, mesh, precision)
     methods = {
         "one_call": lambda: module_sweep.width_sweep(module, sets, **options),
         "separate_calls": lambda: [
