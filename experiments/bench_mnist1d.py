@@ -35,13 +35,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=cli.int_in(1, 100), help="alternating rounds")
     parser.add_argument("--child", choices=bench.PHASES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    flags = ("seeds", "epochs", "torch_epochs", "rounds", "seed")
     config = cli.override(
         bench.MNIST1D_QUICK if args.quick else bench.MNIST1DBenchConfig(),
-        seeds=args.seeds,
-        epochs=args.epochs,
-        torch_epochs=args.torch_epochs,
-        rounds=args.rounds,
-        seed=args.seed,
+        **{name: getattr(args, name) for name in flags},
     )
     runs = cli.writable_dir(args.runs, name="--runs")
     if args.child:

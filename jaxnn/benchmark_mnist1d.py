@@ -1,35 +1,21 @@
 """The MNIST-1D MLP curve, our vmapped sweep against the notebook's PyTorch loop, cold and warm.
 
-For ``experiments/bench_mnist1d.py``. Our side is the double-descent study's MLP curve
-(every width, ``seeds`` members per width), trained by the study's own call:
-``jaxnn.width_sweep`` of ``models.MNIST1DMLP``, its widths grouped as for the study's 500
-epochs (``plan_epochs``). The notebook's side is ``notebooks/deep-double-descent.ipynb``'s
-loop (``time_torch_mlp``: each width alone, one seed). Both are counted in seconds per seed
-of the study's 500 epochs.
-
-Our side runs as two fresh Python processes per round (``time_phases``), each timed from
-just before the process starts to the end of training, so imports, JAX's start-up, data
-loading and compiles are all inside: *cold* with JAX's persistent compilation cache in a
-new, empty temporary folder (a user's first run), then *warm* with the folder the cold one
-filled (a user's second run). The folder reaches each process through
-``JAX_COMPILATION_CACHE_DIR`` (and ``XDG_CACHE_HOME``, so nothing can fall back to the
-user's own cache) and is removed after the round; the benchmark's own process keeps the
-cache off.
-
-Measured: each process's wall seconds for ``epochs`` epochs, the steady seconds per epoch
-(chunks after each group's first), and the useful flops per second at that pace (``6 N p``
-per member-step, padding not counted) as a share of the float32 matmul rate measured in the
-same process. Projected to ``study_epochs``: ``wall + (study_epochs - epochs) *
-seconds_per_epoch``, over ``seeds``. PyTorch: its seconds per epoch (median of
-``torch_epochs`` timed epochs after a warm-up epoch, the faster of ``torch_threads`` per
-width) times ``study_epochs``, summed over widths. Ratios are PyTorch / ours per round (the
-rounds alternate which side runs first, since this machine's speed drifts by 2-3x over
-minutes), and their medians over rounds.
+For ``experiments/bench_mnist1d.py``; README.md's MNIST-1D benchmark section says what is
+compared and why. Our side is the study's own ``jaxnn.width_sweep`` call (``time_curve``),
+run per round as two fresh processes timed from their start (``time_phases``): *cold* with
+an empty temporary persistent-cache folder, *warm* with the folder the cold one filled. The
+folder reaches each process through ``JAX_COMPILATION_CACHE_DIR`` (and ``XDG_CACHE_HOME``, so
+nothing falls back to the user's own cache); the benchmark's own process keeps the cache off.
+Each phase is projected to ``study_epochs`` as ``wall + (study_epochs - epochs) *
+seconds_per_epoch`` (steady: the chunks after each group's first), over ``seeds``; PyTorch's
+median seconds per epoch (``time_torch_mlp``, the faster of ``torch_threads`` per width) times
+``study_epochs``, summed over widths. Ratios are PyTorch / ours per round, and their medians.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import subprocess
@@ -59,10 +45,9 @@ class MNIST1DBenchConfig:
     Attributes:
         widths: the MLP curve's hidden widths (the notebook's 19).
         seeds: members per width in our sweep (the study's default).
-        epochs: our epochs per group (even: ``width_sweep`` then trains them in at least
-            two chunks, and the first of each group compiles). The default's 10 chunks of
-            10 epochs put an evaluation every 10 epochs into the steady time (the study's
-            500 epochs: every 50), as this benchmark always measured.
+        epochs: our epochs per group, even, so ``width_sweep`` trains at least two chunks
+            (the first of each group compiles); the default's 10 chunks put an evaluation
+            every 10 epochs into the steady time, as this benchmark always measured.
         torch_epochs: timed PyTorch epochs per width (after one warm-up epoch).
         torch_threads: PyTorch intra-op thread counts to time; the faster per width counts.
         rounds: alternating rounds of both (the ratios of every round are kept).
@@ -179,12 +164,7 @@ def time_curve(config: MNIST1DBenchConfig, *, data_dir, started: float, mesh=Non
     setup_seconds = time.time() - started
     result = jaxnn.width_sweep(
         study.MODULES["mlp"],
-        dict(
-            x_train=dataset.x_train,
-            y_train=inputs["y_train"],
-            x_test=dataset.x_test,
-            y_test=dataset.y_test,
-        ),
+        dataset._replace(y_train=inputs["y_train"])._asdict(),
         widths=config.widths,
         seeds=config.seeds,
         **study.sweep_options(inputs["study"], jax.random.key(config.seed), "mlp"),
@@ -357,22 +337,19 @@ def compare(
     compiles included, as this benchmark's single ratio always meant).
     """
     rounds = []
+    torch_mlp = functools.partial(
+        time_torch_mlp,
+        x_train,
+        y_train,
+        config.widths,
+        epochs=config.torch_epochs,
+        learning_rate=learning_rate,
+        momentum=momentum,
+    )
     for index in range(config.rounds):
 
-        def torch_side(index=index) -> dict:
-            return {
-                threads: time_torch_mlp(
-                    x_train,
-                    y_train,
-                    config.widths,
-                    epochs=config.torch_epochs,
-                    threads=threads,
-                    learning_rate=learning_rate,
-                    momentum=momentum,
-                    seed=config.seed + index,
-                )
-                for threads in config.torch_threads
-            }
+        def torch_side(seed=config.seed + index) -> dict:
+            return {t: torch_mlp(threads=t, seed=seed) for t in config.torch_threads}
 
         if index % 2 == 0:
             torch_seconds = torch_side()
@@ -436,9 +413,7 @@ def round_line(index: int, entry: dict) -> str:
 def report(results: dict, *, rounds: bool = True) -> str:
     """The console lines of ``compare``: every round (unless ``rounds`` is False: they were
     logged as they ended), the medians, then the two ratios against their targets."""
-    lines = []
-    if rounds:
-        lines = [round_line(index, entry) for index, entry in enumerate(results["rounds"])]
+    lines = [round_line(i, entry) for i, entry in enumerate(results["rounds"]) if rounds]
     median = results["median"]
     lines.append(
         f"MLP curve, {len(results['groups'])} width group(s) on {results['n_devices']} "

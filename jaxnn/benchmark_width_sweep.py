@@ -1,17 +1,12 @@
 """``width_sweep`` against the plain vmap-over-seeds loop, for ``experiments/bench_width_sweep.py``.
 
-A researcher sweeping a module over widths with a few seeds writes the plain loop
-(``plain_loop``, about 30 lines): per width, one ``jax.jit`` of a ``jax.vmap``-over-seeds
-SGD step of their module (``nnx.split``/``nnx.merge``), a Python loop over epochs and
-shuffled mini-batches, the test error at the end. ``jaxnn.width_sweep`` is one call with the
-same module, loss and optimizer: widths grouped and padded, each group one compiled
-``jit(vmap(scan))``, convolutions as patches times a matrix on CPU. Both train two user
-modules written as a researcher would (``CNN``, ``MLP``) on a learnable toy task
-(``make_data``). ``compare_round`` times them side by side, each "cold" (after every cache
-is cleared, as a fresh process) then "warm" (at once again), with the seconds JAX spent
-tracing, lowering and compiling read from ``jax.monitoring``; "run" is the warm time less
-those. The two methods' test errors differ by init streams and batch orders, so they agree
-to seed noise, not bit for bit. ``sets_round`` times one call over three training sets
+README.md's section on this benchmark says what is compared and why. Here: two user modules
+written as a researcher would (``CNN``, ``MLP``), a learnable toy task (``make_data``), the
+plain loop (``plain_loop``: per width, one ``jax.jit`` of a ``jax.vmap``-over-seeds SGD step,
+a Python loop over epochs and mini-batches), and ``compare_round``, which times both side by
+side, each "cold" (every cache cleared, as a fresh process) then "warm" (at once again), with
+the seconds JAX spent tracing, lowering and compiling read from ``jax.monitoring``; "run" is
+the warm time less those. ``sets_round`` times one call over three training sets
 (``make_sets``) against one call per set.
 """
 
@@ -35,6 +30,8 @@ METHODS = ("plain", "width_sweep")
 PHASES = ("cold", "warm")
 TEACHER_STREAM = 2**20  # fold_in tag of the teacher's key
 AGREE_ALPHA = 0.05  # family-wise level of the test that both methods' errors agree
+# plain / width_sweep ratios: their label, and the phase and field they divide
+RATIOS = {"cold": ("cold", "seconds"), "warm": ("warm", "seconds"), "run": ("warm", "run_seconds")}
 
 
 class CNN(nnx.Module):
@@ -215,31 +212,20 @@ def summarise(rounds: list[dict], widths) -> dict:
     """Medians over rounds of every time, the ratios plain / width_sweep, the test errors."""
     summary = {}
     for name in MODELS:
-        row = {}
+        row, by_model = {}, [r[name] for r in rounds]
         for method in METHODS:
             for phase in PHASES:
                 for field in ("seconds", "compile_seconds", "run_seconds"):
-                    values = [r[name][method][phase][field] for r in rounds]
+                    values = [t[method][phase][field] for t in by_model]
                     row[f"{method}_{phase}_{field}"] = float(np.median(values))
             # Every round trains the same members: the last round's errors stand for all.
             errors = rounds[-1][name][method]["warm"]["output"]
             per_width = {w: stats.seed_summary(errors[w]) for w in widths}
             row[f"{method}_test_error"] = {w: s["mean"] for w, s in per_width.items()}
             row[f"{method}_test_error_se"] = {w: s["standard_error"] for w, s in per_width.items()}
-        ratios = {
-            "cold": ("cold", "seconds"),
-            "warm": ("warm", "seconds"),
-            "run": ("warm", "run_seconds"),
-        }
-        for label, (phase, field) in ratios.items():
-            row[f"ratio_{label}"] = float(
-                np.median(
-                    [
-                        r[name]["plain"][phase][field] / r[name]["width_sweep"][phase][field]
-                        for r in rounds
-                    ]
-                )
-            )
+        for label, (phase, field) in RATIOS.items():
+            ratios = [t["plain"][phase][field] / t["width_sweep"][phase][field] for t in by_model]
+            row[f"ratio_{label}"] = float(np.median(ratios))
         # Different init streams and batch orders: the two methods' seeds are independent
         # samples, so each width is a Welch t-test, Holm over the widths (a scan).
         final = {method: rounds[-1][name][method]["warm"]["output"] for method in METHODS}
