@@ -3,22 +3,12 @@
     python experiments/bench_mnist1d.py [--quick] [--seeds S] [--epochs T]
         [--torch-epochs T] [--rounds R] [--out DIR] [--runs DIR]
 
-Needs PyTorch (``pip install -e '.[bench]'``). Every round times the notebook's
-loop (each width alone, one seed, ``--torch-epochs`` epochs after a warm-up
-epoch, on 1 and on 2 threads, the faster counts) in this process, and the
-study's own ``jaxnn.width_sweep`` call on its MLP curve (every width,
-``--seeds`` seeds, grouped as for the study's 500 epochs, ``--epochs`` epochs,
-an even count) twice, each in a fresh Python process
-timed from its start: *cold*, with JAX's persistent compilation cache in a new
-empty temporary folder, then *warm*, with the folder the cold process filled
-(``jaxnn.benchmark_mnist1d``). Rounds alternate which side runs first, because
-this machine's speed drifts by 2-3x over minutes: only ratios measured side by
-side mean anything. Both are projected to the study's 500 epochs per seed.
-Prints every round, our steady useful GFLOP/s as a share of the float32
-matmul rate measured in the same process, and the lines ``cold ratio: R.Rx``
-and ``warm ratio: R.Rx`` (medians over rounds, with their targets); writes
-``bench_mnist1d.json``.
-``--child cold|warm`` is the phase's own process (it prints one JSON line).
+Needs PyTorch (``pip install -e '.[bench]'``). Every round times the notebook's loop on 1
+and 2 threads and our sweep (``--epochs``, an even count) in a cold and a warm fresh
+process; both are projected to the study's 500 epochs per seed (``jaxnn.benchmark_mnist1d``
+says how). Prints every round and the lines ``cold ratio: R.Rx`` and ``warm ratio: R.Rx``
+(medians over rounds, with their targets); writes ``bench_mnist1d.json``. ``--child
+cold|warm`` is the phase's own process (it prints one JSON line).
 """
 
 from __future__ import annotations
@@ -45,13 +35,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=cli.int_in(1, 100), help="alternating rounds")
     parser.add_argument("--child", choices=bench.PHASES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    flags = ("seeds", "epochs", "torch_epochs", "rounds", "seed")
     config = cli.override(
         bench.MNIST1D_QUICK if args.quick else bench.MNIST1DBenchConfig(),
-        seeds=args.seeds,
-        epochs=args.epochs,
-        torch_epochs=args.torch_epochs,
-        rounds=args.rounds,
-        seed=args.seed,
+        **{name: getattr(args, name) for name in flags},
     )
     runs = cli.writable_dir(args.runs, name="--runs")
     if args.child:

@@ -3,12 +3,9 @@
     python experiments/bench_sweep.py [--quick] [--widths LIST] [--steps T] [--out DIR]
     python experiments/bench_sweep.py --devices [--quick]   # 1, 2, 4 simulated CPU devices
 
-Both run in this one process, interleaved, because this machine's speed
-drifts by 2-3x over minutes: only ratios measured side by side mean anything.
-The sweep is the study's own path (``jaxnn.width_sweep`` of its 8 -> M -> M -> 8
-network, one seed per width). Prints model-steps per second, useful GFLOP/s, compile
-seconds, the float32 matmul rate measured in the same run, and a line ``ratio: R.Rx``;
-writes ``bench_sweep.json``. The logic is ``jaxnn.benchmark.compare_sweep``.
+Prints model-steps per second, useful GFLOP/s, compile seconds, the float32 matmul rate
+measured in the same run, and a line ``ratio: R.Rx``; writes ``bench_sweep.json``. The
+logic, and why both run interleaved in one process: ``jaxnn.benchmark``.
 """
 
 from __future__ import annotations

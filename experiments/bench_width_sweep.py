@@ -3,38 +3,14 @@
     python experiments/bench_width_sweep.py [--quick] [--epochs T] [--rounds R] [--mesh]
         [--seed N] [--out DIR] [--quiet] [--matmul-precision P]
 
-Defaults: widths 4, 8, 16, 24, 32, 20 epochs, 2 rounds (``--quick``: widths 4
-and 16, 1 epoch, 1 round). ``--mesh`` shards ``width_sweep``'s members over
-one CPU device per core (the plain loop stays on one device either way).
-
-What is compared, and why. A researcher sweeping a module over widths with a
-few seeds writes the plain loop: per width, one ``jax.jit`` of a
-``jax.vmap``-over-seeds SGD step of their module (``nnx.split``/``nnx.merge``,
-``nnx.Conv`` as written), a Python loop over epochs and shuffled mini-batches,
-the test error at the end (about 30 lines). ``jaxnn.width_sweep`` is one call
-with the same module, loss and optimizer: widths grouped and padded, each
-group one compiled ``jit(vmap(scan))``, convolutions as patches times a
-matrix on CPU. This measures what the call saves, for a 2-D CNN (two 3x3
-``nnx.Conv`` 1 -> C -> C, ReLU, global average pool, ``nnx.Linear(C, 10)``)
-and an MLP (``nnx.Linear`` 64 -> W -> W -> 10), on 8x8x1 images labelled by a
-random CNN teacher (1,024 training, 512 test examples), 3 seeds, SGD with
-momentum 0.9 at 0.05, batch 64 (``jaxnn.benchmark_width_sweep``).
-
-Both run in this one process, in interleaved rounds (the order alternating),
-because this machine's speed drifts by 2-3x over minutes: only ratios measured
-side by side mean anything. Each method runs twice per round: "cold" after
-``jax.clear_caches()`` (what a fresh process pays, compiles included) and
-"warm" at once again (a second call in the same session); "run" is the warm
-time less what JAX spent tracing, lowering and compiling in it. Prints the
-medians over rounds, the ratios plain / width_sweep and both methods' final
-test errors per width (they differ by init streams and batch orders, so they
-agree to seed noise, not bit for bit); writes ``bench_width_sweep.json``.
-
-Training sets as a member axis: per model, the warm seconds of one
-``width_sweep`` call over three training sets (N = 1,024, its first 512, and
-N = 1,024 with 20 % of the labels redrawn; one test set) against three
-separate calls, each run once untimed first, in interleaved rounds; prints
-the ratio separate / one call (``jaxnn.benchmark_width_sweep.sets_round``).
+A 2-D CNN and an MLP on 8x8x1 images labelled by a random CNN teacher (1,024 training, 512
+test examples), 3 seeds, SGD with momentum 0.9 at 0.05, batch 64; widths 4, 8, 16, 24, 32,
+20 epochs, 2 interleaved rounds (``--quick``: widths 4 and 16, 1 epoch, 1 round).
+``--mesh`` shards ``width_sweep``'s members over one CPU device per core (the plain loop
+stays on one device). Prints the medians over rounds of cold, warm and run seconds, the
+ratios plain / width_sweep, both methods' test errors per width, and the warm ratio of three
+separate calls to one call over three training sets; writes ``bench_width_sweep.json``.
+What is compared and why: ``jaxnn.benchmark_width_sweep``.
 """
 
 from __future__ import annotations
@@ -142,30 +118,20 @@ def main(argv: list[str] | None = None) -> dict:
     data = lib.make_data(args.seed)
     load = {"before": os.getloadavg()}
     matmul = [benchmark.matmul_flops_per_second() / 1e9]
+    log = (lambda line: None) if args.quiet else functools.partial(print, flush=True)
+    placed = dict(mesh=mesh, precision=args.matmul_precision)
     rounds_ = [
-        lib.compare_round(
-            index,
-            widths,
-            epochs,
-            args.seed,
-            data,
-            mesh=mesh,
-            precision=args.matmul_precision,
-            log=(lambda line: None) if args.quiet else functools.partial(print, flush=True),
-        )
+        lib.compare_round(index, widths, epochs, args.seed, data, log=log, **placed)
         for index in range(rounds)
     ]
     sets = lib.make_sets(args.seed)
     set_rounds = {
         name: [
-            lib.sets_round(
-                index, module, sets, widths, epochs, args.seed, mesh=mesh,
-                precision=args.matmul_precision,
-            )
+            lib.sets_round(index, module, sets, widths, epochs, args.seed, **placed)
             for index in range(rounds)
         ]
         for name, module in lib.MODELS.items()
-    }  # fmt: skip
+    }
     load["after"] = os.getloadavg()
     matmul.append(benchmark.matmul_flops_per_second() / 1e9)
     summary = lib.summarise(rounds_, widths)

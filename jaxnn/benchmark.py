@@ -1,25 +1,19 @@
 """Throughput of width sweeps against the loops people write by hand.
 
-- The teacher sweep (``experiments/bench_sweep.py``): the double-descent study's
-  own path (``jaxnn.width_sweep``: grouped, padded, vmapped) against one
-  jit-compiled model at a time, both on the same
-  full-batch data with Adam for the same number of steps. *Useful* flops count
-  ``6 N p`` per model-step for a model with ``p`` parameters (forward 2Np,
-  backward 4Np), padding not counted, so padding waste shows up as a lower
-  useful rate.
-- MNIST-1D (``experiments/bench_mnist1d.py``, ``jaxnn.benchmark_mnist1d``):
-  the MLP curve of the double-descent study as our sweep trains it, cold and
-  warm in fresh processes, against the mnist1d notebook's own PyTorch loop
-  (one model at a time, a Python loop over ``DataLoader`` batches). PyTorch
-  is the optional ``bench`` extra, imported only there.
-- ``jaxnn.width_sweep`` on a user's own NNX modules
-  (``experiments/bench_width_sweep.py``, ``jaxnn.benchmark_width_sweep``):
-  a 2-D CNN and an MLP against the plain vmap-over-seeds loop.
+Three benchmarks, each in the same process as its baseline and interleaved with it, since
+this machine's speed drifts by 2-3x over minutes: only ratios measured side by side mean
+anything. Here, the teacher sweep (``experiments/bench_sweep.py``): the double-descent
+study's ``jaxnn.width_sweep`` against one jit-compiled model at a time, full batch, Adam.
+*Useful* flops count ``6 N p`` per model-step for ``p`` parameters (forward 2Np,
+backward 4Np), padding not counted, so padding waste shows as a lower useful rate.
+MNIST-1D against the notebook's PyTorch loop: ``jaxnn.benchmark_mnist1d``; user NNX
+modules against the plain vmap-over-seeds loop: ``jaxnn.benchmark_width_sweep``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import subprocess
@@ -38,17 +32,58 @@ from jaxnn import data, models, validation
 
 
 def forget_compiled_programs() -> None:
-    """Drops every compiled program this process holds, so the next run pays its compiles
-    as a fresh process would (with the persistent compilation cache off).
-
-    ``jax.clear_caches`` empties JAX's jit caches; the library's own caches keep
-    compiled executables and jitted closures beside them, so they are emptied too.
+    """Drops every compiled program this process holds (JAX's jit caches and the library's
+    own), so the next run pays its compiles as a fresh process would (persistent cache off).
     """
     from jaxnn import _module_family as module_family
 
     jax.clear_caches()
     for cache in (train.compiled_program, sweep._compiled_draw, module_family._padding_probe):
         cache.cache_clear()
+
+
+class ChunkClock:
+    """A ``width_sweep`` progress object that keeps the time of every chunk's end."""
+
+    def __init__(self):
+        self.stamps: list[float] = []
+
+    def start(self, total, unit) -> None:
+        pass
+
+    def __call__(self, done) -> None:
+        self.stamps.append(time.perf_counter())
+
+
+# Top-level tracing (JAX records it only outside other traces), lowering and XLA compiling
+# (for a program loaded from the persistent cache, the load).
+COMPILE_EVENTS = tuple(
+    f"/jax/core/compile/{name}_duration"
+    for name in ("jaxpr_trace", "jaxpr_to_mlir_module", "backend_compile")
+)
+CACHE_EVENTS = {
+    "/jax/compilation_cache/cache_hits": "cache_hits",
+    "/jax/compilation_cache/cache_misses": "cache_writes",  # JAX records a miss as it writes
+}
+compile_counts = {"compile_seconds": 0.0, "xla_compiles": 0, "cache_hits": 0, "cache_writes": 0}
+
+
+def _on_duration(event: str, seconds: float, **_) -> None:
+    if event in COMPILE_EVENTS:
+        compile_counts["compile_seconds"] += seconds
+        compile_counts["xla_compiles"] += event == COMPILE_EVENTS[-1]
+
+
+def _on_event(event: str, **_) -> None:
+    if event in CACHE_EVENTS:
+        compile_counts[CACHE_EVENTS[event]] += 1
+
+
+@functools.cache
+def listen_to_compiles() -> None:
+    """Counts into ``compile_counts`` from now on (once per process)."""
+    jax.monitoring.register_event_duration_secs_listener(_on_duration)
+    jax.monitoring.register_event_listener(_on_event)
 
 
 def useful_flops(widths: Sequence[int], n_train: int, steps: int, depth: int = 2) -> float:
@@ -73,11 +108,8 @@ def matmul_flops_per_second(size: int = 2048, repeats: int = 10) -> float:
 def time_one_at_a_time(
     widths: Sequence[int], dataset: data.Dataset, steps: int, learning_rate: float = 1e-3
 ) -> dict:
-    """One jit-compiled Adam step per width, driven by a Python loop over steps.
-
-    This is how most users write it (the notebooks' loop, one model at a time);
-    compile time (first call) is timed apart.
-    """
+    """One jit-compiled Adam step per width, driven by a Python loop over steps: the
+    notebooks' loop, one model at a time; compile time (first call) is timed apart."""
     from flax import nnx
 
     x, y = dataset.x_train[0], dataset.y_train[0]
@@ -126,25 +158,12 @@ def time_width_sweep(
     """The study's own path: one ``jaxnn.width_sweep`` of the double-descent study's network,
     one seed per width, full batch, Adam, timed chunk by chunk through its progress calls.
 
-    Every width group trains in equal chunks (``result.config["groups"]`` says how many
-    groups); a group's first chunk carries its compilation (the first group's also the
-    call's planning and padding probes), the others are steady state.
-
-    Returns:
-        ``{"groups", "compile_seconds", "run_seconds", "model_steps_per_second",
-        "useful_flops_per_second"}``.
+    Every width group trains in equal chunks; a group's first chunk carries its compilation
+    (the first group's also the call's planning and padding probes), the others are steady.
     """
     from jaxnn import module_sweep
 
-    stamps: list[float] = []
-
-    class Clock:
-        def start(self, total, unit):
-            pass
-
-        def __call__(self, done):
-            stamps.append(time.perf_counter())
-
+    clock = ChunkClock()
     x, y = dataset.x_train[0], dataset.y_train[0]
     start = time.perf_counter()
     result = module_sweep.width_sweep(
@@ -154,12 +173,12 @@ def time_width_sweep(
         loss="mse",
         optimizer=optax.adam(learning_rate),
         epochs=steps,
-        progress=Clock(),
+        progress=clock,
         mesh=mesh,
         compile_cache=False,
     )
     groups = result.config["groups"]
-    chunks = np.diff([start, *stamps]).reshape(len(groups), -1)  # [group, chunk]
+    chunks = np.diff([start, *clock.stamps]).reshape(len(groups), -1)  # [group, chunk]
     chunk_steps = steps // chunks.shape[1]
     steady = chunks[:, 1:]
     run_steps = sum(len(g["widths"]) for g in groups) * chunk_steps * steady.shape[1]
@@ -179,15 +198,9 @@ def time_width_sweep(
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SweepBenchConfig:
-    """What ``experiments/bench_sweep.py`` times.
-
-    Attributes:
-        widths: M of the 8 -> M -> M -> 8 models.
-        steps: full-batch Adam steps per model, for both approaches; ``width_sweep``
-            trains them in ten chunks, the first of each group carrying its compile.
-        n_train: N.
-        seed: data seed.
-    """
+    """What ``experiments/bench_sweep.py`` times: the 8 -> M -> M -> 8 models of ``widths``,
+    ``steps`` full-batch Adam steps each (``width_sweep`` trains them in ten chunks, the first
+    of each group carrying its compile), on ``n_train`` examples drawn from ``seed``."""
 
     widths: tuple[int, ...] = tuple(range(2, 201))
     steps: int = 1500
@@ -214,11 +227,8 @@ def _teacher_dataset(config: SweepBenchConfig) -> data.Dataset:
 
 
 def compare_sweep(config: SweepBenchConfig, *, mesh=None) -> dict:
-    """The study's ``width_sweep`` against one model at a time.
-
-    A float32 matmul is timed before and after, because this machine's speed
-    drifts by 2-3x over minutes: only ratios measured side by side mean anything.
-    """
+    """The study's ``width_sweep`` against one model at a time, and a float32 matmul timed
+    before and after (the machine's speed drifts)."""
     dataset = _teacher_dataset(config)
     matmul_before = matmul_flops_per_second()
     grouped = time_width_sweep(config.widths, dataset, config.steps, mesh=mesh)

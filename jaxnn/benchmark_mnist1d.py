@@ -1,37 +1,15 @@
 """The MNIST-1D MLP curve, our vmapped sweep against the notebook's PyTorch loop, cold and warm.
 
-For ``experiments/bench_mnist1d.py``. Our side is the double-descent study's MLP
-curve (every width, ``seeds`` members per width), trained by the study's own
-call: ``jaxnn.width_sweep`` of ``models.MNIST1DMLP``, its widths grouped as for
-the study's 500 epochs (``plan_epochs``); the notebook's side is
-``notebooks/deep-double-descent.ipynb``'s loop (``time_torch_mlp``: each width
-alone, one seed). Both are counted in seconds per seed of the study's 500 epochs.
-
-Our side runs as two fresh Python processes per round (``time_phases``), each
-timed from just before the process starts to the end of training, so imports,
-JAX's start-up, data loading and compiles are all inside:
-
-- *cold*: JAX's persistent compilation cache (``jaxnn.compile_cache``) points at
-  a new, empty temporary folder: every program is compiled, as in a user's first run;
-- *warm*: a second process with the same folder, which the cold one filled: the
-  programs are loaded from disk, as in a user's second run.
-
-Each process gets the temporary folder through ``JAX_COMPILATION_CACHE_DIR``
-(and ``XDG_CACHE_HOME``, so nothing can fall back to the user's own cache), and
-``JAXNN_COMPILE_CACHE=1``; the folder is removed after the round. The process
-that runs the benchmark keeps the cache off.
-
-Measured: each process's wall seconds for ``epochs`` epochs, the steady seconds
-per epoch (chunks after each group's first), and what that pace is worth: the
-useful flops per second (``6 N p`` per member-step, padding not counted) as a
-share of the float32 matmul rate measured in the same process. Projected: the same run at
-``study_epochs`` epochs, ``wall + (study_epochs - epochs) * seconds_per_epoch``,
-over ``seeds``. PyTorch's seconds per epoch (median of ``torch_epochs`` timed
-epochs after a warm-up epoch, the faster of ``torch_threads`` per width) times
-``study_epochs``, summed over widths. Ratios are PyTorch / ours per round (the
-rounds alternate which side runs first, since this machine's speed drifts by
-2-3x over minutes: only ratios measured side by side mean anything), and their
-medians over rounds.
+For ``experiments/bench_mnist1d.py``; README.md's MNIST-1D benchmark section says what is
+compared and why. Our side is the study's own ``jaxnn.width_sweep`` call (``time_curve``),
+run per round as two fresh processes timed from their start (``time_phases``): *cold* with
+an empty temporary persistent-cache folder, *warm* with the folder the cold one filled. The
+folder reaches each process through ``JAX_COMPILATION_CACHE_DIR`` (and ``XDG_CACHE_HOME``, so
+nothing falls back to the user's own cache); the benchmark's own process keeps the cache off.
+Each phase is projected to ``study_epochs`` as ``wall + (study_epochs - epochs) *
+seconds_per_epoch`` (steady: the chunks after each group's first), over ``seeds``; PyTorch's
+median seconds per epoch (``time_torch_mlp``, the faster of ``torch_threads`` per width) times
+``study_epochs``, summed over widths. Ratios are PyTorch / ours per round, and their medians.
 """
 
 from __future__ import annotations
@@ -46,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from jaxnn import benchmark, compile_cache, mnist1d, validation
@@ -57,16 +36,6 @@ TARGETS = {"cold": 7.0, "warm": 10.0}  # issue 24: ratios on 2 CPU cores
 # The parent's ``time.time()`` just before it starts a phase's process: the child's clock
 # starts there, so the interpreter's start and every import are timed.
 START_ENV = "JAXNN_BENCH_START"
-# Top-level tracing (JAX records it only outside other traces), lowering and XLA compiling
-# (for a program loaded from the persistent cache, the load).
-COMPILE_EVENTS = tuple(
-    f"/jax/core/compile/{name}_duration"
-    for name in ("jaxpr_trace", "jaxpr_to_mlir_module", "backend_compile")
-)
-CACHE_EVENTS = {
-    "/jax/compilation_cache/cache_hits": "cache_hits",
-    "/jax/compilation_cache/cache_misses": "cache_writes",  # JAX records a miss as it writes
-}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -76,10 +45,9 @@ class MNIST1DBenchConfig:
     Attributes:
         widths: the MLP curve's hidden widths (the notebook's 19).
         seeds: members per width in our sweep (the study's default).
-        epochs: our epochs per group (even: ``width_sweep`` then trains them in at least
-            two chunks, and the first of each group compiles). The default's 10 chunks of
-            10 epochs put an evaluation every 10 epochs into the steady time (the study's
-            500 epochs: every 50), as this benchmark always measured.
+        epochs: our epochs per group, even, so ``width_sweep`` trains at least two chunks
+            (the first of each group compiles); the default's 10 chunks put an evaluation
+            every 10 epochs into the steady time, as this benchmark always measured.
         torch_epochs: timed PyTorch epochs per width (after one warm-up epoch).
         torch_threads: PyTorch intra-op thread counts to time; the faster per width counts.
         rounds: alternating rounds of both (the ratios of every round are kept).
@@ -127,17 +95,9 @@ MNIST1D_QUICK = MNIST1DBenchConfig(
 
 
 def study_inputs(config: MNIST1DBenchConfig, data_dir) -> dict:
-    """The curve's data and the study's settings, at the benchmark's epochs.
-
-    Returns:
-        ``{"dataset", "y_train": [seed, N] noisy labels, "study"}``: ``study`` is the
-        study's default ``Config`` on ``config.data`` for ``config.epochs`` epochs,
-        without epoch-wise records (they would put evaluations in the timed chunks);
-        ``data_dir`` caches the generated dataset (the benchmark's process writes it
-        before any phase).
-    """
-    import jax
-
+    """``{"dataset", "y_train": [seed, N] noisy labels, "study"}``: the curve's data (cached in
+    ``data_dir``) and the study's default ``Config`` at the benchmark's epochs, without
+    epoch-wise records (they would put evaluations in the timed chunks)."""
     from jaxnn.studies import double_descent_mnist1d as study
 
     dataset = mnist1d.load(config.data, data_dir)
@@ -152,45 +112,11 @@ def study_inputs(config: MNIST1DBenchConfig, data_dir) -> dict:
 
 # --- our side: one phase, in its own process ----------------------------------------------------
 
-_counts = {"compile_seconds": 0.0, "cache_hits": 0, "cache_writes": 0}
-
-
-def _on_duration(event: str, seconds: float, **_) -> None:
-    if event in COMPILE_EVENTS:
-        _counts["compile_seconds"] += seconds
-
-
-def _on_event(event: str, **_) -> None:
-    if event in CACHE_EVENTS:
-        _counts[CACHE_EVENTS[event]] += 1
-
-
-@functools.cache
-def listen_to_compiles() -> None:
-    """Counts compile seconds, persistent-cache hits and writes from now on (once per process)."""
-    import jax
-
-    jax.monitoring.register_event_duration_secs_listener(_on_duration)
-    jax.monitoring.register_event_listener(_on_event)
-
 
 def cache_entries(directory) -> int:
     """Files under ``directory`` (0 when it does not exist)."""
     directory = Path(directory)
     return sum(1 for p in directory.rglob("*") if p.is_file()) if directory.exists() else 0
-
-
-class ChunkClock:
-    """A ``width_sweep`` progress object that keeps the time of every chunk's end."""
-
-    def __init__(self):
-        self.stamps: list[float] = []
-
-    def start(self, total, unit) -> None:
-        pass
-
-    def __call__(self, done) -> None:
-        self.stamps.append(time.perf_counter())
 
 
 def steady_seconds_per_epoch(stamps: Sequence[float], n_groups: int, epochs: int) -> float:
@@ -216,46 +142,29 @@ def useful_flops_per_epoch(n_params: dict[int, int], seeds: int, n_train: int) -
 
 
 def time_curve(config: MNIST1DBenchConfig, *, data_dir, started: float, mesh=None) -> dict:
-    """Trains the study's MLP curve once and times it from ``started`` (a ``time.time()``).
+    """Trains the study's MLP curve once (``double_descent_mnist1d.sweep_options``, widths
+    grouped as for ``config.study_epochs``) and times it from ``started`` (a ``time.time()``).
 
-    Called in a fresh process (``experiments/bench_mnist1d.py --child``), with the
-    persistent compilation cache already turned on. The training is the study's
-    call (``jaxnn.width_sweep`` of ``models.MNIST1DMLP`` with
-    ``double_descent_mnist1d.sweep_options``) for ``config.epochs`` epochs, its
-    widths grouped as for ``config.study_epochs`` (``plan_epochs``). After it,
-    the float32 matmul rate is measured in the same process.
-
-    Returns:
-        ``wall_seconds`` (``started`` to the end of training), ``setup_seconds``
-        (to the start of training: interpreter, imports, JAX, data),
-        ``compile_seconds`` (tracing, lowering, compiling or loading),
-        ``seconds_per_epoch`` (steady, all groups), ``useful_flops_per_second``
-        (``6 N p`` per member-step at that pace), ``matmul_flops_per_second`` and
-        ``useful_share`` (the one over the other), ``cache_hits`` and
-        ``cache_writes`` of the persistent cache, its folder and the files in it
-        at the start and the end, the padded widths of the groups, the device count.
+    Called in a fresh process (``experiments/bench_mnist1d.py --child``) with the persistent
+    compilation cache on. ``setup_seconds`` run to the start of training (interpreter,
+    imports, JAX, data), ``wall_seconds`` to its end; ``compile_seconds`` count tracing,
+    lowering and compiling or loading; the float32 matmul rate is measured afterwards.
     """
-    import jax
-
     import jaxnn
     from jaxnn.studies import double_descent_mnist1d as study
 
-    listen_to_compiles()
+    benchmark.listen_to_compiles()
+    counts = benchmark.compile_counts
     cache_dir = compile_cache.enabled() and Path(jax.config.jax_compilation_cache_dir)
     if not cache_dir:
         raise RuntimeError("the persistent compilation cache is off in this phase's process")
     entries_at_start = cache_entries(cache_dir)
     inputs = study_inputs(config, data_dir)
-    dataset, clock = inputs["dataset"], ChunkClock()
+    dataset, clock = inputs["dataset"], benchmark.ChunkClock()
     setup_seconds = time.time() - started
     result = jaxnn.width_sweep(
         study.MODULES["mlp"],
-        dict(
-            x_train=dataset.x_train,
-            y_train=inputs["y_train"],
-            x_test=dataset.x_test,
-            y_test=dataset.y_test,
-        ),
+        dataset._replace(y_train=inputs["y_train"])._asdict(),
         widths=config.widths,
         seeds=config.seeds,
         **study.sweep_options(inputs["study"], jax.random.key(config.seed), "mlp"),
@@ -272,13 +181,13 @@ def time_curve(config: MNIST1DBenchConfig, *, data_dir, started: float, mesh=Non
     return {
         "wall_seconds": wall_seconds,
         "setup_seconds": setup_seconds,
-        "compile_seconds": _counts["compile_seconds"],
+        "compile_seconds": counts["compile_seconds"],
         "seconds_per_epoch": per_epoch,
         "useful_flops_per_second": useful,
         "matmul_flops_per_second": matmul,
         "useful_share": useful / matmul,
-        "cache_hits": _counts["cache_hits"],
-        "cache_writes": _counts["cache_writes"],
+        "cache_hits": counts["cache_hits"],
+        "cache_writes": counts["cache_writes"],
         "cache_dir": str(cache_dir),
         "cache_entries_at_start": entries_at_start,
         "cache_entries_at_end": cache_entries(cache_dir),
@@ -295,13 +204,9 @@ def seconds_per_seed(config: MNIST1DBenchConfig, phase: dict) -> float:
 
 
 def run_phase(command: Sequence[str], phase: str, cache_root: Path) -> dict:
-    """Runs ``command --child phase`` in a fresh process with its cache under ``cache_root``.
-
-    The child's environment points ``JAX_COMPILATION_CACHE_DIR`` at
-    ``cache_root/xla`` and ``XDG_CACHE_HOME`` at ``cache_root/xdg`` and turns
-    the cache on; it prints its ``time_curve`` as the last line of its stdout.
-    Adds ``process_seconds``: the parent's clock from start to exit.
-    """
+    """Runs ``command --child phase`` in a fresh process with its cache under ``cache_root``:
+    its ``time_curve`` (the last line of its stdout) and ``process_seconds``, the parent's
+    clock from start to exit."""
     env = dict(os.environ)
     env[compile_cache.ENV_DIR] = str(cache_root / "xla")
     env["XDG_CACHE_HOME"] = str(cache_root / "xdg")
@@ -347,14 +252,8 @@ def time_torch_mlp(
     momentum: float = 0.9,
     seed: int = 0,
 ) -> dict[int, float]:
-    """Seconds per epoch of the mnist1d notebook's PyTorch loop, for each width (median).
-
-    The loop of ``notebooks/deep-double-descent.ipynb``'s ``fit_model``: an
-    ``nn.Sequential`` MLP 40 -> M -> M -> 10, ``CrossEntropyLoss``, ``SGD(lr,
-    momentum)``, a shuffling ``DataLoader`` of batch 100 and a Python loop with
-    ``zero_grad``/``backward``/``step``, on ``threads`` intra-op threads. One
-    warm-up epoch per width is not timed.
-    """
+    """Seconds per epoch (median) for each width of ``notebooks/deep-double-descent.ipynb``'s
+    ``fit_model`` loop, on ``threads`` intra-op threads, after one untimed warm-up epoch."""
     try:
         import torch
         from torch import nn
@@ -432,37 +331,25 @@ def compare(
 ) -> dict:
     """Our cold and warm phases against the notebook's loop, in ``config.rounds`` rounds.
 
-    Even rounds time PyTorch first, odd rounds ours first. PyTorch trains on
-    ``x_train[N, 40]``, ``y_train[N]`` (seed 0's noisy labels) in this process;
-    ours runs ``command --child cold|warm`` (``time_phases``).
-
-    Returns:
-        ``rounds``: per round, PyTorch's seconds per epoch ``[threads][width]``
-        and per seed, each phase's record (``time_curve``, plus
-        ``seconds_per_seed`` and ``process_seconds``), ``ratio_cold`` and
-        ``ratio_warm``; ``median``: the medians over rounds of the seconds per
-        seed, of the ratios and of each phase's ``RATES``; ``ratio_cold``,
-        ``ratio_warm`` (those medians),
-        ``ratio`` (= ``ratio_cold``: a first run, compiles included, as this
-        benchmark's single ratio always meant), ``targets`` and ``met``.
+    Even rounds time PyTorch first (on ``x_train[N, 40]``, ``y_train[N]``, in this
+    process), odd rounds ours (``command --child cold|warm``, ``time_phases``) first.
+    ``median`` holds the medians over rounds; ``ratio`` is ``ratio_cold`` (a first run,
+    compiles included, as this benchmark's single ratio always meant).
     """
     rounds = []
+    torch_mlp = functools.partial(
+        time_torch_mlp,
+        x_train,
+        y_train,
+        config.widths,
+        epochs=config.torch_epochs,
+        learning_rate=learning_rate,
+        momentum=momentum,
+    )
     for index in range(config.rounds):
 
-        def torch_side(index=index) -> dict:
-            return {
-                threads: time_torch_mlp(
-                    x_train,
-                    y_train,
-                    config.widths,
-                    epochs=config.torch_epochs,
-                    threads=threads,
-                    learning_rate=learning_rate,
-                    momentum=momentum,
-                    seed=config.seed + index,
-                )
-                for threads in config.torch_threads
-            }
+        def torch_side(seed=config.seed + index) -> dict:
+            return {t: torch_mlp(threads=t, seed=seed) for t in config.torch_threads}
 
         if index % 2 == 0:
             torch_seconds = torch_side()
@@ -526,9 +413,7 @@ def round_line(index: int, entry: dict) -> str:
 def report(results: dict, *, rounds: bool = True) -> str:
     """The console lines of ``compare``: every round (unless ``rounds`` is False: they were
     logged as they ended), the medians, then the two ratios against their targets."""
-    lines = []
-    if rounds:
-        lines = [round_line(index, entry) for index, entry in enumerate(results["rounds"])]
+    lines = [round_line(i, entry) for i, entry in enumerate(results["rounds"]) if rounds]
     median = results["median"]
     lines.append(
         f"MLP curve, {len(results['groups'])} width group(s) on {results['n_devices']} "

@@ -1,13 +1,13 @@
 """``width_sweep`` against the plain vmap-over-seeds loop, for ``experiments/bench_width_sweep.py``.
 
-Two user modules (a 2-D ``CNN`` and an ``MLP``, written as a researcher would,
-nothing jaxnn-specific), a learnable toy task (``make_data``), the plain JAX
-loop (``plain_loop``: per width, one ``jax.jit`` of a ``jax.vmap``-over-seeds
-SGD step, a Python loop over epochs and mini-batches), and ``compare_round``,
-which times both on both models side by side: each "cold" (after
-``jax.clear_caches()``, as a fresh process) then "warm" (at once again), with
-the seconds JAX spent tracing, lowering and compiling read from
-``jax.monitoring``.
+README.md's section on this benchmark says what is compared and why. Here: two user modules
+written as a researcher would (``CNN``, ``MLP``), a learnable toy task (``make_data``), the
+plain loop (``plain_loop``: per width, one ``jax.jit`` of a ``jax.vmap``-over-seeds SGD step,
+a Python loop over epochs and mini-batches), and ``compare_round``, which times both side by
+side, each "cold" (every cache cleared, as a fresh process) then "warm" (at once again), with
+the seconds JAX spent tracing, lowering and compiling read from ``jax.monitoring``; "run" is
+the warm time less those. ``sets_round`` times one call over three training sets
+(``make_sets``) against one call per set.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ METHODS = ("plain", "width_sweep")
 PHASES = ("cold", "warm")
 TEACHER_STREAM = 2**20  # fold_in tag of the teacher's key
 AGREE_ALPHA = 0.05  # family-wise level of the test that both methods' errors agree
+# plain / width_sweep ratios: their label, and the phase and field they divide
+RATIOS = {"cold": ("cold", "seconds"), "warm": ("warm", "seconds"), "run": ("warm", "run_seconds")}
 
 
 class CNN(nnx.Module):
@@ -121,15 +123,21 @@ def plain_loop(module, data, widths, epochs: int, seed: int) -> dict[int, np.nda
     return errors
 
 
+def _sweep_options(widths, epochs: int, seed: int, mesh, precision: str) -> dict:
+    """The ``width_sweep`` arguments that train what ``plain_loop`` trains."""
+    return dict(
+        widths=widths, seeds=SEEDS, loss="softmax_cross_entropy", optimizer=OPTIMIZER,
+        epochs=epochs, batch_size=BATCH, key=seed, progress=False, mesh=mesh,
+        matmul_precision=precision,
+    )  # fmt: skip
+
+
 def sweep_errors(
     module, data, widths, epochs: int, seed: int, mesh=None, matmul_precision: str = "highest"
 ) -> dict:
     """``{width: test error [seed]}`` from one ``jaxnn.width_sweep`` call (and its notes)."""
-    result = module_sweep.width_sweep(
-        module, data, widths=widths, seeds=SEEDS, loss="softmax_cross_entropy",
-        optimizer=OPTIMIZER, epochs=epochs,
-        batch_size=BATCH, key=seed, progress=False, mesh=mesh, matmul_precision=matmul_precision,
-    )  # fmt: skip
+    options = _sweep_options(widths, epochs, seed, mesh, matmul_precision)
+    result = module_sweep.width_sweep(module, data, **options)
     for note in result.notes:
         print(f"width_sweep note: {note}")
     errors = {w: result.curves[("data", 0, w)]["test_error"][:, -1] for w in widths}
@@ -138,38 +146,20 @@ def sweep_errors(
 
 # --- timing --------------------------------------------------------------------------------------
 
-# Top-level tracing (JAX records it only outside other traces), lowering and XLA compiling.
-COMPILE_EVENTS = tuple(
-    f"/jax/core/compile/{name}_duration"
-    for name in ("jaxpr_trace", "jaxpr_to_mlir_module", "backend_compile")
-)
-_compile = {"seconds": 0.0, "count": 0}
-
-
-def _on_event(event: str, seconds: float, **_) -> None:
-    if event in COMPILE_EVENTS:
-        _compile["seconds"] += seconds
-        _compile["count"] += event == COMPILE_EVENTS[-1]
-
-
-@functools.cache
-def listen_to_compiles() -> None:
-    jax.monitoring.register_event_duration_secs_listener(_on_event)
-
 
 def timed(run) -> dict:
     """Wall seconds of ``run()``, the part spent tracing, lowering and compiling, and the rest."""
-    listen_to_compiles()
-    before = dict(_compile)
+    benchmark.listen_to_compiles()
+    before = dict(benchmark.compile_counts)
     start = time.perf_counter()
     output = run()
     seconds = time.perf_counter() - start
-    compile_seconds = _compile["seconds"] - before["seconds"]
+    compile_seconds = benchmark.compile_counts["compile_seconds"] - before["compile_seconds"]
     return {
         "seconds": seconds,
         "compile_seconds": compile_seconds,
         "run_seconds": seconds - compile_seconds,
-        "xla_compiles": _compile["count"] - before["count"],
+        "xla_compiles": benchmark.compile_counts["xla_compiles"] - before["xla_compiles"],
         "output": output,
     }
 
@@ -222,31 +212,20 @@ def summarise(rounds: list[dict], widths) -> dict:
     """Medians over rounds of every time, the ratios plain / width_sweep, the test errors."""
     summary = {}
     for name in MODELS:
-        row = {}
+        row, by_model = {}, [r[name] for r in rounds]
         for method in METHODS:
             for phase in PHASES:
                 for field in ("seconds", "compile_seconds", "run_seconds"):
-                    values = [r[name][method][phase][field] for r in rounds]
+                    values = [t[method][phase][field] for t in by_model]
                     row[f"{method}_{phase}_{field}"] = float(np.median(values))
             # Every round trains the same members: the last round's errors stand for all.
             errors = rounds[-1][name][method]["warm"]["output"]
             per_width = {w: stats.seed_summary(errors[w]) for w in widths}
             row[f"{method}_test_error"] = {w: s["mean"] for w, s in per_width.items()}
             row[f"{method}_test_error_se"] = {w: s["standard_error"] for w, s in per_width.items()}
-        ratios = {
-            "cold": ("cold", "seconds"),
-            "warm": ("warm", "seconds"),
-            "run": ("warm", "run_seconds"),
-        }
-        for label, (phase, field) in ratios.items():
-            row[f"ratio_{label}"] = float(
-                np.median(
-                    [
-                        r[name]["plain"][phase][field] / r[name]["width_sweep"][phase][field]
-                        for r in rounds
-                    ]
-                )
-            )
+        for label, (phase, field) in RATIOS.items():
+            ratios = [t["plain"][phase][field] / t["width_sweep"][phase][field] for t in by_model]
+            row[f"ratio_{label}"] = float(np.median(ratios))
         # Different init streams and batch orders: the two methods' seeds are independent
         # samples, so each width is a Welch t-test, Holm over the widths (a scan).
         final = {method: rounds[-1][name][method]["warm"]["output"] for method in METHODS}
@@ -311,11 +290,7 @@ def sets_round(
     """Warm seconds of one ``width_sweep`` call over every set against one call per set
     (both run once untimed first, so neither pays a compile); round ``index`` runs them in
     the other order from round ``index - 1``."""
-    options = dict(
-        widths=widths, seeds=SEEDS, loss="softmax_cross_entropy", optimizer=OPTIMIZER,
-        epochs=epochs, batch_size=BATCH, key=seed, progress=False, mesh=mesh,
-        matmul_precision=precision,
-    )  # fmt: skip
+    options = _sweep_options(widths, epochs, seed, mesh, precision)
     methods = {
         "one_call": lambda: module_sweep.width_sweep(module, sets, **options),
         "separate_calls": lambda: [

@@ -1,27 +1,11 @@
 """Command-line plumbing shared by every ``experiments/`` script: flags, validation, study runner.
 
-Every study script has the same shape::
-
-    python experiments/<study>.py [--quick] [--full] [--seed N] [--out DIR] [--no-plot]
-        [--quiet] [--runs DIR] [--resume] [--matmul-precision P]
-        [--distributed [--coordinator HOST:PORT --num-processes N --process-id I]]
-        [study flags]
-
-and the same behaviour, implemented once here:
-
-- bad input exits with status 2 and one line naming the argument, before any
-  compute (flag types and ``Config.__post_init__`` do the checking);
-- progress: a tqdm bar on a terminal; off a terminal (batch jobs, nohup, CI
-  logs) a plain line at most every 30 s with percent done and ETA; ``--quiet``
-  silences progress, never errors;
-- every run ends with a short summary: the headline numbers and the files written;
-- Ctrl-C (or SIGTERM, a scheduler's time limit) prints one line saying what
-  was kept and the ``--resume`` command;
-- an internal error keeps its traceback, exits 1 and marks the run failed;
-- ``--distributed`` (with ``--coordinator``, ``--num-processes``,
-  ``--process-id`` where no cluster provides them) runs one process per host:
-  every process computes the same results, process 0 alone prints the
-  progress and summary and writes files.
+Every study script takes the flags of ``make_parser`` plus its own and behaves as README.md's
+list under "Every study script takes the same flags" says, implemented once here: bad input
+exits 2 with one line naming the argument before any compute; progress goes to stderr;
+Ctrl-C or SIGTERM says what was kept and how to ``--resume``; an internal error keeps its
+traceback, exits 1 and marks the run failed; under ``--distributed`` every process computes
+the same results and process 0 alone prints and writes.
 
 This is the one place besides ``tests/conftest.py`` that calls ``jax.config.update``:
 it runs in entry points only, before JAX starts its backend.
@@ -43,11 +27,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
-from jaxnn import precision
+from jaxnn import precision, validation
 from jaxnn.progress import ConsoleProgress
 from jaxnn.progress import duration_text as _duration
 
-MAX_SEED = 2**31 - 1  # jax.random.key takes a signed 64-bit seed; keep every seed portable
 MAX_LIST_VALUES = 10_000
 MAX_PROCESSES = 100_000  # far above any cluster; bounds the flags, nothing is allocated per process
 
@@ -57,12 +40,8 @@ class UsageError(Exception):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """An ``argparse`` parser whose errors are one line and exit with status 2.
-
-    After parsing it checks the flags that only make sense together (the
-    ``--distributed`` options, ``check_distributed``), so a bad combination is
-    bad input before the script computes anything.
-    """
+    """An ``argparse`` parser whose errors are one line and exit with status 2, and which
+    checks the ``--distributed`` options together (``check_distributed``) after parsing."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -125,15 +104,9 @@ coordinator_address = _typed(_address, "HOST:PORT with a port in 1..65535")
 
 
 def check_distributed(args) -> None:
-    """Checks the ``--distributed`` options of parsed ``args`` together.
-
-    ``--coordinator``, ``--num-processes`` and ``--process-id`` need
-    ``--distributed``; the count and the id go together (one without the other
-    names no process), and the id is below the count.
-
-    Raises:
-        UsageError: naming the flag.
-    """
+    """``--coordinator``, ``--num-processes`` and ``--process-id`` need ``--distributed``;
+    the count and the id go together (one without the other names no process), and the id
+    is below the count. Raises ``UsageError`` naming the flag."""
     coordinator = getattr(args, "coordinator", None)
     count = getattr(args, "num_processes", None)
     process_id = getattr(args, "process_id", None)
@@ -152,16 +125,16 @@ def check_distributed(args) -> None:
         raise UsageError(f"--process-id: must be < --num-processes ({count}), got {process_id}")
 
 
-def make_parser(description: str, *, default_out: str = "figures") -> ArgumentParser:
+def make_parser(description: str) -> ArgumentParser:
     """The flags every study shares."""
     parser = ArgumentParser(description=description.strip().splitlines()[0])
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smoke run, well under a minute")
     size.add_argument("--full", action="store_true", help="accelerator-sized run")
     parser.add_argument(
-        "--seed", type=int_in(0, MAX_SEED), default=0, help="master seed (default 0)"
+        "--seed", type=int_in(0, validation.MAX_SEED), default=0, help="master seed (default 0)"
     )
-    parser.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
+    parser.add_argument("--out", default="figures", help="output folder (default figures)")
     parser.add_argument("--no-plot", action="store_true", help="write numbers only, no PNGs")
     parser.add_argument("--quiet", action="store_true", help="no progress output (errors still)")
     parser.add_argument("--runs", default="runs", help="raw results folder (default runs)")
@@ -174,9 +147,8 @@ def make_parser(description: str, *, default_out: str = "figures") -> ArgumentPa
         "--matmul-precision",
         default=precision.DEFAULT,
         choices=precision.PRECISIONS,
-        help="float32 matmul precision (default highest: exact float32 on every "
-        "backend; lower ones are TF32/bfloat16 passes on GPUs/TPUs, for "
-        "speed studies only)",
+        help="float32 matmul precision (default highest: exact float32 on every backend; lower "
+        "ones are TF32/bfloat16 passes on GPUs/TPUs, for speed studies only)",
     )
     parser.add_argument(
         "--no-compile-cache",
@@ -186,34 +158,18 @@ def make_parser(description: str, *, default_out: str = "figures") -> ArgumentPa
     parser.add_argument(
         "--distributed",
         action="store_true",
-        help="multi-process run: call jax.distributed.initialize() (one process per "
-        "host; SLURM, Open MPI and TPU slices are detected, else give the three flags "
-        "below); only process 0 writes files",
+        help="multi-process run: call jax.distributed.initialize() (one process per host; "
+        "SLURM, Open MPI and TPU slices are detected, else give the three flags below); only "
+        "process 0 writes files",
     )
-    parser.add_argument(
-        "--coordinator",
-        type=coordinator_address,
-        metavar="HOST:PORT",
-        help="with --distributed: process 0's address and a free port (default: detected)",
-    )
-    parser.add_argument(
-        "--num-processes",
-        type=int_in(1, MAX_PROCESSES),
-        metavar="N",
-        help="with --distributed: how many processes take part (default: detected)",
-    )
-    parser.add_argument(
-        "--process-id",
-        type=int_in(0, MAX_PROCESSES - 1),
-        metavar="I",
-        help="with --distributed: this process's id in 0..N-1 (default: detected)",
-    )
+    for flag, kind, metavar, what in (
+        ("--coordinator", coordinator_address, "HOST:PORT", "process 0's address and a free port"),
+        ("--num-processes", int_in(1, MAX_PROCESSES), "N", "how many processes take part"),
+        ("--process-id", int_in(0, MAX_PROCESSES - 1), "I", "this process's id in 0..N-1"),
+    ):
+        described = f"with --distributed: {what} (default: detected)"
+        parser.add_argument(flag, type=kind, metavar=metavar, help=described)
     return parser
-
-
-def preset(args, *, default, quick, full):
-    """The config preset that ``--quick``/``--full`` select."""
-    return quick if args.quick else full if args.full else default
 
 
 @contextlib.contextmanager
@@ -226,22 +182,16 @@ def as_usage_errors():
 
 
 def override(config, **values):
-    """``config`` with the fields whose given value is not ``None`` replaced (CLI overrides).
-
-    Raises:
-        UsageError: when the new config fails its validation (naming the field).
-    """
+    """``config`` with the fields whose given value is not ``None`` replaced (CLI overrides);
+    ``UsageError`` when the new config fails its validation (naming the field)."""
     with as_usage_errors():
         return dataclasses.replace(config, **{k: v for k, v in values.items() if v is not None})
 
 
 def configure(study: ModuleType, args, **values):
-    """The study's preset (``--quick``/``--full``/default) with the CLI's overrides, validated.
-
-    ``seed`` and ``matmul_precision`` come from the shared flags when the
-    study's ``Config`` has those fields.
-    """
-    config = preset(args, default=study.Config(), quick=study.QUICK, full=study.FULL)
+    """The study's preset (``--quick``/``--full``/default) with the CLI's overrides, validated;
+    ``seed`` and ``matmul_precision`` come from the shared flags where ``Config`` has them."""
+    config = study.QUICK if args.quick else study.FULL if args.full else study.Config()
     fields = {f.name for f in dataclasses.fields(config)}
     shared = {"seed": args.seed, "matmul_precision": args.matmul_precision}
     return override(config, **{k: v for k, v in shared.items() if k in fields}, **values)
@@ -258,10 +208,8 @@ def writable_dir(path, *, name: str = "--out") -> Path:
 
 
 def run_main(main, argv: list[str] | None = None) -> None:
-    """Calls ``main(argv)``; bad input (``UsageError``) exits 2 with one line, Ctrl-C exits 130.
-
-    Everything else is an internal error and keeps its traceback (exit 1).
-    """
+    """Calls ``main(argv)``; bad input (``UsageError``) exits 2 with one line, Ctrl-C exits 130,
+    anything else is an internal error and keeps its traceback (exit 1)."""
     prog = os.path.basename(sys.argv[0])
     try:
         main(sys.argv[1:] if argv is None else argv)
@@ -276,10 +224,9 @@ def run_main(main, argv: list[str] | None = None) -> None:
 def setup_devices(args) -> None:
     """Starts multi-process JAX if asked, else exposes one CPU device per core; sets the precision.
 
-    Call first in ``main``, before anything touches a JAX device. The
-    ``--matmul-precision`` becomes JAX's default for everything the run traces
-    (library functions that train or measure pin it themselves as well). The
-    persistent compilation cache is on unless ``--no-compile-cache``.
+    Call first in ``main``, before anything touches a JAX device. ``--matmul-precision``
+    becomes JAX's default for everything the run traces; the persistent compilation cache is
+    on unless ``--no-compile-cache``.
     """
     import jax
 
@@ -300,16 +247,12 @@ def setup_devices(args) -> None:
 
 
 def start_distributed(args) -> None:
-    """Calls ``jax.distributed.initialize`` with the values of the three flags that go with it.
+    """Calls ``jax.distributed.initialize`` with the three flags that go with it; JAX detects
+    what is not given from the cluster (SLURM, Open MPI, a TPU slice), else ``UsageError``.
 
-    What is not given is detected from the cluster (SLURM, Open MPI, a TPU
-    slice) by JAX. On CPU each process keeps JAX's one CPU device (no
-    ``use_all_host_cores``): the mesh is then one device per process, and
-    ``XLA_FLAGS=--xla_force_host_platform_device_count`` still overrides it.
-
-    Raises:
-        UsageError: when JAX finds no cluster and the flags do not name the
-            coordinator, count and id (its ``ValueError`` says which).
+    On CPU each process keeps JAX's one CPU device (no ``use_all_host_cores``): the mesh is
+    then one device per process, and ``XLA_FLAGS=--xla_force_host_platform_device_count``
+    still overrides it.
     """
     import jax
 
@@ -332,13 +275,9 @@ def start_distributed(args) -> None:
 
 
 def use_all_host_cores() -> None:
-    """Exposes one XLA CPU device per core, so a sharded sweep runs one program per core.
-
-    XLA:CPU runs a batched (vmapped) matmul on one thread, so a sweep sharded
-    over host devices is what uses every core. Must run before JAX starts its
-    backend, hence it lives in entry points, never in the library. Accelerator
-    backends ignore it.
-    """
+    """Exposes one XLA CPU device per core: XLA:CPU runs a batched (vmapped) matmul on one
+    thread, so a sweep sharded over host devices is what uses every core. Must run before JAX
+    starts its backend; accelerator backends ignore it."""
     if "--xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
         return
     import jax
@@ -355,12 +294,9 @@ def parse_int_spec(
 ) -> tuple[int, ...] | None:
     """Parses ``"2:40:2,50,100"`` (ranges inclusive of their end) into sorted unique ints.
 
-    The one syntax of every integer list flag. Bounds are checked before a range
-    is expanded, so a huge range fails at once. ``None`` (the flag not given)
-    stays ``None``; an empty text is bad input.
-
-    Raises:
-        UsageError: naming ``name`` on malformed, non-positive or too large entries.
+    The one syntax of every integer list flag. Bounds are checked before a range is expanded,
+    so a huge range fails at once. ``None`` (the flag not given) stays ``None``; empty,
+    malformed, non-positive or too large entries raise ``UsageError`` naming ``name``.
     """
     if text is None:
         return None
@@ -409,11 +345,8 @@ def parse_float_list(
 def parse_named_values(
     text: str, *, name: str, names: tuple[str, ...]
 ) -> tuple[tuple[str, float], ...]:
-    """Parses ``"mlp:0,cnn:0.15"`` into ``(("mlp", 0.0), ("cnn", 0.15))``.
-
-    Raises:
-        UsageError: naming ``name`` on a malformed item, an unknown name or a non-finite value.
-    """
+    """Parses ``"mlp:0,cnn:0.15"`` into ``(("mlp", 0.0), ("cnn", 0.15))``, raising
+    ``UsageError`` naming ``name`` on a malformed item, an unknown name or a non-finite value."""
     pairs = []
     example = f"use e.g. '{names[0]}:0,{names[-1]}:0.15'"
     convert = finite_float()
@@ -450,20 +383,17 @@ def _interrupted(name: str, run, command: str, argv: list[str] | None, start: fl
 def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
     """Runs a study the way every CLI does: set up, run, write, plot, summarise.
 
-    Writes ``<study>.json`` (the results, ``wall_seconds`` and the run record
-    under ``"run"``), ``<study>.md`` (``study.markdown``) and, unless
-    ``--no-plot``, the figures of ``jaxnn.plotting.<study>.plot_all`` into
-    ``--out``; the run directory under ``--runs`` keeps finished parts.
-
-    Returns:
-        The written document (the results plus ``wall_seconds`` and ``run``).
+    Writes ``<study>.json`` (the results, ``wall_seconds`` and the run record under
+    ``"run"``: the returned document), ``<study>.md`` (``study.markdown``) and, unless
+    ``--no-plot``, the figures of ``jaxnn.plotting.<study>.plot_all`` into ``--out``; the run
+    directory under ``--runs`` keeps finished parts.
     """
-    from jaxnn import io
+    import jax
+
+    from jaxnn import io, placement
 
     name = study.__name__.rsplit(".", 1)[-1]
     setup_devices(args)
-    import jax
-
     out = writable_dir(args.out, name="--out")
     writable_dir(args.runs, name="--runs")
     record = io.run_record(config, seed=getattr(config, "seed", None), argv=argv)
@@ -474,8 +404,6 @@ def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
         resume=args.resume,
         report=lambda line: print(f"{name}: {line}", file=sys.stderr),
     )
-    from jaxnn import placement
-
     mesh = placement.sweep_mesh() if len(jax.devices()) > 1 else None
     start = time.perf_counter()
     # A batch scheduler's time limit arrives as SIGTERM: end it like Ctrl-C (status, resume hint).
@@ -520,13 +448,10 @@ def run_study(study: ModuleType, config, args, argv: list[str] | None) -> dict:
 def check_same_parts(run) -> None:
     """On a resumed multi-process run, checks that every process sees the same finished parts.
 
-    Each process decides from its own ``--runs`` folder which parts to skip; if
-    they disagree, one process trains a group that the others skip and the run
-    hangs in its first collective. Only process 0 writes parts, so they agree
-    only when ``--runs`` is one folder that every process shares.
-
-    Raises:
-        UsageError: naming ``--resume`` when the processes see different parts.
+    Each process decides from its own ``--runs`` folder which parts to skip; if they
+    disagree, one process trains a group that the others skip and the run hangs in its first
+    collective. Only process 0 writes parts, so they agree only when ``--runs`` is one folder
+    that every process shares (else ``UsageError`` naming ``--resume``).
     """
     import jax
 

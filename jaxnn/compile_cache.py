@@ -1,25 +1,16 @@
 """JAX's persistent compilation cache: on by default, per user, one folder per machine.
 
-A CPU study spends tens of seconds compiling programs that are the same in
-every run of the same config (on 2 cores a second run of ``double_descent.py``
-took 25 s less than the first, of the MNIST-1D study 92 s less). JAX can keep
-compiled executables on disk and load them in the next process (its
-"persistent compilation cache"); ``enable`` turns that on for every study and
+A CPU study spends tens of seconds compiling programs that are the same in every run of
+the same config. ``enable`` has JAX keep compiled executables on disk for every study and
 ``jaxnn.width_sweep`` call (the benchmarks, which time compiles, keep it off), in
-
-    $JAX_COMPILATION_CACHE_DIR/<machine>   if that variable is set, else
-    $XDG_CACHE_HOME/jaxnn/xla/<machine>     (``~/.cache`` when XDG_CACHE_HOME is unset)
-
-``<machine>`` is a hash of what an executable depends on beyond the program
-(operating system, architecture, the CPU's model and feature flags, the jax and
-jaxlib versions), so nodes of a cluster that share a home directory but differ
-in CPU features keep separate folders instead of loading each other's machine
-code. Entries are compiled machine code: the folder is made readable by its
-owner only, and must not be shared with users you do not trust (whoever can
-write to it chooses what your process runs). Every compile is stored
-(``MIN_COMPILE_SECONDS``); ``disable`` (``--no-compile-cache``, or
-``JAXNN_COMPILE_CACHE=0`` in the environment) turns the cache off for the
-process.
+``$JAX_COMPILATION_CACHE_DIR/<machine>`` if that variable is set, else
+``$XDG_CACHE_HOME/jaxnn/xla/<machine>`` (``~/.cache`` when XDG_CACHE_HOME is unset).
+``<machine>`` hashes what an executable depends on beyond the program (OS, architecture, the
+CPU's model and feature flags, the jax and jaxlib versions), so cluster nodes that share a
+home directory but differ in CPU never load each other's machine code. Whoever can write to
+the folder chooses what your process runs: it is readable by its owner only (README.md says
+more, with measured savings). ``disable`` (``--no-compile-cache``, or
+``JAXNN_COMPILE_CACHE=0``) turns the cache off for the process.
 """
 
 from __future__ import annotations

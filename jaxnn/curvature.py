@@ -79,8 +79,10 @@ degree up to :math:`2k-1`. Averaging over :math:`n_v` probes and replacing each
 
 which integrates to 1 because the weights :math:`\tau_i` of each probe sum to 1.
 
-Every public statistic is written for one run and jit-compiled with ``loss_fn`` static,
-its matmuls pinned to ``matmul_precision`` (``jaxnn.precision``). ``jax.vmap`` over a
+Every public statistic takes ``loss_fn(params, x, y)``, the mean loss of the batch
+``x, y`` (``[N, ...]``), the parameters of one run and a ``jax.random.key`` for its
+Rademacher probes; it is jit-compiled with ``loss_fn``, its counts and ``matmul_precision``
+static, its matmuls pinned to that precision (``jaxnn.precision``). ``jax.vmap`` over a
 leading axis of ``params`` (and data, and keys) measures every run of a sweep in one
 compiled call; with that axis split over a mesh, as the sweeps place their members, each
 device computes its own runs and nothing crosses devices, since runs are independent.
@@ -108,11 +110,8 @@ DENSITY_PROBES = 4
 DENSITY_ITERATIONS = 50
 DENSITY_POINTS = 401
 DENSITY_BANDWIDTH = 0.01
-# Ratio of a Lanczos coupling to the largest entry of T so far below which the Krylov space
-# counts as invariant. After two orthogonalization passes, a residual that is only rounding
-# noise inside span(Q) is O(eps^2) of the operator's scale; decoupling a genuine beta that
-# small moves each Ritz value by at most beta <= 64 eps ||H||, the rounding level of the
-# products themselves.
+# Breakdown (module docstring): after two orthogonalization passes, a residual that is only
+# rounding noise inside span(Q) is O(eps^2) of the operator's scale, far below 64 eps.
 _BREAKDOWN_RELATIVE = 64.0
 
 
@@ -123,17 +122,9 @@ def _check_positive(value: int, name: str) -> int:
 
 
 def hessian_vector_product_fn(loss_fn: Callable, params, x: jax.Array, y: jax.Array):
-    """The Hessian of ``loss_fn(·, x, y)`` at ``params`` as a linear map on flat vectors.
-
-    Args:
-        loss_fn: ``loss_fn(params, x, y)``, the mean loss of the batch given.
-        params: a pytree of parameters.
-        x, y: the batch.
-
-    Returns:
-        ``(flat_params, hvp_fn)``: ``flat_params`` is ``ravel_pytree(params)[0]`` (p entries) and
-        ``hvp_fn(v)`` returns :math:`Hv` for ``v`` of the same shape and dtype.
-    """
+    """The Hessian of ``loss_fn(·, x, y)`` at ``params`` as a linear map on flat vectors:
+    ``(flat_params, hvp_fn)`` with ``flat_params = ravel_pytree(params)[0]`` (p entries) and
+    ``hvp_fn(v)`` = :math:`Hv` for ``v`` of the same shape and dtype."""
     flat_params, unravel = ravel_pytree(params)
     grad_fn = jax.grad(lambda flat: loss_fn(unravel(flat), x, y))
     # linearize = jvp with the primal (forward and backward pass) computed once, so each of
@@ -142,22 +133,14 @@ def hessian_vector_product_fn(loss_fn: Callable, params, x: jax.Array, y: jax.Ar
     return flat_params, hvp_fn
 
 
-def _orthogonalize(vector: jax.Array, basis: jax.Array) -> jax.Array:
-    """``vector`` minus its projection on the rows of ``basis`` (orthonormal, or zero rows)."""
-    return vector - basis.T @ (basis @ vector)
-
-
 def lanczos_tridiagonal(
     matvec_fn: Callable, start_vector: jax.Array, iterations: int
 ) -> tuple[jax.Array, jax.Array]:
     """``iterations`` Lanczos steps with full reorthogonalization (see the module docstring).
 
     Traceable: a ``lax.fori_loop`` with masks for breakdown, no data-dependent control flow.
-
-    Args:
-        matvec_fn: ``v -> Av`` for a symmetric ``A`` on vectors shaped like ``start_vector``.
-        start_vector: ``[p]``, nonzero; normalized here.
-        iterations: k, the Krylov depth (static). More than p only repeats the exact spectrum.
+    ``matvec_fn`` is ``v -> Av`` for a symmetric ``A``; ``start_vector[p]`` is nonzero;
+    ``iterations`` k is static (more than p only repeats the exact spectrum).
 
     Returns:
         ``(diagonal[k], off_diagonal[k-1])`` of :math:`T_k = Q_k^\\top A Q_k`. After a
@@ -178,7 +161,7 @@ def lanczos_tridiagonal(
         # Gram-Schmidt pass removes what rounding left inside span(Q) and keeps Q orthonormal
         # ("twice is enough"), for 2kp flops a step where the product costs far more.
         w = w - alpha * vector - jnp.where(j > 0, off_diagonal[j - 1], 0.0) * previous
-        w = _orthogonalize(w, basis)
+        w = w - basis.T @ (basis @ w)  # basis: orthonormal rows, or zero rows
         beta = jnp.linalg.norm(w)
         scale = jnp.maximum(scale, jnp.maximum(jnp.abs(alpha), beta))
         alive_next = alive & (beta > _BREAKDOWN_RELATIVE * eps * scale)
@@ -203,24 +186,12 @@ def lanczos_tridiagonal(
     return diagonal, off_diagonal[:-1]
 
 
-def ritz_values_and_weights(
-    diagonal: jax.Array, off_diagonal: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """Gauss-quadrature nodes and weights of a Lanczos tridiagonal :math:`T_k`.
-
-    Returns:
-        ``(ritz_values[k], weights[k])``: the eigenvalues :math:`\\theta_i` of :math:`T_k`,
-        ascending, and :math:`\\tau_i = (e_1^\\top u_i)^2`, which sum to 1.
-    """
-    tridiagonal = jnp.diag(diagonal) + jnp.diag(off_diagonal, 1) + jnp.diag(off_diagonal, -1)
-    ritz_values, vectors = jnp.linalg.eigh(tridiagonal)
-    return ritz_values, jnp.square(vectors[0])
-
-
 def lanczos_quadrature(
     matvec_fn: Callable, start_vector: jax.Array, iterations: int
 ) -> tuple[jax.Array, jax.Array]:
-    """Ritz values and weights of ``iterations`` Lanczos steps from ``start_vector``.
+    """Ritz values and weights of ``iterations`` Lanczos steps from ``start_vector``: the
+    eigenvalues :math:`\\theta_i` of :math:`T_k`, ascending, and
+    :math:`\\tau_i = (e_1^\\top u_i)^2`, which sum to 1 (Gauss quadrature).
 
     For a symmetric ``A`` and any polynomial ``f`` of degree below ``2 * iterations``,
     ``sum(weights * f(ritz_values)) == v @ f(A) @ v / (v @ v)`` with ``v = start_vector``.
@@ -231,7 +202,10 @@ def lanczos_quadrature(
         >>> [round(float(t), 4) for t in nodes], round(float(weights.sum()), 4)
         ([1.0, 2.0, 3.0, 4.0, 5.0], 1.0)
     """
-    return ritz_values_and_weights(*lanczos_tridiagonal(matvec_fn, start_vector, iterations))
+    diagonal, off_diagonal = lanczos_tridiagonal(matvec_fn, start_vector, iterations)
+    tridiagonal = jnp.diag(diagonal) + jnp.diag(off_diagonal, 1) + jnp.diag(off_diagonal, -1)
+    ritz_values, vectors = jnp.linalg.eigh(tridiagonal)
+    return ritz_values, jnp.square(vectors[0])
 
 
 def _probe(key: jax.Array, like: jax.Array, shape=()) -> jax.Array:
@@ -268,11 +242,6 @@ def _jit_statistic(*static: str) -> Callable:
     return functools.partial(jax.jit, static_argnames=("loss_fn", "matmul_precision", *static))
 
 
-def _top_eigenvalue_body(loss_fn, params, x, y, key, iterations):
-    flat_params, hvp_fn = hessian_vector_product_fn(loss_fn, params, x, y)
-    return _top_eigenvalue(hvp_fn, flat_params, key, iterations)
-
-
 @_jit_statistic("iterations")
 def hessian_top_eigenvalue(
     loss_fn: Callable,
@@ -286,17 +255,9 @@ def hessian_top_eigenvalue(
 ) -> jax.Array:
     """The largest eigenvalue :math:`\\lambda_\\max` of the Hessian of the mean loss (Lanczos).
 
-    Args:
-        loss_fn: ``loss_fn(params, x, y)``, the mean loss of the batch given (static).
-        params: a pytree of parameters of one run (``jax.vmap`` for many).
-        x, y: the batch, ``[N, ...]``.
-        key: a ``jax.random.key`` for the Rademacher start vector.
-        iterations: Lanczos steps, i.e. Hessian-vector products (static).
-        matmul_precision: see ``jaxnn.precision`` (static).
-
-    Returns:
-        The largest Ritz value, a scalar; a lower bound on :math:`\\lambda_\\max` that is
-        exact once converged. Compare with ``2 / learning_rate`` (edge of stability).
+    ``iterations`` Lanczos steps cost as many Hessian-vector products. Returns the largest
+    Ritz value, a lower bound on :math:`\\lambda_\\max` that is exact once converged; compare
+    it with ``2 / learning_rate`` (edge of stability).
 
     Example:
         >>> loss_fn = lambda w, x, y: jnp.mean((x @ w - y) ** 2)
@@ -305,13 +266,9 @@ def hessian_top_eigenvalue(
         ...                              iterations=2))  # H = X^T X = diag(1, 4)
         4.0
     """
-    body = precision.pinned(_top_eigenvalue_body, matmul_precision)
-    return body(loss_fn, params, x, y, key, iterations)
-
-
-def _trace_body(loss_fn, params, x, y, key, num_samples):
-    flat_params, hvp_fn = hessian_vector_product_fn(loss_fn, params, x, y)
-    return _trace(hvp_fn, flat_params, key, num_samples)
+    with precision.traced_at(matmul_precision):
+        flat_params, hvp_fn = hessian_vector_product_fn(loss_fn, params, x, y)
+        return _top_eigenvalue(hvp_fn, flat_params, key, iterations)
 
 
 @_jit_statistic("num_samples")
@@ -325,50 +282,16 @@ def hessian_trace(
     num_samples: int = TRACE_SAMPLES,
     matmul_precision: str = precision.DEFAULT,
 ) -> tuple[jax.Array, jax.Array]:
-    """Hutchinson's estimate of the Hessian trace with Rademacher probes, and its standard error.
-
-    Args:
-        loss_fn: ``loss_fn(params, x, y)``, the mean loss of the batch given (static).
-        params: a pytree of parameters of one run (``jax.vmap`` for many).
-        x, y: the batch, ``[N, ...]``.
-        key: a ``jax.random.key`` for the probes.
-        num_samples: m >= 2 probes, i.e. Hessian-vector products (static).
-        matmul_precision: see ``jaxnn.precision`` (static).
+    """Hutchinson's estimate of the Hessian trace with ``num_samples`` >= 2 Rademacher probes.
 
     Returns:
         ``(estimate, standard_error)``: the mean of :math:`v_s^\\top H v_s` and its sample
         standard deviation (ddof 1) over :math:`\\sqrt m`; the error falls as :math:`1/\\sqrt m`.
-
-    Raises:
-        ValueError: naming ``num_samples`` when it is below 2.
     """
     _check_positive(num_samples, "num_samples")
-    body = precision.pinned(_trace_body, matmul_precision)
-    return body(loss_fn, params, x, y, key, num_samples)
-
-
-def _spectral_density_body(
-    loss_fn, params, x, y, key, num_probes, iterations, num_points, bandwidth
-):
-    flat_params, hvp_fn = hessian_vector_product_fn(loss_fn, params, x, y)
-    probes = _probe(key, flat_params, (num_probes,))
-    ritz_values, weights = jax.vmap(lambda v: lanczos_quadrature(hvp_fn, v, iterations))(probes)
-    low, high = jnp.min(ritz_values), jnp.max(ritz_values)
-    # The kernel width follows the spread of the spectrum, so one default serves any loss
-    # scale; the floor keeps it positive when every Ritz value coincides (e.g. H = 0).
-    eps = jnp.finfo(ritz_values.dtype).eps
-    width = bandwidth * jnp.maximum(high - low, eps * (1.0 + jnp.maximum(-low, high)))
-    # +-6 widths past the extreme Ritz values hold all but ~1e-9 of each Gaussian's mass.
-    grid = jnp.linspace(low - 6 * width, high + 6 * width, num_points)
-    kernels = jnp.exp(-0.5 * jnp.square((grid[:, None, None] - ritz_values) / width))
-    density = jnp.sum(kernels * weights, axis=(1, 2)) / (num_probes * jnp.sqrt(2 * jnp.pi) * width)
-    return {
-        "grid": grid,
-        "density": density,
-        "ritz_values": ritz_values,
-        "ritz_weights": weights,
-        "kernel_width": width,
-    }
+    with precision.traced_at(matmul_precision):
+        flat_params, hvp_fn = hessian_vector_product_fn(loss_fn, params, x, y)
+        return _trace(hvp_fn, flat_params, key, num_samples)
 
 
 @_jit_statistic("num_probes", "iterations", "num_points", "bandwidth")
@@ -387,18 +310,9 @@ def hessian_spectral_density(
 ) -> dict[str, jax.Array]:
     """Hessian eigenvalue density by stochastic Lanczos quadrature (Ghorbani et al. 2019).
 
-    Args:
-        loss_fn: ``loss_fn(params, x, y)``, the mean loss of the batch given (static).
-        params: a pytree of parameters of one run (``jax.vmap`` for many).
-        x, y: the batch, ``[N, ...]``.
-        key: a ``jax.random.key`` for the Rademacher probes.
-        num_probes: :math:`n_v`, independent Lanczos runs (static).
-        iterations: k, Lanczos steps per probe (static); the run costs
-            ``num_probes * iterations`` Hessian-vector products.
-        num_points: points of the evaluation grid (static).
-        bandwidth: the Gaussian kernel's width :math:`\\sigma` as a fraction of the spread
-            of the Ritz values (static).
-        matmul_precision: see ``jaxnn.precision`` (static).
+    ``num_probes`` (:math:`n_v`) Lanczos runs of ``iterations`` (k) steps each, so
+    ``num_probes * iterations`` Hessian-vector products; ``bandwidth`` is the Gaussian
+    kernel's width :math:`\\sigma` as a fraction of the spread of the Ritz values.
 
     Returns:
         ``{"grid": [num_points], "density": [num_points], "ritz_values": [num_probes, k],
@@ -412,18 +326,26 @@ def hessian_spectral_density(
         raise ValueError(f"num_points: need at least 2, got {num_points}")
     if not bandwidth > 0:
         raise ValueError(f"bandwidth: must be > 0, got {bandwidth!r}")
-    body = precision.pinned(_spectral_density_body, matmul_precision)
-    return body(loss_fn, params, x, y, key, num_probes, iterations, num_points, bandwidth)
-
-
-def _curvature_stats_body(loss_fn, params, x, y, key, iterations, num_samples):
-    flat_params, hvp_fn = hessian_vector_product_fn(loss_fn, params, x, y)
-    key_lanczos, key_trace = jax.random.split(key)
-    trace, standard_error = _trace(hvp_fn, flat_params, key_trace, num_samples)
+    with precision.traced_at(matmul_precision):
+        flat_params, hvp_fn = hessian_vector_product_fn(loss_fn, params, x, y)
+        probes = _probe(key, flat_params, (num_probes,))
+        ritz_values, weights = jax.vmap(lambda v: lanczos_quadrature(hvp_fn, v, iterations))(probes)
+        low, high = jnp.min(ritz_values), jnp.max(ritz_values)
+        # The kernel width follows the spread of the spectrum, so one default serves any loss
+        # scale; the floor keeps it positive when every Ritz value coincides (e.g. H = 0).
+        eps = jnp.finfo(ritz_values.dtype).eps
+        width = bandwidth * jnp.maximum(high - low, eps * (1.0 + jnp.maximum(-low, high)))
+        # +-6 widths past the extreme Ritz values hold all but ~1e-9 of each Gaussian's mass.
+        grid = jnp.linspace(low - 6 * width, high + 6 * width, num_points)
+        kernels = jnp.exp(-0.5 * jnp.square((grid[:, None, None] - ritz_values) / width))
+        normalization = num_probes * jnp.sqrt(2 * jnp.pi) * width
+        density = jnp.sum(kernels * weights, axis=(1, 2)) / normalization
     return {
-        "hessian_top_eigenvalue": _top_eigenvalue(hvp_fn, flat_params, key_lanczos, iterations),
-        "hessian_trace": trace,
-        "hessian_trace_standard_error": standard_error,
+        "grid": grid,
+        "density": density,
+        "ritz_values": ritz_values,
+        "ritz_weights": weights,
+        "kernel_width": width,
     }
 
 
@@ -457,8 +379,15 @@ def curvature_stats(
     """
     _check_positive(iterations, "iterations")
     _check_positive(num_samples, "num_samples")
-    body = precision.pinned(_curvature_stats_body, matmul_precision)
-    return body(loss_fn, params, x, y, key, iterations, num_samples)
+    with precision.traced_at(matmul_precision):
+        flat_params, hvp_fn = hessian_vector_product_fn(loss_fn, params, x, y)
+        key_lanczos, key_trace = jax.random.split(key)
+        trace, standard_error = _trace(hvp_fn, flat_params, key_trace, num_samples)
+        return {
+            "hessian_top_eigenvalue": _top_eigenvalue(hvp_fn, flat_params, key_lanczos, iterations),
+            "hessian_trace": trace,
+            "hessian_trace_standard_error": standard_error,
+        }
 
 
 def time_interleaved(
@@ -517,18 +446,35 @@ def time_statistics(
         with ``values`` the statistics themselves (top eigenvalues at each iteration count
         show how far Lanczos has converged).
     """
-    calls = _statistic_calls(
-        loss_fn,
-        params,
-        x,
-        y,
-        key=key,
-        lanczos_iterations=lanczos_iterations,
-        trace_samples=trace_samples,
-        density_probes=density_probes,
-        density_iterations=density_iterations,
-        matmul_precision=matmul_precision,
+    common, data = {"matmul_precision": matmul_precision}, (loss_fn, params, x, y)
+    gradient_fn = jax.jit(precision.pinned(jax.grad(loss_fn), matmul_precision))
+    hvp_fn = jax.jit(
+        precision.pinned(
+            lambda p, x, y, v: hessian_vector_product_fn(loss_fn, p, x, y)[1](v), matmul_precision
+        )
     )
+    probe = _probe(key, ravel_pytree(params)[0])
+
+    def statistic(fn, **options):
+        return functools.partial(fn, *data, key=key, **common, **options)
+
+    calls = {
+        "full_batch_gradient": lambda: gradient_fn(params, x, y),
+        "hessian_vector_product": lambda: hvp_fn(params, x, y, probe),
+        "per_example_gradients": lambda: gradstats.per_example_gradients(*data, **common),
+        "gradient_noise_scale": lambda: gradstats.gradient_noise_scale(*data, **common),
+        **{
+            f"hessian_top_eigenvalue_{k}": statistic(hessian_top_eigenvalue, iterations=k)
+            for k in lanczos_iterations
+        },
+        f"hessian_trace_{trace_samples}": statistic(hessian_trace, num_samples=trace_samples),
+        "hessian_spectral_density": statistic(
+            hessian_spectral_density, num_probes=density_probes, iterations=density_iterations
+        ),
+        "curvature_stats": statistic(
+            curvature_stats, iterations=max(lanczos_iterations), num_samples=trace_samples
+        ),
+    }
     seconds = time_interleaved(calls, rounds=rounds, min_seconds=min_seconds)
     unit = seconds["full_batch_gradient"]
     values = {
@@ -545,69 +491,3 @@ def time_statistics(
         "gradients": {name: t / unit for name, t in seconds.items()},
         "values": values,
     }
-
-
-def _statistic_calls(
-    loss_fn,
-    params,
-    x,
-    y,
-    *,
-    key,
-    lanczos_iterations,
-    trace_samples,
-    density_probes,
-    density_iterations,
-    matmul_precision,
-) -> dict[str, Callable]:
-    """``{name: a call of that statistic on (params, x, y)}``: what ``time_statistics`` times."""
-
-    def pinned_jit(fn):
-        return jax.jit(precision.pinned(fn, matmul_precision))
-
-    common = {"matmul_precision": matmul_precision}
-    gradient_fn = pinned_jit(jax.grad(loss_fn))
-    hvp_fn = pinned_jit(lambda p, x, y, v: hessian_vector_product_fn(loss_fn, p, x, y)[1](v))
-    probe = _probe(key, ravel_pytree(params)[0])
-    calls = {
-        "full_batch_gradient": lambda: gradient_fn(params, x, y),
-        "hessian_vector_product": lambda: hvp_fn(params, x, y, probe),
-        "per_example_gradients": lambda: gradstats.per_example_gradients(
-            loss_fn, params, x, y, **common
-        ),
-        "gradient_noise_scale": lambda: gradstats.gradient_noise_scale(
-            loss_fn, params, x, y, **common
-        ),
-        **{
-            f"hessian_top_eigenvalue_{k}": functools.partial(
-                hessian_top_eigenvalue, loss_fn, params, x, y, key=key, iterations=k, **common
-            )
-            for k in lanczos_iterations
-        },
-        f"hessian_trace_{trace_samples}": functools.partial(
-            hessian_trace, loss_fn, params, x, y, key=key, num_samples=trace_samples, **common
-        ),
-        "hessian_spectral_density": functools.partial(
-            hessian_spectral_density,
-            loss_fn,
-            params,
-            x,
-            y,
-            key=key,
-            num_probes=density_probes,
-            iterations=density_iterations,
-            **common,
-        ),
-        "curvature_stats": functools.partial(
-            curvature_stats,
-            loss_fn,
-            params,
-            x,
-            y,
-            key=key,
-            iterations=max(lanczos_iterations),
-            num_samples=trace_samples,
-            **common,
-        ),
-    }
-    return calls

@@ -121,25 +121,17 @@ def bayes_risk(config: TeacherConfig) -> float:
 
 
 def bayes_risk_standard_error(config: TeacherConfig) -> float:
-    """Standard error of the teacher's own test MSE: s^2 sqrt(2 / (n_test O)).
-
-    The mean of ``n_test*O`` squared N(0, s^2) draws has variance ``2 s^4 / (n_test O)``.
-    """
+    """Standard error of the teacher's own test MSE: s^2 sqrt(2 / (n_test O)), since the mean of
+    ``n_test*O`` squared N(0, s^2) draws has variance ``2 s^4 / (n_test O)``."""
     return config.noise_std**2 * math.sqrt(2.0 / (config.n_test * config.output_dim))
 
 
 def make_dataset(
     key: jax.Array, config: TeacherConfig, n_train: int, *, n_draws: int | None = None
 ) -> Dataset:
-    """Training set(s) from ``key``; teacher and test set from ``config.teacher_seed``.
-
-    Args:
-        key: the data key; each of ``n_draws`` training sets comes from its own split.
-        config: the data-generating process.
-        n_train: N, the training-set size.
-        n_draws: if given, ``x_train`` is ``[n_draws, n_train, d]`` (one set per seed);
-            otherwise ``[n_train, d]``.
-    """
+    """Training set(s) of N = ``n_train`` from ``key``; teacher and test set from
+    ``config.teacher_seed``. With ``n_draws``, ``x_train`` is ``[n_draws, n_train, d]`` (one
+    set per seed, each from its own split of ``key``); otherwise ``[n_train, d]``."""
     if n_train < 1:
         raise ValueError(f"n_train: must be >= 1, got {n_train}")
     if n_draws is not None and n_draws < 1:

@@ -83,9 +83,9 @@ def percent(value: Any) -> str:
     return "—" if value is None else f"{fmt(100 * float(value), 2)} %"
 
 
-def listed(values: Sequence[Any], empty: str = "none") -> str:
-    """Settings for prose: ``"0.02, 0.04"`` (each as ``:g``), or ``empty`` for none."""
-    return ", ".join(f"{value:g}" for value in values) or empty
+def listed(values: Sequence[Any]) -> str:
+    """Settings for prose: ``"0.02, 0.04"`` (each as ``:g``), or ``"none"``."""
+    return ", ".join(f"{value:g}" for value in values) or "none"
 
 
 def count_of(count: int, noun: str) -> str:

@@ -54,6 +54,9 @@ after one epoch follows gradient flow on the modified loss
 whose second term is the full-batch implicit gradient regularizer of Barrett &
 Dherin 2021 and whose third term is exactly :math:`(\varepsilon/4)\,V`.
 
+Every function takes ``loss_fn(params, x_batch, y_batch)``, the *mean* loss of a batch
+(static), the parameters of one run (``jax.vmap`` for a leading axis of runs), the data
+``x, y`` (``[N, ...]``) and a static ``matmul_precision`` (``jaxnn.precision``).
 ``jaxnn.width_sweep``'s ``statistics`` measure every member of a sweep with these
 functions, each on its own training set.
 """
@@ -99,20 +102,12 @@ def gradient_stats(
 ) -> dict[str, jax.Array]:
     """Full-gradient norm, mini-batch gradient variance and noise scale at ``params``.
 
-    Args:
-        loss_fn: ``loss_fn(params, x_batch, y_batch)``, the *mean* loss of a batch.
-        params: a pytree of parameters (vmap this function for a leading axis).
-        x, y: the data, ``[N, ...]``, batched in the order given (shuffle first
-            if you want random batches).
-        batch_size: B; must divide N.
-        matmul_precision: see ``jaxnn.precision`` (static).
+    ``x, y`` are batched in the order given (shuffle first for random batches) into
+    batches of ``batch_size`` (B), which must divide N.
 
     Returns:
         ``{"grad_norm_sq": ‖∇J‖², "batch_grad_variance": V, "noise_scale": B·V/‖∇J‖²}``,
         scalars (see the module docstring).
-
-    Raises:
-        ValueError: naming ``batch_size`` when it does not divide N.
 
     Example:
         >>> loss_fn = lambda w, x, y: jnp.mean((x @ w - y) ** 2)
@@ -121,24 +116,23 @@ def gradient_stats(
         >>> sorted(stats)
         ['batch_grad_variance', 'grad_norm_sq', 'noise_scale']
     """
-    return precision.pinned(_gradient_stats, matmul_precision)(loss_fn, params, x, y, batch_size)
-
-
-def _gradient_stats(loss_fn, params, x, y, batch_size):
     x_batches, y_batches = split_batches(x, batch_size), split_batches(y, batch_size)
-    # One vmapped grad over the batch axis: one compiled program, no Python loop.
-    batch_grads = jax.vmap(jax.grad(loss_fn), in_axes=(None, 0, 0))(params, x_batches, y_batches)
-    # Exact for equal batches, and it makes mean‖∇J_b‖² = ‖∇J‖² + V an identity in floating point
-    # up to rounding of the sums, where a separate full-data grad would differ by its own rounding.
-    full_grad = jax.tree.map(lambda g: jnp.mean(g, axis=0), batch_grads)
-    deviations = jax.tree.map(lambda g, mean: g - mean[None], batch_grads, full_grad)
-    grad_norm_sq = _sum_of_squares(full_grad)
-    batch_grad_variance = _sum_of_squares(deviations) / x_batches.shape[0]
-    return {
-        "grad_norm_sq": grad_norm_sq,
-        "batch_grad_variance": batch_grad_variance,
-        "noise_scale": batch_size * batch_grad_variance / grad_norm_sq,
-    }
+    with precision.traced_at(matmul_precision):
+        # One vmapped grad over the batch axis: one compiled program, no Python loop.
+        grad_fn = jax.vmap(jax.grad(loss_fn), in_axes=(None, 0, 0))
+        batch_grads = grad_fn(params, x_batches, y_batches)
+        # Exact for equal batches, and it makes mean‖∇J_b‖² = ‖∇J‖² + V an identity in floating
+        # point up to rounding of the sums, where a separate full-data grad would differ by its
+        # own rounding.
+        full_grad = jax.tree.map(lambda g: jnp.mean(g, axis=0), batch_grads)
+        deviations = jax.tree.map(lambda g, mean: g - mean[None], batch_grads, full_grad)
+        grad_norm_sq = _sum_of_squares(full_grad)
+        batch_grad_variance = _sum_of_squares(deviations) / x_batches.shape[0]
+        return {
+            "grad_norm_sq": grad_norm_sq,
+            "batch_grad_variance": batch_grad_variance,
+            "noise_scale": batch_size * batch_grad_variance / grad_norm_sq,
+        }
 
 
 def _per_example_gradients(loss_fn, params, x, y):
@@ -157,12 +151,6 @@ def per_example_gradients(
 ):
     """The gradient of the loss of each example alone, in one vmapped call.
 
-    Args:
-        loss_fn: ``loss_fn(params, x_batch, y_batch)``, the *mean* loss of a batch (static).
-        params: a pytree of parameters (vmap this function for a leading axis of runs).
-        x, y: the data, ``[N, ...]``.
-        matmul_precision: see ``jaxnn.precision`` (static).
-
     Returns:
         A pytree like ``params`` whose leaves have a leading axis N: entry n is
         :math:`g_n = \\nabla_\\theta` ``loss_fn(params, x[n:n+1], y[n:n+1])``. Memory is N
@@ -174,18 +162,8 @@ def per_example_gradients(
         >>> per_example_gradients(loss_fn, jnp.zeros(2), x, y).shape
         (3, 2)
     """
-    return precision.pinned(_per_example_gradients, matmul_precision)(loss_fn, params, x, y)
-
-
-def _gradient_noise_scale(loss_fn, params, x, y):
-    per_example = _per_example_gradients(loss_fn, params, x, y)
-    # The mean of the g_n rather than a separate full-batch grad: equal for a mean loss, and
-    # the deviations are then centred up to the rounding of one mean, so tr Σ is not inflated
-    # by N times the squared rounding difference between two separately computed gradients.
-    full_grad = jax.tree.map(lambda g: jnp.mean(g, axis=0), per_example)
-    deviations = jax.tree.map(lambda g, mean: g - mean[None], per_example, full_grad)
-    covariance_trace = _sum_of_squares(deviations) / (x.shape[0] - 1)
-    return covariance_trace / _sum_of_squares(full_grad)
+    with precision.traced_at(matmul_precision):
+        return _per_example_gradients(loss_fn, params, x, y)
 
 
 @functools.partial(jax.jit, static_argnames=("loss_fn", "matmul_precision"))
@@ -199,24 +177,22 @@ def gradient_noise_scale(
 ) -> jax.Array:
     """The simple gradient noise scale of McCandlish et al. 2018, B_simple = tr Σ / ‖G‖².
 
-    Computed exactly from the N per-example gradients (see the module docstring):
-    :math:`\\operatorname{tr}\\Sigma = \\frac1{N-1}\\sum_n\\|g_n - G\\|^2`. The batch
-    estimate ``gradient_stats(...)["noise_scale"]`` equals :math:`(1 - B/N)B_\\text{simple}`
-    on average over orderings of the data, and exactly for ``batch_size=1``.
-
-    Args:
-        loss_fn: ``loss_fn(params, x_batch, y_batch)``, the *mean* loss of a batch (static).
-        params: a pytree of parameters (vmap this function for a leading axis of runs).
-        x, y: the data, ``[N, ...]`` with N >= 2.
-        matmul_precision: see ``jaxnn.precision`` (static).
-
-    Returns:
-        :math:`B_\\text{simple}`, a scalar: the batch size at which the gradient noise
-        (:math:`\\operatorname{tr}\\Sigma/B`) equals the squared signal :math:`\\|G\\|^2`.
-
-    Raises:
-        ValueError: naming ``x`` when N < 2.
+    Computed exactly from the N >= 2 per-example gradients (see the module docstring):
+    :math:`\\operatorname{tr}\\Sigma = \\frac1{N-1}\\sum_n\\|g_n - G\\|^2`, the batch size at
+    which the gradient noise :math:`\\operatorname{tr}\\Sigma/B` equals the squared signal
+    :math:`\\|G\\|^2`. The batch estimate ``gradient_stats(...)["noise_scale"]`` equals
+    :math:`(1 - B/N)B_\\text{simple}` on average over orderings of the data, and exactly for
+    ``batch_size=1``.
     """
     if x.shape[0] < 2:
         raise ValueError(f"x: need at least 2 examples for a covariance, got {x.shape[0]}")
-    return precision.pinned(_gradient_noise_scale, matmul_precision)(loss_fn, params, x, y)
+    with precision.traced_at(matmul_precision):
+        per_example = _per_example_gradients(loss_fn, params, x, y)
+        # The mean of the g_n rather than a separate full-batch grad: equal for a mean loss, and
+        # the deviations are then centred up to the rounding of one mean, so tr Σ is not
+        # inflated by N times the squared rounding difference between two separately computed
+        # gradients.
+        full_grad = jax.tree.map(lambda g: jnp.mean(g, axis=0), per_example)
+        deviations = jax.tree.map(lambda g, mean: g - mean[None], per_example, full_grad)
+        covariance_trace = _sum_of_squares(deviations) / (x.shape[0] - 1)
+        return covariance_trace / _sum_of_squares(full_grad)

@@ -20,6 +20,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from importlib import metadata
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,11 @@ def is_writer() -> bool:
     return jax.process_index() == 0
 
 
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
+def write_bytes(path: str | os.PathLike, payload: bytes) -> Path:
+    """Atomically writes ``payload`` (on process 0 of a multi-host run only)."""
+    path = Path(path)
     if not is_writer():
-        return
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -88,14 +91,13 @@ def _atomic_write_bytes(path: Path, payload: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return path
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Atomically writes ``obj`` as indented, strict JSON."""
-    path = Path(path)
     text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n"
-    _atomic_write_bytes(path, text.encode())
-    return path
+    return write_bytes(path, text.encode())
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -105,20 +107,14 @@ def read_json(path: str | os.PathLike) -> Any:
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Atomically writes a text file (Markdown tables, reports)."""
-    path = Path(path)
-    _atomic_write_bytes(path, text.encode())
-    return path
+    return write_bytes(path, text.encode())
 
 
 def save_arrays(path: str | os.PathLike, **arrays: Any) -> Path:
     """Atomically writes named arrays to an ``.npz`` file."""
-    path = Path(path)
-    import io as _io
-
-    buffer = _io.BytesIO()
+    buffer = BytesIO()
     np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
-    _atomic_write_bytes(path, buffer.getvalue())
-    return path
+    return write_bytes(path, buffer.getvalue())
 
 
 def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -151,23 +147,16 @@ def device_info() -> dict[str, Any]:
     }
 
 
-def matmul_precision_of(config: Any) -> str:
-    """The float32 matmul precision a run used: its config's, else JAX's global default."""
+def run_record(config: Any, *, seed: int | None = None, argv: list[str] | None = None) -> dict:
+    """What makes a run reproducible: config, seed, command, versions, device, and the float32
+    matmul precision (the config's, else JAX's global default)."""
     import jax
 
-    return (
-        getattr(config, "matmul_precision", None)
-        or jax.config.jax_default_matmul_precision
-        or "default"
-    )
-
-
-def run_record(config: Any, *, seed: int | None = None, argv: list[str] | None = None) -> dict:
-    """What makes a run reproducible: config, seed, command, versions, device, matmul precision."""
+    precision = getattr(config, "matmul_precision", None) or jax.config.jax_default_matmul_precision
     return {
         "config": to_jsonable(config),
         "seed": seed,
-        "matmul_precision": matmul_precision_of(config),
+        "matmul_precision": precision or "default",
         "command": shlex.join(["python", sys.argv[0], *(sys.argv[1:] if argv is None else argv)]),
         "versions": package_versions(),
         "device": device_info(),
@@ -185,16 +174,10 @@ def config_hash(config: Any) -> str:
 class RunDirectory:
     """One run's folder: ``config.json``, ``status.json`` and one ``.npz`` per finished part.
 
-    The folder is ``root/<experiment>/<config hash>``, so a resumed run finds
-    the parts of an interrupted run with the same config, and only those.
-
-    Args:
-        root: the runs folder (e.g. ``runs``).
-        experiment: the study's name.
-        record: the run record (``run_record``), written as ``config.json``.
-        resume: reuse finished parts found in the folder; otherwise start afresh.
-        report: called with one line when a part cannot be read (the command
-            line prints it); default: a ``RuntimeWarning``.
+    The folder is ``root/<experiment>/<config hash>``, so a resumed run (``resume``) finds
+    the parts of an interrupted run with the same config, and only those. ``record`` is the
+    run record (``run_record``), written as ``config.json``; ``report`` is called with one
+    line when a part cannot be read (default: a ``RuntimeWarning``).
     """
 
     def __init__(
@@ -230,11 +213,8 @@ class RunDirectory:
         return float(seconds) if isinstance(seconds, (int, float)) and seconds > 0 else 0.0
 
     def total_seconds(self, seconds: float) -> float:
-        """This run's ``seconds`` plus those of the runs it resumed: the work the results took.
-
-        A resumed run that only rereads finished parts (to redraw figures or
-        rewrite the report) keeps the time the parts cost, not the seconds it spent.
-        """
+        """This run's ``seconds`` plus those of the runs it resumed: the work the results took
+        (a resumed run that only rereads finished parts keeps the time the parts cost)."""
         return self.earlier_seconds + seconds
 
     @property

@@ -77,6 +77,11 @@ def softmax_cross_entropy(
     return weighted_mean(per_example, weights)
 
 
+def per_example_error(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """1 where the largest logit is not the label, else 0 (``error_rate`` before the mean)."""
+    return (jnp.argmax(logits, axis=-1) != labels).astype(logits.dtype)
+
+
 def error_rate(logits: jax.Array, labels: jax.Array, weights: jax.Array | None = None) -> jax.Array:
     """Fraction of examples whose largest logit is not the label.
 
@@ -84,8 +89,7 @@ def error_rate(logits: jax.Array, labels: jax.Array, weights: jax.Array | None =
         >>> float(error_rate(jnp.array([[0.0, 1.0], [2.0, 1.0]]), jnp.array([1, 1])))
         0.5
     """
-    wrong = (jnp.argmax(logits, axis=-1) != labels).astype(logits.dtype)
-    return weighted_mean(wrong, weights)
+    return weighted_mean(per_example_error(logits, labels), weights)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -134,11 +138,6 @@ def per_example_metric(fn: PerExampleFn) -> MetricFn:
         return weighted_mean(fn(outputs, targets), weights)
 
     return metric
-
-
-def per_example_error(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    """1 where the largest logit is not the label, else 0 (``error_rate`` before the mean)."""
-    return (jnp.argmax(logits, axis=-1) != labels).astype(logits.dtype)
 
 
 def make_objective(
@@ -194,39 +193,28 @@ def get_objective(name: str | Objective) -> Objective:
     return OBJECTIVES[name]
 
 
-def make_metric_fn(
-    model, objective: str | Objective, metric: str, constants=None, example_weights=None
+def make_loss_fn(
+    model, objective: str | Objective = "mse", constants=None, example_weights=None
 ) -> Callable:
-    """``metric_fn(params, x, y)``: one named metric (``"loss"``, ``"error"``) of ``model``.
+    """``loss_fn(params, x, y)``: the objective's mean loss of the model, the signature every
+    statistic takes (``jaxnn.gradstats``, ``jaxnn.curvature``).
 
     ``model`` is a model family (``model.apply(params, x, constants)``,
     ``jaxnn._module_family``) and ``constants`` its member's non-trained state;
     ``example_weights[N]`` weigh the rows.
     """
-    metric_fn = get_objective(objective).metrics[metric]
+    loss = get_objective(objective).loss
 
-    def fn(params, x, y):
-        return metric_fn(model.apply(params, x, constants), y, example_weights)
+    def loss_fn(params, x, y):
+        return loss(model.apply(params, x, constants), y, example_weights)
 
-    return fn
-
-
-def make_loss_fn(
-    model, objective: str | Objective = "mse", constants=None, example_weights=None
-) -> Callable:
-    """``loss_fn(params, x, y)``: the objective's mean loss of the model.
-
-    The signature every statistic takes (``jaxnn.gradstats``, ``jaxnn.curvature``).
-    """
-    return make_metric_fn(model, objective, "loss", constants, example_weights)
+    return loss_fn
 
 
 def make_evaluate_fn(
     model, objective: str | Objective, constants=None, *, eval_batch_size: int | None = None
 ) -> Callable:
     """``evaluate(params, x, y, weights=None) -> {metric: value}``: a model on a whole set.
-
-    ``model`` is a model family (``model.apply(params, x, constants)``).
 
     With ``eval_batch_size`` the set is taken that many rows at a time (the last
     block padded with rows of weight 0) and the weighted sums are added up, so

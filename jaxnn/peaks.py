@@ -6,21 +6,11 @@ Picking the peak as the largest rise over many cells makes a naive
 two-standard-error test find peaks in noise: over 1,400 (width, epoch) cells
 about 30 cross it by chance. So every claim here is a paired, one-sided t-test
 over seeds (a seed is the same run at every cell of the axis: same data, same
-initialization) with the scan counted:
-
-- ``peak_of``: the largest rise along one axis, with Holm's step-down
-  correction over the candidate cells (family-wise error; few cells, e.g. 20
-  widths; Holm 1979);
-- ``threshold_contrast``: the one pre-registered test of a curve, where the
-  theory puts the peak (Nakkiran et al. 2019: at the interpolation threshold,
-  which the *training* error locates): the test error in a window of cells at
-  the threshold against the cells before it and against the last cell, with
-  the minimum rise the test detects at 80 % power;
-- ``nonmonotone_cells``: every cell of a grid (e.g. width × epoch) tested for
-  a rise and a later fall, with Benjamini–Hochberg false-discovery control
-  over all of them (``scipy.stats.false_discovery_control``; Benjamini &
-  Hochberg 1995), which keeps power when the cells number in the thousands.
-
+initialization) with the scan counted: Holm's step-down correction over a few
+cells (``peak_of``; Holm 1979), one pre-registered test where the theory puts the
+peak (``threshold_contrast``; Nakkiran et al. 2019: at the interpolation threshold,
+which the *training* error locates), or Benjamini–Hochberg false-discovery control
+over a grid of thousands of cells (``nonmonotone_cells``; Benjamini & Hochberg 1995).
 A test needs at least two seeds; with fewer, nothing is called significant.
 """
 
@@ -68,6 +58,16 @@ def _below_any(p: np.ndarray, j: int, cells: range) -> tuple[float, int | None]:
     return min(1.0, len(cells) * float(p[best, j])), best
 
 
+def _untested(reason: str) -> dict:
+    return {
+        "tested": False,
+        "significant": False,
+        "verdict": "not tested",
+        "qualifies": False,
+        "reason": reason,
+    }
+
+
 _NO_RISE = {"index": None, "significant": False, "verdict": "no rise detected", "qualifies": False}
 _PEAK_AT_END = {  # the last cell is the peak: no second descent on this axis
     "excess": 0.0,
@@ -81,7 +81,8 @@ _PEAK_AT_END = {  # the last cell is the peak: no second descent on this axis
 
 
 def peak_of(per_seed: Sequence[Sequence[float]], *, alpha: float = SIGNIFICANCE) -> dict | None:
-    """The largest rise above a dip along an axis, and its excess over the last cell.
+    """The largest rise above a dip along an axis of ``per_seed[cell][seed]`` values (NaN: a
+    diverged seed), and its excess over the last cell; ``None`` for a single cell.
 
     For each cell j its *dip* is the earlier cell i < j of lowest seed mean; the
     peak is the j whose rise ``mean[j] - mean[i]`` is largest, so a curve that
@@ -91,14 +92,6 @@ def peak_of(per_seed: Sequence[Sequence[float]], *, alpha: float = SIGNIFICANCE)
     the candidate cells j) and the *excess* over the last cell (the widest model,
     the end of training; Holm over the cells before it). ``significant``: both
     adjusted p-values below ``alpha``.
-
-    Args:
-        per_seed: ``[cell][seed]`` values along the axis (NaN: a diverged seed).
-
-    Returns:
-        ``None`` for a single cell; ``{"index": None, "cells_scanned"}`` when
-        nothing rises; otherwise the indices of the peak and its dip, the rise
-        and the excess with standard errors, raw and Holm-adjusted p-values.
 
     Example:
         >>> peak = peak_of([[3.0, 3.1, 2.9], [1.0, 1.2, 1.1], [2.0, 2.3, 2.1], [1.5, 1.6, 1.5]])
@@ -184,11 +177,7 @@ def minimum_detectable(standard_error: float, n: int, level: float, power: float
 
 
 def threshold_contrast(
-    per_seed: Sequence[Sequence[float]],
-    window: Sequence[int],
-    *,
-    alpha: float = SIGNIFICANCE,
-    power: float = POWER,
+    per_seed: Sequence[Sequence[float]], window: Sequence[int], *, alpha: float = SIGNIFICANCE
 ) -> dict:
     """The pre-registered peak test: a window of cells against the cells before it and the last.
 
@@ -204,20 +193,12 @@ def threshold_contrast(
 
     ``significant`` needs both at ``alpha`` (an intersection–union test: no
     further correction). Each comes with its minimum detectable difference at
-    ``power`` (``minimum_detectable``) from its observed spread, so a verdict of
+    ``POWER`` (``minimum_detectable``) from its observed spread, so a verdict of
     "not established" says how large a rise it could have missed.
 
-    Args:
-        per_seed: ``[cell][seed]`` values along the axis (NaN: a diverged seed).
-        window: contiguous cell indices, after the first cell and before the last.
-
-    Returns:
-        ``{"window", "tested", "significant", "rise", "rise_standard_error",
-        "rise_p", "rise_versus", "rise_cells", "rise_minimum_detectable",
-        "excess", "excess_standard_error", "excess_p", "excess_minimum_detectable",
-        "window_value", "window_standard_error", "seeds", "alpha", "power"}``;
-        ``tested`` is False (and the reason given) when the window leaves no
-        cell before or after it.
+    ``per_seed`` is ``[cell][seed]`` (NaN: a diverged seed); ``window`` contiguous cell
+    indices. ``tested`` is False (and the reason given) when the window leaves no cell
+    before or after it.
 
     Example:
         >>> c = threshold_contrast([[3, 3, 3], [1, 1.1, 0.9], [2, 2.2, 2.1], [1.2, 1.3, 1.1]], [2])
@@ -231,20 +212,13 @@ def threshold_contrast(
         raise ValueError(f"window: need contiguous cell indices, got {window}")
     if window[0] < 0 or window[-1] >= n_cells:
         raise ValueError(f"window: indices must lie in 0..{n_cells - 1}, got {window}")
-    base = {"window": window, "alpha": alpha, "power": power, "seeds": int(values.shape[0])}
+    base = {"window": window, "alpha": alpha, "power": POWER, "seeds": int(values.shape[0])}
     if window[0] == 0 or window[-1] == n_cells - 1:
-        where = "before" if window[0] == 0 else "after"
-        return base | {
-            "tested": False,
-            "significant": False,
-            "verdict": "not tested",
-            "qualifies": False,
-            "reason": f"no cell {where} the window",
-        }
-    return base | _window_contrast(values, window, alpha=alpha, power=power)
+        return base | _untested(f"no cell {'before' if window[0] == 0 else 'after'} the window")
+    return base | _window_contrast(values, window, alpha)
 
 
-def _window_contrast(values: np.ndarray, window: list[int], *, alpha: float, power: float):
+def _window_contrast(values: np.ndarray, window: list[int], alpha: float):
     """``threshold_contrast``'s two tests and sizes for a window with cells on both sides."""
     inside = np.nanmean(values[:, window], axis=1)
     summary = stats.seed_summary(inside)
@@ -272,13 +246,13 @@ def _window_contrast(values: np.ndarray, window: list[int], *, alpha: float, pow
         "rise_versus": best,
         "rise_cells": len(rises),
         "rise_minimum_detectable": minimum_detectable(
-            rise["standard_error"], rise["n"], alpha / len(rises), power
+            rise["standard_error"], rise["n"], alpha / len(rises)
         ),
         "excess": excess["mean"],
         "excess_standard_error": excess["standard_error"],
         "excess_p": float(p_excess),
         "excess_minimum_detectable": minimum_detectable(
-            excess["standard_error"], excess["n"], alpha, power
+            excess["standard_error"], excess["n"], alpha
         ),
         "significant": bool(rise_p < alpha and p_excess < alpha),
         "dip": dip,
@@ -311,12 +285,8 @@ def sized_verdict(
     the window and the cell it is shown against); then the excess over the last
     cell (the second descent) must be significant and undo at least
     ``verdicts.SECOND_DESCENT_SHARE`` of the whole rise (``whole_rise``: from the
-    lowest earlier cell; default ``rise``).
-
-    Returns:
-        ``{"rise_floor", "rise_verdict", "undone", "share", "verdict", "qualifies"}``:
-        ``verdict`` is ``"double descent"``, ``"overfitting that levels off"``,
-        ``"rise below floor"`` or ``"no rise detected"``.
+    lowest earlier cell; default ``rise``). Else the verdict is ``"overfitting that levels
+    off"``, ``"rise below floor"`` or ``"no rise detected"``.
     """
     judged = verdicts.judge(rise, rise_p, floor=rise_floor, alpha=alpha)
     whole = rise if whole_rise is None else whole_rise
@@ -346,32 +316,18 @@ def contrast_at_threshold(
     alpha: float = SIGNIFICANCE,
     missing: str = "no threshold on this axis",
 ) -> dict:
-    """``threshold_contrast`` with the window given on the axis: the threshold's cell and
-    its neighbour (-1: the cell before it, +1: the one after, 0: none).
+    """``threshold_contrast`` with the window given on the increasing ``axis`` (widths,
+    training-set sizes): the ``threshold``'s cell and its neighbour (-1: the cell before it,
+    +1: the one after, 0: none), and the axis values of the cells it names added.
 
-    Args:
-        per_seed: ``[cell][seed]`` values along the axis.
-        axis: the axis value of each cell (widths, training-set sizes), increasing.
-        threshold: the axis value where the training error says the model starts (or,
-            along N, stops) interpolating; ``None``: nothing to test.
-        missing: the reason given when there is no threshold.
-
-    Returns:
-        The contrast with the axis values added: ``window_values``, and when tested
-        ``rise_versus_value`` (the cell the rise is shown against) and ``last_value``.
+    ``threshold`` is the axis value where the training error says the model starts (or,
+    along N, stops) interpolating; ``None``: nothing to test, for the reason ``missing``.
     """
     if neighbour not in (-1, 0, 1):
         raise ValueError(f"neighbour: need -1, 0 or 1, got {neighbour}")
     axis = list(axis)
     if threshold is None:
-        return {
-            "tested": False,
-            "significant": False,
-            "verdict": "not tested",
-            "qualifies": False,
-            "reason": missing,
-            "window_values": [],
-        }
+        return _untested(missing) | {"window_values": []}
     index = axis.index(threshold)
     ends = sorted((index, min(max(index + neighbour, 0), len(axis) - 1)))
     window = list(range(ends[0], ends[1] + 1))
@@ -408,12 +364,7 @@ def _scan_cells(curves: np.ndarray) -> tuple[list[tuple], list[dict]]:
     return cells, sized
 
 
-def nonmonotone_cells(
-    curves: np.ndarray,
-    *,
-    alpha: float = SIGNIFICANCE,
-    share: float = verdicts.SECOND_DESCENT_SHARE,
-) -> dict:
+def nonmonotone_cells(curves: np.ndarray, *, alpha: float = SIGNIFICANCE) -> dict:
     """Curves that rise and fall again, or rise and level off, with false-discovery control
     and a size (``jaxnn.verdicts``).
 
@@ -425,28 +376,22 @@ def nonmonotone_cells(
     every cell of every curve. Then the size decides, in seed means: the rise
     from the lowest earlier cell must be at least its floor (the pooled seed
     spread of the two cells), and the fall to the lowest later cell must undo
-    at least ``share`` of it (``verdicts.undone_share``).
+    at least ``verdicts.SECOND_DESCENT_SHARE`` of it (``verdicts.undone_share``).
 
     A curve shows *double descent* when one of its cells passes both tests and
     both sizes; otherwise *overfitting that levels off* when one of its rises is
     significant and above its floor (whatever sliver it falls back by). Cells
     whose rise and fall are significant but whose fall undoes less than
-    ``share`` are counted in ``slivers``: significant, and too small to be a
+    that share are counted in ``slivers``: significant, and too small to be a
     second descent.
 
-    Args:
-        curves: ``[curve, seed, cell]`` values, e.g. test loss ``[width, seed, epoch]``.
-
-    Returns:
-        ``{"cells_scanned", "method", "alpha", "share", "slivers", "marks": [{"curve",
-        "kind", "index", "dip_index", "later_index", "rise", "fall", "undone",
-        "rise_floor", "q"}]}``, one mark per curve that shows either: for double
-        descent its most significant qualifying cell, for overfitting the
-        significant rise above its floor with the largest rise; ``falls``: each curve's
-        most significant rise-and-fall whatever share it undoes (kind ``"double descent"``
-        or ``"sliver"``).
+    ``curves`` is ``[curve, seed, cell]``, e.g. test loss ``[width, seed, epoch]``. One mark
+    per curve that shows either: for double descent its most significant qualifying cell,
+    for overfitting the significant rise above its floor with the largest rise; ``falls``:
+    each curve's most significant rise-and-fall whatever share it undoes (kind ``"double
+    descent"`` or ``"sliver"``).
     """
-    curves = np.asarray(curves, np.float64)
+    curves, share = np.asarray(curves, np.float64), verdicts.SECOND_DESCENT_SHARE
     cells, sized = _scan_cells(curves)
     result = {"cells_scanned": len(cells), "method": "Benjamini-Hochberg", "alpha": alpha}
     result |= {"share": share, "slivers": 0, "marks": [], "falls": []}

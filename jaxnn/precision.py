@@ -48,7 +48,12 @@ def pinned(fn: Callable, precision: str = DEFAULT) -> Callable:
 
     @functools.wraps(fn)
     def traced_at_precision(*args, **kwargs):
-        with jax.default_matmul_precision(precision):
+        with traced_at(precision):
             return fn(*args, **kwargs)
 
     return traced_at_precision
+
+
+def traced_at(precision: str = DEFAULT):
+    """``jax.default_matmul_precision(precision)``, the name checked: ``pinned`` as a context."""
+    return jax.default_matmul_precision(check_precision(precision))

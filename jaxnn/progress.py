@@ -53,9 +53,7 @@ class ConsoleProgress:
 
     def start(self, total: float, unit: str = "step") -> None:
         """Starts (or, for the next part of a study, restarts) counting to ``total``."""
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+        self.__exit__()
         self.total, self.unit, self.done = total, unit, 0
         self.started = self.last_line = time.perf_counter()
         if self.quiet:
@@ -102,8 +100,11 @@ class ConsoleProgress:
         print(", ".join(parts), file=self.stream, flush=True)
 
 
-class Silent:
-    """No progress: what a caller gets with ``progress=False``."""
+class Forward:
+    """Sends ``start(total, unit)`` and ``(done)`` on to the caller's own object, if any."""
+
+    def __init__(self, target=None):
+        self.target = target
 
     def __enter__(self):
         return self
@@ -112,23 +113,12 @@ class Silent:
         return False
 
     def start(self, total, unit="step"):
-        pass
+        if self.target is not None:
+            self.target.start(total, unit)
 
     def __call__(self, done):
-        pass
-
-
-class Forward(Silent):
-    """Sends ``start(total, unit)`` and ``(done)`` on to the caller's own object."""
-
-    def __init__(self, target):
-        self.target = target
-
-    def start(self, total, unit="step"):
-        self.target.start(total, unit)
-
-    def __call__(self, done):
-        self.target(done)
+        if self.target is not None:
+            self.target(done)
 
 
 def make_reporter(progress, description: str):
@@ -137,7 +127,7 @@ def make_reporter(progress, description: str):
     if progress is True:
         return ConsoleProgress(description)
     if progress is False or progress is None:
-        return Silent()
+        return Forward()
     if not (callable(progress) and hasattr(progress, "start")):
         raise ValueError("progress: need True, False or an object with start(total, unit) and ()")
     return Forward(progress)

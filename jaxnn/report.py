@@ -81,11 +81,6 @@ def run_line(results: dict) -> str:
     return "*Run:* " + "; ".join(parts) + ". The full config is in the JSON named below."
 
 
-def relink_figures(markdown: str, figures: str) -> str:
-    """Rewrites bare image links (``![a](x.png)``) relative to the report."""
-    return re.sub(r"(!\[[^\]]*\]\()([^)/:]+\.png)\)", rf"\g<1>{figures}/\g<2>)", markdown)
-
-
 def read_results(path: Path) -> dict:
     """A study's JSON; raises ``ResultFileError`` naming the file when it is not valid JSON."""
     try:
@@ -99,9 +94,9 @@ def anchor_of(title: str) -> str:
     return re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
 
 
-def _parts(sections=SECTIONS):
+def _parts():
     """``(section title, study stem, heading of the part)`` in report order."""
-    for title, stems in sections:
+    for title, stems in SECTIONS:
         for part in stems:
             if isinstance(part, str):
                 yield title, part, title
@@ -121,14 +116,12 @@ def study_answers(stem: str, results: dict) -> list[dict]:
     return list(answers(results)) if answers else []
 
 
-def answers_section(
-    figures_dir: str | Path, link_prefix: str = "figures", sections=SECTIONS
-) -> str:
+def answers_section(figures_dir: str | Path, link_prefix: str = "figures") -> str:
     """One row per question of the sheet and beyond it, each answered from its study's run,
     with a link to the section and the figure that show it."""
     figures_dir = Path(figures_dir)
     rows, waiting = [], []
-    for _, stem, heading in _parts(sections):
+    for _, stem, heading in _parts():
         path = figures_dir / f"{stem}.json"
         if not path.exists():
             waiting.append(stem)
@@ -153,20 +146,18 @@ def answers_section(
     if unsettled:
         text.append(
             "**Not settled** (the rerun with `--seed 1` gives another verdict; "
-            f"§{len(sections) + 1}): " + "; ".join(unsettled) + "."
+            f"§{len(SECTIONS) + 1}): " + "; ".join(unsettled) + "."
         )
     if waiting:
         text.append("Not run yet: " + ", ".join(f"`{stem}`" for stem in waiting) + ".")
     return "\n\n".join(text)
 
 
-def build_report(
-    figures_dir: str | Path, *, link_prefix: str = "figures", sections=SECTIONS
-) -> str:
+def build_report(figures_dir: str | Path, *, link_prefix: str = "figures") -> str:
     """The text of REPORT.md from the result files in ``figures_dir``: the answers first,
     then one section per study (answer, figure, table, and the method folded)."""
     figures_dir = Path(figures_dir)
-    seed_title = f"{len(sections) + 1}. {SEED_BLOCK_TITLE}"
+    seed_title = f"{len(SECTIONS) + 1}. {SEED_BLOCK_TITLE}"
     lines = [
         "# jaxnn report",
         "",
@@ -176,22 +167,19 @@ def build_report(
         "",
         "## Answers",
         "",
-        answers_section(figures_dir, link_prefix, sections),
+        answers_section(figures_dir, link_prefix),
         "",
         "## Contents",
         "",
-        *(f"- [{title}](#{anchor_of(title)})" for title, _ in sections),
+        *(f"- [{title}](#{anchor_of(title)})" for title, _ in SECTIONS),
         f"- [{seed_title}](#{anchor_of(seed_title)})",
     ]
-    bodies = []
-    for title, stems in sections:  # stems: study names, or (study name, subtitle) pairs
-        body = [f"## {title}", ""]
-        for part in stems:
-            if isinstance(part, str):
-                body += _study_part(figures_dir, part, link_prefix, level=3)
-            else:  # (stem, subtitle): a section made of several studies
-                body += [f"### {part[1]}", "", *_study_part(figures_dir, part[0], link_prefix, 4)]
-        bodies.append("\n".join(body))
+    sections = {}
+    for title, stem, heading in _parts():  # a section of one study, or of several, subtitled
+        body = sections.setdefault(title, [f"## {title}", ""])
+        subtitle = [] if heading == title else [f"### {heading}", ""]
+        body += [*subtitle, *_study_part(figures_dir, stem, link_prefix, 4 if subtitle else 3)]
+    bodies = ["\n".join(body) for body in sections.values()]
     bodies.append(f"## {seed_title}\n\n" + seed_block_section(figures_dir))
     return "\n".join(lines) + "\n\n" + "\n\n".join(bodies) + "\n"
 
@@ -224,15 +212,15 @@ def _listed_verdicts(results: dict) -> dict[str, dict]:
     return named
 
 
-def _verdict_pairs(figures_dir: Path, block: str) -> tuple[list[tuple], list[str]]:
+def _verdict_pairs(figures_dir: Path) -> tuple[list[tuple], list[str]]:
     """``(study, verdict name, (results, verdict), (rerun, verdict))`` for every verdict that
-    a result file and its counterpart in ``block`` both hold; and the studies with verdicts
-    whose counterpart is missing."""
+    a result file and its counterpart in the seed block both hold; and the studies with
+    verdicts whose counterpart is missing."""
     pairs, missing = [], []
     for path in sorted(figures_dir.glob("*.json")):
         results = read_results(path)
         named = _listed_verdicts(results)
-        other_path = figures_dir / block / path.name
+        other_path = figures_dir / SEED_BLOCK / path.name
         if named and not other_path.exists():
             missing.append(path.stem)
         if not named or not other_path.exists():
@@ -247,10 +235,10 @@ def _verdict_pairs(figures_dir: Path, block: str) -> tuple[list[tuple], list[str
     return pairs, missing
 
 
-def differing_verdicts(figures_dir: str | Path, block: str = SEED_BLOCK) -> list[str]:
+def differing_verdicts(figures_dir: str | Path) -> list[str]:
     """``"<study>: <verdict name> (<verdict> / <other block's verdict>)"`` for every verdict
     that the ``--seed 1`` block does not repeat."""
-    pairs, _ = _verdict_pairs(Path(figures_dir), block)
+    pairs, _ = _verdict_pairs(Path(figures_dir))
     return [
         f"`{stem}` {name} ({first.get('verdict')} / {second.get('verdict')})"
         for stem, name, (_, first), (_, second) in pairs
@@ -258,30 +246,29 @@ def differing_verdicts(figures_dir: str | Path, block: str = SEED_BLOCK) -> list
     ]
 
 
-def _seed_block_method(block: str) -> str:
-    return (
-        "Each study tests its double-descent peak once per curve, where the theory puts it: a "
-        "window at the interpolation threshold, fixed from the training error before the test "
-        "error is read, against the cells before it (Bonferroni) and against the last "
-        "(`jaxnn.peaks.threshold_contrast`). A peak is double descent only when the rise is "
-        "significant and at least its floor (the pooled seed-to-seed standard deviation) and "
-        "the last cell undoes at least "
-        f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} % of it. The same defaults rerun with "
-        f"`--seed 1` into `figures/{block}/` redraw every initialization, batch order and noise "
-        "draw. Values are in each study's units: error rates as fractions, the teacher's test "
-        "loss as MSE."
-    )
+SEED_BLOCK_METHOD = (
+    "Each study tests its double-descent peak once per curve, where the theory puts it: a "
+    "window at the interpolation threshold, fixed from the training error before the test "
+    "error is read, against the cells before it (Bonferroni) and against the last "
+    "(`jaxnn.peaks.threshold_contrast`). A peak is double descent only when the rise is "
+    "significant and at least its floor (the pooled seed-to-seed standard deviation) and "
+    "the last cell undoes at least "
+    f"{fmt(100 * verdicts.SECOND_DESCENT_SHARE)} % of it. The same defaults rerun with "
+    f"`--seed 1` into `figures/{SEED_BLOCK}/` redraw every initialization, batch order and noise "
+    "draw. Values are in each study's units: error rates as fractions, the teacher's test "
+    "loss as MSE."
+)
 
 
-def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:
+def seed_block_section(figures_dir: str | Path) -> str:
     """Every study's verdicts (its pre-registered threshold tests, ``"threshold_contrasts"``,
     and its ``"verdicts"`` list) beside the same verdicts of the run with another master seed
-    (``figures/<block>/``), with their sizes and floors.
+    (``figures/seed1/``), with their sizes and floors.
 
     Study-agnostic: any result file with such verdicts and a counterpart in the block's
     folder is compared, verdict by verdict (matched by name).
     """
-    pairs, missing = _verdict_pairs(Path(figures_dir), block)
+    pairs, missing = _verdict_pairs(Path(figures_dir))
     contrast_rows, other_rows, agree, differ = [], [], [], []
     for stem, name, (results, first), (rerun, second) in pairs:
         (agree if first.get("verdict") == second.get("verdict") else differ).append(name)
@@ -297,7 +284,9 @@ def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:
     if not compared:
         return (
             "*No second seed block yet:* run each study with `--seed 1 --out figures/"
-            f"{block} --runs runs/{block}`" + (f" (waiting: {waiting})" if missing else "") + "."
+            f"{SEED_BLOCK} --runs runs/{SEED_BLOCK}`"
+            + (f" (waiting: {waiting})" if missing else "")
+            + "."
         )
     text = [
         f"**{len(agree)} of {compared} verdicts agree** between the two seed blocks, floors "
@@ -315,7 +304,7 @@ def seed_block_section(figures_dir: str | Path, block: str = SEED_BLOCK) -> str:
         text.append(table([*header, "rise undone", "verdict"], contrast_rows))
     if other_rows:
         text.append(table(["study", "verdict on", "run", "size", "floor", "verdict"], other_rows))
-    text.append(details("How it was tested", _seed_block_method(block)))
+    text.append(details("How it was tested", SEED_BLOCK_METHOD))
     return "\n\n".join(text)
 
 
@@ -329,7 +318,9 @@ def _study_part(figures_dir: Path, stem: str, link_prefix: str, level: int) -> l
             "",
         ]
     results = read_results(result_path)
-    markdown = relink_figures(nest_markdown(markdown_path.read_text(), level), link_prefix)
+    markdown = nest_markdown(markdown_path.read_text(), level)
+    # Bare image links (![a](x.png)) are rewritten relative to the report.
+    markdown = re.sub(r"(!\[[^\]]*\]\()([^)/:]+\.png)\)", rf"\g<1>{link_prefix}/\g<2>)", markdown)
     record = f"{run_line(results)}\n\nNumbers: [`figures/{stem}.json`](figures/{stem}.json)."
     return [markdown, "", details("Where these numbers came from", record), ""]
 

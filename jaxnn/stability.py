@@ -27,9 +27,8 @@ from jaxnn import stats
 
 
 def edge_position(edge_ratio: float | None, band: float) -> str | None:
-    """``"below"``, ``"at"`` or ``"above"`` the edge 2/μ for r = λ_max·μ/2 (``None`` if unknown).
-
-    At the edge: ``|r - 1| <= band``.
+    """``"below"``, ``"at"`` (``|r - 1| <= band``) or ``"above"`` the edge 2/μ for r = λ_max·μ/2
+    (``None`` if unknown).
 
     Example:
         >>> [edge_position(r, 0.1) for r in (0.5, 0.95, 1.08, 1.2, None)]
@@ -43,12 +42,8 @@ def edge_position(edge_ratio: float | None, band: float) -> str | None:
 
 
 def position_counts(edge_ratios: Sequence[float | None], band: float) -> dict:
-    """How many edge ratios sit below, at and above the edge, exceed 1, and their range.
-
-    Returns ``{"below", "at", "above", "n", "exceeding", "edge_ratio_min",
-    "edge_ratio_max"}``: ``n`` counts the finite ratios, ``exceeding`` those above
-    2/μ itself (r > 1, inside the band or not).
-    """
+    """How many edge ratios sit below, at and above the edge, their range, how many are
+    finite (``n``) and how many exceed 2/μ itself (``exceeding``: r > 1, in the band or not)."""
     positions = [edge_position(r, band) for r in edge_ratios]
     ratios = np.array([r for r in edge_ratios if r is not None and math.isfinite(r)], float)
     return {
@@ -66,10 +61,6 @@ def _fraction(mask: np.ndarray) -> float | None:
     return float(mask.mean()) if mask.size else None
 
 
-def _none_if_nan(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
 def trajectory_measures(
     record_epochs: Sequence[int],
     top_eigenvalue: Sequence[float],
@@ -80,26 +71,15 @@ def trajectory_measures(
 ) -> dict:
     """What one run's λ_max trajectory and loss curve show about the edge of stability.
 
-    Args:
-        record_epochs: ``[K]`` epochs of the λ_max measurements, starting at 0.
-        top_eigenvalue: ``[K]`` λ_max at those epochs.
-        train_loss: ``[T + 1]`` training loss after e = 0..T epochs.
-        learning_rate: μ.
-        band: b (see the module docstring).
-
-    Returns:
-        ``initial_top_eigenvalue``, ``initial_edge_ratio`` (λ_max·μ/2 at epoch 0),
-        ``max_edge_ratio`` and its ``max_epoch``, ``onset_epoch`` (first record with
-        ratio ≥ 1 − b, ``None`` if never), ``sharpening_ratio`` (median λ_max over
-        epochs ≥ T/2 over the initial λ_max), ``peak_sharpening_ratio`` (max over
-        initial), ``late_edge_ratio`` (median ratio over epochs ≥ T/2),
-        ``fraction_in_band`` (records from the onset on with |ratio − 1| ≤ b; ``None``
-        without onset), ``loss_rise_fraction_before`` / ``_after`` (share of epochs
-        e → e + 1 whose loss rose, before the last record below the onset level / from
-        the onset on; ``before`` is ``None`` when the first record is already past the
-        onset, ``after`` when there is no onset), ``max_loss_rise_factor`` (largest
-        one-epoch loss ratio from the onset on) and ``initial_train_loss``,
-        ``final_train_loss``.
+    ``top_eigenvalue[K]`` is λ_max at ``record_epochs[K]`` (from 0), ``train_loss[T + 1]``
+    the training loss after e = 0..T epochs, ``learning_rate`` μ and ``band`` b. Among the
+    measures: ``onset_epoch`` (first record with ratio ≥ 1 − b, ``None`` if never),
+    ``sharpening_ratio`` (median λ_max over epochs ≥ T/2 over the initial λ_max),
+    ``fraction_in_band`` (records from the onset on with |ratio − 1| ≤ b; ``None`` without
+    onset), ``loss_rise_fraction_before`` / ``_after`` (share of epochs e → e + 1 whose loss
+    rose, before the last record below the onset level / from the onset on; ``before`` is
+    ``None`` when the first record is already past the onset, ``after`` when there is no
+    onset), ``max_loss_rise_factor`` (largest one-epoch loss ratio from the onset on).
     """
     epochs = np.asarray(record_epochs)
     top = np.asarray(top_eigenvalue, float)
@@ -117,6 +97,7 @@ def trajectory_measures(
     after = rises[split:]
     with np.errstate(divide="ignore", invalid="ignore"):
         jumps = loss[split + 1 :] / loss[split:-1]
+    largest_jump = float(np.nanmax(jumps)) if onset is not None and jumps.size else math.nan
     return {
         "initial_top_eigenvalue": float(top[0]),
         "initial_edge_ratio": float(ratio[0]),
@@ -131,9 +112,7 @@ def trajectory_measures(
         ),
         "loss_rise_fraction_before": _fraction(rises[:below_until]),
         "loss_rise_fraction_after": None if onset is None else _fraction(after),
-        "max_loss_rise_factor": (
-            None if onset is None or not jumps.size else _none_if_nan(float(np.nanmax(jumps)))
-        ),
+        "max_loss_rise_factor": largest_jump if math.isfinite(largest_jump) else None,
         "initial_train_loss": float(loss[0]),
         "final_train_loss": float(loss[-1]),
     }
@@ -167,18 +146,10 @@ def _column(rows: Sequence[dict], key: str) -> list:
 def edge_summary(runs: Sequence[dict], others: Sequence[dict] = (), *, band: float) -> dict:
     """Where runs sit against the edge 2/μ, per learning rate and in total, and λ_max's scaling.
 
-    Args:
-        runs: rows with ``learning_rate``, ``seed`` and, for each prefix of ``PLACES``,
-            ``{prefix}edge_ratio``, ``{prefix}hessian_top_eigenvalue``, ``{prefix}hessian_trace``.
-        others: rows counted separately at the end (e.g. runs with weight decay).
-        band: b of ``edge_position``.
-
-    Returns:
-        ``positions`` (per rate: ``edge`` 2/μ and ``position_counts`` at the matched loss,
-        ``matched_loss_positions``, and at the end, ``final_positions``), ``totals`` (per
-        prefix), ``weight_decay_positions`` (``others`` at the end), ``runs_above`` (every
-        measurement above the edge) and ``slopes``: ``stats.linear_fit`` of log λ_max and
-        log tr H on log μ over the runs, per prefix.
+    ``runs`` are rows with ``learning_rate``, ``seed`` and, for each prefix of ``PLACES``,
+    ``{prefix}edge_ratio``, ``{prefix}hessian_top_eigenvalue``, ``{prefix}hessian_trace``;
+    ``others`` are counted separately at the end (``weight_decay_positions``). ``slopes``
+    are ``stats.linear_fit`` of log λ_max and log tr H on log μ over the runs, per prefix.
     """
     rates = sorted({r["learning_rate"] for r in runs})
     positions = []

@@ -78,27 +78,17 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict:
     difference = np.asarray(a, np.float64) - np.asarray(b, np.float64)
     difference = difference[np.isfinite(difference)]
     summary = seed_summary(difference)
-    if summary["n"] < 2:
-        return {
-            "mean": summary["mean"],
-            "standard_error": math.nan,
-            "t": math.nan,
-            "p_greater": math.nan,
-            "n": summary["n"],
-        }
-    if summary["std"] == 0:  # identical differences: t is infinite in the sign of the mean
-        t = math.copysign(math.inf, summary["mean"]) if summary["mean"] else 0.0
-        p = 0.0 if summary["mean"] > 0 else 1.0
+    mean, n = summary["mean"], summary["n"]
+    if n < 2:  # seed_summary's standard error is NaN too
+        t = p = math.nan
+    elif summary["std"] == 0:  # identical differences: t is infinite in the sign of the mean
+        t = math.copysign(math.inf, mean) if mean else 0.0
+        p = 0.0 if mean > 0 else 1.0
     else:  # scipy.stats.ttest_1samp's statistic, without its warning for nearly equal values
-        t = summary["mean"] / summary["standard_error"]
-        p = float(scipy_stats.t.sf(t, summary["n"] - 1))
-    return {
-        "mean": summary["mean"],
-        "standard_error": summary["standard_error"],
-        "t": t,
-        "p_greater": p,
-        "n": summary["n"],
-    }
+        t = mean / summary["standard_error"]
+        p = float(scipy_stats.t.sf(t, n - 1))
+    standard_error = summary["standard_error"]
+    return {"mean": mean, "standard_error": standard_error, "t": t, "p_greater": p, "n": n}
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -132,11 +122,8 @@ def prediction_z(value: float, samples: Sequence[float]) -> float:
 
 
 def mean_test(values: Sequence[float], reference: float = 0.0) -> dict:
-    """One-sample t-test of the finite ``values`` against ``reference``, two-sided.
-
-    ``scipy.stats.ttest_1samp``. Returns ``{"mean", "standard_error", "t", "p_value",
-    "n"}``; t and p are NaN with fewer than two values or no spread.
-    """
+    """One-sample two-sided t-test of the finite ``values`` against ``reference``
+    (``scipy.stats.ttest_1samp``); t and p are NaN with fewer than two values or no spread."""
     summary = seed_summary(values)
     result = {"mean": summary["mean"], "standard_error": summary["standard_error"]}
     result |= {"t": math.nan, "p_value": math.nan, "n": summary["n"]}
@@ -162,11 +149,8 @@ def _spread(values: np.ndarray) -> bool:
 
 
 def correlation_p_value(r: float, n: int, controls: int = 0) -> float:
-    r"""Two-sided p of a (partial) correlation ``r`` of ``n`` pairs against 0.
-
-    :math:`t = r\sqrt{\nu/(1-r^2)}` with :math:`\nu = n - 2 -` ``controls`` is
-    Student-t with ν degrees of freedom under independence (exact for normal
-    data; Fisher 1924). NaN when r is NaN or ν < 1.
+    r"""Two-sided p of a (partial) correlation ``r`` of ``n`` pairs against 0, from the t of the
+    module docstring with ν = n - 2 - ``controls`` degrees of freedom; NaN when r is NaN or ν < 1.
 
     Example:
         >>> round(correlation_p_value(0.5, 12), 4)  # = scipy.stats.pearsonr's p
@@ -181,40 +165,34 @@ def correlation_p_value(r: float, n: int, controls: int = 0) -> float:
     return float(2 * scipy_stats.t.sf(t, dof))
 
 
-def correlation(x: Sequence[float], y: Sequence[float]) -> dict:
-    """Pearson's r of the finite pairs and its exact two-sided p (``scipy.stats.pearsonr``).
-
-    Returns ``{"r", "p_value", "n"}``; r and p are NaN with fewer than three
-    pairs or when either variable has no spread.
-    """
+def _correlate(test, name: str, x: Sequence[float], y: Sequence[float]) -> dict:
+    """``{name, "p_value", "n"}`` of ``test`` on the finite pairs; NaN with fewer than three
+    pairs or when either variable has no spread."""
     x, y = finite_pairs(x, y)
     if x.size < 3 or not _spread(x) or not _spread(y):
-        return {"r": math.nan, "p_value": math.nan, "n": int(x.size)}
-    result = scipy_stats.pearsonr(x, y)
-    return {"r": float(result.statistic), "p_value": float(result.pvalue), "n": int(x.size)}
+        return {name: math.nan, "p_value": math.nan, "n": int(x.size)}
+    result = test(x, y)
+    return {name: float(result.statistic), "p_value": float(result.pvalue), "n": int(x.size)}
+
+
+def correlation(x: Sequence[float], y: Sequence[float]) -> dict:
+    """Pearson's ``r`` of the finite pairs and its exact two-sided p (``scipy.stats.pearsonr``)."""
+    return _correlate(scipy_stats.pearsonr, "r", x, y)
 
 
 def rank_correlation(x: Sequence[float], y: Sequence[float]) -> dict:
-    """Spearman's ρ of the finite pairs (ties share their mean rank) and its two-sided p.
-
-    ``scipy.stats.spearmanr``: ρ is Pearson's r of the ranks, its p from the t
-    approximation with n - 2 degrees of freedom. Returns ``{"rho", "p_value", "n"}``.
-    """
-    x, y = finite_pairs(x, y)
-    if x.size < 3 or not _spread(x) or not _spread(y):
-        return {"rho": math.nan, "p_value": math.nan, "n": int(x.size)}
-    result = scipy_stats.spearmanr(x, y)
-    return {"rho": float(result.statistic), "p_value": float(result.pvalue), "n": int(x.size)}
+    """Spearman's ``rho`` of the finite pairs (ties share their mean rank) and its two-sided p
+    (``scipy.stats.spearmanr``: from the t approximation with n - 2 degrees of freedom)."""
+    return _correlate(scipy_stats.spearmanr, "rho", x, y)
 
 
 def partial_correlation(x: Sequence[float], y: Sequence[float], controls) -> dict:
     """Correlation of x and y with ``controls[n, c]`` regressed out of both, and its p.
 
-    Both are regressed by least squares on an intercept and the c controls;
-    r is the correlation of the residuals, its p from ``correlation_p_value``
-    with ``controls=c`` (a control that is a combination of the others counts
-    once: c is the rank of the design minus one). Rows with a non-finite value
-    are dropped. Returns ``{"r", "p_value", "n", "dof"}``.
+    Both are regressed by least squares on an intercept and the controls; r is the
+    correlation of the residuals, its p from ``correlation_p_value`` with c the rank of the
+    design minus one (a control that combines the others counts once). Rows with a
+    non-finite value are dropped.
     """
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     controls = np.asarray(controls, np.float64).reshape(x.size, -1)
@@ -243,12 +221,9 @@ def partial_correlation(x: Sequence[float], y: Sequence[float], controls) -> dic
 def within_group_correlation(
     groups: Sequence[float], x: Sequence[float], y: Sequence[float]
 ) -> dict:
-    """Pearson r of x and y within groups (each group's means removed), with its p-value.
-
-    Only finite pairs count, and only groups with at least two of them (one
-    run alone has no within-group spread). This is the partial correlation
-    controlling for the group: with g groups and n pairs, t has n - 1 - g
-    degrees of freedom. Returns ``{"r", "p_value", "n", "groups", "dof"}``.
+    """Pearson r of x and y within groups (each group's means removed), with its p-value: the
+    partial correlation controlling for the group (n - 1 - g degrees of freedom). Only finite
+    pairs count, and only groups with at least two of them.
 
     Example:
         >>> groups = [0, 0, 0, 1, 1, 1]
@@ -268,13 +243,10 @@ def within_group_correlation(
 
 
 def linear_fit(x: Sequence[float], y: Sequence[float], *, log: bool = False) -> dict:
-    r"""Least-squares slope of y on x with its standard error and two-sided p.
-
-    ``scipy.stats.linregress`` over the finite pairs; with ``log=True`` over
-    the pairs with both positive, fitting :math:`\log y = a + b\log x` (b is
-    the power of a power law). The p-value tests slope 0 with n - 2 degrees
-    of freedom. Returns ``{"slope", "standard_error", "intercept", "p_value",
-    "r", "n"}``, NaN with fewer than three points or no spread in x.
+    r"""Least-squares slope of y on x with its standard error and two-sided p (slope 0, n - 2
+    degrees of freedom), ``scipy.stats.linregress`` over the finite pairs; with ``log=True``
+    over the pairs with both positive, fitting :math:`\log y = a + b\log x` (a power law).
+    NaN with fewer than three points or no spread in x.
 
     Example:
         >>> fit = linear_fit([1, 2, 4, 8], [8, 4, 2, 1], log=True)
@@ -306,11 +278,9 @@ TREND_ALPHA = 0.05  # two-sided level at which a slope counts as a trend
 
 
 def trend_word(slope: float, p_value: float, alpha: float = TREND_ALPHA) -> str:
-    """``"increases"``, ``"decreases"`` or ``"shows no clear trend"``, by the slope's significance.
-
-    A slope counts only when its two-sided ``p_value`` (Holm-adjusted when it
-    was chosen among several) is below ``alpha``; ``"cannot be measured"``
-    when the slope or p is missing.
+    """``"increases"``, ``"decreases"`` or ``"shows no clear trend"``, by the slope's significance:
+    its two-sided ``p_value`` (Holm-adjusted when chosen among several) below ``alpha``;
+    ``"cannot be measured"`` when the slope or p is missing.
 
     Example:
         >>> trend_word(-0.3, 0.001), trend_word(-0.3, 0.2), trend_word(2.0, 0.01)
@@ -326,17 +296,8 @@ def trend_word(slope: float, p_value: float, alpha: float = TREND_ALPHA) -> str:
 def trend_table(
     x: Sequence[float], columns: dict, *, log: bool = True, alpha: float = TREND_ALPHA
 ) -> dict:
-    """``linear_fit`` of each column against ``x``, Holm-adjusted over the columns, with words.
-
-    Args:
-        x: ``[run]`` the abscissa (a learning rate per run).
-        columns: ``{name: [run] values}``, the statistics whose trends are read together.
-        log: fit log-log (power laws); see ``linear_fit``.
-        alpha: two-sided level of ``trend_word`` after the adjustment.
-
-    Returns:
-        ``{name: fit}``, each ``linear_fit``'s fields plus ``p_holm`` (over the columns
-        with a p-value), ``n_tests`` (how many) and ``word``.
+    """``{name: linear_fit of columns[name][run] against x[run]}``, each with ``p_holm``
+    (Holm over the columns with a p-value), ``n_tests`` (how many) and ``trend_word``'s ``word``.
     """
     fits = {name: linear_fit(x, values, log=log) for name, values in columns.items()}
     adjusted = holm([fit["p_value"] for fit in fits.values()])
@@ -347,16 +308,9 @@ def trend_table(
 
 
 def correlation_table(groups: Sequence[float], columns: dict, target: Sequence[float]) -> dict:
-    """``target`` against each column, across runs and within groups, Holm over all the tests.
-
-    Per column: Pearson r and p (``correlation``), Spearman ρ and p
-    (``rank_correlation``), the within-group r, p and degrees of freedom
-    (``within_group_correlation``); ``p_holm`` and ``within_p_holm`` are adjusted
-    over the ``2 × len(columns)`` Pearson tests together (NaN ones not counted).
-
-    Returns:
-        ``{"n_tests": m, "columns": {name: {...}}}``.
-    """
+    """``target`` against each column, across runs (Pearson and Spearman) and within groups;
+    ``p_holm`` and ``within_p_holm`` are Holm-adjusted over the ``2 × len(columns)`` Pearson
+    tests together (NaN ones not counted)."""
     table = {}
     for name, values in columns.items():
         across = correlation(values, target)
@@ -380,17 +334,8 @@ def correlation_table(groups: Sequence[float], columns: dict, target: Sequence[f
 
 
 def paired_comparisons(baseline: dict, candidates: dict) -> dict:
-    """Each candidate against a baseline over the seeds both have, Holm over the candidates.
-
-    Args:
-        baseline: ``{seed: value}``.
-        candidates: ``{name: {seed: value}}``.
-
-    Returns:
-        ``{name: {"mean", "standard_error", "t", "p_greater", "n", "p_holm"}}``: the
-        ``paired_difference`` of baseline minus candidate (``p_greater``: one-sided p
-        that the baseline is larger) and its Holm-adjusted p over the candidates.
-    """
+    """``{name: paired_difference of baseline[seed] - candidates[name][seed]}`` over the seeds
+    both have (``p_greater``: the baseline is larger), with ``p_holm`` over the candidates."""
     result = {}
     for name, values in candidates.items():
         seeds = sorted(set(baseline) & set(values))

@@ -1,22 +1,9 @@
 """Checks that every config's ``__post_init__`` shares: one message shape, naming the field.
 
 "An unhelpful error message is a bug": every check raises a ``ValueError``
-whose message starts with the field's name, which the command line turns into
-exit status 2 with that one line (``jaxnn.cli``).
-
-Example:
-    >>> import dataclasses
-    >>> @dataclasses.dataclass(frozen=True)
-    ... class Run:
-    ...     seeds: int = 3
-    ...     learning_rate: float = 0.1
-    ...     def __post_init__(self):
-    ...         at_least(self, 1, "seeds")
-    ...         positive(self, "learning_rate")
-    >>> Run(seeds=0)
-    Traceback (most recent call last):
-    ...
-    ValueError: seeds: must be >= 1, got 0
+whose message starts with the field's name (``at_least(config, 1, "seeds")``:
+"seeds: must be >= 1, got 0"), which the command line turns into exit status 2
+with that one line (``jaxnn.cli``).
 """
 
 from __future__ import annotations

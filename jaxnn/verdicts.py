@@ -74,11 +74,9 @@ DOUBLE_DESCENT, LEVELS_OFF = "double descent", "overfitting that levels off"
 
 
 def seed_spread(*per_seed: Sequence[float]) -> float:
-    """The pooled seed-to-seed standard deviation of one or more cells (NaN entries left out).
-
-    Each argument is one cell's values over seeds; the pooled variance weights
-    each cell's sample variance (ddof 1) by its degrees of freedom. NaN when no
-    cell has two finite values.
+    """The pooled seed-to-seed standard deviation of cells of values over seeds (NaN entries
+    left out): each cell's sample variance (ddof 1) weighted by its degrees of freedom; NaN
+    when no cell has two finite values.
 
     Example:
         >>> round(seed_spread([1.0, 2.0, 3.0], [2.0, 4.0]), 4)
@@ -94,9 +92,10 @@ def seed_spread(*per_seed: Sequence[float]) -> float:
     return math.sqrt(squares / dof) if dof else math.nan
 
 
-def spread_floor(*per_seed: Sequence[float], multiple: float = SPREAD_FLOOR_MULTIPLE) -> float:
-    """The seed-spread floor of a comparison between these cells: ``multiple`` × ``seed_spread``."""
-    return multiple * seed_spread(*per_seed)
+def spread_floor(*per_seed: Sequence[float]) -> float:
+    """The seed-spread floor of a comparison between these cells: ``SPREAD_FLOOR_MULTIPLE`` ×
+    ``seed_spread``."""
+    return SPREAD_FLOOR_MULTIPLE * seed_spread(*per_seed)
 
 
 def judge(
@@ -110,18 +109,11 @@ def judge(
 ) -> dict:
     """One one-sided effect (a rise, a difference, a trend's size) against its test and floor.
 
-    Args:
-        estimate: the effect in the direction tested (positive: the claimed direction).
-        p: its one-sided p-value (after any multiple-comparison correction); None or
-            NaN: untestable, treated as not significant.
-        floor: the smallest effect that would matter, in the estimate's units (a NaN
-            floor, e.g. a spread from one seed, never lets an effect through).
-        standard_error, minimum_detectable: carried into the verdict for the text.
-
-    Returns:
-        ``{"estimate", "standard_error", "p", "alpha", "floor", "minimum_detectable",
-        "significant", "above_floor", "verdict"}`` with ``verdict`` one of ``"effect"``,
-        ``"below floor"`` and ``"not detected"``.
+    ``estimate`` is the effect in the direction tested; ``p`` its one-sided p-value (after
+    any multiple-comparison correction; None or NaN: untestable, not significant);
+    ``floor`` the smallest effect that would matter, in the estimate's units (a NaN floor,
+    e.g. a spread from one seed, never lets an effect through); ``standard_error`` and
+    ``minimum_detectable`` are carried into the verdict for the text.
 
     Example:
         >>> judge(0.005, 0.001, floor=0.3)["verdict"], judge(1.2, 0.001, floor=0.3)["verdict"]
@@ -163,10 +155,9 @@ def judge_share(count: int, runs: int, *, alpha: float = SIGNIFICANCE) -> dict:
 
 
 def undone_share(values: Sequence[float], peak: int) -> dict:
-    """How much of the rise to ``values[peak]`` the later values undo (seed means in, one curve).
-
-    ``rise`` is the peak over the lowest value before it, ``fall`` the peak over
-    the lowest value after it, ``undone = fall / rise`` (NaN without a rise).
+    """How much of the rise to ``values[peak]`` (seed means, one curve) the later values undo:
+    ``rise`` over the lowest value before it, ``fall`` to the lowest after, ``undone = fall /
+    rise`` (NaN without a rise).
 
     Example:
         >>> s = undone_share([3.0, 1.0, 2.0, 1.9, 1.95], 2)
@@ -184,31 +175,22 @@ def undone_share(values: Sequence[float], peak: int) -> dict:
     return {"rise": rise, "fall": fall, "undone": undone}
 
 
-def second_descent(
-    rise: float,
-    fall: float,
-    *,
-    fall_significant: bool = True,
-    share: float = SECOND_DESCENT_SHARE,
-) -> dict:
-    """A significant rise, classified by how much of it the later fall undoes.
-
-    Returns:
-        ``{"rise", "fall", "undone", "share", "kind"}``: ``kind`` is ``"double descent"``
-        when the fall is significant and undoes at least ``share`` of the rise, else
-        ``"overfitting that levels off"``.
+def second_descent(rise: float, fall: float, *, fall_significant: bool = True) -> dict:
+    """A significant rise, classified by how much of it the later fall undoes: ``kind`` is
+    ``"double descent"`` when the fall is significant and undoes at least
+    ``SECOND_DESCENT_SHARE`` of the rise, else ``"overfitting that levels off"``.
 
     Example:
         >>> second_descent(2.82, 0.0053)["kind"], second_descent(5.3, 4.9)["kind"]
         ('overfitting that levels off', 'double descent')
     """
     undone = fall / rise if rise > 0 else math.nan
-    qualifies = bool(fall_significant and math.isfinite(undone) and undone >= share)
+    qualifies = bool(fall_significant and math.isfinite(undone) and undone >= SECOND_DESCENT_SHARE)
     return {
         "rise": float(rise),
         "fall": float(fall),
         "undone": float(undone),
-        "share": share,
+        "share": SECOND_DESCENT_SHARE,
         "kind": DOUBLE_DESCENT if qualifies else LEVELS_OFF,
     }
 

@@ -1,13 +1,13 @@
 """Plotting: reads results, knows nothing about training.
 
 One module per study (``jaxnn.plotting.<study>``); this file holds what they
-share. Figures are written atomically, like every other result file.
+share. Figures are written atomically by ``jaxnn.io``, like every other result file.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+from io import BytesIO
 from pathlib import Path
 
 import matplotlib
@@ -42,23 +42,14 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, size=(6.0, 4.0), **kwargs):
 
 def save_figure(fig, path: str | os.PathLike) -> Path:
     """Writes ``fig`` as PNG atomically and closes it."""
-    path = Path(path)
-    import jax
+    from jaxnn import io
 
-    if jax.process_index() != 0:  # multi-host: process 0 writes
-        plt.close(fig)
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(handle)
+    buffer = BytesIO()
     try:
-        fig.savefig(temporary, bbox_inches="tight")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        fig.savefig(buffer, format="png", bbox_inches="tight")
     finally:
-        Path(temporary).unlink(missing_ok=True)
         plt.close(fig)
-    return path
+    return io.write_bytes(path, buffer.getvalue())
 
 
 def log_axis_with_plain_ticks(ax, values, axis: str = "x") -> None:
