@@ -43,6 +43,7 @@ the result in ``jax.jit``.
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -151,22 +152,6 @@ def conv_as_matmul(
     return out.transpose(out_inverse)
 
 
-def _conv_from_params(invals: Sequence[Any], params: dict) -> jax.Array:
-    """A ``conv_general_dilated`` equation evaluated by ``conv_as_matmul``."""
-    names = (
-        "window_strides",
-        "padding",
-        "lhs_dilation",
-        "rhs_dilation",
-        "dimension_numbers",
-        "feature_group_count",
-        "batch_group_count",
-        "precision",
-        "preferred_element_type",
-    )
-    return conv_as_matmul(*invals, **{name: params[name] for name in names})
-
-
 def _has_conv(jaxpr: jex.core.Jaxpr) -> bool:
     """Whether a conv occurs in ``jaxpr`` or any of its sub-jaxprs."""
     return any(
@@ -249,7 +234,9 @@ def _eval_eqn(eqn: jex.core.JaxprEqn, invals: list) -> Any:
     """One equation: a conv rewritten, a sub-computation holding a conv recursed, else bound."""
     name, params = eqn.primitive.name, eqn.params
     if name == CONV and params.get("out_sharding") is None:
-        return _conv_from_params(invals, params)
+        # The equation's params are conv_as_matmul's keywords (all but lhs and rhs).
+        names = list(inspect.signature(conv_as_matmul).parameters)[2:]
+        return conv_as_matmul(*invals, **{name: params[name] for name in names})
     if name in _SUB_RULES and any(map(_has_conv, jex.core.jaxprs_in_params(params))):
         return _SUB_RULES[name](params, invals)
     bind_params = eqn.primitive.get_bind_params(params)
