@@ -112,17 +112,10 @@ def conv_as_matmul(
     precision: Any = None,
     preferred_element_type: Any = None,
 ) -> jax.Array:
-    """``lax.conv_general_dilated`` computed as patches times a matrix (see the module docstring).
-
-    Args:
-        lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
-        feature_group_count, batch_group_count, precision, preferred_element_type: as for
-            ``jax.lax.conv_general_dilated``, any number of spatial dimensions.
-
-    Returns:
-        The convolution, in the layout ``dimension_numbers`` asks for. Input dilation,
-        ``batch_group_count`` != 1 and empty outputs go to ``lax.conv_general_dilated``.
-    """
+    """``lax.conv_general_dilated`` (same arguments, any number of spatial dimensions)
+    computed as patches times a matrix (see the module docstring), in the layout
+    ``dimension_numbers`` asks for. Input dilation, ``batch_group_count`` != 1 and empty
+    outputs go to ``lax.conv_general_dilated``."""
     args = (lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers)
     kwargs = dict(
         feature_group_count=feature_group_count,
@@ -249,15 +242,10 @@ def _eval_eqn(eqn: jex.core.JaxprEqn, invals: list) -> Any:
 def patches_conv(fn: Callable) -> Callable:
     """``fn`` with every ``conv_general_dilated`` it traces to computed by ``conv_as_matmul``.
 
-    Args:
-        fn: any function of pytrees whose leaves are arrays (as for ``jax.jit`` without static
-            arguments), returning a pytree of arrays.
-
-    Returns:
-        A function with ``fn``'s signature and outputs. It traces ``fn`` with
-        ``jax.make_jaxpr`` at each call and evaluates the jaxpr with the convs replaced, so
-        it composes with ``jax.jit``, ``jax.vmap`` and ``jax.grad`` (they see slices and a
-        ``dot_general``) and should be jitted to trace once.
+    ``fn`` takes and returns pytrees of arrays (as for ``jax.jit`` without static
+    arguments). The result traces ``fn`` with ``jax.make_jaxpr`` at each call and evaluates
+    the jaxpr with the convs replaced, so it composes with ``jax.jit``, ``jax.vmap`` and
+    ``jax.grad`` (they see slices and a ``dot_general``) and should be jitted to trace once.
     """
 
     @functools.wraps(fn)

@@ -224,15 +224,9 @@ def _compiled_draw(family, counts: tuple[tuple[int, int], ...], padded_width: in
 def draw_initial_params(family, init_keys: jax.Array, widths: Sequence[int], padded_width: int):
     """``[member]`` initial parameters: each drawn at its true width, embedded at ``padded_width``.
 
-    A member's draw is ``family.init(key, width)``, whatever its group, the
-    padded width, the backend or the device count (``pad_params`` only adds
-    zeros). One compiled program per group draws every width of it.
-
-    Args:
-        family: the model family (``jaxnn._module_family.ModuleFamily``).
-        init_keys: ``[member]`` typed keys.
-        widths: each member's true width (host integers).
-        padded_width: the group's width.
+    Member i's draw is ``family.init(init_keys[i], widths[i])`` (host integer widths),
+    whatever its group, the padded width, the backend or the device count
+    (``pad_params`` only adds zeros). One compiled program per group draws every width.
     """
     widths = [int(w) for w in widths]
     order = sorted(range(len(widths)), key=lambda i: (widths[i], i))

@@ -526,18 +526,9 @@ def train(
     progress: Callable[[int], None] | None = None,
 ) -> TrainResult:
     """Trains every member of a sweep for ``config.epochs`` epochs (chunks dispatched one
-    ahead of the host: ``_run_chunks``).
-
-    Args:
-        config: static structure of the run.
-        members: per-member arrays, leading ``[member]`` axis (see ``Members``).
-        x_test, y_test: the shared test set.
-        mesh: shard the member axis over this mesh (``None``: default placement).
-        progress: called with the number of epochs done after every chunk.
-
-    Returns:
-        A ``TrainResult``; arrays indexed ``[member, ...]`` in the given order.
-    """
+    ahead of the host: ``_run_chunks``), its member axis sharded over ``mesh`` if given;
+    ``progress`` gets the number of epochs done after every chunk. Returns a
+    ``TrainResult``, arrays indexed ``[member, ...]`` in the given order."""
     check_members(config, members)
     members, count = placement.shard_members(members, mesh)
     state, initial, collected = _run_chunks(config, members, x_test, y_test, mesh, progress)
