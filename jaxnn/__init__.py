@@ -32,30 +32,12 @@ __version__ = "0.1.0"
 
 __all__ = ["SweepResult", "width_sweep"]
 
-PUBLIC_MODULES = (
-    "autodiff",
-    "backprop",
-    "compile_cache",
-    "curvature",
-    "data",
-    "gradstats",
-    "init_moments",
-    "init_smoothness",
-    "io",
-    "mnist1d",
-    "models",
-    "module_sweep",
-    "objectives",
-    "peaks",
-    "placement",
-    "plotting",
-    "precision",
-    "report",
-    "stability",
-    "stats",
-    "studies",
-    "sweep_result",
-    "verdicts",
+PUBLIC_MODULES = tuple(
+    """
+    autodiff backprop compile_cache curvature data gradstats init_moments init_smoothness io
+    mnist1d models module_sweep objectives peaks placement plotting precision report stability
+    stats studies sweep_result verdicts
+    """.split()
 )
 
 

@@ -43,6 +43,7 @@ the result in ``jax.jit``.
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -111,17 +112,10 @@ def conv_as_matmul(
     precision: Any = None,
     preferred_element_type: Any = None,
 ) -> jax.Array:
-    """``lax.conv_general_dilated`` computed as patches times a matrix (see the module docstring).
-
-    Args:
-        lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
-        feature_group_count, batch_group_count, precision, preferred_element_type: as for
-            ``jax.lax.conv_general_dilated``, any number of spatial dimensions.
-
-    Returns:
-        The convolution, in the layout ``dimension_numbers`` asks for. Input dilation,
-        ``batch_group_count`` != 1 and empty outputs go to ``lax.conv_general_dilated``.
-    """
+    """``lax.conv_general_dilated`` (same arguments, any number of spatial dimensions)
+    computed as patches times a matrix (see the module docstring), in the layout
+    ``dimension_numbers`` asks for. Input dilation, ``batch_group_count`` != 1 and empty
+    outputs go to ``lax.conv_general_dilated``."""
     args = (lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers)
     kwargs = dict(
         feature_group_count=feature_group_count,
@@ -149,22 +143,6 @@ def conv_as_matmul(
     patches = _patches(x, window, window_strides, rhs_dilation)
     out = _grouped_matmul(patches, kernel, feature_group_count, precision, preferred_element_type)
     return out.transpose(out_inverse)
-
-
-def _conv_from_params(invals: Sequence[Any], params: dict) -> jax.Array:
-    """A ``conv_general_dilated`` equation evaluated by ``conv_as_matmul``."""
-    names = (
-        "window_strides",
-        "padding",
-        "lhs_dilation",
-        "rhs_dilation",
-        "dimension_numbers",
-        "feature_group_count",
-        "batch_group_count",
-        "precision",
-        "preferred_element_type",
-    )
-    return conv_as_matmul(*invals, **{name: params[name] for name in names})
 
 
 def _has_conv(jaxpr: jex.core.Jaxpr) -> bool:
@@ -249,7 +227,9 @@ def _eval_eqn(eqn: jex.core.JaxprEqn, invals: list) -> Any:
     """One equation: a conv rewritten, a sub-computation holding a conv recursed, else bound."""
     name, params = eqn.primitive.name, eqn.params
     if name == CONV and params.get("out_sharding") is None:
-        return _conv_from_params(invals, params)
+        # The equation's params are conv_as_matmul's keywords (all but lhs and rhs).
+        names = list(inspect.signature(conv_as_matmul).parameters)[2:]
+        return conv_as_matmul(*invals, **{name: params[name] for name in names})
     if name in _SUB_RULES and any(map(_has_conv, jex.core.jaxprs_in_params(params))):
         return _SUB_RULES[name](params, invals)
     bind_params = eqn.primitive.get_bind_params(params)
@@ -262,15 +242,10 @@ def _eval_eqn(eqn: jex.core.JaxprEqn, invals: list) -> Any:
 def patches_conv(fn: Callable) -> Callable:
     """``fn`` with every ``conv_general_dilated`` it traces to computed by ``conv_as_matmul``.
 
-    Args:
-        fn: any function of pytrees whose leaves are arrays (as for ``jax.jit`` without static
-            arguments), returning a pytree of arrays.
-
-    Returns:
-        A function with ``fn``'s signature and outputs. It traces ``fn`` with
-        ``jax.make_jaxpr`` at each call and evaluates the jaxpr with the convs replaced, so
-        it composes with ``jax.jit``, ``jax.vmap`` and ``jax.grad`` (they see slices and a
-        ``dot_general``) and should be jitted to trace once.
+    ``fn`` takes and returns pytrees of arrays (as for ``jax.jit`` without static
+    arguments). The result traces ``fn`` with ``jax.make_jaxpr`` at each call and evaluates
+    the jaxpr with the convs replaced, so it composes with ``jax.jit``, ``jax.vmap`` and
+    ``jax.grad`` (they see slices and a ``dot_general``) and should be jitted to trace once.
     """
 
     @functools.wraps(fn)

@@ -45,6 +45,7 @@ import dataclasses
 import functools
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -53,8 +54,6 @@ import optax
 from flax import nnx
 
 from jaxnn import objectives, precision
-
-ModuleFn = Callable[..., nnx.Module]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +71,7 @@ class ModuleFamily:
             matrix (``jaxnn._fastconv``, fast on CPU); ``"lax"`` as written.
     """
 
-    module_fn: ModuleFn
+    module_fn: Callable[..., nnx.Module]
     input_shape: tuple[int, ...]
     conv_impl: str = "lax"
 
@@ -172,10 +171,7 @@ class ModuleFamily:
 
     def output_shape(self, width: int) -> tuple[int, ...]:
         """The shape of one example's output (no compute)."""
-        _, shapes, _ = self.abstract(width)
-        state = _other_state_shapes(self, int(width))
-        x = jax.ShapeDtypeStruct((1, *self.input_shape), jnp.float32)
-        out = jax.eval_shape(lambda p, s, x: self.apply(p, x, s), shapes, state, x)
+        out = jax.eval_shape(lambda p, s, x: self.apply(p, x, s), *_one_example(self, int(width)))
         return tuple(out.shape[1:])
 
 
@@ -185,8 +181,6 @@ def _signature(params) -> tuple:
 
 @functools.lru_cache(maxsize=256)
 def _abstract(family: ModuleFamily, width: int):
-    if width < 1:
-        raise ValueError(f"widths: need widths >= 1, got {width}")
     try:
         module = nnx.eval_shape(lambda: family.module_fn(width, rngs=nnx.Rngs(0)))
     except Exception as error:  # the user's constructor: any failure is their input's
@@ -207,6 +201,12 @@ def _other_state_shapes(family: ModuleFamily, width: int):
     return jax.tree.map(lambda v: jax.ShapeDtypeStruct(v.shape, v.dtype), rest)
 
 
+def _one_example(family: ModuleFamily, width: int) -> tuple:
+    """Abstract ``(params, constants, x[1, ...])`` of one example at ``width``."""
+    x = jax.ShapeDtypeStruct((1, *family.input_shape), jnp.float32)
+    return family.abstract(width)[1], _other_state_shapes(family, width), x
+
+
 @functools.lru_cache(maxsize=64)
 def _other_state(family: ModuleFamily, width: int):
     """The non-``Param`` state at ``width`` as built (``None`` when the module has none)."""
@@ -219,10 +219,7 @@ def _other_state(family: ModuleFamily, width: int):
 
 @functools.lru_cache(maxsize=256)
 def _flops_per_example(family: ModuleFamily, width: int) -> int:
-    _, shapes, _ = family.abstract(width)
-    state = _other_state_shapes(family, width)
-    x = jax.ShapeDtypeStruct((1, *family.input_shape), jnp.float32)
-    lowered = jax.jit(lambda p, s, x: family.apply(p, x, s)).lower(shapes, state, x)
+    lowered = jax.jit(lambda p, s, x: family.apply(p, x, s)).lower(*_one_example(family, width))
     analysis = lowered.cost_analysis()
     if isinstance(analysis, list | tuple):
         analysis = analysis[0] if analysis else {}
@@ -241,12 +238,9 @@ def unpad_params(family: ModuleFamily, params, width: int):
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class PaddingCheck:
+class PaddingCheck(NamedTuple):
     """The outcome of ``check_padding``: ``ok``, and in words what differed."""
 
-    width: int
-    padded_width: int
     ok: bool
     detail: str
 
@@ -309,12 +303,12 @@ def check_padding(
     out_padded, trained_padded = compiled(
         padded_params, family.constants(padded_width), x_probe, y_probe
     )
-    check = functools.partial(PaddingCheck, width, padded_width)
+    refuse = functools.partial(PaddingCheck, False)
     out_narrow, out_padded = np.asarray(out_narrow), np.asarray(out_padded)
     scale = float(np.max(np.abs(out_narrow))) + 1e-30
     gap = float(np.max(np.abs(out_narrow - out_padded)))
     if not np.all(np.isfinite(out_padded)) or gap > 1e-5 * scale:
-        return check(False, f"outputs differ by {gap:.2g} (scale {scale:.2g}) on the probe batch")
+        return refuse(f"outputs differ by {gap:.2g} (scale {scale:.2g}) on the probe batch")
     block = unpad_params(family, trained_padded, width)
     embedded = family.pad_params(jax.tree.map(jnp.asarray, block), padded_width)
     outside = max(
@@ -322,10 +316,10 @@ def check_padding(
         for a, b in zip(jax.tree.leaves(trained_padded), jax.tree.leaves(embedded))
     )
     if outside != 0.0:
-        return check(False, f"padded entries moved by {outside:.2g} in {steps} optimizer steps")
+        return refuse(f"padded entries moved by {outside:.2g} in {steps} optimizer steps")
     for a, b in zip(jax.tree.leaves(trained_narrow), jax.tree.leaves(block)):
         a = np.asarray(a)
         tolerance = 1e-4 * (float(np.max(np.abs(a), initial=0.0)) + 1e-6)
         if float(np.max(np.abs(a - b), initial=0.0)) > tolerance:
-            return check(False, f"parameters differ after {steps} optimizer steps")
-    return check(True, "equal")
+            return refuse(f"parameters differ after {steps} optimizer steps")
+    return PaddingCheck(True, "equal")

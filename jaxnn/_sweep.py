@@ -102,25 +102,6 @@ def step_flops(padded_width: int, members: int, rows: int, *, family) -> int:
     return members * rows * family.flops_per_example(padded_width)
 
 
-def group_seconds(
-    padded_width: int,
-    members: int,
-    rows: int,
-    *,
-    epochs: int,
-    n_devices: int,
-    costs: BackendCosts,
-    family,
-    steps_per_epoch: int = 1,
-) -> float:
-    """The planner's wall-time model of one group: compile + epochs x (latency + flops / rate)."""
-    per_device = math.ceil(members / n_devices)
-    flops = step_flops(padded_width, per_device, rows, family=family)
-    return costs.compile_seconds + epochs * (
-        steps_per_epoch * costs.step_seconds + flops / costs.flops_per_second
-    )
-
-
 def plan_groups(
     widths: Sequence[int],
     *,
@@ -146,18 +127,17 @@ def plan_groups(
     if not widths or widths[0] < 1:
         raise ValueError(f"widths: need widths >= 1, got {widths}")
     n_trains = tuple(sorted({int(n) for n in n_trains}))
-    rows = max(n_trains)
 
     def group_cost(i: int, j: int) -> float:
-        return group_seconds(
-            round_up(widths[j - 1], multiple),
-            (j - i) * members_per_width * len(n_trains),
-            rows,
+        group = WidthGroup(round_up(widths[j - 1], multiple), tuple(widths[i:j]), n_trains)
+        return estimated_seconds(
+            [group],
+            family=family,
             epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            members_per_width=members_per_width,
             n_devices=n_devices,
             costs=costs,
-            family=family,
-            steps_per_epoch=steps_per_epoch,
         )
 
     best = [0.0] + [math.inf] * len(widths)
@@ -185,20 +165,18 @@ def estimated_seconds(
     n_devices: int = 1,
     costs: BackendCosts = BACKEND_COSTS["cpu"],
 ) -> float:
-    """The planner's wall-time estimate of training ``groups``."""
-    return sum(
-        group_seconds(
-            group.padded_width,
-            len(group.widths) * members_per_width * len(group.n_trains),
-            max(group.n_trains),
-            epochs=epochs,
-            n_devices=n_devices,
-            costs=costs,
-            family=family,
-            steps_per_epoch=steps_per_epoch,
+    """The planner's wall-time model of training ``groups``: for each group, compile +
+    epochs x (latency + flops / rate), its members split over ``n_devices``."""
+
+    def seconds(group: WidthGroup) -> float:
+        members = len(group.widths) * members_per_width * len(group.n_trains)
+        per_device = math.ceil(members / n_devices)
+        flops = step_flops(group.padded_width, per_device, max(group.n_trains), family=family)
+        return costs.compile_seconds + epochs * (
+            steps_per_epoch * costs.step_seconds + flops / costs.flops_per_second
         )
-        for group in groups
-    )
+
+    return sum(seconds(group) for group in groups)
 
 
 def plan_sweep(widths: Sequence[int], n_trains: Sequence[int], **options) -> list[WidthGroup]:
@@ -246,15 +224,9 @@ def _compiled_draw(family, counts: tuple[tuple[int, int], ...], padded_width: in
 def draw_initial_params(family, init_keys: jax.Array, widths: Sequence[int], padded_width: int):
     """``[member]`` initial parameters: each drawn at its true width, embedded at ``padded_width``.
 
-    A member's draw is ``family.init(key, width)``, whatever its group, the
-    padded width, the backend or the device count (``pad_params`` only adds
-    zeros). One compiled program per group draws every width of it.
-
-    Args:
-        family: the model family (``jaxnn._module_family.ModuleFamily``).
-        init_keys: ``[member]`` typed keys.
-        widths: each member's true width (host integers).
-        padded_width: the group's width.
+    Member i's draw is ``family.init(init_keys[i], widths[i])`` (host integer widths),
+    whatever its group, the padded width, the backend or the device count
+    (``pad_params`` only adds zeros). One compiled program per group draws every width.
     """
     widths = [int(w) for w in widths]
     order = sorted(range(len(widths)), key=lambda i: (widths[i], i))
@@ -287,20 +259,13 @@ def width_group_members(
     *,
     family,
 ) -> tuple[train.Members, list[tuple[Hashable, int, int, int]]]:
-    """Members for every (variant, N, width, seed) of a group.
+    """Members for every (variant, N, width, seed) of a group, in ``group_cells`` order, and
+    that list.
 
-    Args:
-        key: the init key; a member's is ``fold_in(fold_in(key, width), seed)``,
-            so its initial weights depend neither on its group, nor on N, nor on
-            the variant: variants are paired comparisons.
-        group: the widths and training-set sizes.
-        variants: the extra member axis.
-        family: the model family whose width is swept.
-
-    Returns:
-        The members, ordered ``[(variant, n, width, seed) for variant for n for
-        width for seed]`` (``group_cells``), and that list. With several N, every
-        training set is padded to the largest with rows of weight 0.
+    A member's init key is ``fold_in(fold_in(key, width), seed)``, so its initial
+    weights depend neither on its group, nor on N, nor on the variant (variants are
+    paired comparisons). With several N, every training set is padded to the largest
+    with rows of weight 0.
     """
     cells = group_cells(group, variants)
     rows = max(group.n_trains)
@@ -413,23 +378,17 @@ def run_width_sweep(
     save_group: Callable[[WidthGroup, dict], None] = lambda group, result: None,
     measure: Callable[..., dict[str, np.ndarray]] | None = None,
 ) -> dict[tuple, dict]:
-    """Trains every (variant, N, width) of every group over all seeds of its training sets.
+    """Trains every (variant, N, width) of every group (``config.model``) over all its seeds.
 
-    The model family is ``config.model``. ``variants`` is a member axis (training
-    sets, optimizer hyperparameters): every variant of a width trains in the
-    same compiled group. ``load_group``/``save_group`` let
-    the caller keep finished groups (resume); a group that ``load_group``
-    returns is not retrained. ``measure(cells, members, result)`` adds
-    ``[member, ...]`` arrays of its own (statistics of the trained parameters),
-    kept with the group; ``cells`` are the members' ``(variant, N, width,
-    seed)``. ``progress`` counts padded model flops in GFLOP (``group_gflop``), so the
-    ETA weighs every group by what it costs.
+    Every variant of a width trains in the same compiled group. A group that
+    ``load_group`` returns is not retrained; each trained one goes to ``save_group``
+    (resume). ``measure(cells, members, result)`` adds ``[member, ...]`` arrays of its
+    own (statistics of the trained parameters), kept with the group. ``progress`` counts
+    padded model flops in GFLOP (``group_gflop``), so the ETA weighs every group by its cost.
 
     Returns:
-        ``{(variant, N, width): result}``; a result is ``{"train_loss": [seed, epoch], "test_loss":
-        [seed, k], "test_epochs": [k], "final_train_loss": [seed],
-        "first_epoch_below": [seed, threshold], "diverged": [seed]}`` plus every
-        metric (``result_arrays``).
+        ``{(variant, N, width): result}``, a result the ``result_arrays`` of its seeds
+        (``[seed, ...]``; ``test_epochs`` is ``[k]``, shared).
     """
     results = {}
     for group in groups:

@@ -20,20 +20,14 @@ import jax
 import numpy as np
 
 from jaxnn._sweep import MAX_WIDTH
+from jaxnn._sweep_measure import CURVATURE_STATISTICS, GRADIENT_STATISTICS
+from jaxnn._train import steps_per_epoch
 
 DATA_KEYS = ("x_train", "y_train", "x_test", "y_test")
 DEFAULT_SET = "data"  # the name of the one training set of a plain ``data`` dict
-STATISTICS = (
-    "grad_norm_sq",
-    "batch_grad_variance",
-    "noise_scale",
-    "top_eigenvalue",
-    "hessian_trace",
-    "hessian_trace_standard_error",
-    "output_spread",
-)
-# The statistics over mini-batches: they need a batch_size (the others see the whole set).
-BATCH_STATISTICS = ("grad_norm_sq", "batch_grad_variance", "noise_scale")
+# Every statistic width_sweep measures; the gradient statistics are over mini-batches, so
+# they need a batch_size.
+STATISTICS = (*GRADIENT_STATISTICS, *CURVATURE_STATISTICS, "output_spread")
 CLASSIFICATION_LOSSES = ("softmax_cross_entropy",)  # registry names that need integer labels
 
 
@@ -120,11 +114,6 @@ def check_data(data: Mapping, seeds: int, where: str = "data") -> dict[str, np.n
     return arrays
 
 
-def is_set_mapping(data) -> bool:
-    """Whether ``data`` is ``{name: dict(x_train=..., ...)}`` rather than one such dict."""
-    return isinstance(data, Mapping) and any(isinstance(v, Mapping) for v in data.values())
-
-
 def check_sets(data, seeds: int) -> dict[str, dict[str, np.ndarray]]:
     """``{name: arrays}`` of every training set (``check_data``); a plain dict is one set,
     ``DEFAULT_SET``.
@@ -133,7 +122,7 @@ def check_sets(data, seeds: int) -> dict[str, dict[str, np.ndarray]]:
     inputs have one example shape, and its labels one kind (integer classes or
     real targets of one shape), since one module is trained on all of them.
     """
-    if not is_set_mapping(data):
+    if not (isinstance(data, Mapping) and any(isinstance(v, Mapping) for v in data.values())):
         return {DEFAULT_SET: check_data(data, seeds)}
     if not all(isinstance(v, Mapping) for v in data.values()):
         raise ValueError(
@@ -168,24 +157,16 @@ def check_sets(data, seeds: int) -> dict[str, dict[str, np.ndarray]]:
 
 
 def check_loss_labels(loss, sets: Mapping[str, Mapping[str, np.ndarray]]) -> None:
-    """A classification loss named by the registry needs integer class labels."""
-    if not (isinstance(loss, str) and loss in CLASSIFICATION_LOSSES):
-        return
-    for name, arrays in sets.items():
-        for part in ("y_train", "y_test"):
-            if arrays[part].dtype.kind not in "biu":
-                where = "data" if len(sets) == 1 and name == DEFAULT_SET else f"data[{name!r}]"
-                raise ValueError(
-                    f"{where}: {part} is {arrays[part].dtype}, but loss {loss!r} needs integer "
-                    f"class labels [N] (e.g. y.astype(int)); real targets take loss='mse'"
-                )
-
-
-def steps_per_epoch(n_train: int, batch_size: int | None, drop_last: bool) -> int:
-    """``train.TrainConfig.steps_per_epoch``: ⌈N/B⌉, ⌊N/B⌋ with ``drop_last``, 1 at full batch."""
-    if batch_size is None:
-        return 1
-    return max(1, n_train // batch_size) if drop_last else -(-n_train // batch_size)
+    """A classification loss named by the registry needs integer class labels (``check_sets``
+    gave every label array one kind, so the first set's ``y_train`` speaks for all)."""
+    name, arrays = next(iter(sets.items()))
+    labels = arrays["y_train"]
+    if isinstance(loss, str) and loss in CLASSIFICATION_LOSSES and labels.dtype.kind not in "biu":
+        where = "data" if len(sets) == 1 and name == DEFAULT_SET else f"data[{name!r}]"
+        raise ValueError(
+            f"{where}: y_train is {labels.dtype}, but loss {loss!r} needs integer "
+            f"class labels [N] (e.g. y.astype(int)); real targets take loss='mse'"
+        )
 
 
 def _per_set(value, names, label: str) -> dict[str, int]:
@@ -229,38 +210,6 @@ def check_schedule(
     return schedule
 
 
-def check_options(
-    sets, *, batch_size, statistics, record_epochs, run_dir, resume, key
-) -> tuple[str, ...]:
-    """Raises naming the argument; returns the statistics as a tuple."""
-    if batch_size is not None:
-        positive_int(batch_size, "batch_size")
-        for name, arrays in sets.items():
-            n_train = arrays["x_train"].shape[1]
-            if batch_size > n_train:
-                where = "" if len(sets) == 1 else f" of set {name!r}"
-                raise ValueError(f"batch_size: {batch_size} is larger than N = {n_train}{where}")
-    if run_dir is None and resume:
-        raise ValueError("resume: needs a run_dir")
-    is_key = isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
-    if not (is_key and key.shape == ()) and (
-        isinstance(key, bool) or not isinstance(key, int | np.integer)
-    ):
-        raise ValueError(f"key: need an integer seed or a jax.random.key, got {key!r}")
-    statistics = tuple(statistics)
-    unknown = sorted(set(statistics) - set(STATISTICS))
-    if unknown:
-        raise ValueError(f"statistics: unknown {unknown}; choose from {STATISTICS}")
-    if statistics and not record_epochs:
-        raise ValueError("statistics: need record_epochs (or a snapshot_below) to measure them at")
-    if set(statistics) & set(BATCH_STATISTICS) and batch_size is None:
-        raise ValueError(
-            f"statistics: {', '.join(s for s in statistics if s in BATCH_STATISTICS)} need a "
-            "batch_size (the mini-batch variance is over batches)"
-        )
-    return statistics
-
-
 def check_settings(
     sets,
     schedule: Mapping[str, tuple[int, int]],
@@ -279,19 +228,35 @@ def check_settings(
     resume,
     plan_epochs,
 ) -> dict:
-    """``width_sweep``'s training settings checked, as the fields of its spec (``run_dir``
-    and ``resume`` are checked only)."""
+    """``width_sweep``'s training settings checked, as the fields of its spec (``run_dir``,
+    ``resume`` and ``key`` are checked only)."""
     if plan_epochs is not None:
         plan_epochs = positive_int(plan_epochs, "plan_epochs")
-    statistics = check_options(
-        sets,
-        batch_size=batch_size,
-        statistics=statistics,
-        record_epochs=record_epochs or snapshot_below is not None,
-        run_dir=run_dir,
-        resume=resume,
-        key=key,
-    )
+    if batch_size is not None:
+        positive_int(batch_size, "batch_size")
+        for name, arrays in sets.items():
+            n_train = arrays["x_train"].shape[1]
+            if batch_size > n_train:
+                where = "" if len(sets) == 1 else f" of set {name!r}"
+                raise ValueError(f"batch_size: {batch_size} is larger than N = {n_train}{where}")
+    if run_dir is None and resume:
+        raise ValueError("resume: needs a run_dir")
+    is_key = isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    if not (is_key and key.shape == ()) and (
+        isinstance(key, bool) or not isinstance(key, int | np.integer)
+    ):
+        raise ValueError(f"key: need an integer seed or a jax.random.key, got {key!r}")
+    statistics = tuple(statistics)
+    unknown = sorted(set(statistics) - set(STATISTICS))
+    if unknown:
+        raise ValueError(f"statistics: unknown {unknown}; choose from {STATISTICS}")
+    if statistics and not (record_epochs or snapshot_below is not None):
+        raise ValueError("statistics: need record_epochs (or a snapshot_below) to measure them at")
+    if set(statistics) & set(GRADIENT_STATISTICS) and batch_size is None:
+        raise ValueError(
+            f"statistics: {', '.join(s for s in statistics if s in GRADIENT_STATISTICS)} need a "
+            "batch_size (the mini-batch variance is over batches)"
+        )
     record_epochs = check_record_epochs(record_epochs, schedule)
     loss_thresholds, final_window = check_loss_options(loss_thresholds, final_window, schedule)
     snapshot_below = check_snapshot(snapshot_below)

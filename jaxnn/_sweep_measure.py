@@ -75,9 +75,17 @@ def make_measure(
         if not names:
             return out
         values = {name: np.full((len(cells), slots + snapshot), np.nan) for name in names}
-        params = _slot_params(result, slots, snapshot)
+        # [member, slot, ...] host parameters: the recorded epochs, then the snapshot.
+        parts = [] if not slots else [jax.tree.map(np.asarray, result.recorded_params)]
+        if snapshot:
+            parts.append(jax.tree.map(lambda a: np.asarray(a)[:, None], result.snapshot_params))
+        params = jax.tree.map(lambda *a: np.concatenate(a, axis=1), *parts)
         tags = [*range(slots), *([SNAPSHOT_PROBE] if snapshot else [])]
-        for (width, n_train), index in _blocks(cells).items():
+        blocks: dict[tuple[int, int], list[int]] = {}  # (width, N): members of one program
+        for member, (_, n_train, width, _) in enumerate(cells):
+            blocks.setdefault((width, n_train), []).append(member)
+        for (width, n_train), members_of_block in blocks.items():
+            index = np.asarray(members_of_block)
             narrow = _narrow(family, params, index, width)
             seeds = np.repeat([cells[m][3] for m in index], len(tags))
             keys = jax.vmap(functools.partial(probe_key, key, width))(
@@ -103,22 +111,6 @@ def make_measure(
         return out
 
     return measure
-
-
-def _slot_params(result, slots: int, snapshot: bool):
-    """``[member, slot, ...]`` host parameters: the recorded epochs, then the snapshot."""
-    parts = [] if not slots else [jax.tree.map(np.asarray, result.recorded_params)]
-    if snapshot:
-        parts.append(jax.tree.map(lambda a: np.asarray(a)[:, None], result.snapshot_params))
-    return jax.tree.map(lambda *a: np.concatenate(a, axis=1), *parts)
-
-
-def _blocks(cells) -> dict[tuple[int, int], np.ndarray]:
-    """``{(width, N): member indices}``: the members measured by one program."""
-    blocks: dict[tuple[int, int], list[int]] = {}
-    for member, (_, n_train, width, _) in enumerate(cells):
-        blocks.setdefault((width, n_train), []).append(member)
-    return {block: np.asarray(index) for block, index in blocks.items()}
 
 
 def _narrow(family, params, index: np.ndarray, width: int):

@@ -21,32 +21,16 @@ traced at ``TrainConfig.matmul_precision`` (exact float32 by default, see
 ``jaxnn.precision``), and the next chunk is dispatched before the host reads
 the previous one's outputs, so the device never waits on Python.
 
-What is looked up by name (``TrainConfig``), never branched on by study:
-
-- the objective (``jaxnn.objectives``): a loss plus named metrics, e.g. MSE,
-  or softmax cross-entropy with the error rate;
-- the model family (``jaxnn._module_family.ModuleFamily``): an NNX module whose
-  width is swept;
-- the optimizer: any optax transformation, or a factory of one whose swept
-  hyperparameters are traced per-member values (``Optimizer``).
-
 Conventions:
 
 - An *epoch* is one pass over the N training points (one step when B = N).
   Inputs may have any shape ``[N, ...]``; targets are ``[N, O]`` reals or
   ``[N]`` integer labels, as the objective says.
-- ``train_loss[e]`` is the training loss after ``e`` epochs, e = 0..T: with
-  ``train_loss_curve="full"`` the loss of the whole training set (with B = N
-  the loss the step's ``value_and_grad`` computed anyway; with mini-batches
-  one extra forward pass per epoch); with ``"batches"`` the mean of the
-  epoch's mini-batch losses, free, but each at the parameters its step
-  started from. ``train_loss[T]`` is always the whole set's loss at the end.
+- ``train_loss[e]`` is the training loss after ``e`` epochs, e = 0..T (see
+  ``TrainConfig.train_loss_curve``); ``train_loss[T]`` is always the whole set's loss.
 - Every metric of the objective is evaluated on the test set *and* on the
-  training set at epoch 0, at every chunk end and at ``record_epochs``
-  (``TrainResult.test_metrics``, ``train_metrics``).
-- The first epoch after which the loss is below each of ``loss_thresholds`` is
-  recorded (-1: never).
-- A member whose loss becomes non-finite, or exceeds ``explode_factor`` times
+  training set at epoch 0, at every chunk end and at ``record_epochs``.
+- A member whose loss becomes non-finite, or exceeds ``EXPLODE_FACTOR`` times
   its initial loss, is *diverged*: the result says so, its final training loss
   is NaN, and it is never plotted as a result.
 """
@@ -66,6 +50,7 @@ import optax
 from jaxnn import objectives, placement, precision, validation
 
 LOSS_CURVES = ("full", "batches")
+EXPLODE_FACTOR = 1e4  # a loss above this times the initial loss counts as diverged
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -101,26 +86,27 @@ class Optimizer:
 class Program:
     """The fields of a ``TrainConfig`` that change the compiled program, and no others.
 
-    ``compiled_functions`` is cached on this: two configs that differ only in
-    host-side bookkeeping (epochs, chunking, thresholds, record epochs, the
-    final window) share their compiled chunks. Scan lengths and record-buffer
-    sizes are array shapes, which ``jax.jit`` keys on by itself.
+    ``compiled_program`` is cached on this: two configs that differ only in
+    host-side bookkeeping (``TrainConfig``'s own fields: epochs, chunking,
+    thresholds, record epochs, the final window) share their compiled chunks.
+    Scan lengths and record-buffer sizes are array shapes, which ``jax.jit``
+    keys on by itself.
     """
 
     model: Any
-    objective: Any
-    optimizer: Any
-    batch_size: int | None
-    drop_last: bool
-    train_loss_curve: str
-    snapshot_below: float | None
-    keep_recorded_params: bool
-    eval_batch_size: int | None
-    matmul_precision: str
+    optimizer: Optimizer
+    objective: str = "mse"
+    batch_size: int | None = None
+    drop_last: bool = False
+    train_loss_curve: str = "full"
+    snapshot_below: float | None = None
+    keep_recorded_params: bool = False
+    eval_batch_size: int | None = None
+    matmul_precision: str = precision.DEFAULT
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TrainConfig:
+class TrainConfig(Program):
     """The static structure of a training run (swept values are arrays, see ``Members``).
 
     Attributes:
@@ -142,14 +128,13 @@ class TrainConfig:
             (free). Identical with full batches.
         chunk_epochs: epochs per compiled ``lax.scan`` call (one host sync each).
         loss_thresholds: record the first epoch the training loss goes below each.
-        explode_factor: a loss above this times the initial loss counts as diverged.
         final_window: the reported final training loss is the median over the
             last ``final_window`` epochs (Adam in float32 bounces by orders of
             magnitude near zero loss; a median is what the run converged to).
         snapshot_below: if set, keep a copy of the parameters at the first epoch
             the training loss is below this level (``TrainResult.snapshot_params``),
             to compare runs at a matched training loss.
-        record_epochs: epochs (between 0 and T) at which the metrics are also
+        record_epochs: sorted epochs (between 0 and T) at which the metrics are also
             measured, besides 0 and the end of every chunk: the parameters are
             copied into a buffer when the scan passes such an epoch and evaluated
             after the chunk (epoch-wise curves at log-spaced epochs, curvature
@@ -164,22 +149,11 @@ class TrainConfig:
             ``jaxnn.precision``); ``"highest"`` is exact float32 on every backend.
     """
 
-    model: Any
-    optimizer: Optimizer
-    objective: str = "mse"
     epochs: int = 10_000
-    batch_size: int | None = None
-    drop_last: bool = False
-    train_loss_curve: str = "full"
     chunk_epochs: int = 500
     loss_thresholds: tuple[float, ...] = (1e-3, 1e-5)
-    explode_factor: float = 1e4
     final_window: int = 100
-    snapshot_below: float | None = None
     record_epochs: tuple[int, ...] = ()
-    keep_recorded_params: bool = False
-    eval_batch_size: int | None = None
-    matmul_precision: str = precision.DEFAULT
 
     def __post_init__(self):
         if not isinstance(self.optimizer, Optimizer):
@@ -196,37 +170,14 @@ class TrainConfig:
         for name in ("batch_size", "eval_batch_size"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
-        if not self.explode_factor > 1:
-            raise ValueError(f"explode_factor: must be > 1, got {self.explode_factor}")
-        if self.snapshot_below is not None and not self.snapshot_below > 0:
-            raise ValueError(f"snapshot_below: must be > 0, got {self.snapshot_below}")
-        if any(not 0 <= e <= self.epochs for e in self.record_epochs):
-            raise ValueError(
-                f"record_epochs: need epochs in 0..{self.epochs}, got {self.record_epochs}"
-            )
-        if tuple(sorted(set(self.record_epochs))) != tuple(self.record_epochs):
-            raise ValueError("record_epochs: must be sorted and unique")
 
     def program(self) -> Program:
         """The fields that change the compiled program (the compile-cache key)."""
-        return Program(
-            **{field.name: getattr(self, field.name) for field in dataclasses.fields(Program)}
-        )
-
-    def check_data(self, n_train: int) -> None:
-        """Raises if the batch size is larger than the training-set size."""
-        if self.batch_size is not None and self.batch_size > n_train:
-            raise ValueError(
-                f"batch_size: {self.batch_size} is larger than the training-set size {n_train}"
-            )
+        fields = dataclasses.fields(Program)
+        return Program(**{field.name: getattr(self, field.name) for field in fields})
 
     def steps_per_epoch(self, n_train: int) -> int:
-        """Optimizer steps in one epoch: ⌈N/B⌉, or ⌊N/B⌋ with ``drop_last`` (1 at full batch)."""
-        if self.batch_size is None:
-            return 1
-        if self.drop_last:
-            return max(1, n_train // self.batch_size)
-        return -(-n_train // self.batch_size)
+        return steps_per_epoch(n_train, self.batch_size, self.drop_last)
 
     def chunks(self) -> list[tuple[int, int]]:
         """``(first_epoch, length)`` of every compiled call: full chunks, then the remainder.
@@ -243,6 +194,13 @@ class TrainConfig:
         The end of the run (epoch T) is not among them: it is the final state.
         """
         return [e for e in self.record_epochs if first <= e < first + length]
+
+
+def steps_per_epoch(n_train: int, batch_size: int | None, drop_last: bool) -> int:
+    """Optimizer steps in one epoch: ⌈N/B⌉, or ⌊N/B⌋ with ``drop_last`` (1 at full batch)."""
+    if batch_size is None:
+        return 1
+    return max(1, n_train // batch_size) if drop_last else -(-n_train // batch_size)
 
 
 class Members(NamedTuple):
@@ -313,25 +271,9 @@ class TrainResult(NamedTuple):
     train_metrics: dict | None = None
 
 
-def member_loss_fn(program: Program, member: Members) -> Callable:
-    """The training loss of one member (its constants and example weights)."""
-    return objectives.make_loss_fn(
-        program.model, program.objective, member.constants, member.example_weights
-    )
-
-
-def member_optimizer(program: Program, member: Members) -> optax.GradientTransformation:
-    """The member's optax transformation, its swept hyperparameters traced."""
-    return program.optimizer.factory(**(member.hyperparams or {}))
-
-
-def init_state(program: Program, member: Members) -> TrainState:
-    """The train state of one member before its first epoch."""
-    return TrainState(
-        params=member.params,
-        opt_state=member_optimizer(program, member).init(member.params),
-        snapshot_params=None if program.snapshot_below is None else member.params,
-        snapshot_epoch=jnp.array(-1, jnp.int32),
+def _evaluate_fn(program: Program, member: Members) -> Callable:
+    return objectives.make_evaluate_fn(
+        program.model, program.objective, member.constants, eval_batch_size=program.eval_batch_size
     )
 
 
@@ -341,13 +283,17 @@ def make_epoch_fn(program: Program, member: Members) -> Callable:
     ``loss`` is the loss of the parameters the epoch starts from
     (``train_loss_curve="full"``) or the mean of its mini-batch losses (``"batches"``).
     """
-    optimizer = member_optimizer(program, member)
-    value_and_grad = jax.value_and_grad(member_loss_fn(program, member))
+    optimizer = program.optimizer.factory(**(member.hyperparams or {}))
+    loss_of_outputs = objectives.get_objective(program.objective).loss
     x, y = member.x_train, member.y_train
     n_train = x.shape[0]
 
-    def step(params, opt_state, x_batch, y_batch):
-        loss, grads = value_and_grad(params, x_batch, y_batch)
+    def step(params, opt_state, x_batch, y_batch, weights=member.example_weights):
+        def batch_loss(p):
+            outputs = program.model.apply(p, x_batch, member.constants)
+            return loss_of_outputs(outputs, y_batch, weights)
+
+        loss, grads = jax.value_and_grad(batch_loss)(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
@@ -367,16 +313,7 @@ def make_epoch_fn(program: Program, member: Members) -> Callable:
         batch_weights = (np.arange(n_batches * batch) < n_train).astype(np.float32)
         batch_weights = jnp.asarray(batch_weights.reshape(n_batches, batch))
 
-    def weighted_step(params, opt_state, x_batch, y_batch, weights):
-        loss, grads = jax.value_and_grad(
-            lambda p: objectives.get_objective(program.objective).loss(
-                program.model.apply(p, x_batch, member.constants), y_batch, weights
-            )
-        )(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    loss_fn = member_loss_fn(program, member)
+    loss_fn = objectives.make_loss_fn(program.model, program.objective, member.constants)
     running = program.train_loss_curve == "batches"
 
     def epoch_fn(params, opt_state, epoch):
@@ -393,10 +330,7 @@ def make_epoch_fn(program: Program, member: Members) -> Callable:
         y_batches = y[order].reshape(n_batches, batch, *y.shape[1:])
 
         def batch_step(carry, batch_data):
-            if partial:
-                params, opt_state, loss = weighted_step(*carry, *batch_data)
-            else:
-                params, opt_state, loss = step(*carry, *batch_data)
+            params, opt_state, loss = step(*carry, *batch_data)
             return (params, opt_state), (loss if running else None)
 
         data = (x_batches, y_batches) + ((batch_weights,) if partial else ())
@@ -434,12 +368,7 @@ def train_chunk(
         ``record_test`` (every metric, ``[K]``) and, if kept, ``recorded_params[K, ...]``.
     """
     epoch_fn = make_epoch_fn(program, member)
-    evaluate = objectives.make_evaluate_fn(
-        program.model,
-        program.objective,
-        member.constants,
-        eval_batch_size=program.eval_batch_size,
-    )
+    evaluate = _evaluate_fn(program, member)
     slots = record_targets.shape[0]
 
     def run_epoch(carry, epoch):
@@ -492,21 +421,13 @@ def train_chunk(
     return state, outputs
 
 
-def compiled_functions(config: TrainConfig, mesh: jax.sharding.Mesh | None = None):
-    """``(init_fn, chunk_fn)``: the jitted, vmapped pieces of ``train`` for one program and mesh.
-
-    Cached on ``config.program()``, the fields that change the compiled code, so
-    runs that differ in epochs, chunking or host-side bookkeeping (and groups of
-    a sweep with equal shapes) reuse compilations. See ``compiled_program``.
-    """
-    return compiled_program(config.program(), mesh)
-
-
 @functools.lru_cache(maxsize=16)
 def compiled_program(program: Program, mesh: jax.sharding.Mesh | None = None):
-    """``(init_fn, chunk_fn)`` of one ``Program`` (see ``compiled_functions``).
+    """``(init_fn, chunk_fn)``: the jitted, vmapped pieces of ``train`` for one program and mesh.
 
-    Both are traced at ``program.matmul_precision``. With a mesh, every output
+    Cached on the ``Program`` (``config.program()``), so runs that differ in epochs,
+    chunking or host-side bookkeeping (and groups of a sweep with equal shapes) reuse
+    compilations. Both are traced at ``program.matmul_precision``. With a mesh, every output
     keeps the member axis split over it: otherwise the state that comes out of
     one chunk could be laid out differently from the one that went in, and the
     next call would compile again. ``chunk_fn`` compiles once per chunk length
@@ -519,13 +440,15 @@ def compiled_program(program: Program, mesh: jax.sharding.Mesh | None = None):
         }
 
     def init(member, x_test, y_test):
-        evaluate = objectives.make_evaluate_fn(
-            program.model,
-            program.objective,
-            member.constants,
-            eval_batch_size=program.eval_batch_size,
+        evaluate = _evaluate_fn(program, member)
+        optimizer = program.optimizer.factory(**(member.hyperparams or {}))
+        state = TrainState(
+            params=member.params,
+            opt_state=optimizer.init(member.params),
+            snapshot_params=None if program.snapshot_below is None else member.params,
+            snapshot_epoch=jnp.array(-1, jnp.int32),
         )
-        return init_state(program, member), {
+        return state, {
             "test": evaluate(member.params, x_test, y_test),
             "train": evaluate(
                 member.params, member.x_train, member.y_train, member.example_weights
@@ -569,7 +492,11 @@ def divergence_and_crossings(
 
 def check_members(config: TrainConfig, members: Members) -> None:
     """Raises a ``ValueError`` naming the field when the members do not fit the config."""
-    config.check_data(int(members.x_train.shape[1]))
+    n_train = int(members.x_train.shape[1])
+    if config.batch_size is not None and config.batch_size > n_train:
+        raise ValueError(
+            f"batch_size: {config.batch_size} is larger than the training-set size {n_train}"
+        )
     objective = objectives.get_objective(config.objective)
     # The registry's objectives fix the target rank; a user's objective only its kind.
     registered = objectives.OBJECTIVES.get(objective.name) is objective
@@ -599,18 +526,9 @@ def train(
     progress: Callable[[int], None] | None = None,
 ) -> TrainResult:
     """Trains every member of a sweep for ``config.epochs`` epochs (chunks dispatched one
-    ahead of the host: ``_run_chunks``).
-
-    Args:
-        config: static structure of the run.
-        members: per-member arrays, leading ``[member]`` axis (see ``Members``).
-        x_test, y_test: the shared test set.
-        mesh: shard the member axis over this mesh (``None``: default placement).
-        progress: called with the number of epochs done after every chunk.
-
-    Returns:
-        A ``TrainResult``; arrays indexed ``[member, ...]`` in the given order.
-    """
+    ahead of the host: ``_run_chunks``), its member axis sharded over ``mesh`` if given;
+    ``progress`` gets the number of epochs done after every chunk. Returns a
+    ``TrainResult``, arrays indexed ``[member, ...]`` in the given order."""
     check_members(config, members)
     members, count = placement.shard_members(members, mesh)
     state, initial, collected = _run_chunks(config, members, x_test, y_test, mesh, progress)
@@ -628,7 +546,7 @@ def train(
         for part in (0, 1)
     )
     diverged, first_below = divergence_and_crossings(
-        train_loss, config.loss_thresholds, config.explode_factor
+        train_loss, config.loss_thresholds, EXPLODE_FACTOR
     )
     window = train_loss[:, max(0, config.epochs + 1 - config.final_window) :]
     final = np.where(diverged, np.nan, np.median(window, axis=1))
@@ -672,7 +590,7 @@ def _run_chunks(config: TrainConfig, members: Members, x_test, y_test, mesh, pro
     chunk k-1's outputs (one transfer per chunk), so the device never waits on Python.
     """
     x_test, y_test = placement.replicate(x_test, mesh), placement.replicate(y_test, mesh)
-    init_fn, chunk_fn = compiled_functions(config, mesh)
+    init_fn, chunk_fn = compiled_program(config.program(), mesh)
     state, initial = init_fn(members, x_test, y_test)
     collected: list[dict] = []
     pending = None

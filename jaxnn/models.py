@@ -25,13 +25,8 @@ Initialization schemes (the choice is the experiment's, recorded in its config):
 - ``he_normal``: kernel ``N(0, 2/fan_in)``, zero bias (He et al. 2015), the
   variance-preserving choice for ReLU derived in ``init_theory``.
 
-The MNIST-1D CNN is that of Greydanus & Kobak's double-descent notebook:
-``Conv1d(1, C, 5, stride 2, padding 1)`` then two ``Conv1d(C, C, 3, stride 2,
-padding 1)``, ReLU after each, flatten, one linear layer. PyTorch's default for
-``Conv1d`` is ``kaiming_uniform_(a=sqrt 5)``, a bound
-:math:`\sqrt{2/(1+a^2)}\sqrt{3/\text{fan}_\text{in}} = 1/\sqrt{\text{fan}_\text{in}}`
-with :math:`\text{fan}_\text{in} = C_\text{in} K`,
-and the same bound for the bias: the ``torch_uniform`` scheme with that fan-in.
+The MNIST-1D networks (``MNIST1DMLP``, ``MNIST1DCNN``) are those of Greydanus &
+Kobak's double-descent notebook, drawn as PyTorch draws them (``torch_uniform_init``).
 """
 
 from __future__ import annotations
@@ -56,6 +51,7 @@ ACTIVATIONS = {
     "identity": lambda a: a,
 }
 INIT_SCHEMES = ("torch_uniform", "lecun_normal", "he_normal")
+INIT_GAINS = {"torch_uniform": 1.0, "lecun_normal": 1.0, "he_normal": math.sqrt(2.0)}
 
 
 def check_activation(activation: str) -> str:
@@ -81,14 +77,9 @@ def check_layer_sizes(layer_sizes: Sequence[int], name: str = "layer_sizes") -> 
     return sizes
 
 
-def mlp_layer_sizes(input_dim: int, hidden_widths: Sequence[int], output_dim: int) -> tuple:
-    """``(input_dim, *hidden_widths, output_dim)``, validated (widths >= 1)."""
-    return check_layer_sizes((input_dim, *hidden_widths, output_dim), name="hidden_widths")
-
-
 def stacked_layer_sizes(width: int, depth: int, input_dim: int = 8, output_dim: int = 8) -> tuple:
     """``(input_dim, width, ..., width, output_dim)``: ``depth`` hidden layers (8 -> M^K -> 8)."""
-    return mlp_layer_sizes(input_dim, [width] * depth, output_dim)
+    return check_layer_sizes((input_dim, *[width] * depth, output_dim), name="hidden_widths")
 
 
 def parameter_count(layer_sizes: Sequence[int]) -> int:
@@ -117,14 +108,22 @@ def width_at_parameter_count(
 
 
 class _LayerStack(nnx.Module):
-    """Dense layers of given sizes with a hidden activation and a linear output layer
-    (the functional ``init``/``apply`` pair's graph)."""
+    """Dense layers of given sizes with a hidden activation and a linear output layer: the
+    functional ``init``/``apply`` pair's graph, and ``MLP``'s."""
 
-    def __init__(self, layer_sizes, *, activation: str, rngs: nnx.Rngs):
+    def __init__(
+        self, layer_sizes, *, activation: str, rngs: nnx.Rngs, init_scheme: str = "torch_uniform"
+    ):
         self.activation = activation
         self.layers = nnx.List(
             [
-                nnx.Linear(fan_in, fan_out, rngs=rngs)
+                nnx.Linear(
+                    fan_in,
+                    fan_out,
+                    kernel_init=scheme_init(init_scheme, fan_in),
+                    bias_init=scheme_init(init_scheme, fan_in, bias=True),
+                    rngs=rngs,
+                )
                 for fan_in, fan_out in itertools.pairwise(layer_sizes)
             ]
         )
@@ -217,45 +216,12 @@ def apply(params: Params, x: jax.Array, *, activation: str = "relu"):
     return nnx.merge(graphdef_of(layer_sizes_of(params), activation), params)(x)
 
 
-INIT_GAINS = {"torch_uniform": 1.0, "lecun_normal": 1.0, "he_normal": math.sqrt(2.0)}
-
-
 def kernel_mask(params: Params) -> Params:
     """``True`` on kernels, ``False`` on biases: weight decay applies to weights only
     (``optax.add_decayed_weights(λ, mask=kernel_mask)``)."""
     return jax.tree_util.tree_map_with_path(
         lambda path, _: getattr(path[-1], "key", None) == "kernel", params
     )
-
-
-def conv1d_stack(
-    channels: int, kernel_sizes: Sequence[int], stride: int, padding: int, *, rngs: nnx.Rngs
-) -> nnx.List:
-    """``nnx.Conv`` layers from 1 input channel to ``channels``, then ``channels`` to
-    ``channels``, drawn as PyTorch's default (``torch_uniform_init``)."""
-    fan_ins = [1] + [channels] * (len(kernel_sizes) - 1)
-    return nnx.List(
-        [
-            nnx.Conv(
-                c_in,
-                channels,
-                kernel_size=(k,),
-                strides=(stride,),
-                padding=[(padding, padding)],
-                kernel_init=torch_uniform_init(c_in * k),
-                bias_init=torch_uniform_init(c_in * k),
-                rngs=rngs,
-            )
-            for c_in, k in zip(fan_ins, kernel_sizes)
-        ]
-    )
-
-
-def conv_output_length(length: int, kernel_sizes: Sequence[int], stride: int, padding: int) -> int:
-    """The length after the convolutions: :math:`L \\leftarrow \\lfloor (L+2p-K)/s\\rfloor + 1`."""
-    for width in kernel_sizes:
-        length = (length + 2 * padding - width) // stride + 1
-    return length
 
 
 def scheme_init(init_scheme: str, fan_in: int, *, bias: bool = False):
@@ -277,7 +243,7 @@ def scheme_init(init_scheme: str, fan_in: int, *, bias: bool = False):
     return init
 
 
-class MLP(nnx.Module):
+class MLP(_LayerStack):
     """``input_dim -> width^depth -> output_dim``: ``depth`` hidden layers of one width.
 
     Every MLP of the studies is this module: the teacher networks (8 -> M -> M -> 8,
@@ -297,26 +263,12 @@ class MLP(nnx.Module):
         activation: str = "relu",
         init_scheme: str = "torch_uniform",
     ):
-        self.activation = check_activation(activation)
-        sizes = stacked_layer_sizes(width, depth, input_dim, output_dim)
-        self.layers = nnx.List(
-            [
-                nnx.Linear(
-                    fan_in,
-                    fan_out,
-                    kernel_init=scheme_init(init_scheme, fan_in),
-                    bias_init=scheme_init(init_scheme, fan_in, bias=True),
-                    rngs=rngs,
-                )
-                for fan_in, fan_out in itertools.pairwise(sizes)
-            ]
+        super().__init__(
+            stacked_layer_sizes(width, depth, input_dim, output_dim),
+            activation=check_activation(activation),
+            rngs=rngs,
+            init_scheme=init_scheme,
         )
-
-    def __call__(self, x):
-        psi = ACTIVATIONS[self.activation]
-        for layer in self.layers[:-1]:
-            x = psi(layer(x))
-        return self.layers[-1](x)
 
 
 @functools.lru_cache(maxsize=16)
@@ -380,8 +332,25 @@ class MNIST1DCNN(nnx.Module):
         stride: int = 2,
         padding: int = 1,
     ):
-        self.convs = conv1d_stack(channels, kernel_sizes, stride, padding, rngs=rngs)
-        length = conv_output_length(input_length, kernel_sizes, stride, padding)
+        fan_ins = [1] + [channels] * (len(kernel_sizes) - 1)
+        self.convs = nnx.List(
+            [
+                nnx.Conv(
+                    c_in,
+                    channels,
+                    kernel_size=(k,),
+                    strides=(stride,),
+                    padding=[(padding, padding)],
+                    kernel_init=torch_uniform_init(c_in * k),
+                    bias_init=torch_uniform_init(c_in * k),
+                    rngs=rngs,
+                )
+                for c_in, k in zip(fan_ins, kernel_sizes)
+            ]
+        )
+        length = input_length
+        for k in kernel_sizes:  # L <- floor((L + 2p - K) / s) + 1
+            length = (length + 2 * padding - k) // stride + 1
         self.head = nnx.Linear(
             length * channels,
             output_dim,

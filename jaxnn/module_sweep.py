@@ -70,7 +70,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -114,20 +114,19 @@ def make_loss_objective(loss, metrics: Mapping | None, integer_targets: bool):
     added unless ``metrics`` names its own. The same loss and metric functions give
     the same ``Objective`` object, so sweeps that share them share compiled programs.
     """
-    if metrics is None or isinstance(metrics, Mapping):
-        try:
-            return _cached_objective(loss, tuple((metrics or {}).items()), integer_targets)
-        except TypeError:  # an unhashable callable: build it afresh
-            pass
-    return _make_loss_objective(loss, metrics, integer_targets)
+    if metrics is not None and not isinstance(metrics, Mapping):
+        raise ValueError(
+            f"metrics: need a dict {{name: fn(outputs, labels) -> [N]}}, got {metrics!r}"
+        )
+    args = (loss, tuple((metrics or {}).items()), integer_targets)
+    try:
+        return _cached_objective(*args)
+    except TypeError:  # an unhashable callable: build it afresh
+        return _cached_objective.__wrapped__(*args)
 
 
 @functools.lru_cache(maxsize=64)
 def _cached_objective(loss, metrics: tuple, integer_targets: bool):
-    return _make_loss_objective(loss, dict(metrics), integer_targets)
-
-
-def _make_loss_objective(loss, metrics: Mapping | None, integer_targets: bool):
     if isinstance(loss, str):
         if loss not in LOSSES:
             raise ValueError(
@@ -136,11 +135,7 @@ def _make_loss_objective(loss, metrics: Mapping | None, integer_targets: bool):
         name, loss_fn = loss, LOSSES[loss]
     else:
         name, loss_fn = getattr(loss, "__name__", "loss"), loss
-    if metrics is not None and not isinstance(metrics, Mapping):
-        raise ValueError(
-            f"metrics: need a dict {{name: fn(outputs, labels) -> [N]}}, got {metrics!r}"
-        )
-    metrics = dict(metrics or {})
+    metrics = dict(metrics)
     if integer_targets:
         metrics.setdefault("error", objectives.per_example_error)
     return objectives.make_objective(
@@ -185,10 +180,8 @@ def make_optimizer(optimizer, hyperparams: Mapping | None) -> tuple[train.Optimi
         return train.Optimizer.of(optimizer), [{}]
 
 
-@functools.lru_cache(maxsize=64)
-def _fixed_optimizer(transformation) -> train.Optimizer:
-    """One ``Optimizer`` per transformation: sweeps with the same one share compiled programs."""
-    return train.Optimizer.of(transformation)
+# One ``Optimizer`` per transformation: sweeps with the same one share compiled programs.
+_fixed_optimizer = functools.lru_cache(maxsize=64)(train.Optimizer.of)
 
 
 # --- the sweep ----------------------------------------------------------------------------------
@@ -197,10 +190,7 @@ def _fixed_optimizer(transformation) -> train.Optimizer:
 def _chunk_epochs(epochs: int) -> int:
     """The largest divisor of ``epochs`` giving at most 10 chunks: one scan length, and
     a progress update (and host transfer) every tenth of the run."""
-    for chunks in range(10, 0, -1):
-        if epochs % chunks == 0:
-            return epochs // chunks
-    return epochs
+    return next(epochs // chunks for chunks in range(10, 0, -1) if epochs % chunks == 0)
 
 
 def _fingerprint(arrays: Mapping[str, np.ndarray]) -> str:
@@ -226,11 +216,9 @@ def _optimizer_fingerprint(optimizer: train.Optimizer, combination: dict) -> lis
     return trace
 
 
-def _checked_groups(
-    groups, family, objective, optimizer, combination, key, x, y, matmul_precision
-) -> tuple[list[sweep.WidthGroup], list[str]]:
-    """The groups whose padding ``check_padding`` passed; a failed group's widths apart,
-    unpadded, each with one line saying why."""
+def _checked_groups(spec, groups, x, y) -> tuple[list[sweep.WidthGroup], list[str]]:
+    """The groups whose padding ``check_padding`` passed (probed on the first 32 rows of
+    ``x[0]``, ``y[0]``); a failed group's widths apart, unpadded, each with one line saying why."""
     checked, notes = [], []
     probe = slice(0, min(32, x.shape[1]))
     for group in groups:
@@ -238,26 +226,28 @@ def _checked_groups(
         if width == group.padded_width:
             checked.append(group)
             continue
-        member_key = jax.random.fold_in(jax.random.fold_in(key, width), 0)
-        params = sweep.draw_initial_params(family, member_key[None], [width], group.padded_width)
-        params = jax.tree.map(lambda a: a[0], params)
+        member_key = jax.random.fold_in(jax.random.fold_in(spec.key, width), 0)
+        params = sweep.draw_initial_params(
+            spec.family, member_key[None], [width], group.padded_width
+        )
         result = module_family.check_padding(
-            family,
-            objective,
-            optimizer.factory(**combination),
-            params,
+            spec.family,
+            spec.objective,
+            spec.optimizer.factory(**spec.combinations[0]),
+            jax.tree.map(lambda a: a[0], params),
             width,
             group.padded_width,
             jnp.asarray(x[0, probe]),
             jnp.asarray(y[0, probe]),
-            matmul_precision=matmul_precision,
+            matmul_precision=spec.matmul_precision,
         )
         if result.ok:
             checked.append(group)
             continue
         note = (
-            f"{family.label}: padding width {width} to {group.padded_width} changes the model "
-            f"({result.detail}); training widths {', '.join(map(str, group.widths))} unpadded"
+            f"{spec.family.label}: padding width {width} to {group.padded_width} changes the "
+            f"model ({result.detail}); training widths {', '.join(map(str, group.widths))} "
+            "unpadded"
         )
         logger.warning(note)
         notes.append(note)
@@ -311,8 +301,7 @@ class _Spec:
         )
 
 
-@dataclasses.dataclass(frozen=True)
-class _Bucket:
+class _Bucket(NamedTuple):
     """Training sets trained by one ``run_width_sweep``: one test set and one epoch count
     (and with mini-batches one N, whose batches fix the steps of an epoch)."""
 
@@ -362,17 +351,7 @@ def _bucket_groups(spec: _Spec, bucket: _Bucket, sets, config) -> tuple[list, li
         costs=sweep.backend_costs(),
     )
     first = sets[bucket.names[0]]
-    return _checked_groups(
-        groups,
-        spec.family,
-        spec.objective,
-        spec.optimizer,
-        spec.combinations[0],
-        spec.key,
-        first["x_train"],
-        first["y_train"],
-        spec.matmul_precision,
-    )
+    return _checked_groups(spec, groups, first["x_train"], first["y_train"])
 
 
 def _describe(spec: _Spec, sets, schedule) -> tuple[dict, dict]:
@@ -413,12 +392,6 @@ def _describe(spec: _Spec, sets, schedule) -> tuple[dict, dict]:
         for name, arrays in sets.items()
     }
     return common, per_set
-
-
-def _open_run(run_dir, description: dict, resume: bool):
-    if run_dir is None or isinstance(run_dir, io.RunDirectory):
-        return run_dir
-    return io.RunDirectory(run_dir, "width_sweep", {"config": description}, resume=bool(resume))
 
 
 def _timed(measure, seconds: list[float]):
@@ -635,7 +608,10 @@ def _sweep(spec: _Spec, sets, schedule, run_dir, resume, reporter, started):
         planned.append((bucket, config, groups))
         notes += [n for n in bucket_notes if n not in notes]
     common, per_set = _describe(spec, sets, schedule)
-    run = _open_run(run_dir, {**common, "sets": per_set}, resume)
+    run = run_dir
+    if run_dir is not None and not isinstance(run_dir, io.RunDirectory):
+        description = {"config": {**common, "sets": per_set}}
+        run = io.RunDirectory(run_dir, "width_sweep", description, resume=bool(resume))
     # Parts are named by what they hold (the shared settings and the bucket's own sets), so
     # sweeps sharing a run folder never mix, and a rerun with one set more reuses the rest.
     tags = [
@@ -673,7 +649,7 @@ def _sweep(spec: _Spec, sets, schedule, run_dir, resume, reporter, started):
         "versions": io.package_versions(),
         "device": io.device_info(),
     }
-    return _result(spec, cells, sets, schedule, notes=notes, config=config)
+    return _result(spec, cells, per_set, notes=notes, config=config)
 
 
 def _sizes(spec: _Spec, bucket: _Bucket, sets) -> dict[tuple[str, int], tuple[int, ...]]:
@@ -685,54 +661,45 @@ def _sizes(spec: _Spec, bucket: _Bucket, sets) -> dict[tuple[str, int], tuple[in
     }
 
 
-def _result(spec: _Spec, cells, sets, schedule, **fields) -> SweepResult:
+def _result(spec: _Spec, cells, per_set, **fields) -> SweepResult:
     """A ``SweepResult`` from the engine's cells: every metric as ``train_<m>`` (on the
     member's training set) and ``test_<m>`` at the evaluated epochs."""
-    curves, diverged, stats, epochs = {}, {}, {}, {}
-    training = {"loss_curves": {}, "first_epoch_below": {}, "final_train_loss": {}}
-    snapshots = {"snapshot_epoch": {}, "snapshot_statistics": {}}
+    curves, stats, epochs = {}, {}, {}
+    per_cell = {"diverged": {}, "loss_curves": {}, "first_epoch_below": {}, "final_train_loss": {}}
+    if spec.snapshot_below is not None:
+        per_cell |= {"snapshot_epoch": {}, "snapshot_statistics": {}}
     metric_names = spec.objective.metric_names
-    for (name, index, width), result in cells.items():
-        curves[(name, index, width)] = {
+    for cell, result in cells.items():
+        curves[cell] = {
             **{f"train_{m}": result[f"train_set_{m}"] for m in metric_names},
             **{f"test_{m}": result[f"test_{m}"] for m in metric_names},
         }
-        diverged[(name, index, width)] = result["diverged"]
-        training["loss_curves"][(name, index, width)] = result["train_loss"]
-        training["first_epoch_below"][(name, index, width)] = result["first_epoch_below"]
-        training["final_train_loss"][(name, index, width)] = result["final_train_loss"]
-        if spec.snapshot_below is not None:
-            snapshots["snapshot_epoch"][(name, index, width)] = result["snapshot_epoch"]
-            snapshots["snapshot_statistics"][(name, index, width)] = {
-                n: result[f"snapshot_statistic_{n}"] for n in spec.statistics
-            }
-        epochs[name] = np.asarray(result["test_epochs"])
+        for field, values in per_cell.items():
+            if field == "snapshot_statistics":
+                values[cell] = {n: result[f"snapshot_statistic_{n}"] for n in spec.statistics}
+            else:
+                values[cell] = result["train_loss" if field == "loss_curves" else field]
+        epochs[cell[0]] = np.asarray(result["test_epochs"])
         if spec.statistics:
-            stats[(name, index, width)] = {n: result[f"statistic_{n}"] for n in spec.statistics}
+            stats[cell] = {n: result[f"statistic_{n}"] for n in spec.statistics}
     return SweepResult(
         widths=spec.widths,
         seeds=spec.seeds,
         hyperparams=spec.combinations,
-        data=tuple(sets),
+        data=tuple(per_set),
         sets={
-            name: {
-                "n_train": int(arrays["x_train"].shape[1]),
-                "epochs": schedule[name][0],
-                "steps": schedule[name][1],
-            }
-            for name, arrays in sets.items()
+            name: {k: own[k] for k in ("n_train", "epochs", "steps")}
+            for name, own in per_set.items()
         },
         n_params={w: spec.family.parameter_count(w) for w in spec.widths},
         metrics=tuple(f"{part}_{m}" for m in metric_names for part in ("train", "test")),
         epochs=epochs,
         curves=curves,
-        diverged=diverged,
         statistics=stats,
         record_epochs=spec.record_epochs,
         loss_thresholds=spec.loss_thresholds,
         final_window=spec.final_window,
         snapshot_below=spec.snapshot_below,
-        **training,
-        **snapshots,
+        **per_cell,
         **fields,
     )

@@ -24,24 +24,6 @@ def sweep_mesh(devices=None) -> jax.sharding.Mesh:
     return jax.sharding.Mesh(np.asarray(devices), ("sweep",))
 
 
-def members_count(members) -> int:
-    """The length of the sweep axis: every leaf's leading axis."""
-    return int(jax.tree.leaves(members)[0].shape[0])
-
-
-def pad_members(members, multiple: int) -> tuple[Any, int]:
-    """Repeats the last member until the sweep axis divides ``multiple``.
-
-    Returns the padded members and the true count; results past it are dropped.
-    """
-    count = members_count(members)
-    extra = (-count) % multiple
-    if extra == 0:
-        return members, count
-    pad = lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], extra, axis=0)], axis=0)  # noqa: E731
-    return jax.tree.map(pad, members), count
-
-
 def place(tree, sharding: jax.sharding.Sharding):
     """``jax.device_put(tree, sharding)``, also when the sharding spans several processes.
 
@@ -65,10 +47,18 @@ def place(tree, sharding: jax.sharding.Sharding):
 
 
 def shard_members(members, mesh: jax.sharding.Mesh | None) -> tuple[Any, int]:
-    """Places the sweep axis across ``mesh`` (padding it to a multiple of its size)."""
+    """Places the sweep axis (every leaf's leading axis) across ``mesh``.
+
+    The axis is padded to a multiple of the mesh size by repeating the last member;
+    returns the members and their true count (results past it are dropped).
+    """
+    count = int(jax.tree.leaves(members)[0].shape[0])
     if mesh is None or mesh.size == 1:
-        return members, members_count(members)
-    members, count = pad_members(members, mesh.size)
+        return members, count
+    extra = (-count) % mesh.size
+    if extra:
+        pad = lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], extra, axis=0)], axis=0)  # noqa: E731
+        members = jax.tree.map(pad, members)
     split = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("sweep"))
     return place(members, split), count
 

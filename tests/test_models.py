@@ -88,7 +88,7 @@ def test_mlp_draws_each_init_scheme_with_its_fan_in_variance(scheme):
     "call, name",
     [
         (lambda: models.init(jax.random.key(0), (8, 0, 8)), "layer_sizes"),
-        (lambda: models.mlp_layer_sizes(8, [4, -1], 8), "hidden_widths"),
+        (lambda: models.stacked_layer_sizes(-1, depth=2), "hidden_widths"),
         (lambda: models.init(jax.random.key(0), (8, 4, 8), init_scheme="xavier"), "init_scheme"),
         (
             # Traced only: the check comes before any compute, and an eager init costs seconds.

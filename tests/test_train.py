@@ -281,7 +281,7 @@ def _chunk_and_inputs(config):
     ``eval_shape``: lowering and tracing need no compiled init or draw.
     """
     members = jax.eval_shape(lambda: _members(0, [0.01, 0.02], widths=(4,)))
-    init_fn, chunk_fn = train.compiled_functions(config)
+    init_fn, chunk_fn = train.compiled_program(config.program())
     state, _ = jax.eval_shape(init_fn, members, X_TEST, Y_TEST)
     epochs = np.arange(config.chunk_epochs, dtype=np.int32)
     slots = max(len(config.recorded_inside(*chunk)) for chunk in config.chunks())
@@ -573,18 +573,18 @@ def test_compile_cache_is_keyed_on_the_program_fields_only():
         epochs=7,
         chunk_epochs=3,
         loss_thresholds=(0.3,),
-        explode_factor=10.0,
         final_window=2,
         record_epochs=(1, 4),
     )
     assert bookkeeping.program() == base.program()
-    first, again = train.compiled_functions(base), train.compiled_functions(bookkeeping)
+    first = train.compiled_program(base.program())
+    again = train.compiled_program(bookkeeping.program())
     assert first[0] is again[0] and first[1] is again[1]
     for changed in (
         dataclasses.replace(base, optimizer=MOMENTUM),
         dataclasses.replace(base, objective="softmax_cross_entropy"),
     ):
-        other = train.compiled_functions(changed)
+        other = train.compiled_program(changed.program())
         assert other[0] is not first[0] and other[1] is not first[1]
 
 
