@@ -29,15 +29,8 @@ def plot_edge_of_stability(results: dict, path) -> Path:
         label = f"μ = {rate:g}"
         epochs = np.asarray(curve["loss_epochs"])
         for seed_index, losses in enumerate(curve["train_loss_per_seed"]):
-            first = seed_index == 0
-            loss_ax.plot(
-                epochs,
-                _num(losses),
-                color=color,
-                lw=0.9 if first else 0.6,
-                alpha=0.9 if first else 0.25,
-                label=label if first else None,
-            )
+            lw, alpha, name = (0.9, 0.9, label) if seed_index == 0 else (0.6, 0.25, None)
+            loss_ax.plot(epochs, _num(losses), color=color, lw=lw, alpha=alpha, label=name)
         records = np.asarray(curve["record_epochs"])
         for values in curve["top_eigenvalue_per_seed"]:
             sharp_ax.plot(records, _num(values), color=color, lw=0.6, alpha=0.3)

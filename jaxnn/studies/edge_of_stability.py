@@ -14,13 +14,10 @@ stability") found that on neural networks
    longer monotonically (it rises at many steps).
 
 This study trains the implicit-regularization study's network and data (8 → 50 × 5 → 8
-ReLU, LeCun init, N = 100 points of the same teacher, the same seeds; the defaults are
-repeated here, since a study imports no other study) with full-batch
-gradient descent (``optax.sgd``, ``batch_size=None``) at several step sizes :math:`\mu`
-and seeds in one ``jaxnn.width_sweep`` call (the step size a swept hyperparameter) that
-records every ``record_every`` epochs the top eigenvalue :math:`\lambda_\max` of the full
-training MSE (Lanczos, statistic ``top_eigenvalue``): every kept parameter set of every run
-is measured by one vmapped, jitted function on fixed-size batches of sets.
+ReLU, LeCun init, N = 100 points of the same teacher and seeds; the defaults are repeated,
+since a study imports no other study) with full-batch gradient descent at several step
+sizes :math:`\mu` and seeds in one ``jaxnn.width_sweep`` call, which measures the top
+eigenvalue :math:`\lambda_\max` of the full training MSE (Lanczos) every ``record_every`` epochs.
 
 A run is determined by the config and its seed s: s draws its training set from
 ``split(key(config.seed))[0]`` (``data.make_dataset``, draw s), its initialization from
@@ -34,19 +31,17 @@ Measured per run (``stability.trajectory_measures``), with the *edge ratio*
 epoch with :math:`r \ge 1 - b` (``edge_band`` b); the *sharpening ratio*, the median
 :math:`\lambda_\max` over the second half of training over its initial value (the peak
 over the initial value is kept too); the fraction of recorded epochs from the onset on
-with :math:`|r - 1| \le b`; the median :math:`r` over the second half; and the fraction
-of epochs at which the training loss rose,
-before and after the onset (the non-monotone loss that marks the edge of stability).
+with :math:`|r - 1| \le b`; the median :math:`r` over the second half; and the fraction of
+epochs at which the training loss rose, before and after the onset (the non-monotone loss).
 
 Each run shows or lacks each signature (thresholds in ``edge_of_stability_text``);
 a step size shows it when at least ``verdicts.RUN_SHARE`` of its seeds do (a description),
 and the study's verdict pools every run: a signature is named when at least
-``verdicts.RUN_SHARE`` of the runs show it and a one-sided binomial test puts that
-share above 1/2 (``verdicts.judge_share``). Whether λ_max over the second half sits above or below
-2/μ is a two-sided t-test of the seeds' second-half median ratios against 1,
-Holm-adjusted over the step sizes, named only when the mean departure is at least the
-pooled seed-to-seed standard deviation of those ratios (``jaxnn.verdicts``). The
-sentences and Markdown are in ``edge_of_stability_text``.
+``verdicts.RUN_SHARE`` of the runs show it and a one-sided binomial test puts that share
+above 1/2 (``verdicts.judge_share``). Whether λ_max over the second half sits above or below
+2/μ is a two-sided t-test of the seeds' second-half median ratios against 1, Holm-adjusted
+over the step sizes, named only when the mean departure is at least the pooled seed-to-seed
+standard deviation of those ratios (``jaxnn.verdicts``).
 """
 
 from __future__ import annotations
@@ -73,17 +68,7 @@ from jaxnn.studies.edge_of_stability_text import (
     summary,
 )
 
-__all__ = [
-    "FULL",
-    "QUICK",
-    "Config",
-    "answers",
-    "markdown",
-    "run",
-    "summary",
-    "train_and_measure",
-    "with_verdicts",
-]
+__all__ = ["FULL", "QUICK", "Config", "answers", "markdown", "run", "summary", "with_verdicts"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -156,11 +141,6 @@ class Config:
         return tuple(sorted({*range(0, self.epochs + 1, self.record_every), self.epochs}))
 
 
-def gradient_descent(learning_rate):
-    """Plain (full-batch) gradient descent, swept over ``learning_rate``."""
-    return optax.sgd(learning_rate)
-
-
 QUICK = Config(
     data=data.TeacherConfig(n_test=2000, normalisation_samples=10_000),
     learning_rates=(0.08, 0.16),
@@ -217,37 +197,21 @@ def late_ratio_tests(
         for row in rate_rows
     ]  # fmt: skip
     floor = verdicts.spread_floor(*cells)
-    tests = [
-        stats.mean_test(
-            [r["late_edge_ratio"] for r in runs if r["learning_rate"] == row["learning_rate"]
-             and r["late_edge_ratio"] is not None],
-            reference=1.0,
-        )
-        for row in rate_rows
-    ]  # fmt: skip
+    tests = [stats.mean_test(cell, reference=1.0) for cell in cells]
     adjusted = stats.holm([t["p_value"] for t in tests])
     m = max(1, int(np.isfinite(adjusted).sum()))
     for row, test, p in zip(rate_rows, tests, adjusted):
-        row |= {"late_edge_ratio_t": test["t"], "late_edge_ratio_p": test["p_value"]}
-        row["late_edge_ratio_p_holm"] = float(p)
         dof, error = test["n"] - 1, test["standard_error"]
-        detectable = (
-            float(
-                (scipy_stats.t.ppf(1 - alpha / (2 * m), dof) + scipy_stats.t.ppf(0.8, dof)) * error
-            )
-            if dof >= 1 and math.isfinite(error)
-            else math.nan
-        )
+        detectable = math.nan
+        if dof >= 1 and math.isfinite(error):
+            t_level, t_power = scipy_stats.t.ppf([1 - alpha / (2 * m), 0.8], dof)
+            detectable = float((t_level + t_power) * error)
         departure = abs(test["mean"] - 1) if math.isfinite(test["mean"]) else math.nan
-        judgement = verdicts.judge(
-            departure, float(p) if math.isfinite(p) else None, floor=floor, alpha=alpha
-        )
-        row |= {
-            "late_edge_ratio_mean": test["mean"],
-            "late_edge_ratio_floor": floor,
-            "late_edge_ratio_detectable": detectable,
-            "late_edge_ratio_verdict": judgement["verdict"],
-        }
+        p_holm = float(p) if math.isfinite(p) else None
+        verdict = verdicts.judge(departure, p_holm, floor=floor, alpha=alpha)["verdict"]
+        values = {"t": test["t"], "p": test["p_value"], "p_holm": float(p), "mean": test["mean"]}
+        values |= {"floor": floor, "detectable": detectable, "verdict": verdict}
+        row |= {f"late_edge_ratio_{key}": value for key, value in values.items()}
 
 
 def trajectories(
@@ -297,7 +261,7 @@ def sweep(config: Config, *, mesh=None, run_dir=None, progress=None) -> jaxnn.Sw
         widths=[config.width],
         seeds=config.seeds,
         loss="mse",
-        optimizer=gradient_descent,
+        optimizer=optax.sgd,  # plain gradient descent, swept over learning_rate
         hyperparams={"learning_rate": config.learning_rates},
         epochs=config.epochs,
         batch_size=None,
@@ -337,36 +301,27 @@ def train_and_measure(config: Config, *, mesh=None, run_dir=None, progress=None)
 
 def run(config: Config, *, mesh=None, run_dir=None, progress=None) -> dict:
     """The study: train and measure (resumable through ``run_dir``), then summarise."""
-    return summarize(
-        config, train_and_measure(config, mesh=mesh, run_dir=run_dir, progress=progress)
-    )
-
-
-def signature_verdicts(runs: Sequence[dict], *, alpha: float) -> dict:
-    """Per signature, over every non-diverged run: count, share, binomial p, floor, verdict.
-
-    A signature is named (``verdict`` ``"effect"``) when at least ``verdicts.RUN_SHARE`` of
-    the runs show it and a one-sided binomial test puts the share above 1/2
-    (``verdicts.judge_share``).
-    """
-    alive = [r for r in runs if not r["diverged"]]
-    out = {}
-    for name in SIGNATURES:
-        k, n = sum(bool(r.get(name)) for r in alive), len(alive)
-        judgement = verdicts.judge_share(k, n, alpha=alpha)
-        out[name] = {"count": k, "n": n, "share": judgement["estimate"], "p": judgement["p"]}
-        out[name] |= {"floor": verdicts.RUN_SHARE, "verdict": judgement["verdict"]}
-    return out | {"reason": verdicts.RUN_SHARE_REASON}
+    arrays = train_and_measure(config, mesh=mesh, run_dir=run_dir, progress=progress)
+    return summarize(config, arrays)
 
 
 def analyse(runs: Sequence[dict], *, band: float, epochs: int, alpha: float) -> dict:
-    """Per-run signatures, per-rate rows, tests, verdicts and sentences from the ``runs`` rows."""
+    """Per-run signatures, per-rate rows, tests, verdicts and sentences from the ``runs`` rows;
+    each signature's pooled verdict over every non-diverged run (``verdicts.judge_share``)."""
     runs = [r | run_signatures(r, band=band) for r in runs]
     rate_rows = rate_summary(runs)
     for row in rate_rows:
         row |= classify(row)
     late_ratio_tests(runs, rate_rows, alpha)
-    signatures = signature_verdicts(runs, alpha=alpha)
+    alive = [r for r in runs if not r["diverged"]]
+    signatures = {}
+    for name in SIGNATURES:
+        k, n = sum(bool(r.get(name)) for r in alive), len(alive)
+        judgement = verdicts.judge_share(k, n, alpha=alpha)
+        signatures[name] = {"count": k, "n": n, "share": judgement["estimate"]}
+        signatures[name] |= {"p": judgement["p"], "floor": verdicts.RUN_SHARE}
+        signatures[name]["verdict"] = judgement["verdict"]
+    signatures["reason"] = verdicts.RUN_SHARE_REASON
     return {
         "runs": runs,
         "rate_summary": rate_rows,
@@ -384,34 +339,20 @@ def with_verdicts(document: dict) -> dict:
     trajectories and timings are kept.
     """
     config = document["run"]["config"]
-    return {
-        **document,
-        **analyse(
-            document["runs"],
-            band=config["edge_band"],
-            epochs=config["epochs"],
-            alpha=config["significance"],
-        ),
-    }
+    band, epochs, alpha = config["edge_band"], config["epochs"], config["significance"]
+    return {**document, **analyse(document["runs"], band=band, epochs=epochs, alpha=alpha)}
 
 
 def summarize(config: Config, arrays: dict) -> dict:
     """Rows per run and per step size, sentences and figure curves from the measured arrays."""
-    record_epochs = np.asarray(arrays["record_epochs"])
+    records, band = np.asarray(arrays["record_epochs"]), config.edge_band
     runs = []
     for m, (rate, seed) in enumerate(zip(arrays["learning_rate"], arrays["seed"])):
         diverged = bool(arrays["diverged"][m])
-        measures = (
-            dict.fromkeys(stability.MEASURES)
-            if diverged
-            else stability.trajectory_measures(
-                record_epochs,
-                arrays["top_eigenvalue"][m],
-                arrays["train_loss"][m],
-                float(rate),
-                band=config.edge_band,
-            )
-        )
+        measures = dict.fromkeys(stability.MEASURES)
+        if not diverged:
+            top, loss = arrays["top_eigenvalue"][m], arrays["train_loss"][m]
+            measures = stability.trajectory_measures(records, top, loss, float(rate), band=band)
         runs.append(
             {
                 "learning_rate": float(rate),
@@ -423,11 +364,11 @@ def summarize(config: Config, arrays: dict) -> dict:
         )
     return {
         "n_params": int(arrays["n_params"]),
-        **analyse(runs, band=config.edge_band, epochs=config.epochs, alpha=config.significance),
+        **analyse(runs, band=band, epochs=config.epochs, alpha=config.significance),
         "trajectories": trajectories(
             np.asarray(arrays["learning_rate"]),
             np.asarray(arrays["seed"]),
-            record_epochs,
+            records,
             np.asarray(arrays["top_eigenvalue"]),
             np.asarray(arrays["train_loss"]),
         ),

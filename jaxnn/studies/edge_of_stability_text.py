@@ -116,31 +116,25 @@ def _side_sentence(rate_rows: Sequence[dict], alpha: float = 0.05) -> str:
             f"Over the second half λ_max sits at {medians}; with one seed per step size, "
             "whether it lies above or below 2/μ cannot be tested."
         )
-    effect = [r for r in tested if r["late_edge_ratio_verdict"] == verdicts.EFFECT]
-    above = [r["learning_rate"] for r in effect if r["late_edge_ratio_t"] > 0]
-    below = [r["learning_rate"] for r in effect if r["late_edge_ratio_t"] < 0]
-    small = [
-        r["learning_rate"] for r in tested if r["late_edge_ratio_verdict"] == verdicts.BELOW_FLOOR
-    ]
-    neither = [
-        r["learning_rate"] for r in tested if r["late_edge_ratio_verdict"] == verdicts.NOT_DETECTED
-    ]
+
+    def rates(verdict: str, keep=lambda t: True) -> list[float]:
+        chosen = [r for r in tested if r["late_edge_ratio_verdict"] == verdict]
+        return [r["learning_rate"] for r in chosen if keep(r["late_edge_ratio_t"])]
+
+    above = rates(verdicts.EFFECT, lambda t: t > 0)
+    sides = {
+        "above 2/μ": above,
+        "below 2/μ": rates(verdicts.EFFECT, lambda t: t < 0),
+        "off 2/μ by less than the floor": rates(verdicts.BELOW_FLOOR),
+        "not distinguishably off 2/μ": rates(verdicts.NOT_DETECTED),
+    }
     floor = tested[0]["late_edge_ratio_floor"]
     sentence = (
         f"Over the second half ({medians}; each seed's median ratio tested against 1 by a "
         f"two-sided t-test, Holm over the {count_of(len(tested), 'step size')} tested, level "
         f"{alpha:g}; floor {fmt(floor, 2)}, the pooled seed-to-seed standard deviation of the "
         "ratios), λ_max lies "
-        + "; ".join(
-            f"{side} at μ = {listed(rates)}"
-            for side, rates in (
-                ("above 2/μ", above),
-                ("below 2/μ", below),
-                ("off 2/μ by less than the floor", small),
-                ("not distinguishably off 2/μ", neither),
-            )
-            if rates
-        )
+        + "; ".join(f"{side} at μ = {listed(at)}" for side, at in sides.items() if at)
         + " (departures "
         + ", ".join(
             f"{fmt(r['late_edge_ratio_mean'] - 1, 2)} at μ = {r['learning_rate']:g} "
@@ -165,21 +159,8 @@ SIGNATURE_NAMES = {
 }
 
 
-def signature_text(name: str, verdict: dict) -> str:
-    """ "12 of 12 runs (100 %; binomial p = 2.4e-04 against 1/2, floor 75 %)"."""
-    return (
-        f"{verdict['count']} of {verdict['n']} runs ({percent(verdict['share'])}; binomial "
-        f"{p_text(verdict['p'])} against 1/2, floor {percent(verdict['floor'])})"
-    )
-
-
 def conclusions(
-    rate_rows: Sequence[dict],
-    *,
-    band: float,
-    epochs: int,
-    alpha: float = 0.05,
-    signatures: dict | None = None,
+    rate_rows: Sequence[dict], *, band: float, epochs: int, alpha: float = 0.05, signatures=None
 ) -> list[str]:
     """Per step size one sentence, then which signatures hold where, and where they do not."""
     sentences = [rate_sentence(r, band=band, epochs=epochs) for r in rate_rows]
@@ -201,8 +182,11 @@ def conclusions(
             sentence += f"; not at μ = {listed(missing)}"
         sentence += f" (seeds showing it per step size: {counts})"
         if signatures:
-            sentence += f"; over all runs {signature_text(name, signatures[name])}: "
-            sentence += signatures[name]["verdict"]
+            v = signatures[name]
+            sentence += (
+                f"; over all runs {v['count']} of {v['n']} runs ({percent(v['share'])}; binomial "
+                f"{p_text(v['p'])} against 1/2, floor {percent(v['floor'])}): {v['verdict']}"
+            )
         sentences.append(sentence + ".")
     sentences.append(_side_sentence(rate_rows, alpha))
     short = [
@@ -331,19 +315,53 @@ def _method(results: dict) -> str:
     )
 
 
+COMPACT_COLUMNS = (
+    "μ",
+    "onset epoch (seeds)",
+    "λ_max·μ/2 second half",
+    "records in band",
+    "loss rises after onset",
+    "seeds sharpening / plateau / non-monotone",
+)
+
+
+def _rate_table(results: dict, *, compact: bool = False) -> str:
+    """One row per step size: every number (the details' table), or ``COMPACT_COLUMNS``."""
+
+    def alive(r: dict) -> int:
+        return r["n_seeds"] - r["n_diverged"]
+
+    def test_loss(r: dict) -> float | None:
+        rate = r["learning_rate"]
+        return seed_median([x["test_loss"] for x in results["runs"] if x["learning_rate"] == rate])
+
+    columns = {
+        "μ": lambda r: f"{r['learning_rate']:g}",
+        "2/μ": lambda r: r["edge"],
+        "λ_max·μ/2 at 0": lambda r: r["initial_edge_ratio"],
+        "onset epoch (seeds)": lambda r: f"{fmt(r['onset_epoch'])} ({r['n_onset']}/{alive(r)})",
+        "λ_max·μ/2 second half": lambda r: r["late_edge_ratio"],
+        "vs 1": lambda r: fmt(r.get("late_edge_ratio_p_holm"), 2),
+        "verdict": lambda r: r.get("late_edge_ratio_verdict", "—"),
+        "peak λ_max·μ/2": lambda r: r["max_edge_ratio"],
+        "sharpening ×": lambda r: r["sharpening_ratio"],
+        "records in band": lambda r: percent(r["fraction_in_band"]),
+        "loss rises after onset": lambda r: percent(r["loss_rise_fraction_after"]),
+        "before": lambda r: percent(r["loss_rise_fraction_before"]),
+        "final train MSE": lambda r: r["final_train_loss"],
+        "test MSE": test_loss,
+        COMPACT_COLUMNS[-1]: lambda r: " / ".join(f"{r[f'n_{k}']}/{alive(r)}" for k in SIGNATURES),
+    }
+    names = COMPACT_COLUMNS if compact else list(columns)
+    return table(names, [[columns[name](r) for name in names] for r in results["rate_summary"]])
+
+
 def markdown(results: dict) -> str:
     """The study's section: answer, figure, compact table, then the method and every number."""
-    header = ["μ", "2/μ", "λ_max·μ/2 at 0", "onset epoch (seeds)", "λ_max·μ/2 second half"]
-    header += ["vs 1", "verdict", "peak λ_max·μ/2", "sharpening ×", "records in band"]
-    header += ["loss rises after onset", "before", "final train MSE", "test MSE"]
-    header += ["seeds sharpening / plateau / non-monotone"]
-    rows, compact = _rate_rows(results)
-    compact_header = ["μ", "onset epoch (seeds)", "λ_max·μ/2 second half", "records in band"]
-    compact_header += ["loss rises after onset", "seeds sharpening / plateau / non-monotone"]
     body = "\n\n".join(
         [
             _method(results),
-            table(header, rows),
+            _rate_table(results),
             "\n".join(f"- {sentence}" for sentence in results["conclusions"]),
         ]
     )
@@ -362,54 +380,12 @@ def markdown(results: dict) -> str:
                 _verdict_rows(results.get("signatures", {})),
             ),
             "",
-            table(compact_header, compact),
+            _rate_table(results, compact=True),
             "",
             details("How it was tested", body),
             "",
         ]
     )
-
-
-def _rate_rows(results: dict) -> tuple[list, list]:
-    """One row per learning rate: every number (the details' table) and the compact table's."""
-    rows, compact = [], []
-    for r in results["rate_summary"]:
-        tests = [
-            x["test_loss"] for x in results["runs"] if x["learning_rate"] == r["learning_rate"]
-        ]
-        alive = r["n_seeds"] - r["n_diverged"]
-        counts = " / ".join(f"{r[f'n_{k}']}/{alive}" for k in SIGNATURES)
-        onset = f"{fmt(r['onset_epoch'])} ({r['n_onset']}/{alive})"
-        rows.append(
-            [
-                f"{r['learning_rate']:g}",
-                r["edge"],
-                r["initial_edge_ratio"],
-                onset,
-                r["late_edge_ratio"],
-                fmt(r.get("late_edge_ratio_p_holm"), 2),
-                r.get("late_edge_ratio_verdict", "—"),
-                r["max_edge_ratio"],
-                r["sharpening_ratio"],
-                percent(r["fraction_in_band"]),
-                percent(r["loss_rise_fraction_after"]),
-                percent(r["loss_rise_fraction_before"]),
-                r["final_train_loss"],
-                seed_median(tests),
-                counts,
-            ]
-        )
-        compact.append(
-            [
-                f"{r['learning_rate']:g}",
-                onset,
-                r["late_edge_ratio"],
-                percent(r["fraction_in_band"]),
-                percent(r["loss_rise_fraction_after"]),
-                counts,
-            ]
-        )
-    return rows, compact
 
 
 def _verdict_rows(signatures: dict) -> list[list]:
