@@ -67,11 +67,14 @@ def test_summary_classification_and_sentences_follow_the_numbers():
 
 
 def test_trajectories_keep_an_odd_loss_stride():
-    rates = np.array([0.1, 0.1, 0.2])
-    losses = np.tile(np.arange(3001.0), (3, 1))
-    curves = study.trajectories(
-        rates, np.array([0, 1, 0]), [0, 1500, 3000], np.ones((3, 3)), losses, max_points=600
-    )
+    arrays = {
+        "learning_rate": np.array([0.1, 0.1, 0.2]),
+        "seed": np.array([0, 1, 0]),
+        "record_epochs": [0, 1500, 3000],
+        "top_eigenvalue": np.ones((3, 3)),
+        "train_loss": np.tile(np.arange(3001.0), (3, 1)),
+    }
+    curves = study.trajectories(arrays, max_points=600)
     assert [c["learning_rate"] for c in curves] == [0.1, 0.2]
     stride = curves[0]["loss_epochs"][1]
     assert stride % 2 == 1 and stride == 5  # 3000 // 600 = 5, odd already

@@ -214,23 +214,18 @@ def late_ratio_tests(
         row |= {f"late_edge_ratio_{key}": value for key, value in values.items()}
 
 
-def trajectories(
-    rates: np.ndarray,
-    seeds: np.ndarray,
-    record_epochs: Sequence[int],
-    top_eigenvalue: np.ndarray,
-    train_loss: np.ndarray,
-    max_points: int = 400,
-) -> list[dict]:
-    """Per step size, the curves the figure draws (all seeds), from ``[member, ...]`` arrays.
+def trajectories(arrays: dict, max_points: int = 400) -> list[dict]:
+    """Per step size, the curves the figure draws (all seeds), from the ``[member, ...]``
+    arrays ``learning_rate``, ``seed``, ``top_eigenvalue``, ``train_loss`` and ``record_epochs``.
 
     The dense loss curve keeps every s-th epoch with s odd, so an oscillation of period
     two (the signature of the edge) stays visible rather than aliased to one phase.
     """
+    names = ("learning_rate", "seed", "record_epochs", "top_eigenvalue", "train_loss")
+    rates, seeds, record_epochs, top_eigenvalue, train_loss = (np.asarray(arrays[k]) for k in names)
     total = train_loss.shape[1] - 1
     stride = max(1, total // max_points) | 1
     loss_epochs = np.arange(0, total + 1, stride)
-    record_epochs = np.asarray(record_epochs)
     out = []
     for rate in np.unique(rates):
         members = np.flatnonzero(rates == rate)
@@ -365,13 +360,7 @@ def summarize(config: Config, arrays: dict) -> dict:
     return {
         "n_params": int(arrays["n_params"]),
         **analyse(runs, band=band, epochs=config.epochs, alpha=config.significance),
-        "trajectories": trajectories(
-            np.asarray(arrays["learning_rate"]),
-            np.asarray(arrays["seed"]),
-            records,
-            np.asarray(arrays["top_eigenvalue"]),
-            np.asarray(arrays["train_loss"]),
-        ),
+        "trajectories": trajectories(arrays),
         "train_seconds": float(arrays["train_seconds"]),
         "curvature_seconds": float(arrays["curvature_seconds"]),
     }

@@ -400,6 +400,7 @@ def sweep(config: Config, *, mesh=None, run_dir=None, progress=None) -> jaxnn.Sw
     """Every (weight decay, learning rate, seed) in one ``width_sweep`` call, decay 0 first;
     every statistic at the end (record epoch T) and at the matched-loss snapshot."""
     dataset, key_init = draws(config)
+    grid = {"weight_decay": (0.0, *config.weight_decays), "learning_rate": config.learning_rates}
     return jaxnn.width_sweep(
         config.network(),
         {name: getattr(dataset, name) for name in ("x_train", "y_train", "x_test", "y_test")},
@@ -407,10 +408,7 @@ def sweep(config: Config, *, mesh=None, run_dir=None, progress=None) -> jaxnn.Sw
         seeds=config.seeds,
         loss="mse",
         optimizer=sgd_with_weight_decay,
-        hyperparams={
-            "weight_decay": (0.0, *config.weight_decays),
-            "learning_rate": config.learning_rates,
-        },
+        hyperparams=grid,
         epochs=config.epochs,
         batch_size=config.batch_size,
         record_epochs=[config.epochs],
@@ -482,19 +480,16 @@ def training_curves(arrays: dict, points: int = 150) -> list[dict]:
     curves = []
     for rate in np.unique(arrays["learning_rate"][implicit]):
         index = np.flatnonzero(implicit & (arrays["learning_rate"] == rate))
-        losses, first = (
-            arrays["train_loss"][index][:, epochs],
-            arrays["first_epoch_below_convergence"][index],
-        )
+        losses = arrays["train_loss"][index][:, epochs]
+        first = arrays["first_epoch_below_convergence"][index]
+        first_median = float(np.median(first)) if (first >= 0).all() else None
         curves.append(
             {
                 "learning_rate": float(rate),
                 "epochs": epochs.tolist(),
                 "train_loss": np.median(losses, axis=0).tolist(),
                 "train_loss_per_seed": losses.tolist(),
-                "first_epoch_below_convergence_level": (
-                    float(np.median(first)) if (first >= 0).all() else None
-                ),
+                "first_epoch_below_convergence_level": first_median,
             }
         )
     return curves

@@ -20,6 +20,7 @@ SYMBOLS = {
     "hessian_top_eigenvalue": "λ_max",
     "hessian_trace_per_parameter": "tr H/p",
 }
+CURVATURES = ("hessian_top_eigenvalue", "hessian_trace_per_parameter")  # correlated with test MSE
 
 
 # The keys of ``verdicts.effect_text``'s judgement in a correlation entry (after a prefix).
@@ -151,10 +152,8 @@ def sharpness_conclusions(results: dict, *, batch_size: int) -> list[str]:
             "With weight decay (λ_max of the training MSE alone; the decay adds λ to the kernel "
             f"directions), of the non-diverged runs at the end {_position_text(decayed)}."
         )
-    top, trace = (
-        sharpness["slopes"][f"matched_loss_{k}"]
-        for k in ("hessian_top_eigenvalue", "hessian_trace")
-    )
+    slopes = sharpness["slopes"]
+    top, trace = slopes["matched_loss_hessian_top_eigenvalue"], slopes["matched_loss_hessian_trace"]
     if math.isfinite(top["slope"]) and math.isfinite(trace["slope"]):
         sentences.append(
             f"Across runs λ_max at the matched loss scales as μ^{signed(top['slope'])} ± "
@@ -171,7 +170,7 @@ def sharpness_conclusions(results: dict, *, batch_size: int) -> list[str]:
         f"with log {SYMBOLS[name]} {WHERE[prefix]} "
         f"{correlation_effect(columns[prefix + name])} (Spearman ρ = "
         f"{signed(columns[prefix + name]['spearman'])})"
-        for name in ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
+        for name in CURVATURES
         for prefix in WHERE
     )
     sentences.append(
@@ -182,17 +181,16 @@ def sharpness_conclusions(results: dict, *, batch_size: int) -> list[str]:
     within = "; ".join(
         f"{SYMBOLS[name]} {correlation_effect(columns['matched_loss_' + name], within=True)} "
         f"({columns['matched_loss_' + name]['within_dof']} degrees of freedom)"
-        for name in ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
+        for name in CURVATURES
     )
     sentences.append(
         "Holding the learning rate fixed (each rate's seed mean removed from both; the partial "
         f"correlation given the rate), at the matched loss: {within}."
     )
     found: dict[str, list[str]] = {}
-    for name in ("hessian_top_eigenvalue", "hessian_trace_per_parameter"):
-        found.setdefault(_flatness_verdict(columns[f"matched_loss_{name}"]), []).append(
-            SYMBOLS[name]
-        )
+    for name in CURVATURES:
+        verdict = _flatness_verdict(columns[f"matched_loss_{name}"])
+        found.setdefault(verdict, []).append(SYMBOLS[name])
     sentences.append(
         f"At the matched loss (level {results['significance']:g} after Holm's correction over "
         f"the {n_tests} tests, and the floor): "
@@ -319,14 +317,13 @@ def sharpness_markdown(results: dict) -> list[str]:
     )
     tested = [method, _sharpness_table(results), correlation_table(results["correlations"])]
     tested.append(bullets(results["sharpness_conclusions"]))
-    names = ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
     return section(
         "Sharpness and the edge of stability",
         sharpness_answer(results) + ".",
         [
             figure("sharpness against the learning rate", "sharpness"),
             _sharpness_table(results, compact=True),
-            correlation_table(results["correlations"], names, compact=True),
+            correlation_table(results["correlations"], CURVATURES, compact=True),
         ],
         tested,
     )
