@@ -40,20 +40,13 @@ def plot_edge_of_stability(results: dict, path) -> Path:
         top = max(top, edge, np.nanmax(median) if np.isfinite(median).any() else 0.0)
     loss_ax.set_yscale("log")
     seeds = config["seeds"]
-    loss_ax.set(
-        xlabel="step (full-batch gradient descent)",
-        ylabel="training MSE",
-        title=f"Training loss (first seed solid, other {seeds - 1} faint)"
-        if seeds > 1
-        else "Training loss",
-    )
+    step = "step (full-batch gradient descent)"
+    title = f"Training loss (first seed solid, other {seeds - 1} faint)"
+    loss_ax.set(xlabel=step, ylabel="training MSE", title=title if seeds > 1 else "Training loss")
     loss_ax.legend(fontsize=8)
     sharp_ax.set_ylim(0, 1.25 * top)
-    sharp_ax.set(
-        xlabel="step (full-batch gradient descent)",
-        ylabel=r"sharpness $\lambda_\max$ of the training MSE",
-        title=f"Sharpness (Lanczos, every {config['record_every']} steps; faint: seeds)",
-    )
+    title = f"Sharpness (Lanczos, every {config['record_every']} steps; faint: seeds)"
+    sharp_ax.set(xlabel=step, ylabel=r"sharpness $\lambda_\max$ of the training MSE", title=title)
     sharp_ax.legend(fontsize=7, ncols=2, loc="upper right")
     fig.suptitle(
         f"Edge of stability: {config['data']['input_dim']} → {config['width']}×{config['depth']} → "

@@ -69,14 +69,9 @@ def plot_convergence(results: dict, path) -> Path:
     ax.axhline(level, color="gray", ls=":", lw=1, label=f"MSE = {level:g}")
     ax.axhline(matched, color="k", ls="--", lw=0.8, label=f"matched level {matched:g}")
     n_seeds = len(results["training_curves"][0]["train_loss_per_seed"])
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="epoch + 1",
-        ylabel="training MSE",
-        title=f"SGD convergence (bold: median of {n_seeds} seeds, thin: each seed)\n"
-        f"{_setup_text(results)}",
-    )
+    title = f"SGD convergence (bold: median of {n_seeds} seeds, thin: each seed)\n"
+    title += _setup_text(results)
+    ax.set(xscale="log", yscale="log", xlabel="epoch + 1", ylabel="training MSE", title=title)
     ax.legend(fontsize=8, loc="lower left")
     return save_figure(fig, path)
 

@@ -157,11 +157,8 @@ FULL = Config(
 
 
 def rate_summary(runs: Sequence[dict]) -> list[dict]:
-    """Per step size: run counts and the seed median of every measure (``None`` counts as absent).
-
-    ``n_onset`` counts runs that reached the edge; ``onset_epoch`` is the median over
-    those only, so read it with ``n_onset``.
-    """
+    """Per step size: run counts and the seed median of every measure (``None`` counts as
+    absent, so ``onset_epoch`` is the median over the ``n_onset`` runs that reached the edge)."""
     rows = []
     for rate in sorted({r["learning_rate"] for r in runs}):
         group = [r for r in runs if r["learning_rate"] == rate]
@@ -328,11 +325,8 @@ def analyse(runs: Sequence[dict], *, band: float, epochs: int, alpha: float) -> 
 
 
 def with_verdicts(document: dict) -> dict:
-    """The document with signatures, tests, verdicts and sentences recomputed from its runs.
-
-    Pure and idempotent: reads the JSON-ready ``runs`` rows and ``run.config``; the
-    trajectories and timings are kept.
-    """
+    """The document with signatures, tests, verdicts and sentences recomputed from its
+    ``runs`` rows and ``run.config`` (pure, idempotent; trajectories and timings are kept)."""
     config = document["run"]["config"]
     band, epochs, alpha = config["edge_band"], config["epochs"], config["significance"]
     return {**document, **analyse(document["runs"], band=band, epochs=epochs, alpha=alpha)}

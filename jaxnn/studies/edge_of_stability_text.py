@@ -81,25 +81,19 @@ def rate_sentence(row: dict, *, band: float, epochs: int) -> str:
             f"{epochs} epochs, so this run shows no edge of stability; the loss rises in "
             f"{percent(row['loss_rise_fraction_before'])} of the epochs."
         )
-    seeds = (
-        ""
-        if row["n_onset"] == alive
-        else f" ({row['n_onset']} of {alive} seeds; the others never get there)"
-    )
-    text = (
+    seeds = f" ({row['n_onset']} of {alive} seeds; the others never get there)"
+    seeds = "" if row["n_onset"] == alive else seeds
+    return (
         f"{head}: {start}, first reaches {1 - band:g}·2/μ at epoch "
         f"{fmt(row['onset_epoch'])}{seeds} and over the second half sits at a median "
         f"{fmt(row['late_edge_ratio'], 3)}·2/μ, {fmt(row['sharpening_ratio'], 3)}× its "
         f"initial value; from the onset on {percent(row['fraction_in_band'])} of the "
         f"records lie within ±{band:g}·2/μ (peak {fmt(row['max_edge_ratio'], 4)}·2/μ)"
-    )
-    text += (
         f"; the training loss rises in {percent(row['loss_rise_fraction_after'])} of the "
         f"epochs after the onset ({percent(row['loss_rise_fraction_before'])} before), by "
         f"up to {fmt(row['max_loss_rise_factor'], 3)}× in one epoch, and falls from "
         f"{fmt(row['initial_train_loss'], 3)} to {fmt(row['final_train_loss'], 3)} overall."
     )
-    return text
 
 
 def _side_sentence(rate_rows: Sequence[dict], alpha: float = 0.05) -> str:
@@ -358,34 +352,21 @@ def _rate_table(results: dict, *, compact: bool = False) -> str:
 
 def markdown(results: dict) -> str:
     """The study's section: answer, figure, compact table, then the method and every number."""
-    body = "\n\n".join(
-        [
-            _method(results),
-            _rate_table(results),
-            "\n".join(f"- {sentence}" for sentence in results["conclusions"]),
-        ]
-    )
-    return "\n".join(
-        [
-            _setup(results),
-            "",
-            "### Progressive sharpening and the edge of stability",
-            "",
-            edge_answer(results) + ".",
-            "",
-            "![training loss and sharpness against the step](edge_of_stability.png)",
-            "",
-            table(
-                ["signature", "runs", "share", "binomial p", "floor", "verdict"],
-                _verdict_rows(results.get("signatures", {})),
-            ),
-            "",
-            _rate_table(results, compact=True),
-            "",
-            details("How it was tested", body),
-            "",
-        ]
-    )
+    sentences = "\n".join(f"- {sentence}" for sentence in results["conclusions"])
+    body = "\n\n".join([_method(results), _rate_table(results), sentences])
+    blocks = [
+        _setup(results),
+        "### Progressive sharpening and the edge of stability",
+        edge_answer(results) + ".",
+        "![training loss and sharpness against the step](edge_of_stability.png)",
+        table(
+            ["signature", "runs", "share", "binomial p", "floor", "verdict"],
+            _verdict_rows(results.get("signatures", {})),
+        ),
+        _rate_table(results, compact=True),
+        details("How it was tested", body),
+    ]
+    return "\n\n".join(blocks) + "\n"
 
 
 def _verdict_rows(signatures: dict) -> list[list]:

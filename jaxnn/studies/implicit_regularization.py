@@ -282,14 +282,9 @@ def _summary_fields(metric: str, values: np.ndarray) -> dict:
 
 
 def rate_summary(rows: Sequence[dict]) -> list[dict]:
-    """Per learning rate (implicit-only runs, weight decay 0): seed statistics of converged runs.
-
-    Each metric gets its ``_summary_fields`` over the converged seeds; ``n_seeds``,
-    ``n_converged``, ``n_diverged`` count runs. The matched-loss ratios
-    ``matched_loss_grad_norm_sq_per_loss`` and ``matched_loss_batch_grad_variance_per_loss``
-    divide by each run's own training loss at the snapshot, removing the small spread of
-    that loss.
-    """
+    """Per learning rate of the implicit-only runs: run counts and every metric's
+    ``_summary_fields`` over the converged seeds. The ``PER_LOSS`` ratios divide by each
+    run's own training loss at the snapshot, removing the small spread of that loss."""
     implicit = [r for r in rows if r["weight_decay"] == 0]
     converged_all = ir_stats.converged_implicit(rows)
     table = []
@@ -309,11 +304,8 @@ def rate_summary(rows: Sequence[dict]) -> list[dict]:
 
 
 def decay_summary(rows: Sequence[dict]) -> list[dict]:
-    """Per (learning rate, weight decay), including decay 0: seed means of train and test MSE.
-
-    Diverged runs are excluded from the means and counted in ``n_diverged``
-    (``n_collapsed`` of them collapsed to a constant output).
-    """
+    """Per (learning rate, weight decay), decay 0 included: seed means of train and test MSE
+    without the diverged runs, counted in ``n_diverged`` (``n_collapsed`` of them collapsed)."""
     table = []
     for decay, rate in sorted({(r["weight_decay"], r["learning_rate"]) for r in rows}):
         runs = [r for r in rows if r["weight_decay"] == decay and r["learning_rate"] == rate]
@@ -371,11 +363,8 @@ def implicit_penalty_table(
 
 
 def with_verdicts(document: dict) -> dict:
-    """The document with every summary, test, verdict and sentence recomputed from its runs.
-
-    Pure: reads the JSON-ready ``runs`` rows and ``run.config`` (lists, string keys) and
-    returns a new document; idempotent. The training curves and timings are kept.
-    """
+    """The document with every summary, test, verdict and sentence recomputed from its
+    ``runs`` rows and ``run.config`` (pure, idempotent; curves and timings are kept)."""
     return {**document, **analyse(document["runs"], config_from_json(document["run"]["config"]))}
 
 
@@ -470,11 +459,8 @@ def sweep_arrays(config: Config, result: jaxnn.SweepResult, y_train: np.ndarray)
 
 
 def training_curves(arrays: dict, points: int = 150) -> list[dict]:
-    """Per learning rate of the runs without weight decay: log-spaced loss curves per seed.
-
-    ``train_loss`` is the seed median, ``first_epoch_below_convergence_level`` the median
-    first epoch below the convergence level, reported only when every seed got there.
-    """
+    """Per learning rate of the runs without weight decay: log-spaced loss curves per seed,
+    their median, and the median first epoch below the convergence level if all got there."""
     epochs = stats.log_spaced_epochs(arrays["train_loss"].shape[1] - 1, points)
     implicit = arrays["weight_decay"] == 0
     curves = []

@@ -209,12 +209,9 @@ def bullets(sentences: Iterable[str]) -> str:
 
 
 def section(title: str, answer: str, shown: Sequence[str], tested: Sequence[str]) -> list[str]:
-    """The lines of a subsection: its answer, then each of ``shown`` (a figure, a formula, a
+    """The blocks of a subsection: its answer, then each of ``shown`` (a figure, a formula, a
     table), then ``tested`` folded under "How it was tested"."""
-    lines = [f"### {title}", "", answer, ""]
-    for block in shown:
-        lines += [block, ""]
-    return [*lines, details("How it was tested", "\n\n".join(tested)), ""]
+    return [f"### {title}", answer, *shown, details("How it was tested", "\n\n".join(tested))]
 
 
 def column_table(columns: Sequence[tuple[str, Callable]], rows: Iterable) -> str:

@@ -201,13 +201,9 @@ def _trend_size(fit: dict, rates: np.ndarray, values: np.ndarray, alpha: float) 
     error = fit["standard_error"] * span
     level = alpha / max(1, fit["n_tests"])
     detectable = detectable_t(error, fit["n"] - 2, level, sides=2)
+    estimate, p = (abs(change), fit["p_holm"]) if math.isfinite(change) else (math.nan, None)
     judgement = verdicts.judge(
-        abs(change) if math.isfinite(change) else math.nan,
-        fit["p_holm"] if math.isfinite(change) else None,
-        floor=floor,
-        standard_error=error,
-        minimum_detectable=detectable,
-        alpha=alpha,
+        estimate, p, floor=floor, standard_error=error, minimum_detectable=detectable, alpha=alpha
     )
     if not math.isfinite(change) or not math.isfinite(fit["p_holm"]):
         word = "cannot be measured"
@@ -252,19 +248,12 @@ def test_loss_correlations(rows: Sequence[dict], *, alpha: float | None = None) 
             if centred:
                 xs, ys = _centred(xs, groups[keep]), _centred(ys, groups[keep])
             dof = entry["within_dof"] - 1 if centred else entry["n"] - 3
-            change, detectable = _fitted_change(xs, ys, dof, alpha / max(1, table["n_tests"]))
-            judgement = verdicts.judge(
-                abs(change) if math.isfinite(change) else math.nan,
-                entry[f"{prefix}p_holm"] if math.isfinite(change) else None,
-                floor=floor,
-                minimum_detectable=detectable,
-                alpha=alpha,
-            )
-            entry |= {
-                f"{prefix}change": change,
-                f"{prefix}minimum_detectable": detectable,
-                f"{prefix}verdict": judgement["verdict"],
-            }
+            change, mde = _fitted_change(xs, ys, dof, alpha / max(1, table["n_tests"]))
+            finite = math.isfinite(change)
+            estimate, p = (abs(change), entry[f"{prefix}p_holm"]) if finite else (math.nan, None)
+            judged = verdicts.judge(estimate, p, floor=floor, minimum_detectable=mde, alpha=alpha)
+            values = {"change": change, "minimum_detectable": mde, "verdict": judged["verdict"]}
+            entry |= {prefix + name: value for name, value in values.items()}
         entry["floor"] = floor
     return table | {"floor": floor}
 

@@ -402,31 +402,22 @@ def answers(results: dict) -> list[dict]:
 
 def markdown(results: dict) -> str:
     """Computer assignment 2 for REPORT.md: per subsection the answer, figure, table, details."""
-    parts = [
+    gradients = ("grad_norm_sq", "batch_grad_variance")
+    blocks = [
         _setup(results),
-        "",
         "### Convergence",
-        "",
         convergence_answer(results) + ".",
-        "",
         figure("convergence", "convergence"),
-        "",
         *_gradient_section(results),
         "### Test error against the gradient norms",
-        "",
         test_answer(results) + ". " + explanation_answer(results) + ".",
-        "",
         figure("test error against the gradient statistics", "test_loss"),
-        "",
-        correlation_table(
-            results["correlations"], ("grad_norm_sq", "batch_grad_variance"), compact=True
-        ),
-        "",
+        correlation_table(results["correlations"], gradients, compact=True),
         *_penalty_section(results),
         *sharpness_markdown(results),
         *decay_section(results),
     ]
-    return "\n".join(parts)
+    return "\n\n".join(blocks) + "\n"
 
 
 def _gradient_section(results: dict) -> list[str]:
