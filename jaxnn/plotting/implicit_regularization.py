@@ -13,10 +13,11 @@ STAT_LABELS = {
     "batch_grad_variance": r"batch_grad_variance  $V$",
     "noise_scale": r"noise_scale  $B_\mathrm{simple} = B\,V/\|\nabla J\|^2$",
 }
-WHERE = {
-    "matched_loss_": ("at matched training loss", "o-"),
-    "": ("at the final parameters", "s--"),
+WHERE = {  # row-key prefix: (where, style, color)
+    "matched_loss_": ("at matched training loss", "o-", "tab:blue"),
+    "": ("at the final parameters", "s--", "tab:red"),
 }
+GRADIENTS = ("grad_norm_sq", "batch_grad_variance")
 
 
 def _setup_text(results: dict) -> str:
@@ -76,12 +77,7 @@ def plot_convergence(results: dict, path) -> Path:
     return save_figure(fig, path)
 
 
-def plot_statistics_vs_rate(
-    results: dict,
-    path,
-    stats=("grad_norm_sq", "batch_grad_variance"),
-    title="Gradient statistics of converged runs against the learning rate",
-) -> Path:
+def plot_statistics_vs_rate(results: dict, path, stats=GRADIENTS, title=None) -> Path:
     """Part (c): learning rate against each statistic, at matched loss (top) and final (bottom).
 
     Separate rows because the final values sit orders of magnitude lower (at the
@@ -89,14 +85,11 @@ def plot_statistics_vs_rate(
     """
     config = results["run"]["config"]
     batch = config["batch_size"]
-    fig, axes = new_figure(
-        ncols=len(stats), nrows=len(WHERE), size=(5.0, 3.4), layout="constrained"
-    )
+    title = title or "Gradient statistics of converged runs against the learning rate"
+    fig, axes = new_figure(ncols=len(stats), nrows=2, size=(5.0, 3.4), layout="constrained")
     rows = [r for r in results["rate_summary"] if r["n_converged"] > 0]
     runs = _converged_runs(results)
-    for row_axes, (prefix, (where, style)), color in zip(
-        axes, WHERE.items(), ("tab:blue", "tab:red")
-    ):
+    for row_axes, (prefix, (where, style, color)) in zip(axes, WHERE.items()):
         for ax, stat in zip(row_axes, stats):
             key = f"{prefix}{stat}"
             mean, low, high = (_nums(rows, key + end) for end in ("", "_min", "_max"))
@@ -134,8 +127,8 @@ def plot_test_loss_vs_statistics(results: dict, path) -> Path:
     config = results["run"]["config"]
     summary = results["rate_summary"]
     fig, axes = new_figure(ncols=2, nrows=2, size=(5.2, 3.8), layout="constrained")
-    for row_axes, (prefix, (where, style)) in zip(axes, WHERE.items()):
-        for ax, stat in zip(row_axes, ("grad_norm_sq", "batch_grad_variance")):
+    for row_axes, (prefix, (where, style, _)) in zip(axes, WHERE.items()):
+        for ax, stat in zip(row_axes, GRADIENTS):
             key = f"{prefix}{stat}"
             for index, row in enumerate(summary):
                 if row["n_converged"] == 0:

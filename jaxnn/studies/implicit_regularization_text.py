@@ -459,16 +459,13 @@ def _gradient_section(results: dict) -> list[str]:
 def _penalty_section(results: dict) -> list[str]:
     """The subsection on the implicit penalty of Smith et al. 2021 at the matched loss."""
     floors = results["floors"]
+    numbers = ("coefficient", "per_batch_coefficient", "grad_norm_penalty", "variance_penalty")
+
+    def ratio(r: dict) -> str:
+        return plus_minus(r["penalty_per_loss"], r.get("penalty_per_loss_std"))
+
     rows = [
-        [
-            f"{r['learning_rate']:g}",
-            fmt(r["coefficient"]),
-            fmt(r["per_batch_coefficient"]),
-            fmt(r["grad_norm_penalty"]),
-            fmt(r["variance_penalty"]),
-            plus_minus(r["penalty_per_loss"], r.get("penalty_per_loss_std")),
-            fmt(r["small"]),
-        ]
+        [f"{r['learning_rate']:g}", *(fmt(r[key]) for key in numbers), ratio(r), fmt(r["small"])]
         for r in results["implicit_penalty"]
     ]
     header = ["μ", "ε/4", "ε/(4m)", "(ε/4)‖∇J‖²", "(ε/4)V", "penalty / J", "small?"]
