@@ -584,15 +584,9 @@ def edge_answer(results: dict) -> str:
 
 def answers(results: dict) -> list[dict]:
     """One row for the beyond-the-sheet question this study answers."""
-    return [
-        {
-            "item": "Beyond",
-            "question": "Full-batch GD at the edge of stability: does sharpness rise to 2/μ and "
-            "hover?",
-            "answer": edge_answer(results) + ".",
-            "figure": "edge_of_stability.png",
-        }
-    ]
+    question = "Full-batch GD at the edge of stability: does sharpness rise to 2/μ and hover?"
+    row = {"item": "Beyond", "question": question, "answer": edge_answer(results) + "."}
+    return [row | {"figure": "edge_of_stability.png"}]
 
 
 def summary(results: dict) -> list[str]:

@@ -20,7 +20,9 @@ SYMBOLS = {
     "hessian_top_eigenvalue": "λ_max",
     "hessian_trace_per_parameter": "tr H/p",
 }
-CURVATURES = ("hessian_top_eigenvalue", "hessian_trace_per_parameter")  # correlated with test MSE
+# The statistics correlated with the test MSE: the gradients' and the curvature's.
+GRADIENTS = ("grad_norm_sq", "batch_grad_variance")
+CURVATURES = ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
 
 
 # The keys of ``verdicts.effect_text``'s judgement in a correlation entry (after a prefix).

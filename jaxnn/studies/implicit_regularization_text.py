@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from jaxnn import verdicts
 from jaxnn.formatting import count_of, fmt, listed, p_text, plus_minus, signed, table
 from jaxnn.studies.implicit_regularization_sharpness import (
+    GRADIENTS,
     SYMBOLS,
     WHERE,
     bold_effect,
@@ -177,7 +178,7 @@ def conclusions(
     )
     columns = results["correlations"]["columns"]
     for place in WHERE:
-        pair = [columns[f"{place}{s}"] for s in ("grad_norm_sq", "batch_grad_variance")]
+        pair = [columns[f"{place}{s}"] for s in GRADIENTS]
         sentences.append(
             f"Across converged runs, {WHERE[place]}: test MSE against "
             + " and ".join(
@@ -344,15 +345,11 @@ def test_answer(results: dict) -> str:
 def explanation_answer(results: dict) -> str:
     trends = results["trends"]
     test = trends["test_loss"]
-    matched = [
-        trends[f"matched_loss_{s}_per_loss"] for s in ("grad_norm_sq", "batch_grad_variance")
-    ]
+    matched = [trends[f"matched_loss_{s}_per_loss"] for s in GRADIENTS]
     agree = {"decreases": "as", "increases": "against what"}.get(test["word"])
-    first = f"Test MSE {trend_short(test)}" + (
-        f", {agree} the growing penalty (ε/4)(‖∇C‖² + V) of Smith et al. 2021 predicts"
-        if agree
-        else ""
-    )
+    first = f"Test MSE {trend_short(test)}"
+    if agree:
+        first += f", {agree} the growing penalty (ε/4)(‖∇C‖² + V) of Smith et al. 2021 predicts"
     if all(f["word"] == "decreases" for f in matched):
         return f"{first}; ‖∇J‖²/J and V/J at matched loss fall too, the mechanism it names"
     return (
@@ -402,7 +399,6 @@ def answers(results: dict) -> list[dict]:
 
 def markdown(results: dict) -> str:
     """Computer assignment 2 for REPORT.md: per subsection the answer, figure, table, details."""
-    gradients = ("grad_norm_sq", "batch_grad_variance")
     blocks = [
         _setup(results),
         "### Convergence",
@@ -412,7 +408,7 @@ def markdown(results: dict) -> str:
         "### Test error against the gradient norms",
         test_answer(results) + ". " + explanation_answer(results) + ".",
         figure("test error against the gradient statistics", "test_loss"),
-        correlation_table(results["correlations"], gradients, compact=True),
+        correlation_table(results["correlations"], GRADIENTS, compact=True),
         *_penalty_section(results),
         *sharpness_markdown(results),
         *decay_section(results),
