@@ -389,11 +389,8 @@ def run_signatures(run: dict, *, band: float) -> dict:
 
 
 def classify(row: dict) -> dict:
-    """Which signatures a step size shows: those at least ``verdicts.RUN_SHARE`` of its seeds show.
-
-    Reads the counts ``n_<signature>`` of its ``rate_summary`` row; a description of each
-    step size (with three seeds, all three), not a test.
-    """
+    """Which signatures a step size shows: those at least ``verdicts.RUN_SHARE`` of its seeds
+    show (from its ``n_<signature>`` counts; with three seeds, all three), a description."""
     alive = row["n_seeds"] - row["n_diverged"]
     return {
         name: bool(alive > 0 and row[f"n_{name}"] / alive >= verdicts.RUN_SHARE)
@@ -600,11 +597,10 @@ def summary(results: dict) -> list[str]:
         f"lambda_max*mu/2 over the second half (seed median) by mu: {late}",
         f"edge reached (seeds) by mu: {reached}",
     ]
-    for name, verdict in results.get("signatures", {}).items():
-        if isinstance(verdict, dict):
+    for name, v in results.get("signatures", {}).items():
+        if isinstance(v, dict):
             lines.append(
-                f"{name}: {verdict['count']}/{verdict['n']} runs (floor "
-                f"{fmt(verdict['floor'])}): {verdict['verdict']}"
+                f"{name}: {v['count']}/{v['n']} runs (floor {fmt(v['floor'])}): {v['verdict']}"
             )
     lines.append(
         f"training {fmt(results['train_seconds'], 2)} s, curvature "

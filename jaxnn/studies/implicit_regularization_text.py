@@ -486,9 +486,8 @@ def _penalty_section(results: dict) -> list[str]:
 def summary(results: dict) -> list[str]:
     """Headline numbers and verdicts for the console."""
     implicit = [r for r in results["runs"] if r["weight_decay"] == 0]
-    lines = [
-        f"{sum(r['converged'] for r in implicit)} of {len(implicit)} implicit-only runs converged"
-    ]
+    converged = sum(r["converged"] for r in implicit)
+    lines = [f"{converged} of {len(implicit)} implicit-only runs converged"]
     ratios = ", ".join(
         f"{r['learning_rate']:g}: {fmt(r['matched_loss_edge_ratio'])}/{fmt(r['edge_ratio'])}"
         for r in results["rate_summary"]
@@ -499,20 +498,17 @@ def summary(results: dict) -> list[str]:
         f"test MSE vs mu: {trend['verdict']} (log change {fmt(trend['change'], 2)}, "
         f"floor {fmt(trend['floor'], 2)}, Holm p {fmt(trend['p_holm'], 2)})"
     )
-    best = results["best"]
-    if best.get("implicit"):
+    a, b = results["best"].get("implicit"), results["best"].get("explicit")
+    if a:
         lines.append(
-            f"best implicit-only test MSE {fmt(best['implicit']['test_loss'])} "
-            f"(mu = {best['implicit']['learning_rate']:g})"
+            f"best implicit-only test MSE {fmt(a['test_loss'])} (mu = {a['learning_rate']:g})"
         )
-    if best.get("explicit"):
-        improvement = best["improvement"]
+    if b:
+        gain = results["best"]["improvement"]
         lines.append(
-            f"best with weight decay {fmt(best['explicit']['test_loss'])} "
-            f"(mu = {best['explicit']['learning_rate']:g}, "
-            f"lambda = {best['explicit']['weight_decay']:g}): improvement "
-            f"{fmt(improvement['estimate'])}, floor {fmt(improvement['floor'])}, "
-            f"{improvement['verdict']}"
+            f"best with weight decay {fmt(b['test_loss'])} (mu = {b['learning_rate']:g}, "
+            f"lambda = {b['weight_decay']:g}): improvement {fmt(gain['estimate'])}, floor "
+            f"{fmt(gain['floor'])}, {gain['verdict']}"
         )
     return lines
 
