@@ -188,7 +188,6 @@ FULL = Config(
     epochs=12_000,
 )
 
-
 STAT_NAMES = ("grad_norm_sq", "batch_grad_variance", "noise_scale")
 CURVATURE_NAMES = (
     "hessian_top_eigenvalue",

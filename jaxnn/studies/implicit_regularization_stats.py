@@ -18,19 +18,16 @@ from jaxnn import stability, stats, verdicts
 
 POWER = 0.8  # the power at which a "not detected" sentence states the smallest detectable effect
 
-
 TREND_FLOOR_REASON = (
     "a trend's fitted change across the swept μ (in log units of the statistic) must be at "
     "least one seed-to-seed standard deviation of the log statistic within a rate: below it, "
     "two seeds at one rate differ by as much as the whole trend"
 )
 
-
 CORRELATION_FLOOR_REASON = (
     "a correlation's fitted change in test MSE from the lowest to the highest value of the "
     "statistic must be at least one seed-to-seed standard deviation of the test MSE within a rate"
 )
-
 
 # The trends the conclusions read (one Holm family), per converged implicit-only run against μ.
 TRENDS = (
@@ -40,7 +37,6 @@ TRENDS = (
     "batch_grad_variance",
     "test_loss",
 )
-
 
 # Test MSE against each log statistic, across runs and within rates (one Holm family).
 CORRELATED = tuple(
