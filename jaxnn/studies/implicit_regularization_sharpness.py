@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from jaxnn import verdicts
 from jaxnn.formatting import details, fmt, p_text, percent, plus_minus, signed, table
+from jaxnn.studies.implicit_regularization_stats import CURVATURES
 
 WHERE = {"matched_loss_": "at the matched loss", "": "at the end"}
 SYMBOLS = {
@@ -20,9 +21,6 @@ SYMBOLS = {
     "hessian_top_eigenvalue": "λ_max",
     "hessian_trace_per_parameter": "tr H/p",
 }
-# The statistics correlated with the test MSE: the gradients' and the curvature's.
-GRADIENTS = ("grad_norm_sq", "batch_grad_variance")
-CURVATURES = ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
 
 
 # The keys of ``verdicts.effect_text``'s judgement in a correlation entry (after a prefix).

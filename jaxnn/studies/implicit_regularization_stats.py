@@ -38,17 +38,11 @@ TRENDS = (
     "test_loss",
 )
 
+# The statistics correlated with the test MSE: the gradients' and the curvature's.
+GRADIENTS = ("grad_norm_sq", "batch_grad_variance")
+CURVATURES = ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
 # Test MSE against each log statistic, across runs and within rates (one Holm family).
-CORRELATED = tuple(
-    f"{place}{name}"
-    for place in stability.PLACES
-    for name in (
-        "grad_norm_sq",
-        "batch_grad_variance",
-        "hessian_top_eigenvalue",
-        "hessian_trace_per_parameter",
-    )
-)
+CORRELATED = tuple(place + name for place in stability.PLACES for name in GRADIENTS + CURVATURES)
 
 
 def column(rows: Sequence[dict], key: str) -> np.ndarray:
@@ -60,7 +54,7 @@ def converged_implicit(rows: Sequence[dict]) -> list[dict]:
     runs = [dict(r) for r in rows if r["weight_decay"] == 0 and r["converged"]]
     for run in runs:
         loss = run["matched_loss_train_loss"]
-        for stat in ("grad_norm_sq", "batch_grad_variance"):
+        for stat in GRADIENTS:
             value = run[f"matched_loss_{stat}"]
             ratio = None if value is None or not loss else value / loss
             run[f"matched_loss_{stat}_per_loss"] = ratio

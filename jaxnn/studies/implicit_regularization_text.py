@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from jaxnn import verdicts
 from jaxnn.formatting import count_of, fmt, listed, p_text, plus_minus, signed, table
 from jaxnn.studies.implicit_regularization_sharpness import (
-    GRADIENTS,
     SYMBOLS,
     WHERE,
     bold_effect,
@@ -33,6 +32,7 @@ from jaxnn.studies.implicit_regularization_sharpness import (
 from jaxnn.studies.implicit_regularization_sharpness import (  # the study imports it from here
     sharpness_conclusions as sharpness_conclusions,
 )
+from jaxnn.studies.implicit_regularization_stats import GRADIENTS
 
 AGREEMENT = {
     "decreases": "agrees with",
@@ -307,12 +307,8 @@ def convergence_answer(results: dict) -> str:
     config = results["run"]["config"]
     implicit = [r for r in results["runs"] if r["weight_decay"] == 0]
     failed = [r for r in implicit if not r["converged"]]
-    epochs = [
-        r["first_epoch_below_convergence_level"]
-        for r in results["rate_summary"]
-        if r["first_epoch_below_convergence_level"] is not None
-        and math.isfinite(r["first_epoch_below_convergence_level"])
-    ]
+    epochs = [r["first_epoch_below_convergence_level"] for r in results["rate_summary"]]
+    epochs = [e for e in epochs if e is not None and math.isfinite(e)]
     when = f" (seed medians: by epoch {round(min(epochs))}–{round(max(epochs))})" if epochs else ""
     if not failed:
         return (
