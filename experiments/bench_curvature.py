@@ -16,7 +16,7 @@ import dataclasses
 import jax
 from flax import nnx
 
-from jaxnn import benchmark, cli, curvature, data, io, models, objectives, precision
+from jaxnn import benchmark, cli, curvature, data, io, models, objectives, precision, validation
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -48,15 +48,12 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("width", "depth", "n_train", "density_probes", "density_iterations", "rounds"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        counts = "width depth n_train density_probes density_iterations rounds".split()
+        validation.at_least(self, 1, *counts)
+        validation.at_least(self, 2, "trace_samples")  # a standard error needs two probes
         if not self.lanczos_iterations or min(self.lanczos_iterations) < 1:
             raise ValueError(f"lanczos_iterations: need values >= 1, got {self.lanczos_iterations}")
-        if self.trace_samples < 2:
-            raise ValueError(f"trace_samples: need at least 2, got {self.trace_samples}")
-        if self.min_seconds <= 0:
-            raise ValueError(f"min_seconds: must be > 0, got {self.min_seconds}")
+        validation.positive(self, "min_seconds")
         precision.check_precision(self.matmul_precision)
 
 
@@ -96,20 +93,10 @@ def main(argv: list[str] | None = None) -> dict:
     key_params, key_data, key_probes = jax.random.split(jax.random.key(config.seed), 3)
     loss_fn, params = network_loss(key_params, config.width, config.depth)
     dataset = data.make_dataset(key_data, data.TeacherConfig(), config.n_train, n_draws=1)
-    timing = curvature.time_statistics(
-        loss_fn,
-        params,
-        dataset.x_train[0],
-        dataset.y_train[0],
-        key=key_probes,
-        lanczos_iterations=config.lanczos_iterations,
-        trace_samples=config.trace_samples,
-        density_probes=config.density_probes,
-        density_iterations=config.density_iterations,
-        rounds=config.rounds,
-        min_seconds=config.min_seconds,
-        matmul_precision=config.matmul_precision,
-    )
+    network = ("width", "depth", "n_train", "seed")  # the rest of the config sets the timing
+    timed = {k: v for k, v in dataclasses.asdict(config).items() if k not in network}
+    x, y = dataset.x_train[0], dataset.y_train[0]
+    timing = curvature.time_statistics(loss_fn, params, x, y, key=key_probes, **timed)
     parameter_count = sum(leaf.size for leaf in jax.tree.leaves(params))
     matmul = benchmark.matmul_flops_per_second() / 1e9
     # A full-batch gradient's useful work: a multiply-add per weight and example forward, two back.

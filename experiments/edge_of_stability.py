@@ -30,14 +30,8 @@ def main(argv: list[str] | None = None) -> dict:
     )
     args = parser.parse_args(argv)
     rates = cli.parse_float_list(args.learning_rates, name="--learning-rates", positive=True)
-    config = cli.configure(
-        study,
-        args,
-        seeds=args.seeds,
-        epochs=args.epochs,
-        record_every=args.record_every,
-        learning_rates=rates,
-    )
+    counts = {name: getattr(args, name) for name in ("seeds", "epochs", "record_every")}
+    config = cli.configure(study, args, learning_rates=rates, **counts)
     return cli.run_study(study, config, args, argv)
 
 

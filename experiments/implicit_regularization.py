@@ -28,15 +28,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     rates = cli.parse_float_list(args.learning_rates, name="--learning-rates", positive=True)
     decays = cli.parse_float_list(args.weight_decays, name="--weight-decays", positive=True)
-    config = cli.configure(
-        study,
-        args,
-        seeds=args.seeds,
-        epochs=args.epochs,
-        depth=args.depth,
-        learning_rates=rates,
-        weight_decays=decays,
-    )
+    counts = {name: getattr(args, name) for name in ("seeds", "epochs", "depth")}
+    config = cli.configure(study, args, learning_rates=rates, weight_decays=decays, **counts)
     return cli.run_study(study, config, args, argv)
 
 

@@ -12,7 +12,6 @@ from test_stability import synthetic_edge_run as _edge_run
 import jaxnn
 from jaxnn import data, io, models, stability
 from jaxnn.studies import edge_of_stability as study
-from jaxnn.studies import edge_of_stability_text as edge_text
 
 DATA = ("x_train", "y_train", "x_test", "y_test")
 
@@ -67,11 +66,14 @@ def test_summary_classification_and_sentences_follow_the_numbers():
 
 
 def test_trajectories_keep_an_odd_loss_stride():
-    rates = np.array([0.1, 0.1, 0.2])
-    losses = np.tile(np.arange(3001.0), (3, 1))
-    curves = study.trajectories(
-        rates, np.array([0, 1, 0]), [0, 1500, 3000], np.ones((3, 3)), losses, max_points=600
-    )
+    arrays = {
+        "learning_rate": np.array([0.1, 0.1, 0.2]),
+        "seed": np.array([0, 1, 0]),
+        "record_epochs": [0, 1500, 3000],
+        "top_eigenvalue": np.ones((3, 3)),
+        "train_loss": np.tile(np.arange(3001.0), (3, 1)),
+    }
+    curves = study.trajectories(arrays, max_points=600)
     assert [c["learning_rate"] for c in curves] == [0.1, 0.2]
     stride = curves[0]["loss_epochs"][1]
     assert stride % 2 == 1 and stride == 5  # 3000 // 600 = 5, odd already
@@ -99,7 +101,7 @@ def test_second_half_ratios_are_tested_against_the_edge_with_holm_over_step_size
     assert rows[0]["late_edge_ratio_t"] == pytest.approx(t)
     assert rows[0]["late_edge_ratio_p"] == pytest.approx(1 - t / math.sqrt(t * t + 2))
     assert rows[0]["late_edge_ratio_p_holm"] == pytest.approx(2 * rows[0]["late_edge_ratio_p"])
-    sentence = edge_text._side_sentence(rows, 0.05)
+    sentence = study._side_sentence(rows, 0.05)
     assert "Holm over the 3 step sizes tested" in sentence
     assert "above 2/μ at μ = 0.1; below 2/μ at μ = 0.4" in sentence
     assert "not distinguishably off 2/μ at μ = 0.2" in sentence
@@ -117,7 +119,7 @@ def test_a_significant_departure_below_the_seed_spread_is_not_named():
     study.late_ratio_tests(runs, rows)
     assert rows[0]["late_edge_ratio_p_holm"] < 0.05  # 0.006 ± 0.0006: significant
     assert rows[0]["late_edge_ratio_verdict"] == "below floor"  # pooled spread 0.07
-    assert "off 2/μ by less than the floor at μ = 0.1" in edge_text._side_sentence(rows, 0.05)
+    assert "off 2/μ by less than the floor at μ = 0.1" in study._side_sentence(rows, 0.05)
 
 
 def test_config_rejects_bad_values_naming_them():

@@ -353,12 +353,10 @@ def test_weight_decay_beats_implicit_only_by_its_floor_or_not():
 
 
 def test_a_regime_needs_three_quarters_of_the_runs():
-    from jaxnn.studies.implicit_regularization import edge_regime
-
     counts = {"": {"below": 9, "at": 7, "above": 0, "n": 16}}
-    assert edge_regime(counts, alpha=0.05)[""]["regime"] is None  # 56 %: a bare majority
+    assert study_stats.edge_regime(counts, alpha=0.05)[""]["regime"] is None  # 56 %: bare majority
     counts = {"": {"below": 13, "at": 3, "above": 0, "n": 16}}
-    assert edge_regime(counts, alpha=0.05)[""]["regime"] == "below"
+    assert study_stats.edge_regime(counts, alpha=0.05)[""]["regime"] == "below"
 
 
 def test_answers_cover_every_item_in_one_line_each():

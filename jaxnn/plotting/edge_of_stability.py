@@ -29,15 +29,8 @@ def plot_edge_of_stability(results: dict, path) -> Path:
         label = f"μ = {rate:g}"
         epochs = np.asarray(curve["loss_epochs"])
         for seed_index, losses in enumerate(curve["train_loss_per_seed"]):
-            first = seed_index == 0
-            loss_ax.plot(
-                epochs,
-                _num(losses),
-                color=color,
-                lw=0.9 if first else 0.6,
-                alpha=0.9 if first else 0.25,
-                label=label if first else None,
-            )
+            lw, alpha, name = (0.9, 0.9, label) if seed_index == 0 else (0.6, 0.25, None)
+            loss_ax.plot(epochs, _num(losses), color=color, lw=lw, alpha=alpha, label=name)
         records = np.asarray(curve["record_epochs"])
         for values in curve["top_eigenvalue_per_seed"]:
             sharp_ax.plot(records, _num(values), color=color, lw=0.6, alpha=0.3)
@@ -47,20 +40,13 @@ def plot_edge_of_stability(results: dict, path) -> Path:
         top = max(top, edge, np.nanmax(median) if np.isfinite(median).any() else 0.0)
     loss_ax.set_yscale("log")
     seeds = config["seeds"]
-    loss_ax.set(
-        xlabel="step (full-batch gradient descent)",
-        ylabel="training MSE",
-        title=f"Training loss (first seed solid, other {seeds - 1} faint)"
-        if seeds > 1
-        else "Training loss",
-    )
+    step = "step (full-batch gradient descent)"
+    title = f"Training loss (first seed solid, other {seeds - 1} faint)"
+    loss_ax.set(xlabel=step, ylabel="training MSE", title=title if seeds > 1 else "Training loss")
     loss_ax.legend(fontsize=8)
     sharp_ax.set_ylim(0, 1.25 * top)
-    sharp_ax.set(
-        xlabel="step (full-batch gradient descent)",
-        ylabel=r"sharpness $\lambda_\max$ of the training MSE",
-        title=f"Sharpness (Lanczos, every {config['record_every']} steps; faint: seeds)",
-    )
+    title = f"Sharpness (Lanczos, every {config['record_every']} steps; faint: seeds)"
+    sharp_ax.set(xlabel=step, ylabel=r"sharpness $\lambda_\max$ of the training MSE", title=title)
     sharp_ax.legend(fontsize=7, ncols=2, loc="upper right")
     fig.suptitle(
         f"Edge of stability: {config['data']['input_dim']} → {config['width']}×{config['depth']} → "

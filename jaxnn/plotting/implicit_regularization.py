@@ -13,10 +13,11 @@ STAT_LABELS = {
     "batch_grad_variance": r"batch_grad_variance  $V$",
     "noise_scale": r"noise_scale  $B_\mathrm{simple} = B\,V/\|\nabla J\|^2$",
 }
-WHERE = {
-    "matched_loss_": ("at matched training loss", "o-"),
-    "": ("at the final parameters", "s--"),
+WHERE = {  # row-key prefix: (where, style, color)
+    "matched_loss_": ("at matched training loss", "o-", "tab:blue"),
+    "": ("at the final parameters", "s--", "tab:red"),
 }
+GRADIENTS = ("grad_norm_sq", "batch_grad_variance")
 
 
 def _setup_text(results: dict) -> str:
@@ -29,144 +30,86 @@ def _setup_text(results: dict) -> str:
     )
 
 
-def _rate_color(index: int) -> str:
-    return f"C{index}"
-
-
-def _implicit_runs(results: dict) -> list[dict]:
-    return [r for r in results["runs"] if r["weight_decay"] == 0]
+def _converged_runs(results: dict) -> list[dict]:
+    return [r for r in results["runs"] if r["weight_decay"] == 0 and r["converged"]]
 
 
 def _num(value) -> float:
     return np.nan if value is None else float(value)
 
 
+def _nums(rows, key: str) -> np.ndarray:
+    return np.array([_num(r[key]) for r in rows])
+
+
+def _rate_ticks(ax, rates) -> None:
+    ax.set_xscale("log")
+    ax.set_xticks(rates, [f"{r:g}" for r in rates])
+    ax.minorticks_off()
+
+
 def plot_convergence(results: dict, path) -> Path:
     """Part (b): training MSE against epoch for every learning rate, log-log."""
     config = results["run"]["config"]
+    level, matched = config["convergence_level"], config["matched_loss"]
     fig, axes = new_figure(size=(7.0, 4.6))
     ax = axes[0, 0]
     for index, curve in enumerate(results["training_curves"]):
         epochs = np.asarray(curve["epochs"]) + 1
-        color = _rate_color(index)
         for seed_curve in curve["train_loss_per_seed"]:
-            ax.plot(epochs, [_num(v) for v in seed_curve], color=color, alpha=0.25, lw=0.8)
+            ax.plot(epochs, [_num(v) for v in seed_curve], color=f"C{index}", alpha=0.25, lw=0.8)
         first = curve["first_epoch_below_convergence_level"]
         note = (
-            f"< {config['convergence_level']:g} at epoch {first:.0f} (median)"
+            f"< {level:g} at epoch {first:.0f} (median)"
             if first is not None
-            else f"not all seeds < {config['convergence_level']:g}"
+            else f"not all seeds < {level:g}"
         )
-        ax.plot(
-            epochs,
-            [_num(v) for v in curve["train_loss"]],
-            color=color,
-            lw=2,
-            label=f"μ = {curve['learning_rate']:g}: {note}",
-        )
-    ax.axhline(
-        config["convergence_level"],
-        color="gray",
-        ls=":",
-        lw=1,
-        label=f"MSE = {config['convergence_level']:g}",
-    )
-    ax.axhline(
-        config["matched_loss"],
-        color="k",
-        ls="--",
-        lw=0.8,
-        label=f"matched level {config['matched_loss']:g}",
-    )
+        label = f"μ = {curve['learning_rate']:g}: {note}"
+        median = [_num(v) for v in curve["train_loss"]]
+        ax.plot(epochs, median, color=f"C{index}", lw=2, label=label)
+    ax.axhline(level, color="gray", ls=":", lw=1, label=f"MSE = {level:g}")
+    ax.axhline(matched, color="k", ls="--", lw=0.8, label=f"matched level {matched:g}")
     n_seeds = len(results["training_curves"][0]["train_loss_per_seed"])
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="epoch + 1",
-        ylabel="training MSE",
-        title=f"SGD convergence (bold: median of {n_seeds} seeds, thin: each seed)\n"
-        f"{_setup_text(results)}",
-    )
+    title = f"SGD convergence (bold: median of {n_seeds} seeds, thin: each seed)\n"
+    title += _setup_text(results)
+    ax.set(xscale="log", yscale="log", xlabel="epoch + 1", ylabel="training MSE", title=title)
     ax.legend(fontsize=8, loc="lower left")
     return save_figure(fig, path)
 
 
-def _log_y_if_positive(ax) -> None:
-    """Log y-axis when the axes hold positive data (a run with nothing converged has none)."""
-    if any(np.any(np.asarray(line.get_ydata(), float) > 0) for line in ax.get_lines()):
-        ax.set_yscale("log")
-
-
-def _rate_means(results: dict, key: str):
-    rows = [r for r in results["rate_summary"] if r["n_converged"] > 0]
-    rates = np.array([r["learning_rate"] for r in rows])
-    mean = np.array([_num(r[key]) for r in rows])
-    low = np.array([_num(r[f"{key}_min"]) for r in rows])
-    high = np.array([_num(r[f"{key}_max"]) for r in rows])
-    return rates, mean, low, high
-
-
-def _plot_with_spread(ax, x, mean, low, high, style, color, label):
-    ax.errorbar(
-        x,
-        mean,
-        yerr=[mean - low, high - mean],
-        fmt=style,
-        color=color,
-        capsize=3,
-        ms=5,
-        label=label,
-    )
-
-
-def _converged_values(results: dict, key: str) -> tuple[np.ndarray, np.ndarray]:
-    runs = [r for r in _implicit_runs(results) if r["converged"]]
-    return (np.array([r["learning_rate"] for r in runs]), np.array([_num(r[key]) for r in runs]))
-
-
-def plot_statistics_vs_rate(
-    results: dict,
-    path,
-    stats=("grad_norm_sq", "batch_grad_variance"),
-    title="Gradient statistics of converged runs against the learning rate",
-) -> Path:
+def plot_statistics_vs_rate(results: dict, path, stats=GRADIENTS, title=None) -> Path:
     """Part (c): learning rate against each statistic, at matched loss (top) and final (bottom).
 
     Separate rows because the final values sit orders of magnitude lower (at the
     float32 floor), which would flatten the matched-loss trend on a shared axis.
     """
     config = results["run"]["config"]
-    fig, axes = new_figure(
-        ncols=len(stats), nrows=len(WHERE), size=(5.0, 3.4), layout="constrained"
-    )
-    rates_all = [r["learning_rate"] for r in results["rate_summary"]]
-    for row_axes, (prefix, (where, style)), color in zip(
-        axes, WHERE.items(), ("tab:blue", "tab:red")
-    ):
+    batch = config["batch_size"]
+    title = title or "Gradient statistics of converged runs against the learning rate"
+    fig, axes = new_figure(ncols=len(stats), nrows=2, size=(5.0, 3.4), layout="constrained")
+    rows = [r for r in results["rate_summary"] if r["n_converged"] > 0]
+    runs = _converged_runs(results)
+    for row_axes, (prefix, (where, style, color)) in zip(axes, WHERE.items()):
         for ax, stat in zip(row_axes, stats):
             key = f"{prefix}{stat}"
-            rates, mean, low, high = _rate_means(results, key)
-            _plot_with_spread(ax, rates, mean, low, high, style, color, "seed mean, min–max")
-            x, values = _converged_values(results, key)
+            mean, low, high = (_nums(rows, key + end) for end in ("", "_min", "_max"))
+            rates = [r["learning_rate"] for r in rows]
+            yerr = [mean - low, high - mean]
+            label = "seed mean, min–max"
+            ax.errorbar(rates, mean, yerr, fmt=style, color=color, capsize=3, ms=5, label=label)
+            values = _nums(runs, key)
+            x = [r["learning_rate"] for r in runs]
             ax.scatter(x, values, color=color, alpha=0.35, s=12, label="each seed")
             if stat == "noise_scale":
-                ax.axhline(
-                    config["batch_size"],
-                    color="gray",
-                    ls=":",
-                    lw=1,
-                    label=f"B = {config['batch_size']}",
-                )
+                ax.axhline(batch, color="gray", ls=":", lw=1, label=f"B = {batch}")
                 if np.isfinite(values).any():
-                    log_axis_with_plain_ticks(
-                        ax, [*values[np.isfinite(values)], config["batch_size"]], axis="y"
-                    )
-            ax.set_xscale("log")
-            ax.set_xticks(rates_all, [f"{r:g}" for r in rates_all])
-            ax.minorticks_off()
+                    log_axis_with_plain_ticks(ax, [*values[np.isfinite(values)], batch], axis="y")
+            _rate_ticks(ax, [r["learning_rate"] for r in results["rate_summary"]])
             ax.set(xlabel="learning rate μ", ylabel=STAT_LABELS[stat], title=where)
-            if stat != "noise_scale":
-                _log_y_if_positive(ax)
+            # A log y-axis needs positive data (a run with nothing converged has none).
+            positive = (np.asarray(line.get_ydata(), float) > 0 for line in ax.get_lines())
+            if stat != "noise_scale" and any(np.any(p) for p in positive):
+                ax.set_yscale("log")
             ax.legend(fontsize=7)
     fig.suptitle(
         f"{title}\nmatched loss: first epoch with training MSE < "
@@ -184,39 +127,22 @@ def plot_test_loss_vs_statistics(results: dict, path) -> Path:
     config = results["run"]["config"]
     summary = results["rate_summary"]
     fig, axes = new_figure(ncols=2, nrows=2, size=(5.2, 3.8), layout="constrained")
-    for row_axes, (prefix, (where, style)) in zip(axes, WHERE.items()):
-        for ax, stat in zip(row_axes, ("grad_norm_sq", "batch_grad_variance")):
+    for row_axes, (prefix, (where, style, _)) in zip(axes, WHERE.items()):
+        for ax, stat in zip(row_axes, GRADIENTS):
             key = f"{prefix}{stat}"
             for index, row in enumerate(summary):
                 if row["n_converged"] == 0:
                     continue
-                color = _rate_color(index)
-                runs = [
-                    r
-                    for r in _implicit_runs(results)
-                    if r["converged"] and r["learning_rate"] == row["learning_rate"]
-                ]
-                ax.scatter(
-                    [_num(r[key]) for r in runs],
-                    [_num(r["test_loss"]) for r in runs],
-                    color=color,
-                    alpha=0.4,
-                    s=14,
-                    marker=style[0],
-                )
-                x, y = _num(row[key]), _num(row["test_loss"])
-                x_min, x_max = _num(row[f"{key}_min"]), _num(row[f"{key}_max"])
-                y_min, y_max = _num(row["test_loss_min"]), _num(row["test_loss_max"])
+                rate = row["learning_rate"]
+                runs = [r for r in _converged_runs(results) if r["learning_rate"] == rate]
+                x, y = _nums(runs, key), _nums(runs, "test_loss")
+                ax.scatter(x, y, color=f"C{index}", alpha=0.4, s=14, marker=style[0])
+                x, x_min, x_max = (_num(row[key + end]) for end in ("", "_min", "_max"))
+                y, y_min, y_max = (_num(row["test_loss" + end]) for end in ("", "_min", "_max"))
+                xerr, yerr = [[x - x_min], [x_max - x]], [[y - y_min], [y_max - y]]
+                marker, label = style[0], f"μ = {rate:g}"
                 ax.errorbar(
-                    x,
-                    y,
-                    xerr=[[x - x_min], [x_max - x]],
-                    yerr=[[y - y_min], [y_max - y]],
-                    fmt=style[0],
-                    color=color,
-                    ms=8,
-                    capsize=3,
-                    label=f"μ = {row['learning_rate']:g}",
+                    x, y, yerr, xerr, fmt=marker, color=f"C{index}", ms=8, capsize=3, label=label
                 )
             if any(r["n_converged"] for r in summary):
                 ax.set_xscale("log")  # a log axis needs data; nothing converged leaves it empty
@@ -245,46 +171,26 @@ def plot_weight_decay(results: dict, path) -> Path:
         (axes[0, 1], "test_loss", "test MSE"),
     ):
         for index, rate in enumerate(rates):
-            color = _rate_color(index)
+            color = f"C{index}"
             line = sorted(
                 (r for r in rows if r["learning_rate"] == rate and r["weight_decay"] > 0),
                 key=lambda r: r["weight_decay"],
             )
-            mean = np.array([_num(r[metric]) for r in line])
-            std = np.array([_num(r[f"{metric}_std"]) for r in line])
-            ax.errorbar(
-                [r["weight_decay"] for r in line],
-                mean,
-                yerr=std,
-                fmt="o-",
-                color=color,
-                capsize=3,
-                ms=4,
-                label=f"μ = {rate:g}",
-            )
-            implicit = next(
-                (r for r in rows if r["learning_rate"] == rate and r["weight_decay"] == 0), None
-            )
-            if implicit is not None:
-                ax.axhline(_num(implicit[metric]), color=color, ls=":", lw=1)
+            x, mean = [r["weight_decay"] for r in line], _nums(line, metric)
+            std = _nums(line, f"{metric}_std")
+            label_rate = f"μ = {rate:g}"
+            ax.errorbar(x, mean, std, fmt="o-", color=color, capsize=3, ms=4, label=label_rate)
+            implicit = [r for r in rows if r["learning_rate"] == rate and r["weight_decay"] == 0]
+            if implicit:
+                ax.axhline(_num(implicit[0][metric]), color=color, ls=":", lw=1)
         for decay in decays:
             settings = [r for r in rows if r["weight_decay"] == decay]
             if all(r["n_collapsed"] == r["n_seeds"] for r in settings):
                 ax.axvline(decay, color="gray", ls="--", lw=1)
-                ax.text(
-                    decay,
-                    0.5,
-                    "every run collapsed to a constant output",
-                    rotation=90,
-                    transform=ax.get_xaxis_transform(),
-                    ha="right",
-                    va="center",
-                    fontsize=7,
-                    color="gray",
-                )
-        ax.set_xscale("log")
-        ax.set_xticks(decays, [f"{d:g}" for d in decays])
-        ax.minorticks_off()
+                note = "every run collapsed to a constant output"
+                style = {"ha": "right", "va": "center", "fontsize": 7, "color": "gray"}
+                ax.text(decay, 0.5, note, rotation=90, transform=ax.get_xaxis_transform(), **style)
+        _rate_ticks(ax, decays)
         ax.set(xlabel="weight decay λ (L2 on kernels)", ylabel=label)
         if metric == "final_train_loss":
             ax.set_yscale("log")
@@ -307,19 +213,15 @@ SHARPNESS_WHERE = {
 def _correlation_text(results: dict, key: str) -> str:
     c = results["correlations"]["columns"][key]
 
-    def number(value):
-        return "—" if value is None or not np.isfinite(value) else f"{value:+.2f}"
+    def number(value, spec="+.2f"):
+        return "—" if value is None or not np.isfinite(value) else format(value, spec)
 
+    p = c["p_holm"]
+    p_text = number(p, ".1e" if p is not None and p < 1e-3 else ".2g")
     return (
-        f"r = {number(c['pearson'])} (Holm p = {_p_text(c['p_holm'])}), "
+        f"r = {number(c['pearson'])} (Holm p = {p_text}), "
         f"ρ = {number(c['spearman'])}, within rates r = {number(c['within_pearson'])}"
     )
-
-
-def _p_text(value) -> str:
-    if value is None or not np.isfinite(value):
-        return "—"
-    return f"{value:.1e}" if value < 1e-3 else f"{value:.2g}"
 
 
 def _plain_log_axis(ax, axis: str = "y") -> None:
@@ -341,30 +243,21 @@ def _sharpness_panel(ax, results: dict, implicit: list[dict], stat: str) -> None
     rates_all = sorted({r["learning_rate"] for r in results["runs"]})
     for prefix, (where, marker, color, shift) in SHARPNESS_WHERE.items():
         x = np.array([r["learning_rate"] * shift for r in implicit])
-        y = np.array([_num(r[f"{prefix}{stat}"]) for r in implicit])
         label = f"{where} (each converged seed)"
+        y = _nums(implicit, f"{prefix}{stat}")
         ax.scatter(x, y, marker=marker, color=color, alpha=0.6, s=22, label=label)
     if decayed:
-        ax.scatter(
-            [r["learning_rate"] * 1.06 for r in decayed],
-            [_num(r[stat]) for r in decayed],
-            marker="^",
-            facecolors="none",
-            edgecolors="gray",
-            alpha=0.6,
-            s=18,
-            label="with weight decay, at the end",
-        )
+        x, label = [r["learning_rate"] * 1.06 for r in decayed], "with weight decay, at the end"
+        style = {"marker": "^", "facecolors": "none", "edgecolors": "gray", "alpha": 0.6, "s": 18}
+        ax.scatter(x, _nums(decayed, stat), label=label, **style)
     if stat == "hessian_top_eigenvalue":
         grid = np.geomspace(min(rates_all) / 1.3, max(rates_all) * 1.3, 50)
         ax.plot(grid, 2 / grid, "k--", lw=1.2, label=r"edge $2/\mu$")
         band = ((1 - tolerance) * 2 / grid, (1 + tolerance) * 2 / grid)
         label = f"$2/\\mu$ ± {tolerance:g}·$2/\\mu$"
         ax.fill_between(grid, *band, color="gray", alpha=0.15, label=label)
-    ax.set_xscale("log")
     _plain_log_axis(ax, "y")
-    ax.set_xticks(rates_all, [f"{r:g}" for r in rates_all])
-    ax.minorticks_off()
+    _rate_ticks(ax, rates_all)
     ylabel = {"hessian_top_eigenvalue": r"$\lambda_\max$", "hessian_trace": r"tr $H$"}[stat]
     ax.set(xlabel="learning rate μ", ylabel=f"{ylabel} of the training MSE")
     ax.legend(fontsize=7)
@@ -381,7 +274,7 @@ def plot_sharpness(results: dict, path) -> Path:
     are those of the report (log statistic).
     """
     config = results["run"]["config"]
-    implicit = [r for r in _implicit_runs(results) if r["converged"]]
+    implicit = _converged_runs(results)
     fig, axes = new_figure(ncols=2, nrows=2, size=(5.4, 4.0), layout="constrained")
     _sharpness_panel(axes[0, 0], results, implicit, "hessian_top_eigenvalue")
     _sharpness_panel(axes[0, 1], results, implicit, "hessian_trace")
@@ -394,15 +287,9 @@ def plot_sharpness(results: dict, path) -> Path:
         for index, rate in enumerate(sorted({r["learning_rate"] for r in implicit})):
             runs = [r for r in implicit if r["learning_rate"] == rate]
             for prefix, (_, marker, _, _) in SHARPNESS_WHERE.items():
-                ax.scatter(
-                    [_num(r[f"{prefix}{stat}"]) for r in runs],
-                    [_num(r["test_loss"]) for r in runs],
-                    marker=marker,
-                    s=26,
-                    color=_rate_color(index),
-                    alpha=0.8 if prefix else 0.35,
-                    label=f"μ = {rate:g}" if prefix else None,
-                )
+                x, y = _nums(runs, f"{prefix}{stat}"), _nums(runs, "test_loss")
+                alpha, name = (0.8, f"μ = {rate:g}") if prefix else (0.35, None)
+                ax.scatter(x, y, marker=marker, s=26, color=f"C{index}", alpha=alpha, label=name)
         if implicit:
             _plain_log_axis(ax, "x")
         ax.set(

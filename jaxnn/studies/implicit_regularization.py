@@ -1,34 +1,26 @@
 r"""Implicit regularization of SGD (computer assignment 2): sweeps, gradient statistics, sharpness.
 
-The study (computer assignment 2) trains one deep ReLU network with plain,
-constant-rate SGD at several learning rates :math:`\varepsilon` (``μ`` in the
-assignment), over seeds that redraw both the training set and the
-initialization, and measures the gradient statistics of ``jaxnn.gradstats``.
-
-Theory compared with (Smith et al. 2021; Barrett & Dherin 2021): with
-:math:`m = N/B` mini-batches per epoch, SGD with a small rate follows gradient
-flow on
+One deep ReLU network trained with plain, constant-rate SGD at several learning rates
+:math:`\varepsilon` (``μ`` in the assignment), over seeds that redraw both the training set
+and the initialization. Theory compared with (Smith et al. 2021; Barrett & Dherin 2021):
+with :math:`m = N/B` mini-batches per epoch, SGD with a small rate follows gradient flow on
 
 .. math::
     \tilde C = C + \underbrace{\frac{\varepsilon}{4}\|\nabla C\|^2}_{\text{Barrett \& Dherin}}
       + \underbrace{\frac{\varepsilon}{4m}\sum_{k=1}^m\|\nabla C_k - \nabla C\|^2}_
                    {=\ (\varepsilon/4)\,V},
 
-so a larger rate should find regions where, *at the same training loss*,
-both :math:`\|\nabla C\|^2` (``grad_norm_sq``) and :math:`V`
-(``batch_grad_variance``) are smaller, and that this flatness goes with lower
-test error. Both penalties carry the coefficient :math:`\varepsilon/4`
-(``implicit_penalty_table``).
+so a larger rate should find regions where, *at the same training loss*, both
+:math:`\|\nabla C\|^2` (``grad_norm_sq``) and :math:`V` (``batch_grad_variance``) are
+smaller, and that this flatness goes with lower test error.
 
-Why a matched training loss: after convergence the loss reaches the float32
-floor (about 1e-13) where every gradient is rounding noise, and a faster rate
-simply sits longer at that floor. The sweep snapshots the parameters at
-the first epoch with loss below ``matched_loss`` (``width_sweep``'s ``snapshot_below``);
-statistics there compare the rates at equal :math:`C`. We report both.
+Why a matched training loss: after convergence the loss reaches the float32 floor (about
+1e-13) where every gradient is rounding noise, and a faster rate simply sits longer there.
+The sweep also snapshots the parameters at the first epoch with loss below ``matched_loss``,
+where the statistics compare the rates at equal :math:`C`.
 
-One ``jaxnn.width_sweep`` call trains every (weight decay, learning rate, seed), the
-decay 0 included, as swept hyperparameters of SGD with L2 on the kernels, and measures
-every statistic at the end (record epoch T) and at the snapshot. A run is determined by
+One ``jaxnn.width_sweep`` call trains every (weight decay, learning rate, seed) as swept
+hyperparameters of SGD with L2 on the kernels. A run is determined by
 the config and its seed s: its training set is draw s of ``split(key(config.seed))[0]``,
 its initialization and batch order come from ``fold_in(fold_in(key_init, width), s)`` and
 its curvature probes from ``jaxnn._sweep_measure.probe_key`` (record slot 0 at the end,
@@ -39,9 +31,9 @@ Sharpness (``jaxnn.stability``): every member's :math:`\lambda_\max` (Lanczos) a
 :math:`\operatorname{tr}H` (Hutchinson) of its own training MSE, at the matched loss
 and at the end (``jaxnn.curvature``), against the edge :math:`2/\mu` and the test error.
 
-Divergence: a run is *diverged* if the training loop flagged it (non-finite or
-exploding loss) or if its network collapsed to a constant output
-(its ``output_spread`` statistic below ``collapse_tol`` times the targets' spread).
+Divergence: a run is *diverged* if the training loop flagged it (non-finite or exploding
+loss) or if its network collapsed to a constant output (``output_spread`` below
+``collapse_tol`` times the targets').
 
 Statistics (``jaxnn.stats``, ``jaxnn.verdicts``): every verdict is significant *and*
 at least a floor fixed before the data. A trend against :math:`\mu` is the least-squares
@@ -59,9 +51,7 @@ settings' pooled seed spread. A regime of the sharpness (below, at or above the 
 named only when at least ``verdicts.RUN_SHARE`` of the runs show it
 (``verdicts.judge_share``).
 
-Everything here is pure: arrays in, plain dicts and strings out; the
-experiment script writes them. The sentences and Markdown are in
-``implicit_regularization_text``.
+Everything here is pure; the sentences and Markdown are in ``implicit_regularization_text``.
 """
 
 from __future__ import annotations
@@ -78,24 +68,9 @@ import optax
 
 import jaxnn
 from jaxnn import data, models, precision, stability, stats, validation, verdicts
-from jaxnn.studies.implicit_regularization_stats import (
-    CORRELATION_FLOOR_REASON,
-    PLACES,
-    TREND_FLOOR_REASON,
-    best_settings,
-    column,
-    converged_implicit,
-    edge_regime,
-    statistic_trends,
-    test_loss_correlations,
-)
-from jaxnn.studies.implicit_regularization_text import (
-    answers,
-    conclusions,
-    markdown,
-    sharpness_conclusions,
-    summary,
-)
+from jaxnn.studies import implicit_regularization_stats as ir_stats
+from jaxnn.studies import implicit_regularization_text as text
+from jaxnn.studies.implicit_regularization_text import answers, markdown, summary
 
 __all__ = ["FULL", "QUICK", "Config", "answers", "markdown", "run", "summary", "with_verdicts"]
 
@@ -213,7 +188,6 @@ FULL = Config(
     epochs=12_000,
 )
 
-
 STAT_NAMES = ("grad_norm_sq", "batch_grad_variance", "noise_scale")
 CURVATURE_NAMES = (
     "hessian_top_eigenvalue",
@@ -231,13 +205,6 @@ SWEEP_STATISTICS = {
 COLLAPSED = "collapsed to a constant output"
 
 
-def matched_train_loss(train_loss: np.ndarray, snapshot_epoch: np.ndarray) -> np.ndarray:
-    """``[member]``: the training loss at the snapshot epoch (NaN where none was taken)."""
-    index = np.clip(snapshot_epoch, 0, train_loss.shape[1] - 1)
-    loss = train_loss[np.arange(train_loss.shape[0]), index]
-    return np.where(snapshot_epoch >= 0, loss, np.nan)
-
-
 def _member_value(arrays: dict, member: int, hidden: bool, name: str) -> float | None:
     """``arrays[name][member]`` as a float; ``None`` when hidden or not finite."""
     value = float(arrays[name][member])
@@ -247,25 +214,13 @@ def _member_value(arrays: dict, member: int, hidden: bool, name: str) -> float |
 def run_rows(
     arrays: dict[str, np.ndarray], *, convergence_level: float, collapse_tol: float
 ) -> list[dict]:
-    """One ``runs`` row per member, from the arrays a sweep produced (``sweep_arrays``).
+    """One ``runs`` row per member of the ``[member]`` arrays of ``sweep_arrays``.
 
-    Args:
-        arrays: ``[member]`` arrays: the settings ``learning_rate``, ``weight_decay``,
-            ``seed``, and ``final_train_loss``, ``test_loss`` (final),
-            ``diverged`` (loop flag), ``output_spread``, ``target_spread``,
-            ``snapshot_epoch``, ``matched_train_loss``, ``first_epoch_below_convergence``,
-            and ``final_<stat>``, ``matched_<stat>`` for each of ``STAT_NAMES`` and
-            ``CURVATURE_NAMES``.
-        convergence_level: converged means final training MSE below this.
-        collapse_tol: collapse means output spread below this times the target spread.
-
-    Returns:
-        Rows with ``learning_rate, seed, weight_decay, final_train_loss, test_loss,
-        converged, diverged``, every statistic at the end (``grad_norm_sq``, ...) and at
-        the matched loss (prefix ``matched_loss_``), the ``edge_ratio`` λ_max·μ/2 at both,
-        the matched loss and epochs and the reason of a divergence. Numbers of runs with
-        a non-finite or exploding loss are ``None``; a collapsed run keeps its (finite)
-        numbers but is diverged.
+    A row holds the settings, ``converged`` (final training MSE below
+    ``convergence_level``), ``diverged`` and why, every statistic at the end and at the
+    matched loss (prefix ``matched_loss_``) and the ``edge_ratio`` λ_max·μ/2 at both.
+    Numbers of runs with a non-finite or exploding loss are ``None``; a collapsed run
+    (output spread below ``collapse_tol`` times the targets') keeps its numbers.
     """
     rows = []
     for m in range(len(arrays["learning_rate"])):
@@ -296,7 +251,7 @@ def run_rows(
             row[stat] = value(f"final_{stat}")
             row[f"matched_loss_{stat}"] = matched(f"matched_{stat}")
         half_rate = row["learning_rate"] / 2
-        for prefix in PLACES:
+        for prefix in stability.PLACES:
             top = row[f"{prefix}hessian_top_eigenvalue"]
             row[f"{prefix}edge_ratio"] = None if top is None else top * half_rate
         rows.append(row)
@@ -304,6 +259,7 @@ def run_rows(
 
 
 SHARPNESS_METRICS = (*CURVATURE_NAMES, "edge_ratio")
+PER_LOSS = ("matched_loss_grad_norm_sq_per_loss", "matched_loss_batch_grad_variance_per_loss")
 RATE_METRICS = (
     "final_train_loss",
     "test_loss",
@@ -313,33 +269,23 @@ RATE_METRICS = (
     "first_epoch_below_convergence_level",
     *SHARPNESS_METRICS,
     *(f"matched_loss_{s}" for s in SHARPNESS_METRICS),
-    "matched_loss_grad_norm_sq_per_loss",
-    "matched_loss_batch_grad_variance_per_loss",
+    *PER_LOSS,
 )
 
 
 def _summary_fields(metric: str, values: np.ndarray) -> dict:
+    """``<metric>`` (the seed mean), ``_std``, ``_min`` and ``_max`` (``stats.seed_summary``)."""
     summary = stats.seed_summary(values)
-    return {
-        metric: summary["mean"],
-        f"{metric}_std": summary["std"],
-        f"{metric}_min": summary["min"],
-        f"{metric}_max": summary["max"],
-    }
+    ends = {"mean": "", "std": "_std", "min": "_min", "max": "_max"}
+    return {f"{metric}{end}": summary[key] for key, end in ends.items()}
 
 
 def rate_summary(rows: Sequence[dict]) -> list[dict]:
-    """Per learning rate (implicit-only runs, weight decay 0): seed statistics of converged runs.
-
-    Each metric gets ``<metric>`` (mean), ``_std``, ``_min``, ``_max`` over the
-    converged seeds (``stats.seed_summary``); ``n_seeds``, ``n_converged``,
-    ``n_diverged`` count runs. The matched-loss ratios
-    ``matched_loss_grad_norm_sq_per_loss`` and ``matched_loss_batch_grad_variance_per_loss``
-    divide by each run's own training loss at the snapshot, removing the small spread of
-    that loss.
-    """
+    """Per learning rate of the implicit-only runs: run counts and every metric's
+    ``_summary_fields`` over the converged seeds. The ``PER_LOSS`` ratios divide by each
+    run's own training loss at the snapshot, removing the small spread of that loss."""
     implicit = [r for r in rows if r["weight_decay"] == 0]
-    converged_all = converged_implicit(rows)
+    converged_all = ir_stats.converged_implicit(rows)
     table = []
     for rate in sorted({r["learning_rate"] for r in implicit}):
         runs = [r for r in implicit if r["learning_rate"] == rate]
@@ -351,17 +297,14 @@ def rate_summary(rows: Sequence[dict]) -> list[dict]:
             "n_diverged": sum(r["diverged"] for r in runs),
         }
         for metric in RATE_METRICS:
-            entry.update(_summary_fields(metric, column(converged, metric)))
+            entry.update(_summary_fields(metric, ir_stats.column(converged, metric)))
         table.append(entry)
     return table
 
 
 def decay_summary(rows: Sequence[dict]) -> list[dict]:
-    """Per (learning rate, weight decay), including decay 0: seed means of train and test MSE.
-
-    Diverged runs are excluded from the means and counted in ``n_diverged``
-    (``n_collapsed`` of them collapsed to a constant output).
-    """
+    """Per (learning rate, weight decay), decay 0 included: seed means of train and test MSE
+    without the diverged runs, counted in ``n_diverged`` (``n_collapsed`` of them collapsed)."""
     table = []
     for decay, rate in sorted({(r["weight_decay"], r["learning_rate"]) for r in rows}):
         runs = [r for r in rows if r["weight_decay"] == decay and r["learning_rate"] == rate]
@@ -374,7 +317,7 @@ def decay_summary(rows: Sequence[dict]) -> list[dict]:
             "n_collapsed": sum(r["divergence"] == COLLAPSED for r in runs),
         }
         for metric in ("final_train_loss", "test_loss"):
-            entry.update(_summary_fields(metric, column(alive, metric)))
+            entry.update(_summary_fields(metric, ir_stats.column(alive, metric)))
         table.append(entry)
     return table
 
@@ -392,7 +335,7 @@ def implicit_penalty_table(
     standard deviation of each converged run's own ratio (from ``runs``). ``small`` says
     whether the ratio is at most ``floor`` = ``MODIFIED_LOSS_SMALL`` (``MODIFIED_LOSS_REASON``).
     """
-    converged = converged_implicit(runs)
+    converged = ir_stats.converged_implicit(runs)
     table = []
     for row in rate_rows:
         rate = row["learning_rate"]
@@ -400,13 +343,8 @@ def implicit_penalty_table(
         norm_penalty = coefficient * row["matched_loss_grad_norm_sq"]
         variance_penalty = coefficient * row["matched_loss_batch_grad_variance"]
         ratio = (norm_penalty + variance_penalty) / row["matched_loss_train_loss"]
-        per_run = [
-            coefficient * (r["matched_loss_grad_norm_sq_per_loss"]
-                           + r["matched_loss_batch_grad_variance_per_loss"])
-            for r in converged
-            if r["learning_rate"] == rate and r["matched_loss_grad_norm_sq_per_loss"] is not None
-            and r["matched_loss_batch_grad_variance_per_loss"] is not None
-        ]  # fmt: skip
+        ratios = [[r[key] for key in PER_LOSS] for r in converged if r["learning_rate"] == rate]
+        per_run = [coefficient * (a + b) for a, b in ratios if a is not None and b is not None]
         table.append(
             {
                 "learning_rate": rate,
@@ -424,11 +362,8 @@ def implicit_penalty_table(
 
 
 def with_verdicts(document: dict) -> dict:
-    """The document with every summary, test, verdict and sentence recomputed from its runs.
-
-    Pure: reads the JSON-ready ``runs`` rows and ``run.config`` (lists, string keys) and
-    returns a new document; idempotent. The training curves and timings are kept.
-    """
+    """The document with every summary, test, verdict and sentence recomputed from its
+    ``runs`` rows and ``run.config`` (pure, idempotent; curves and timings are kept)."""
     return {**document, **analyse(document["runs"], config_from_json(document["run"]["config"]))}
 
 
@@ -453,6 +388,7 @@ def sweep(config: Config, *, mesh=None, run_dir=None, progress=None) -> jaxnn.Sw
     """Every (weight decay, learning rate, seed) in one ``width_sweep`` call, decay 0 first;
     every statistic at the end (record epoch T) and at the matched-loss snapshot."""
     dataset, key_init = draws(config)
+    grid = {"weight_decay": (0.0, *config.weight_decays), "learning_rate": config.learning_rates}
     return jaxnn.width_sweep(
         config.network(),
         {name: getattr(dataset, name) for name in ("x_train", "y_train", "x_test", "y_test")},
@@ -460,10 +396,7 @@ def sweep(config: Config, *, mesh=None, run_dir=None, progress=None) -> jaxnn.Sw
         seeds=config.seeds,
         loss="mse",
         optimizer=sgd_with_weight_decay,
-        hyperparams={
-            "weight_decay": (0.0, *config.weight_decays),
-            "learning_rate": config.learning_rates,
-        },
+        hyperparams=grid,
         epochs=config.epochs,
         batch_size=config.batch_size,
         record_epochs=[config.epochs],
@@ -507,7 +440,10 @@ def sweep_arrays(config: Config, result: jaxnn.SweepResult, y_train: np.ndarray)
         "snapshot_epoch": stacked(lambda c: result.snapshot_epoch[c]),
         "target_spread": np.tile(target_spread(y_train), len(cells)),
     }
-    arrays["matched_train_loss"] = matched_train_loss(train_loss, arrays["snapshot_epoch"])
+    # The training loss at the snapshot epoch (NaN where none was taken).
+    snapshot = arrays["snapshot_epoch"]
+    matched = train_loss[np.arange(len(train_loss)), np.clip(snapshot, 0, train_loss.shape[1] - 1)]
+    arrays["matched_train_loss"] = np.where(snapshot >= 0, matched, np.nan)
     arrays["output_spread"] = stacked(lambda c: result.statistics[c]["output_spread"][:, -1])
     for name, statistic in SWEEP_STATISTICS.items():
         arrays[f"final_{name}"] = stacked(lambda c, s=statistic: result.statistics[c][s][:, -1])
@@ -522,30 +458,23 @@ def sweep_arrays(config: Config, result: jaxnn.SweepResult, y_train: np.ndarray)
 
 
 def training_curves(arrays: dict, points: int = 150) -> list[dict]:
-    """Per learning rate of the runs without weight decay: log-spaced loss curves per seed.
-
-    ``train_loss`` is the seed median, ``first_epoch_below_convergence_level`` the median
-    first epoch below the convergence level, reported only when every seed got there.
-    """
-    total = arrays["train_loss"].shape[1] - 1
-    epochs = np.unique(np.round(np.expm1(np.linspace(0, math.log1p(total), points))).astype(int))
+    """Per learning rate of the runs without weight decay: log-spaced loss curves per seed,
+    their median, and the median first epoch below the convergence level if all got there."""
+    epochs = stats.log_spaced_epochs(arrays["train_loss"].shape[1] - 1, points)
     implicit = arrays["weight_decay"] == 0
     curves = []
     for rate in np.unique(arrays["learning_rate"][implicit]):
         index = np.flatnonzero(implicit & (arrays["learning_rate"] == rate))
-        losses, first = (
-            arrays["train_loss"][index][:, epochs],
-            arrays["first_epoch_below_convergence"][index],
-        )
+        losses = arrays["train_loss"][index][:, epochs]
+        first = arrays["first_epoch_below_convergence"][index]
+        first_median = float(np.median(first)) if (first >= 0).all() else None
         curves.append(
             {
                 "learning_rate": float(rate),
                 "epochs": epochs.tolist(),
                 "train_loss": np.median(losses, axis=0).tolist(),
                 "train_loss_per_seed": losses.tolist(),
-                "first_epoch_below_convergence_level": (
-                    float(np.median(first)) if (first >= 0).all() else None
-                ),
+                "first_epoch_below_convergence_level": first_median,
             }
         )
     return curves
@@ -571,6 +500,11 @@ def analyse(runs: Sequence[dict], config: Config) -> dict:
     rate_rows = rate_summary(runs)
     decay_rows = decay_summary(runs)
     n_batches = config.n_train // config.batch_size
+    decayed = [r for r in runs if r["weight_decay"] > 0 and not r["diverged"]]
+    sharpness = stability.edge_summary(
+        ir_stats.converged_implicit(runs), decayed, band=config.edge_tolerance
+    )
+    sharpness["regime"] = ir_stats.edge_regime(sharpness["totals"], alpha=alpha)
     results = {
         "significance": alpha,
         "n_params": config.n_params(),
@@ -579,18 +513,14 @@ def analyse(runs: Sequence[dict], config: Config) -> dict:
         "runs": list(runs),
         "rate_summary": rate_rows,
         "decay_summary": decay_rows,
-        "best": best_settings(decay_rows, runs, alpha=alpha),
+        "best": ir_stats.best_settings(decay_rows, runs, alpha=alpha),
         "implicit_penalty": implicit_penalty_table(rate_rows, n_batches, runs),
-        "trends": statistic_trends(runs, alpha=alpha),
-        "correlations": test_loss_correlations(runs, alpha=alpha),
-        "sharpness": stability.edge_summary(
-            converged_implicit(runs),
-            [r for r in runs if r["weight_decay"] > 0 and not r["diverged"]],
-            band=config.edge_tolerance,
-        ),
+        "trends": ir_stats.statistic_trends(runs, alpha=alpha),
+        "correlations": ir_stats.test_loss_correlations(runs, alpha=alpha),
+        "sharpness": sharpness,
         "floors": {
-            "trend": TREND_FLOOR_REASON,
-            "correlation": CORRELATION_FLOOR_REASON,
+            "trend": ir_stats.TREND_FLOOR_REASON,
+            "correlation": ir_stats.CORRELATION_FLOOR_REASON,
             "weight_decay": verdicts.SPREAD_FLOOR_REASON,
             "regime": verdicts.RUN_SHARE_REASON,
             "regime_share": verdicts.RUN_SHARE,
@@ -598,9 +528,9 @@ def analyse(runs: Sequence[dict], config: Config) -> dict:
             "modified_loss_small": MODIFIED_LOSS_SMALL,
         },
     }
-    results["sharpness"]["regime"] = edge_regime(results["sharpness"]["totals"], alpha=alpha)
-    results["conclusions"] = conclusions(
+    results["conclusions"] = text.conclusions(
         results, convergence_level=config.convergence_level, matched_loss=config.matched_loss
     )
-    results["sharpness_conclusions"] = sharpness_conclusions(results, batch_size=config.batch_size)
+    batch = config.batch_size
+    results["sharpness_conclusions"] = text.sharpness_conclusions(results, batch_size=batch)
     return results

@@ -8,10 +8,11 @@ gradient-statistics subsection too. Nothing here trains or measures.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from jaxnn import verdicts
 from jaxnn.formatting import details, fmt, p_text, percent, plus_minus, signed, table
+from jaxnn.studies.implicit_regularization_stats import CURVATURES
 
 WHERE = {"matched_loss_": "at the matched loss", "": "at the end"}
 SYMBOLS = {
@@ -22,20 +23,19 @@ SYMBOLS = {
 }
 
 
-def correlation_effect(c: dict, label: str = "", within: bool = False) -> str:
+# The keys of ``verdicts.effect_text``'s judgement in a correlation entry (after a prefix).
+JUDGEMENT_KEYS = {"p": "p_holm", "minimum_detectable": "minimum_detectable", "verdict": "verdict"}
+
+
+def correlation_effect(c: dict, *, within: bool = False) -> str:
     """r, its Holm p, and the fitted change of the test MSE across the statistic, judged."""
     prefix = "within_" if within else ""
     change = c[f"{prefix}change"]
-    r = c[f"{prefix}pearson"] if within else c["pearson"]
+    r = c[f"{prefix}pearson"]
     if not math.isfinite(change):
         return f"r = {signed(r)} (no spread to measure)"
-    judgement = {
-        "estimate": abs(change),
-        "p": c[f"{prefix}p_holm"],
-        "floor": c["floor"],
-        "minimum_detectable": c[f"{prefix}minimum_detectable"],
-        "verdict": c[f"{prefix}verdict"],
-    }
+    judgement = {"estimate": abs(change), "floor": c["floor"]}
+    judgement |= {k: c[prefix + key] for k, key in JUDGEMENT_KEYS.items()}
     noun = f"{'rise' if change > 0 else 'fall'} of test MSE over its range"
     return f"r = {signed(r)}: " + verdicts.effect_text(judgement, noun=noun)
 
@@ -152,10 +152,8 @@ def sharpness_conclusions(results: dict, *, batch_size: int) -> list[str]:
             "With weight decay (λ_max of the training MSE alone; the decay adds λ to the kernel "
             f"directions), of the non-diverged runs at the end {_position_text(decayed)}."
         )
-    top, trace = (
-        sharpness["slopes"][f"matched_loss_{k}"]
-        for k in ("hessian_top_eigenvalue", "hessian_trace")
-    )
+    slopes = sharpness["slopes"]
+    top, trace = slopes["matched_loss_hessian_top_eigenvalue"], slopes["matched_loss_hessian_trace"]
     if math.isfinite(top["slope"]) and math.isfinite(trace["slope"]):
         sentences.append(
             f"Across runs λ_max at the matched loss scales as μ^{signed(top['slope'])} ± "
@@ -172,7 +170,7 @@ def sharpness_conclusions(results: dict, *, batch_size: int) -> list[str]:
         f"with log {SYMBOLS[name]} {WHERE[prefix]} "
         f"{correlation_effect(columns[prefix + name])} (Spearman ρ = "
         f"{signed(columns[prefix + name]['spearman'])})"
-        for name in ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
+        for name in CURVATURES
         for prefix in WHERE
     )
     sentences.append(
@@ -183,17 +181,16 @@ def sharpness_conclusions(results: dict, *, batch_size: int) -> list[str]:
     within = "; ".join(
         f"{SYMBOLS[name]} {correlation_effect(columns['matched_loss_' + name], within=True)} "
         f"({columns['matched_loss_' + name]['within_dof']} degrees of freedom)"
-        for name in ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
+        for name in CURVATURES
     )
     sentences.append(
         "Holding the learning rate fixed (each rate's seed mean removed from both; the partial "
         f"correlation given the rate), at the matched loss: {within}."
     )
     found: dict[str, list[str]] = {}
-    for name in ("hessian_top_eigenvalue", "hessian_trace_per_parameter"):
-        found.setdefault(_flatness_verdict(columns[f"matched_loss_{name}"]), []).append(
-            SYMBOLS[name]
-        )
+    for name in CURVATURES:
+        verdict = _flatness_verdict(columns[f"matched_loss_{name}"])
+        found.setdefault(verdict, []).append(SYMBOLS[name])
     sentences.append(
         f"At the matched loss (level {results['significance']:g} after Holm's correction over "
         f"the {n_tests} tests, and the floor): "
@@ -203,57 +200,61 @@ def sharpness_conclusions(results: dict, *, batch_size: int) -> list[str]:
     return sentences
 
 
-def _correlation_rows(correlations: dict) -> list[list]:
-    rows = []
-    for prefix, where in WHERE.items():
-        for name, symbol in SYMBOLS.items():
-            c = correlations["columns"][f"{prefix}{name}"]
-            rows.append(
-                [
-                    f"log {symbol} {where}",
-                    c["n"],
-                    signed(c["pearson"]),
-                    fmt(c["p_value"], 2),
-                    fmt(c["p_holm"], 2),
-                    signed(c["spearman"]),
-                    fmt(c["change"], 2),
-                    fmt(c["minimum_detectable"], 2),
-                    c["verdict"],
-                    signed(c["within_pearson"]),
-                    fmt(c["within_p_value"], 2),
-                    fmt(c["within_p_holm"], 2),
-                    fmt(c["within_change"], 2),
-                    c["within_verdict"],
-                ]
-            )
-    return rows
+def figure(alt: str, name: str) -> str:
+    return f"![{alt}](implicit_regularization_{name}.png)"
 
 
-def _correlation_table(correlations: dict) -> str:
-    header = ["statistic", "runs", "r", "p", "Holm", "Spearman ρ", "test-MSE change"]
-    header += ["detectable", "verdict", "r within rates", "p within", "Holm", "change within"]
-    return table([*header, "verdict within"], _correlation_rows(correlations))
+def bullets(sentences: Iterable[str]) -> str:
+    return "\n".join(f"- {sentence}" for sentence in sentences)
 
 
-def compact_correlations(correlations: dict, names: Sequence[str]) -> str:
-    """Statistic | r | Holm p | test-MSE change | verdict (across); the same within rates."""
-    rows = []
-    for prefix, where in WHERE.items():
-        for name in names:
-            c = correlations["columns"][f"{prefix}{name}"]
-            rows.append(
-                [
-                    f"log {SYMBOLS[name]} {where}",
-                    signed(c["pearson"]),
-                    fmt(c["p_holm"], 2),
-                    fmt(c["change"], 2),
-                    f"**{c['verdict']}**" if c["verdict"] == verdicts.EFFECT else c["verdict"],
-                    signed(c["within_pearson"]),
-                    c["within_verdict"],
-                ]
-            )
-    header = ["statistic", "r", "Holm p", "test-MSE change", "verdict", "r within μ", "within"]
-    return table(header, rows)
+def section(title: str, answer: str, shown: Sequence[str], tested: Sequence[str]) -> list[str]:
+    """The blocks of a subsection: its answer, then each of ``shown`` (a figure, a formula, a
+    table), then ``tested`` folded under "How it was tested"."""
+    return [f"### {title}", answer, *shown, details("How it was tested", "\n\n".join(tested))]
+
+
+def column_table(columns: Sequence[tuple[str, Callable]], rows: Iterable) -> str:
+    """A Markdown table with one column per ``(header, cell)``: ``cell(row)`` of every row."""
+    return table(
+        [header for header, _ in columns], [[cell(r) for _, cell in columns] for r in rows]
+    )
+
+
+def bold_effect(verdict: str, text: str | None = None) -> str:
+    """``text`` (by default the verdict itself), in bold when the verdict is an effect."""
+    text = verdict if text is None else text
+    return f"**{text}**" if verdict == verdicts.EFFECT else text
+
+
+def correlation_table(
+    correlations: dict, names: Sequence[str] = tuple(SYMBOLS), *, compact: bool = False
+) -> str:
+    """Test MSE against each log statistic, across runs and within rates: every number, or
+    (``compact``) r, Holm p, test-MSE change and the verdicts."""
+    columns = [  # (header, header in the compact table or None, cell)
+        ("statistic", "statistic", lambda c: c["label"]),
+        ("runs", None, lambda c: c["n"]),
+        ("r", "r", lambda c: signed(c["pearson"])),
+        ("p", None, lambda c: fmt(c["p_value"], 2)),
+        ("Holm", "Holm p", lambda c: fmt(c["p_holm"], 2)),
+        ("Spearman ρ", None, lambda c: signed(c["spearman"])),
+        ("test-MSE change", "test-MSE change", lambda c: fmt(c["change"], 2)),
+        ("detectable", None, lambda c: fmt(c["minimum_detectable"], 2)),
+        ("verdict", "verdict", lambda c: bold_effect(c["verdict"]) if compact else c["verdict"]),
+        ("r within rates", "r within μ", lambda c: signed(c["within_pearson"])),
+        ("p within", None, lambda c: fmt(c["within_p_value"], 2)),
+        ("Holm", None, lambda c: fmt(c["within_p_holm"], 2)),
+        ("change within", None, lambda c: fmt(c["within_change"], 2)),
+        ("verdict within", "within", lambda c: c["within_verdict"]),
+    ]
+    shown = [(short if compact else full, cell) for full, short, cell in columns]
+    rows = [
+        correlations["columns"][prefix + name] | {"label": f"log {SYMBOLS[name]} {where}"}
+        for prefix, where in WHERE.items()
+        for name in names
+    ]
+    return column_table([(h, cell) for h, cell in shown if h], rows)
 
 
 FULL_SHARPNESS = {
@@ -269,7 +270,7 @@ FULL_SHARPNESS = {
 COMPACT_SHARPNESS = {"λ_max (end)": "hessian_top_eigenvalue", "λ_max·μ/2": "edge_ratio"}
 
 
-def _sharpness_table(results: dict, *, compact: bool) -> str:
+def _sharpness_table(results: dict, *, compact: bool = False) -> str:
     """Per converged rate, the statistics against 2/μ and the runs below/at/above the edge:
     the compact table at the end with the test MSE, the full one at the matched loss too."""
     positions = {p["learning_rate"]: p for p in results["sharpness"]["positions"]}
@@ -311,30 +312,18 @@ def sharpness_markdown(results: dict) -> list[str]:
         "(“detectable”: what the test finds at 80 % power); floor "
         f"{fmt(results['correlations']['floor'], 2)}: {results['floors']['correlation']}."
     )
-    body = "\n\n".join(
-        [
-            method,
-            _sharpness_table(results, compact=False),
-            _correlation_table(results["correlations"]),
-            "\n".join(f"- {sentence}" for sentence in results["sharpness_conclusions"]),
-        ]
-    )
-    return [
-        "### Sharpness and the edge of stability",
-        "",
+    tested = [method, _sharpness_table(results), correlation_table(results["correlations"])]
+    tested.append(bullets(results["sharpness_conclusions"]))
+    return section(
+        "Sharpness and the edge of stability",
         sharpness_answer(results) + ".",
-        "",
-        "![sharpness against the learning rate](implicit_regularization_sharpness.png)",
-        "",
-        _sharpness_table(results, compact=True),
-        "",
-        compact_correlations(
-            results["correlations"], ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
-        ),
-        "",
-        details("How it was tested", body),
-        "",
-    ]
+        [
+            figure("sharpness against the learning rate", "sharpness"),
+            _sharpness_table(results, compact=True),
+            correlation_table(results["correlations"], CURVATURES, compact=True),
+        ],
+        tested,
+    )
 
 
 def sharpness_answer(results: dict) -> str:

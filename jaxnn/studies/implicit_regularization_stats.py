@@ -14,12 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from jaxnn import stats, verdicts
-
-PLACES = ("matched_loss_", "")  # row-key prefixes: at the matched loss, at the end
+from jaxnn import stability, stats, verdicts
 
 POWER = 0.8  # the power at which a "not detected" sentence states the smallest detectable effect
-
 
 TREND_FLOOR_REASON = (
     "a trend's fitted change across the swept μ (in log units of the statistic) must be at "
@@ -27,12 +24,10 @@ TREND_FLOOR_REASON = (
     "two seeds at one rate differ by as much as the whole trend"
 )
 
-
 CORRELATION_FLOOR_REASON = (
     "a correlation's fitted change in test MSE from the lowest to the highest value of the "
     "statistic must be at least one seed-to-seed standard deviation of the test MSE within a rate"
 )
-
 
 # The trends the conclusions read (one Holm family), per converged implicit-only run against μ.
 TRENDS = (
@@ -43,18 +38,11 @@ TRENDS = (
     "test_loss",
 )
 
-
+# The statistics correlated with the test MSE: the gradients' and the curvature's.
+GRADIENTS = ("grad_norm_sq", "batch_grad_variance")
+CURVATURES = ("hessian_top_eigenvalue", "hessian_trace_per_parameter")
 # Test MSE against each log statistic, across runs and within rates (one Holm family).
-CORRELATED = tuple(
-    f"{place}{name}"
-    for place in PLACES
-    for name in (
-        "grad_norm_sq",
-        "batch_grad_variance",
-        "hessian_top_eigenvalue",
-        "hessian_trace_per_parameter",
-    )
-)
+CORRELATED = tuple(place + name for place in stability.PLACES for name in GRADIENTS + CURVATURES)
 
 
 def column(rows: Sequence[dict], key: str) -> np.ndarray:
@@ -66,7 +54,7 @@ def converged_implicit(rows: Sequence[dict]) -> list[dict]:
     runs = [dict(r) for r in rows if r["weight_decay"] == 0 and r["converged"]]
     for run in runs:
         loss = run["matched_loss_train_loss"]
-        for stat in ("grad_norm_sq", "batch_grad_variance"):
+        for stat in GRADIENTS:
             value = run[f"matched_loss_{stat}"]
             ratio = None if value is None or not loss else value / loss
             run[f"matched_loss_{stat}_per_loss"] = ratio
@@ -86,14 +74,12 @@ def best_settings(decay_rows: Sequence[dict], rows: Sequence[dict], *, alpha: fl
     """The lowest seed-mean test loss without weight decay (implicit) and with it (explicit).
 
     A setting counts only if none of its seeds diverged. Every eligible weight-decay
-    setting is compared with the best implicit-only one on the seeds they share
-    (paired: same training set and init; one-sided: is its test loss lower?), Holm over
-    the ``n_scanned`` settings (``stats.paired_comparisons``), and judged against the
-    seed-spread floor of the two settings' test MSE (``verdicts.spread_floor``): each
-    comparison gets ``floor`` and ``verdict`` (``verdicts.judge``); ``n_significant`` have
-    an adjusted p below ``alpha``, ``n_better`` are also at least their floor.
-    ``difference`` (explicit minus implicit), its paired standard error, adjusted p and
-    ``improvement`` (the judgement of minus the difference) are those of the best two.
+    setting is compared with the best implicit-only one on the seeds they share (paired:
+    same training set and init; one-sided: is its test loss lower?), Holm over the
+    ``n_scanned`` settings, and judged against the seed-spread floor of the two settings'
+    test MSE: ``n_significant`` have an adjusted p below ``alpha``, ``n_better`` are also
+    at least their floor. ``difference`` (explicit minus implicit), its paired standard
+    error, adjusted p and ``improvement`` (the judgement of minus it) are the best two's.
     """
     eligible = [r for r in decay_rows if r["n_diverged"] == 0 and np.isfinite(r["test_loss"])]
     implicit = [r for r in eligible if r["weight_decay"] == 0]
@@ -105,51 +91,37 @@ def best_settings(decay_rows: Sequence[dict], rows: Sequence[dict], *, alpha: fl
     a, b = result["implicit"], result["explicit"]
     baseline = _by_seed(rows, "test_loss", learning_rate=a["learning_rate"], weight_decay=0.0)
     settings = [(r["learning_rate"], r["weight_decay"]) for r in explicit]
-    compared = stats.paired_comparisons(
-        baseline,
-        {
-            f"{rate:g}/{decay:g}": _by_seed(
-                rows, "test_loss", learning_rate=rate, weight_decay=decay
-            )
-            for rate, decay in settings
-        },
-    )
-    comparisons = []
-    for (rate, decay), c in zip(settings, compared.values()):
-        candidate = _by_seed(rows, "test_loss", learning_rate=rate, weight_decay=decay)
-        judgement = verdicts.judge(
-            c["mean"],
-            c["p_holm"],
-            floor=verdicts.spread_floor(list(baseline.values()), list(candidate.values())),
-            standard_error=c["standard_error"],
-            minimum_detectable=detectable_t(c["standard_error"], c["n"] - 1, alpha / len(settings)),
-            alpha=alpha,
+    candidates = [
+        _by_seed(rows, "test_loss", learning_rate=rate, weight_decay=decay)
+        for rate, decay in settings
+    ]
+    names = [f"{rate:g}/{decay:g}" for rate, decay in settings]
+    compared = stats.paired_comparisons(baseline, dict(zip(names, candidates)))
+    level = alpha / len(settings)
+
+    def judged(effect: float, c: dict, floor: float) -> dict:
+        se = c["standard_error"]
+        mde = detectable_t(se, c["n"] - 1, level)
+        return verdicts.judge(
+            effect, c["p_holm"], floor=floor, standard_error=se, minimum_detectable=mde, alpha=alpha
         )
+
+    comparisons = []
+    for (rate, decay), candidate, c in zip(settings, candidates, compared.values()):
+        floor = verdicts.spread_floor(list(baseline.values()), list(candidate.values()))
+        judgement = judged(c["mean"], c, floor)
         comparisons.append(
             {"learning_rate": rate, "weight_decay": decay, **c}
             | {"floor": judgement["floor"], "verdict": judgement["verdict"]}
         )
-    top = next(
-        c
-        for c in comparisons
-        if (c["learning_rate"], c["weight_decay"]) == (b["learning_rate"], b["weight_decay"])
-    )
-    candidate = _by_seed(rows, "test_loss", learning_rate=top["learning_rate"],
-                         weight_decay=top["weight_decay"])  # fmt: skip
-    improvement = verdicts.judge(
-        a["test_loss"] - b["test_loss"],
-        top["p_holm"],
-        floor=top["floor"],
-        standard_error=top["standard_error"],
-        minimum_detectable=detectable_t(top["standard_error"], top["n"] - 1, alpha / len(settings)),
-        alpha=alpha,
-    )
+    index = settings.index((b["learning_rate"], b["weight_decay"]))
+    top = comparisons[index]
     return result | {
         "difference": b["test_loss"] - a["test_loss"],
         "difference_standard_error": top["standard_error"],
         "difference_p_holm": top["p_holm"],
-        "improvement": improvement,
-        "n_seeds_compared": len(candidate),
+        "improvement": judged(a["test_loss"] - b["test_loss"], top, top["floor"]),
+        "n_seeds_compared": len(candidates[index]),
         "comparisons": comparisons,
         "n_scanned": len(comparisons),
         "n_significant": sum(c["p_holm"] < alpha for c in comparisons),
@@ -189,21 +161,13 @@ def _adjacent_rises(runs: Sequence[dict], metric: str) -> list[dict]:
 
 
 def statistic_trends(rows: Sequence[dict], *, alpha: float) -> dict:
-    """Log-log trends against μ of every run's statistic (converged implicit-only runs).
+    """Log-log trends against μ of each of ``TRENDS`` over the converged implicit-only runs.
 
-    For each of ``TRENDS``: ``stats.trend_table`` (slope, standard error, p, its
-    Holm adjustment over the ``len(TRENDS)`` trends, and the word it chooses), plus
-    the adjacent rates whose seed mean rises (``rises``: paired over seeds, one-sided,
-    Holm over the ``n_pairs`` adjacent pairs, each with its seed-spread ``floor`` and
-    ``verdict``).
-
-    Each trend's size is ``change`` = slope × log(μ_max/μ_min), the fitted change of the
-    log statistic across the swept rates, with ``change_standard_error``; ``floor`` is the
-    pooled seed-to-seed standard deviation of the log statistic within a rate
-    (``TREND_FLOOR_REASON``); ``minimum_detectable`` the |change| the Holm-adjusted test
-    would detect with ``POWER`` (at level α/m, the first Holm step); ``verdict`` is
-    ``verdicts.judge`` of |change| and ``word`` names a direction only for an ``"effect"``
-    (``"changes by less than its floor"`` for a significant sliver).
+    ``stats.trend_table`` (Holm over the trends), the adjacent rates whose seed mean rises
+    (``rises``: paired, one-sided, Holm over the ``n_pairs`` pairs) and the trend's size
+    (``_trend_size``): ``change`` = slope × log(μ_max/μ_min) against ``floor``, the
+    ``minimum_detectable`` change at ``POWER`` (level α/m, Holm's first step), ``verdict``
+    and a ``word`` that names a direction only for an effect.
     """
     runs = converged_implicit(rows)
     columns = {name: column(runs, name) for name in TRENDS}
@@ -227,13 +191,9 @@ def _trend_size(fit: dict, rates: np.ndarray, values: np.ndarray, alpha: float) 
     error = fit["standard_error"] * span
     level = alpha / max(1, fit["n_tests"])
     detectable = detectable_t(error, fit["n"] - 2, level, sides=2)
+    estimate, p = (abs(change), fit["p_holm"]) if math.isfinite(change) else (math.nan, None)
     judgement = verdicts.judge(
-        abs(change) if math.isfinite(change) else math.nan,
-        fit["p_holm"] if math.isfinite(change) else None,
-        floor=floor,
-        standard_error=error,
-        minimum_detectable=detectable,
-        alpha=alpha,
+        estimate, p, floor=floor, standard_error=error, minimum_detectable=detectable, alpha=alpha
     )
     if not math.isfinite(change) or not math.isfinite(fit["p_holm"]):
         word = "cannot be measured"
@@ -258,16 +218,10 @@ def _trend_size(fit: dict, rates: np.ndarray, values: np.ndarray, alpha: float) 
 def test_loss_correlations(rows: Sequence[dict], *, alpha: float | None = None) -> dict:
     """Test MSE against each log statistic of ``CORRELATED`` over converged implicit-only runs.
 
-    ``stats.correlation_table`` with the learning rate as the group: Pearson r and p,
-    Spearman ρ, the correlation within rates (the rate held fixed), and both p-values
-    Holm-adjusted over all the ``2 len(CORRELATED)`` tests, the family the report shows.
-
-    Each correlation's size: ``change`` (``within_change``), the fitted change of the test
-    MSE from the lowest to the highest log statistic across runs (after removing each rate's
-    mean), against ``floor``, the pooled seed spread of the test MSE within a rate
-    (``CORRELATION_FLOOR_REASON``); ``verdict`` (``within_verdict``) judges |change| with
-    the Holm-adjusted p, and ``minimum_detectable`` the change the test would detect with
-    ``POWER`` (Fisher z at level α/m).
+    ``stats.correlation_table`` with the learning rate as the group (Holm over all its
+    tests), plus each correlation's size across runs and within rates (``within_`` keys):
+    ``change``, the fitted change of the test MSE over the statistic's range, judged against
+    ``floor`` with the ``minimum_detectable`` change at ``POWER`` (Fisher z at level α/m).
     """
     runs = converged_implicit(rows)
     rates, test = column(runs, "learning_rate"), column(runs, "test_loss")
@@ -284,19 +238,12 @@ def test_loss_correlations(rows: Sequence[dict], *, alpha: float | None = None) 
             if centred:
                 xs, ys = _centred(xs, groups[keep]), _centred(ys, groups[keep])
             dof = entry["within_dof"] - 1 if centred else entry["n"] - 3
-            change, detectable = _fitted_change(xs, ys, dof, alpha / max(1, table["n_tests"]))
-            judgement = verdicts.judge(
-                abs(change) if math.isfinite(change) else math.nan,
-                entry[f"{prefix}p_holm"] if math.isfinite(change) else None,
-                floor=floor,
-                minimum_detectable=detectable,
-                alpha=alpha,
-            )
-            entry |= {
-                f"{prefix}change": change,
-                f"{prefix}minimum_detectable": detectable,
-                f"{prefix}verdict": judgement["verdict"],
-            }
+            change, mde = _fitted_change(xs, ys, dof, alpha / max(1, table["n_tests"]))
+            finite = math.isfinite(change)
+            estimate, p = (abs(change), entry[f"{prefix}p_holm"]) if finite else (math.nan, None)
+            judged = verdicts.judge(estimate, p, floor=floor, minimum_detectable=mde, alpha=alpha)
+            values = {"change": change, "minimum_detectable": mde, "verdict": judged["verdict"]}
+            entry |= {prefix + name: value for name, value in values.items()}
         entry["floor"] = floor
     return table | {"floor": floor}
 
@@ -327,13 +274,9 @@ def _fitted_change(x: np.ndarray, y: np.ndarray, dof: int, level: float) -> tupl
 
 
 def edge_regime(totals: dict, *, alpha: float) -> dict:
-    """Which position against the edge (below, at, above) describes the runs, per place.
-
-    For each place of ``stability.edge_summary``'s ``totals`` and each position: the
-    share of runs there, the one-sided binomial p that the share exceeds 1/2, and
-    ``verdicts.judge`` of the share against ``verdicts.RUN_SHARE`` (``verdicts.RUN_SHARE_REASON``).
-    ``regime`` is the position judged an effect, or ``None`` (no single regime).
-    """
+    """Per place of ``stability.edge_summary``'s ``totals``: each position's (below, at,
+    above) share of the runs, judged by ``verdicts.judge_share``; ``regime`` is the position
+    judged an effect, or ``None`` (no single regime)."""
     out = {}
     for place, counts in totals.items():
         n, entry = counts["n"], {"n": counts["n"], "floor": verdicts.RUN_SHARE}
