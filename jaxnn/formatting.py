@@ -41,6 +41,11 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def is_finite(value: Any) -> bool:
+    """``math.isfinite`` for a number read back from JSON, where NaN is written as null."""
+    return value is not None and math.isfinite(value)
+
+
 def plus_minus(value: Any, error: Any, digits: int = 3) -> str:
     """``"value ± error"``, the error with one digit fewer."""
     return f"{fmt(value, digits)} ± {fmt(error, max(1, digits - 1))}"

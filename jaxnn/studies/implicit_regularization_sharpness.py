@@ -7,11 +7,10 @@ gradient-statistics subsection too. Nothing here trains or measures.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 
 from jaxnn import verdicts
-from jaxnn.formatting import details, fmt, p_text, percent, plus_minus, signed, table
+from jaxnn.formatting import details, fmt, is_finite, p_text, percent, plus_minus, signed, table
 from jaxnn.studies.implicit_regularization_stats import CURVATURES
 
 WHERE = {"matched_loss_": "at the matched loss", "": "at the end"}
@@ -32,7 +31,7 @@ def correlation_effect(c: dict, *, within: bool = False) -> str:
     prefix = "within_" if within else ""
     change = c[f"{prefix}change"]
     r = c[f"{prefix}pearson"]
-    if not math.isfinite(change):
+    if not is_finite(change):
         return f"r = {signed(r)} (no spread to measure)"
     judgement = {"estimate": abs(change), "floor": c["floor"]}
     judgement |= {k: c[prefix + key] for k, key in JUDGEMENT_KEYS.items()}
@@ -154,7 +153,7 @@ def sharpness_conclusions(results: dict, *, batch_size: int) -> list[str]:
         )
     slopes = sharpness["slopes"]
     top, trace = slopes["matched_loss_hessian_top_eigenvalue"], slopes["matched_loss_hessian_trace"]
-    if math.isfinite(top["slope"]) and math.isfinite(trace["slope"]):
+    if is_finite(top["slope"]) and is_finite(trace["slope"]):
         sentences.append(
             f"Across runs λ_max at the matched loss scales as μ^{signed(top['slope'])} ± "
             f"{fmt(top['standard_error'], 2)} (the edge 2/μ is μ^−1) and tr H as "

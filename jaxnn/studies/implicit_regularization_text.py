@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 
 from jaxnn import verdicts
-from jaxnn.formatting import count_of, fmt, listed, p_text, plus_minus, signed, table
+from jaxnn.formatting import count_of, fmt, is_finite, listed, p_text, plus_minus, signed, table
 from jaxnn.studies.implicit_regularization_sharpness import (
     SYMBOLS,
     WHERE,
@@ -51,7 +51,7 @@ def trend_effect(fit: dict, label: str) -> str:
     """A trend with its size: "a fall of log ‖∇J‖² across μ = 0.02–0.16 of 16 ± 2.3 (×1e-07;
     p = 2.7e-05; floor 1.2)". The size is the fitted change of the log statistic."""
     change = fit["change"]
-    if not math.isfinite(change):
+    if not is_finite(change):
         return f"no trend of {label} can be measured"
     same = ("floor", "minimum_detectable", "verdict")
     judgement = {"estimate": abs(change), "standard_error": fit["change_standard_error"]}
@@ -115,7 +115,7 @@ def _floor_note(usable: Sequence[dict], float_floor: float) -> str:
 
 
 def _penalty_sentence(results: dict) -> str | None:
-    rows = [p for p in results["implicit_penalty"] if math.isfinite(p["penalty_per_loss"])]
+    rows = [p for p in results["implicit_penalty"] if is_finite(p["penalty_per_loss"])]
     if not rows:
         return None
     ratios = [p["penalty_per_loss"] for p in rows]
@@ -241,7 +241,7 @@ def _trend_table(trends: dict, *, compact: bool = False) -> str:
     """One row per trend of ``TREND_NAMES``: every number, or its size, floor, p and word."""
 
     def factor(t: dict) -> str:
-        return f" (×{fmt(math.exp(t['change']), 2)})" if math.isfinite(t["change"]) else ""
+        return f" (×{fmt(math.exp(t['change']), 2)})" if is_finite(t["change"]) else ""
 
     if compact:
         columns = [
@@ -282,7 +282,7 @@ def _setup(results: dict) -> str:
 def trend_short(fit: dict) -> str:
     """ "**decreases** ×0.85 across μ = 0.02–0.16 (log change -0.17 ± 0.024, p = 2.7e-05, floor
     0.038)": a trend's verdict, factor and size in a clause."""
-    if not math.isfinite(fit["change"]):
+    if not is_finite(fit["change"]):
         return f"**{fit['word']}**"
     return (
         f"**{fit['word']}** ×{fmt(math.exp(fit['change']), 2)} across {_span(fit)} (log change "
@@ -308,7 +308,7 @@ def convergence_answer(results: dict) -> str:
     implicit = [r for r in results["runs"] if r["weight_decay"] == 0]
     failed = [r for r in implicit if not r["converged"]]
     epochs = [r["first_epoch_below_convergence_level"] for r in results["rate_summary"]]
-    epochs = [e for e in epochs if e is not None and math.isfinite(e)]
+    epochs = [e for e in epochs if is_finite(e)]
     when = f" (seed medians: by epoch {round(min(epochs))}–{round(max(epochs))})" if epochs else ""
     if not failed:
         return (
@@ -623,7 +623,7 @@ def _compact_decay_table(results: dict) -> str:
     rows = []
     for decay in sorted({r["weight_decay"] for r in results["decay_summary"]}):
         group = [r for r in results["decay_summary"] if r["weight_decay"] == decay]
-        alive = [r for r in group if r["n_diverged"] == 0 and math.isfinite(r["test_loss"])]
+        alive = [r for r in group if r["n_diverged"] == 0 and is_finite(r["test_loss"])]
         diverged = f"{sum(r['n_diverged'] for r in group)}/{sum(r['n_seeds'] for r in group)}"
         cells = ["—"] * 3
         if alive:
