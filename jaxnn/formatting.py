@@ -68,7 +68,7 @@ def signed(value: Any, digits: int = 2) -> str:
         >>> signed(0.2449), signed(-1.0), signed(None)
         ('+0.24', '-1.00', '—')
     """
-    if value is None or not math.isfinite(float(value)):
+    if not is_finite(value):
         return "—"
     return f"{float(value):+.{digits}f}"
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jaxnn import stats
+from jaxnn.formatting import is_finite
 
 
 def edge_position(edge_ratio: float | None, band: float) -> str | None:
@@ -34,7 +35,7 @@ def edge_position(edge_ratio: float | None, band: float) -> str | None:
         >>> [edge_position(r, 0.1) for r in (0.5, 0.95, 1.08, 1.2, None)]
         ['below', 'at', 'at', 'above', None]
     """
-    if edge_ratio is None or not math.isfinite(edge_ratio):
+    if not is_finite(edge_ratio):
         return None
     if edge_ratio > 1 + band:
         return "above"
@@ -45,7 +46,7 @@ def position_counts(edge_ratios: Sequence[float | None], band: float) -> dict:
     """How many edge ratios sit below, at and above the edge, their range, how many are
     finite (``n``) and how many exceed 2/μ itself (``exceeding``: r > 1, in the band or not)."""
     positions = [edge_position(r, band) for r in edge_ratios]
-    ratios = np.array([r for r in edge_ratios if r is not None and math.isfinite(r)], float)
+    ratios = np.array([r for r in edge_ratios if is_finite(r)], float)
     return {
         "below": positions.count("below"),
         "at": positions.count("at"),

@@ -43,7 +43,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jaxnn.formatting import fmt
+from jaxnn.formatting import fmt, is_finite
 
 SIGNIFICANCE = 0.05
 SECOND_DESCENT_SHARE = 0.5
@@ -119,7 +119,7 @@ def judge(
         >>> judge(0.005, 0.001, floor=0.3)["verdict"], judge(1.2, 0.001, floor=0.3)["verdict"]
         ('below floor', 'effect')
     """
-    significant = p is not None and math.isfinite(p) and p < alpha
+    significant = is_finite(p) and p < alpha
     above = bool(math.isfinite(floor) and estimate >= floor)
     if not significant:
         verdict = NOT_DETECTED
@@ -213,7 +213,7 @@ def effect_text(judgement: dict, *, noun: str = "rise", number=fmt) -> str:
     detectable = judgement.get("minimum_detectable")
     could = (
         f"; the test would have detected {number(detectable)} at 80 % power"
-        if detectable is not None and math.isfinite(detectable)
+        if is_finite(detectable)
         else ""
     )
     return f"no {noun} established: {estimate} ({tested}{floor}{could})"

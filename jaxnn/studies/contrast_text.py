@@ -10,17 +10,16 @@ formatters below are the ones the MNIST-1D studies pass in.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
-from jaxnn.formatting import fmt
+from jaxnn.formatting import fmt, is_finite
 
 
 def _scaled(value, error, unit: str, sign: str = "") -> str:
     """A fraction times 100 with ``unit`` and its standard error, a dash when missing."""
-    if value is None or not math.isfinite(value):
+    if not is_finite(value):
         return "—"
-    spread = "" if error is None or not math.isfinite(error) else f" ± {fmt(100 * error, 2)}"
+    spread = "" if not is_finite(error) else f" ± {fmt(100 * error, 2)}"
     return f"{sign if value > 0 else ''}{fmt(100 * value, 3)}{spread} {unit}"
 
 

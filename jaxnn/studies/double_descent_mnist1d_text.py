@@ -6,12 +6,10 @@ computed; errors are shown in percent. Nothing here trains or measures.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from jaxnn import verdicts
-from jaxnn.formatting import count_of, details, fmt, label_noise_words, p_text, table
+from jaxnn.formatting import count_of, details, fmt, is_finite, label_noise_words, p_text, table
 from jaxnn.studies.contrast_text import (
     contrast_sentence,
     contrast_test_sentence,
@@ -46,7 +44,7 @@ def _threshold_sentence(curve: dict, n_train: int) -> str:
 def _value(metric: str, value, error=None) -> str:
     if metric.endswith("error"):
         return error_rate(value, error)
-    if error is None or not math.isfinite(error):
+    if not is_finite(error):
         return fmt(value)
     return f"{fmt(value)} ± {fmt(error, 2)}"
 

@@ -6,10 +6,8 @@ computed; errors are shown in percent. Nothing here trains or measures.
 
 from __future__ import annotations
 
-import math
-
 from jaxnn import verdicts
-from jaxnn.formatting import details, fmt, label_noise_words, p_text, table
+from jaxnn.formatting import details, fmt, is_finite, label_noise_words, p_text, table
 from jaxnn.studies.contrast_text import error_rate, points, pt
 
 CITATION = (
@@ -366,7 +364,7 @@ def answers(results: dict) -> list[dict]:
 
 def _range(values) -> str:
     """ "−7.9 to −3.0 pt" (or one value) for a set of differences in error rate."""
-    finite = [v for v in values if v is not None and math.isfinite(v)]
+    finite = [v for v in values if is_finite(v)]
     if not finite:
         return "—"
     low, high = min(finite), max(finite)
